@@ -1,0 +1,33 @@
+// Draws the dashboard charts from the JSON the server embedded in the page.
+(function () {
+  var data = JSON.parse(document.getElementById('dashboard-data').textContent);
+  function chart(id) {
+    var el = document.getElementById(id);
+    var c = echarts.init(el, null, { renderer: 'canvas' });
+    window.addEventListener('resize', function () { c.resize(); });
+    return { c: c, title: { text: el.dataset.title, left: 'center', textStyle: { fontSize: 14 } } };
+  }
+  var m = chart('chart-month');
+  m.c.setOption({
+    title: m.title, tooltip: { trigger: 'axis' }, grid: { left: 50, right: 20, bottom: 30 },
+    xAxis: { type: 'category', data: data.months }, yAxis: { type: 'value', name: '件' },
+    series: [{ type: 'bar', name: '案件数', data: data.by_month, itemStyle: { color: '#14683f' } }]
+  });
+  var r = chart('chart-region');
+  r.c.setOption({
+    title: r.title, tooltip: { trigger: 'axis' }, legend: { top: 28 },
+    grid: { left: 110, right: 30, top: 60, bottom: 30 },
+    xAxis: [{ type: 'value', name: '件' }, { type: 'value', name: '万元' }],
+    yAxis: { type: 'category', data: data.regions, inverse: true },
+    series: [
+      { type: 'bar', name: '案件数', data: data.region_cases, itemStyle: { color: '#14683f' } },
+      { type: 'bar', name: '罚款（万元）', xAxisIndex: 1, data: data.region_fines_wan, itemStyle: { color: '#e0a526' } }
+    ]
+  });
+  var s = chart('chart-source');
+  s.c.setOption({
+    title: s.title, tooltip: { trigger: 'item', formatter: '{b}：{c}件（{d}%）' },
+    series: [{ type: 'pie', radius: ['35%', '65%'], top: 30, data: data.sources }]
+  });
+  document.body.dataset.chartsReady = '1';
+})();

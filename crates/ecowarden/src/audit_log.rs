@@ -1,0 +1,218 @@
+//! Append-only, hash-chained audit log of every change to a case, a score or an account.
+//!
+//! Each entry stores who, when, what entity, the record before and after (JSON), and the
+//! SHA-256 of the previous entry; its own hash covers all of that. Entries are numbered under
+//! the store's write lock, so a gap in the numbers is a deleted entry, a broken link is a
+//! reordered or deleted one, and a hash that does not match its content is an edited one.
+//! `ecowarden audit-log verify` walks the chain and names each.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, Row};
+
+use crate::store::{Db, Result};
+
+/// The `prev_hash` of the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// A change about to be recorded.
+#[derive(Debug, Clone)]
+pub struct Change<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub entity: &'a str,
+    pub entity_id: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+/// A stored entry.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Entry {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl Entry {
+    /// The hash this entry's content and link should have.
+    pub fn expected_hash(&self) -> String {
+        entry_hash(
+            &self.prev_hash,
+            self.seq,
+            &self.at,
+            self.actor.as_str(),
+            &self.action,
+            &self.entity,
+            &self.entity_id,
+            self.before_json.as_deref(),
+            self.after_json.as_deref(),
+        )
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn entry_hash(
+    prev: &str,
+    seq: i64,
+    at: &str,
+    actor: &str,
+    action: &str,
+    entity: &str,
+    entity_id: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+) -> String {
+    // A JSON array is an unambiguous encoding of the fields (no separator can be forged).
+    let content = serde_json::to_string(&(
+        prev, seq, at, actor, action, entity, entity_id, before, after,
+    ))
+    .expect("strings serialise");
+    hex::encode(Sha256::digest(content.as_bytes()))
+}
+
+/// Appends an entry inside the caller's write transaction (see [`Db::write`]), so the change
+/// and its record commit or roll back together.
+pub async fn append(conn: &mut AnyConnection, change: &Change<'_>) -> Result<i64> {
+    let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (seq, prev) = match last {
+        Some(r) => (r.try_get::<i64, _>(0)? + 1, r.try_get::<String, _>(1)?),
+        None => (1, GENESIS.to_owned()),
+    };
+    let at = crate::clock::now_rfc3339();
+    let before = change.before.as_ref().map(|v| v.to_string());
+    let after = change.after.as_ref().map(|v| v.to_string());
+    let hash = entry_hash(
+        &prev,
+        seq,
+        &at,
+        change.actor,
+        change.action,
+        change.entity,
+        &change.entity_id,
+        before.as_deref(),
+        after.as_deref(),
+    );
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(seq)
+    .bind(at)
+    .bind(change.actor)
+    .bind(change.action)
+    .bind(change.entity)
+    .bind(&change.entity_id)
+    .bind(before)
+    .bind(after)
+    .bind(prev)
+    .bind(hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(seq)
+}
+
+/// One break in the chain, naming the entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Problem {
+    /// The entry's content no longer matches its hash.
+    Edited { seq: i64 },
+    /// Entries between two stored ones are gone.
+    Missing { from: i64, to: i64 },
+    /// The entry does not link to the one stored before it.
+    BrokenLink { seq: i64 },
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Edited { seq } => {
+                write!(f, "entry {seq}: content was edited (hash does not match)")
+            }
+            Problem::Missing { from, to } if from == to => write!(f, "entry {from}: deleted"),
+            Problem::Missing { from, to } => write!(f, "entries {from}..={to}: deleted"),
+            Problem::BrokenLink { seq } => write!(
+                f,
+                "entry {seq}: does not link to the entry before it (reordered, replaced or preceded by a deletion)"
+            ),
+        }
+    }
+}
+
+/// Result of walking the whole chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    pub entries: i64,
+    pub head: String,
+    pub problems: Vec<Problem>,
+}
+
+/// Walks the chain in order. Reads in pages so a large log does not sit in memory.
+pub async fn verify(db: &Db) -> Result<Verification> {
+    let mut problems = Vec::new();
+    let mut prev_seq = 0i64;
+    let mut prev_hash = GENESIS.to_owned();
+    let mut entries = 0i64;
+    loop {
+        let page: Vec<Entry> =
+            sqlx::query_as("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000")
+                .bind(prev_seq)
+                .fetch_all(db.pool())
+                .await?;
+        if page.is_empty() {
+            break;
+        }
+        for e in page {
+            entries += 1;
+            if e.seq != prev_seq + 1 {
+                problems.push(Problem::Missing {
+                    from: prev_seq + 1,
+                    to: e.seq - 1,
+                });
+            }
+            if e.prev_hash != prev_hash {
+                problems.push(Problem::BrokenLink { seq: e.seq });
+            }
+            if e.expected_hash() != e.hash {
+                problems.push(Problem::Edited { seq: e.seq });
+            }
+            prev_seq = e.seq;
+            prev_hash = e.hash;
+        }
+    }
+    Ok(Verification {
+        entries,
+        head: prev_hash,
+        problems,
+    })
+}
+
+/// The history of one record, oldest first.
+pub async fn history(db: &Db, entity: &str, entity_id: &str) -> Result<Vec<Entry>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM audit_log WHERE entity = $1 AND entity_id = $2 ORDER BY seq")
+            .bind(entity)
+            .bind(entity_id)
+            .fetch_all(db.pool())
+            .await?,
+    )
+}
+
+/// The newest entries, for the audit page.
+pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Entry>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM audit_log ORDER BY seq DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(db.pool())
+            .await?,
+    )
+}

@@ -1,0 +1,360 @@
+//! The case ledger (案件台账): what the foundation needs of it — the case record, its scoped
+//! list and page, and the dashboard figures. The full lifecycle, measures and referrals build
+//! on these tables.
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Scope;
+use crate::store::{Db, Result, Sql, StoreError};
+
+/// Where a case came from (案件来源).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseSource {
+    Inspection,
+    Complaint,
+    OffSiteScreening,
+    Transfer,
+    Assignment,
+}
+
+impl CaseSource {
+    pub const ALL: [CaseSource; 5] = [
+        CaseSource::Inspection,
+        CaseSource::Complaint,
+        CaseSource::OffSiteScreening,
+        CaseSource::Transfer,
+        CaseSource::Assignment,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseSource::Inspection => "inspection",
+            CaseSource::Complaint => "complaint",
+            CaseSource::OffSiteScreening => "off_site_screening",
+            CaseSource::Transfer => "transfer",
+            CaseSource::Assignment => "assignment",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            CaseSource::Inspection => "日常检查",
+            CaseSource::Complaint => "信访投诉",
+            CaseSource::OffSiteScreening => "非现场筛查线索",
+            CaseSource::Transfer => "部门移送",
+            CaseSource::Assignment => "上级交办",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// Where a case stands in its life (lead → filing → … → closure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Filed,
+    Investigation,
+    PriorNotice,
+    Hearing,
+    Decided,
+    Served,
+    Enforcement,
+    Closed,
+    Suspended,
+    Withdrawn,
+}
+
+impl Status {
+    pub const ALL: [Status; 10] = [
+        Status::Filed,
+        Status::Investigation,
+        Status::PriorNotice,
+        Status::Hearing,
+        Status::Decided,
+        Status::Served,
+        Status::Enforcement,
+        Status::Closed,
+        Status::Suspended,
+        Status::Withdrawn,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Filed => "filed",
+            Status::Investigation => "investigation",
+            Status::PriorNotice => "prior_notice",
+            Status::Hearing => "hearing",
+            Status::Decided => "decided",
+            Status::Served => "served",
+            Status::Enforcement => "enforcement",
+            Status::Closed => "closed",
+            Status::Suspended => "suspended",
+            Status::Withdrawn => "withdrawn",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Filed => "已立案",
+            Status::Investigation => "调查取证",
+            Status::PriorNotice => "事先告知",
+            Status::Hearing => "听证",
+            Status::Decided => "已作出处罚决定",
+            Status::Served => "已送达",
+            Status::Enforcement => "执行中",
+            Status::Closed => "已结案",
+            Status::Suspended => "中止",
+            Status::Withdrawn => "已销案",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// A case as lists and pages show it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct CaseSummary {
+    pub id: i64,
+    pub case_no: String,
+    pub region_code: String,
+    pub city_code: String,
+    pub unit_name: String,
+    pub facility_name: String,
+    pub credit_code: String,
+    pub source: String,
+    pub status: String,
+    pub violation: String,
+    pub legal_basis: String,
+    pub discovered_on: String,
+    pub filed_on: Option<String>,
+    pub decided_on: Option<String>,
+    pub closed_on: Option<String>,
+    /// Fine in fen (1/100 yuan); `fine_yuan` is the exact decimal string.
+    pub fine_fen: i64,
+    pub year: i64,
+}
+
+impl CaseSummary {
+    pub fn fine(&self) -> crate::ids::Money {
+        crate::ids::Money::from_fen(self.fine_fen)
+    }
+    pub fn status_label(&self) -> &'static str {
+        Status::parse(&self.status)
+            .map(Status::label)
+            .unwrap_or("未知")
+    }
+    pub fn source_label(&self) -> &'static str {
+        CaseSource::parse(&self.source)
+            .map(CaseSource::label)
+            .unwrap_or("未知")
+    }
+}
+
+const SUMMARY_SELECT: &str = "SELECT c.id, c.case_no, c.region_code, c.city_code, u.name AS unit_name, \
+     f.name AS facility_name, f.credit_code, c.source, c.status, c.violation, c.legal_basis, \
+     c.discovered_on, c.filed_on, c.decided_on, c.closed_on, c.fine_fen, c.year \
+     FROM cases c JOIN units u ON u.id = c.unit_id JOIN facilities f ON f.id = c.facility_id WHERE 1=1";
+
+/// Filters of the case list. Empty strings mean "any", as HTML forms send them.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct CaseFilter {
+    pub year: Option<i64>,
+    /// A region code inside the caller's scope (city or county).
+    pub region: Option<String>,
+    pub status: Option<String>,
+    pub source: Option<String>,
+    /// Case number or facility name, prefix match.
+    pub q: Option<String>,
+    /// 1-based page number.
+    pub page: Option<i64>,
+}
+
+pub const PAGE_SIZE: i64 = 50;
+
+/// One page of the list, newest first. Counting a million rows on every page view costs more
+/// than the page; the list says whether there is a next page instead of a total.
+pub async fn list(
+    db: &Db,
+    org: &crate::org::Org,
+    scope: &Scope,
+    f: &CaseFilter,
+) -> Result<(Vec<CaseSummary>, bool)> {
+    let mut sql = Sql::new(SUMMARY_SELECT);
+    sql.scope(scope, "c");
+    if let Some(y) = f.year {
+        sql.push(" AND c.year = ").bind(y);
+    }
+    if let Some(r) = f.region.as_deref().filter(|s| !s.is_empty())
+        && let Some(region) = org.region(r)
+    {
+        match region.level {
+            crate::org::Level::Province => {}
+            crate::org::Level::City => {
+                sql.push(" AND c.city_code = ").bind(r);
+            }
+            crate::org::Level::County => {
+                sql.push(" AND c.region_code = ").bind(r);
+            }
+        }
+    }
+    if let Some(s) = f.status.as_deref().and_then(Status::parse) {
+        sql.push(" AND c.status = ").bind(s.as_str());
+    }
+    if let Some(s) = f.source.as_deref().and_then(CaseSource::parse) {
+        sql.push(" AND c.source = ").bind(s.as_str());
+    }
+    if let Some(q) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let like = format!("{}%", q.replace(['%', '_'], ""));
+        sql.push(" AND (c.case_no LIKE ")
+            .bind(like.clone())
+            .push(" OR f.name LIKE ")
+            .bind(like)
+            .push(")");
+    }
+    let page = f.page.unwrap_or(1).max(1);
+    sql.push(" ORDER BY c.discovered_on DESC, c.id DESC LIMIT ")
+        .bind(PAGE_SIZE + 1)
+        .push(" OFFSET ")
+        .bind((page - 1) * PAGE_SIZE);
+    let mut rows: Vec<CaseSummary> = sql.fetch_all(db).await?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    Ok((rows, more))
+}
+
+/// Why a case could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("案件不存在")]
+    NotFound,
+    /// The case exists but lies outside the caller's scope.
+    #[error("无权访问其他地区的案件")]
+    OutOfScope,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for AccessError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AccessError::NotFound,
+            e => AccessError::Store(e),
+        }
+    }
+}
+
+pub async fn get(db: &Db, scope: &Scope, id: i64) -> std::result::Result<CaseSummary, AccessError> {
+    let mut sql = Sql::new(SUMMARY_SELECT);
+    sql.push(" AND c.id = ").bind(id);
+    let c: CaseSummary = sql
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(AccessError::NotFound)?;
+    if !scope.covers(&c.region_code, &c.city_code) {
+        return Err(AccessError::OutOfScope);
+    }
+    Ok(c)
+}
+
+/// Figures for the dashboard, for one scope and year.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Dashboard {
+    pub year: i64,
+    pub cases: i64,
+    pub closed: i64,
+    pub fine_fen: i64,
+    /// Cases discovered per month, January first.
+    pub by_month: Vec<i64>,
+    /// (region code, region name, cases, fine in fen) for the scope's sub-regions.
+    pub by_region: Vec<(String, String, i64, i64)>,
+    /// (source, label, cases).
+    pub by_source: Vec<(String, String, i64)>,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyCount {
+    k: String,
+    n: i64,
+    fine: i64,
+}
+
+pub async fn dashboard(
+    db: &Db,
+    org: &crate::org::Org,
+    scope: &Scope,
+    year: i64,
+) -> Result<Dashboard> {
+    let group_col = match scope {
+        Scope::Province => "c.city_code",
+        _ => "c.region_code",
+    };
+    let base = |select: &str, group: Option<&str>| {
+        let mut s = Sql::new(select);
+        s.push(" FROM cases c WHERE c.year = ").bind(year);
+        s.scope(scope, "c");
+        if let Some(g) = group {
+            s.push(" GROUP BY ").push(g);
+        }
+        s
+    };
+    let by_month: Vec<KeyCount> = base(
+        "SELECT substr(c.discovered_on, 6, 2) AS k, COUNT(*) AS n, COALESCE(SUM(c.fine_fen), 0) AS fine",
+        Some("substr(c.discovered_on, 6, 2)"),
+    )
+    .fetch_all(db)
+    .await?;
+    let by_region: Vec<KeyCount> = base(
+        &format!("SELECT {group_col} AS k, COUNT(*) AS n, COALESCE(SUM(c.fine_fen), 0) AS fine"),
+        Some(group_col),
+    )
+    .fetch_all(db)
+    .await?;
+    let by_source: Vec<KeyCount> = base(
+        "SELECT c.source AS k, COUNT(*) AS n, COALESCE(SUM(c.fine_fen), 0) AS fine",
+        Some("c.source"),
+    )
+    .fetch_all(db)
+    .await?;
+    let closed = base("SELECT COUNT(*)", None)
+        .push(" AND c.status = 'closed'")
+        .clone()
+        .fetch_scalar(db)
+        .await?;
+    let mut d = Dashboard {
+        year,
+        closed,
+        by_month: vec![0; 12],
+        ..Default::default()
+    };
+    for m in by_month {
+        if let Ok(i) = m.k.parse::<usize>()
+            && (1..=12).contains(&i)
+        {
+            d.by_month[i - 1] = m.n;
+        }
+        d.cases += m.n;
+        d.fine_fen += m.fine;
+    }
+    d.by_region = by_region
+        .into_iter()
+        .map(|r| (org.name(&r.k).to_owned(), r.k, r.n, r.fine))
+        .map(|(name, k, n, f)| (k, name, n, f))
+        .collect();
+    d.by_region.sort_by(|a, b| a.0.cmp(&b.0));
+    d.by_source = by_source
+        .into_iter()
+        .map(|r| {
+            (
+                r.k.clone(),
+                CaseSource::parse(&r.k)
+                    .map(CaseSource::label)
+                    .unwrap_or("其他")
+                    .to_owned(),
+                r.n,
+            )
+        })
+        .collect();
+    Ok(d)
+}

@@ -1,0 +1,133 @@
+//! The command line: `ecowarden serve | demo | migrate | user … | audit-log verify | hj212 parse`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::auth::Role;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ecowarden",
+    version,
+    about = "生态环境执法效能平台 — eco-environmental enforcement platform"
+)]
+pub struct Cli {
+    /// TOML configuration file (default: ./ecowarden.toml if present).
+    #[arg(long, global = true, env = "ECOWARDEN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite:PATH or postgres://… (default: SQLite in the data directory).
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Data directory (SQLite file, monitoring archive).
+    #[arg(long = "data", global = true)]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (pages and API).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Seed an empty store with a plausible province-year and serve it.
+    Demo {
+        #[arg(long)]
+        listen: Option<String>,
+        /// Number of cases to generate (the article's province-year is a few thousand).
+        #[arg(long, default_value_t = 3600)]
+        cases: usize,
+        /// Year of the generated cases.
+        #[arg(long, default_value_t = 2023)]
+        year: i32,
+        /// Seed of the generator: the same seed gives the same data.
+        #[arg(long, default_value_t = 20230101)]
+        seed: u64,
+        /// Seed and exit without serving (for benchmarks and scripts).
+        #[arg(long)]
+        seed_only: bool,
+    },
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// The hash-chained audit log.
+    AuditLog {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// HJ 212 tools.
+    Hj212 {
+        #[command(subcommand)]
+        command: Hj212Command,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        /// provincial_admin, provincial_analyst, city_leader, city_officer, county_officer, auditor
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// GB/T 2260 code of the user's unit, e.g. 350102.
+        #[arg(long)]
+        region: String,
+        /// The password (or set ECOWARDEN_PASSWORD; or pipe it with --password-stdin).
+        #[arg(long, env = "ECOWARDEN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password, unlock the account and end its sessions.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+        #[arg(long, env = "ECOWARDEN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable an account and end its sessions.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Re-enable a disabled account.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the chain and name every edited, reordered or deleted entry (exit 1 if any).
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Hj212Command {
+    /// Parse a byte stream of HJ 212 frames and print one JSON object per line.
+    Parse(crate::hj212_cli::ParseArgs),
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        format!(
+            "unknown role {s}; one of: {}",
+            Role::ALL.map(|r| r.as_str()).join(", ")
+        )
+    })
+}

@@ -1,0 +1,87 @@
+//! Typed configuration, layered: compiled defaults → a TOML file → environment variables
+//! (`ECOWARDEN__HTTP__LISTEN=…`) → command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// `sqlite:…` or `postgres://…`; empty means the SQLite file in the data directory.
+    pub database_url: String,
+    /// Holds the SQLite file and, later, the monitoring archive.
+    pub data_dir: PathBuf,
+    pub http: HttpSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSettings {
+    pub listen: String,
+    /// Largest request body accepted, in bytes (imports are the big ones).
+    pub body_limit: usize,
+    /// Mark cookies `Secure`; turn on behind HTTPS.
+    pub secure_cookies: bool,
+}
+
+impl Settings {
+    /// Reads the layers. An explicit file must exist; `ecowarden.toml` in the working
+    /// directory is read if present.
+    pub fn load(file: Option<&Path>) -> Result<Settings, config::ConfigError> {
+        let mut b = config::Config::builder()
+            .set_default("database_url", "")?
+            .set_default("data_dir", "ecowarden-data")?
+            .set_default("http.listen", "127.0.0.1:8080")?
+            .set_default("http.body_limit", 32 * 1024 * 1024)?
+            .set_default("http.secure_cookies", false)?;
+        b = match file {
+            Some(f) => b.add_source(config::File::from(f).required(true)),
+            None => b.add_source(config::File::with_name("ecowarden.toml").required(false)),
+        };
+        b.add_source(
+            config::Environment::with_prefix("ECOWARDEN")
+                .prefix_separator("__")
+                .separator("__"),
+        )
+        .build()?
+        .try_deserialize()
+    }
+
+    /// The database URL, defaulting to `sqlite:<data_dir>/ecowarden.sqlite`.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!(
+                "sqlite:{}",
+                self.data_dir.join("ecowarden.sqlite").display()
+            )
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_file_layer() {
+        let s = Settings::load(None).unwrap();
+        assert_eq!(s.http.listen, "127.0.0.1:8080");
+        assert!(
+            s.database_url()
+                .ends_with("ecowarden-data/ecowarden.sqlite")
+        );
+        let dir = std::env::temp_dir().join(format!("ew-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.toml");
+        std::fs::write(
+            &f,
+            "data_dir = \"/srv/ew\"\n[http]\nlisten = \"0.0.0.0:9000\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&f)).unwrap();
+        assert_eq!(s.http.listen, "0.0.0.0:9000");
+        assert_eq!(s.database_url(), "sqlite:/srv/ew/ecowarden.sqlite");
+        assert!(Settings::load(Some(&dir.join("missing.toml"))).is_err());
+    }
+}

@@ -1,0 +1,230 @@
+//! ecowarden (生态环境执法效能平台): the application — store, domain modules, web, CLI.
+//!
+//! Domain modules (`org`, `auth`, `audit_log`, `cases`) own their types, rules and SQL; `web`
+//! translates HTTP into calls on them; `cli` and [`run`] wire commands to both. `main.rs` only
+//! parses arguments and calls [`run`].
+
+pub mod audit_log;
+pub mod auth;
+pub mod cases;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod hj212_cli;
+pub mod ids;
+pub mod org;
+pub mod store;
+pub mod web;
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+
+use cli::{AuditCommand, Cli, Command, Hj212Command, UserCommand};
+use config::Settings;
+use store::Db;
+
+/// Logs to stderr; `RUST_LOG` overrides the default level.
+pub fn telemetry() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Settings from the layers, with the command line on top.
+pub fn settings(cli: &Cli) -> anyhow::Result<Settings> {
+    let mut s = Settings::load(cli.config.as_deref()).context("reading configuration")?;
+    if let Some(d) = &cli.data_dir {
+        s.data_dir = d.clone();
+    }
+    if let Some(u) = &cli.database_url {
+        s.database_url = u.clone();
+    }
+    Ok(s)
+}
+
+/// Opens the store (creating the data directory for SQLite) and seeds the organisation.
+pub async fn open(settings: &Settings) -> anyhow::Result<Db> {
+    let url = settings.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+    }
+    let db = Db::connect(&url)
+        .await
+        .with_context(|| format!("opening {}", store::redact(&url)))?;
+    org::seed(&db).await?;
+    Ok(db)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Hj212 {
+        command: Hj212Command::Parse(args),
+    } = &cli.command
+    {
+        hj212_cli::run_parse(args)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut settings = settings(&cli)?;
+    match cli.command {
+        Command::Migrate => {
+            open(&settings).await?;
+            println!(
+                "migrations applied to {}",
+                store::redact(&settings.database_url())
+            );
+        }
+        Command::Serve { listen } => {
+            if let Some(l) = listen {
+                settings.http.listen = l;
+            }
+            let db = open(&settings).await?;
+            serve(db, settings, None).await?;
+        }
+        Command::Demo {
+            listen,
+            cases,
+            year,
+            seed,
+            seed_only,
+        } => {
+            if let Some(l) = listen {
+                settings.http.listen = l;
+            }
+            let db = open(&settings).await?;
+            let started = std::time::Instant::now();
+            match demo::seed(&db, cases, year, seed).await? {
+                Some(s) => eprintln!(
+                    "seeded {} users, {} officers, {} facilities, {} cases in {:.1}s",
+                    s.users,
+                    s.officers,
+                    s.facilities,
+                    s.cases,
+                    started.elapsed().as_secs_f64()
+                ),
+                None => eprintln!("store already has data; not seeding"),
+            }
+            if !seed_only {
+                serve(db, settings, Some(demo_banner())).await?;
+            }
+        }
+        Command::User { command } => {
+            let db = open(&settings).await?;
+            let org = org::Org::load(&db).await?;
+            user_command(&db, &org, command).await?;
+        }
+        Command::AuditLog {
+            command: AuditCommand::Verify,
+        } => {
+            let db = open(&settings).await?;
+            let v = audit_log::verify(&db).await?;
+            if v.problems.is_empty() {
+                println!("audit log intact: {} entries, head {}", v.entries, v.head);
+            } else {
+                for p in &v.problems {
+                    println!("{p}");
+                }
+                println!(
+                    "audit log BROKEN: {} problem(s) in {} entries",
+                    v.problems.len(),
+                    v.entries
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Hj212 { .. } => unreachable!("handled above"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn demo_banner() -> String {
+    let mut s = String::from("demo accounts (password ");
+    s.push_str(demo::DEMO_PASSWORD);
+    s.push_str("):\n");
+    for (u, name, role, region) in demo::DEMO_USERS {
+        s.push_str(&format!("  {u:<10} {name}  {}  {region}\n", role.label()));
+    }
+    s
+}
+
+async fn serve(db: Db, settings: Settings, banner: Option<String>) -> anyhow::Result<()> {
+    let org = org::Org::load(&db).await?;
+    let listener = tokio::net::TcpListener::bind(&settings.http.listen)
+        .await
+        .with_context(|| format!("binding {}", settings.http.listen))?;
+    let addr = listener.local_addr()?;
+    println!("ecowarden web UI:   http://{addr}/");
+    println!("API documentation:  http://{addr}/api/docs");
+    if let Some(b) = banner {
+        println!("{b}");
+    }
+    web::serve(web::AppState::new(db, org, settings), listener).await
+}
+
+fn read_password(arg: Option<String>, stdin: bool) -> anyhow::Result<String> {
+    if stdin {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        return Ok(s.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    match arg {
+        Some(p) => Ok(p),
+        None => bail!("give the password with --password, ECOWARDEN_PASSWORD or --password-stdin"),
+    }
+}
+
+async fn user_command(db: &Db, org: &org::Org, cmd: UserCommand) -> anyhow::Result<()> {
+    const ACTOR: &str = "cli";
+    let find = |username: String| async move {
+        auth::find_by_username(db, &username)
+            .await?
+            .with_context(|| format!("no user {username}"))
+    };
+    match cmd {
+        UserCommand::Create {
+            username,
+            name,
+            role,
+            region,
+            password,
+            password_stdin,
+        } => {
+            let password = read_password(password, password_stdin)?;
+            let u = auth::NewUser {
+                username,
+                display_name: name,
+                password,
+                role,
+                region_code: region,
+            };
+            let id = auth::create_user(db, org, ACTOR, &u).await?;
+            println!("created user {} (id {id})", u.username);
+        }
+        UserCommand::ResetPassword {
+            username,
+            password,
+            password_stdin,
+        } => {
+            let u = find(username).await?;
+            auth::reset_password(db, ACTOR, u.id, &read_password(password, password_stdin)?)
+                .await?;
+            println!("password reset for {}", u.username);
+        }
+        UserCommand::Disable { username } => {
+            let u = find(username).await?;
+            auth::set_disabled(db, ACTOR, u.id, true).await?;
+            println!("disabled {}", u.username);
+        }
+        UserCommand::Enable { username } => {
+            let u = find(username).await?;
+            auth::set_disabled(db, ACTOR, u.id, false).await?;
+            println!("enabled {}", u.username);
+        }
+    }
+    Ok(())
+}

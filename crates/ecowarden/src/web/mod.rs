@@ -1,0 +1,224 @@
+//! The web layer: server-rendered Chinese pages, the `/api/v1` REST API and the assets.
+//!
+//! Handlers only translate HTTP into calls on the domain modules (`cases`, `auth`, `org`,
+//! `audit_log`); rules and SQL live there. Every handler that touches data takes the
+//! [`session::CurrentUser`] and passes its scope down.
+
+pub mod api;
+mod assets;
+pub mod error;
+mod pages;
+pub mod session;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use askama::Template;
+use axum::Router;
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{self, Scope};
+use crate::cases::Dashboard;
+use crate::config::Settings;
+use crate::org::Org;
+use crate::store::Db;
+use error::{Error, ErrorInfo};
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub org: Arc<Org>,
+    pub settings: Arc<Settings>,
+    /// Dashboard figures per (scope, year), recomputed at most once a minute: over a million
+    /// cases the aggregates take longer than a page view may.
+    dashboards: Arc<Mutex<DashboardCache>>,
+}
+
+/// (scope, year) → (computed at, figures).
+type DashboardCache = HashMap<(String, i64), (Instant, Arc<Dashboard>)>;
+
+const DASHBOARD_TTL: Duration = Duration::from_secs(60);
+
+impl AppState {
+    pub fn new(db: Db, org: Arc<Org>, settings: Settings) -> Self {
+        Self {
+            db,
+            org,
+            settings: Arc::new(settings),
+            dashboards: Default::default(),
+        }
+    }
+
+    pub async fn dashboard(&self, scope: &Scope, year: i64) -> Result<Arc<Dashboard>, Error> {
+        let key = (format!("{scope:?}"), year);
+        if let Some((at, d)) = self.dashboards.lock().expect("lock").get(&key)
+            && at.elapsed() < DASHBOARD_TTL
+        {
+            return Ok(d.clone());
+        }
+        let d = Arc::new(crate::cases::dashboard(&self.db, &self.org, scope, year).await?);
+        self.dashboards
+            .lock()
+            .expect("lock")
+            .insert(key, (Instant::now(), d.clone()));
+        Ok(d)
+    }
+}
+
+/// Every route, for documentation and for the route × role test, which fails when a route
+/// is added here without a row in its table.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("GET", "/healthz"),
+    ("GET", "/assets/{file}"),
+    ("GET", "/"),
+    ("GET", "/cases"),
+    ("GET", "/cases/{id}"),
+    ("GET", "/org"),
+    ("GET", "/users"),
+    ("POST", "/users"),
+    ("POST", "/users/{id}/disable"),
+    ("POST", "/users/{id}/enable"),
+    ("POST", "/users/{id}/password"),
+    ("GET", "/audit"),
+    ("GET", "/modules/{name}"),
+    ("GET", "/api/docs"),
+    ("GET", "/api/v1/openapi.json"),
+    ("POST", "/api/v1/session"),
+    ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/regions"),
+    ("GET", "/api/v1/dashboard"),
+    ("GET", "/api/v1/cases"),
+    ("GET", "/api/v1/cases/{id}"),
+    ("GET", "/api/v1/cases/{id}/history"),
+    ("GET", "/api/v1/users"),
+    ("POST", "/api/v1/users"),
+    ("GET", "/api/v1/audit-log"),
+];
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.settings.http.body_limit;
+    let pages = Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/cases", get(pages::cases))
+        .route("/cases/{id}", get(pages::case))
+        .route("/org", get(pages::org))
+        .route("/users", get(pages::users).post(pages::create_user))
+        .route("/users/{id}/disable", post(pages::disable_user))
+        .route("/users/{id}/enable", post(pages::enable_user))
+        .route("/users/{id}/password", post(pages::reset_password))
+        .route("/audit", get(pages::audit))
+        .route("/modules/{name}", get(pages::module))
+        .route("/logout", post(session::logout))
+        .route("/api/docs", get(api::docs))
+        .route(
+            "/login",
+            get(session::login_form).post(session::login_submit),
+        )
+        .layer(from_fn(html_errors));
+    Router::new()
+        .merge(pages)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/assets/{*file}", get(assets::serve))
+        .nest("/api/v1", api::router())
+        .fallback(|| async { Error::NotFound("页面不存在".into()) })
+        .layer(from_fn_with_state(state.clone(), session::csrf_guard))
+        .layer(from_fn_with_state(state.clone(), session::load_session))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    message: &'a str,
+}
+
+/// Turns error responses of page routes into HTML pages, and 401s into the login form.
+async fn html_errors(req: Request, next: Next) -> Response {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let res = next.run(req).await;
+    let Some(info) = res.extensions().get::<ErrorInfo>().cloned() else {
+        return res;
+    };
+    if info.status == StatusCode::UNAUTHORIZED && info.code != "login_failed" {
+        let next = percent_encoding::utf8_percent_encode(&path, percent_encoding::NON_ALPHANUMERIC);
+        let expired = if info.code == "session_expired" {
+            "&expired=1"
+        } else {
+            ""
+        };
+        return Redirect::to(&format!("/login?next={next}{expired}")).into_response();
+    }
+    let page = ErrorPage {
+        status: info.status.as_u16(),
+        message: &info.message,
+    };
+    match page.render() {
+        Ok(html) => (info.status, Html(html)).into_response(),
+        Err(_) => res,
+    }
+}
+
+/// A form that does not parse is a bad request, with the reason in Chinese.
+pub(crate) fn form_rejection(r: FormRejection) -> Error {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return Error::PayloadTooLarge;
+    }
+    Error::BadRequest(format!("表单格式错误：{}", r.body_text()))
+}
+
+pub(crate) fn json_rejection(r: JsonRejection) -> Error {
+    match r {
+        JsonRejection::MissingJsonContentType(_) => {
+            Error::BadRequest("请求须使用 Content-Type: application/json".into())
+        }
+        r if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
+        r => Error::BadRequest(format!("JSON 格式错误：{}", r.body_text())),
+    }
+}
+
+/// Records a refused request in the security log and passes the error on.
+pub(crate) async fn refuse(app: &AppState, user: &auth::User, path: &str, e: Error) -> Error {
+    auth::security_event(
+        &app.db,
+        e.code(),
+        Some(&user.username),
+        None,
+        path,
+        &e.to_string(),
+    )
+    .await;
+    e
+}
+
+/// Binds the listener and serves until Ctrl-C. Port 0 picks a free port (tests).
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let app = router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
