@@ -300,19 +300,19 @@ pub async fn dashboard(
         s
     };
     let by_month: Vec<KeyCount> = base(
-        "SELECT substr(c.discovered_on, 6, 2) AS k, COUNT(*) AS n, COALESCE(SUM(c.fine_fen), 0) AS fine",
+        "SELECT substr(c.discovered_on, 6, 2) AS k, COUNT(*) AS n, CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) AS fine",
         Some("substr(c.discovered_on, 6, 2)"),
     )
     .fetch_all(db)
     .await?;
     let by_region: Vec<KeyCount> = base(
-        &format!("SELECT {group_col} AS k, COUNT(*) AS n, COALESCE(SUM(c.fine_fen), 0) AS fine"),
+        &format!("SELECT {group_col} AS k, COUNT(*) AS n, CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) AS fine"),
         Some(group_col),
     )
     .fetch_all(db)
     .await?;
     let by_source: Vec<KeyCount> = base(
-        "SELECT c.source AS k, COUNT(*) AS n, COALESCE(SUM(c.fine_fen), 0) AS fine",
+        "SELECT c.source AS k, COUNT(*) AS n, CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) AS fine",
         Some("c.source"),
     )
     .fetch_all(db)

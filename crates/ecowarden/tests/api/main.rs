@@ -1,1 +1,10 @@
+//! One integration-test binary (zero2prod style): each test starts the real server on port 0
+//! over a fresh copy of a seeded store. SQLite always; PostgreSQL when `TEST_DATABASE_URL`
+//! names a server (each test then gets its own database).
 
+mod audit;
+mod auth_flow;
+mod bad_input;
+mod helpers;
+mod routes;
+mod store;

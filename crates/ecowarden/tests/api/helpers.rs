@@ -1,0 +1,223 @@
+//! Spawning the app under test.
+
+use std::sync::Arc;
+
+use ecowarden::config::Settings;
+use ecowarden::org::Org;
+use ecowarden::store::{Backend, Db};
+use ecowarden::web::{self, AppState};
+use reqwest::redirect::Policy;
+use tokio::sync::OnceCell;
+
+pub const PASSWORD: &str = ecowarden::demo::DEMO_PASSWORD;
+/// Body limit of test servers: small, so the oversize test sends little.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    pub org: Arc<Org>,
+    pub url: String,
+}
+
+/// Where the seeded template store is: a SQLite file or a PostgreSQL database name.
+struct Template {
+    backend: Backend,
+    location: String,
+}
+
+static TEMPLATE: OnceCell<Template> = OnceCell::const_new();
+
+fn unique() -> String {
+    ecowarden::auth::random_token()[..12].to_owned()
+}
+
+/// The PostgreSQL server to test against, if any.
+fn pg_base() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+}
+
+fn pg_url(base: &str, db: &str) -> String {
+    let (server, _) = base.rsplit_once('/').expect("postgres URL with a database");
+    format!("{server}/{db}")
+}
+
+async fn template() -> &'static Template {
+    TEMPLATE
+        .get_or_init(|| async {
+            let (backend, url, location) = match pg_base() {
+                Some(base) => {
+                    let name = format!("ew_tmpl_{}", unique());
+                    admin_exec(&base, &format!("CREATE DATABASE {name}")).await;
+                    (Backend::Postgres, pg_url(&base, &name), name)
+                }
+                None => {
+                    let dir = std::env::temp_dir().join(format!("ew-test-{}", unique()));
+                    std::fs::create_dir_all(&dir).unwrap();
+                    let f = dir.join("template.sqlite").display().to_string();
+                    (Backend::Sqlite, format!("sqlite:{f}"), f)
+                }
+            };
+            let db = Db::connect(&url).await.expect("connect template");
+            ecowarden::demo::seed(&db, 400, 2023, 7)
+                .await
+                .expect("seed")
+                .expect("empty store");
+            db.pool().close().await;
+            Template { backend, location }
+        })
+        .await
+}
+
+async fn admin_exec(base: &str, sql: &str) {
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(base)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&mut c)
+        .await
+        .expect(sql);
+}
+
+/// A fresh store copied from the seeded template: cheap, isolated.
+pub async fn fresh_db_url() -> String {
+    let t = template().await;
+    match t.backend {
+        Backend::Postgres => {
+            let base = pg_base().unwrap();
+            let name = format!("ew_test_{}", unique());
+            admin_exec(
+                &base,
+                &format!("CREATE DATABASE {name} TEMPLATE {}", t.location),
+            )
+            .await;
+            pg_url(&base, &name)
+        }
+        Backend::Sqlite => {
+            let copy = format!(
+                "{}-{}.sqlite",
+                t.location.trim_end_matches(".sqlite"),
+                unique()
+            );
+            std::fs::copy(&t.location, &copy).unwrap();
+            format!("sqlite:{copy}")
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let url = fresh_db_url().await;
+    let db = Db::connect(&url).await.expect("connect");
+    let org = Org::load(&db).await.unwrap();
+    let mut settings = Settings::load(None).unwrap();
+    settings.http.body_limit = BODY_LIMIT;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(db.clone(), org.clone(), settings);
+    tokio::spawn(web::serve(state, listener));
+    TestApp { base, db, org, url }
+}
+
+/// A client that keeps cookies and does not follow redirects (tests look at them).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    /// Signs in through the API; returns the client and the CSRF token.
+    pub async fn login(&self, username: &str) -> (reqwest::Client, String) {
+        let c = client();
+        let r = c
+            .post(format!("{}/api/v1/session", self.base))
+            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "login {username}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        (c, v["csrf_token"].as_str().unwrap().to_owned())
+    }
+
+    /// Signs in through the login form, as a browser does.
+    pub async fn form_login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> (reqwest::Client, reqwest::Response) {
+        let c = client();
+        let page = c
+            .get(format!("{}/login", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = extract(&page, "name=\"csrf\" value=\"", "\"");
+        let r = c
+            .post(format!("{}/login", self.base))
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("csrf", &csrf),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        (c, r)
+    }
+
+    /// Id of some case in a county.
+    pub async fn case_in(&self, region: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM cases WHERE region_code = $1 ORDER BY id LIMIT 1",
+        )
+        .bind(region)
+        .fetch_one(self.db.pool())
+        .await
+        .unwrap()
+    }
+
+    pub async fn security_events(&self, kind: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM security_events WHERE kind = $1")
+            .bind(kind)
+            .fetch_one(self.db.pool())
+            .await
+            .unwrap()
+    }
+}
+
+pub fn extract(s: &str, start: &str, end: &str) -> String {
+    let i = s
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} not in page"))
+        + start.len();
+    let j = s[i..].find(end).unwrap() + i;
+    s[i..j].to_owned()
+}
+
+pub async fn get_text(c: &reqwest::Client, url: String) -> String {
+    c.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+pub async fn get_json<T: serde::de::DeserializeOwned>(c: &reqwest::Client, url: String) -> T {
+    c.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+impl TestApp {
+    /// A single integer from the store (counts, ids).
+    pub async fn scalar(&self, sql: &'static str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(self.db.pool())
+            .await
+            .unwrap()
+    }
+}

@@ -1,0 +1,436 @@
+//! Every route × every role: what each may reach, and that scope holds.
+//!
+//! The table names each route of `web::ROUTES`; a route added to the app without a row here
+//! fails `every_route_is_in_the_table`.
+
+use crate::helpers::{client, get_json, spawn_app};
+
+/// Demo users, one per role (and two scopes of the same role).
+const USERS: [&str; 8] = [
+    "admin",
+    "analyst",
+    "fz_leader",
+    "fz_officer",
+    "gulou",
+    "taijiang",
+    "xm_leader",
+    "auditor",
+];
+
+/// Expected status per user, in USERS order. 303 = redirected (to the login form).
+struct Row {
+    method: &'static str,
+    /// The route template, as in `web::ROUTES`.
+    route: &'static str,
+    /// The concrete path; `{case}` is a case of 台江区 (350103), `{victim}` an account there.
+    path: &'static str,
+    /// Body for POSTs: form fields, or JSON when it starts with `{`.
+    body: &'static str,
+    anonymous: u16,
+    expect: [u16; 8],
+}
+
+const ALL_OK: [u16; 8] = [200; 8];
+/// Readable by the province, 福州 and the county itself; not by 鼓楼 or 厦门.
+const TAIJIANG_SCOPED: [u16; 8] = [200, 200, 200, 200, 403, 200, 403, 200];
+
+const TABLE: &[Row] = &[
+    Row {
+        method: "GET",
+        route: "/login",
+        path: "/login",
+        body: "",
+        anonymous: 200,
+        expect: ALL_OK,
+    },
+    // Without the login form's double-submit cookie a login is refused, signed in or not.
+    Row {
+        method: "POST",
+        route: "/login",
+        path: "/login",
+        body: "username={me}&password=Demo-2024!",
+        anonymous: 403,
+        expect: [403; 8],
+    },
+    Row {
+        method: "GET",
+        route: "/healthz",
+        path: "/healthz",
+        body: "",
+        anonymous: 200,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/assets/{file}",
+        path: "/assets/vendor/echarts.min.js",
+        body: "",
+        anonymous: 200,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/",
+        path: "/",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/cases",
+        path: "/cases?year=2023",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/cases",
+        path: "/cases?region=350103",
+        body: "",
+        anonymous: 303,
+        expect: TAIJIANG_SCOPED,
+    },
+    Row {
+        method: "GET",
+        route: "/cases/{id}",
+        path: "/cases/{case}",
+        body: "",
+        anonymous: 303,
+        expect: TAIJIANG_SCOPED,
+    },
+    Row {
+        method: "GET",
+        route: "/org",
+        path: "/org",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/users",
+        path: "/users",
+        body: "",
+        anonymous: 303,
+        expect: [200, 403, 200, 403, 403, 403, 200, 403],
+    },
+    Row {
+        method: "POST",
+        route: "/users",
+        path: "/users",
+        body: "username=new_{me}&display_name=测试&password=Test-Passw0rd!&role=county_officer&region_code=350103",
+        anonymous: 303,
+        expect: [200, 403, 200, 403, 403, 403, 403, 403],
+    },
+    Row {
+        method: "POST",
+        route: "/users/{id}/disable",
+        path: "/users/{victim}/disable",
+        body: "",
+        anonymous: 303,
+        expect: [200, 403, 200, 403, 403, 403, 403, 403],
+    },
+    Row {
+        method: "POST",
+        route: "/users/{id}/enable",
+        path: "/users/{victim}/enable",
+        body: "",
+        anonymous: 303,
+        expect: [200, 403, 200, 403, 403, 403, 403, 403],
+    },
+    Row {
+        method: "POST",
+        route: "/users/{id}/password",
+        path: "/users/{victim}/password",
+        body: "password=Another-Pass1!",
+        anonymous: 303,
+        expect: [200, 403, 200, 403, 403, 403, 403, 403],
+    },
+    Row {
+        method: "GET",
+        route: "/audit",
+        path: "/audit",
+        body: "",
+        anonymous: 303,
+        expect: [200, 403, 403, 403, 403, 403, 403, 200],
+    },
+    Row {
+        method: "GET",
+        route: "/modules/{name}",
+        path: "/modules/screening",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/api/docs",
+        path: "/api/docs",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "POST",
+        route: "/logout",
+        path: "/logout",
+        body: "",
+        anonymous: 303,
+        expect: [303; 8],
+    },
+    Row {
+        method: "GET",
+        route: "/api/v1/openapi.json",
+        path: "/api/v1/openapi.json",
+        body: "",
+        anonymous: 200,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "POST",
+        route: "/api/v1/session",
+        path: "/api/v1/session",
+        body: "{\"username\":\"{me}\",\"password\":\"Demo-2024!\"}",
+        anonymous: 401,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/api/v1/me",
+        path: "/api/v1/me",
+        body: "",
+        anonymous: 401,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/api/v1/regions",
+        path: "/api/v1/regions",
+        body: "",
+        anonymous: 401,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/api/v1/dashboard",
+        path: "/api/v1/dashboard?year=2023",
+        body: "",
+        anonymous: 401,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/api/v1/cases",
+        path: "/api/v1/cases?region=350103",
+        body: "",
+        anonymous: 401,
+        expect: TAIJIANG_SCOPED,
+    },
+    Row {
+        method: "GET",
+        route: "/api/v1/cases/{id}",
+        path: "/api/v1/cases/{case}",
+        body: "",
+        anonymous: 401,
+        expect: TAIJIANG_SCOPED,
+    },
+    Row {
+        method: "GET",
+        route: "/api/v1/cases/{id}/history",
+        path: "/api/v1/cases/{case}/history",
+        body: "",
+        anonymous: 401,
+        expect: TAIJIANG_SCOPED,
+    },
+    Row {
+        method: "GET",
+        route: "/api/v1/users",
+        path: "/api/v1/users",
+        body: "",
+        anonymous: 401,
+        expect: [200, 403, 200, 403, 403, 403, 200, 403],
+    },
+    Row {
+        method: "POST",
+        route: "/api/v1/users",
+        path: "/api/v1/users",
+        body: "{\"username\":\"api_{me}\",\"display_name\":\"测试\",\"password\":\"Test-Passw0rd!\",\"role\":\"county_officer\",\"region_code\":\"350103\"}",
+        anonymous: 401,
+        expect: [201, 403, 201, 403, 403, 403, 403, 403],
+    },
+    Row {
+        method: "GET",
+        route: "/api/v1/audit-log",
+        path: "/api/v1/audit-log",
+        body: "",
+        anonymous: 401,
+        expect: [200, 403, 403, 403, 403, 403, 403, 200],
+    },
+];
+
+#[test]
+fn every_route_is_in_the_table() {
+    for (method, route) in ecowarden::web::ROUTES {
+        assert!(
+            TABLE
+                .iter()
+                .any(|r| r.method == *method && r.route == *route),
+            "route {method} {route} has no row in the route × role table"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_route_for_every_role() {
+    let app = spawn_app().await;
+    let case = app.case_in("350103").await.to_string();
+    let org = app.org.clone();
+    let victim = ecowarden::auth::create_user(
+        &app.db,
+        &org,
+        "test",
+        &ecowarden::auth::NewUser {
+            username: "victim".into(),
+            display_name: "被操作账户".into(),
+            password: "Victim-Passw0rd!".into(),
+            role: ecowarden::auth::Role::CountyOfficer,
+            region_code: "350103".into(),
+        },
+    )
+    .await
+    .unwrap()
+    .to_string();
+    let mut failures = Vec::new();
+    for who in std::iter::once(None).chain(USERS.iter().map(Some)) {
+        for row in TABLE {
+            // A fresh session per request: logout must not end the session of the next row.
+            let (c, csrf) = match who {
+                Some(u) => app.login(u).await,
+                None => (client(), String::new()),
+            };
+            let me = who.copied().unwrap_or("nobody");
+            let path = row
+                .path
+                .replace("{case}", &case)
+                .replace("{victim}", &victim);
+            let url = format!("{}{path}", app.base);
+            let body = row.body.replace("{me}", me);
+            let req = match row.method {
+                "GET" => c.get(&url),
+                _ if body.starts_with('{') => c
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("x-csrf-token", &csrf)
+                    .body(body),
+                _ => {
+                    let mut form: Vec<(String, String)> = url_pairs(&body);
+                    form.push(("csrf".into(), csrf.clone()));
+                    c.post(&url).form(&form)
+                }
+            };
+            let status = req.send().await.unwrap().status().as_u16();
+            let expected = match who {
+                None => row.anonymous,
+                Some(u) => row.expect[USERS.iter().position(|x| x == u).unwrap()],
+            };
+            if status != expected {
+                failures.push(format!(
+                    "{me:>10} {} {path}: got {status}, expected {expected}",
+                    row.method
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "route × role mismatches:\n{}",
+        failures.join("\n")
+    );
+}
+
+fn url_pairs(body: &str) -> Vec<(String, String)> {
+    body.split('&')
+        .filter(|s| !s.is_empty())
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// Lists are filtered by scope, not only single records: a county officer's list, dashboard
+/// and region list hold nothing of another county.
+#[tokio::test]
+async fn lists_hold_only_the_callers_scope() {
+    let app = spawn_app().await;
+    for (user, check) in [
+        ("gulou", "350102"),
+        ("fz_leader", "350100"),
+        ("xm_leader", "350200"),
+    ] {
+        let (c, _) = app.login(user).await;
+        for page in 1..=3 {
+            let v: serde_json::Value =
+                get_json(&c, format!("{}/api/v1/cases?page={page}", app.base)).await;
+            for item in v["items"].as_array().unwrap() {
+                let (region, city) = (
+                    item["region_code"].as_str().unwrap(),
+                    item["city_code"].as_str().unwrap(),
+                );
+                let ok = if check.ends_with("00") {
+                    city == check
+                } else {
+                    region == check
+                };
+                assert!(ok, "{user} sees a case of {region}/{city}");
+            }
+        }
+        let regions: Vec<serde_json::Value> =
+            get_json(&c, format!("{}/api/v1/regions", app.base)).await;
+        assert!(!regions.is_empty());
+        for r in &regions {
+            let code = r["code"].as_str().unwrap();
+            assert!(
+                code == check || r["city_code"] == check,
+                "{user} sees region {code}"
+            );
+        }
+        let d: serde_json::Value =
+            get_json(&c, format!("{}/api/v1/dashboard?year=2023", app.base)).await;
+        let n: i64 = if check.ends_with("00") {
+            sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE city_code = $1 AND year = 2023")
+        } else {
+            sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE region_code = $1 AND year = 2023")
+        }
+        .bind(check)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(d["cases"].as_i64().unwrap(), n, "{user} dashboard count");
+    }
+    // 平潭综合实验区 reports to the province, not to 福州: a 福州 leader does not see it.
+    let (c, _) = app.login("fz_leader").await;
+    let r = c
+        .get(format!("{}/api/v1/cases?region=350128", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+/// A refused out-of-scope request is in the security log.
+#[tokio::test]
+async fn out_of_scope_attempt_is_logged() {
+    let app = spawn_app().await;
+    let case = app.case_in("350103").await;
+    let (c, _) = app.login("gulou").await;
+    let before = app.security_events("forbidden").await;
+    let r = c
+        .get(format!("{}/cases/{case}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("无权访问其他地区的数据"));
+    assert_eq!(app.security_events("forbidden").await, before + 1);
+}
