@@ -1,0 +1,380 @@
+//! The owned data area (`CP=&&…&&`): `DataTime`, fields grouped by factor
+//! code (`w01018-Rtd`, `w01018-Flag`, … → factor `w01018`), and every other
+//! key as sent. Values stay the exact strings sent; typed accessors read them.
+
+use crate::codes::{self, DataFlag};
+use crate::error::{Deviations, Error, ErrorKind};
+use crate::message::Version;
+use crate::segment::Segment;
+use crate::text;
+use crate::value::{Decimal, Timestamp};
+
+/// Sub-fields of a factor defined by HJ 212-2017 Table 4 (`code-Field`).
+pub const FACTOR_FIELDS: &[&str] = &[
+    "Rtd",
+    "Min",
+    "Avg",
+    "Max",
+    "Cou",
+    "ZsRtd",
+    "ZsMin",
+    "ZsAvg",
+    "ZsMax",
+    "Flag",
+    "EFlag",
+    "SampleTime",
+    "Info",
+    "SN",
+    "RS",
+    "RT",
+    "Data",
+    "DayData",
+    "NightData",
+];
+
+/// Plain data-area keys defined by HJ 212-2017 Table 4 (besides `DataTime`).
+pub const PLAIN_KEYS: &[&str] = &[
+    "SystemTime",
+    "QnRtn",
+    "ExeRtn",
+    "RtdInterval",
+    "MinInterval",
+    "RestartTime",
+    "PolId",
+    "BeginTime",
+    "EndTime",
+    "NewPW",
+    "OverTime",
+    "ReCount",
+    "VaseNo",
+    "CstartTime",
+    "Ctime",
+    "Stime",
+    "InfoId",
+];
+
+/// The fields of one factor, in the order sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Factor {
+    /// Factor code, e.g. `w01018` (or a 2005/vendor code as sent).
+    pub code: String,
+    /// `(field, value)` pairs, e.g. `("Rtd", "40.1")`.
+    pub fields: Vec<(String, String)>,
+}
+
+impl Factor {
+    /// A factor with no fields yet.
+    pub fn new(code: impl Into<String>) -> Self {
+        Factor {
+            code: code.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    /// Adds a field (builder style).
+    pub fn with(mut self, field: impl Into<String>, value: impl Into<String>) -> Self {
+        self.fields.push((field.into(), value.into()));
+        self
+    }
+
+    /// The value of `field` as sent.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        lookup(&self.fields, field)
+    }
+
+    /// The value of `field` as an exact decimal.
+    pub fn decimal(&self, field: &str) -> Option<Decimal> {
+        Decimal::parse(self.get(field)?)
+    }
+
+    /// Real-time value (`-Rtd`).
+    pub fn rtd(&self) -> Option<Decimal> {
+        self.decimal("Rtd")
+    }
+
+    /// Period average (`-Avg`).
+    pub fn avg(&self) -> Option<Decimal> {
+        self.decimal("Avg")
+    }
+
+    /// Period minimum (`-Min`).
+    pub fn min(&self) -> Option<Decimal> {
+        self.decimal("Min")
+    }
+
+    /// Period maximum (`-Max`).
+    pub fn max(&self) -> Option<Decimal> {
+        self.decimal("Max")
+    }
+
+    /// Cumulative amount (`-Cou`).
+    pub fn cou(&self) -> Option<Decimal> {
+        self.decimal("Cou")
+    }
+
+    /// The data flag (`-Flag`, or the lower-case `-flag` some senders use).
+    pub fn flag(&self) -> Option<DataFlag> {
+        DataFlag::from_code(self.get("Flag").or_else(|| self.get("flag"))?)
+    }
+
+    /// When the analyser took the sample (`-SampleTime`).
+    pub fn sample_time(&self) -> Option<Timestamp> {
+        Timestamp::parse(self.get("SampleTime")?)
+    }
+
+    /// The code table row, for a 2017 code or a 2005 code that maps to one.
+    pub fn info(&self) -> Option<&'static codes::FactorInfo> {
+        codes::factor(&self.code).or_else(|| codes::factor(codes::code_2005_to_2017(&self.code)?))
+    }
+}
+
+/// The data area of a message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cp {
+    /// `DataTime` as sent.
+    pub data_time: Option<String>,
+    /// Factor fields grouped by code, in the order each code first appears.
+    pub factors: Vec<Factor>,
+    /// Every other key (`QnRtn`, `RestartTime`, vendor keys …), as sent.
+    pub other: Vec<(String, String)>,
+}
+
+impl Cp {
+    /// The factor with `code`.
+    pub fn factor(&self, code: &str) -> Option<&Factor> {
+        self.factors.iter().find(|f| f.code == code)
+    }
+
+    /// The factor codes, in order.
+    pub fn codes(&self) -> impl Iterator<Item = &str> {
+        self.factors.iter().map(|f| f.code.as_str())
+    }
+
+    /// A non-factor key's value as sent.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        lookup(&self.other, key)
+    }
+
+    /// `DataTime` read as a timestamp (+08:00).
+    pub fn data_time(&self) -> Option<Timestamp> {
+        Timestamp::parse(self.data_time.as_deref()?)
+    }
+
+    /// Reads the data area of `segment`, recording deviations.
+    pub(crate) fn parse(
+        segment: &Segment<'_>,
+        version: Version,
+        frame_offset: u64,
+        dev: &mut Deviations,
+    ) -> Result<Cp, Error> {
+        let mut cp = Cp::default();
+        let at = |offset: usize| frame_offset + 6 + offset as u64;
+        let mut report = |offset: usize, message: String| {
+            dev.report(ErrorKind::MalformedCp, at(offset), message)
+        };
+        for item in segment.cp_items() {
+            if item.is_empty() {
+                report(
+                    item.offset,
+                    "empty data-area item (stray ';' or ',')".into(),
+                )?;
+                continue;
+            }
+            let Some((key, value)) = text::decode_item(&item, "data-area item", &mut report)?
+            else {
+                continue;
+            };
+            let trimmed = key.trim();
+            if trimmed.len() != key.len() {
+                report(
+                    item.offset,
+                    format!("data-area key \"{key}\" has surrounding spaces"),
+                )?;
+            }
+            if trimmed.is_empty() {
+                report(
+                    item.offset,
+                    format!("data-area item \"={value}\" has no key"),
+                )?;
+                continue;
+            }
+            let value = value.into_owned();
+            if trimmed == "DataTime" {
+                if let Some(first) = &cp.data_time {
+                    report(
+                        item.offset,
+                        format!("duplicate DataTime \"{value}\" ignored (first was \"{first}\")"),
+                    )?;
+                    continue;
+                }
+                if let Some(problem) = time_problem(&value) {
+                    report(item.offset, format!("DataTime \"{value}\" {problem}"))?;
+                }
+                cp.data_time = Some(value);
+            } else if let Some((code, field)) = trimmed
+                .split_once('-')
+                .filter(|(c, f)| !c.is_empty() && !f.is_empty())
+            {
+                cp.add_factor_field(code, field, value, version, item.offset, &mut report)?;
+            } else {
+                if !PLAIN_KEYS.contains(&trimmed) {
+                    report(
+                        item.offset,
+                        format!("\"{trimmed}\" is not a standard data-area field"),
+                    )?;
+                }
+                if let Some(first) = lookup(&cp.other, trimmed) {
+                    report(
+                        item.offset,
+                        format!(
+                            "duplicate key {trimmed}: value \"{value}\" ignored (first was \"{first}\")"
+                        ),
+                    )?;
+                    continue;
+                }
+                cp.other.push((trimmed.to_owned(), value));
+            }
+        }
+        Ok(cp)
+    }
+
+    fn add_factor_field(
+        &mut self,
+        code: &str,
+        field: &str,
+        value: String,
+        version: Version,
+        offset: usize,
+        report: &mut impl FnMut(usize, String) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let index = match self.factors.iter().rposition(|f| f.code == code) {
+            Some(index) => index,
+            None => {
+                if !codes::is_standard_code(code, version) {
+                    report(
+                        offset,
+                        format!(
+                            "factor code \"{code}\" is not in the form of an HJ 212-{version} code"
+                        ),
+                    )?;
+                }
+                self.factors.push(Factor::new(code));
+                self.factors.len() - 1
+            }
+        };
+        let factor = &mut self.factors[index];
+        if !FACTOR_FIELDS.contains(&field) {
+            report(
+                offset,
+                format!("\"{code}-{field}\" is not a standard factor field"),
+            )?;
+        }
+        if let Some(first) = factor.get(field) {
+            return report(
+                offset,
+                format!(
+                    "duplicate key {code}-{field}: value \"{value}\" ignored (first was \"{first}\")"
+                ),
+            );
+        }
+        if field == "SampleTime"
+            && let Some(problem) = time_problem(&value)
+        {
+            report(offset, format!("{code}-SampleTime \"{value}\" {problem}"))?;
+        }
+        factor.fields.push((field.to_owned(), value));
+        Ok(())
+    }
+}
+
+/// Why a `YYYYMMDDhhmmss` value is not one, if it is not.
+fn time_problem(value: &str) -> Option<&'static str> {
+    match Timestamp::parse(value) {
+        Some(t) if t.millis.is_some() => Some("has milliseconds (17 digits, not 14)"),
+        Some(_) => None,
+        None => Some("is not a YYYYMMDDhhmmss time"),
+    }
+}
+
+fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(cp: &str, strict: bool) -> (Result<Cp, Error>, Vec<String>) {
+        let data = format!("ST=32;CP=&&{cp}&&");
+        let segment = Segment::parse(data.as_bytes(), 0).unwrap();
+        let mut dev = Deviations::new(strict, 0);
+        let result = Cp::parse(&segment, Version::V2017, 0, &mut dev);
+        (
+            result,
+            dev.warnings.into_iter().map(|w| w.message).collect(),
+        )
+    }
+
+    #[test]
+    fn groups_by_factor() {
+        let (cp, warnings) = parse(
+            "DataTime=20160801084000;w00000-Cou=10.5,w00000-Flag=N;w01018-Avg=40.1,w01018-Flag=N;PolId=w01018",
+            false,
+        );
+        let cp = cp.unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(cp.data_time.as_deref(), Some("20160801084000"));
+        assert_eq!(cp.factors.len(), 2);
+        let cod = cp.factor("w01018").unwrap();
+        assert_eq!(cod.avg().unwrap().to_string(), "40.1");
+        assert_eq!(cod.flag(), Some(DataFlag::Normal));
+        assert_eq!(cod.info().unwrap().name_zh, "化学需氧量");
+        assert_eq!(cp.get("PolId"), Some("w01018"));
+        assert_eq!(cp.data_time().unwrap().hour, 8);
+    }
+
+    #[test]
+    fn deviations_warn_or_fail() {
+        let cases = [
+            ("DataTime=20160824003817000", "milliseconds"),
+            ("O3-Rtd=63.4", "not in the form"),
+            ("a21026-flag=N", "not a standard factor field"),
+            ("a21-Rtd=0.00;a21-Rtd=0.01", "duplicate key a21-Rtd"),
+            ("a21026-Rtd=1;", "empty data-area item"),
+            ("i12003-Info =0", "surrounding spaces"),
+            ("FANSTATUS=1", "not a standard data-area field"),
+            ("junk", "has no '='"),
+        ];
+        for (cp, expected) in cases {
+            let (result, warnings) = parse(cp, false);
+            assert!(result.is_ok());
+            assert!(
+                warnings.iter().any(|w| w.contains(expected)),
+                "{cp}: {warnings:?}"
+            );
+            let (result, _) = parse(cp, true);
+            assert_eq!(result.unwrap_err().kind(), ErrorKind::MalformedCp, "{cp}");
+        }
+    }
+
+    #[test]
+    fn duplicate_keeps_first_value() {
+        let (cp, _) = parse("H102-Rtd=0,H102-Rtd=N", false);
+        assert_eq!(cp.unwrap().factors[0].get("Rtd"), Some("0"));
+    }
+
+    #[test]
+    fn gbk_value_is_read_with_a_warning() {
+        let mut data = b"ST=32;CP=&&i11001-Info=".to_vec();
+        data.extend_from_slice(&[0xC7, 0xE5, 0xCF, 0xB4]);
+        data.extend_from_slice(b"&&");
+        let segment = Segment::parse(&data, 0).unwrap();
+        let mut dev = Deviations::new(false, 0);
+        let cp = Cp::parse(&segment, Version::V2017, 0, &mut dev).unwrap();
+        assert_eq!(cp.factors[0].get("Info"), Some("清洗"));
+        assert!(dev.warnings[0].message.contains("GBK"));
+    }
+}

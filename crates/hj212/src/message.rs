@@ -1,0 +1,577 @@
+//! The owned, typed message built from a frame: header fields, version, the
+//! grouped data area, and the warnings lenient mode recorded.
+
+use std::fmt;
+
+use crate::codes::{self, Medium};
+use crate::cp::Cp;
+use crate::error::{Deviations, Error, ErrorKind, Warning};
+use crate::frame::{Frame, Options, Trailer};
+use crate::segment::Segment;
+use crate::text;
+use crate::value::Timestamp;
+
+/// Protocol edition, from the version bits of `Flag` (bits 2–7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Version {
+    /// HJ/T 212-2005: version bits 0, or no `Flag` at all.
+    V2005,
+    /// HJ 212-2017: version bits 1 (`Flag` 4–7).
+    V2017,
+    /// HJ 212-2025: version bits 2 (`Flag` 8–11).
+    V2025,
+}
+
+impl Version {
+    /// `"2005"`, `"2017"` or `"2025"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::V2005 => "2005",
+            Version::V2017 => "2017",
+            Version::V2025 => "2025",
+        }
+    }
+
+    /// The edition encoded in `flag`; `None` for version bits above 2.
+    pub fn from_flag(flag: u8) -> Option<Version> {
+        match flag >> 2 {
+            0 => Some(Version::V2005),
+            1 => Some(Version::V2017),
+            2 => Some(Version::V2025),
+            _ => None,
+        }
+    }
+
+    /// The version bits of this edition, already shifted into place.
+    pub fn flag_bits(self) -> u8 {
+        match self {
+            Version::V2005 => 0,
+            Version::V2017 => 1 << 2,
+            Version::V2025 => 2 << 2,
+        }
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `Flag` bit A: the receiver must answer.
+pub const FLAG_ACK: u8 = 0b01;
+/// `Flag` bit D: the message is one part of a split message (PNUM/PNO).
+pub const FLAG_SPLIT: u8 = 0b10;
+
+/// Header fields in the standard's order (HJ 212-2017 Table 3).
+const HEADER_ORDER: [&str; 8] = ["QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO"];
+
+/// One HJ 212 message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Edition, from `Flag`.
+    pub version: Version,
+    /// Request number `YYYYMMDDhhmmsszzz`; replies echo it.
+    pub qn: Option<String>,
+    /// System code.
+    pub st: Option<String>,
+    /// Command code.
+    pub cn: Option<String>,
+    /// Access password.
+    pub pw: Option<String>,
+    /// Monitoring-point code of the data logger.
+    pub mn: Option<String>,
+    /// `Flag` (bits `V5…V0 D A`).
+    pub flag: Option<u8>,
+    /// Total number of parts of a split message.
+    pub pnum: Option<u16>,
+    /// This part's number, from 1.
+    pub pno: Option<u16>,
+    /// 2025 `RF` field (`1` = re-sent / back-filled data).
+    pub rf: Option<String>,
+    /// Header fields the standard does not define, as sent.
+    pub extra: Vec<(String, String)>,
+    /// The data area.
+    pub cp: Cp,
+    /// Deviations accepted in lenient mode.
+    pub warnings: Vec<Warning>,
+}
+
+impl Message {
+    /// An empty message of `version` with no header fields.
+    pub fn new(version: Version) -> Self {
+        Message {
+            version,
+            qn: None,
+            st: None,
+            cn: None,
+            pw: None,
+            mn: None,
+            flag: None,
+            pnum: None,
+            pno: None,
+            rf: None,
+            extra: Vec::new(),
+            cp: Cp::default(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Parses a frame's data segment; frame-level deviations (trailer,
+    /// whitespace before the frame) become warnings too.
+    pub fn parse(frame: &Frame<'_>, opts: &Options) -> Result<Message, Error> {
+        let mut dev = Deviations::new(opts.strict, frame.offset);
+        if frame.gap > 0 {
+            dev.report(
+                ErrorKind::BadHeader,
+                frame.offset,
+                format!(
+                    "{} whitespace bytes before the frame were skipped",
+                    frame.gap
+                ),
+            )?;
+        }
+        let end = frame.offset + frame.raw.len() as u64;
+        match frame.trailer {
+            Trailer::CrLf => {}
+            Trailer::Lf => dev.report(
+                ErrorKind::BadTrailer,
+                end - 1,
+                "the frame ends with \"\\n\" instead of \"\\r\\n\"",
+            )?,
+            Trailer::Missing => dev.report(
+                ErrorKind::BadTrailer,
+                end,
+                "the frame has no \"\\r\\n\" trailer",
+            )?,
+        }
+        Self::parse_with(frame.data, frame.offset, dev)
+    }
+
+    /// Parses a bare data segment (no `##`, length, CRC or trailer), as
+    /// if it sat in a frame at `frame_offset`.
+    pub fn parse_segment(data: &[u8], frame_offset: u64, opts: &Options) -> Result<Message, Error> {
+        Self::parse_with(
+            data,
+            frame_offset,
+            Deviations::new(opts.strict, frame_offset),
+        )
+    }
+
+    fn parse_with(data: &[u8], frame_offset: u64, mut dev: Deviations) -> Result<Message, Error> {
+        let segment = Segment::parse(data, frame_offset)?;
+        let mut message = Message::new(Version::V2005);
+        message.read_header(&segment, frame_offset, &mut dev)?;
+        let (tail_offset, tail) = segment.tail();
+        if !tail.is_empty() {
+            dev.report(
+                ErrorKind::MalformedSegment,
+                frame_offset + 6 + tail_offset as u64,
+                format!("{} bytes follow the CP terminator \"&&\"", tail.len()),
+            )?;
+        }
+        message.cp = Cp::parse(&segment, message.version, frame_offset, &mut dev)?;
+        message.check_medium(frame_offset + 6 + segment.cp_key_offset() as u64, &mut dev)?;
+        message.warnings = dev.warnings;
+        Ok(message)
+    }
+
+    fn read_header(
+        &mut self,
+        segment: &Segment<'_>,
+        frame_offset: u64,
+        dev: &mut Deviations,
+    ) -> Result<(), Error> {
+        let at = |offset: usize| frame_offset + 6 + offset as u64;
+        let mut report = |offset: usize, message: String| {
+            dev.report(ErrorKind::MalformedSegment, at(offset), message)
+        };
+        let mut raw = RawHeader::default();
+        let mut items = segment.header().peekable();
+        let mut last_rank: Option<(usize, &str)> = None;
+        let mut order_reported = false;
+        while let Some(item) = items.next() {
+            let last = items.peek().is_none();
+            if item.is_empty() {
+                // The normal "…;CP=" leaves an empty last item.
+                if !last {
+                    report(item.offset, "empty header field (stray ';')".into())?;
+                }
+                continue;
+            }
+            if item.separator == Some(b',') {
+                report(
+                    item.offset,
+                    format!(
+                        "',' instead of ';' before header field \"{}\"",
+                        String::from_utf8_lossy(item.key)
+                    ),
+                )?;
+            }
+            let Some((key, value)) = text::decode_item(&item, "header field", &mut report)? else {
+                continue;
+            };
+            let key = key.into_owned();
+            let value = value.into_owned();
+            if let Some(rank) = HEADER_ORDER.iter().position(|k| *k == key) {
+                if let Some((previous, previous_key)) = last_rank
+                    && rank < previous
+                    && !order_reported
+                {
+                    order_reported = true;
+                    report(
+                        item.offset,
+                        format!(
+                            "header field {key} comes after {previous_key} (standard order QN;ST;CN;PW;MN;Flag;PNUM;PNO)"
+                        ),
+                    )?;
+                }
+                last_rank = Some((rank, HEADER_ORDER[rank]));
+            }
+            let slot = match key.as_str() {
+                "QN" => &mut raw.qn,
+                "ST" => &mut raw.st,
+                "CN" => &mut raw.cn,
+                "PW" => &mut raw.pw,
+                "MN" => &mut raw.mn,
+                "Flag" => &mut raw.flag,
+                "PNUM" => &mut raw.pnum,
+                "PNO" => &mut raw.pno,
+                "RF" => &mut raw.rf,
+                _ => {
+                    report(item.offset, format!("unknown header field {key}={value}"))?;
+                    self.extra.push((key, value));
+                    continue;
+                }
+            };
+            if let Some((first, _)) = slot {
+                report(
+                    item.offset,
+                    format!(
+                        "duplicate header field {key}: \"{value}\" ignored (first was \"{first}\")"
+                    ),
+                )?;
+                continue;
+            }
+            *slot = Some((value, item.offset));
+        }
+        if segment.cp_glued() {
+            report(segment.cp_key_offset(), "no ';' before \"CP=\"".into())?;
+        }
+        self.apply_header(raw, segment.cp_key_offset(), &mut report)
+    }
+
+    /// Validates the raw header values and stores them.
+    fn apply_header(
+        &mut self,
+        raw: RawHeader,
+        cp_offset: usize,
+        report: &mut impl FnMut(usize, String) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if let Some((text, offset)) = &raw.flag {
+            match text.parse::<u8>() {
+                Ok(flag) => self.flag = Some(flag),
+                Err(_) => report(*offset, format!("Flag \"{text}\" is not an integer 0–255"))?,
+            }
+        }
+        self.version = match self.flag.map(|flag| (flag, Version::from_flag(flag))) {
+            None => Version::V2005,
+            Some((_, Some(version))) => version,
+            Some((flag, None)) => {
+                let offset = raw.flag.as_ref().map_or(0, |(_, o)| *o);
+                report(
+                    offset,
+                    format!(
+                        "Flag {flag} has unknown version bits {}; read as 2025",
+                        flag >> 2
+                    ),
+                )?;
+                Version::V2025
+            }
+        };
+
+        let required: &[(&str, &Option<(String, usize)>)] = if self.version == Version::V2005 {
+            &[
+                ("ST", &raw.st),
+                ("CN", &raw.cn),
+                ("PW", &raw.pw),
+                ("MN", &raw.mn),
+            ]
+        } else {
+            &[
+                ("QN", &raw.qn),
+                ("ST", &raw.st),
+                ("CN", &raw.cn),
+                ("PW", &raw.pw),
+                ("MN", &raw.mn),
+                ("Flag", &raw.flag),
+            ]
+        };
+        for (name, value) in required {
+            if value.is_none() {
+                report(
+                    cp_offset,
+                    format!("required header field {name} is missing"),
+                )?;
+            }
+        }
+
+        if let Some((qn, offset)) = &raw.qn
+            && !(qn.len() == 17 && Timestamp::parse(qn).is_some())
+        {
+            report(
+                *offset,
+                format!("QN \"{qn}\" is not a YYYYMMDDhhmmsszzz time"),
+            )?;
+        }
+        if let Some((st, offset)) = &raw.st
+            && codes::system(st).is_none()
+            && !is_extension_st(st)
+        {
+            report(*offset, format!("ST \"{st}\" is not a system code"))?;
+        }
+        if let Some((cn, offset)) = &raw.cn
+            && codes::command(cn).is_none()
+        {
+            report(*offset, format!("CN \"{cn}\" is not in the command table"))?;
+        }
+        self.pnum = part_number(&raw.pnum, "PNUM", report)?;
+        self.pno = part_number(&raw.pno, "PNO", report)?;
+        let split_flag = self.flag.is_some_and(|flag| flag & FLAG_SPLIT != 0);
+        let has_parts = raw.pnum.is_some() || raw.pno.is_some();
+        if split_flag && !has_parts {
+            report(
+                cp_offset,
+                "Flag has the sub-packet bit D but PNUM/PNO are missing".into(),
+            )?;
+        } else if has_parts && !split_flag {
+            report(
+                cp_offset,
+                "PNUM/PNO present but Flag has no sub-packet bit D".into(),
+            )?;
+        }
+        if let (Some(pnum), Some(pno)) = (self.pnum, self.pno)
+            && (pno == 0 || pno > pnum)
+        {
+            report(cp_offset, format!("PNO {pno} is outside 1..=PNUM {pnum}"))?;
+        }
+        if let Some((rf, offset)) = &raw.rf {
+            if self.version != Version::V2025 {
+                report(
+                    *offset,
+                    format!("RF is a 2025 field but the message is {}", self.version),
+                )?;
+            }
+            if rf != "1" {
+                report(*offset, format!("RF \"{rf}\" is not 1"))?;
+            }
+        }
+
+        let value = |field: Option<(String, usize)>| field.map(|(v, _)| v);
+        self.qn = value(raw.qn);
+        self.st = value(raw.st);
+        self.cn = value(raw.cn);
+        self.pw = value(raw.pw);
+        self.mn = value(raw.mn);
+        self.rf = value(raw.rf);
+        Ok(())
+    }
+
+    /// Flags an `ST` whose medium contradicts the factor codes (ST=31
+    /// flue gas carrying `w…` water codes).
+    fn check_medium(&self, offset: u64, dev: &mut Deviations) -> Result<(), Error> {
+        let Some(st) = self.st.as_deref() else {
+            return Ok(());
+        };
+        let Some(medium) = codes::system(st).and_then(|info| info.medium) else {
+            return Ok(());
+        };
+        let clash = self.cp.factors.iter().find_map(|factor| {
+            let factor_medium = codes::factor_medium(&factor.code)?;
+            let contradicts = matches!(
+                (medium, factor_medium),
+                (Medium::Air, Medium::Water) | (Medium::Water, Medium::Air)
+            );
+            (contradicts && codes::is_standard_code(&factor.code, self.version))
+                .then_some((&factor.code, factor_medium))
+        });
+        match clash {
+            Some((code, factor_medium)) => dev.report(
+                ErrorKind::MalformedCp,
+                offset,
+                format!(
+                    "ST {st} monitors {} but factor {code} is a {} code",
+                    medium.as_str(),
+                    factor_medium.as_str()
+                ),
+            ),
+            None => Ok(()),
+        }
+    }
+
+    /// Bit A of `Flag`: the sender wants a reply (9014 for data uploads).
+    pub fn needs_ack(&self) -> bool {
+        self.flag.is_some_and(|flag| flag & FLAG_ACK != 0)
+    }
+
+    /// This message is one part of a split message.
+    pub fn is_part(&self) -> bool {
+        self.pnum.is_some_and(|n| n > 1) || self.flag.is_some_and(|flag| flag & FLAG_SPLIT != 0)
+    }
+
+    /// `DataTime` as a timestamp (+08:00).
+    pub fn data_time(&self) -> Option<Timestamp> {
+        self.cp.data_time()
+    }
+}
+
+/// Header values as sent, with their offsets, before validation.
+#[derive(Default)]
+struct RawHeader {
+    qn: Option<(String, usize)>,
+    st: Option<(String, usize)>,
+    cn: Option<(String, usize)>,
+    pw: Option<(String, usize)>,
+    mn: Option<(String, usize)>,
+    flag: Option<(String, usize)>,
+    pnum: Option<(String, usize)>,
+    pno: Option<(String, usize)>,
+    rf: Option<(String, usize)>,
+}
+
+/// ST codes A0–Z9 are reserved for extensions (Table 5).
+fn is_extension_st(st: &str) -> bool {
+    matches!(st.as_bytes(), [a, b] if a.is_ascii_uppercase() && b.is_ascii_digit())
+}
+
+fn part_number(
+    field: &Option<(String, usize)>,
+    name: &str,
+    report: &mut impl FnMut(usize, String) -> Result<(), Error>,
+) -> Result<Option<u16>, Error> {
+    let Some((text, offset)) = field else {
+        return Ok(None);
+    };
+    match text.parse::<u16>() {
+        Ok(n) if text.len() <= 4 && text.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(n)),
+        _ => {
+            report(
+                *offset,
+                format!("{name} \"{text}\" is not a number of up to 4 digits"),
+            )?;
+            Ok(None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::Frames;
+
+    fn parse(input: &[u8], opts: Options) -> Result<Message, Error> {
+        let frame = Frames::new(input, opts).next().unwrap()?;
+        Message::parse(&frame, &opts)
+    }
+
+    const HOURLY: &[u8] = b"##0260QN=20160801085857534;ST=32;CN=2061;PW=123456;MN=010000A8900016F000169DC0;Flag=6;PNUM=2;PNO=1;CP=&&DataTime=20160801080000;w00000-Cou=63.0,w00000-Min=16.4,w00000-Avg=17.5,w00000-Max=20.1,w00000-Flag=N;w01001-Min=7.1,w01001-Avg=7.5,w01001-Max=7.8,w01001-Flag=N&&DC41\r\n";
+
+    #[test]
+    fn header_fields() {
+        let m = parse(HOURLY, Options::strict()).unwrap();
+        assert_eq!(m.version, Version::V2017);
+        assert_eq!(m.qn.as_deref(), Some("20160801085857534"));
+        assert_eq!(m.mn.as_deref(), Some("010000A8900016F000169DC0"));
+        assert_eq!((m.flag, m.pnum, m.pno), (Some(6), Some(2), Some(1)));
+        assert!(m.is_part() && !m.needs_ack());
+        assert_eq!(m.cp.factors.len(), 2);
+        assert_eq!(m.data_time().unwrap().hour, 8);
+        assert!(m.warnings.is_empty());
+    }
+
+    #[test]
+    fn repairs_in_lenient_mode() {
+        let cases: [(&[u8], &str); 4] = [
+            (
+                b"QN=20160802000000001;ST=32;CN=2041;PW=123456;MN=010000A8900016F000169DC0;Flag=5CP=&&DataTime=20160801000000;SB1-RT=1.1&&",
+                "no ';' before",
+            ),
+            (
+                b"QN=20160801085857534,ST=32;CN=2031;PW=123456;MN=1;Flag=5;CP=&&&&",
+                "',' instead of ';'",
+            ),
+            (
+                b"QN=20180728132826005;ST=32;CN=2011;MN=1;PW=123456;Flag=4;CP=&&&&",
+                "comes after MN",
+            ),
+            (
+                b"QN=20160801085000001;ST=22;CN=2011;PW=1;MN=1;Flag=7;CP=&&&&",
+                "PNUM/PNO are missing",
+            ),
+        ];
+        for (data, expected) in cases {
+            let m = Message::parse_segment(data, 0, &Options::lenient()).unwrap();
+            assert!(
+                m.warnings.iter().any(|w| w.message.contains(expected)),
+                "{expected}: {:?}",
+                m.warnings
+            );
+            assert_eq!(m.st.as_deref().map(str::len), Some(2));
+            let err = Message::parse_segment(data, 0, &Options::strict()).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::MalformedSegment);
+        }
+    }
+
+    #[test]
+    fn version_from_flag() {
+        let seg = |flag: &str| {
+            format!("QN=20240601085857223;ST=32;CN=1011;PW=1;MN=1;Flag={flag};CP=&&&&")
+        };
+        let version = |flag| {
+            Message::parse_segment(seg(flag).as_bytes(), 0, &Options::lenient())
+                .unwrap()
+                .version
+        };
+        assert_eq!(version("0"), Version::V2005);
+        assert_eq!(version("5"), Version::V2017);
+        assert_eq!(version("9"), Version::V2025);
+        let m = Message::parse_segment(seg("13").as_bytes(), 0, &Options::lenient()).unwrap();
+        assert_eq!(m.version, Version::V2025);
+        assert!(m.warnings[0].message.contains("unknown version bits 3"));
+        let m = Message::parse_segment(b"ST=32;CN=2011;PW=1;MN=1;CP=&&&&", 0, &Options::strict())
+            .unwrap();
+        assert_eq!((m.version, m.flag), (Version::V2005, None));
+    }
+
+    #[test]
+    fn rf_and_medium() {
+        let m = Message::parse_segment(
+            b"QN=20240601085857223;ST=32;CN=2061;PW=1;MN=1;Flag=8;RF=1;CP=&&&&",
+            0,
+            &Options::strict(),
+        )
+        .unwrap();
+        assert_eq!(m.rf.as_deref(), Some("1"));
+        let m = Message::parse_segment(
+            b"QN=20230803171130538;ST=31;CN=2011;PW=1;MN=1;Flag=5;CP=&&w01001-Rtd=0.000&&",
+            0,
+            &Options::lenient(),
+        )
+        .unwrap();
+        assert_eq!(
+            m.warnings[0].message,
+            "ST 31 monitors air but factor w01001 is a water code"
+        );
+    }
+
+    #[test]
+    fn trailer_warnings() {
+        let no_crlf = &HOURLY[..HOURLY.len() - 2];
+        let m = parse(no_crlf, Options::lenient()).unwrap();
+        assert_eq!(m.warnings[0].message, "the frame has no \"\\r\\n\" trailer");
+        assert_eq!(
+            parse(no_crlf, Options::strict()).unwrap_err().kind(),
+            ErrorKind::BadTrailer
+        );
+    }
+}
