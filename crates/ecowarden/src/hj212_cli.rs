@@ -1,8 +1,388 @@
-//! `ecowarden hj212 parse` (placeholder until the codec lands).
+//! `ecowarden hj212 parse [--strict] [--reassemble] [FILE|-]`: reads a byte
+//! stream of HJ 212 frames and prints one JSON object per line for each
+//! frame (or each reassembled message), in input order.
+//!
+//! A good frame: `{"ok": true, "offset", "version", "qn", "st", "cn", "pw",
+//! "mn", "flag", "pnum", "pno", "data_time", "values", "cp", "warnings"}`;
+//! a bad one: `{"ok": false, "offset", "error": {"kind", "message"}}`.
+//! The exit status is 0 whenever the input could be read, whatever it held.
 
+use std::fs::File;
+use std::io::{self, BufWriter, ErrorKind as IoErrorKind, Read, Write};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use hj212::{Assembled, Decoder, Error, Limits, Message, Options, Reassembler};
+use serde_json::{Map, Value, json};
+
+/// Arguments of `ecowarden hj212 parse`.
 #[derive(Debug, clap::Args)]
-pub struct ParseArgs {}
+pub struct ParseArgs {
+    /// Reject every deviation from the standard instead of warning about it.
+    #[arg(long)]
+    pub strict: bool,
+    /// Merge split messages (PNUM/PNO parts) and print one line per message.
+    #[arg(long)]
+    pub reassemble: bool,
+    /// The file to read; `-` or nothing reads standard input.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
 
-pub fn run_parse(_args: &ParseArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not yet available")
+/// Reads the stream and writes JSON lines.
+pub fn parse(args: &ParseArgs, input: &mut dyn Read, out: &mut dyn Write) -> io::Result<()> {
+    let opts = if args.strict {
+        Options::strict()
+    } else {
+        Options::lenient()
+    };
+    let mut decoder = Decoder::new(opts);
+    // A file has no clock: groups end by the bounds or at end of input.
+    let mut reassembler = args.reassemble.then(|| Reassembler::new(Limits::default()));
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == IoErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        decoder.push(&buf[..n]);
+        drain(&mut decoder, &opts, reassembler.as_mut(), out)?;
+    }
+    decoder.finish();
+    drain(&mut decoder, &opts, reassembler.as_mut(), out)?;
+    if let Some(reassembler) = reassembler.as_mut() {
+        reassembler.finish();
+        write_assembled(reassembler, out)?;
+    }
+    out.flush()
+}
+
+/// Opens FILE (or stdin for `-` or none) and calls [`parse`] with stdout.
+pub fn run_parse(args: &ParseArgs) -> anyhow::Result<()> {
+    let mut input: Box<dyn Read> = match &args.file {
+        Some(path) if path.as_os_str() != "-" => {
+            Box::new(File::open(path).with_context(|| format!("opening {}", path.display()))?)
+        }
+        _ => Box::new(io::stdin().lock()),
+    };
+    let mut out = BufWriter::new(io::stdout().lock());
+    match parse(args, &mut input, &mut out) {
+        // A reader that went away (`| head`) is not a failure to read.
+        Err(e) if e.kind() == IoErrorKind::BrokenPipe => Ok(()),
+        result => result.context("reading the HJ 212 stream"),
+    }
+}
+
+/// Writes every frame the decoder can finish now.
+fn drain(
+    decoder: &mut Decoder,
+    opts: &Options,
+    mut reassembler: Option<&mut Reassembler>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    while let Some(item) = decoder.next_frame() {
+        let parsed = item
+            .and_then(|frame| Message::parse(&frame, opts).map(|message| (frame.offset, message)));
+        match (parsed, reassembler.as_deref_mut()) {
+            (Err(error), _) => write_line(out, &error_json(&error))?,
+            (Ok((offset, message)), None) => write_line(out, &message_json(offset, &message))?,
+            (Ok((offset, message)), Some(reassembler)) => {
+                reassembler.push(message, offset, 0);
+                write_assembled(reassembler, out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_assembled(reassembler: &mut Reassembler, out: &mut dyn Write) -> io::Result<()> {
+    while let Some(Assembled {
+        message, offset, ..
+    }) = reassembler.pop()
+    {
+        write_line(out, &message_json(offset, &message))?;
+    }
+    Ok(())
+}
+
+fn write_line(out: &mut dyn Write, value: &Value) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")
+}
+
+fn error_json(error: &Error) -> Value {
+    json!({
+        "ok": false,
+        "offset": error.frame_offset(),
+        "error": {"kind": error.kind().as_str(), "message": error.to_string()},
+    })
+}
+
+fn message_json(offset: u64, message: &Message) -> Value {
+    let values: Map<String, Value> = message
+        .cp
+        .factors
+        .iter()
+        .map(|factor| {
+            let fields = factor
+                .fields
+                .iter()
+                .map(|(field, value)| (field.clone(), Value::from(value.as_str())))
+                .collect();
+            (factor.code.clone(), Value::Object(fields))
+        })
+        .collect();
+    let cp: Map<String, Value> = message
+        .cp
+        .other
+        .iter()
+        .map(|(key, value)| (key.clone(), Value::from(value.as_str())))
+        .collect();
+    let warnings: Vec<String> = message.warnings.iter().map(|w| w.message.clone()).collect();
+    json!({
+        "ok": true,
+        "offset": offset,
+        "version": message.version.as_str(),
+        "qn": message.qn,
+        "st": message.st,
+        "cn": message.cn,
+        "pw": message.pw,
+        "mn": message.mn,
+        "flag": message.flag,
+        "pnum": message.pnum,
+        "pno": message.pno,
+        "data_time": message.cp.data_time,
+        "values": values,
+        "cp": cp,
+        "warnings": warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPLY_2017: &[u8] = b"##0101QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&1C80\r\n";
+    const HOURLY: &[u8] = b"##0325QN=20160801090000001;ST=32;CN=2061;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&DataTime=20160801080000;w00000-Cou=63.0,w00000-Min=16.4,w00000-Avg=17.5,w00000-Max=20.1,w00000-Flag=N;w01001-Min=7.1,w01001-Avg=7.5,w01001-Max=7.8,w01001-Flag=N;w01018-Cou=63.0,w01018-Min=40.1,w01018-Avg=40.1,w01018-Max=40.1,w01018-Flag=N&&B7C1\r\n";
+    const PART_1: &[u8] = b"##0260QN=20160801085857534;ST=32;CN=2061;PW=123456;MN=010000A8900016F000169DC0;Flag=6;PNUM=2;PNO=1;CP=&&DataTime=20160801080000;w00000-Cou=63.0,w00000-Min=16.4,w00000-Avg=17.5,w00000-Max=20.1,w00000-Flag=N;w01001-Min=7.1,w01001-Avg=7.5,w01001-Max=7.8,w01001-Flag=N&&DC41\r\n";
+    const PART_2: &[u8] = b"##0201QN=20160801085857535;ST=32;CN=2061;PW=123456;MN=010000A8900016F000169DC0;Flag=6;PNUM=2;PNO=2;CP=&&DataTime=20160801080000;w01018-Cou=63.0,w01018-Min=40.1,w01018-Avg=40.1,w01018-Max=40.1,w01018-Flag=N&&DEC1\r\n";
+    const V2005_NO_CRLF: &[u8] = b"##0136ST=32;CN=2011;PW=000000;MN=LD130133000015;CP=&&DataTime=20160824003817;011-Rtd=231.0,011-Flag=N;B01-Rtd=36.91;060-Rtd=1.803,060-Flag=N&&1DC0";
+
+    fn args(strict: bool, reassemble: bool) -> ParseArgs {
+        ParseArgs {
+            strict,
+            reassemble,
+            file: None,
+        }
+    }
+
+    fn run(args: &ParseArgs, input: &[u8]) -> Vec<Value> {
+        let mut out = Vec::new();
+        parse(args, &mut &input[..], &mut out).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    fn keys(value: &Value) -> Vec<&str> {
+        let mut keys: Vec<_> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    #[test]
+    fn good_frame_has_the_contract_shape() {
+        let lines = run(&args(false, false), REPLY_2017);
+        assert_eq!(lines.len(), 1);
+        let line = &lines[0];
+        assert_eq!(
+            keys(line),
+            [
+                "cn",
+                "cp",
+                "data_time",
+                "flag",
+                "mn",
+                "offset",
+                "ok",
+                "pno",
+                "pnum",
+                "pw",
+                "qn",
+                "st",
+                "values",
+                "version",
+                "warnings"
+            ]
+        );
+        assert_eq!(line["ok"], true);
+        assert_eq!(line["offset"], 0);
+        assert_eq!(line["version"], "2017");
+        assert_eq!(line["qn"], "20160801085857223");
+        assert_eq!(line["st"], "32");
+        assert_eq!(line["cn"], "1062");
+        assert_eq!(line["pw"], "100000");
+        assert_eq!(line["mn"], "010000A8900016F000169DC0");
+        assert_eq!(line["flag"], 5);
+        assert_eq!(line["pnum"], Value::Null);
+        assert_eq!(line["pno"], Value::Null);
+        assert_eq!(line["data_time"], Value::Null);
+        assert_eq!(line["values"], json!({}));
+        assert_eq!(line["cp"], json!({"RtdInterval": "30"}));
+        assert_eq!(line["warnings"], json!([]));
+    }
+
+    #[test]
+    fn values_are_grouped_by_factor_as_strings() {
+        let line = &run(&args(true, false), HOURLY)[0];
+        assert_eq!(line["data_time"], "20160801080000");
+        assert_eq!(
+            line["values"]["w01018"],
+            json!({"Cou": "63.0", "Min": "40.1", "Avg": "40.1", "Max": "40.1", "Flag": "N"})
+        );
+        assert_eq!(line["values"]["w00000"]["Cou"], "63.0");
+        assert_eq!(line["values"].as_object().unwrap().len(), 3);
+        assert_eq!(line["cp"], json!({}));
+    }
+
+    #[test]
+    fn bad_frame_then_good_frame_in_input_order() {
+        let mut bad = HOURLY.to_vec();
+        bad[6 + 325] = b'0'; // CRC B7C1 -> 07C1
+        let input = [b"garbage".as_slice(), &bad, REPLY_2017].concat();
+        let lines = run(&args(false, false), &input);
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0]["error"]["kind"], "bad_header");
+        assert_eq!(lines[0]["offset"], 0);
+        assert_eq!(keys(&lines[1]), ["error", "offset", "ok"]);
+        assert_eq!(lines[1]["ok"], false);
+        assert_eq!(lines[1]["offset"], 7);
+        assert_eq!(lines[1]["error"]["kind"], "crc_mismatch");
+        let message = lines[1]["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("07C1") && message.contains("B7C1"),
+            "{message}"
+        );
+        assert_eq!(lines[2]["ok"], true);
+        assert_eq!(lines[2]["offset"], 7 + HOURLY.len());
+    }
+
+    #[test]
+    fn strict_rejects_what_lenient_warns_about() {
+        let lenient = &run(&args(false, false), V2005_NO_CRLF)[0];
+        assert_eq!(lenient["ok"], true);
+        assert_eq!(lenient["version"], "2005");
+        assert_eq!(
+            (&lenient["qn"], &lenient["flag"]),
+            (&Value::Null, &Value::Null)
+        );
+        assert_eq!(
+            lenient["warnings"],
+            json!(["the frame has no \"\\r\\n\" trailer"])
+        );
+        assert_eq!(lenient["values"]["011"]["Rtd"], "231.0");
+
+        let strict = &run(&args(true, false), V2005_NO_CRLF)[0];
+        assert_eq!(strict["ok"], false);
+        assert_eq!(strict["error"]["kind"], "bad_trailer");
+    }
+
+    #[test]
+    fn segment_errors_are_reported_at_the_frame() {
+        let input = hj212::build::frame(b"QN=1;ST=32;no data area");
+        let line = &run(&args(false, false), &input)[0];
+        assert_eq!(line["ok"], false);
+        assert_eq!(line["offset"], 0);
+        assert_eq!(line["error"]["kind"], "malformed_segment");
+    }
+
+    #[test]
+    fn reassemble_merges_parts_into_one_line() {
+        let input = [PART_1, REPLY_2017, PART_2].concat();
+        let plain = run(&args(false, false), &input);
+        assert_eq!(plain.len(), 3);
+        assert_eq!(
+            (&plain[0]["pnum"], &plain[0]["pno"]),
+            (&json!(2), &json!(1))
+        );
+
+        let merged = run(&args(false, true), &input);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0]["cn"], "1062");
+        let m = &merged[1];
+        assert_eq!(m["offset"], 0);
+        assert_eq!((&m["pnum"], &m["pno"]), (&json!(2), &Value::Null));
+        assert_eq!(m["qn"], "20160801085857534");
+        assert_eq!(m["values"].as_object().unwrap().len(), 3);
+        assert_eq!(m["warnings"], json!([]));
+    }
+
+    #[test]
+    fn reassemble_flushes_incomplete_groups_at_end_of_input() {
+        let lines = run(&args(false, true), PART_1);
+        assert_eq!(lines.len(), 1);
+        let warning = lines[0]["warnings"][0].as_str().unwrap();
+        assert!(warning.contains("incomplete"), "{warning}");
+    }
+
+    #[test]
+    fn input_split_across_reads_gives_the_same_lines() {
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = buf.len().min(self.0.len()).min(7);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let input = [HOURLY, b"\x00\x01", PART_1, V2005_NO_CRLF].concat();
+        let whole = run(&args(false, false), &input);
+        let mut out = Vec::new();
+        parse(&args(false, false), &mut Trickle(&input), &mut out).unwrap();
+        let trickled: Vec<Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(trickled, whole);
+        assert_eq!(whole.len(), 4);
+    }
+
+    #[test]
+    fn empty_input_prints_nothing_and_read_errors_surface() {
+        assert!(run(&args(false, false), b"").is_empty());
+        struct Broken;
+        impl Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk on fire"))
+            }
+        }
+        let err = parse(&args(false, false), &mut Broken, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.to_string(), "disk on fire");
+    }
+
+    #[test]
+    fn command_line_shape() {
+        use clap::Parser;
+        #[derive(Debug, clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: ParseArgs,
+        }
+        let cli = Cli::try_parse_from(["parse", "--strict", "--reassemble", "-"]).unwrap();
+        assert!(cli.args.strict && cli.args.reassemble);
+        assert_eq!(cli.args.file, Some(PathBuf::from("-")));
+        let cli = Cli::try_parse_from(["parse"]).unwrap();
+        assert!(!cli.args.strict && cli.args.file.is_none());
+    }
 }
