@@ -81,44 +81,69 @@ fn entry_hash(
 /// Appends an entry inside the caller's write transaction (see [`Db::write`]), so the change
 /// and its record commit or roll back together.
 pub async fn append(conn: &mut AnyConnection, change: &Change<'_>) -> Result<i64> {
-    let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut *conn)
+    Appender::start(conn).await?.append(conn, change).await
+}
+
+/// Appends many entries in one transaction, reading the chain's head once (imports).
+pub struct Appender {
+    next_seq: i64,
+    prev_hash: String,
+}
+
+impl Appender {
+    /// Reads the head of the chain. Must run under the store's write lock.
+    pub async fn start(conn: &mut AnyConnection) -> Result<Self> {
+        let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+        Ok(match last {
+            Some(r) => Appender {
+                next_seq: r.try_get::<i64, _>(0)? + 1,
+                prev_hash: r.try_get(1)?,
+            },
+            None => Appender {
+                next_seq: 1,
+                prev_hash: GENESIS.to_owned(),
+            },
+        })
+    }
+
+    pub async fn append(&mut self, conn: &mut AnyConnection, change: &Change<'_>) -> Result<i64> {
+        let seq = self.next_seq;
+        let at = crate::clock::now_rfc3339();
+        let before = change.before.as_ref().map(|v| v.to_string());
+        let after = change.after.as_ref().map(|v| v.to_string());
+        let hash = entry_hash(
+            &self.prev_hash,
+            seq,
+            &at,
+            change.actor,
+            change.action,
+            change.entity,
+            &change.entity_id,
+            before.as_deref(),
+            after.as_deref(),
+        );
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(seq)
+        .bind(at)
+        .bind(change.actor)
+        .bind(change.action)
+        .bind(change.entity)
+        .bind(&change.entity_id)
+        .bind(before)
+        .bind(after)
+        .bind(&self.prev_hash)
+        .bind(&hash)
+        .execute(&mut *conn)
         .await?;
-    let (seq, prev) = match last {
-        Some(r) => (r.try_get::<i64, _>(0)? + 1, r.try_get::<String, _>(1)?),
-        None => (1, GENESIS.to_owned()),
-    };
-    let at = crate::clock::now_rfc3339();
-    let before = change.before.as_ref().map(|v| v.to_string());
-    let after = change.after.as_ref().map(|v| v.to_string());
-    let hash = entry_hash(
-        &prev,
-        seq,
-        &at,
-        change.actor,
-        change.action,
-        change.entity,
-        &change.entity_id,
-        before.as_deref(),
-        after.as_deref(),
-    );
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(seq)
-    .bind(at)
-    .bind(change.actor)
-    .bind(change.action)
-    .bind(change.entity)
-    .bind(&change.entity_id)
-    .bind(before)
-    .bind(after)
-    .bind(prev)
-    .bind(hash)
-    .execute(&mut *conn)
-    .await?;
-    Ok(seq)
+        self.next_seq += 1;
+        self.prev_hash = hash;
+        Ok(seq)
+    }
 }
 
 /// One break in the chain, naming the entry.

@@ -1,6 +1,8 @@
-//! The case ledger (案件台账): what the foundation needs of it — the case record, its scoped
-//! list and page, and the dashboard figures. The full lifecycle, measures and referrals build
-//! on these tables.
+//! The case ledger (案件台账): the case record, its scoped list and page, and the dashboard.
+//! `intake` records cases (forms, API, imports), `vocab` holds the controlled vocabularies.
+
+pub mod intake;
+pub mod vocab;
 
 use serde::{Deserialize, Serialize};
 
