@@ -7,6 +7,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::auth::{self, NewUser, Role};
+use crate::cases::vocab::{MeasureKind, ReferralKind, Tag, ThirdPartySubtype};
 use crate::cases::{CaseSource, Status};
 use crate::ids::{CaseNo, CreditCode};
 use crate::org::{self, Level, Org};
@@ -219,6 +220,7 @@ pub async fn seed(db: &Db, cases: usize, year: i32, seed: u64) -> Result<Option<
     w.commit().await?;
 
     out.cases = insert_cases(db, &units, &facilities, cases, year, &mut rng).await?;
+    seed_ledger(db, &org, year, &mut rng).await?;
     Ok(Some(out))
 }
 
@@ -352,5 +354,396 @@ fn lifecycle(rng: &mut StdRng, filed: NaiveDate) -> (Status, Option<NaiveDate>, 
         38..=39 => (Status::Suspended, None, None),
         40 => (Status::Withdrawn, None, None),
         _ => (Status::Closed, Some(decided), Some(closed)),
+    }
+}
+
+/// The article's year in Fujian, scaled to the generated ledger: campaign tags, supporting
+/// measures, referrals with their outcomes, third-party providers, task forces, typical-case
+/// batches and work between departments. With the default 3,600 cases the figures are those
+/// the article reports (清水蓝天 831 cases, third-party fraud 152 cases and 963万元, …).
+async fn seed_ledger(db: &Db, org: &Org, year: i32, rng: &mut StdRng) -> Result<()> {
+    #[derive(sqlx::FromRow, Clone)]
+    struct C {
+        id: i64,
+        filed_on: String,
+        decided_on: Option<String>,
+        region_code: String,
+        city_code: String,
+    }
+    let all: Vec<C> = sqlx::query_as("SELECT id, filed_on, decided_on, region_code, city_code FROM cases WHERE year = $1 ORDER BY id")
+        .bind(year as i64)
+        .fetch_all(db.pool())
+        .await?;
+    // Small ledgers (tests) get proportionally fewer of everything.
+    let scale = (all.len() as f64 / 3600.0).min(1.0);
+    let n = |x: usize| ((x as f64 * scale).round() as usize).max(1);
+    let mut decided: Vec<C> = all
+        .iter()
+        .filter(|c| c.decided_on.is_some())
+        .cloned()
+        .collect();
+    let mut open: Vec<C> = all
+        .iter()
+        .filter(|c| c.decided_on.is_none())
+        .cloned()
+        .collect();
+    shuffle(&mut decided, rng);
+    shuffle(&mut open, rng);
+    let mut take_decided =
+        |k: usize| -> Vec<C> { decided.split_off(decided.len().saturating_sub(k)) };
+    let after = |d: &str, days: i64| -> String {
+        (NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("iso date") + Duration::days(days))
+            .to_string()
+    };
+
+    let mut w = db.write().await?;
+    let tag = |id: i64, t: Tag| {
+        sqlx::query("INSERT INTO case_tags (case_id, tag) VALUES ($1,$2)")
+            .bind(id)
+            .bind(t.as_str())
+    };
+    let measure = |id: i64, kind: MeasureKind, on: String| {
+        sqlx::query("INSERT INTO measures (case_id, kind, decided_on, items, restriction, days, amount_fen) VALUES ($1,$2,$3,$4,$5,$6,$7)")
+            .bind(id)
+            .bind(kind.as_str())
+            .bind(on)
+            .bind(if kind == MeasureKind::SealAndSeize { "生产设备2台、危险废物暂存桶若干" } else { "" })
+            .bind(if kind == MeasureKind::ProductionRestriction { Some("restriction") } else { None })
+            .bind(if kind == MeasureKind::DailyPenalty { Some(12i64) } else { None })
+            .bind(if kind == MeasureKind::DailyPenalty { 1_200_000i64 * 100 } else { 0 })
+    };
+    let referral = |id: i64, kind: ReferralKind, on: String, persons: [i64; 5]| {
+        sqlx::query(
+            "INSERT INTO referrals (case_id, kind, agency, referred_on, accepted_on, persons_detained, arrest_review_persons, \
+             arrest_approved_persons, prosecution_persons, guilty_plea_persons) VALUES ($1,$2,$3,$4,$4,$5,$6,$7,$8,$9)",
+        )
+        .bind(id)
+        .bind(kind.as_str())
+        .bind(match kind {
+            ReferralKind::MarketRegulator => "市场监督管理局",
+            _ => "公安局",
+        })
+        .bind(on)
+        .bind(persons[0])
+        .bind(persons[1])
+        .bind(persons[2])
+        .bind(persons[3])
+        .bind(persons[4])
+    };
+
+    // 清水蓝天: 831 cases, 734 of them with a penalty decision; 48 seal and seize, 4
+    // production restrictions, 36 detention and 9 criminal referrals.
+    let cw_decided = take_decided(n(734));
+    let cw_open: Vec<C> = open.split_off(open.len().saturating_sub(n(97)));
+    let cw: Vec<&C> = cw_decided.iter().chain(cw_open.iter()).collect();
+    for c in &cw {
+        tag(c.id, Tag::ClearWaterBlueSky)
+            .execute(&mut *w.tx)
+            .await?;
+    }
+    let [seal, restrict, detain, crime] = consecutive([n(48), n(4), n(36), n(9)]);
+    for (i, c) in cw.iter().enumerate() {
+        let on = after(&c.filed_on, 3);
+        if seal.contains(&i) {
+            measure(c.id, MeasureKind::SealAndSeize, on.clone())
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        if restrict.contains(&i) {
+            measure(c.id, MeasureKind::ProductionRestriction, on.clone())
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        if detain.contains(&i) {
+            referral(
+                c.id,
+                ReferralKind::Detention,
+                after(&c.filed_on, 5),
+                [1, 0, 0, 0, 0],
+            )
+            .execute(&mut *w.tx)
+            .await?;
+        }
+        if crime.contains(&i) {
+            referral(
+                c.id,
+                ReferralKind::Criminal,
+                after(&c.filed_on, 10),
+                [0, 0, 0, 0, 0],
+            )
+            .execute(&mut *w.tx)
+            .await?;
+        }
+    }
+    // Measures outside the campaign.
+    for c in take_decided(n(40)) {
+        let kind = *pick(rng, MeasureKind::ALL);
+        measure(c.id, kind, after(&c.filed_on, 4))
+            .execute(&mut *w.tx)
+            .await?;
+    }
+
+    // Third-party providers and their fraud: 152 cases, 963万元, by sub-type 44/12/35/11/3 (+47 other).
+    let mut providers = Vec::new();
+    for i in 0..24 {
+        let city = org.cities().nth(i % 10).expect("10 cities").clone();
+        let (kind, word) = match i % 4 {
+            0 => (ThirdPartySubtype::Testing, "检测技术"),
+            1 => (ThirdPartySubtype::AutomaticMonitoring, "环境监测运维"),
+            2 => (ThirdPartySubtype::VehicleEmissionTesting, "机动车检测"),
+            _ => (ThirdPartySubtype::Eia, "环境科技咨询"),
+        };
+        let name = format!(
+            "福建{}{}{}有限公司",
+            city.name.trim_end_matches('市'),
+            pick(rng, WORDS),
+            word
+        );
+        let code = credit_code(rng, &city.code);
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO third_parties (name, credit_code, service_types, region_code, city_code) VALUES ($1,$2,$3,$4,$5) RETURNING id",
+        )
+        .bind(name)
+        .bind(code.as_str())
+        .bind(kind.as_str())
+        .bind(&city.code)
+        .bind(&city.city_code)
+        .fetch_one(&mut *w.tx)
+        .await
+        .map_err(StoreError::from)?;
+        providers.push(id);
+    }
+    let subtypes = [
+        (ThirdPartySubtype::Testing, n(44)),
+        (ThirdPartySubtype::AutomaticMonitoring, n(12)),
+        (ThirdPartySubtype::VehicleEmissionTesting, n(35)),
+        (ThirdPartySubtype::CompletionAcceptance, n(11)),
+        (ThirdPartySubtype::Eia, n(3)),
+        (ThirdPartySubtype::Other, n(47)),
+    ];
+    let tp_cases = take_decided(subtypes.iter().map(|s| s.1).sum());
+    let total_fine = (9_630_000.0 * scale).round() as i64 * 100;
+    let weights: Vec<f64> = tp_cases
+        .iter()
+        .map(|_| rng.random_range(0.3..3.0))
+        .collect();
+    let wsum: f64 = weights.iter().sum();
+    let mut fines: Vec<i64> = weights
+        .iter()
+        .map(|x| ((x / wsum * total_fine as f64) / 10_000.0).floor() as i64 * 10_000)
+        .collect();
+    fines[0] += total_fine - fines.iter().sum::<i64>();
+    let mut it = tp_cases.iter().zip(fines);
+    for (subtype, count) in subtypes {
+        for (c, fine) in it.by_ref().take(count) {
+            tag(c.id, Tag::ThirdPartyFraud).execute(&mut *w.tx).await?;
+            sqlx::query("UPDATE cases SET third_party_id = $1, third_party_subtype = $2, fine_fen = $3 WHERE id = $4")
+                .bind(*pick(rng, &providers))
+                .bind(subtype.as_str())
+                .bind(fine)
+                .bind(c.id)
+                .execute(&mut *w.tx)
+                .await?;
+        }
+    }
+    // Referrals: 43 to market regulators, 2 for detention, 21 criminal; the procuratorate's
+    // outcomes: arrest reviewed 2 cases / 2 persons, approved 1/1, prosecution 2/4, plea 1/3.
+    let [market, detain, crime] = consecutive([n(43), n(2), n(21)]);
+    for (i, c) in tp_cases.iter().enumerate() {
+        let on = after(&c.filed_on, 7);
+        if market.contains(&i) {
+            referral(c.id, ReferralKind::MarketRegulator, on.clone(), [0; 5])
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        if detain.contains(&i) {
+            referral(c.id, ReferralKind::Detention, on.clone(), [1, 0, 0, 0, 0])
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        if crime.contains(&i) {
+            let outcome = match i - crime.start {
+                0 => [0, 1, 1, 3, 3],
+                1 => [0, 1, 0, 1, 0],
+                _ => [0; 5],
+            };
+            referral(c.id, ReferralKind::Criminal, on, outcome)
+                .execute(&mut *w.tx)
+                .await?;
+        }
+    }
+
+    // 两打: 8 task forces (5 automatic-monitoring fraud, 3 hazardous waste), each referred to
+    // the police; more tagged cases handled without a task force.
+    let corps = org.province().code.clone();
+    for (i, theme) in std::iter::repeat_n(Tag::MonitoringFraud, 5)
+        .chain(std::iter::repeat_n(Tag::HazardousWaste, 3))
+        .enumerate()
+    {
+        let c = &take_decided(1)[0];
+        let tf: i64 = sqlx::query_scalar(
+            "INSERT INTO task_forces (name, theme, leader, region_code, city_code, established_on, outcome) VALUES ($1,$2,$3,$4,$4,$5,$6) RETURNING id",
+        )
+        .bind(format!("{}专案组（{}号）", theme.label(), i + 1))
+        .bind(theme.as_str())
+        .bind("分管副厅长")
+        .bind(&corps)
+        .bind(&c.filed_on)
+        .bind("已移送司法机关，成功破案")
+        .fetch_one(&mut *w.tx)
+        .await
+        .map_err(StoreError::from)?;
+        sqlx::query("UPDATE cases SET task_force_id = $1 WHERE id = $2")
+            .bind(tf)
+            .bind(c.id)
+            .execute(&mut *w.tx)
+            .await?;
+        tag(c.id, theme).execute(&mut *w.tx).await?;
+        referral(
+            c.id,
+            ReferralKind::Criminal,
+            after(&c.filed_on, 12),
+            [0, 3, 3, 3, 2],
+        )
+        .execute(&mut *w.tx)
+        .await?;
+    }
+    for (theme, k) in [(Tag::HazardousWaste, n(60)), (Tag::MonitoringFraud, n(40))] {
+        for c in take_decided(k) {
+            tag(c.id, theme).execute(&mut *w.tx).await?;
+        }
+    }
+    // 划转职能: 9 cases with natural resources, forestry and other departments.
+    let td = take_decided(n(9));
+    for c in &td {
+        tag(c.id, Tag::TransferredDuties)
+            .execute(&mut *w.tx)
+            .await?;
+    }
+
+    // Typical-case batches: 6 batches / 36 cases of third-party fraud; 4 of transferred duties.
+    let mut batch = async |title: String,
+                           theme: Tag,
+                           published: String,
+                           cases: &[&C]|
+           -> Result<()> {
+        let b: i64 = sqlx::query_scalar(
+            "INSERT INTO typical_batches (title, theme, region_code, city_code, published_on) VALUES ($1,$2,$3,$3,$4) RETURNING id",
+        )
+        .bind(title)
+        .bind(theme.as_str())
+        .bind(&corps)
+        .bind(published)
+        .fetch_one(&mut *w.tx)
+        .await
+        .map_err(StoreError::from)?;
+        for c in cases {
+            sqlx::query("INSERT INTO typical_cases (batch_id, case_id) VALUES ($1,$2)")
+                .bind(b)
+                .bind(c.id)
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        Ok(())
+    };
+    let tp_refs: Vec<&C> = tp_cases.iter().collect();
+    for (i, chunk) in tp_refs.chunks(6).take(n(6)).enumerate() {
+        batch(
+            format!("第三方环保服务机构弄虚作假典型案例（第{}批）", i + 1),
+            Tag::ThirdPartyFraud,
+            format!("{year}-{:02}-15", 2 * i + 1),
+            chunk,
+        )
+        .await?;
+    }
+    let td_refs: Vec<&C> = td.iter().take(n(4)).collect();
+    batch(
+        "划转职能领域典型案例".into(),
+        Tag::TransferredDuties,
+        format!("{year}-12-20"),
+        &td_refs,
+    )
+    .await?;
+    drop(batch);
+
+    // Work between departments.
+    for (i, c) in all.iter().step_by(120).enumerate() {
+        let (direction, dept) = [
+            ("out", "公安机关"),
+            ("in", "自然资源部门"),
+            ("in", "林业部门"),
+            ("out", "市场监督管理部门"),
+            ("in", "水利部门"),
+        ][i % 5];
+        sqlx::query(
+            "INSERT INTO lead_transfers (direction, department, region_code, city_code, transferred_on, summary, case_id, feedback_on, feedback) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+        )
+        .bind(direction)
+        .bind(dept)
+        .bind(&c.region_code)
+        .bind(&c.city_code)
+        .bind(&c.filed_on)
+        .bind(if direction == "out" { "涉嫌违法线索移送" } else { "移送来的违法线索" })
+        .bind(if direction == "in" { Some(c.id) } else { None })
+        .bind((i % 3 != 0).then(|| after(&c.filed_on, 20)))
+        .bind(if i % 3 != 0 { "已立案查处并反馈" } else { "" })
+        .execute(&mut *w.tx)
+        .await?;
+    }
+    for (i, c) in all.iter().skip(7).step_by(150).enumerate() {
+        sqlx::query("INSERT INTO listed_supervisions (case_id, level, joint_with, listed_on, deadline, closed_on) VALUES ($1,$2,$3,$4,$5,$6)")
+            .bind(c.id)
+            .bind(if i % 3 == 0 { "province" } else { "city" })
+            .bind(if i % 4 == 0 { "省公安厅" } else { "" })
+            .bind(after(&c.filed_on, 2))
+            .bind(after(&c.filed_on, 92))
+            .bind((i % 2 == 0).then(|| after(&c.filed_on, 80)))
+            .execute(&mut *w.tx)
+            .await?;
+    }
+    let cities: Vec<_> = org.cities().map(|c| c.code.clone()).collect();
+    for i in 0..12 {
+        let (from, to) = (&cities[i % cities.len()], &cities[(i + 3) % cities.len()]);
+        sqlx::query(
+            "INSERT INTO cross_enforcements (name, inspector_region, target_region, target_city, starts_on, ends_on, officers, problems_found) \
+             VALUES ($1,$2,$3,$3,$4,$5,$6,$7)",
+        )
+        .bind(format!("“清水蓝天”交叉执法第{}组", i + 1))
+        .bind(from)
+        .bind(to)
+        .bind(format!("{year}-{:02}-10", 4 + i % 6))
+        .bind(format!("{year}-{:02}-24", 4 + i % 6))
+        .bind(6 + (i % 3) as i64)
+        .bind(rng.random_range(5..30i64))
+        .execute(&mut *w.tx)
+        .await?;
+    }
+
+    // Two certified officers on every case: units' officers have consecutive ids.
+    for (offset, lead) in [(0, 1), (4, 0)] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO case_officers (case_id, officer_id, lead) \
+             SELECT c.id, (SELECT MIN(o.id) FROM officers o WHERE o.unit_id = c.unit_id) + (c.id % 4) + {offset}, {lead} FROM cases c"
+        )))
+        .execute(&mut *w.tx)
+        .await?;
+    }
+    w.commit().await
+}
+
+/// Back-to-back index ranges of the given lengths: disjoint subsets of one shuffled list.
+fn consecutive<const N: usize>(lens: [usize; N]) -> [std::ops::Range<usize>; N] {
+    let mut start = 0;
+    lens.map(|l| {
+        let r = start..start + l;
+        start += l;
+        r
+    })
+}
+
+fn shuffle<T>(xs: &mut [T], rng: &mut StdRng) {
+    for i in (1..xs.len()).rev() {
+        xs.swap(i, rng.random_range(0..=i));
     }
 }

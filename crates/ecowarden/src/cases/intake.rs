@@ -85,7 +85,7 @@ fields! {
     tags: "专项行动", false, "两打·危险废物、两打·自动监测数据造假、第三方弄虚作假、清水蓝天、划转职能";
     third_party_name: "第三方机构名称", false, "第三方弄虚作假案件必填";
     third_party_credit_code: "第三方机构信用代码", false, "第三方弄虚作假案件必填";
-    third_party_subtype: "第三方弄虚作假类型", false, "检测、自动监控、机动车尾气检测、竣工验收、环评";
+    third_party_subtype: "第三方弄虚作假类型", false, "检测、自动监控、机动车尾气检测、竣工验收、环评、其他";
     seal_and_seize_on: "查封扣押决定日期", false, "";
     seal_and_seize_items: "查封扣押物品", false, "";
     production_restriction_on: "限产停产决定日期", false, "";

@@ -52,6 +52,7 @@ vocab! {
         VehicleEmissionTesting => "vehicle_emission_testing", "机动车尾气检测";
         CompletionAcceptance => "completion_acceptance", "竣工验收";
         Eia => "eia", "环评";
+        Other => "other", "其他";
     }
 }
 

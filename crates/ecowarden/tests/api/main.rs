@@ -6,5 +6,6 @@ mod audit;
 mod auth_flow;
 mod bad_input;
 mod helpers;
+mod ledger;
 mod routes;
 mod store;
