@@ -23,10 +23,11 @@ const GAS: &[&str] = &[
     "a00000", "a01011", "a01012", "a01013", "a01014", "a19001", "a21026", "a21002", "a34013",
 ];
 
-/// 4096 hourly frames from many outlets, 2–6 factors each.
+/// 1024 hourly frames (≈390 KB, one top-of-hour burst of a small city)
+/// from many outlets, 2–6 factors each.
 static STREAM: LazyLock<Vec<u8>> = LazyLock::new(|| {
     let mut out = Vec::new();
-    for i in 0..4096u32 {
+    for i in 0..1024u32 {
         let (st, codes) = if i % 2 == 0 {
             ("32", WATER)
         } else {
