@@ -777,6 +777,10 @@ mod tests {
         assert_eq!(command("9021"), None);
         assert_eq!(DataFlag::from_code("D"), Some(DataFlag::Fault));
         assert_eq!(DataFlag::Fault.meaning_zh(), "故障");
+        assert_eq!(
+            DataFlag::OverRange.meaning_en(),
+            "above measuring upper limit"
+        );
         assert_eq!(DataFlag::from_code("X"), None);
     }
 

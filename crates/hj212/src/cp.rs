@@ -333,6 +333,13 @@ mod tests {
         assert_eq!(cod.flag(), Some(DataFlag::Normal));
         assert_eq!(cod.info().unwrap().name_zh, "化学需氧量");
         assert_eq!(cp.get("PolId"), Some("w01018"));
+        let (sampled, _) = parse("w01018-SampleTime=20240123110306,w01018-Rtd=4653.8", false);
+        let cod = sampled.unwrap().factors.remove(0);
+        assert_eq!(
+            cod.sample_time().unwrap().to_rfc3339(),
+            "2024-01-23T11:03:06+08:00"
+        );
+        assert_eq!(cod.rtd().unwrap().to_f64(), 4653.8);
         assert_eq!(cp.data_time().unwrap().hour, 8);
     }
 

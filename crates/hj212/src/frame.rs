@@ -81,13 +81,6 @@ pub struct Frame<'a> {
     pub gap: usize,
 }
 
-impl Frame<'_> {
-    /// Absolute offset of the first data-segment byte.
-    pub fn data_offset(&self) -> u64 {
-        self.offset + HEADER_LEN as u64
-    }
-}
-
 /// `##` + 4 length digits.
 const HEADER_LEN: usize = 6;
 /// 4 CRC characters.

@@ -66,12 +66,6 @@ impl<'a> Segment<'a> {
         })
     }
 
-    /// The whole data segment.
-    #[inline]
-    pub fn data(&self) -> &'a [u8] {
-        self.data
-    }
-
     /// The header fields before `CP=`, as items (`QN=…`, `ST=…`, …).
     #[inline]
     pub fn header(&self) -> Items<'a> {
