@@ -147,9 +147,9 @@ impl<'a> Item<'a> {
 ///
 /// Items are short and dense (a delimiter every 5–10 bytes), where a
 /// per-byte loop is bound by branch mispredictions and a SIMD search call
-/// does not amortise its set-up. So each 64-byte block is classified once,
-/// eight bytes at a time with SWAR arithmetic, into a bitmap of `;`, `,`,
-/// `=` and `-` (for [`Item::factor`]), and the iterator walks the set bits.
+/// does not amortise its set-up. So each 8-byte word is classified once
+/// with SWAR arithmetic into a mask of its `;`, `,`, `=` and `-` (for
+/// [`Item::factor`]) bytes, and the iterator walks the set bits.
 #[derive(Debug, Clone)]
 pub struct Items<'a> {
     text: &'a [u8],
@@ -157,10 +157,10 @@ pub struct Items<'a> {
     base: usize,
     /// Start of the next item in `text`.
     pos: usize,
-    /// Start of the block `bits` describes.
-    block: usize,
-    /// Delimiters of the current block not yet consumed (bit i = byte
-    /// `block + i`).
+    /// Start of the 8-byte word `bits` describes.
+    word: usize,
+    /// Delimiters of the current word not yet consumed (the high bit of
+    /// byte k stands for byte `word + k`).
     bits: u64,
     separator: Option<u8>,
     done: bool,
@@ -172,8 +172,8 @@ impl<'a> Items<'a> {
             text,
             base,
             pos: 0,
-            block: 0,
-            bits: block_mask(text),
+            word: 0,
+            bits: word_bits(text),
             separator: None,
             done: text.is_empty(),
         }
@@ -183,13 +183,13 @@ impl<'a> Items<'a> {
     #[inline]
     fn next_delimiter(&mut self) -> Option<usize> {
         while self.bits == 0 {
-            self.block += 64;
-            if self.block >= self.text.len() {
+            self.word += 8;
+            if self.word >= self.text.len() {
                 return None;
             }
-            self.bits = block_mask(&self.text[self.block..]);
+            self.bits = word_bits(&self.text[self.word..]);
         }
-        let i = self.block + self.bits.trailing_zeros() as usize;
+        let i = self.word + (self.bits.trailing_zeros() / 8) as usize;
         self.bits &= self.bits - 1;
         Some(i)
     }
@@ -198,7 +198,9 @@ impl<'a> Items<'a> {
 impl<'a> Iterator for Items<'a> {
     type Item = Item<'a>;
 
-    #[inline]
+    // Always inlined: the caller's loop then keeps the iterator in
+    // registers and drops the parts of `Item` it does not use.
+    #[inline(always)]
     fn next(&mut self) -> Option<Item<'a>> {
         if self.done {
             return None;
@@ -243,37 +245,32 @@ impl<'a> Iterator for Items<'a> {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
 
-/// The high bit of each byte of `word` that equals one of `needles`,
+/// The high bit of each byte of `word` that is `;`, `,`, `=` or `-`,
 /// exactly (the classic "has zero byte" test, without false positives).
 #[inline]
-fn high_bits(word: u64, needles: &[u8]) -> u64 {
-    let nonzero = |c: u8| {
-        let y = word ^ (ONES * u64::from(c));
+fn delimiter_bits(word: u64) -> u64 {
+    let nonzero = |w: u64, c: u8| {
+        let y = w ^ (ONES * u64::from(c));
         ((y & LOW7) + LOW7) | y
     };
-    let all_nonzero = needles.iter().fold(u64::MAX, |acc, &c| acc & nonzero(c));
+    // ',' (0x2C) and '-' (0x2D) differ only in bit 0: one test finds both.
+    let all_nonzero = nonzero(word | ONES, b'-') & nonzero(word, b';') & nonzero(word, b'=');
     !(all_nonzero | LOW7)
 }
 
-/// Gathers the high bit of each byte into bits 0–7 (bit k = byte k).
+/// Delimiter mask of the first 8 bytes of `bytes`.
 #[inline]
-fn gather(high: u64) -> u64 {
-    (high >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
-}
-
-/// Bitmap of `;`, `,`, `=` and `-` in the first 64 bytes of `bytes`.
-#[inline]
-fn block_mask(bytes: &[u8]) -> u64 {
-    let Some(block) = bytes.first_chunk::<64>() else {
-        // Zero padding never matches a delimiter.
-        let mut padded = [0u8; 64];
-        padded[..bytes.len()].copy_from_slice(bytes);
-        return block_mask(&padded);
+fn word_bits(bytes: &[u8]) -> u64 {
+    let word = match bytes.first_chunk::<8>() {
+        Some(word) => *word,
+        None => {
+            // Zero padding never matches a delimiter.
+            let mut word = [0u8; 8];
+            word[..bytes.len()].copy_from_slice(bytes);
+            word
+        }
     };
-    let (words, _) = block.as_chunks::<8>();
-    words.iter().enumerate().fold(0, |mask, (w, word)| {
-        mask | gather(high_bits(u64::from_le_bytes(*word), b";,=-")) << (8 * w)
-    })
+    delimiter_bits(u64::from_le_bytes(word))
 }
 
 #[cfg(test)]
