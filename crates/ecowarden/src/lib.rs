@@ -14,6 +14,7 @@ pub mod demo;
 pub mod hj212_cli;
 pub mod ids;
 pub mod org;
+pub mod sheet;
 pub mod stats;
 pub mod store;
 pub mod web;
