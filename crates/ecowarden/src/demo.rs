@@ -664,7 +664,6 @@ async fn seed_ledger(db: &Db, org: &Org, year: i32, rng: &mut StdRng) -> Result<
         &td_refs,
     )
     .await?;
-    drop(batch);
 
     // Work between departments.
     for (i, c) in all.iter().step_by(120).enumerate() {

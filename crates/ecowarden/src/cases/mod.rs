@@ -3,6 +3,7 @@
 
 pub mod intake;
 pub mod vocab;
+pub mod workflow;
 
 use serde::{Deserialize, Serialize};
 
@@ -129,8 +130,18 @@ pub struct CaseSummary {
     pub legal_basis: String,
     pub discovered_on: String,
     pub filed_on: Option<String>,
+    pub investigation_on: Option<String>,
+    pub prior_notice_on: Option<String>,
+    pub hearing_requested_on: Option<String>,
+    pub hearing_held_on: Option<String>,
     pub decided_on: Option<String>,
+    pub served_on: Option<String>,
+    pub paid_on: Option<String>,
     pub closed_on: Option<String>,
+    pub penalty_kinds: String,
+    pub third_party_subtype: Option<String>,
+    /// Bumped by every change; forms send it back so concurrent edits are detected.
+    pub version: i64,
     /// Fine in fen (1/100 yuan); `fine_yuan` is the exact decimal string.
     pub fine_fen: i64,
     pub year: i64,
@@ -154,7 +165,8 @@ impl CaseSummary {
 
 const SUMMARY_SELECT: &str = "SELECT c.id, c.case_no, c.region_code, c.city_code, u.name AS unit_name, \
      f.name AS facility_name, f.credit_code, c.source, c.status, c.violation, c.legal_basis, \
-     c.discovered_on, c.filed_on, c.decided_on, c.closed_on, c.fine_fen, c.year \
+     c.discovered_on, c.filed_on, c.investigation_on, c.prior_notice_on, c.hearing_requested_on, c.hearing_held_on, \
+     c.decided_on, c.served_on, c.paid_on, c.closed_on, c.penalty_kinds, c.third_party_subtype, c.version, c.fine_fen, c.year \
      FROM cases c JOIN units u ON u.id = c.unit_id JOIN facilities f ON f.id = c.facility_id WHERE 1=1";
 
 /// Filters of the case list. Empty strings mean "any", as HTML forms send them.
@@ -167,6 +179,10 @@ pub struct CaseFilter {
     pub source: Option<String>,
     /// Case number or facility name, prefix match.
     pub q: Option<String>,
+    /// A campaign tag (code name), for the campaign ledgers.
+    pub tag: Option<String>,
+    /// A third-party provider's id, for its page.
+    pub third_party: Option<i64>,
     /// 1-based page number.
     pub page: Option<i64>,
 }
@@ -204,6 +220,14 @@ pub async fn list(
     }
     if let Some(s) = f.source.as_deref().and_then(CaseSource::parse) {
         sql.push(" AND c.source = ").bind(s.as_str());
+    }
+    if let Some(t) = f.tag.as_deref().and_then(vocab::Tag::parse) {
+        sql.push(" AND EXISTS (SELECT 1 FROM case_tags t WHERE t.case_id = c.id AND t.tag = ")
+            .bind(t.as_str())
+            .push(")");
+    }
+    if let Some(tp) = f.third_party {
+        sql.push(" AND c.third_party_id = ").bind(tp);
     }
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let like = format!("{}%", q.replace(['%', '_'], ""));
@@ -243,6 +267,25 @@ impl From<StoreError> for AccessError {
             e => AccessError::Store(e),
         }
     }
+}
+
+/// Cases by id inside a scope, in id order (drill-down from a statistic).
+pub async fn by_ids(db: &Db, scope: &Scope, ids: &[i64]) -> Result<Vec<CaseSummary>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut sql = Sql::new(SUMMARY_SELECT);
+        sql.scope(scope, "c");
+        sql.push(" AND c.id IN (");
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(",");
+            }
+            sql.bind(*id);
+        }
+        sql.push(") ORDER BY c.id");
+        out.extend(sql.fetch_all::<CaseSummary>(db).await?);
+    }
+    Ok(out)
 }
 
 pub async fn get(db: &Db, scope: &Scope, id: i64) -> std::result::Result<CaseSummary, AccessError> {

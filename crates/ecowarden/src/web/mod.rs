@@ -7,6 +7,7 @@
 pub mod api;
 mod assets;
 pub mod error;
+mod ledger;
 mod pages;
 pub mod session;
 
@@ -84,7 +85,20 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/assets/{file}"),
     ("GET", "/"),
     ("GET", "/cases"),
+    ("GET", "/cases/new"),
+    ("POST", "/cases/new"),
     ("GET", "/cases/{id}"),
+    ("POST", "/cases/{id}/transition"),
+    ("POST", "/cases/{id}/measures"),
+    ("POST", "/cases/{id}/referrals"),
+    ("POST", "/referrals/{id}/outcome"),
+    ("GET", "/campaigns"),
+    ("GET", "/campaigns/{tag}"),
+    ("GET", "/third-parties"),
+    ("GET", "/third-parties/{id}"),
+    ("GET", "/cooperation"),
+    ("GET", "/stats"),
+    ("GET", "/stats/figure"),
     ("GET", "/org"),
     ("GET", "/users"),
     ("POST", "/users"),
@@ -112,7 +126,22 @@ pub fn router(state: AppState) -> Router {
     let pages = Router::new()
         .route("/", get(pages::dashboard))
         .route("/cases", get(pages::cases))
-        .route("/cases/{id}", get(pages::case))
+        .route(
+            "/cases/new",
+            get(ledger::new_case_form).post(ledger::new_case_submit),
+        )
+        .route("/cases/{id}", get(ledger::case_page))
+        .route("/cases/{id}/transition", post(ledger::transition))
+        .route("/cases/{id}/measures", post(ledger::add_measure))
+        .route("/cases/{id}/referrals", post(ledger::add_referral))
+        .route("/referrals/{id}/outcome", post(ledger::referral_outcome))
+        .route("/campaigns", get(ledger::campaigns))
+        .route("/campaigns/{tag}", get(ledger::campaign))
+        .route("/third-parties", get(ledger::third_parties))
+        .route("/third-parties/{id}", get(ledger::third_party))
+        .route("/cooperation", get(ledger::cooperation))
+        .route("/stats", get(ledger::stats_page))
+        .route("/stats/figure", get(ledger::figure_page))
         .route("/org", get(pages::org))
         .route("/users", get(pages::users).post(pages::create_user))
         .route("/users/{id}/disable", post(pages::disable_user))

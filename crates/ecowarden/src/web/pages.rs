@@ -42,25 +42,32 @@ pub const MODULES: &[Module] = &[
         built: true,
     },
     Module {
+        slug: "stats",
+        title: "统计分析",
+        href: "/stats",
+        purpose: "",
+        built: true,
+    },
+    Module {
         slug: "campaigns",
         title: "专项行动",
-        href: "/modules/campaigns",
-        purpose: "“两打”、第三方弄虚作假、“清水蓝天”等专项行动台账，专案攻坚与典型案例批次。",
-        built: false,
+        href: "/campaigns",
+        purpose: "",
+        built: true,
     },
     Module {
         slug: "third-party",
         title: "第三方机构",
-        href: "/modules/third-party",
-        purpose: "第三方环保服务机构名录及其弄虚作假案件（检测、自动监控、机动车尾气检测、竣工验收、环评）。",
-        built: false,
+        href: "/third-parties",
+        purpose: "",
+        built: true,
     },
     Module {
         slug: "cooperation",
         title: "部门协作",
-        href: "/modules/cooperation",
-        purpose: "违法线索移送与反馈、联合挂牌督办、跨区域交叉执法。",
-        built: false,
+        href: "/cooperation",
+        purpose: "",
+        built: true,
     },
     Module {
         slug: "monitoring",
@@ -151,7 +158,7 @@ pub struct Nav {
 }
 
 impl Nav {
-    fn new(app: &AppState, s: &CurrentUser, active: &'static str) -> Nav {
+    pub(super) fn new(app: &AppState, s: &CurrentUser, active: &'static str) -> Nav {
         let u = s.user();
         Nav {
             active,
@@ -166,11 +173,11 @@ impl Nav {
     }
 }
 
-fn render(t: impl Template) -> Result<Response> {
+pub(crate) fn render(t: impl Template) -> Result<Response> {
     Ok(Html(t.render()?).into_response())
 }
 
-async fn require(app: &AppState, u: &User, p: Permission, path: &str) -> Result<()> {
+pub(super) async fn require(app: &AppState, u: &User, p: Permission, path: &str) -> Result<()> {
     if u.can(p) {
         Ok(())
     } else {
@@ -315,34 +322,6 @@ pub async fn cases(
         sources: &CaseSource::ALL,
         query_base: qb,
         f,
-    })
-}
-
-#[derive(Template)]
-#[template(path = "case.html")]
-struct CasePage {
-    nav: Nav,
-    c: CaseSummary,
-    region_name: String,
-    history: Vec<audit_log::Entry>,
-}
-
-pub async fn case(
-    State(app): State<AppState>,
-    s: CurrentUser,
-    Path(id): Path<i64>,
-) -> Result<Response> {
-    require(&app, s.user(), Permission::ReadLedger, "/cases").await?;
-    let c = match cases::get(&app.db, &s.user().scope, id).await {
-        Ok(c) => c,
-        Err(e) => return Err(refuse(&app, s.user(), &format!("/cases/{id}"), e.into()).await),
-    };
-    let history = audit_log::history(&app.db, "case", &id.to_string()).await?;
-    render(CasePage {
-        nav: Nav::new(&app, &s, "cases"),
-        region_name: app.org.name(&c.region_code).to_owned(),
-        c,
-        history,
     })
 }
 

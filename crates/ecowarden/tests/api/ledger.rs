@@ -42,7 +42,11 @@ fn code(i: u32) -> String {
 fn ledger() -> Vec<NewCase> {
     let mut v = Vec::new();
     // 1: 清水蓝天, decided 10,000.50, seal and seize, detention referral (1 person).
-    let mut c = decided(case("350102", &code(1), "2025-02-01"), "2025-03-01", "10000.50");
+    let mut c = decided(
+        case("350102", &code(1), "2025-02-01"),
+        "2025-03-01",
+        "10000.50",
+    );
     c.tags = "清水蓝天".into();
     c.seal_and_seize_on = "2025-02-03".into();
     c.detention_referral_on = "2025-02-05".into();
@@ -54,12 +58,20 @@ fn ledger() -> Vec<NewCase> {
     c.production_restriction_kind = "停产".into();
     v.push(c);
     // 3: 清水蓝天 + 两打·危险废物, decided 200,000, criminal referral; second half.
-    let mut c = decided(case("350103", &code(3), "2025-08-01"), "2025-09-01", "200000");
+    let mut c = decided(
+        case("350103", &code(3), "2025-08-01"),
+        "2025-09-01",
+        "200000",
+    );
     c.tags = "清水蓝天、两打·危险废物".into();
     c.criminal_referral_on = "2025-08-10".into();
     v.push(c);
     // 4: third-party fraud (检测), decided 50,000, market-regulator referral.
-    let mut c = decided(case("350103", &code(4), "2025-04-01"), "2025-05-01", "50000");
+    let mut c = decided(
+        case("350103", &code(4), "2025-04-01"),
+        "2025-05-01",
+        "50000",
+    );
     c.tags = "第三方弄虚作假".into();
     c.third_party_name = "福建某某检测有限公司".into();
     c.third_party_credit_code = code(90);
@@ -67,7 +79,11 @@ fn ledger() -> Vec<NewCase> {
     c.market_referral_on = "2025-04-20".into();
     v.push(c);
     // 5: third-party fraud (环评), decided 30,000.
-    let mut c = decided(case("350102", &code(5), "2025-10-01"), "2025-11-01", "30000");
+    let mut c = decided(
+        case("350102", &code(5), "2025-10-01"),
+        "2025-11-01",
+        "30000",
+    );
     c.tags = "第三方弄虚作假".into();
     c.third_party_credit_code = code(90);
     c.third_party_subtype = "eia".into();
@@ -86,12 +102,33 @@ fn ledger() -> Vec<NewCase> {
 #[tokio::test]
 async fn statistics_match_a_hand_computed_ledger() {
     let app = spawn_app().await;
-    let ids = intake::record(&app.db, &app.org, &Scope::Province, "test", &ledger()).await.unwrap();
+    let ids = intake::record(&app.db, &app.org, &Scope::Province, "test", &ledger())
+        .await
+        .unwrap();
     assert_eq!(ids.len(), 6);
-    let year = stats::compute(&app.db, &app.org, &Scope::Province, None, Period { year: 2025, half: None }).await.unwrap();
-    let v = |k: &str| year.figure(k).unwrap_or_else(|| panic!("no figure {k}")).value;
+    let year = stats::compute(
+        &app.db,
+        &app.org,
+        &Scope::Province,
+        None,
+        Period {
+            year: 2025,
+            half: None,
+        },
+    )
+    .await
+    .unwrap();
+    let v = |k: &str| {
+        year.figure(k)
+            .unwrap_or_else(|| panic!("no figure {k}"))
+            .value
+    };
     assert_eq!(v("cases.total"), 6);
-    assert_eq!(v("cases.fine"), 29_100_050, "10,000.50 + 200,000 + 50,000 + 30,000 + 1,000 yuan in fen");
+    assert_eq!(
+        v("cases.fine"),
+        29_100_050,
+        "10,000.50 + 200,000 + 50,000 + 30,000 + 1,000 yuan in fen"
+    );
     assert_eq!(v("cases.closed"), 1);
     assert_eq!(v("clear_water.cases"), 3);
     assert_eq!(v("clear_water.ordinary_penalty"), 2);
@@ -110,7 +147,10 @@ async fn statistics_match_a_hand_computed_ledger() {
     assert_eq!(v("third_party.vehicle_emission_testing"), 0);
     assert_eq!(v("third_party.market_regulator"), 1);
     // Drill-down: the figure names its cases.
-    assert_eq!(year.figure("third_party.testing").unwrap().case_ids, vec![ids[3]]);
+    assert_eq!(
+        year.figure("third_party.testing").unwrap().case_ids,
+        vec![ids[3]]
+    );
     let mut cw = year.figure("clear_water.cases").unwrap().case_ids.clone();
     cw.sort();
     assert_eq!(cw, vec![ids[0], ids[1], ids[2]]);
@@ -119,15 +159,48 @@ async fn statistics_match_a_hand_computed_ledger() {
     assert_eq!(year.by_region[0].region_code, "350100");
 
     // The first half holds cases 1, 2, 4, 6.
-    let h1 = stats::compute(&app.db, &app.org, &Scope::Province, None, Period { year: 2025, half: Some(1) }).await.unwrap();
+    let h1 = stats::compute(
+        &app.db,
+        &app.org,
+        &Scope::Province,
+        None,
+        Period {
+            year: 2025,
+            half: Some(1),
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(h1.figure("cases.total").unwrap().value, 4);
     assert_eq!(h1.figure("clear_water.cases").unwrap().value, 2);
     // One county: 台江 has cases 3 and 4.
-    let tj = stats::compute(&app.db, &app.org, &Scope::Province, Some("350103"), Period { year: 2025, half: None }).await.unwrap();
+    let tj = stats::compute(
+        &app.db,
+        &app.org,
+        &Scope::Province,
+        Some("350103"),
+        Period {
+            year: 2025,
+            half: None,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(tj.figure("cases.total").unwrap().value, 2);
     assert_eq!(tj.figure("cases.fine").unwrap().value, 25_000_000);
     // A county officer's scope gives the same as the province filtered to the county.
-    let scoped = stats::compute(&app.db, &app.org, &Scope::County("350103".into()), None, Period { year: 2025, half: None }).await.unwrap();
+    let scoped = stats::compute(
+        &app.db,
+        &app.org,
+        &Scope::County("350103".into()),
+        None,
+        Period {
+            year: 2025,
+            half: None,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(scoped.figure("cases.total").unwrap().value, 2);
     assert_eq!(scoped.by_region[0].name, "台江区");
 }
@@ -147,11 +220,14 @@ async fn intake_rejects_with_field_and_writes_nothing() {
     rows.push(dup.clone());
     dup.credit_code = code(7);
     rows.push(dup);
-    let Err(IntakeError::Invalid(errs)) = intake::record(&app.db, &app.org, &Scope::Province, "test", &rows).await else {
+    let Err(IntakeError::Invalid(errs)) =
+        intake::record(&app.db, &app.org, &Scope::Province, "test", &rows).await
+    else {
         panic!("accepted a bad batch")
     };
     let has = |row: usize, field: &str, needle: &str| {
-        errs.iter().any(|(r, e)| *r == row && e.field == field && e.message.contains(needle))
+        errs.iter()
+            .any(|(r, e)| *r == row && e.field == field && e.message.contains(needle))
     };
     assert!(has(1, "credit_code", "第18位"), "{errs:?}");
     assert!(has(2, "decided_on", "早于"), "{errs:?}");
@@ -159,30 +235,64 @@ async fn intake_rejects_with_field_and_writes_nothing() {
     assert!(has(4, "region_code", "350999"), "{errs:?}");
     assert!(has(5, "fine", "一千元"), "{errs:?}");
     assert!(has(7, "case_no", "重复"), "{errs:?}");
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM cases").await, before, "nothing written");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM cases").await,
+        before,
+        "nothing written"
+    );
 
     // A county officer may not record another county's case.
-    let Err(IntakeError::Invalid(errs)) =
-        intake::record(&app.db, &app.org, &Scope::County("350102".into()), "gulou", &ledger()[2..3]).await
+    let Err(IntakeError::Invalid(errs)) = intake::record(
+        &app.db,
+        &app.org,
+        &Scope::County("350102".into()),
+        "gulou",
+        &ledger()[2..3],
+    )
+    .await
     else {
         panic!("accepted an out-of-scope case")
     };
     assert!(errs[0].1.message.contains("管辖范围"), "{errs:?}");
 
     // Valid rows are numbered by their unit and audited.
-    let ids = intake::record(&app.db, &app.org, &Scope::Province, "test", &ledger()[..1]).await.unwrap();
-    let no: String = sqlx::query_scalar("SELECT case_no FROM cases WHERE id = $1").bind(ids[0]).fetch_one(app.db.pool()).await.unwrap();
+    let ids = intake::record(&app.db, &app.org, &Scope::Province, "test", &ledger()[..1])
+        .await
+        .unwrap();
+    let no: String = sqlx::query_scalar("SELECT case_no FROM cases WHERE id = $1")
+        .bind(ids[0])
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
     assert_eq!(no, "榕鼓楼环罚〔2025〕1号");
-    let h = ecowarden::audit_log::history(&app.db, "case", &ids[0].to_string()).await.unwrap();
+    let h = ecowarden::audit_log::history(&app.db, "case", &ids[0].to_string())
+        .await
+        .unwrap();
     assert_eq!(h.len(), 1);
-    assert!(h[0].after_json.as_deref().unwrap().contains("榕鼓楼环罚〔2025〕1号"));
+    assert!(
+        h[0].after_json
+            .as_deref()
+            .unwrap()
+            .contains("榕鼓楼环罚〔2025〕1号")
+    );
 }
 
 /// The demo ledger reproduces the article's figures for 2023.
 #[tokio::test]
 async fn demo_ledger_has_the_articles_shape() {
     let app = spawn_app().await;
-    let s = stats::compute(&app.db, &app.org, &Scope::Province, None, Period { year: 2023, half: None }).await.unwrap();
+    let s = stats::compute(
+        &app.db,
+        &app.org,
+        &Scope::Province,
+        None,
+        Period {
+            year: 2023,
+            half: None,
+        },
+    )
+    .await
+    .unwrap();
     let v = |k: &str| s.figure(k).unwrap().value;
     // The test template has 400 of the demo's 3,600 cases; every figure scales with it.
     assert!(v("clear_water.cases") > 50);

@@ -33,6 +33,8 @@ struct Row {
 const ALL_OK: [u16; 8] = [200; 8];
 /// Readable by the province, 福州 and the county itself; not by 鼓楼 or 厦门.
 const TAIJIANG_SCOPED: [u16; 8] = [200, 200, 200, 200, 403, 200, 403, 200];
+/// Changes to 台江's records: writers whose scope covers it (province, 福州, 台江 itself).
+const TAIJIANG_WRITE: [u16; 8] = [303, 403, 303, 303, 403, 303, 403, 403];
 
 const TABLE: &[Row] = &[
     Row {
@@ -268,6 +270,120 @@ const TABLE: &[Row] = &[
         anonymous: 401,
         expect: [200, 403, 403, 403, 403, 403, 403, 200],
     },
+    // The ledger's pages. Writers inside 台江's scope act on its case (303 back to the case
+    // page, with the result as a message); the rest are refused.
+    Row {
+        method: "GET",
+        route: "/cases/new",
+        path: "/cases/new",
+        body: "",
+        anonymous: 303,
+        expect: [200, 403, 200, 200, 200, 200, 200, 403],
+    },
+    Row {
+        method: "POST",
+        route: "/cases/new",
+        path: "/cases/new",
+        body: "violation=x",
+        anonymous: 303,
+        expect: [422, 403, 422, 422, 422, 422, 422, 403],
+    },
+    Row {
+        method: "POST",
+        route: "/cases/{id}/transition",
+        path: "/cases/{case}/transition",
+        body: "to=suspended&on=2024-12-31&version=1",
+        anonymous: 303,
+        expect: TAIJIANG_WRITE,
+    },
+    Row {
+        method: "POST",
+        route: "/cases/{id}/measures",
+        path: "/cases/{case}/measures",
+        body: "kind=seal_and_seize&decided_on=2024-12-31&items=设备",
+        anonymous: 303,
+        expect: TAIJIANG_WRITE,
+    },
+    Row {
+        method: "POST",
+        route: "/cases/{id}/referrals",
+        path: "/cases/{case}/referrals",
+        body: "kind=detention&agency=公安局&referred_on=2024-12-31",
+        anonymous: 303,
+        expect: TAIJIANG_WRITE,
+    },
+    Row {
+        method: "POST",
+        route: "/referrals/{id}/outcome",
+        path: "/referrals/{referral}/outcome",
+        body: "persons_detained=1&arrest_review_persons=0&arrest_approved_persons=0&prosecution_persons=0&guilty_plea_persons=0",
+        anonymous: 303,
+        expect: TAIJIANG_WRITE,
+    },
+    Row {
+        method: "GET",
+        route: "/campaigns",
+        path: "/campaigns",
+        body: "",
+        anonymous: 303,
+        expect: [303; 8],
+    },
+    Row {
+        method: "GET",
+        route: "/campaigns/{tag}",
+        path: "/campaigns/third_party_fraud",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/third-parties",
+        path: "/third-parties",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/third-parties/{id}",
+        path: "/third-parties/1",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/cooperation",
+        path: "/cooperation",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/stats",
+        path: "/stats?year=2023",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/stats",
+        path: "/stats?year=2023&region=350103",
+        body: "",
+        anonymous: 303,
+        expect: TAIJIANG_SCOPED,
+    },
+    Row {
+        method: "GET",
+        route: "/stats/figure",
+        path: "/stats/figure?year=2023&key=clear_water.cases",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
 ];
 
 #[test]
@@ -302,6 +418,18 @@ async fn every_route_for_every_role() {
     .await
     .unwrap()
     .to_string();
+    let referral = ecowarden::cases::workflow::add_referral(
+        &app.db,
+        &ecowarden::auth::Scope::Province,
+        "test",
+        case.parse().unwrap(),
+        ecowarden::cases::vocab::ReferralKind::Criminal,
+        "福州市公安局台江分局",
+        chrono::NaiveDate::from_ymd_opt(2024, 12, 1).unwrap(),
+    )
+    .await
+    .unwrap()
+    .to_string();
     let mut failures = Vec::new();
     for who in std::iter::once(None).chain(USERS.iter().map(Some)) {
         for row in TABLE {
@@ -314,7 +442,8 @@ async fn every_route_for_every_role() {
             let path = row
                 .path
                 .replace("{case}", &case)
-                .replace("{victim}", &victim);
+                .replace("{victim}", &victim)
+                .replace("{referral}", &referral);
             let url = format!("{}{path}", app.base);
             let body = row.body.replace("{me}", me);
             let req = match row.method {
