@@ -15,8 +15,8 @@
   });
   var r = chart('chart-region');
   r.c.setOption({
-    title: r.title, tooltip: { trigger: 'axis' }, legend: { top: 28 },
-    grid: { left: 110, right: 30, top: 60, bottom: 30 },
+    title: r.title, tooltip: { trigger: 'axis' }, legend: { top: 30 },
+    grid: { left: 110, right: 40, top: 100, bottom: 40 },
     xAxis: [{ type: 'value', name: '件' }, { type: 'value', name: '万元' }],
     yAxis: { type: 'category', data: data.regions, inverse: true },
     series: [

@@ -260,7 +260,9 @@ async fn insert_cases(
                 let case_no = CaseNo::new(&unit.case_prefix, year, *s);
                 let day = rng.random_range(0..365);
                 let discovered = start + Duration::days(day);
-                let filed = discovered + Duration::days(rng.random_range(1..15));
+                // Filed within the year, so a year's statistics hold every case of it.
+                let year_end = NaiveDate::from_ymd_opt(year, 12, 31).expect("year");
+                let filed = (discovered + Duration::days(rng.random_range(1..15))).min(year_end);
                 let (status, decided, closed) = lifecycle(rng, filed);
                 let (violation, basis) = *pick(rng, VIOLATIONS);
                 let source = match rng.random_range(0..100) {

@@ -80,7 +80,7 @@ async fn generated_data_is_valid() {
             .unwrap();
     for (d, f, dec, c) in rows {
         let f = f.unwrap();
-        assert!(d < f);
+        assert!(d <= f);
         if let Some(dec) = &dec {
             assert!(&f < dec);
         }
