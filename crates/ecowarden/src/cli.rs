@@ -53,6 +53,11 @@ pub enum Command {
     },
     /// Apply the database migrations and exit.
     Migrate,
+    /// The monitoring registry: facilities' outlets, data loggers (MN, PW, ST) and factors.
+    Registry {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -108,6 +113,17 @@ pub enum UserCommand {
     Enable {
         #[arg(long)]
         username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Import outlets from an .xlsx or CSV file with one row per outlet × factor and the
+    /// columns mn,password,facility_name,credit_code,region_code,outlet_name,industry,st,
+    /// factor,limit,unit,range,detection_limit,o2_ref (all or nothing).
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
 }
 

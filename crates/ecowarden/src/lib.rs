@@ -13,7 +13,9 @@ pub mod config;
 pub mod demo;
 pub mod hj212_cli;
 pub mod ids;
+pub mod monitoring;
 pub mod org;
+pub mod registry;
 pub mod sheet;
 pub mod stats;
 pub mod store;
@@ -80,6 +82,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "migrations applied to {}",
                 store::redact(&settings.database_url())
             );
+        }
+        Command::Registry { command } => {
+            return monitoring::registry_command(&settings, command).await;
         }
         Command::Serve { listen } => {
             if let Some(l) = listen {

@@ -1,11 +1,12 @@
 //! Uploaded tables as rows of text cells: the first worksheet of an .xlsx/.xls workbook, or
 //! CSV text as Excel saves it (UTF-8 with or without BOM, or GBK on a Chinese Windows).
-//! Imports (the case ledger, the monitoring registry) read files through here and then
-//! interpret the cells themselves.
+//! Imports (the case ledger, the monitoring registry) read files through here, interpret the
+//! cells themselves and report each [`Problem`] where the officer sees it in Excel.
 
 use std::io::Cursor;
 
 use calamine::{Data, Reader};
+use serde::Serialize;
 
 /// A cell as text, or why it cannot be read (an Excel error value such as #N/A).
 pub type Cell = Result<String, String>;
@@ -17,6 +18,74 @@ pub struct Table {
     /// at column A).
     pub first_col: u32,
     pub rows: Vec<(u32, Vec<Cell>)>,
+}
+
+/// One thing wrong with an import, located as the officer sees it in Excel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub file: String,
+    /// Spreadsheet row, 1-based (the header is row 1); `None` for the file as a whole.
+    pub row: Option<u32>,
+    pub column: Option<Column>,
+    pub message: String,
+}
+
+/// A column of a problem: its letter (`None` when the file lacks the column) and header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Column {
+    pub letter: Option<String>,
+    pub header: String,
+}
+
+impl Problem {
+    /// The row as the error table shows it ("" for a problem of the whole file).
+    pub fn row_label(&self) -> String {
+        self.row.map(|r| r.to_string()).unwrap_or_default()
+    }
+
+    /// "F列（案件来源）", or "处罚决定日期（表中无此列）" for a field the file does not have.
+    pub fn column_label(&self) -> String {
+        match &self.column {
+            None => String::new(),
+            Some(Column {
+                letter: Some(l),
+                header,
+            }) => format!("{l}列（{header}）"),
+            Some(Column {
+                letter: None,
+                header,
+            }) => format!("{header}（表中无此列）"),
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    /// `cases.xlsx 第5行 F列（案件来源）：未知的案件来源“巡查”…`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(r) = self.row {
+            write!(f, " 第{r}行")?;
+        }
+        if self.column.is_some() {
+            write!(f, " {}", self.column_label())?;
+        }
+        write!(f, "：{}", self.message)
+    }
+}
+
+/// Spreadsheet column letters of a 0-based index: 0 → A, 25 → Z, 26 → AA.
+pub fn column_letter(index: u32) -> String {
+    let mut letters = Vec::new();
+    let mut i = index;
+    loop {
+        letters.push(b'A' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    letters.reverse();
+    String::from_utf8(letters).expect("ASCII letters")
 }
 
 /// Reads a table; the format is told by content, not by the file name. Only the first

@@ -7,5 +7,6 @@ mod auth_flow;
 mod bad_input;
 mod helpers;
 mod ledger;
+mod monitoring;
 mod routes;
 mod store;
