@@ -1,4 +1,5 @@
-//! The command line: `ecowarden serve | demo | migrate | user … | audit-log verify | hj212 parse`.
+//! The command line: `ecowarden serve | demo | migrate | user … | audit-log verify | hj212 parse |
+//! cases import|template | report stats`.
 
 use std::path::PathBuf;
 
@@ -73,6 +74,16 @@ pub enum Command {
         #[command(subcommand)]
         command: Hj212Command,
     },
+    /// The case ledger in and out of spreadsheets.
+    Cases {
+        #[command(subcommand)]
+        command: CasesCommand,
+    },
+    /// Reports for the corps.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +148,50 @@ pub enum AuditCommand {
 pub enum Hj212Command {
     /// Parse a byte stream of HJ 212 frames and print one JSON object per line.
     Parse(crate::hj212_cli::ParseArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CasesCommand {
+    /// Import cases from .xlsx, .xls or CSV files in a user's scope, all or nothing
+    /// (exit 1 and the problems by file, row and column if any).
+    Import {
+        /// The user whose scope and name the import runs under.
+        #[arg(long = "as", value_name = "USERNAME")]
+        as_user: String,
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Write the import template (.xlsx).
+    Template {
+        #[arg(long, value_name = "FILE.xlsx")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Every statistical figure of a period, province-wide or for one region.
+    Stats {
+        #[arg(long)]
+        year: i32,
+        /// Half-year: 1 (January–June) or 2 (July–December); the whole year if absent.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
+        half: Option<u8>,
+        /// A city or county code, e.g. 350100.
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long, value_enum)]
+        format: StatsFormat,
+        /// Output file (JSON goes to standard output without it; xlsx needs it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatsFormat {
+    Json,
+    Xlsx,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {

@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod hj212_cli;
 pub mod ids;
+pub mod ledger_io;
 pub mod monitoring;
 pub mod org;
 pub mod registry;
@@ -144,6 +145,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
+        Command::Cases { command } => return ledger_io::cases_command(&settings, command).await,
+        Command::Report { command } => ledger_io::report_command(&settings, command).await?,
         Command::Hj212 { .. } => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)

@@ -8,6 +8,7 @@ pub mod api;
 mod assets;
 pub mod error;
 mod ledger;
+mod ledger_io;
 mod pages;
 pub mod session;
 
@@ -119,6 +120,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/users"),
     ("POST", "/api/v1/users"),
     ("GET", "/api/v1/audit-log"),
+    ("GET", "/cases/template.xlsx"),
+    ("GET", "/cases/import"),
+    ("POST", "/cases/import"),
+    ("GET", "/cases/export.xlsx"),
+    ("GET", "/stats/export.xlsx"),
 ];
 
 pub fn router(state: AppState) -> Router {
@@ -149,6 +155,13 @@ pub fn router(state: AppState) -> Router {
         .route("/users/{id}/password", post(pages::reset_password))
         .route("/audit", get(pages::audit))
         .route("/modules/{name}", get(pages::module))
+        .route("/cases/template.xlsx", get(ledger_io::template))
+        .route(
+            "/cases/import",
+            get(ledger_io::import_form).post(ledger_io::import_upload),
+        )
+        .route("/cases/export.xlsx", get(ledger_io::export_cases))
+        .route("/stats/export.xlsx", get(ledger_io::export_stats))
         .route("/logout", post(session::logout))
         .route("/api/docs", get(api::docs))
         .route(

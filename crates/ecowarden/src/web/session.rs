@@ -2,8 +2,8 @@
 //!
 //! A session is a random token in an HttpOnly cookie; the store keeps only its hash. Every
 //! state-changing request of a signed-in user must carry the session's CSRF token, in the
-//! `X-CSRF-Token` header (API, htmx) or a `csrf` form field (pages). The login form, which has
-//! no session yet, uses a double-submit cookie instead.
+//! `X-CSRF-Token` header (API, htmx) or a `csrf` form field (pages; in an upload form, the
+//! first field). The login form, which has no session yet, uses a double-submit cookie instead.
 
 use std::net::SocketAddr;
 
@@ -84,21 +84,27 @@ pub async fn csrf_guard(State(app): State<AppState>, req: Request, next: Next) -
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let is_form = req
+    let content_type = req
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or("");
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let boundary = multipart_boundary(content_type);
     let (req, token) = match header {
         Some(t) => (req, Some(t)),
-        None if is_form => {
-            // Buffer the (size-limited) form to read its csrf field, then hand it on intact.
+        None if is_form || boundary.is_some() => {
+            // Buffer the (size-limited) body to read its csrf field, then hand it on intact.
+            // An upload is read whole by its handler anyway, so this costs no extra memory.
             let (parts, body) = req.into_parts();
             let bytes = match axum::body::to_bytes(body, app.settings.http.body_limit).await {
                 Ok(b) => b,
                 Err(_) => return Error::PayloadTooLarge.into_response(),
             };
-            let token = form_urlencoded_field(&bytes, "csrf");
+            let token = match &boundary {
+                Some(b) => multipart_first_field(&bytes, b, "csrf"),
+                None => form_urlencoded_field(&bytes, "csrf"),
+            };
             (
                 Request::from_parts(parts, axum::body::Body::from(bytes)),
                 token,
@@ -131,6 +137,48 @@ fn form_urlencoded_field(body: &[u8], name: &str) -> Option<String> {
                 .into_owned()
         })
     })
+}
+
+/// The boundary of a `multipart/form-data` content type.
+fn multipart_boundary(content_type: &str) -> Option<String> {
+    let (kind, params) = content_type.split_once(';')?;
+    if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    params.split(';').find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        k.eq_ignore_ascii_case("boundary")
+            .then(|| v.trim_matches('"').to_owned())
+            .filter(|b| !b.is_empty())
+    })
+}
+
+/// The value of a multipart body's first part, if that part is the field `name`. Only the
+/// first part is looked at: browsers send fields in document order, so an upload form puts
+/// its csrf field before the file, and the check needs no multipart parser. Anything else
+/// (another first part, a malformed body) yields `None`, and the request is refused.
+fn multipart_first_field(body: &[u8], boundary: &str, name: &str) -> Option<String> {
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len()).position(|w| w == needle)
+    }
+    let delimiter = format!("--{boundary}");
+    let part = body
+        .strip_prefix(delimiter.as_bytes())?
+        .strip_prefix(b"\r\n")?;
+    let head_end = find(part, b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&part[..head_end]).ok()?;
+    let wanted = format!("name=\"{name}\"");
+    let is_field = head.split("\r\n").any(|line| {
+        line.to_ascii_lowercase()
+            .starts_with("content-disposition: form-data")
+            && line.split(';').any(|p| p.trim() == wanted)
+    });
+    if !is_field {
+        return None;
+    }
+    let value = &part[head_end + 4..];
+    let end = find(value, format!("\r\n{delimiter}").as_bytes())?;
+    String::from_utf8(value[..end].to_vec()).ok()
 }
 
 /// The signed-in user; rejects with 401 (API) or a redirect to the login page (pages).

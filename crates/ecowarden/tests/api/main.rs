@@ -7,6 +7,7 @@ mod auth_flow;
 mod bad_input;
 mod helpers;
 mod ledger;
+mod ledger_io;
 mod monitoring;
 mod routes;
 mod store;

@@ -270,6 +270,57 @@ const TABLE: &[Row] = &[
         anonymous: 401,
         expect: [200, 403, 403, 403, 403, 403, 403, 200],
     },
+    // The template holds no data: any signed-in user.
+    Row {
+        method: "GET",
+        route: "/cases/template.xlsx",
+        path: "/cases/template.xlsx",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/cases/import",
+        path: "/cases/import",
+        body: "",
+        anonymous: 303,
+        expect: [200, 403, 200, 200, 200, 200, 200, 403],
+    },
+    // Writers get past role and CSRF checks, then 400: an import must be a file upload
+    // (tests/api/ledger_io.rs sends real ones).
+    Row {
+        method: "POST",
+        route: "/cases/import",
+        path: "/cases/import",
+        body: "",
+        anonymous: 303,
+        expect: [400, 403, 400, 400, 400, 400, 400, 403],
+    },
+    Row {
+        method: "GET",
+        route: "/cases/export.xlsx",
+        path: "/cases/export.xlsx?region=350103&year=2023",
+        body: "",
+        anonymous: 303,
+        expect: TAIJIANG_SCOPED,
+    },
+    Row {
+        method: "GET",
+        route: "/stats/export.xlsx",
+        path: "/stats/export.xlsx?year=2023",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/stats/export.xlsx",
+        path: "/stats/export.xlsx?year=2023&half=1&region=350103",
+        body: "",
+        anonymous: 303,
+        expect: TAIJIANG_SCOPED,
+    },
     // The ledger's pages. Writers inside 台江's scope act on its case (303 back to the case
     // page, with the result as a message); the rest are refused.
     Row {

@@ -1,0 +1,619 @@
+//! Spreadsheet import and export through the web pages and the command line: good files
+//! import, every kind of bad input is refused by file, row and column with nothing written,
+//! an export imports again elsewhere, and the statistics workbook holds the figures.
+
+use std::collections::BTreeSet;
+use std::io::Cursor;
+
+use calamine::{Data, DataType, Reader};
+use ecowarden::cases::intake::FIELDS;
+use ecowarden::ledger_io::column_letter;
+use rust_xlsxwriter::{ExcelDateTime, Workbook};
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// The fixture's columns, by field key, in this order (A, B, …).
+const COLS: &[&str] = &[
+    "case_no",
+    "region_code",
+    "facility_name",
+    "credit_code",
+    "source",
+    "violation",
+    "discovered_on",
+    "filed_on",
+    "decided_on",
+    "penalty_kinds",
+    "fine",
+    "officers",
+    "tags",
+    "third_party_subtype",
+    "production_restriction_on",
+    "production_restriction_kind",
+];
+
+type Row = Vec<(&'static str, String)>;
+
+fn header(key: &str) -> &'static str {
+    FIELDS.iter().find(|f| f.key == key).unwrap().header
+}
+
+/// "F列（案件来源）" for a fixture column.
+fn column(key: &str) -> String {
+    let i = COLS.iter().position(|k| *k == key).unwrap();
+    format!("{}列（{}）", column_letter(i as u32), header(key))
+}
+
+/// A valid credit code of 鼓楼区 (check character computed).
+fn credit_code(n: u32) -> String {
+    let body = format!("91350102MB{n:07}");
+    let c = ecowarden::ids::CreditCode::check_char(body.as_bytes()).unwrap() as char;
+    format!("{body}{c}")
+}
+
+/// A decided 2024 case of 鼓楼区 with two of its officers.
+fn good(n: u32) -> Row {
+    vec![
+        ("case_no", format!("榕鼓楼环罚〔2024〕{}号", 900 + n)),
+        ("region_code", "350102".into()),
+        ("facility_name", format!("福建鼓楼导入测试{n}有限公司")),
+        ("credit_code", credit_code(n)),
+        ("source", "日常检查".into()),
+        ("violation", "超标排放水污染物".into()),
+        ("discovered_on", "2024-03-01".into()),
+        ("filed_on", "2024-03-05".into()),
+        ("decided_on", "2024-05-20".into()),
+        ("penalty_kinds", "罚款".into()),
+        ("fine", "12345.5".into()),
+        ("officers", "闽3501020001、闽3501020002".into()),
+    ]
+}
+
+fn with(mut row: Row, key: &'static str, value: &str) -> Row {
+    row.retain(|(k, _)| *k != key);
+    row.push((key, value.to_owned()));
+    row
+}
+
+/// An .xlsx of the rows under the template's headers, as an officer fills it in: the
+/// discovery date as a date cell and the fine as a number where they parse as such.
+fn xlsx(rows: &[Row]) -> Vec<u8> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, key) in COLS.iter().enumerate() {
+        ws.write_string(0, c as u16, header(key)).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (key, v) in row {
+            let c = COLS.iter().position(|k| k == key).unwrap() as u16;
+            let date = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok();
+            match (*key, date, v.parse::<f64>()) {
+                ("discovered_on", Some(d), _) => {
+                    let d = ExcelDateTime::from_ymd(
+                        chrono::Datelike::year(&d) as u16,
+                        chrono::Datelike::month(&d) as u8,
+                        chrono::Datelike::day(&d) as u8,
+                    )
+                    .unwrap();
+                    let f = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+                    ws.write_date_with_format(r, c, &d, &f).unwrap();
+                }
+                ("fine", _, Ok(f)) => {
+                    ws.write_number(r, c, f).unwrap();
+                }
+                _ => {
+                    ws.write_string(r, c, v).unwrap();
+                }
+            };
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+/// The same rows as CSV text (quoted where needed).
+fn csv(rows: &[Row]) -> String {
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut out = COLS.iter().map(|k| header(k)).collect::<Vec<_>>().join(",");
+    out.push_str("\r\n");
+    for row in rows {
+        let cells: Vec<String> = COLS
+            .iter()
+            .map(|k| {
+                row.iter()
+                    .find(|(rk, _)| rk == k)
+                    .map_or(String::new(), |(_, v)| quote(v))
+            })
+            .collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+const BOUNDARY: &str = "----ecowardenTestBoundary7MA4YWxkTrZu0gW";
+
+/// A multipart body as a browser sends the import form: the csrf field (if any) first.
+fn multipart(csrf: Option<&str>, files: &[(&str, &[u8])], csrf_last: bool) -> Vec<u8> {
+    let field = |csrf: &str| {
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n")
+            .into_bytes()
+    };
+    let mut body = Vec::new();
+    if let (Some(c), false) = (csrf, csrf_last) {
+        body.extend(field(c));
+    }
+    for (name, bytes) in files {
+        body.extend(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .into_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend(b"\r\n");
+    }
+    if let (Some(c), true) = (csrf, csrf_last) {
+        body.extend(field(c));
+    }
+    body.extend(format!("--{BOUNDARY}--\r\n").into_bytes());
+    body
+}
+
+async fn post_import(app: &TestApp, c: &reqwest::Client, body: Vec<u8>) -> (u16, String) {
+    let r = c
+        .post(format!("{}/cases/import", app.base))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Uploads files through the import form as `user`.
+async fn import_as(app: &TestApp, user: &str, files: &[(&str, &[u8])]) -> (u16, String) {
+    let (c, csrf) = app.login(user).await;
+    post_import(app, &c, multipart(Some(&csrf), files, false)).await
+}
+
+async fn case_count(app: &TestApp) -> i64 {
+    app.scalar("SELECT COUNT(*) FROM cases").await
+}
+
+async fn case_nos(app: &TestApp, year: i64) -> BTreeSet<String> {
+    sqlx::query_scalar::<_, String>("SELECT case_no FROM cases WHERE year = $1")
+        .bind(year)
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+/// The row of the error table for a problem (askama escapes quotes, not the Chinese ones).
+fn problem_row(file: &str, row: u32, column: &str, message_start: &str) -> String {
+    format!("<td>{file}</td><td class=\"num\">{row}</td><td>{column}</td><td>{message_start}")
+}
+
+#[tokio::test]
+async fn good_files_import_every_case() {
+    let app = spawn_app().await;
+    let before = case_count(&app).await;
+    // The third case has no number: it gets the unit's next serial of the year.
+    let rows = [good(1), good(2), with(good(3), "case_no", "")];
+    let (status, page) = import_as(&app, "gulou", &[("cases.xlsx", &xlsx(&rows))]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("已导入 3 件案件（cases.xlsx 3 件）"),
+        "{page}"
+    );
+    assert_eq!(case_count(&app).await, before + 3);
+    let (fine, discovered, officers): (i64, String, i64) = sqlx::query_as(
+        "SELECT c.fine_fen, c.discovered_on, (SELECT COUNT(*) FROM case_officers o WHERE o.case_id = c.id) \
+         FROM cases c WHERE c.case_no = $1",
+    )
+    .bind("榕鼓楼环罚〔2024〕901号")
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    // A date cell became the date, 12345.5 in a number cell the exact fine.
+    assert_eq!(
+        (fine, discovered.as_str(), officers),
+        (1_234_550, "2024-03-01", 2)
+    );
+    let nos = case_nos(&app, 2024).await;
+    assert_eq!(
+        nos.into_iter().collect::<Vec<_>>(),
+        [
+            "榕鼓楼环罚〔2024〕901号",
+            "榕鼓楼环罚〔2024〕902号",
+            "榕鼓楼环罚〔2024〕903号"
+        ]
+    );
+
+    // CSV from Excel on a Chinese Windows (GBK), and UTF-8 with a BOM, in one upload.
+    let text = csv(&[good(4), good(5)]);
+    let (gbk, _, lossy) = encoding_rs::GBK.encode(&text);
+    assert!(!lossy);
+    let bom = [b"\xEF\xBB\xBF".as_slice(), csv(&[good(6)]).as_bytes()].concat();
+    let (status, page) = import_as(&app, "gulou", &[("gbk.csv", &gbk), ("utf8.csv", &bom)]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("已导入 3 件案件（gbk.csv 2 件，utf8.csv 1 件）"),
+        "{page}"
+    );
+    assert_eq!(case_count(&app).await, before + 6);
+    let name: String = sqlx::query_scalar(
+        "SELECT f.name FROM cases c JOIN facilities f ON f.id = c.facility_id WHERE c.case_no = $1",
+    )
+    .bind("榕鼓楼环罚〔2024〕904号")
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(name, "福建鼓楼导入测试4有限公司");
+}
+
+/// Each bad row, next to a good one, is refused with its row (3), column and reason; the
+/// good row is not written either.
+#[tokio::test]
+async fn bad_input_is_refused_by_row_and_column_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let existing: String = sqlx::query_scalar("SELECT case_no FROM cases ORDER BY id LIMIT 1")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let mut bad_code = credit_code(2);
+    bad_code.replace_range(4..5, "I");
+    let cases: Vec<(&str, Row, &str, String)> = vec![
+        (
+            "missing required field",
+            with(good(2), "facility_name", ""),
+            "facility_name",
+            "“当事人名称”不能为空".into(),
+        ),
+        (
+            "impossible date order",
+            with(good(2), "filed_on", "2024-02-01"),
+            "filed_on",
+            "“立案日期”（2024-02-01）早于“发现日期”（2024-03-01），日期顺序不合理".into(),
+        ),
+        (
+            "bad credit code",
+            with(good(2), "credit_code", &bad_code),
+            "credit_code",
+            "统一社会信用代码第5位“I”不是允许的字符".into(),
+        ),
+        (
+            "unknown region",
+            with(good(2), "region_code", "350199"),
+            "region_code",
+            "行政区划代码“350199”不在本系统的组织机构中".into(),
+        ),
+        (
+            "duplicate case number in the file",
+            with(good(2), "case_no", "榕鼓楼环罚〔2024〕901号"),
+            "case_no",
+            "案号“榕鼓楼环罚〔2024〕901号”与第2行重复".into(),
+        ),
+        (
+            "duplicate case number in the store",
+            with(good(2), "case_no", &existing),
+            "case_no",
+            format!("案号“{existing}”已存在"),
+        ),
+        (
+            "unknown measure",
+            with(
+                with(good(2), "production_restriction_on", "2024-04-01"),
+                "production_restriction_kind",
+                "减产",
+            ),
+            "production_restriction_kind",
+            "“限产或停产”应为限产或停产，收到“减产”".into(),
+        ),
+        (
+            "unknown third-party sub-type",
+            with(
+                with(good(2), "tags", "第三方弄虚作假"),
+                "third_party_subtype",
+                "伪造",
+            ),
+            "third_party_subtype",
+            "未知的第三方弄虚作假类型“伪造”".into(),
+        ),
+        (
+            "fine not a number",
+            with(good(2), "fine", "一万二千元"),
+            "fine",
+            "金额“一万二千元”不是有效数字".into(),
+        ),
+        (
+            "unknown officer",
+            with(good(2), "officers", "闽3501020001、闽3501029999"),
+            "officers",
+            "执法证号“闽3501029999”不存在或已停用".into(),
+        ),
+        (
+            "unknown case source",
+            with(good(2), "source", "巡查"),
+            "source",
+            "未知的案件来源“巡查”".into(),
+        ),
+        (
+            "region outside the importer's scope",
+            with(
+                with(good(2), "region_code", "350103"),
+                "officers",
+                "闽3501030001、闽3501030002",
+            ),
+            "region_code",
+            "地区“台江区”（350103）不在您的管辖范围内".into(),
+        ),
+    ];
+    let before = case_count(&app).await;
+    let mut failures = Vec::new();
+    for (what, bad, key, message) in cases {
+        let (status, page) =
+            import_as(&app, "gulou", &[("cases.xlsx", &xlsx(&[good(1), bad]))]).await;
+        let expected = problem_row("cases.xlsx", 3, &column(key), &message);
+        if status != 422 || !page.contains(&expected) || !page.contains("未写入任何案件") {
+            failures.push(format!("{what}: status {status}, expected {expected}"));
+        }
+        assert_eq!(
+            case_count(&app).await,
+            before,
+            "{what}: something was written"
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn header_problems_name_the_column() {
+    let app = spawn_app().await;
+    let text =
+        "案号,行政区划代码,巡查员,当事人名称,统一社会信用代码,违法行为,发现日期,执法人员证号\r\n";
+    let (status, page) = import_as(&app, "gulou", &[("h.csv", text.as_bytes())]).await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains(&problem_row(
+            "h.csv",
+            1,
+            "C列（巡查员）",
+            "未知的列名“巡查员”"
+        )),
+        "{page}"
+    );
+    assert!(page.contains("缺少必填列“案件来源”"), "{page}");
+    // A file that is neither a workbook nor text.
+    let (status, page) = import_as(
+        &app,
+        "gulou",
+        &[("x.xlsx", &[0xFF, 0xFE, 0x81, 0x20, 0xFF])],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("无法识别文件格式"), "{page}");
+}
+
+/// The CSRF token is the first field of an upload; without it, or after the file, the
+/// upload is refused before anything is read.
+#[tokio::test]
+async fn upload_needs_the_csrf_field_first() {
+    let app = spawn_app().await;
+    let before = case_count(&app).await;
+    let file = xlsx(&[good(1)]);
+    let (c, csrf) = app.login("gulou").await;
+    let (status, _) = post_import(&app, &c, multipart(None, &[("a.xlsx", &file)], false)).await;
+    assert_eq!(status, 403);
+    let (status, _) =
+        post_import(&app, &c, multipart(Some(&csrf), &[("a.xlsx", &file)], true)).await;
+    assert_eq!(status, 403);
+    let (status, _) = post_import(
+        &app,
+        &c,
+        multipart(Some("wrong"), &[("a.xlsx", &file)], false),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(case_count(&app).await, before);
+    let (status, page) = post_import(
+        &app,
+        &c,
+        multipart(Some(&csrf), &[("a.xlsx", &file)], false),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(case_count(&app).await, before + 1);
+}
+
+fn first_sheet(bytes: Vec<u8>) -> Vec<Vec<Data>> {
+    let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).unwrap();
+    let range = wb.worksheet_range_at(0).unwrap().unwrap();
+    range.rows().map(|r| r.to_vec()).collect()
+}
+
+/// Exported cases import into another ledger with the same case numbers.
+#[tokio::test]
+async fn export_imports_again_elsewhere() {
+    let a = spawn_app().await;
+    let rows = [good(1), good(2), with(good(3), "case_no", "")];
+    let (status, page) = import_as(&a, "gulou", &[("cases.xlsx", &xlsx(&rows))]).await;
+    assert_eq!(status, 200, "{page}");
+    let (c, _) = a.login("gulou").await;
+    let r = c
+        .get(format!("{}/cases/export.xlsx?year=2024", a.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let exported = r.bytes().await.unwrap().to_vec();
+    let sheet = first_sheet(exported.clone());
+    assert_eq!(sheet.len(), 4, "header and three cases");
+    assert_eq!(sheet[0][0], Data::String("案号".into()));
+    let fine_col = sheet[0]
+        .iter()
+        .position(|h| *h == Data::String("罚款金额（元）".into()))
+        .unwrap();
+    assert_eq!(sheet[1][fine_col], Data::Float(12345.5));
+
+    let b = spawn_app().await;
+    let (status, page) = import_as(&b, "gulou", &[("export.xlsx", &exported)]).await;
+    assert_eq!(status, 200, "{page}");
+    let nos = case_nos(&a, 2024).await;
+    assert_eq!(nos.len(), 3);
+    assert_eq!(case_nos(&b, 2024).await, nos);
+    // Officers came along (they are required): the lead officer first.
+    let officers: i64 = b
+        .scalar("SELECT COUNT(*) FROM case_officers co JOIN cases c ON c.id = co.case_id WHERE c.year = 2024")
+        .await;
+    assert_eq!(officers, 6);
+}
+
+#[tokio::test]
+async fn stats_workbook_holds_the_figures() {
+    let app = spawn_app().await;
+    let (c, _) = app.login("admin").await;
+    let r = c
+        .get(format!("{}/stats/export.xlsx?year=2023", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let stats = ecowarden::stats::compute(
+        &app.db,
+        &app.org,
+        &ecowarden::auth::Scope::Province,
+        None,
+        ecowarden::stats::Period {
+            year: 2023,
+            half: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).unwrap();
+    assert_eq!(wb.sheet_names(), vec!["统计指标", "分地区", "指标明细"]);
+    let figures = wb.worksheet_range("统计指标").unwrap();
+    let value = |label: &str| -> (f64, String) {
+        let row = figures
+            .rows()
+            .find(|r| r.get(1) == Some(&Data::String(label.into())))
+            .unwrap_or_else(|| panic!("no figure {label}"));
+        (row[2].as_f64().unwrap(), row[3].to_string())
+    };
+    let total = stats.figure("cases.total").unwrap().value;
+    assert!(total > 0);
+    assert_eq!(value("查处案件"), (total as f64, "件".into()));
+    let fine = stats.figure("cases.fine").unwrap().value;
+    let (wan, unit) = value("罚没金额");
+    assert_eq!(unit, "万元");
+    assert!((wan - fine as f64 / 1_000_000.0).abs() < 1e-9);
+    assert_eq!(
+        figures.rows().count(),
+        stats.figures.len() + 2,
+        "title, header, one row per figure"
+    );
+    let regions = wb.worksheet_range("分地区").unwrap();
+    assert_eq!(regions.rows().count(), stats.by_region.len() + 2);
+    // Drill-down: a figure with cases lists their numbers.
+    let drill = wb.worksheet_range("指标明细").unwrap();
+    let figure = stats
+        .figures
+        .iter()
+        .find(|f| !f.case_ids.is_empty())
+        .expect("the seeded year has tagged cases");
+    let no: String = sqlx::query_scalar("SELECT case_no FROM cases WHERE id = $1")
+        .bind(figure.case_ids[0])
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert!(drill.rows().any(|r| {
+        r.get(1) == Some(&Data::String(figure.label.clone()))
+            && r.get(2) == Some(&Data::String(no.clone()))
+    }));
+}
+
+/// `ecowarden cases import` prints every problem as "file 第N行 X列（列名）：reason" and
+/// exits 1; a good file imports; `report stats --format json` names the case numbers.
+#[tokio::test]
+async fn command_line_import_and_report() {
+    let app = spawn_app().await;
+    let dir = std::env::temp_dir().join(format!("ew-import-{}", ecowarden::auth::random_token()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("cases.xlsx");
+    std::fs::write(&bad, xlsx(&[good(1), with(good(2), "source", "巡查")])).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecowarden"))
+            .arg("--database-url")
+            .arg(&app.url)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let before = case_count(&app).await;
+    let (code, _, err) = run(&["cases", "import", "--as", "gulou", "cases.xlsx"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cases.xlsx 第3行 {}：未知的案件来源“巡查”",
+            column("source")
+        )),
+        "{err}"
+    );
+    assert_eq!(case_count(&app).await, before);
+
+    std::fs::write(dir.join("good.xlsx"), xlsx(&[good(1), good(2)])).unwrap();
+    let (code, out, err) = run(&["cases", "import", "--as", "gulou", "good.xlsx"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("已导入 2 件案件"), "{out}");
+    assert_eq!(case_count(&app).await, before + 2);
+
+    let (code, _, err) = run(&["cases", "template", "--out", "t.xlsx"]);
+    assert_eq!(code, Some(0), "{err}");
+    let header = &first_sheet(std::fs::read(dir.join("t.xlsx")).unwrap())[0];
+    assert_eq!(header.len(), FIELDS.len());
+
+    let (code, out, err) = run(&["report", "stats", "--year", "2023", "--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let figures = v["figures"].as_array().unwrap();
+    assert!(figures.iter().all(|f| f.get("case_ids").is_none()));
+    assert!(figures.iter().any(|f| {
+        f["case_nos"]
+            .as_array()
+            .unwrap()
+            .first()
+            .and_then(|n| n.as_str())
+            .is_some_and(|n| n.contains("〔2023〕"))
+    }));
+    let (code, _, err) = run(&[
+        "report", "stats", "--year", "2023", "--half", "1", "--region", "350100", "--format",
+        "xlsx", "--out", "s.xlsx",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!first_sheet(std::fs::read(dir.join("s.xlsx")).unwrap()).is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
