@@ -85,17 +85,16 @@ impl Stats {
 /// The cases of a period inside a scope and an optional sub-region, as a SQL condition on
 /// alias `c` (appended to `sql`).
 fn case_filter(sql: &mut Sql, scope: &Scope, region: Option<&crate::org::Region>, period: Period) {
-    let (from, to) = period.bounds();
-    // `year` is the year of discovery; filing follows within weeks, so the index on year
-    // narrows the scan before the exact test on the filing date.
-    sql.push(" AND c.year IN (")
-        .bind(period.year as i64 - 1)
-        .push(", ")
-        .bind(period.year as i64)
-        .push(") AND COALESCE(c.filed_on, c.discovered_on) BETWEEN ")
-        .bind(from.to_string())
-        .push(" AND ")
-        .bind(to.to_string());
+    // `year` is the case's statistical year (of filing, or of discovery before filing), so a
+    // year's cases are one range of the covering index; a half narrows by the filing date.
+    sql.push(" AND c.year = ").bind(period.year as i64);
+    if period.half.is_some() {
+        let (from, to) = period.bounds();
+        sql.push(" AND COALESCE(c.filed_on, c.discovered_on) BETWEEN ")
+            .bind(from.to_string())
+            .push(" AND ")
+            .bind(to.to_string());
+    }
     sql.scope(scope, "c");
     if let Some(r) = region {
         match r.level {
@@ -225,9 +224,11 @@ pub async fn compute(
          c.third_party_subtype AS subtype, c.task_force_id",
         "cases c",
     );
+    // Driven from the sparse links, not a scan of every case.
     detail.push(
-        " AND (c.third_party_subtype IS NOT NULL OR c.task_force_id IS NOT NULL \
-         OR EXISTS (SELECT 1 FROM case_tags t WHERE t.case_id = c.id))",
+        " AND c.id IN (SELECT t.case_id FROM case_tags t \
+         UNION SELECT x.id FROM cases x WHERE x.third_party_id IS NOT NULL \
+         UNION SELECT x.id FROM cases x WHERE x.task_force_id IS NOT NULL)",
     );
     let details: HashMap<i64, CaseRow> = detail
         .fetch_all::<CaseRow>(db)

@@ -853,7 +853,7 @@ impl Writer {
         .bind(v.fine.fen())
         .bind(third_party)
         .bind(v.third_party.as_ref().map(|t| t.2.as_str()))
-        .bind(discovered.year() as i64)
+        .bind(year as i64)
         .bind(now)
         .fetch_one(&mut *conn)
         .await

@@ -345,8 +345,8 @@ pub async fn dashboard(
         s
     };
     let by_month: Vec<KeyCount> = base(
-        "SELECT substr(c.discovered_on, 6, 2) AS k, COUNT(*) AS n, CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) AS fine",
-        Some("substr(c.discovered_on, 6, 2)"),
+        "SELECT substr(COALESCE(c.filed_on, c.discovered_on), 6, 2) AS k, COUNT(*) AS n, CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) AS fine",
+        Some("substr(COALESCE(c.filed_on, c.discovered_on), 6, 2)"),
     )
     .fetch_all(db)
     .await?;

@@ -99,7 +99,7 @@ async fn dashboard_matches_the_rows() {
         .await
         .unwrap();
     let rows: Vec<(String, String, i64, String)> =
-        sqlx::query_as("SELECT discovered_on, status, fine_fen, region_code FROM cases WHERE city_code = '350100' AND year = 2023")
+        sqlx::query_as("SELECT COALESCE(filed_on, discovered_on), status, fine_fen, region_code FROM cases WHERE city_code = '350100' AND year = 2023")
             .fetch_all(app.db.pool())
             .await
             .unwrap();
