@@ -59,6 +59,17 @@ pub enum Command {
         #[command(subcommand)]
         command: RegistryCommand,
     },
+    /// Run the HJ 212 receiver alone (`serve` and `demo` run one too).
+    Ingest {
+        /// Address for data loggers, e.g. 0.0.0.0:9212 (default: ingest.listen).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Monitoring data: load packet logs, export the archive, compact the evidence log.
+    Monitoring {
+        #[command(subcommand)]
+        command: MonitoringCommand,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -136,6 +147,45 @@ pub enum RegistryCommand {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MonitoringCommand {
+    /// Load files of raw HJ 212 frames (packet logs, good and bad frames mixed) the way the
+    /// receiver takes a connection, then archive them; prints what was read, archived and
+    /// rejected by reason.
+    Import {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Write archived messages (and those not yet compacted) in DataTime order.
+    Export {
+        #[arg(long)]
+        mn: Option<String>,
+        /// First DataTime date (inclusive).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<chrono::NaiveDate>,
+        /// Last DataTime date (inclusive).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Archive what the evidence log holds beyond the checkpoint now, and print the figures.
+    Compact,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object a message: {"mn","qn","cn","data_time","values":{factor:{field:value}}}.
+    Jsonl,
+    /// One row a value: mn,qn,cn,data_time,factor,field,value,flag.
+    Csv,
+    /// The CSV's rows in a workbook.
+    Xlsx,
 }
 
 #[derive(Debug, Subcommand)]

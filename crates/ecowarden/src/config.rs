@@ -12,6 +12,7 @@ pub struct Settings {
     /// Holds the SQLite file and, later, the monitoring archive.
     pub data_dir: PathBuf,
     pub http: HttpSettings,
+    pub ingest: IngestSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -23,6 +24,31 @@ pub struct HttpSettings {
     pub secure_cookies: bool,
 }
 
+/// The HJ 212 receiver (`ingest`, and inside `serve`/`demo`) and its archive compactor.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IngestSettings {
+    /// Address for data loggers; empty: `serve` runs no receiver.
+    pub listen: String,
+    /// Open connections at most (also bounded by the process's open-file limit).
+    pub max_connections: usize,
+    /// A connection with no bytes for this long is closed.
+    pub idle_timeout_secs: u64,
+    /// A frame still incomplete after this long closes its connection.
+    pub frame_timeout_secs: u64,
+    /// Frames per second per connection; a faster sender is slowed down, not dropped.
+    pub max_frames_per_sec: u32,
+    /// Frames per second of all connections together.
+    pub max_total_frames_per_sec: u32,
+    /// Bytes buffered by all connections at most; beyond it reads pause.
+    pub max_pending_bytes: usize,
+    /// Open sub-packet groups per connection; the oldest is given up beyond it.
+    pub max_open_groups: usize,
+    /// Seconds between compactions of the evidence log into the Parquet archive.
+    pub compact_interval_secs: u64,
+    /// A registered station with no frame for this long is listed as silent.
+    pub silent_after_secs: u64,
+}
+
 impl Settings {
     /// Reads the layers. An explicit file must exist; `ecowarden.toml` in the working
     /// directory is read if present.
@@ -32,7 +58,17 @@ impl Settings {
             .set_default("data_dir", "ecowarden-data")?
             .set_default("http.listen", "127.0.0.1:8080")?
             .set_default("http.body_limit", 32 * 1024 * 1024)?
-            .set_default("http.secure_cookies", false)?;
+            .set_default("http.secure_cookies", false)?
+            .set_default("ingest.listen", "127.0.0.1:9212")?
+            .set_default("ingest.max_connections", 50_000)?
+            .set_default("ingest.idle_timeout_secs", 900)?
+            .set_default("ingest.frame_timeout_secs", 60)?
+            .set_default("ingest.max_frames_per_sec", 2_000)?
+            .set_default("ingest.max_total_frames_per_sec", 200_000)?
+            .set_default("ingest.max_pending_bytes", 256 * 1024 * 1024)?
+            .set_default("ingest.max_open_groups", 16)?
+            .set_default("ingest.compact_interval_secs", 60)?
+            .set_default("ingest.silent_after_secs", 3900)?;
         b = match file {
             Some(f) => b.add_source(config::File::from(f).required(true)),
             None => b.add_source(config::File::with_name("ecowarden.toml").required(false)),

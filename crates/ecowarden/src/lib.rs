@@ -4,6 +4,7 @@
 //! translates HTTP into calls on them; `cli` and [`run`] wire commands to both. `main.rs` only
 //! parses arguments and calls [`run`].
 
+pub mod archive;
 pub mod audit_log;
 pub mod auth;
 pub mod cases;
@@ -11,8 +12,10 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod evidence;
 pub mod hj212_cli;
 pub mod ids;
+pub mod ingest;
 pub mod ledger_io;
 pub mod monitoring;
 pub mod org;
@@ -86,6 +89,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Registry { command } => {
             return monitoring::registry_command(&settings, command).await;
+        }
+        Command::Ingest { listen } => monitoring::ingest_command(&settings, listen).await?,
+        Command::Monitoring { command } => {
+            monitoring::monitoring_command(&settings, command).await?
         }
         Command::Serve { listen } => {
             if let Some(l) = listen {

@@ -1,0 +1,398 @@
+//! The compactor: reads the evidence log from its checkpoint, keeps the accepted data
+//! uploads, drops values already archived, and writes one Parquet file per partition.
+//!
+//! Crash safety: a run writes its files (each through a synced temporary file) named after
+//! the evidence position it started at, then replaces `checkpoint.json` (position reached
+//! and, per MN and CN, the latest `DataTime` archived). On open, files of a run whose
+//! checkpoint was never written (named at or after the checkpoint's position) are deleted,
+//! so a crash at any moment leaves each value archived exactly once.
+//!
+//! Duplicates: a message newer than the latest archived for its MN and CN is new; an older
+//! one (re-sent, back-filled, or the rest of a split message) is checked value by value
+//! against its partition's files.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use hj212::{Frames, Limits, Options, Reassembler};
+use serde::{Deserialize, Serialize};
+
+use super::{Message, from_hj212, partition_dir, sort_messages, write_file};
+use crate::evidence::{self, Pos, Reader, Verdict};
+use crate::ingest::session::Stations;
+
+/// Records a run reads at most before it writes and checkpoints (bounds its memory).
+const CHUNK_RECORDS: usize = 250_000;
+/// The partition of an outlet no longer in the registry.
+pub const UNKNOWN_REGION: &str = "000000";
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Checkpoint {
+    /// Evidence position up to which records are archived.
+    pos: u64,
+    /// "MN\tCN" → the latest `DataTime` (ms) archived.
+    latest: BTreeMap<String, i64>,
+}
+
+/// What a compaction did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Compaction {
+    /// Evidence records read.
+    pub records: u64,
+    /// Records by verdict (`accepted`, `crc_mismatch`, `unknown_mn`, …).
+    pub verdicts: BTreeMap<String, u64>,
+    /// Accepted frames that add nothing, by reason (`not_data`, `no_data_time`).
+    pub skipped: BTreeMap<String, u64>,
+    /// Messages with at least one new value.
+    pub messages: u64,
+    /// Messages whose every value was archived already.
+    pub duplicate_messages: u64,
+    /// Values (rows) written, and how many of them are numbers (measurements).
+    pub rows: u64,
+    pub measurements: u64,
+    pub duplicate_rows: u64,
+    pub files: u64,
+    pub bytes: u64,
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+impl Compaction {
+    fn add(&mut self, other: Compaction) {
+        self.records += other.records;
+        for (k, v) in other.verdicts {
+            *self.verdicts.entry(k).or_default() += v;
+        }
+        for (k, v) in other.skipped {
+            *self.skipped.entry(k).or_default() += v;
+        }
+        self.messages += other.messages;
+        self.duplicate_messages += other.duplicate_messages;
+        self.rows += other.rows;
+        self.measurements += other.measurements;
+        self.duplicate_rows += other.duplicate_rows;
+        self.files += other.files;
+        self.bytes += other.bytes;
+    }
+}
+
+/// The archive, open for compaction by this process (one compactor per archive).
+pub struct Archive {
+    dir: PathBuf,
+    evidence: PathBuf,
+    _lock: File,
+}
+
+/// (date, region) of a partition.
+type PartKey = (chrono::NaiveDate, String);
+/// (date, region) → messages.
+type Partitions = BTreeMap<PartKey, Vec<Message>>;
+/// (data time, factor, field) of archived values.
+type ValueKeys = HashSet<(i64, String, String)>;
+
+impl Archive {
+    /// Takes the archive's lock and removes what an interrupted run left.
+    pub fn open(data_dir: &Path) -> anyhow::Result<Archive> {
+        let dir = super::dir_in(data_dir);
+        fs::create_dir_all(&dir)?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("LOCK"))?;
+        lock.try_lock().map_err(|_| {
+            anyhow::anyhow!(
+                "another process compacts the archive in {} (a receiver is running)",
+                dir.display()
+            )
+        })?;
+        let archive = Archive {
+            dir,
+            evidence: evidence::dir_in(data_dir),
+            _lock: lock,
+        };
+        let checkpoint = archive.checkpoint()?;
+        archive.remove_uncommitted(Pos(checkpoint.pos))?;
+        Ok(archive)
+    }
+
+    fn checkpoint_path(&self) -> PathBuf {
+        self.dir.join("checkpoint.json")
+    }
+
+    fn checkpoint(&self) -> anyhow::Result<Checkpoint> {
+        match fs::read(self.checkpoint_path()) {
+            Ok(b) => serde_json::from_slice(&b).context("reading the archive checkpoint"),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Checkpoint::default()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Evidence position up to which the archive is complete (queries read the log after it).
+    pub fn position(data_dir: &Path) -> anyhow::Result<Pos> {
+        let path = super::dir_in(data_dir).join("checkpoint.json");
+        match fs::read(path) {
+            Ok(b) => Ok(Pos(serde_json::from_slice::<Checkpoint>(&b)?.pos)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Pos::default()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn write_checkpoint(&self, c: &Checkpoint) -> io::Result<()> {
+        let tmp = self.dir.join("checkpoint.json.tmp");
+        let f = File::create(&tmp)?;
+        serde_json::to_writer(&f, c).map_err(io::Error::other)?;
+        f.sync_all()?;
+        fs::rename(&tmp, self.checkpoint_path())?;
+        File::open(&self.dir)?.sync_all()
+    }
+
+    /// Deletes temporary files and the files of runs that never reached their checkpoint.
+    fn remove_uncommitted(&self, checkpoint: Pos) -> io::Result<()> {
+        for (_, _, path) in super::files(&self.dir, None, None)? {
+            if run_start(&path).is_some_and(|start| start >= checkpoint) {
+                tracing::warn!(file = %path.display(), "removing a file of an interrupted compaction");
+                fs::remove_file(&path)?;
+            }
+        }
+        for entry in walk(&self.dir)? {
+            if entry.extension().is_some_and(|e| e == "tmp") {
+                fs::remove_file(&entry)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Archives everything in the evidence log up to `until` (all of it when `None`).
+    pub fn compact(&self, stations: &Stations, until: Option<Pos>) -> anyhow::Result<Compaction> {
+        let started = Instant::now();
+        let mut total = Compaction::default();
+        loop {
+            let mut checkpoint = self.checkpoint()?;
+            let start = Pos(checkpoint.pos);
+            let mut reader = Reader::open(&self.evidence, start, until)?;
+            let mut chunk = Vec::with_capacity(CHUNK_RECORDS.min(4096));
+            for item in reader.by_ref().take(CHUNK_RECORDS) {
+                chunk.push(item?);
+            }
+            // The checkpoint moves to the end of the last record read.
+            let Some(end) = chunk.last().map(|(pos, r)| r.end(*pos)) else {
+                break;
+            };
+            let full = chunk.len() == CHUNK_RECORDS;
+            let (messages, mut done) = decode(chunk);
+            let partitions = self.dedupe(messages, stations, &mut checkpoint, &mut done)?;
+            for ((date, region), msgs) in &partitions {
+                let dir = partition_dir(&self.dir, *date, region);
+                fs::create_dir_all(&dir)?;
+                let mut refs: Vec<&Message> = msgs.iter().collect();
+                sort_messages(&mut refs);
+                let path = dir.join(format!("part-{:016x}.parquet", start.0));
+                done.bytes += write_file(&path, &refs)?;
+                done.files += 1;
+                File::open(&dir)?.sync_all()?;
+                if let Some(parent) = dir.parent() {
+                    File::open(parent)?.sync_all()?;
+                }
+            }
+            checkpoint.pos = end.0;
+            self.write_checkpoint(&checkpoint)?;
+            total.add(done);
+            if !full {
+                break;
+            }
+        }
+        total.elapsed = started.elapsed();
+        Ok(total)
+    }
+
+    /// Drops values already archived and groups the rest by partition.
+    fn dedupe(
+        &self,
+        messages: Vec<Message>,
+        stations: &Stations,
+        checkpoint: &mut Checkpoint,
+        done: &mut Compaction,
+    ) -> anyhow::Result<Partitions> {
+        let mut partitions: Partitions = BTreeMap::new();
+        // (mn, cn, data time) → where the message of that key sits in `partitions`.
+        let mut seen: HashMap<(String, String, i64), (PartKey, usize)> = HashMap::new();
+        // Archived (data time, factor, field) of a partition's MN and CN, read on demand.
+        let mut archived: HashMap<(PartKey, String, String), ValueKeys> = HashMap::new();
+        for mut m in messages {
+            let region = stations
+                .get(&m.mn)
+                .map_or(UNKNOWN_REGION, |s| s.city_code.as_str())
+                .to_owned();
+            let part = (m.date(), region);
+            let key = (m.mn.clone(), m.cn.clone(), m.data_time_ms);
+            let before = m.values.len();
+            if let Some((p, i)) = seen.get(&key) {
+                // The same message again in this run, or another part of it.
+                let first = partitions
+                    .get_mut(p)
+                    .and_then(|list| list.get_mut(*i))
+                    .expect("recorded");
+                let fresh: Vec<_> = m
+                    .values
+                    .into_iter()
+                    .filter(|v| first.value(&v.factor, &v.field).is_none())
+                    .collect();
+                done.duplicate_rows += (before - fresh.len()) as u64;
+                if fresh.is_empty() {
+                    done.duplicate_messages += 1;
+                } else {
+                    first.values.extend(fresh);
+                    first
+                        .values
+                        .sort_by(|a, b| (&a.factor, &a.field).cmp(&(&b.factor, &b.field)));
+                }
+                continue;
+            }
+            let latest_key = format!("{}\t{}", m.mn, m.cn);
+            let latest = checkpoint.latest.get(&latest_key).copied();
+            if latest.is_some_and(|l| m.data_time_ms <= l) {
+                let akey = (part.clone(), m.mn.clone(), m.cn.clone());
+                if !archived.contains_key(&akey) {
+                    let dir = partition_dir(&self.dir, part.0, &part.1);
+                    archived.insert(akey.clone(), archived_keys(&dir, &m.mn, &m.cn)?);
+                }
+                let set = &archived[&akey];
+                let t = m.data_time_ms;
+                m.values
+                    .retain(|v| !set.contains(&(t, v.factor.clone(), v.field.clone())));
+                done.duplicate_rows += (before - m.values.len()) as u64;
+                if m.values.is_empty() {
+                    done.duplicate_messages += 1;
+                    continue;
+                }
+            }
+            let entry = checkpoint
+                .latest
+                .entry(latest_key)
+                .or_insert(m.data_time_ms);
+            *entry = (*entry).max(m.data_time_ms);
+            let list = partitions.entry(part.clone()).or_default();
+            seen.insert(key, (part, list.len()));
+            list.push(m);
+        }
+        for msgs in partitions.values() {
+            for m in msgs {
+                done.messages += 1;
+                done.rows += m.values.len() as u64;
+                done.measurements += m
+                    .values
+                    .iter()
+                    .filter(|v| hj212::Decimal::parse(&v.value).is_some())
+                    .count() as u64;
+            }
+        }
+        Ok(partitions)
+    }
+}
+
+/// The start position encoded in a run's file name (`part-<hex>.parquet`).
+fn run_start(path: &Path) -> Option<Pos> {
+    let name = path.file_name()?.to_str()?;
+    let hex = name.strip_prefix("part-")?.strip_suffix(".parquet")?;
+    u64::from_str_radix(hex, 16).ok().map(Pos)
+}
+
+fn walk(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.push(entry.path());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The archived (data time, factor, field) of one MN and CN in a partition.
+fn archived_keys(dir: &Path, mn: &str, cn: &str) -> anyhow::Result<ValueKeys> {
+    let mut out = HashSet::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e.into()),
+    };
+    let filter = super::query::Filter {
+        mns: Some(HashSet::from([mn.to_owned()])),
+        cns: Some(HashSet::from([cn.to_owned()])),
+        ..Default::default()
+    };
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "parquet") {
+            for m in super::query::read_file(&path, &filter)? {
+                for v in m.values {
+                    out.insert((m.data_time_ms, v.factor, v.field));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The archivable messages of a run of records, in log order, with the counts of what was
+/// read and skipped. Split messages are merged within the run; a part whose group is not
+/// complete by the end of the run is archived with what arrived (its other parts, coming
+/// later, add their values then).
+pub fn decode(records: Vec<(Pos, evidence::Record)>) -> (Vec<Message>, Compaction) {
+    let mut done = Compaction::default();
+    let mut out = Vec::new();
+    let mut groups = Reassembler::new(Limits {
+        timeout_ms: u64::MAX,
+        max_groups: 1 << 16,
+        max_bytes: 64 << 20,
+    });
+    let mut part_times: HashMap<u64, i64> = HashMap::new();
+    let take = |done: &mut Compaction, out: &mut Vec<Message>, m, recv_us, pos| match from_hj212(
+        m, recv_us, pos,
+    ) {
+        Ok(m) => out.push(m),
+        Err(s) => *done.skipped.entry(s.as_str().to_owned()).or_default() += 1,
+    };
+    for (pos, record) in records {
+        done.records += 1;
+        *done
+            .verdicts
+            .entry(record.verdict.as_str().to_owned())
+            .or_default() += 1;
+        if record.verdict != Verdict::Accepted {
+            continue;
+        }
+        let Some(Ok(frame)) = Frames::new(&record.raw, Options::lenient()).next() else {
+            continue;
+        };
+        let Ok(m) = hj212::Message::parse(&frame, &Options::lenient()) else {
+            continue;
+        };
+        if m.is_part() {
+            part_times.insert(pos.0, record.recv_us);
+            groups.push(m, pos.0, (record.recv_us / 1000) as u64);
+            while let Some(a) = groups.pop() {
+                let recv = part_times.remove(&a.offset).unwrap_or(record.recv_us);
+                take(&mut done, &mut out, a.message, recv, Pos(a.offset));
+            }
+        } else {
+            take(&mut done, &mut out, m, record.recv_us, pos);
+        }
+    }
+    groups.finish();
+    while let Some(a) = groups.pop() {
+        let recv = part_times.remove(&a.offset).unwrap_or_default();
+        take(&mut done, &mut out, a.message, recv, Pos(a.offset));
+    }
+    (out, done)
+}
