@@ -1,0 +1,238 @@
+//! S2 narrow band (量程2%以内) and S13 unrealistic smoothness (过度平滑): a series that
+//! moves too little, either in range or from one value to the next.
+
+use std::collections::VecDeque;
+
+use serde_json::json;
+
+use super::{Context, windows};
+use crate::baseline::Source;
+use crate::config::{NarrowBand, Oversmooth, Role};
+use crate::finding::{Finding, Signature, factor_label, num, unit, zh_window};
+
+/// S2: over at least `min_hours` of operation the range (max − min) of a pollutant stays
+/// below `range_share` of the instrument range (checklist item 22) and below `vs_baseline`
+/// of the usual p10–p90 spread (history, else peers scaled to this outlet's level), so a
+/// steady but honest outlet with a wide range instrument is not flagged.
+pub fn narrow_band(cx: &Context, params: &NarrowBand) -> Vec<Finding> {
+    let p = cx.p;
+    let mut out = Vec::new();
+    let min_count = p.slots(params.min_hours.value);
+    for (ch, c) in p.channels.iter().enumerate() {
+        let Some(fs) = c.range.filter(|r| *r > 0.0 && c.role == Role::Pollutant) else {
+            continue;
+        };
+        let own = cx.base.own(&c.factor);
+        let spread = cx.base.reference(
+            &c.factor,
+            |h| h.p90 - h.p10,
+            |s| {
+                let level = own.map_or(f64::NAN, |o| o.p50);
+                crate::baseline::Spread {
+                    median: s.relative_spread.median * level,
+                    p95: s.relative_spread.p95 * level,
+                }
+            },
+        );
+        let Some((spread, src)) = spread.filter(|(s, _)| *s > 0.0) else {
+            continue;
+        };
+        let threshold = (params.range_share.value * fs).min(params.vs_baseline.value * spread);
+        let idx: Vec<usize> = (0..p.len).filter(|&i| c.usable(&p.running, i)).collect();
+        for (l, r, lo, hi) in narrow_runs(&idx, &c.x, threshold, min_count) {
+            let (i0, i1) = (idx[l], idx[r] + 1);
+            let (start, end) = p.window(i0, i1);
+            let range = hi - lo;
+            let count = r - l + 1;
+            let explanation = format!(
+                "{} 在 {} 的 {} 个运行期有效数据中，最大值与最小值仅相差 {}{}，为量程 {}{} 的 {:.2}%（检查要点第22项：长期在量程2%以内波动），也远小于{}常见波动幅度（p10–p90 为 {}{}）。数据几乎不随工况变化，可能经过人为设定或修改。",
+                factor_label(&c.factor),
+                zh_window(start, end),
+                count,
+                num(range),
+                unit(&c.factor),
+                num(fs),
+                unit(&c.factor),
+                range / fs * 100.0,
+                src.zh(),
+                num(spread),
+                unit(&c.factor),
+            );
+            let evidence = json!({
+                "window": cx.window(ch, (i0, i1)),
+                "min": lo,
+                "max": hi,
+                "range": fs,
+                "range_share": range / fs,
+                "threshold": threshold,
+                "baseline_spread": spread,
+                "baseline_source": src.id(),
+                "baseline": cx.base.band_json(&c.factor),
+            });
+            let tightness = (threshold / range.max(0.1 * threshold)).min(10.0);
+            let length = (count as f64 / min_count as f64).sqrt();
+            out.push(cx.finding(
+                Signature::NarrowBand,
+                Some(&c.factor),
+                (i0, i1),
+                tightness * length,
+                explanation,
+                evidence,
+            ));
+        }
+    }
+    out
+}
+
+/// Maximal stretches `[l, r]` of `idx` (positions into `x`) at least `min_count` long whose
+/// range stays within `threshold`, with their min and max. Two pointers and monotone
+/// deques: linear in `idx`.
+fn narrow_runs(
+    idx: &[usize],
+    x: &[f64],
+    threshold: f64,
+    min_count: usize,
+) -> Vec<(usize, usize, f64, f64)> {
+    let mut out: Vec<(usize, usize, f64, f64)> = Vec::new();
+    let mut maxq: VecDeque<usize> = VecDeque::new();
+    let mut minq: VecDeque<usize> = VecDeque::new();
+    let mut l = 0;
+    for r in 0..idx.len() {
+        let v = x[idx[r]];
+        while maxq.back().is_some_and(|&b| x[idx[b]] <= v) {
+            maxq.pop_back();
+        }
+        maxq.push_back(r);
+        while minq.back().is_some_and(|&b| x[idx[b]] >= v) {
+            minq.pop_back();
+        }
+        minq.push_back(r);
+        while let (Some(&hi), Some(&lo)) = (maxq.front(), minq.front()) {
+            if x[idx[hi]] - x[idx[lo]] <= threshold {
+                break;
+            }
+            l += 1;
+            if hi < l {
+                maxq.pop_front();
+            }
+            if lo < l {
+                minq.pop_front();
+            }
+        }
+        if r + 1 - l < min_count.max(1) {
+            continue;
+        }
+        let (hi, lo) = (x[idx[maxq[0]]], x[idx[minq[0]]]);
+        match out.last_mut() {
+            Some(last) if l <= last.1 => {
+                last.1 = r;
+                last.2 = last.2.min(lo);
+                last.3 = last.3.max(hi);
+            }
+            _ => out.push((l, r, lo, hi)),
+        }
+    }
+    out
+}
+
+/// S13: roughness, sd(Δx)/mean(x), in blocks of `block_hours` (step half a block) below
+/// `vs_baseline` × the outlet's own roughness in its history (analysers differ in how
+/// smooth they read, so the outlet is its best reference), else × the peers' median: data
+/// passed through a low-pass filter keeps its level and range but loses the
+/// sample-to-sample noise every real analyser has.
+pub fn oversmooth(cx: &Context, params: &Oversmooth) -> Vec<Finding> {
+    let p = cx.p;
+    let mut out = Vec::new();
+    let w = p.slots(params.block_hours.value);
+    for (ch, c) in p.channels.iter().enumerate() {
+        if c.role != Role::Pollutant {
+            continue;
+        }
+        let Some((reference, src)) = cx
+            .base
+            .reference(&c.factor, |h| h.roughness, |s| s.roughness)
+            .filter(|(r, s)| *r > 0.0 && *s != Source::Own)
+        else {
+            continue;
+        };
+        let threshold = params.vs_baseline.value * reference;
+        // Prefix sums over valid running values and over consecutive valid pairs.
+        let n = p.len;
+        let mut sx = vec![0.0; n + 1];
+        let mut cnt = vec![0u32; n + 1];
+        let mut sd = vec![0.0; n + 1];
+        let mut sdd = vec![0.0; n + 1];
+        let mut pairs = vec![0u32; n + 1];
+        for i in 0..n {
+            let ok = c.usable(&p.running, i);
+            let x = if ok { c.x[i] } else { 0.0 };
+            sx[i + 1] = sx[i] + x;
+            cnt[i + 1] = cnt[i] + u32::from(ok);
+            let pair = ok && i > 0 && c.usable(&p.running, i - 1);
+            let d = if pair { x - c.x[i - 1] } else { 0.0 };
+            sd[i + 1] = sd[i] + d;
+            sdd[i + 1] = sdd[i] + d * d;
+            pairs[i + 1] = pairs[i] + u32::from(pair);
+        }
+        let ratio = |s: usize, e: usize| {
+            let k = f64::from(cnt[e] - cnt[s]);
+            let m = f64::from(pairs[e] - pairs[s]);
+            if k < (w / 2).max(3) as f64 || m < 2.0 {
+                return f64::NAN;
+            }
+            let mean = (sx[e] - sx[s]) / k;
+            let dvar = (sdd[e] - sdd[s]) / m - ((sd[e] - sd[s]) / m).powi(2);
+            if mean <= 0.0 {
+                f64::NAN
+            } else {
+                dvar.max(0.0).sqrt() / mean
+            }
+        };
+        let blocks = windows(n, w, w / 2, p.slots(24.0), |s, e| ratio(s, e) < threshold);
+        for (i0, i1) in blocks {
+            let r = ratio(i0, i1);
+            let (start, end) = p.window(i0, i1);
+            let explanation = format!(
+                "{} 在 {} 相邻数据的变化异常平缓：相邻差值的标准差与均值之比为 {}，仅为{}（{}）的 {:.0}%。真实仪表的读数总带有逐点的随机波动，过度平滑提示数据经过滤波、插值或人工编造。",
+                factor_label(&c.factor),
+                zh_window(start, end),
+                num(r),
+                src.zh(),
+                num(reference),
+                r / reference * 100.0,
+            );
+            let evidence = json!({
+                "window": cx.window(ch, (i0, i1)),
+                "roughness": r,
+                "baseline_roughness": reference,
+                "baseline_source": src.id(),
+                "threshold": threshold,
+                "baseline": cx.base.band_json(&c.factor),
+            });
+            out.push(cx.finding(
+                Signature::Oversmooth,
+                Some(&c.factor),
+                (i0, i1),
+                (threshold / r.max(threshold * 0.1)).min(10.0),
+                explanation,
+                evidence,
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrow_runs_finds_the_flat_stretch() {
+        let x = [0.0, 10.0, 5.0, 5.1, 5.05, 4.95, 5.0, 20.0, 1.0];
+        let idx: Vec<usize> = (0..x.len()).collect();
+        let r = narrow_runs(&idx, &x, 0.2, 4);
+        assert_eq!(r.len(), 1);
+        assert_eq!((r[0].0, r[0].1), (2, 6));
+        assert!((r[0].3 - r[0].2 - 0.15).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,340 @@
+//! Physical consistency between channels: S5 dilution (稀释), S6 decoupling of concentration
+//! from load (浓度与工况脱钩) and S17 declared stopped while running (标停未停). These carry
+//! the most evidential weight for 干扰采样: the other instruments of the same stack
+//! contradict what the pollutant channel says.
+
+use serde_json::json;
+
+use super::{Context, segments, windows};
+use crate::baseline::Source;
+use crate::config::{Decoupling, Dilution, Role, StoppedButRunning};
+use crate::finding::{Finding, Signature, factor_label, num, unit, zh_hours, zh_window};
+use crate::qa::Qa;
+use crate::stats::{self, Moments};
+
+/// S5: O2 above the outlet's historical p90 (the alarm level of the 中国环境科学研究院
+/// patent) plus `o2_margin` for `min_hours` while running, with some pollutant's median in
+/// the window at most `drop` × its usual median: air or water let into the sample. Also O2 at
+/// or above `ambient_o2` at full flow for `ambient_hours`: the probe is sampling ambient air.
+pub fn dilution(cx: &Context, params: &Dilution) -> Vec<Finding> {
+    let p = cx.p;
+    let Some(o2) = p.o2 else {
+        return Vec::new();
+    };
+    let oc = &p.channels[o2];
+    let Some((o2_p90, src)) = cx.base.reference(&oc.factor, |h| h.p90, |s| s.p90) else {
+        return Vec::new();
+    };
+    let alarm = o2_p90 + params.o2_margin.value;
+    let high = |i: usize| oc.usable(&p.running, i) && oc.x[i] > alarm;
+    let full = 0.5 * p.flow_median;
+    let ambient = |i: usize| {
+        oc.usable(&p.running, i)
+            && oc.x[i] >= params.ambient_o2.value
+            && p.flow
+                .is_some_and(|f| p.channels[f].qa[i] == Qa::Valid && p.channels[f].x[i] >= full)
+    };
+    // Raised O2 with a pollutant drop first, then near-ambient O2 not already covered.
+    let candidates = segments(p.len, p.slots(params.min_hours.value), high)
+        .into_iter()
+        .map(|w| (w, false))
+        .chain(
+            segments(p.len, p.slots(params.ambient_hours.value), ambient)
+                .into_iter()
+                .map(|w| (w, true)),
+        );
+    let mut out: Vec<Finding> = Vec::new();
+    for ((i0, i1), near_ambient) in candidates {
+        let drops = pollutant_drops(cx, (i0, i1));
+        let (s, e) = p.window(i0, i1);
+        let keep = if near_ambient {
+            !out.iter().any(|f| f.start < e && s < f.end)
+        } else {
+            drops.iter().any(|d| d.1 <= params.drop.value)
+        };
+        if keep {
+            out.push(dilution_finding(
+                cx,
+                (i0, i1),
+                o2_p90,
+                src.zh(),
+                &drops,
+                near_ambient,
+            ));
+        }
+    }
+    out
+}
+
+/// Each pollutant's median in the window relative to its usual median (history, else the
+/// period): (channel, ratio).
+fn pollutant_drops(cx: &Context, (i0, i1): (usize, usize)) -> Vec<(usize, f64)> {
+    let p = cx.p;
+    p.of_role(Role::Pollutant)
+        .filter_map(|ch| {
+            let c = &p.channels[ch];
+            let usual = cx
+                .base
+                .history(&c.factor)
+                .or(cx.base.own(&c.factor))
+                .map(|h| h.p50)
+                .filter(|m| *m > 0.0)?;
+            let mut v: Vec<f64> = (i0..i1)
+                .filter(|&i| c.usable(&p.running, i))
+                .map(|i| c.x[i])
+                .collect();
+            let m = stats::quantile(&mut v, 0.5);
+            m.is_finite().then_some((ch, m / usual))
+        })
+        .collect()
+}
+
+fn dilution_finding(
+    cx: &Context,
+    (i0, i1): (usize, usize),
+    o2_p90: f64,
+    src: &str,
+    drops: &[(usize, f64)],
+    ambient: bool,
+) -> Finding {
+    let p = cx.p;
+    let o2 = p.o2.expect("dilution needs O2");
+    let oc = &p.channels[o2];
+    let mut v: Vec<f64> = (i0..i1)
+        .filter(|&i| oc.qa[i] == Qa::Valid)
+        .map(|i| oc.x[i])
+        .collect();
+    let o2_median = stats::quantile(&mut v, 0.5);
+    let (start, end) = p.window(i0, i1);
+    let drop_text: Vec<String> = drops
+        .iter()
+        .filter(|d| d.1 < 1.0)
+        .map(|&(ch, r)| {
+            format!(
+                "{}降至常态的 {:.0}%",
+                factor_label(&p.channels[ch].factor),
+                r * 100.0
+            )
+        })
+        .collect();
+    let what = if ambient {
+        "接近环境空气（20.9%），而烟气流量仍在半负荷以上，采样探头可能在抽取环境空气"
+    } else {
+        "明显高于正常运行水平"
+    };
+    let explanation = format!(
+        "{} 共 {}，烟气含氧量中位数 {}%，{}（{}含氧量第90百分位为 {}%）{}。氧含量升高而污染物浓度同步下降，是采样系统被稀释（掺入空气或水）的典型特征，属于干扰采样、致使监测数据严重失真的情形（环发〔2015〕175号第四、六项）。",
+        zh_window(start, end),
+        zh_hours(end - start),
+        num(o2_median),
+        what,
+        src,
+        num(o2_p90),
+        if drop_text.is_empty() {
+            String::new()
+        } else {
+            format!("，同期{}", drop_text.join("，"))
+        },
+    );
+    let evidence = json!({
+        "o2": cx.window(o2, (i0, i1)),
+        "o2_median": o2_median,
+        "o2_baseline_p90": o2_p90,
+        "ambient": ambient,
+        "pollutants": drops.iter().map(|&(ch, r)| json!({
+            "factor": p.channels[ch].factor,
+            "ratio_to_usual": r,
+            "window": cx.window(ch, (i0, i1)),
+        })).collect::<Vec<_>>(),
+    });
+    let min_ratio = drops.iter().map(|d| d.1).fold(1.0, f64::min).max(0.05);
+    let strength = (o2_median - o2_p90).max(1.0).sqrt() / min_ratio.sqrt();
+    cx.finding(
+        Signature::Dilution,
+        None,
+        (i0, i1),
+        strength,
+        explanation,
+        evidence,
+    )
+}
+
+/// S6: a pollutant that normally follows flow (load) no longer does. The outlet's own
+/// relation — slope on flow and scatter around it, from its history, else from the period —
+/// says what correlation a window with that much flow variation should show; a window whose
+/// correlation falls at least `drop` below that expectation (itself at least
+/// `min_baseline_corr`, with flow CV ≥ `min_flow_cv`, and significant: Fisher z ≥
+/// `z_critical` on the Bartlett effective sample size) flags. Expecting less of quiet
+/// windows (weekends, steady load) keeps them from looking decoupled. A concentration that
+/// no longer answers to the process is being generated, not measured.
+pub fn decoupling(cx: &Context, params: &Decoupling) -> Vec<Finding> {
+    let p = cx.p;
+    let Some(f) = p.flow else {
+        return Vec::new();
+    };
+    let fc = &p.channels[f];
+    let w = p.slots(params.window_hours.value);
+    let mut out = Vec::new();
+    for (ch, c) in p.channels.iter().enumerate() {
+        if c.role != Role::Pollutant {
+            continue;
+        }
+        let (relation, src) = match (cx.base.history(&c.factor), cx.base.own(&c.factor)) {
+            (Some(h), _) if h.flow_slope.is_finite() => (h, Source::History),
+            (_, Some(o)) => (o, Source::Own),
+            _ => continue,
+        };
+        let (slope, noise) = (relation.flow_slope, relation.flow_resid_sd);
+        if !(slope > 0.0 && noise > 0.0) {
+            continue;
+        }
+        let expected = |m: &Moments| {
+            let signal = slope * m.sd_y();
+            signal / (signal * signal + noise * noise).sqrt()
+        };
+        // The pair's moments in a window, and the lag-1 autocorrelations of each side
+        // (Bartlett: autocorrelated series carry fewer independent values than rows).
+        let moments = |s: usize, e: usize| {
+            let (mut m, mut ax, mut af) =
+                (Moments::default(), Moments::default(), Moments::default());
+            let ok = |i: usize| c.usable(&p.running, i) && fc.qa[i] == Qa::Valid;
+            for i in s..e {
+                if ok(i) {
+                    m.add(c.x[i], fc.x[i]);
+                    if i > s && ok(i - 1) {
+                        ax.add(c.x[i], c.x[i - 1]);
+                        af.add(fc.x[i], fc.x[i - 1]);
+                    }
+                }
+            }
+            let lag = |a: &Moments| a.correlation().clamp(0.0, 0.99);
+            let r = lag(&ax) * lag(&af);
+            let n_eff = (m.n * (1.0 - r) / (1.0 + r)).max(3.0);
+            (m, n_eff)
+        };
+        // Fisher z of the fall from the expected correlation, on the effective sample size.
+        let z = |m: &Moments, n_eff: f64| {
+            let clip = |r: f64| r.clamp(-0.999, 0.999).atanh();
+            (clip(expected(m)) - clip(m.correlation())) * (n_eff - 3.0).max(0.0).sqrt()
+        };
+        let decoupled = |(m, n_eff): &(Moments, f64)| {
+            let rho0 = expected(m);
+            m.n * 2.0 >= w as f64
+                && m.cv_y() >= params.min_flow_cv.value
+                && rho0 >= params.min_baseline_corr.value
+                && rho0 - m.correlation() >= params.drop.value
+                && z(m, *n_eff) >= params.z_critical.value
+        };
+        for (i0, i1) in windows(p.len, w, w / 2, w, |s, e| decoupled(&moments(s, e))) {
+            let (m, n_eff) = moments(i0, i1);
+            let (rho, rho0) = (m.correlation(), expected(&m));
+            let (start, end) = p.window(i0, i1);
+            let explanation = format!(
+                "{} 在 {} 与流量的相关系数为 {:.2}；按{}浓度随流量变化的关系，在同期流量变化幅度（变异系数 {:.0}%）下应约为 {:.2}，下降 {:.2}。污染物浓度不再随工况变化，提示数据并非实测，可能由人工设定或程序生成。",
+                factor_label(&c.factor),
+                zh_window(start, end),
+                rho,
+                src.zh(),
+                m.cv_y() * 100.0,
+                rho0,
+                rho0 - rho,
+            );
+            let evidence = json!({
+                "window": cx.window(ch, (i0, i1)),
+                "flow": cx.window(f, (i0, i1)),
+                "correlation": rho,
+                "expected_correlation": rho0,
+                "baseline_slope": slope,
+                "baseline_residual_sd": noise,
+                "baseline_source": src.id(),
+                "flow_cv": m.cv_y(),
+                "effective_values": n_eff,
+                "z": z(&m, n_eff),
+            });
+            out.push(cx.finding(
+                Signature::Decoupling,
+                Some(&c.factor),
+                (i0, i1),
+                (rho0 - rho) / params.drop.value,
+                explanation,
+                evidence,
+            ));
+        }
+    }
+    out
+}
+
+/// S17: pollutant channels flagged F (停运) for `min_hours` while flow stays at or above
+/// `flow_share` of its usual running median and O2 below `max_o2`: the unit declared stopped
+/// was running, and its emissions were hidden from exceedance checks.
+pub fn stopped_but_running(cx: &Context, params: &StoppedButRunning) -> Vec<Finding> {
+    let p = cx.p;
+    let Some(f) = p.flow else {
+        return Vec::new();
+    };
+    let fc = &p.channels[f];
+    let usual = cx
+        .base
+        .history(&fc.factor)
+        .map(|h| h.p50)
+        .filter(|m| m.is_finite())
+        .unwrap_or(p.flow_median);
+    if usual.is_nan() || usual <= 0.0 {
+        return Vec::new();
+    }
+    let pollutants: Vec<usize> = p.of_role(Role::Pollutant).collect();
+    let oc = p.o2.map(|o| &p.channels[o]);
+    let hit = |i: usize| {
+        pollutants.iter().any(|&k| p.channels[k].flag[i] == b'F')
+            && fc.x[i] >= params.flow_share.value * usual
+            && oc.is_none_or(|o| o.x[i].is_nan() || o.x[i] < params.max_o2.value)
+    };
+    let mut out = Vec::new();
+    for (i0, i1) in segments(p.len, p.slots(params.min_hours.value), hit) {
+        let mut v: Vec<f64> = (i0..i1)
+            .map(|i| fc.x[i])
+            .filter(|x| x.is_finite())
+            .collect();
+        let flow_median = stats::quantile(&mut v, 0.5);
+        let (start, end) = p.window(i0, i1);
+        let o2_text = oc
+            .map(|o| {
+                let mut v: Vec<f64> = (i0..i1).map(|i| o.x[i]).filter(|x| x.is_finite()).collect();
+                format!(
+                    "，含氧量中位数 {}%（未接近环境空气）",
+                    num(stats::quantile(&mut v, 0.5))
+                )
+            })
+            .unwrap_or_default();
+        let explanation = format!(
+            "{} 共 {}，污染物数据被标记为“停运”（F），但同期{}中位数为 {}{}，达到正常运行时的 {:.0}%{}。标记停运而设施仍在运行（标停未停），标记为无效的数据不参与超标判定，属于虚假标记。",
+            zh_window(start, end),
+            zh_hours(end - start),
+            factor_label(&fc.factor),
+            num(flow_median),
+            unit(&fc.factor),
+            flow_median / usual * 100.0,
+            o2_text,
+        );
+        let mut evidence = json!({
+            "flow": cx.window(f, (i0, i1)),
+            "flow_median": flow_median,
+            "usual_flow": usual,
+            "pollutants": pollutants.iter().map(|&k| cx.window(k, (i0, i1))).collect::<Vec<_>>(),
+        });
+        if let Some(o) = p.o2 {
+            evidence["o2"] = cx.window(o, (i0, i1));
+        }
+        let strength = ((i1 - i0) as f64 / p.slots(params.min_hours.value) as f64).sqrt()
+            * (flow_median / (params.flow_share.value * usual)).max(1.0);
+        out.push(cx.finding(
+            Signature::StoppedButRunning,
+            None,
+            (i0, i1),
+            strength,
+            explanation,
+            evidence,
+        ));
+    }
+    out
+}
