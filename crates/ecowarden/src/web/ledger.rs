@@ -572,7 +572,8 @@ pub async fn cooperation(State(app): State<AppState>, s: CurrentUser) -> Result<
 #[derive(Debug, Deserialize)]
 pub struct StatsQuery {
     year: Option<i32>,
-    half: Option<u8>,
+    /// "1", "2", or empty for the whole year (as the form's select sends it).
+    half: Option<String>,
     region: Option<String>,
     key: Option<String>,
 }
@@ -589,9 +590,16 @@ pub(super) async fn stats_for(
         Some(y) => y,
         None => super::pages::latest_year(app).await? as i32,
     };
-    if q.half.is_some_and(|h| h != 1 && h != 2) {
-        return Err(Error::BadRequest("half 只能是1或2".into()));
-    }
+    let half = match q.half.as_deref().unwrap_or("") {
+        "" => None,
+        "1" => Some(1),
+        "2" => Some(2),
+        other => {
+            return Err(Error::BadRequest(format!(
+                "期间参数 half 只能是1或2，收到“{other}”"
+            )));
+        }
+    };
     let region = q.region.as_deref().filter(|r| !r.is_empty());
     if let Some(r) = region {
         let reg = app.org.known(r).map_err(Error::BadRequest)?;
@@ -599,14 +607,7 @@ pub(super) async fn stats_for(
             return Err(refuse(app, u, path, Error::out_of_scope()).await);
         }
     }
-    Ok(stats::compute(
-        &app.db,
-        &app.org,
-        &u.scope,
-        region,
-        Period { year, half: q.half },
-    )
-    .await?)
+    Ok(stats::compute(&app.db, &app.org, &u.scope, region, Period { year, half }).await?)
 }
 
 #[derive(Template)]

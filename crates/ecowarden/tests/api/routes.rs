@@ -430,7 +430,7 @@ const TABLE: &[Row] = &[
     Row {
         method: "GET",
         route: "/stats/figure",
-        path: "/stats/figure?year=2023&key=clear_water.cases",
+        path: "/stats/figure?year=2023&half=&region=&key=clear_water.cases",
         body: "",
         anonymous: 303,
         expect: ALL_OK,
