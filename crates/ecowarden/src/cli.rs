@@ -70,6 +70,8 @@ pub enum Command {
         #[command(subcommand)]
         command: MonitoringCommand,
     },
+    /// Simulate data loggers sending HJ 212 uploads of registered outlets to a receiver.
+    Simulate(crate::simulate::SimulateArgs),
     /// Manage accounts.
     User {
         #[command(subcommand)]

@@ -221,6 +221,11 @@ pub async fn seed(db: &Db, cases: usize, year: i32, seed: u64) -> Result<Option<
 
     out.cases = insert_cases(db, &units, &facilities, cases, year, &mut rng).await?;
     seed_ledger(db, &org, year, &mut rng).await?;
+    match crate::simulate::seed_registry(db, &org, seed).await {
+        Ok(_) => {}
+        Err(crate::registry::SaveError::Store(e)) => return Err(e),
+        Err(e) => panic!("demo registry: {e}"),
+    }
     Ok(Some(out))
 }
 

@@ -21,6 +21,7 @@ pub mod monitoring;
 pub mod org;
 pub mod registry;
 pub mod sheet;
+pub mod simulate;
 pub mod stats;
 pub mod store;
 pub mod web;
@@ -94,12 +95,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Monitoring { command } => {
             monitoring::monitoring_command(&settings, command).await?
         }
+        Command::Simulate(args) => monitoring::simulate_command(&settings, args).await?,
         Command::Serve { listen } => {
             if let Some(l) = listen {
                 settings.http.listen = l;
             }
             let db = open(&settings).await?;
-            serve(db, settings, None).await?;
+            serve(db, settings, None, false).await?;
         }
         Command::Demo {
             listen,
@@ -125,7 +127,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => eprintln!("store already has data; not seeding"),
             }
             if !seed_only {
-                serve(db, settings, Some(demo_banner())).await?;
+                serve(db, settings, Some(demo_banner()), true).await?;
             }
         }
         Command::User { command } => {
@@ -169,7 +171,13 @@ fn demo_banner() -> String {
     s
 }
 
-async fn serve(db: Db, settings: Settings, banner: Option<String>) -> anyhow::Result<()> {
+/// The web server, with the HJ 212 receiver beside it (and, for the demo, simulated loggers).
+async fn serve(
+    db: Db,
+    settings: Settings,
+    banner: Option<String>,
+    demo: bool,
+) -> anyhow::Result<()> {
     let org = org::Org::load(&db).await?;
     let listener = tokio::net::TcpListener::bind(&settings.http.listen)
         .await
@@ -177,10 +185,12 @@ async fn serve(db: Db, settings: Settings, banner: Option<String>) -> anyhow::Re
     let addr = listener.local_addr()?;
     println!("ecowarden web UI:   http://{addr}/");
     println!("API documentation:  http://{addr}/api/docs");
+    let receiver = monitoring::start_beside_web(&settings, &db, demo).await?;
     if let Some(b) = banner {
         println!("{b}");
     }
-    web::serve(web::AppState::new(db, org, settings), listener).await
+    let state = web::AppState::new(db, org, settings).with_receiver(receiver);
+    web::serve(state, listener).await
 }
 
 fn read_password(arg: Option<String>, stdin: bool) -> anyhow::Result<String> {

@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 
@@ -17,6 +19,7 @@ use crate::evidence::{self, EvidenceLog};
 use crate::ingest::session::Session;
 use crate::org::Org;
 use crate::registry::{self, SaveError};
+use crate::simulate::{self, SimulateArgs};
 
 /// `ecowarden registry import FILE`: all or nothing; the problems by row and column.
 pub async fn registry_command(
@@ -329,4 +332,88 @@ fn csv_cell(s: &str) -> String {
     } else {
         s.to_owned()
     }
+}
+
+/// `ecowarden simulate`: the first N outlets of the registry as loggers, until the duration
+/// ends or Ctrl-C; prints what was sent and acked.
+pub async fn simulate_command(settings: &Settings, args: SimulateArgs) -> anyhow::Result<()> {
+    let db = crate::open(settings).await?;
+    let stations = simulate::stations(&db, args.stations).await?;
+    if stations.is_empty() {
+        anyhow::bail!(
+            "the monitoring registry is empty: register outlets first (ecowarden registry import FILE)"
+        );
+    }
+    if stations.len() < args.stations {
+        eprintln!(
+            "the registry has {} outlets; simulating all of them",
+            stations.len()
+        );
+    }
+    db.pool().close().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopper = stop.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        stopper.store(true, Ordering::Relaxed);
+    });
+    let summary = simulate::run(&args, stations, stop, true).await;
+    println!("{}", summary.report());
+    Ok(())
+}
+
+/// Starts the receiver beside the web server when `ingest.listen` is set, and for the demo
+/// the registry's outlets as simulated loggers against it (a day of back-fill, then live).
+/// The demo takes a free port when the configured one is in use (another demo runs).
+pub async fn start_beside_web(
+    settings: &Settings,
+    db: &crate::store::Db,
+    demo: bool,
+) -> anyhow::Result<Option<Arc<crate::ingest::Context>>> {
+    let addr = &settings.ingest.listen;
+    if addr.is_empty() {
+        return Ok(None);
+    }
+    let running = match crate::ingest::start(settings, db, addr).await {
+        Err(e) if demo => {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "receiver address taken; the demo uses a free port"
+            );
+            crate::ingest::start(settings, db, "127.0.0.1:0").await?
+        }
+        r => r?,
+    };
+    println!("HJ 212 receiver:    {}", running.addr);
+    if demo {
+        let stations = simulate::stations(db, usize::MAX).await?;
+        println!(
+            "simulated loggers:  {} outlets sending to the receiver",
+            stations.len()
+        );
+        let args = SimulateArgs {
+            target: running.addr.to_string(),
+            stations: stations.len(),
+            rate: simulate::Rate::Live,
+            faults: vec![simulate::Fault::All],
+            fault_rate: 0.005,
+            window: 4,
+            duration: None,
+            backfill: 24,
+            rtd_interval: 30,
+            seed: 1,
+        };
+        tokio::spawn(async move {
+            simulate::run(&args, stations, Arc::new(AtomicBool::new(false)), false).await;
+        });
+    }
+    let ctx = running.ctx.clone();
+    tokio::spawn(async move {
+        match running.task.await {
+            Ok(Err(e)) => tracing::error!(error = format!("{e:#}"), "the HJ 212 receiver stopped"),
+            Err(e) => tracing::error!(error = %e, "the HJ 212 receiver panicked"),
+            Ok(Ok(())) => {}
+        }
+    });
+    Ok(Some(ctx))
 }

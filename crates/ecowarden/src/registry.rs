@@ -294,7 +294,8 @@ pub async fn get(db: &Db, scope: &Scope, id: i64) -> std::result::Result<Outlet,
     })
 }
 
-async fn factors(db: &Db, outlet_id: i64) -> Result<Vec<FactorSpec>> {
+/// The factors of an outlet, by code.
+pub async fn factors(db: &Db, outlet_id: i64) -> Result<Vec<FactorSpec>> {
     Ok(sqlx::query_as(
         "SELECT code, emission_limit, unit, range_low, range_high, detection_limit, o2_ref \
          FROM outlet_factors WHERE outlet_id = $1 ORDER BY code",

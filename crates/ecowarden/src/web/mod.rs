@@ -43,6 +43,8 @@ pub struct AppState {
     /// Dashboard figures per (scope, year), recomputed at most once a minute: over a million
     /// cases the aggregates take longer than a page view may.
     dashboards: Arc<Mutex<DashboardCache>>,
+    /// The HJ 212 receiver running in this process, if any (its figures for the pages).
+    pub receiver: Option<Arc<crate::ingest::Context>>,
 }
 
 /// (scope, year) → (computed at, figures).
@@ -57,7 +59,14 @@ impl AppState {
             org,
             settings: Arc::new(settings),
             dashboards: Default::default(),
+            receiver: None,
         }
+    }
+
+    /// The state with the receiver that runs beside the web server.
+    pub fn with_receiver(mut self, receiver: Option<Arc<crate::ingest::Context>>) -> Self {
+        self.receiver = receiver;
+        self
     }
 
     pub async fn dashboard(&self, scope: &Scope, year: i64) -> Result<Arc<Dashboard>, Error> {
