@@ -34,7 +34,10 @@ use crate::cases::{self, CaseFilter, CaseSummary, Dashboard};
         case_history,
         list_users,
         create_user,
-        audit_log_entries
+        audit_log_entries,
+        super::monitoring::api_outlets,
+        super::monitoring::api_outlet_data,
+        super::monitoring::api_receiver
     ),
     components(schemas(
         CaseSummary,
@@ -43,7 +46,12 @@ use crate::cases::{self, CaseFilter, CaseSummary, Dashboard};
         auth::Role,
         MeOut,
         RegionOut,
-        CaseList
+        CaseList,
+        super::monitoring::OutletList,
+        super::monitoring::MessageOut,
+        super::monitoring::ReceiverOut,
+        super::monitoring::StationOut,
+        crate::registry::OutletRow
     ))
 )]
 struct ApiDoc;
@@ -60,6 +68,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/history", get(case_history))
         .route("/users", get(list_users).post(create_user))
         .route("/audit-log", get(audit_log_entries))
+        .merge(super::monitoring::api())
 }
 
 /// JSON body whose rejections (malformed, wrong content type, too large) become our error

@@ -20,6 +20,11 @@ const OWN: &[(&str, &str, &[u8])] = &[
         "text/javascript",
         include_bytes!("../../assets/dashboard.js"),
     ),
+    (
+        "monitoring.js",
+        "text/javascript",
+        include_bytes!("../../assets/monitoring.js"),
+    ),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Result<Response, Error> {

@@ -86,22 +86,7 @@ pub async fn import_upload(
     form: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<Response> {
     require(&app, s.user(), Permission::WriteLedger, "/cases/import").await?;
-    let mut form =
-        form.map_err(|r| Error::BadRequest(format!("请以文件上传表单提交：{}", r.body_text())))?;
-    let mut uploads = Vec::new();
-    while let Some(field) = form.next_field().await.map_err(upload_error)? {
-        if field.name() != Some("file") {
-            continue;
-        }
-        let name = field.file_name().unwrap_or("上传文件").to_owned();
-        let bytes = field.bytes().await.map_err(upload_error)?;
-        if !bytes.is_empty() {
-            uploads.push(Upload {
-                name,
-                bytes: bytes.to_vec(),
-            });
-        }
-    }
+    let uploads = read_uploads(form).await?;
     let mut page = import_page(&app, &s);
     if uploads.is_empty() {
         page.error = "请选择要导入的文件".into();
@@ -123,6 +108,29 @@ pub async fn import_upload(
     }
 }
 
+/// The non-empty files of an upload form's `file` fields.
+pub(super) async fn read_uploads(
+    form: std::result::Result<Multipart, MultipartRejection>,
+) -> Result<Vec<Upload>> {
+    let mut form =
+        form.map_err(|r| Error::BadRequest(format!("请以文件上传表单提交：{}", r.body_text())))?;
+    let mut uploads = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(upload_error)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("上传文件").to_owned();
+        let bytes = field.bytes().await.map_err(upload_error)?;
+        if !bytes.is_empty() {
+            uploads.push(Upload {
+                name,
+                bytes: bytes.to_vec(),
+            });
+        }
+    }
+    Ok(uploads)
+}
+
 fn upload_error(e: axum::extract::multipart::MultipartError) -> Error {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         Error::PayloadTooLarge
@@ -133,7 +141,12 @@ fn upload_error(e: axum::extract::multipart::MultipartError) -> Error {
 
 /// Refuses (and logs) a region filter outside the user's scope; an unknown code is a bad
 /// request.
-async fn check_region(app: &AppState, u: &User, region: Option<&str>, path: &str) -> Result<()> {
+pub(super) async fn check_region(
+    app: &AppState,
+    u: &User,
+    region: Option<&str>,
+    path: &str,
+) -> Result<()> {
     if let Some(r) = region.filter(|r| !r.is_empty()) {
         let region = app.org.known(r).map_err(Error::BadRequest)?;
         if !u.scope.covers(&region.code, &region.city_code) {

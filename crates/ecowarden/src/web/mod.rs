@@ -9,6 +9,7 @@ mod assets;
 pub mod error;
 mod ledger;
 mod ledger_io;
+mod monitoring;
 mod pages;
 pub mod session;
 
@@ -134,6 +135,17 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/cases/import"),
     ("GET", "/cases/export.xlsx"),
     ("GET", "/stats/export.xlsx"),
+    ("GET", "/monitoring"),
+    ("GET", "/monitoring/receiver"),
+    ("GET", "/monitoring/outlets/new"),
+    ("POST", "/monitoring/outlets"),
+    ("GET", "/monitoring/outlets/{id}"),
+    ("GET", "/monitoring/outlets/{id}/edit"),
+    ("GET", "/monitoring/registry/import"),
+    ("POST", "/monitoring/registry/import"),
+    ("GET", "/api/v1/monitoring/outlets"),
+    ("GET", "/api/v1/monitoring/outlets/{id}/data"),
+    ("GET", "/api/v1/monitoring/receiver"),
 ];
 
 pub fn router(state: AppState) -> Router {
@@ -177,6 +189,7 @@ pub fn router(state: AppState) -> Router {
             "/login",
             get(session::login_form).post(session::login_submit),
         )
+        .merge(monitoring::pages())
         .layer(from_fn(html_errors));
     Router::new()
         .merge(pages)

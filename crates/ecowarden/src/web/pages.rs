@@ -72,9 +72,9 @@ pub const MODULES: &[Module] = &[
     Module {
         slug: "monitoring",
         title: "在线监控",
-        href: "/modules/monitoring",
+        href: "/monitoring",
         purpose: "HJ 212 自动监控数据接收、原始报文存证、排放口数据曲线。",
-        built: false,
+        built: true,
     },
     Module {
         slug: "screening",
@@ -273,7 +273,7 @@ impl CasesPage {
 }
 
 /// Regions a user may filter by: their own and the ones below it.
-fn filter_regions(app: &AppState, u: &User) -> Vec<(String, String)> {
+pub(super) fn filter_regions(app: &AppState, u: &User) -> Vec<(String, String)> {
     app.org
         .all()
         .filter(|r| r.level != Level::Province && u.scope.covers(&r.code, &r.city_code))

@@ -186,6 +186,18 @@ impl TestApp {
         .unwrap()
     }
 
+    /// Id of some monitoring outlet of a facility in a county.
+    pub async fn outlet_in(&self, region: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT o.id FROM outlets o JOIN facilities f ON f.id = o.facility_id \
+             WHERE f.region_code = $1 ORDER BY o.id LIMIT 1",
+        )
+        .bind(region)
+        .fetch_one(self.db.pool())
+        .await
+        .unwrap()
+    }
+
     pub async fn security_events(&self, kind: &str) -> i64 {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM security_events WHERE kind = $1")
             .bind(kind)
