@@ -362,3 +362,248 @@ async fn registry_import_is_all_or_nothing_and_audited() {
     .unwrap();
     assert!(!after.contains("654321") && after.contains("password_sha256"));
 }
+
+/// Resident memory of a process, in bytes (Linux).
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// An honest station: one upload after another, each must be acked within `deadline`.
+/// Returns (acked, slowest ack); stops at the first upload not acked in time.
+async fn honest(
+    addr: String,
+    mn: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> (u32, Duration, Option<String>) {
+    let mut stream = TcpStream::connect(&addr).await.unwrap();
+    let mut buf = Vec::new();
+    let (mut i, mut slowest) = (0, Duration::ZERO);
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let (data_time, frame) = hourly(&mn, i);
+        let started = Instant::now();
+        stream.write_all(&frame).await.unwrap();
+        let qn = format!("{data_time}000");
+        match tokio::time::timeout(
+            Duration::from_secs(5),
+            await_ack(&mut stream, &mut buf, &qn),
+        )
+        .await
+        {
+            Ok(Ok(())) => {}
+            other => return (i, slowest, Some(format!("upload {i} not acked: {other:?}"))),
+        }
+        slowest = slowest.max(started.elapsed());
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (i, slowest, None)
+}
+
+/// Reliability test 2: random bytes, 10 MB with no `##`, a frame that never ends, a flood of
+/// sub-packet parts that never complete and 10,000 idle connections, all at once. The
+/// receiver stays up with bounded memory, and an honest station on another connection keeps
+/// getting every upload acked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_input_does_not_stop_an_honest_station() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let data = data_dir("hostile");
+    let mns = register(&data, 2);
+    // Each idle connection is a file in this process too.
+    let files = ecowarden::ingest::raise_open_file_limit();
+    let idle_target = 10_000usize.min(files.saturating_sub(1024) as usize);
+    assert!(
+        idle_target >= 10_000,
+        "the open-file hard limit {files} is too low for 10,000 connections"
+    );
+    let (mut child, addr) =
+        start_receiver(&data, &[("ECOWARDEN__INGEST__FRAME_TIMEOUT_SECS", "2")]);
+    let pid = child.id();
+    let baseline = rss(pid);
+    let stop = Arc::new(AtomicBool::new(false));
+    let station = tokio::spawn(honest(addr.clone(), mns[0].clone(), stop.clone()));
+    let mut hostile = Vec::new();
+
+    // Random bytes on a few connections.
+    for seed in 0..4u64 {
+        let addr = addr.clone();
+        hostile.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let Ok(mut s) = TcpStream::connect(&addr).await else {
+                return;
+            };
+            for _ in 0..64 {
+                let chunk: Vec<u8> = (0..32 * 1024)
+                    .map(|_| rng.random_range(0..=255u8))
+                    .collect();
+                if s.write_all(&chunk).await.is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    // 10 MB without "##": the receiver gives up on the connection after 1 MiB of garbage.
+    let big = {
+        let addr = addr.clone();
+        tokio::spawn(async move {
+            let mut s = TcpStream::connect(&addr).await.unwrap();
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut sent = 0usize;
+            while sent < 10 << 20 {
+                if s.write_all(&chunk).await.is_err() {
+                    return sent;
+                }
+                sent += chunk.len();
+            }
+            sent
+        })
+    };
+    // A frame that never ends: a header, then a byte now and then.
+    let endless = {
+        let addr = addr.clone();
+        tokio::spawn(async move {
+            let mut s = TcpStream::connect(&addr).await.unwrap();
+            s.write_all(b"##1000QN=20240101000000000;ST=31;CN=2061;")
+                .await
+                .unwrap();
+            let started = Instant::now();
+            let mut b = [0u8; 64];
+            loop {
+                tokio::select! {
+                    r = s.read(&mut b) => if matches!(r, Ok(0) | Err(_)) { return Some(started.elapsed()) },
+                    _ = tokio::time::sleep(Duration::from_millis(300)) => {
+                        if s.write_all(b"a").await.is_err() {
+                            return Some(started.elapsed());
+                        }
+                        if started.elapsed() > Duration::from_secs(30) {
+                            return None;
+                        }
+                    }
+                }
+            }
+        })
+    };
+    // A registered logger floods parts of split uploads that never complete (PNUM=9999).
+    let parts = {
+        let (addr, mn) = (addr.clone(), mns[1].clone());
+        tokio::spawn(async move {
+            let mut s = TcpStream::connect(&addr).await.unwrap();
+            let (mut r, mut w) = s.split();
+            let reader = async {
+                let mut b = vec![0u8; 64 * 1024];
+                while matches!(r.read(&mut b).await, Ok(n) if n > 0) {}
+            };
+            let writer = async {
+                for i in 0..10_000u32 {
+                    let seg = format!(
+                        "QN=2024010100{:05}000;ST=31;CN=2061;PW=123456;MN={mn};Flag=7;PNUM=9999;PNO=1;CP=&&DataTime={};a21026-Avg=1.0&&",
+                        i,
+                        (chrono::NaiveDate::from_ymd_opt(2030, 1, 1)
+                            .unwrap()
+                            .and_hms_opt(0, 0, 0)
+                            .unwrap()
+                            + chrono::Duration::hours(i64::from(i)))
+                        .format("%Y%m%d%H%M%S")
+                    );
+                    if w.write_all(&hj212::build::frame(seg.as_bytes()))
+                        .await
+                        .is_err()
+                    {
+                        return i;
+                    }
+                }
+                10_000
+            };
+            tokio::select! {
+                n = writer => n,
+                _ = reader => 0,
+            }
+        })
+    };
+    // 10,000 idle connections, opened 200 at a time (the listen backlog is finite).
+    let mut idle = Vec::with_capacity(idle_target);
+    while idle.len() < idle_target {
+        let batch: Vec<_> = (0..200.min(idle_target - idle.len()))
+            .map(|_| tokio::spawn(TcpStream::connect(addr.clone())))
+            .collect();
+        for b in batch {
+            idle.push(b.await.unwrap().expect("an idle connection"));
+        }
+    }
+    let mut peak = rss(pid);
+    // Everything at once for a few seconds more.
+    for _ in 0..16 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        peak = peak.max(rss(pid));
+        assert!(child.try_wait().unwrap().is_none(), "the receiver died");
+    }
+    for h in hostile {
+        h.await.unwrap();
+    }
+    let big_sent = big.await.unwrap();
+    let endless_closed = endless.await.unwrap();
+    let parts_sent = parts.await.unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let (acked, slowest, failure) = station.await.unwrap();
+    peak = peak.max(rss(pid));
+    assert!(child.try_wait().unwrap().is_none(), "the receiver died");
+    // The idle connections are still open: none was refused or dropped.
+    let mut b = [0u8; 1];
+    let mut closed = 0;
+    for s in &idle {
+        if matches!(s.try_read(&mut b), Ok(0)) {
+            closed += 1;
+        }
+    }
+    drop(idle);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    eprintln!(
+        "hostile: {idle_target} idle connections ({closed} closed), 10 MB stream cut after {} KiB, endless frame closed after {endless_closed:?}, {parts_sent} parts sent; receiver RSS {} MiB → peak {} MiB; honest station: {acked} uploads acked, slowest {:.0} ms",
+        big_sent / 1024,
+        baseline >> 20,
+        peak >> 20,
+        slowest.as_secs_f64() * 1000.0
+    );
+    assert!(failure.is_none(), "{failure:?}");
+    assert!(acked > 50, "the honest station got only {acked} acks");
+    assert_eq!(closed, 0, "idle connections were closed");
+    assert!(
+        big_sent < 10 << 20,
+        "the 10 MB of garbage was read to the end"
+    );
+    assert!(
+        endless_closed.is_some_and(|d| d < Duration::from_secs(10)),
+        "the endless frame was not cut"
+    );
+    assert!(
+        peak < 512 << 20,
+        "receiver memory grew to {} MiB",
+        peak >> 20
+    );
+
+    // Every bad byte is evidence, with the reason.
+    let verdicts: HashMap<String, usize> = ecowarden::evidence::Reader::open(
+        &ecowarden::evidence::dir_in(&data),
+        ecowarden::evidence::Pos::default(),
+        None,
+    )
+    .unwrap()
+    .fold(HashMap::new(), |mut m, r| {
+        *m.entry(r.unwrap().1.verdict.as_str().to_owned())
+            .or_default() += 1;
+        m
+    });
+    for v in ["accepted", "bad_header", "truncated"] {
+        assert!(
+            verdicts.get(v).copied().unwrap_or(0) > 0,
+            "no {v} record: {verdicts:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&data);
+}
