@@ -9,7 +9,7 @@ Prints the best of 5 runs and points per second, one line per baseline, so the f
 set beside the Rust benchmark's items/s (the same N: the `catalogue` bench's point count).
 
   pip install numpy pandas       # if missing
-  python3 scripts/screen_baseline.py [N]     # default 5,080,320 points
+  python3 scripts/screen_baseline.py [N]     # default 4,700,000 points (about the `catalogue` bench's)
 """
 
 import sys
@@ -64,7 +64,7 @@ def best_of(f, x, repeat: int = 5) -> float:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 5_080_320
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 4_700_000
     x = series(n)
     print(f"points {n}  numpy {np.__version__}  pandas {pd.__version__}")
     for name, f in [("s1_constant_runs_numpy", constant_runs), ("rolling_std_60_pandas", rolling_std)]:

@@ -108,7 +108,8 @@ impl Appender {
         })
     }
 
-    pub async fn append(&mut self, conn: &mut AnyConnection, change: &Change<'_>) -> Result<i64> {
+    /// The next entry of the chain for `change`, advancing the head (seq and hash) past it.
+    fn next(&mut self, change: &Change<'_>) -> Pending {
         let seq = self.next_seq;
         let at = crate::clock::now_rfc3339();
         let before = change.before.as_ref().map(|v| v.to_string());
@@ -124,26 +125,95 @@ impl Appender {
             before.as_deref(),
             after.as_deref(),
         );
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(seq)
-        .bind(at)
-        .bind(change.actor)
-        .bind(change.action)
-        .bind(change.entity)
-        .bind(&change.entity_id)
-        .bind(before)
-        .bind(after)
-        .bind(&self.prev_hash)
-        .bind(&hash)
-        .execute(&mut *conn)
-        .await?;
+        let prev_hash = std::mem::replace(&mut self.prev_hash, hash.clone());
         self.next_seq += 1;
-        self.prev_hash = hash;
+        Pending {
+            seq,
+            at,
+            actor: change.actor.to_owned(),
+            action: change.action.to_owned(),
+            entity: change.entity.to_owned(),
+            entity_id: change.entity_id.clone(),
+            before,
+            after,
+            prev_hash,
+            hash,
+        }
+    }
+
+    pub async fn append(&mut self, conn: &mut AnyConnection, change: &Change<'_>) -> Result<i64> {
+        let seq = self.next_seq;
+        self.append_many(conn, std::slice::from_ref(change)).await?;
         Ok(seq)
     }
+
+    /// Appends `changes` in order, chaining their hashes in memory and inserting the entries
+    /// with multi-row statements. Returns the seq of each entry.
+    pub async fn append_many(
+        &mut self,
+        conn: &mut AnyConnection,
+        changes: &[Change<'_>],
+    ) -> Result<Vec<i64>> {
+        // The head advances only once the entries are stored.
+        let mut head = Appender {
+            next_seq: self.next_seq,
+            prev_hash: self.prev_hash.clone(),
+        };
+        let entries: Vec<Pending> = changes.iter().map(|c| head.next(c)).collect();
+        const COLS: usize = 10;
+        for chunk in entries.chunks(ROWS_PER_INSERT) {
+            let mut sql = String::from(
+                "INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash) VALUES ",
+            );
+            for r in 0..chunk.len() {
+                if r > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                for c in 0..COLS {
+                    if c > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&format!("${}", r * COLS + c + 1));
+                }
+                sql.push(')');
+            }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for e in chunk {
+                q = q
+                    .bind(e.seq)
+                    .bind(e.at.as_str())
+                    .bind(e.actor.as_str())
+                    .bind(e.action.as_str())
+                    .bind(e.entity.as_str())
+                    .bind(e.entity_id.as_str())
+                    .bind(e.before.as_deref())
+                    .bind(e.after.as_deref())
+                    .bind(e.prev_hash.as_str())
+                    .bind(e.hash.as_str());
+            }
+            q.execute(&mut *conn).await?;
+        }
+        *self = head;
+        Ok(entries.iter().map(|e| e.seq).collect())
+    }
+}
+
+/// Entries per multi-row insert: 10 values each, well under SQLite's 32,766 bound parameters.
+const ROWS_PER_INSERT: usize = 500;
+
+/// An entry computed but not yet stored.
+struct Pending {
+    seq: i64,
+    at: String,
+    actor: String,
+    action: String,
+    entity: String,
+    entity_id: String,
+    before: Option<String>,
+    after: Option<String>,
+    prev_hash: String,
+    hash: String,
 }
 
 /// One break in the chain, naming the entry.

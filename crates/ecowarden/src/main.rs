@@ -1,5 +1,10 @@
 use clap::Parser;
 
+/// Many small, short-lived allocations (parsed frames, archive rows): mimalloc serves them
+/// several times faster than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     ecowarden::telemetry();

@@ -97,9 +97,20 @@ pub async fn monitoring_command(settings: &Settings, cmd: MonitoringCommand) -> 
                 ..Filter::default()
             };
             let data_dir = settings.data_dir.clone();
-            tokio::task::spawn_blocking(move || export(&data_dir, &filter, format, output))
-                .await
-                .context("export task")?
+            let done =
+                tokio::task::spawn_blocking(move || export(&data_dir, &filter, format, output))
+                    .await
+                    .context("export task")?;
+            // `export … | head` closes the pipe early: that ends the export, it is no error.
+            match done {
+                Err(e)
+                    if e.downcast_ref::<std::io::Error>()
+                        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+                {
+                    Ok(())
+                }
+                r => r,
+            }
         }
         MonitoringCommand::Compact => {
             let db = crate::open(settings).await?;
@@ -351,6 +362,8 @@ pub async fn simulate_command(settings: &Settings, args: SimulateArgs) -> anyhow
         );
     }
     db.pool().close().await;
+    // Each logger is a connection, so a file of this process.
+    crate::ingest::raise_open_file_limit();
     let stop = Arc::new(AtomicBool::new(false));
     let stopper = stop.clone();
     tokio::spawn(async move {

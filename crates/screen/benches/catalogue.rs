@@ -5,7 +5,7 @@
 //! - `catalogue`: the whole catalogue (QA, grid, profiles, peers, S1–S17, S8 across outlets)
 //!   on one thread over 200 generated outlets × 14 days, 10-minute + hourly series with a
 //!   week of history each; the "items/s" column is values (points) per second per core.
-//! - `constant_value_only`: S1 alone over the same prepared data, for comparison with
+//! - `constant_value_only`: S1 alone (its run scan and chance test) over the same prepared data, for comparison with
 //!   `scripts/screen_baseline.py` (numpy run-length and pandas rolling std over as many
 //!   points).
 //! - `fujian_day`: a provincial day, 5,000 outlets × 10 factors, 10-minute + hourly series,
@@ -121,7 +121,9 @@ fn constant_value_only(bencher: Bencher) {
                     },
                     evidence_points: 720,
                 };
-                flat::constant_value(&cx, &config.constant_value).len()
+                let runs =
+                    flat::candidate_runs(&cx, &config.multi_channel_flat, &config.constant_value);
+                flat::constant_value(&cx, &config.constant_value, &runs).len()
             })
             .sum::<usize>()
     });

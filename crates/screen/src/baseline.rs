@@ -54,42 +54,50 @@ impl Profile {
     /// peer rates mean the same as the detectors' own.
     pub fn of(p: &Prepared, band_low: f64, flags: &str) -> Profile {
         let flow = p.flow.map(|f| &p.channels[f]);
+        let mut counted = [false; 256];
+        for b in flags.bytes() {
+            counted[usize::from(b)] = true;
+        }
         let channels = p
             .channels
             .iter()
             .map(|c| {
                 let (mut n, mut repeats, mut pairs) = (0usize, 0usize, 0usize);
                 let (mut hug, mut flagged, mut running) = (0usize, 0usize, 0usize);
-                let mut level = Moments::default();
-                let mut diffs = Moments::default();
+                let (mut sum, mut dsum, mut dsq) = (0.0, 0.0, 0.0);
                 let mut with_flow = Moments::default();
                 let limit = c.limit.unwrap_or(f64::NAN);
                 let mut prev: Option<f64> = None;
-                let mut values = Vec::with_capacity(p.len);
+                let stride = stats::sample_stride(p.len);
+                let mut values = Vec::with_capacity(p.len / stride + 1);
+                let mut skip = 0;
                 for i in 0..p.len {
                     if !p.running[i] {
                         prev = None;
                         continue;
                     }
                     running += 1;
-                    if flags.as_bytes().contains(&c.flag[i]) {
-                        flagged += 1;
-                    }
+                    flagged += usize::from(counted[usize::from(c.flag[i])]);
                     if c.qa[i] != Qa::Valid {
                         prev = None;
                         continue;
                     }
                     let x = c.x[i];
                     n += 1;
-                    values.push(x);
-                    level.add(x, x);
+                    if skip == 0 {
+                        values.push(x);
+                        skip = stride;
+                    }
+                    skip -= 1;
+                    sum += x;
                     if x >= band_low * limit && x < limit {
                         hug += 1;
                     }
                     if let Some(q) = prev {
                         pairs += 1;
                         repeats += usize::from(q == x);
-                        diffs.add(x - q, x - q);
+                        dsum += x - q;
+                        dsq += (x - q) * (x - q);
                     }
                     if let Some(f) = flow.filter(|f| f.qa[i] == Qa::Valid) {
                         with_flow.add(x, f.x[i]);
@@ -112,7 +120,12 @@ impl Profile {
                     p50,
                     p90,
                     repeat_rate: ratio(repeats, pairs),
-                    roughness: diffs.variance_x().sqrt() / level.mean_x(),
+                    roughness: if pairs == 0 {
+                        f64::NAN
+                    } else {
+                        let m = pairs as f64;
+                        (dsq / m - (dsum / m).powi(2)).max(0.0).sqrt() / (sum / n as f64)
+                    },
                     hug_share: if c.limit.is_some() {
                         ratio(hug, n)
                     } else {

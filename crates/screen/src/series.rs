@@ -62,6 +62,31 @@ impl Flags {
         }
     }
 
+    /// The flag letters of all `rows` rows; the code array in one pass.
+    fn codes(&self, rows: usize) -> Vec<u8> {
+        match self {
+            Flags::Code(a) => {
+                let mut v: Vec<u8> = a
+                    .values()
+                    .iter()
+                    .map(|&b| if b == 0 { b'N' } else { b })
+                    .collect();
+                if let Some(nulls) = a.nulls().filter(|n| n.null_count() > 0) {
+                    for i in nulls
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, ok)| !ok)
+                        .map(|(i, _)| i)
+                    {
+                        v[i] = b'N';
+                    }
+                }
+                v
+            }
+            _ => (0..rows).map(|i| self.code(i)).collect(),
+        }
+    }
+
     /// The flag letter of row `i` (N when none was sent).
     pub fn code(&self, i: usize) -> u8 {
         match self {
@@ -336,26 +361,45 @@ impl<'a> Prepared<'a> {
                 (_, Some(r)) => -neg_tol * r,
                 (_, None) => 0.0,
             };
-            let mut x = vec![f64::NAN; len];
-            let mut qa_v = vec![Qa::Missing; len];
-            let mut flag = vec![0u8; len];
             let values = c.values.values();
-            let nulls = c.values.nulls();
-            for i in 0..rows {
-                let s = if regular { i } else { slot_of[i] };
-                if s >= len {
-                    continue;
+            let codes = c.flags.codes(rows);
+            let (mut x, mut flag) = if regular {
+                (values.to_vec(), codes)
+            } else {
+                let mut x = vec![f64::NAN; len];
+                let mut flag = vec![0u8; len];
+                for (i, &s) in slot_of.iter().enumerate().filter(|(_, s)| **s < len) {
+                    x[s] = values[i];
+                    flag[s] = codes[i];
                 }
-                let v = if nulls.is_some_and(|n| n.is_null(i)) {
-                    f64::NAN
-                } else {
-                    values[i]
-                };
-                let f = c.flags.code(i);
-                x[s] = v;
-                flag[s] = f;
-                qa_v[s] = qa::classify(v, f, range, floor);
+                (x, flag)
+            };
+            if let Some(nulls) = c.values.nulls().filter(|n| n.null_count() > 0) {
+                for i in nulls
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, ok)| !ok)
+                    .map(|(i, _)| i)
+                {
+                    let s = if regular { i } else { slot_of[i] };
+                    if s < len {
+                        x[s] = f64::NAN;
+                    }
+                }
             }
+            x.resize(len, f64::NAN);
+            flag.resize(len, 0);
+            let qa_v: Vec<Qa> = x
+                .iter()
+                .zip(&flag)
+                .map(|(&v, &f)| {
+                    if f == 0 {
+                        Qa::Missing
+                    } else {
+                        qa::classify(v, f, range, floor)
+                    }
+                })
+                .collect();
             channels.push(PreparedChannel {
                 factor: c.factor.clone(),
                 role,
@@ -371,9 +415,11 @@ impl<'a> Prepared<'a> {
         let flow = channels.iter().position(|c| c.role == Role::Flow);
         let o2 = channels.iter().position(|c| c.role == Role::O2);
         let running = running_mask(&channels, flow, len, config.qa.running_flow_share.value);
+        let stride = stats::sample_stride(len);
         let flow_median = flow.map_or(f64::NAN, |f| {
             let c = &channels[f];
             let mut v: Vec<f64> = (0..len)
+                .step_by(stride)
                 .filter(|&i| c.usable(&running, i))
                 .map(|i| c.x[i])
                 .collect();
@@ -468,6 +514,7 @@ fn running_mask(
     };
     let fc = &channels[f];
     let mut valid: Vec<f64> = (0..len)
+        .step_by(stats::sample_stride(len))
         .filter(|&i| fc.qa[i] == Qa::Valid)
         .map(|i| fc.x[i])
         .collect();

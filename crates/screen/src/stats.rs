@@ -1,6 +1,13 @@
 //! Small statistics shared by baselines and detectors. NaN-safe: empty input gives NaN,
 //! never a panic.
 
+/// Values kept for quantiles: one in `sample_stride(len)` of `len` candidates, about
+/// 2,048 in all. Baselines need two significant digits, not exact order statistics, and a
+/// full selection would cost more than all the detectors together.
+pub fn sample_stride(len: usize) -> usize {
+    (len / 2048).max(1)
+}
+
 /// The `q` quantile (nearest rank) of `v`, reordering `v`. NaN for an empty slice.
 pub fn quantile(v: &mut [f64], q: f64) -> f64 {
     if v.is_empty() {
@@ -83,11 +90,6 @@ impl Moments {
             return f64::NAN;
         }
         (cxy / (vx * vy).sqrt()).clamp(-1.0, 1.0)
-    }
-
-    /// Mean of x.
-    pub fn mean_x(&self) -> f64 {
-        self.sx / self.n
     }
 
     /// Variance of x (population).

@@ -21,12 +21,13 @@ use anyhow::Context as _;
 use hj212::{Frames, Limits, Options, Reassembler};
 use serde::{Deserialize, Serialize};
 
-use super::{Message, from_hj212, partition_dir, sort_messages, write_file};
+use super::{Message, Written, from_hj212, partition_dir, sort_messages, write_file};
 use crate::evidence::{self, Pos, Reader, Verdict};
 use crate::ingest::session::Stations;
 
-/// Records a run reads at most before it writes and checkpoints (bounds its memory).
-const CHUNK_RECORDS: usize = 250_000;
+/// Records a run reads at most before it writes and checkpoints: bounds its memory (a
+/// record's values take a few KiB in memory) and keeps files near a row group's size.
+const CHUNK_RECORDS: usize = 50_000;
 /// The partition of an outlet no longer in the registry.
 pub const UNKNOWN_REGION: &str = "000000";
 
@@ -171,41 +172,44 @@ impl Archive {
     pub fn compact(&self, stations: &Stations, until: Option<Pos>) -> anyhow::Result<Compaction> {
         let started = Instant::now();
         let mut total = Compaction::default();
-        loop {
-            let mut checkpoint = self.checkpoint()?;
-            let start = Pos(checkpoint.pos);
-            let mut reader = Reader::open(&self.evidence, start, until)?;
-            let mut chunk = Vec::with_capacity(CHUNK_RECORDS.min(4096));
-            for item in reader.by_ref().take(CHUNK_RECORDS) {
-                chunk.push(item?);
-            }
-            // The checkpoint moves to the end of the last record read.
-            let Some(end) = chunk.last().map(|(pos, r)| r.end(*pos)) else {
-                break;
-            };
-            let full = chunk.len() == CHUNK_RECORDS;
-            let (messages, mut done) = decode(chunk);
-            let partitions = self.dedupe(messages, stations, &mut checkpoint, &mut done)?;
-            for ((date, region), msgs) in &partitions {
-                let dir = partition_dir(&self.dir, *date, region);
-                fs::create_dir_all(&dir)?;
-                let mut refs: Vec<&Message> = msgs.iter().collect();
-                sort_messages(&mut refs);
-                let path = dir.join(format!("part-{:016x}.parquet", start.0));
-                done.bytes += write_file(&path, &refs)?;
-                done.files += 1;
-                File::open(&dir)?.sync_all()?;
-                if let Some(parent) = dir.parent() {
-                    File::open(parent)?.sync_all()?;
+        let mut checkpoint = self.checkpoint()?;
+        let reader = Reader::open(&self.evidence, Pos(checkpoint.pos), until)?;
+        // One thread reads the log ahead while the chunk before is archived.
+        std::thread::scope(|s| -> anyhow::Result<()> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<_>>>(1);
+            s.spawn(move || {
+                let mut reader = reader;
+                loop {
+                    let chunk: io::Result<Vec<_>> = reader.by_ref().take(CHUNK_RECORDS).collect();
+                    let last = chunk.as_ref().map_or(true, |c| c.len() < CHUNK_RECORDS);
+                    if tx.send(chunk).is_err() || last {
+                        return;
+                    }
                 }
+            });
+            for chunk in rx {
+                let chunk = chunk?;
+                // The checkpoint moves to the end of the last record read.
+                let Some(end) = chunk.last().map(|(pos, r)| r.end(*pos)) else {
+                    break;
+                };
+                let start = Pos(checkpoint.pos);
+                let (messages, mut done) = decode_parallel(&chunk);
+                drop(chunk);
+                let partitions = self.dedupe(messages, stations, &mut checkpoint, &mut done)?;
+                let name = format!("part-{:016x}.parquet", start.0);
+                for w in self.write_parallel(partitions, &name)? {
+                    done.bytes += w.bytes;
+                    done.rows += w.rows;
+                    done.measurements += w.measurements;
+                    done.files += 1;
+                }
+                checkpoint.pos = end.0;
+                self.write_checkpoint(&checkpoint)?;
+                total.add(done);
             }
-            checkpoint.pos = end.0;
-            self.write_checkpoint(&checkpoint)?;
-            total.add(done);
-            if !full {
-                break;
-            }
-        }
+            Ok(())
+        })?;
         total.elapsed = started.elapsed();
         Ok(total)
     }
@@ -223,6 +227,8 @@ impl Archive {
         let mut seen: HashMap<(String, String, i64), (PartKey, usize)> = HashMap::new();
         // Archived (data time, factor, field) of a partition's MN and CN, read on demand.
         let mut archived: HashMap<(PartKey, String, String), ValueKeys> = HashMap::new();
+        // "MN\tCN", the key of the latest archived `DataTime`, built without an allocation.
+        let mut latest_key = String::new();
         for mut m in messages {
             let region = stations
                 .get(&m.mn)
@@ -253,7 +259,10 @@ impl Archive {
                 }
                 continue;
             }
-            let latest_key = format!("{}\t{}", m.mn, m.cn);
+            latest_key.clear();
+            latest_key.push_str(&m.mn);
+            latest_key.push('\t');
+            latest_key.push_str(&m.cn);
             let latest = checkpoint.latest.get(&latest_key).copied();
             if latest.is_some_and(|l| m.data_time_ms <= l) {
                 let akey = (part.clone(), m.mn.clone(), m.cn.clone());
@@ -264,35 +273,87 @@ impl Archive {
                 let set = &archived[&akey];
                 let t = m.data_time_ms;
                 m.values
-                    .retain(|v| !set.contains(&(t, v.factor.clone(), v.field.clone())));
+                    .retain(|v| !set.contains(&(t, v.factor.to_string(), v.field.clone())));
                 done.duplicate_rows += (before - m.values.len()) as u64;
                 if m.values.is_empty() {
                     done.duplicate_messages += 1;
                     continue;
                 }
             }
-            let entry = checkpoint
-                .latest
-                .entry(latest_key)
-                .or_insert(m.data_time_ms);
-            *entry = (*entry).max(m.data_time_ms);
+            match checkpoint.latest.get_mut(&latest_key) {
+                Some(l) => *l = (*l).max(m.data_time_ms),
+                None => {
+                    checkpoint.latest.insert(latest_key.clone(), m.data_time_ms);
+                }
+            }
             let list = partitions.entry(part.clone()).or_default();
             seen.insert(key, (part, list.len()));
             list.push(m);
         }
-        for msgs in partitions.values() {
-            for m in msgs {
-                done.messages += 1;
-                done.rows += m.values.len() as u64;
-                done.measurements += m
-                    .values
-                    .iter()
-                    .filter(|v| hj212::Decimal::parse(&v.value).is_some())
-                    .count() as u64;
-            }
-        }
+        done.messages += partitions.values().map(|m| m.len() as u64).sum::<u64>();
         Ok(partitions)
     }
+
+    /// Writes one file per partition, the partitions shared among the cores (which also free
+    /// the messages); each file and its directories synced.
+    fn write_parallel(&self, partitions: Partitions, name: &str) -> io::Result<Vec<Written>> {
+        let threads = workers().min(partitions.len().max(1));
+        let mut shares: Vec<Vec<(PartKey, Vec<Message>)>> =
+            (0..threads).map(|_| Vec::new()).collect();
+        for (i, p) in partitions.into_iter().enumerate() {
+            shares[i % threads].push(p);
+        }
+        let write = |(key, msgs): (PartKey, Vec<Message>)| -> io::Result<Written> {
+            let dir = partition_dir(&self.dir, key.0, &key.1);
+            fs::create_dir_all(&dir)?;
+            let mut refs: Vec<&Message> = msgs.iter().collect();
+            sort_messages(&mut refs);
+            let written = write_file(&dir.join(name), &refs)?;
+            File::open(&dir)?.sync_all()?;
+            if let Some(parent) = dir.parent() {
+                File::open(parent)?.sync_all()?;
+            }
+            Ok(written)
+        };
+        std::thread::scope(|s| {
+            let handles: Vec<_> = shares
+                .into_iter()
+                .map(|mine| {
+                    s.spawn(move || mine.into_iter().map(write).collect::<io::Result<Vec<_>>>())
+                })
+                .collect();
+            let mut out = Vec::new();
+            for h in handles {
+                out.extend(h.join().expect("a writer thread panicked")?);
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// Threads for the compactor's CPU work: the cores, at most four.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// [`decode`] of a chunk split among the cores. A split message whose parts fall in two
+/// slices comes out as two partial messages, which the dedupe step merges.
+fn decode_parallel(records: &[(Pos, evidence::Record)]) -> (Vec<Message>, Compaction) {
+    let per = records.len().div_ceil(workers()).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = records
+            .chunks(per)
+            .map(|slice| s.spawn(move || decode(slice)))
+            .collect();
+        let mut out = Vec::with_capacity(records.len());
+        let mut done = Compaction::default();
+        for h in handles {
+            let (m, d) = h.join().expect("a decoder thread panicked");
+            out.extend(m);
+            done.add(d);
+        }
+        (out, done)
+    })
 }
 
 /// The start position encoded in a run's file name (`part-<hex>.parquet`).
@@ -336,7 +397,7 @@ fn archived_keys(dir: &Path, mn: &str, cn: &str) -> anyhow::Result<ValueKeys> {
         if path.extension().is_some_and(|e| e == "parquet") {
             for m in super::query::read_file(&path, &filter)? {
                 for v in m.values {
-                    out.insert((m.data_time_ms, v.factor, v.field));
+                    out.insert((m.data_time_ms, v.factor.to_string(), v.field));
                 }
             }
         }
@@ -348,7 +409,7 @@ fn archived_keys(dir: &Path, mn: &str, cn: &str) -> anyhow::Result<ValueKeys> {
 /// read and skipped. Split messages are merged within the run; a part whose group is not
 /// complete by the end of the run is archived with what arrived (its other parts, coming
 /// later, add their values then).
-pub fn decode(records: Vec<(Pos, evidence::Record)>) -> (Vec<Message>, Compaction) {
+pub fn decode(records: &[(Pos, evidence::Record)]) -> (Vec<Message>, Compaction) {
     let mut done = Compaction::default();
     let mut out = Vec::new();
     let mut groups = Reassembler::new(Limits {
@@ -364,6 +425,7 @@ pub fn decode(records: Vec<(Pos, evidence::Record)>) -> (Vec<Message>, Compactio
         Err(s) => *done.skipped.entry(s.as_str().to_owned()).or_default() += 1,
     };
     for (pos, record) in records {
+        let pos = *pos;
         done.records += 1;
         *done
             .verdicts

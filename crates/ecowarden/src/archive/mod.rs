@@ -35,7 +35,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{DateTime, NaiveDate};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use crate::evidence::Pos;
@@ -48,14 +48,15 @@ pub fn dir_in(data_dir: &Path) -> PathBuf {
 /// One value of a message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Value {
-    /// Factor code (`a21026`); empty for a plain data-area key such as `RestartTime`.
-    pub factor: String,
+    /// Factor code (`a21026`); empty for a plain data-area key such as `RestartTime`. Shared
+    /// by the values of one factor (a message has a few factors and many values).
+    pub factor: Arc<str>,
     /// `Avg`, `Rtd`, `Flag`, … (or the plain key).
     pub field: String,
     /// The text sent.
     pub value: String,
     /// The factor's data flag as sent, if any.
-    pub flag: Option<String>,
+    pub flag: Option<Arc<str>>,
 }
 
 /// A data upload as archived: its identity and its values, sorted by factor and field.
@@ -107,18 +108,47 @@ impl Message {
     pub fn values_by_factor(&self) -> BTreeMap<&str, BTreeMap<&str, &str>> {
         let mut out: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
         for v in &self.values {
-            out.entry(v.factor.as_str())
+            out.entry(&*v.factor)
                 .or_default()
                 .insert(v.field.as_str(), v.value.as_str());
         }
         out
     }
 
+    /// Puts back each factor's `Flag` value, which files keep in the `flag` column only.
+    pub fn restore_flags(&mut self) {
+        let mut missing: Vec<Value> = Vec::new();
+        for (i, v) in self.values.iter().enumerate() {
+            let first_of_factor = i == 0 || self.values[i - 1].factor != v.factor;
+            if !first_of_factor {
+                continue;
+            }
+            let Some(flag) = &v.flag else { continue };
+            let has_flag = self.values[i..]
+                .iter()
+                .take_while(|w| w.factor == v.factor)
+                .any(|w| w.field == "Flag");
+            if !has_flag {
+                missing.push(Value {
+                    factor: v.factor.clone(),
+                    field: "Flag".into(),
+                    value: flag.to_string(),
+                    flag: Some(flag.clone()),
+                });
+            }
+        }
+        if !missing.is_empty() {
+            self.values.extend(missing);
+            self.values
+                .sort_by(|a, b| (&a.factor, &a.field).cmp(&(&b.factor, &b.field)));
+        }
+    }
+
     /// The value of a factor's field.
     pub fn value(&self, factor: &str, field: &str) -> Option<&Value> {
         self.values
             .iter()
-            .find(|v| v.factor == factor && v.field == field)
+            .find(|v| &*v.factor == factor && v.field == field)
     }
 }
 
@@ -157,10 +187,11 @@ pub fn from_hj212(m: hj212::Message, recv_us: i64, evidence: Pos) -> Result<Mess
     let data_time_ms = t.unix_seconds() * 1000 + i64::from(t.millis.unwrap_or(0));
     let mut values = Vec::new();
     for f in m.cp.factors {
-        let flag = f.get("Flag").or_else(|| f.get("flag")).map(str::to_owned);
+        let flag: Option<Arc<str>> = f.get("Flag").or_else(|| f.get("flag")).map(Arc::from);
+        let code: Arc<str> = Arc::from(f.code);
         for (field, value) in f.fields {
             values.push(Value {
-                factor: f.code.clone(),
+                factor: code.clone(),
                 field,
                 value,
                 flag: flag.clone(),
@@ -169,7 +200,7 @@ pub fn from_hj212(m: hj212::Message, recv_us: i64, evidence: Pos) -> Result<Mess
     }
     for (field, value) in m.cp.other {
         values.push(Value {
-            factor: String::new(),
+            factor: Arc::from(""),
             field,
             value,
             flag: None,
@@ -222,6 +253,7 @@ mod col {
     pub const FACTOR: usize = 6;
     pub const FIELD: usize = 7;
     pub const VALUE: usize = 8;
+    pub const NUM: usize = 9;
     pub const FLAG: usize = 10;
     pub const RECV_TIME: usize = 11;
     pub const EVIDENCE: usize = 12;
@@ -234,10 +266,16 @@ const ROW_GROUP_ROWS: usize = 128 * 1024;
 fn writer_properties() -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(3).expect("valid level"),
+            ZstdLevel::try_new(1).expect("valid level"),
         ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_created_by("ecowarden".into());
+        .set_created_by("ecowarden".into())
+        // Statistics where readers prune (station, command, time); on the values they cost
+        // a comparison per row and prune nothing.
+        .set_statistics_enabled(EnabledStatistics::None);
+    for c in ["mn", "cn", "data_time"] {
+        b = b.set_column_statistics_enabled(ColumnPath::from(c), EnabledStatistics::Page);
+    }
     // Times and positions rise within a station: deltas pack them into a few bits.
     for c in ["data_time", "recv_time", "evidence"] {
         b = b
@@ -266,7 +304,10 @@ pub fn to_batch<'a>(messages: impl IntoIterator<Item = &'a Message>) -> RecordBa
     let mut recv = TimestampMicrosecondBuilder::new().with_timezone("UTC");
     let mut evidence = Int64Builder::new();
     for m in messages {
-        for v in &m.values {
+        for (i, v) in m.values.iter().enumerate() {
+            if implied_flag(&m.values, i) {
+                continue;
+            }
             mn.append_value(&m.mn);
             st.append_value(&m.st);
             cn.append_value(&m.cn);
@@ -303,14 +344,34 @@ pub fn to_batch<'a>(messages: impl IntoIterator<Item = &'a Message>) -> RecordBa
     .expect("columns match the schema")
 }
 
+/// What a file holds.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Written {
+    pub bytes: u64,
+    /// Values (rows), and how many of them are numbers (measurements).
+    pub rows: u64,
+    pub measurements: u64,
+}
+
+/// A factor's `Flag` value that the `flag` column of its other rows carries: not stored as
+/// a row of its own (a fifth of all values), restored when read ([`Message::restore_flags`]).
+fn implied_flag(values: &[Value], i: usize) -> bool {
+    let v = &values[i];
+    let same = |j: usize| values.get(j).is_some_and(|w| w.factor == v.factor);
+    v.field == "Flag"
+        && v.flag.as_deref() == Some(v.value.as_str())
+        && ((i > 0 && same(i - 1)) || same(i + 1))
+}
+
 /// Writes messages to `path` through a temporary file, synced, then renamed: a file with
-/// the final name is always complete. Returns its size.
-pub fn write_file(path: &Path, messages: &[&Message]) -> io::Result<u64> {
+/// the final name is always complete.
+pub fn write_file(path: &Path, messages: &[&Message]) -> io::Result<Written> {
     let tmp = path.with_extension("parquet.tmp");
     let file = File::create(&tmp)?;
     let mut w = ArrowWriter::try_new(file, schema(), Some(writer_properties()))
         .map_err(io::Error::other)?;
     // Batches of about a row group keep the builders' memory bounded.
+    let mut written = Written::default();
     let mut start = 0;
     while start < messages.len() {
         let mut rows = 0;
@@ -319,16 +380,18 @@ pub fn write_file(path: &Path, messages: &[&Message]) -> io::Result<u64> {
             rows += messages[end].values.len();
             end += 1;
         }
-        w.write(&to_batch(messages[start..end].iter().copied()))
-            .map_err(io::Error::other)?;
+        let batch = to_batch(messages[start..end].iter().copied());
+        written.rows += batch.num_rows() as u64;
+        written.measurements += (batch.num_rows() - batch.column(col::NUM).null_count()) as u64;
+        w.write(&batch).map_err(io::Error::other)?;
         start = end;
     }
     let file = w.into_inner().map_err(io::Error::other)?;
     file.sync_all()?;
-    let size = file.metadata()?.len();
+    written.bytes = file.metadata()?.len();
     drop(file);
     std::fs::rename(&tmp, path)?;
-    Ok(size)
+    Ok(written)
 }
 
 /// Rebuilds messages from a batch of rows (rows of one message are adjacent).
@@ -362,16 +425,25 @@ pub fn from_batch(b: &RecordBatch, keep: impl Fn(&str, &str, i64) -> bool) -> Ve
         .expect("int64 column");
     let opt = |a: &StringArray, i: usize| (!a.is_null(i)).then(|| a.value(i).to_owned());
     let mut out: Vec<Message> = Vec::new();
+    let (mut last_factor, mut last_flag): (Option<Arc<str>>, Option<Arc<str>>) = (None, None);
     for i in 0..b.num_rows() {
         let (m, c, t) = (mn.value(i), cn.value(i), dt.value(i));
         if !keep(m, c, t) {
             continue;
         }
+        // Rows of a factor are adjacent: its code and flag are shared, not copied per row.
+        let (f, fl) = (factor.value(i), (!flag.is_null(i)).then(|| flag.value(i)));
+        if last_factor.as_deref() != Some(f) {
+            last_factor = Some(Arc::from(f));
+        }
+        if last_flag.as_deref() != fl {
+            last_flag = fl.map(Arc::from);
+        }
         let v = Value {
-            factor: factor.value(i).to_owned(),
+            factor: last_factor.clone().expect("set above"),
             field: field.value(i).to_owned(),
             value: value.value(i).to_owned(),
-            flag: opt(flag, i),
+            flag: last_flag.clone(),
         };
         match out.last_mut() {
             Some(last) if last.mn == m && last.cn == c && last.data_time_ms == t => {

@@ -37,7 +37,7 @@ impl Filter {
     /// Trims a message to the factor asked for; false when nothing is left.
     fn trim(&self, m: &mut Message) -> bool {
         if let Some(f) = &self.factor {
-            m.values.retain(|v| &v.factor == f);
+            m.values.retain(|v| *v.factor == **f);
         }
         !m.values.is_empty()
     }
@@ -101,6 +101,7 @@ pub fn read_file(path: &Path, filter: &Filter) -> anyhow::Result<Vec<Message>> {
             }
         }
     }
+    out.iter_mut().for_each(Message::restore_flags);
     Ok(out)
 }
 
@@ -140,7 +141,7 @@ pub fn for_each_day(
     let from = compact::Archive::position(data_dir)?;
     let records = Reader::open(&evidence::dir_in(data_dir), from, None)?
         .collect::<std::io::Result<Vec<_>>>()?;
-    let (tail, _) = compact::decode(records);
+    let (tail, _) = compact::decode(&records);
     let mut tail_days: BTreeMap<NaiveDate, Vec<Message>> = BTreeMap::new();
     for mut m in tail {
         if filter.keep(&m.mn, &m.cn, m.data_time_ms) && filter.trim(&mut m) {

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 
 use super::vocab::{MeasureKind, PenaltyKind, ReferralKind, Tag, ThirdPartySubtype, parse_list};
 use super::{CaseSource, Status};
@@ -648,29 +648,153 @@ pub async fn record(
         return Err(IntakeError::Invalid(errors));
     }
 
+    // Automatic numbers must not take a number given explicitly anywhere in the batch.
+    let given: HashSet<String> = valid
+        .iter()
+        .filter_map(|v| v.case_no.as_ref().map(|n| n.to_string()))
+        .collect();
     let mut w = db.write().await?;
     let mut audit = audit_log::Appender::start(&mut w.tx).await?;
-    let mut writer = Writer::default();
+    let mut writer = Writer {
+        given,
+        ..Writer::default()
+    };
     let mut ids = Vec::with_capacity(valid.len());
-    for v in &valid {
-        let id = writer.insert(&mut w.tx, v, &officers).await?;
-        audit
-            .append(
-                &mut w.tx,
-                &Change {
-                    actor,
-                    action: "create",
-                    entity: "case",
-                    entity_id: id.to_string(),
-                    before: None,
-                    after: Some(summary_json(v, &writer.last_case_no)),
-                },
-            )
-            .await?;
-        ids.push(id);
+    for (c, chunk) in valid.chunks(CASES_PER_INSERT).enumerate() {
+        let first = c * CASES_PER_INSERT;
+        let (chunk_ids, case_nos) = match writer.insert(&mut w.tx, chunk, &officers).await {
+            Ok(r) => r,
+            Err(Failure::CaseNo(nos)) => {
+                // Roll back, then name the number that was taken.
+                drop(w);
+                return Err(case_no_taken(db, first, &nos).await);
+            }
+            Err(Failure::Taken(i, no)) => return Err(taken(first + i, &no)),
+            Err(Failure::Other(e)) => return Err(e),
+        };
+        let changes: Vec<Change> = chunk
+            .iter()
+            .zip(&chunk_ids)
+            .zip(&case_nos)
+            .map(|((v, id), no)| Change {
+                actor,
+                action: "create",
+                entity: "case",
+                entity_id: id.to_string(),
+                before: None,
+                after: Some(summary_json(v, no)),
+            })
+            .collect();
+        audit.append_many(&mut w.tx, &changes).await?;
+        ids.extend(chunk_ids);
     }
     w.commit().await?;
     Ok(ids)
+}
+
+/// Cases per multi-row insert: 25 values each, well under SQLite's 32,766 bound parameters
+/// (PostgreSQL allows 65,535).
+const CASES_PER_INSERT: usize = 400;
+
+/// Rows per multi-row insert of the smaller tables (at most 7 values each).
+const ROWS_PER_INSERT: usize = 2000;
+
+/// The error for a case number the store refused as taken; `nos` are the chunk's numbers,
+/// the first at input row `first`.
+async fn case_no_taken(db: &Db, first: usize, nos: &[String]) -> IntakeError {
+    let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
+        "SELECT case_no FROM cases WHERE case_no IN ({})",
+        placeholders(nos.len(), 1, 0)
+    )));
+    for no in nos {
+        q = q.bind(no.as_str());
+    }
+    let existing: HashSet<String> = match q.fetch_all(db.pool()).await {
+        Ok(rows) => rows.into_iter().collect(),
+        Err(e) => return e.into(),
+    };
+    let i = nos.iter().position(|n| existing.contains(n)).unwrap_or(0);
+    taken(first + i, &nos[i])
+}
+
+/// Input row `row`'s case number is taken.
+fn taken(row: usize, no: &str) -> IntakeError {
+    IntakeError::Invalid(vec![(
+        row,
+        FieldError {
+            field: "case_no",
+            message: format!("案号“{no}”已存在"),
+        },
+    )])
+}
+
+/// `rows` groups of `cols` placeholders numbered from `$from + 1`: `($1,$2),($3,$4)`.
+fn placeholders(rows: usize, cols: usize, from: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 6);
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        if cols > 1 {
+            s.push('(');
+        }
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push_str(&format!("${}", from + r * cols + c + 1));
+        }
+        if cols > 1 {
+            s.push(')');
+        }
+    }
+    s
+}
+
+/// A value bound into a multi-row statement.
+enum Arg {
+    Int(i64),
+    Text(String),
+    OptInt(Option<i64>),
+    OptText(Option<String>),
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+fn bind_all<'q>(mut q: AnyQuery<'q>, args: Vec<Arg>) -> AnyQuery<'q> {
+    for a in args {
+        q = match a {
+            Arg::Int(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+            Arg::OptInt(v) => q.bind(v),
+            Arg::OptText(v) => q.bind(v),
+        };
+    }
+    q
+}
+
+/// Inserts `rows` of `cols` values each with multi-row statements: `{head} VALUES (…),(…) {tail}`.
+async fn insert_rows(
+    conn: &mut AnyConnection,
+    head: &str,
+    tail: &str,
+    cols: usize,
+    rows: Vec<Vec<Arg>>,
+) -> Result<(), sqlx::Error> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Arg>> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+        let sql = format!(
+            "{head} VALUES {} {tail}",
+            placeholders(chunk.len(), cols, 0)
+        );
+        let q = bind_all(
+            sqlx::query(sqlx::AssertSqlSafe(sql)),
+            chunk.into_iter().flatten().collect(),
+        );
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 fn summary_json(v: &ValidCase, case_no: &str) -> serde_json::Value {
@@ -685,6 +809,27 @@ fn summary_json(v: &ValidCase, case_no: &str) -> serde_json::Value {
     })
 }
 
+/// Why a chunk was not written.
+enum Failure {
+    /// The store refused a case number as taken; the chunk's numbers in input order.
+    CaseNo(Vec<String>),
+    /// The chunk's row `.0` repeats a number written earlier in the batch.
+    Taken(usize, String),
+    Other(IntakeError),
+}
+
+impl From<IntakeError> for Failure {
+    fn from(e: IntakeError) -> Self {
+        Failure::Other(e)
+    }
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Self {
+        Failure::Other(e.into())
+    }
+}
+
 /// Caches of one write transaction: facilities, providers, units, case-number serials.
 #[derive(Default)]
 struct Writer {
@@ -692,71 +837,82 @@ struct Writer {
     third_parties: HashMap<String, i64>,
     units: HashMap<String, (i64, String)>,
     serials: HashMap<(i64, i32), u32>,
-    last_case_no: String,
+    /// Case numbers given explicitly in the batch, which automatic numbering skips.
+    given: HashSet<String>,
+    /// Case numbers written so far in the batch.
+    assigned: HashSet<String>,
 }
 
 impl Writer {
-    async fn facility(
+    /// Ids of the chunk's facilities by credit code: cached, found with one query, or
+    /// inserted with one multi-row statement.
+    async fn facilities(
         &mut self,
         conn: &mut AnyConnection,
-        v: &ValidCase,
-    ) -> Result<i64, IntakeError> {
-        if let Some(id) = self.facilities.get(v.credit_code.as_str()) {
-            return Ok(*id);
-        }
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM facilities WHERE credit_code = $1")
-                .bind(v.credit_code.as_str())
-                .fetch_optional(&mut *conn)
-                .await?;
-        let id = match found {
-            Some(id) => id,
-            None => sqlx::query_scalar(
-                "INSERT INTO facilities (name, credit_code, region_code, city_code, industry) VALUES ($1,$2,$3,$4,$5) RETURNING id",
-            )
-            .bind(&v.facility_name)
-            .bind(v.credit_code.as_str())
-            .bind(&v.region.code)
-            .bind(&v.region.city_code)
-            .bind(&v.industry)
-            .fetch_one(&mut *conn)
-            .await?,
-        };
-        self.facilities.insert(v.credit_code.to_string(), id);
-        Ok(id)
+        chunk: &[ValidCase],
+    ) -> Result<(), IntakeError> {
+        let mut seen = HashSet::new();
+        let rows = chunk
+            .iter()
+            .filter(|v| {
+                let code = v.credit_code.as_str();
+                !self.facilities.contains_key(code) && seen.insert(code)
+            })
+            .map(|v| {
+                let row = vec![
+                    Arg::Text(v.facility_name.clone()),
+                    Arg::Text(v.credit_code.to_string()),
+                    Arg::Text(v.region.code.clone()),
+                    Arg::Text(v.region.city_code.clone()),
+                    Arg::Text(v.industry.clone()),
+                ];
+                (v.credit_code.to_string(), row)
+            })
+            .collect();
+        let columns = "name, credit_code, region_code, city_code, industry";
+        ensure_by_code(conn, "facilities", columns, &mut self.facilities, rows).await?;
+        Ok(())
     }
 
-    async fn third_party(
+    /// Ids of the chunk's third parties by credit code, as [`Writer::facilities`].
+    async fn third_parties(
         &mut self,
         conn: &mut AnyConnection,
-        v: &ValidCase,
-    ) -> Result<Option<i64>, IntakeError> {
-        let Some((name, code, subtype)) = &v.third_party else {
-            return Ok(None);
-        };
-        if let Some(id) = self.third_parties.get(code.as_str()) {
-            return Ok(Some(*id));
-        }
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM third_parties WHERE credit_code = $1")
-                .bind(code.as_str())
-                .fetch_optional(&mut *conn)
-                .await?;
-        let id = match found {
-            Some(id) => id,
-            None => sqlx::query_scalar(
-                "INSERT INTO third_parties (name, credit_code, service_types, region_code, city_code) VALUES ($1,$2,$3,$4,$5) RETURNING id",
-            )
-            .bind(if name.is_empty() { code.as_str() } else { name.as_str() })
-            .bind(code.as_str())
-            .bind(subtype.as_str())
-            .bind(&v.region.code)
-            .bind(&v.region.city_code)
-            .fetch_one(&mut *conn)
-            .await?,
-        };
-        self.third_parties.insert(code.to_string(), id);
-        Ok(Some(id))
+        chunk: &[ValidCase],
+    ) -> Result<(), IntakeError> {
+        let mut seen = HashSet::new();
+        let rows = chunk
+            .iter()
+            .filter_map(|v| v.third_party.as_ref().map(|tp| (tp, v)))
+            .filter(|((_, code, _), _)| {
+                !self.third_parties.contains_key(code.as_str()) && seen.insert(code.as_str())
+            })
+            .map(|((name, code, subtype), v)| {
+                let name = if name.is_empty() {
+                    code.to_string()
+                } else {
+                    name.to_string()
+                };
+                let row = vec![
+                    Arg::Text(name),
+                    Arg::Text(code.to_string()),
+                    Arg::Text(subtype.as_str().to_owned()),
+                    Arg::Text(v.region.code.clone()),
+                    Arg::Text(v.region.city_code.clone()),
+                ];
+                (code.to_string(), row)
+            })
+            .collect();
+        let columns = "name, credit_code, service_types, region_code, city_code";
+        ensure_by_code(
+            conn,
+            "third_parties",
+            columns,
+            &mut self.third_parties,
+            rows,
+        )
+        .await?;
+        Ok(())
     }
 
     /// The unit of the case's region and its case-number prefix.
@@ -778,13 +934,15 @@ impl Writer {
         Ok(u)
     }
 
-    /// The next free serial of a unit's case numbers in a year.
-    async fn next_serial(
+    /// The next free case number of a unit in a year: past the highest serial stored or given
+    /// explicitly in the batch, whichever row gives it.
+    async fn next_case_no(
         &mut self,
         conn: &mut AnyConnection,
         unit: i64,
+        prefix: &str,
         year: i32,
-    ) -> Result<u32, IntakeError> {
+    ) -> Result<CaseNo, IntakeError> {
         if let std::collections::hash_map::Entry::Vacant(slot) = self.serials.entry((unit, year)) {
             let nos: Vec<String> =
                 sqlx::query_scalar("SELECT case_no FROM cases WHERE unit_id = $1 AND year = $2")
@@ -792,122 +950,301 @@ impl Writer {
                     .bind(year as i64)
                     .fetch_all(&mut *conn)
                     .await?;
+            let serial = |n: &str| {
+                n.rsplit_once('〕')
+                    .and_then(|(_, s)| s.trim_end_matches('号').parse::<u32>().ok())
+            };
+            // Past the stored numbers and the ones of this unit and year given in the batch.
+            let stem = format!("{prefix}〔{year}〕");
             let max = nos
                 .iter()
-                .filter_map(|n| {
-                    n.rsplit_once('〕')
-                        .and_then(|(_, s)| s.trim_end_matches('号').parse::<u32>().ok())
-                })
+                .filter_map(|n| serial(n))
+                .chain(
+                    self.given
+                        .iter()
+                        .filter(|n| n.starts_with(&stem))
+                        .filter_map(|n| serial(n)),
+                )
                 .max()
                 .unwrap_or(0);
             slot.insert(max);
         }
         let s = self.serials.get_mut(&(unit, year)).expect("inserted");
-        *s += 1;
-        Ok(*s)
+        // A given number of another form (or another unit sharing the prefix) is skipped.
+        loop {
+            *s += 1;
+            let no = CaseNo::new(prefix, year, *s);
+            if !self.given.contains(no.as_str()) {
+                return Ok(no);
+            }
+        }
     }
 
+    /// Writes a chunk of cases with their officers, tags, measures and referrals; returns
+    /// their ids and case numbers in input order.
     async fn insert(
         &mut self,
         conn: &mut AnyConnection,
-        v: &ValidCase,
+        chunk: &[ValidCase],
         officers: &HashMap<String, i64>,
-    ) -> Result<i64, IntakeError> {
-        let facility = self.facility(conn, v).await?;
-        let third_party = self.third_party(conn, v).await?;
-        let (unit, prefix) = self.unit(conn, &v.region.code).await?;
-        let discovered = v.dates.discovered_on.expect("required");
-        let year = v.dates.filed_on.unwrap_or(discovered).year();
-        let case_no = match &v.case_no {
-            Some(n) => n.clone(),
-            None => CaseNo::new(&prefix, year, self.next_serial(conn, unit, year).await?),
-        };
-        let d = |x: Option<NaiveDate>| x.map(|d| d.to_string());
+    ) -> Result<(Vec<i64>, Vec<String>), Failure> {
+        self.facilities(conn, chunk).await?;
+        self.third_parties(conn, chunk).await?;
         let now = crate::clock::now_rfc3339();
-        let id: i64 = sqlx::query_scalar(
+        let d = |x: Option<NaiveDate>| Arg::OptText(x.map(|d| d.to_string()));
+        let mut case_nos = Vec::with_capacity(chunk.len());
+        let mut args = Vec::with_capacity(chunk.len() * 25);
+        for v in chunk {
+            let (unit, prefix) = self.unit(conn, &v.region.code).await?;
+            let discovered = v.dates.discovered_on.expect("required");
+            let year = v.dates.filed_on.unwrap_or(discovered).year();
+            let case_no = match &v.case_no {
+                Some(n) => n.clone(),
+                None => self.next_case_no(conn, unit, &prefix, year).await?,
+            };
+            let facility = self.facilities[v.credit_code.as_str()];
+            let third_party = v
+                .third_party
+                .as_ref()
+                .map(|(_, code, _)| self.third_parties[code.as_str()]);
+            args.extend([
+                Arg::Text(case_no.to_string()),
+                Arg::Int(unit),
+                Arg::Text(v.region.code.clone()),
+                Arg::Text(v.region.city_code.clone()),
+                Arg::Int(facility),
+                Arg::Text(v.source.as_str().to_owned()),
+                Arg::Text(v.status.as_str().to_owned()),
+                Arg::Text(v.violation.clone()),
+                Arg::Text(v.legal_basis.clone()),
+                Arg::Text(discovered.to_string()),
+                d(v.dates.filed_on),
+                d(v.dates.investigation_on),
+                d(v.dates.prior_notice_on),
+                d(v.dates.hearing_requested_on),
+                d(v.dates.hearing_held_on),
+                d(v.dates.decided_on),
+                d(v.dates.served_on),
+                d(v.dates.paid_on),
+                d(v.dates.closed_on),
+                Arg::Text(
+                    v.penalty_kinds
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                Arg::Int(v.fine.fen()),
+                Arg::OptInt(third_party),
+                Arg::OptText(v.third_party.as_ref().map(|t| t.2.as_str().to_owned())),
+                Arg::Int(year as i64),
+                Arg::Text(now.clone()),
+            ]);
+            case_nos.push(case_no.to_string());
+        }
+        // Rows of the batch may not share a number (given numbers were checked against each
+        // other and the store before the write lock; this catches prefixes shared by units).
+        if let Some(i) = case_nos
+            .iter()
+            .position(|n| !self.assigned.insert(n.clone()))
+        {
+            return Err(Failure::Taken(i, case_nos[i].clone()));
+        }
+        // 25 values a row; created_at and updated_at share the last.
+        let mut values = String::with_capacity(chunk.len() * 130);
+        for r in 0..chunk.len() {
+            if r > 0 {
+                values.push(',');
+            }
+            values.push('(');
+            for c in 0..25 {
+                values.push_str(&format!("${},", r * 25 + c + 1));
+            }
+            values.push_str(&format!("${})", r * 25 + 25));
+        }
+        let sql = format!(
             "INSERT INTO cases (case_no, unit_id, region_code, city_code, facility_id, source, status, violation, legal_basis, \
              discovered_on, filed_on, investigation_on, prior_notice_on, hearing_requested_on, hearing_held_on, decided_on, \
              served_on, paid_on, closed_on, penalty_kinds, fine_fen, third_party_id, third_party_subtype, year, created_at, updated_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$25) RETURNING id",
-        )
-        .bind(case_no.as_str())
-        .bind(unit)
-        .bind(&v.region.code)
-        .bind(&v.region.city_code)
-        .bind(facility)
-        .bind(v.source.as_str())
-        .bind(v.status.as_str())
-        .bind(&v.violation)
-        .bind(&v.legal_basis)
-        .bind(discovered.to_string())
-        .bind(d(v.dates.filed_on))
-        .bind(d(v.dates.investigation_on))
-        .bind(d(v.dates.prior_notice_on))
-        .bind(d(v.dates.hearing_requested_on))
-        .bind(d(v.dates.hearing_held_on))
-        .bind(d(v.dates.decided_on))
-        .bind(d(v.dates.served_on))
-        .bind(d(v.dates.paid_on))
-        .bind(d(v.dates.closed_on))
-        .bind(v.penalty_kinds.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(","))
-        .bind(v.fine.fen())
-        .bind(third_party)
-        .bind(v.third_party.as_ref().map(|t| t.2.as_str()))
-        .bind(year as i64)
-        .bind(now)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => IntakeError::Invalid(vec![(0, FieldError { field: "case_no", message: format!("案号“{case_no}”已存在") })]),
-            e => IntakeError::Store(e),
-        })?;
-        for (i, cert) in v.officer_certificates.iter().enumerate() {
-            sqlx::query("INSERT INTO case_officers (case_id, officer_id, lead) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING")
-                .bind(id)
-                .bind(officers[cert])
-                .bind((i == 0) as i64)
-                .execute(&mut *conn)
-                .await?;
+             VALUES {values} RETURNING id, case_no"
+        );
+        let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args)
+            .fetch_all(&mut *conn)
+            .await;
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) => {
+                return Err(match StoreError::from(e) {
+                    StoreError::Conflict(_) => Failure::CaseNo(case_nos),
+                    e => Failure::Other(IntakeError::Store(e)),
+                });
+            }
+        };
+        // RETURNING does not promise input order: map the ids back by case number.
+        let mut by_no: HashMap<String, i64> = HashMap::with_capacity(rows.len());
+        for r in rows {
+            by_no.insert(r.try_get(1)?, r.try_get(0)?);
         }
-        for t in &v.tags {
-            sqlx::query(
-                "INSERT INTO case_tags (case_id, tag) VALUES ($1,$2) ON CONFLICT DO NOTHING",
-            )
-            .bind(id)
-            .bind(t.as_str())
-            .execute(&mut *conn)
-            .await?;
-        }
-        for m in &v.measures {
-            sqlx::query("INSERT INTO measures (case_id, kind, decided_on, items, restriction, days, amount_fen) VALUES ($1,$2,$3,$4,$5,$6,$7)")
-                .bind(id)
-                .bind(m.kind.as_str())
-                .bind(m.decided_on.to_string())
-                .bind(&m.items)
-                .bind(m.restriction)
-                .bind(m.days)
-                .bind(m.amount.fen())
-                .execute(&mut *conn)
-                .await?;
-        }
-        for (kind, on) in &v.referrals {
-            sqlx::query(
-                "INSERT INTO referrals (case_id, kind, agency, referred_on) VALUES ($1,$2,$3,$4)",
-            )
-            .bind(id)
-            .bind(kind.as_str())
-            .bind(if v.referral_agency.is_empty() {
-                default_agency(*kind)
-            } else {
-                v.referral_agency.as_str()
+        let ids: Vec<i64> = case_nos
+            .iter()
+            .map(|n| {
+                by_no.get(n).copied().ok_or_else(|| {
+                    IntakeError::Store(StoreError::Sqlx(sqlx::Error::Protocol(format!(
+                        "insert returned no id for case {n}"
+                    ))))
+                })
             })
-            .bind(on.to_string())
-            .execute(&mut *conn)
-            .await?;
+            .collect::<Result<_, _>>()?;
+
+        let mut case_officers = Vec::new();
+        let mut case_tags = Vec::new();
+        let mut measures = Vec::new();
+        let mut referrals = Vec::new();
+        for (v, &id) in chunk.iter().zip(&ids) {
+            for (i, cert) in v.officer_certificates.iter().enumerate() {
+                case_officers.push(vec![
+                    Arg::Int(id),
+                    Arg::Int(officers[cert]),
+                    Arg::Int((i == 0) as i64),
+                ]);
+            }
+            for t in &v.tags {
+                case_tags.push(vec![Arg::Int(id), Arg::Text(t.as_str().to_owned())]);
+            }
+            for m in &v.measures {
+                measures.push(vec![
+                    Arg::Int(id),
+                    Arg::Text(m.kind.as_str().to_owned()),
+                    Arg::Text(m.decided_on.to_string()),
+                    Arg::Text(m.items.clone()),
+                    Arg::OptText(m.restriction.map(str::to_owned)),
+                    Arg::OptInt(m.days),
+                    Arg::Int(m.amount.fen()),
+                ]);
+            }
+            for (kind, on) in &v.referrals {
+                let agency = if v.referral_agency.is_empty() {
+                    default_agency(*kind)
+                } else {
+                    v.referral_agency.as_str()
+                };
+                referrals.push(vec![
+                    Arg::Int(id),
+                    Arg::Text(kind.as_str().to_owned()),
+                    Arg::Text(agency.to_owned()),
+                    Arg::Text(on.to_string()),
+                ]);
+            }
         }
-        self.last_case_no = case_no.to_string();
-        Ok(id)
+        insert_rows(
+            conn,
+            "INSERT INTO case_officers (case_id, officer_id, lead)",
+            "ON CONFLICT DO NOTHING",
+            3,
+            case_officers,
+        )
+        .await?;
+        insert_rows(
+            conn,
+            "INSERT INTO case_tags (case_id, tag)",
+            "ON CONFLICT DO NOTHING",
+            2,
+            case_tags,
+        )
+        .await?;
+        insert_rows(
+            conn,
+            "INSERT INTO measures (case_id, kind, decided_on, items, restriction, days, amount_fen)",
+            "",
+            7,
+            measures,
+        )
+        .await?;
+        insert_rows(
+            conn,
+            "INSERT INTO referrals (case_id, kind, agency, referred_on)",
+            "",
+            4,
+            referrals,
+        )
+        .await?;
+        Ok((ids, case_nos))
     }
+}
+
+/// Ids by credit code of `rows` (code, the row to insert if the code is new) into `cache`:
+/// the known ones found with one query, the others inserted with multi-row statements.
+async fn ensure_by_code(
+    conn: &mut AnyConnection,
+    table: &str,
+    columns: &str,
+    cache: &mut HashMap<String, i64>,
+    rows: Vec<(String, Vec<Arg>)>,
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let found = lookup(conn, table, rows.iter().map(|(code, _)| code.as_str())).await?;
+    let cols = columns.split(',').count();
+    let missing: Vec<Vec<Arg>> = rows
+        .into_iter()
+        .filter(|(code, _)| !found.contains_key(code))
+        .map(|(_, row)| row)
+        .collect();
+    cache.extend(found);
+    let head = format!("INSERT INTO {table} ({columns})");
+    cache.extend(insert_returning_codes(conn, &head, cols, missing).await?);
+    Ok(())
+}
+
+/// Ids by credit code of the stored rows of `table` (facilities, third_parties) among `codes`.
+async fn lookup(
+    conn: &mut AnyConnection,
+    table: &str,
+    codes: impl Iterator<Item = &str>,
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let codes: Vec<&str> = codes.collect();
+    let mut out = HashMap::with_capacity(codes.len());
+    for chunk in codes.chunks(ROWS_PER_INSERT) {
+        let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(format!(
+            "SELECT credit_code, id FROM {table} WHERE credit_code IN ({})",
+            placeholders(chunk.len(), 1, 0)
+        )));
+        for c in chunk {
+            q = q.bind(*c);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+/// Inserts rows with multi-row statements `{head} VALUES … RETURNING id, credit_code`;
+/// returns the new ids by credit code.
+async fn insert_returning_codes(
+    conn: &mut AnyConnection,
+    head: &str,
+    cols: usize,
+    rows: Vec<Vec<Arg>>,
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let mut out = HashMap::with_capacity(rows.len());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Arg>> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+        let sql = format!(
+            "{head} VALUES {} RETURNING credit_code, id",
+            placeholders(chunk.len(), cols, 0)
+        );
+        let found = bind_all(
+            sqlx::query(sqlx::AssertSqlSafe(sql)),
+            chunk.into_iter().flatten().collect(),
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in found {
+            out.insert(row.try_get(0)?, row.try_get(1)?);
+        }
+    }
+    Ok(out)
 }
 
 fn default_agency(kind: ReferralKind) -> &'static str {

@@ -187,7 +187,7 @@ fn series(outlet: &Outlet, messages: &[Message]) -> Vec<Series> {
             "2051" => false,
             _ => continue,
         };
-        let codes: HashSet<&str> = m.values.iter().map(|v| v.factor.as_str()).collect();
+        let codes: HashSet<&str> = m.values.iter().map(|v| &*v.factor).collect();
         for code in codes.into_iter().filter(|c| !c.is_empty()) {
             let Some((field, v)) = ["ZsAvg", "Avg"]
                 .iter()
@@ -213,7 +213,7 @@ fn series(outlet: &Outlet, messages: &[Message]) -> Vec<Series> {
             let point = (
                 m.data_time_ms,
                 x.to_f64(),
-                v.flag.clone().unwrap_or_default(),
+                v.flag.as_deref().unwrap_or_default().to_owned(),
             );
             if hourly {
                 s.hourly.push(point);

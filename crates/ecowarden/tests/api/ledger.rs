@@ -277,6 +277,63 @@ async fn intake_rejects_with_field_and_writes_nothing() {
     );
 }
 
+/// A batch larger than one multi-row insert: ids map back to their rows, automatic numbers
+/// go past a number given later in the batch, and every case has its audit entry in order.
+#[tokio::test]
+async fn batch_numbers_skip_given_ones_and_chain_the_audit() {
+    let app = spawn_app().await;
+    let mut rows: Vec<NewCase> = (0..450)
+        .map(|i| case("350102", &code(i % 5 + 100), "2025-03-01"))
+        .collect();
+    rows[449].case_no = "榕鼓楼环罚〔2025〕3号".into();
+    rows[10].tags = "清水蓝天".into();
+    let ids = intake::record(&app.db, &app.org, &Scope::Province, "test", &rows)
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 450);
+    for (i, expected) in [
+        (0, "榕鼓楼环罚〔2025〕4号"),
+        (10, "榕鼓楼环罚〔2025〕14号"),
+        (400, "榕鼓楼环罚〔2025〕404号"),
+        (448, "榕鼓楼环罚〔2025〕452号"),
+        (449, "榕鼓楼环罚〔2025〕3号"),
+    ] {
+        let no: String = sqlx::query_scalar("SELECT case_no FROM cases WHERE id = $1")
+            .bind(ids[i])
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(no, expected, "row {i}");
+        let h = ecowarden::audit_log::history(&app.db, "case", &ids[i].to_string())
+            .await
+            .unwrap();
+        assert_eq!(h.len(), 1);
+        assert!(h[0].after_json.as_deref().unwrap().contains(expected));
+    }
+    let tagged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_tags WHERE case_id = $1")
+        .bind(ids[10])
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(tagged, 1);
+    let officers: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM case_officers WHERE case_id >= $1 AND case_id <= $2",
+    )
+    .bind(*ids.iter().min().unwrap())
+    .bind(*ids.iter().max().unwrap())
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(officers, 900);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM facilities WHERE credit_code LIKE '91350102MA00001%'")
+            .await,
+        5
+    );
+    let v = ecowarden::audit_log::verify(&app.db).await.unwrap();
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+}
+
 /// The demo ledger reproduces the article's figures for 2023.
 #[tokio::test]
 async fn demo_ledger_has_the_articles_shape() {

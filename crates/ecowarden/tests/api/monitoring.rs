@@ -225,7 +225,7 @@ async fn acked_frames_survive_sigkill_exactly_once() {
                         m.mn.clone(),
                         m.cn.clone(),
                         m.data_time_ms,
-                        v.factor,
+                        v.factor.to_string(),
                         v.field,
                     ))
                     .or_default() += 1;

@@ -38,12 +38,12 @@ pub fn narrow_band(cx: &Context, params: &NarrowBand) -> Vec<Finding> {
             continue;
         };
         let threshold = (params.range_share.value * fs).min(params.vs_baseline.value * spread);
-        let idx: Vec<usize> = (0..p.len).filter(|&i| c.usable(&p.running, i)).collect();
-        for (l, r, lo, hi) in narrow_runs(&idx, &c.x, threshold, min_count) {
-            let (i0, i1) = (idx[l], idx[r] + 1);
+        let blocks = hour_blocks(p, c);
+        for (l, r, lo, hi) in narrow_runs(&blocks, threshold, min_count) {
+            let (i0, i1) = (blocks[l].s, blocks[r].e);
             let (start, end) = p.window(i0, i1);
             let range = hi - lo;
-            let count = r - l + 1;
+            let count: usize = blocks[l..=r].iter().map(|b| b.n).sum();
             let explanation = format!(
                 "{} 在 {} 的 {} 个运行期有效数据中，最大值与最小值仅相差 {}{}，为量程 {}{} 的 {:.2}%（检查要点第22项：长期在量程2%以内波动），也远小于{}常见波动幅度（p10–p90 为 {}{}）。数据几乎不随工况变化，可能经过人为设定或修改。",
                 factor_label(&c.factor),
@@ -84,33 +84,60 @@ pub fn narrow_band(cx: &Context, params: &NarrowBand) -> Vec<Finding> {
     out
 }
 
-/// Maximal stretches `[l, r]` of `idx` (positions into `x`) at least `min_count` long whose
-/// range stays within `threshold`, with their min and max. Two pointers and monotone
-/// deques: linear in `idx`.
-fn narrow_runs(
-    idx: &[usize],
-    x: &[f64],
-    threshold: f64,
-    min_count: usize,
-) -> Vec<(usize, usize, f64, f64)> {
+/// An hour's usable values of a channel: slots `[s, e)`, their min, max and count. S2's
+/// windows are days long, so hours are fine enough, and a pass over hour extremes is
+/// several times cheaper than one over values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Block {
+    s: usize,
+    e: usize,
+    lo: f64,
+    hi: f64,
+    n: usize,
+}
+
+/// The non-empty hour blocks of channel `c`.
+fn hour_blocks(p: &crate::series::Prepared, c: &crate::series::PreparedChannel) -> Vec<Block> {
+    let per = p.slots(1.0);
+    let mut out = Vec::with_capacity(p.len / per + 1);
+    for s in (0..p.len).step_by(per) {
+        let e = (s + per).min(p.len);
+        let (mut lo, mut hi, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0);
+        for i in (s..e).filter(|&i| c.usable(&p.running, i)) {
+            lo = lo.min(c.x[i]);
+            hi = hi.max(c.x[i]);
+            n += 1;
+        }
+        if n > 0 {
+            out.push(Block { s, e, lo, hi, n });
+        }
+    }
+    out
+}
+
+/// Maximal stretches `[l, r]` of blocks holding at least `min_count` values whose range
+/// stays within `threshold`, with their min and max. Two pointers and monotone deques:
+/// linear in the blocks.
+fn narrow_runs(b: &[Block], threshold: f64, min_count: usize) -> Vec<(usize, usize, f64, f64)> {
     let mut out: Vec<(usize, usize, f64, f64)> = Vec::new();
     let mut maxq: VecDeque<usize> = VecDeque::new();
     let mut minq: VecDeque<usize> = VecDeque::new();
-    let mut l = 0;
-    for r in 0..idx.len() {
-        let v = x[idx[r]];
-        while maxq.back().is_some_and(|&b| x[idx[b]] <= v) {
+    let (mut l, mut count) = (0, 0);
+    for r in 0..b.len() {
+        while maxq.back().is_some_and(|&k| b[k].hi <= b[r].hi) {
             maxq.pop_back();
         }
         maxq.push_back(r);
-        while minq.back().is_some_and(|&b| x[idx[b]] >= v) {
+        while minq.back().is_some_and(|&k| b[k].lo >= b[r].lo) {
             minq.pop_back();
         }
         minq.push_back(r);
+        count += b[r].n;
         while let (Some(&hi), Some(&lo)) = (maxq.front(), minq.front()) {
-            if x[idx[hi]] - x[idx[lo]] <= threshold {
+            if b[hi].hi - b[lo].lo <= threshold {
                 break;
             }
+            count -= b[l].n;
             l += 1;
             if hi < l {
                 maxq.pop_front();
@@ -119,10 +146,10 @@ fn narrow_runs(
                 minq.pop_front();
             }
         }
-        if r + 1 - l < min_count.max(1) {
+        if l > r || count < min_count.max(1) {
             continue;
         }
-        let (hi, lo) = (x[idx[maxq[0]]], x[idx[minq[0]]]);
+        let (hi, lo) = (b[maxq[0]].hi, b[minq[0]].lo);
         match out.last_mut() {
             Some(last) if l <= last.1 => {
                 last.1 = r;
@@ -229,8 +256,18 @@ mod tests {
     #[test]
     fn narrow_runs_finds_the_flat_stretch() {
         let x = [0.0, 10.0, 5.0, 5.1, 5.05, 4.95, 5.0, 20.0, 1.0];
-        let idx: Vec<usize> = (0..x.len()).collect();
-        let r = narrow_runs(&idx, &x, 0.2, 4);
+        let b: Vec<Block> = x
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| Block {
+                s: i,
+                e: i + 1,
+                lo: v,
+                hi: v,
+                n: 1,
+            })
+            .collect();
+        let r = narrow_runs(&b, 0.2, 4);
         assert_eq!(r.len(), 1);
         assert_eq!((r[0].0, r[0].1), (2, 6));
         assert!((r[0].3 - r[0].2 - 0.15).abs() < 1e-9);

@@ -56,22 +56,28 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries) -> Vec<Fingerprint> {
             continue;
         }
         let salt = c.factor.bytes().fold(0u64, |h, b| mix(h ^ u64::from(b)));
-        let word = |i: usize| mix(c.x[i].to_bits() ^ salt);
-        let valid = |i: usize| c.qa[i] == Qa::Valid;
-        let changed = |i: usize| i > 0 && valid(i) && valid(i - 1) && c.x[i] != c.x[i - 1];
+        // Per slot: the value's word (0 when invalid), invalid, and changed from the slot
+        // before; then one rolling pass.
+        let valid: Vec<bool> = c.qa.iter().map(|&q| q == Qa::Valid).collect();
+        let word: Vec<u64> = (0..p.len)
+            .map(|i| {
+                if valid[i] {
+                    mix(c.x[i].to_bits() ^ salt)
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let changed = |i: usize| i > 0 && valid[i] && valid[i - 1] && c.x[i] != c.x[i - 1];
         let (mut h, mut invalid, mut changes) = (0u64, 0u32, 0u32);
         for i in 0..p.len {
-            h = h
-                .wrapping_mul(BASE)
-                .wrapping_add(if valid(i) { word(i) } else { 0 });
-            invalid += u32::from(!valid(i));
-            if i >= 1 {
-                changes += u32::from(changed(i));
-            }
+            h = h.wrapping_mul(BASE).wrapping_add(word[i]);
+            invalid += u32::from(!valid[i]);
+            changes += u32::from(changed(i));
             if i >= k {
                 let old = i - k;
-                h = h.wrapping_sub(if valid(old) { word(old) } else { 0 }.wrapping_mul(base_k));
-                invalid -= u32::from(!valid(old));
+                h = h.wrapping_sub(word[old].wrapping_mul(base_k));
+                invalid -= u32::from(!valid[old]);
                 // The pair (old, old + 1) leaves the window.
                 changes -= u32::from(changed(old + 1));
             }

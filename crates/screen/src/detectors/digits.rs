@@ -43,7 +43,7 @@ pub fn digit_preference(cx: &Context, params: &DigitPreference) -> Vec<Finding> 
                 let changed = x != prev;
                 prev = x;
                 if changed {
-                    ((x.abs() * scale).round() % 10.0) as u8
+                    ((x.abs() * scale).round() as u64 % 10) as u8
                 } else {
                     NONE
                 }

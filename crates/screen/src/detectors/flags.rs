@@ -27,14 +27,22 @@ pub fn strategic_gaps(cx: &Context, params: &StrategicGaps) -> Vec<Finding> {
         let high_level = params.high_share.value * limit;
         let (mut n_high, mut g_high, mut n_low, mut g_low) = (0u64, 0u64, 0u64, 0u64);
         let mut gaps: Vec<(usize, usize, f64)> = Vec::new();
+        let u: Vec<f64> = (0..p.len)
+            .map(|i| {
+                if c.usable(&p.running, i) {
+                    c.x[i]
+                } else {
+                    f64::NEG_INFINITY
+                }
+            })
+            .collect();
         for i in 0..p.len.saturating_sub(1) {
-            if !c.usable(&p.running, i) {
+            if u[i] == f64::NEG_INFINITY {
                 continue;
             }
-            let recent = (i.saturating_sub(look - 1)..=i)
-                .filter(|&j| c.usable(&p.running, j))
-                .map(|j| c.x[j])
-                .fold(f64::NEG_INFINITY, f64::max);
+            let recent = u[i.saturating_sub(look - 1)..=i]
+                .iter()
+                .fold(f64::NEG_INFINITY, |a, &b| a.max(b));
             let gap = c.qa[i + 1] == Qa::Missing;
             if recent >= high_level {
                 n_high += 1;

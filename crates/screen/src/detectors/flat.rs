@@ -94,7 +94,9 @@ fn chance_length(n: usize, p: f64, alpha: f64) -> usize {
 
 /// S1: one channel holds the same value for longer than chance and `min_hours` allow while
 /// the unit runs. Checklist item 21 (数据长期在某一固定值上下小幅波动).
-pub fn constant_value(cx: &Context, params: &ConstantValue) -> Vec<Finding> {
+/// `runs` are [`candidate_runs`]: S1's runs are among them, since S1 asks for longer and
+/// less likely runs than S7.
+pub fn constant_value(cx: &Context, params: &ConstantValue, runs: &[Run]) -> Vec<Finding> {
     let p = cx.p;
     let mut out = Vec::new();
     let min_slots = p.slots(params.min_hours.value);
@@ -110,7 +112,7 @@ pub fn constant_value(cx: &Context, params: &ConstantValue) -> Vec<Finding> {
             params.max_repeat.value,
         );
         let need = chance_length(n, prob, params.alpha.value).max(min_slots);
-        for run in runs(cx, ch, need, min_slots) {
+        for run in runs.iter().filter(|r| r.ch == ch && r.len >= need) {
             if (run.running as f64) < params.running_share.value * run.len as f64 {
                 continue;
             }
@@ -172,13 +174,10 @@ pub fn constant_value(cx: &Context, params: &ConstantValue) -> Vec<Finding> {
     out
 }
 
-/// The runs S7 counts: every channel's runs that are themselves unlikely at
-/// `channel_alpha` and at least `min_hours` long, with S1's bounds on the repeat probability.
-pub fn runs_for_flat_channels(
-    cx: &Context,
-    params: &MultiChannelFlat,
-    s1: &ConstantValue,
-) -> Vec<Run> {
+/// The runs S1 and S7 look at, found in one pass per channel: every channel's runs that
+/// are unlikely at S7's `channel_alpha` and at least its `min_hours` long (S7's shorter
+/// minimum also ends runs at shorter gaps), with S1's bounds on the repeat probability.
+pub fn candidate_runs(cx: &Context, params: &MultiChannelFlat, s1: &ConstantValue) -> Vec<Run> {
     let p = cx.p;
     let min_slots = p.slots(params.min_hours.value);
     let mut out = Vec::new();
@@ -186,11 +185,7 @@ pub fn runs_for_flat_channels(
         let n = c.qa.iter().filter(|&&q| q == Qa::Valid).count();
         let (prob, _) = repeat_probability(cx, &c.factor, s1.min_repeat.value, s1.max_repeat.value);
         let need = chance_length(n, prob, params.channel_alpha.value).max(min_slots);
-        out.extend(
-            runs(cx, ch, need, min_slots)
-                .into_iter()
-                .filter(|r| 2 * r.running >= r.len),
-        );
+        out.extend(runs(cx, ch, need, min_slots));
     }
     out
 }
@@ -201,7 +196,12 @@ pub fn multi_channel_flat(cx: &Context, params: &MultiChannelFlat, runs: &[Run])
     let p = cx.p;
     let need = params.min_channels.value.max(2.0) as usize;
     let min_slots = p.slots(params.min_hours.value);
-    // Sweep over run starts and ends.
+    // Sweep over the starts and ends of runs while the unit runs.
+    let runs: Vec<Run> = runs
+        .iter()
+        .copied()
+        .filter(|r| 2 * r.running >= r.len)
+        .collect();
     let mut events: Vec<(usize, i32)> = runs
         .iter()
         .flat_map(|r| [(r.start, 1), (r.end, -1)])
@@ -219,7 +219,7 @@ pub fn multi_channel_flat(cx: &Context, params: &MultiChannelFlat, runs: &[Run])
             && depth < need as i32
             && let Some(s) = open.take().filter(|&s| slot - s >= min_slots)
         {
-            out.push(flat_finding(cx, runs, (s, slot), need));
+            out.push(flat_finding(cx, &runs, (s, slot), need));
         }
     }
     out

@@ -73,8 +73,8 @@ impl Context<'_> {
 pub fn run(cx: &Context, config: &Config) -> (Vec<Finding>, Vec<copy::Fingerprint>) {
     let mut out = Vec::new();
     let prints = copy::fingerprints(cx.p, &config.copied_series);
-    let runs = flat::runs_for_flat_channels(cx, &config.multi_channel_flat, &config.constant_value);
-    out.extend(flat::constant_value(cx, &config.constant_value));
+    let runs = flat::candidate_runs(cx, &config.multi_channel_flat, &config.constant_value);
+    out.extend(flat::constant_value(cx, &config.constant_value, &runs));
     out.extend(flat::multi_channel_flat(
         cx,
         &config.multi_channel_flat,

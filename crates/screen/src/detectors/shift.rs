@@ -21,6 +21,8 @@ use crate::stats::{self, Moments};
 pub fn level_shift(cx: &Context, params: &LevelShift) -> Vec<Finding> {
     let p = cx.p;
     let w = p.slots(params.window_hours.value);
+    let per = p.slots(1.0);
+    let wb = w.div_ceil(per);
     let mut out = Vec::new();
     if p.len < 2 * w {
         return out;
@@ -41,53 +43,61 @@ pub fn level_shift(cx: &Context, params: &LevelShift) -> Vec<Finding> {
             continue;
         }
         let fitted = |i: usize| a + b * fc.map_or(0.0, |f| f.x[i]);
-        // Prefix sums of residual, value and count over usable slots.
+        // Prefix sums of residual, value and count over hour blocks: the windows are a day
+        // long, so hours are fine enough and the scan is per hour, not per value.
         let n = p.len;
-        let (mut se, mut sx, mut cnt) = (vec![0.0; n + 1], vec![0.0; n + 1], vec![0u32; n + 1]);
-        for i in 0..n {
-            let u = ok(i);
-            se[i + 1] = se[i] + if u { c.x[i] - fitted(i) } else { 0.0 };
-            sx[i + 1] = sx[i] + if u { c.x[i] } else { 0.0 };
-            cnt[i + 1] = cnt[i] + u32::from(u);
+        let nb = n.div_ceil(per);
+        let (mut se, mut sx, mut cnt) = (vec![0.0; nb + 1], vec![0.0; nb + 1], vec![0u32; nb + 1]);
+        for k in 0..nb {
+            let (mut e, mut x, mut u) = (0.0, 0.0, 0u32);
+            for i in (k * per..((k + 1) * per).min(n)).filter(|&i| ok(i)) {
+                e += c.x[i] - fitted(i);
+                x += c.x[i];
+                u += 1;
+            }
+            se[k + 1] = se[k] + e;
+            sx[k + 1] = sx[k] + x;
+            cnt[k + 1] = cnt[k] + u;
         }
         let mean =
             |s: &[f64], i: usize, j: usize| (s[j] - s[i]) / f64::from((cnt[j] - cnt[i]).max(1));
-        let enough = |i: usize, j: usize| (cnt[j] - cnt[i]) as usize * 2 >= j - i;
-        // Drop at slot s: residual mean before minus after, and the level before.
-        let drop_at = |s: usize| {
-            if s < w || s + w > n || !enough(s - w, s) || !enough(s, s + w) {
-                return (f64::NAN, f64::NAN);
-            }
-            let d = mean(&se, s - w, s) - mean(&se, s, s + w);
-            (d, mean(&sx, s - w, s))
-        };
-        // The noise of the statistic itself, autocorrelation and all: robust σ of the drop
-        // over every slot (a real shift moves only the 2·w slots around it).
-        let mut drops: Vec<f64> = (w..=n - w)
-            .map(|s| drop_at(s).0)
-            .filter(|d| d.is_finite())
+        let enough = |i: usize, j: usize| (cnt[j] - cnt[i]) as usize * 2 >= (j - i) * per;
+        // Drop at block boundary k: residual mean before minus after.
+        let drops: Vec<f64> = (0..=nb)
+            .map(|k| {
+                if k < wb || k + wb > nb || !enough(k - wb, k) || !enough(k, k + wb) {
+                    f64::NAN
+                } else {
+                    mean(&se, k - wb, k) - mean(&se, k, k + wb)
+                }
+            })
             .collect();
-        if drops.len() < 4 * w {
+        // The noise of the statistic itself, autocorrelation and all: robust σ of the drop
+        // over every hour (a real shift moves only the 2·w hours around it).
+        let mut finite: Vec<f64> = drops.iter().copied().filter(|d| d.is_finite()).collect();
+        if finite.len() < 4 * wb {
             continue;
         }
-        let sigma = stats::robust_sigma(&mut drops);
+        let sigma = stats::robust_sigma(&mut finite);
         if sigma.is_nan() || sigma <= 0.0 {
             continue;
         }
-        let hit = |s: usize| {
-            let (d, level) = drop_at(s);
-            d >= params.mad_multiple.value * sigma
-                && level > 0.0
-                && d >= params.min_drop.value * level
+        let hit = |k: usize| {
+            let d = drops[k];
+            d >= params.mad_multiple.value * sigma && {
+                let level = mean(&sx, k - wb, k);
+                level > 0.0 && d >= params.min_drop.value * level
+            }
         };
-        for (s0, s1) in segments(n, 1, hit) {
-            let s = (s0..s1)
-                .max_by(|&i, &j| drop_at(i).0.total_cmp(&drop_at(j).0))
-                .unwrap_or(s0);
-            let (d, level) = drop_at(s);
+        for (k0, k1) in segments(nb + 1, 1, hit) {
+            let k = (k0..k1)
+                .max_by(|&i, &j| drops[i].total_cmp(&drops[j]))
+                .unwrap_or(k0);
+            let (d, level) = (drops[k], mean(&sx, k - wb, k));
+            let after = mean(&sx, k, k + wb);
+            let s = k * per;
             let t = p.time(s);
             let when = suspicious_time(t, &p.series.events, params);
-            let after = mean(&sx, s, s + w);
             let when_text = if when.is_empty() {
                 String::new()
             } else {
@@ -106,7 +116,7 @@ pub fn level_shift(cx: &Context, params: &LevelShift) -> Vec<Finding> {
                 when_text,
             );
             let evidence = json!({
-                "window": cx.window(ch, (s - w, s + w)),
+                "window": cx.window(ch, (s.saturating_sub(w), (s + w).min(n))),
                 "shift_at": crate::finding::iso(t),
                 "mean_before": level,
                 "mean_after": after,
