@@ -228,3 +228,112 @@ test('county officer: dashboard, case list, case page, out-of-scope case, logout
     await context.close();
   }
 });
+
+/** A unified social credit code (GB 32100-2015) with its check character, from a 17-char body. */
+function creditCode(body) {
+  const chars = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+  const weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+  const sum = [...body].reduce((s, c, i) => s + chars.indexOf(c) * weights[i], 0);
+  return body + chars[(31 - (sum % 31)) % 31];
+}
+
+test('county officer: record a case, work it through its stages, import a ledger', async (t) => {
+  const { context, page, problems } = await newPage();
+  const code = creditCode('91350102E2E000' + String(Date.now() % 1000).padStart(3, '0'));
+  try {
+    await login(page, 'gulou');
+
+    await t.test('the form names every wrong field in Chinese and keeps what was typed', async () => {
+      await page.goto('/cases/new');
+      await page.fill('input[name=region_code]', '350102');
+      await page.fill('input[name=facility_name]', '福州鼓楼端到端测试有限公司');
+      // A wrong check character: the message says which character is wrong.
+      await page.fill('input[name=credit_code]', code.slice(0, 17) + (code[17] === '0' ? '1' : '0'));
+      await page.fill('input[name=source]', '日常检查');
+      await page.fill('input[name=discovered_on]', '2023-03-01');
+      await page.fill('input[name=filed_on]', '2023-02-01');
+      await page.fill('input[name=officers]', '闽3501020001、闽3501020002');
+      await page.click('#save-case');
+      await page.locator('p.error').waitFor();
+      assert.equal(new URL(page.url()).pathname, '/cases/new');
+      const errors = await page.locator('label.invalid').allInnerTexts();
+      const text = errors.join('\n');
+      assert.match(text, /统一社会信用代码[\s\S]*校验/, text);
+      assert.match(text, /违法行为[\s\S]*必填|违法行为[\s\S]*不能为空/, text);
+      assert.match(text, /立案日期[\s\S]*发现日期/, text);
+      assert.equal(await page.inputValue('input[name=facility_name]'), '福州鼓楼端到端测试有限公司');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'case-form-errors.png'), fullPage: true });
+    });
+
+    let caseNo;
+    await t.test('a corrected form records the case and opens its page', async () => {
+      await page.fill('input[name=credit_code]', code);
+      await page.fill('input[name=violation]', '未按规定运行污染防治设施');
+      await page.fill('input[name=filed_on]', '2023-03-03');
+      await Promise.all([page.waitForURL(/\/cases\/\d+$/), page.click('#save-case')]);
+      const h1 = (await page.locator('main h1').innerText()).trim();
+      caseNo = h1.split(/\s/)[0];
+      assert.match(caseNo, /〔2023〕\d+号$/);
+      assert.match(h1, /已立案/);
+      assert.match(await page.locator('dl.fields').innerText(), /福州鼓楼端到端测试有限公司/);
+    });
+
+    await t.test('a stage is recorded and shows in the timeline and the history', async () => {
+      await page.selectOption('select[name=to]', 'investigation');
+      await page.fill('form[action$="/transition"] input[name=on]', '2023-03-10');
+      await Promise.all([page.waitForLoadState('load'), page.click('#transition')]);
+      await page.locator('main h1 .status').filter({ hasText: '调查取证' }).waitFor();
+      assert.match(await page.locator('ol.timeline').innerText(), /2023-03-10/);
+      const history = await page.locator('table.grid').last().innerText();
+      assert.match(history, /gulou/);
+    });
+
+    await t.test('a supporting measure and a referral are recorded', async () => {
+      const measure = page.locator('form[action$="/measures"]');
+      await measure.locator('select[name=kind]').selectOption('seal_and_seize');
+      await measure.locator('input[name=decided_on]').fill('2023-03-11');
+      await measure.locator('input[name=items]').fill('废水处理设施控制柜1台');
+      await Promise.all([page.waitForLoadState('load'), measure.locator('button[type=submit]').click()]);
+      await page.getByRole('cell', { name: '废水处理设施控制柜1台', exact: true }).waitFor();
+
+      const referral = page.locator('form[action$="/referrals"]');
+      await referral.locator('select[name=kind]').selectOption('criminal');
+      await referral.locator('input[name=agency]').fill('福州市公安局鼓楼分局');
+      await referral.locator('input[name=referred_on]').fill('2023-03-12');
+      await Promise.all([page.waitForLoadState('load'), referral.locator('button[type=submit]').click()]);
+      await page.getByRole('cell', { name: '福州市公安局鼓楼分局', exact: true }).waitFor();
+      await page.screenshot({ path: path.join(ARTIFACTS, 'case-worked.png'), fullPage: true });
+    });
+
+    await t.test('an import with a bad row lists row and column and writes nothing; a good one lands', async () => {
+      const header = '行政区划代码,当事人名称,统一社会信用代码,案件来源,违法行为,发现日期,执法人员证号';
+      const good = `350102,福州鼓楼导入测试厂,${code},信访投诉,超标排放水污染物,2023-05-02,闽3501020001、闽3501020002`;
+      const bad = `350103,台江导入测试厂,${code},信访投诉,超标排放水污染物,2023-05-02,闽3501020001、闽3501020002`;
+      const upload = async (rows) => {
+        await page.goto('/cases/import');
+        await page.setInputFiles('input[type=file]', {
+          name: 'ledger.csv',
+          mimeType: 'text/csv',
+          buffer: Buffer.from([header, ...rows].join('\n') + '\n', 'utf8'),
+        });
+        await Promise.all([page.waitForLoadState('load'), page.click('form[action="/cases/import"] button[type=submit]')]);
+      };
+      await upload([good, bad]);
+      const problemsTable = page.locator('#import-problems');
+      await problemsTable.waitFor();
+      const text = await problemsTable.innerText();
+      assert.match(text, /ledger\.csv\s+3\s+A/, text);
+      await page.goto('/cases?q=福州鼓楼导入测试厂');
+      assert.equal(await page.locator('#case-list tbody tr a').count(), 0, 'nothing was written');
+
+      await upload([good]);
+      assert.match(await page.locator('#import-done').innerText(), /1/);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'case-import.png'), fullPage: true });
+    });
+
+    // The refused import answers 4xx with its problem list; nothing else failed.
+    assert.ok(problems.every((p) => /^4\d\d (GET|POST) \/cases\/(new|import)$/.test(p)), problems.join('\n'));
+  } finally {
+    await context.close();
+  }
+});
