@@ -199,8 +199,9 @@ impl Appender {
     }
 }
 
-/// Entries per multi-row insert: 10 values each, well under SQLite's 32,766 bound parameters.
-const ROWS_PER_INSERT: usize = 500;
+/// Entries per multi-row insert (10 values each): few, because a statement's cost in
+/// sqlx-sqlite grows with the square of its parameters (see `cases::intake`).
+const ROWS_PER_INSERT: usize = 80;
 
 /// An entry computed but not yet stored.
 struct Pending {

@@ -108,21 +108,29 @@ impl Org {
         let rows = sqlx::query("SELECT code, name, level, parent_code, city_code FROM regions")
             .fetch_all(db.pool())
             .await?;
-        let mut regions = BTreeMap::new();
-        for r in rows {
-            let code: String = r.try_get(0)?;
-            regions.insert(
-                code.clone(),
-                Region {
-                    code,
+        let regions = rows
+            .iter()
+            .map(|r| {
+                Ok(Region {
+                    code: r.try_get(0)?,
                     name: r.try_get(1)?,
                     level: Level::parse(&r.try_get::<String, _>(2)?),
                     parent_code: r.try_get(3)?,
                     city_code: r.try_get(4)?,
-                },
-            );
+                })
+            })
+            .collect::<Result<Org>>()?;
+        Ok(Arc::new(regions))
+    }
+}
+
+/// An organisation from its regions, e.g. [`fujian_regions`] where no store is at hand
+/// (fuzz targets, benchmarks).
+impl FromIterator<Region> for Org {
+    fn from_iter<I: IntoIterator<Item = Region>>(regions: I) -> Self {
+        Org {
+            regions: regions.into_iter().map(|r| (r.code.clone(), r)).collect(),
         }
-        Ok(Arc::new(Org { regions }))
     }
 }
 
