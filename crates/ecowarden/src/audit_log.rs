@@ -42,6 +42,41 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// When, as users read it: China Standard Time, to the minute.
+    pub fn at_local(&self) -> String {
+        crate::clock::display_instant(&self.at)
+    }
+
+    /// The action in Chinese for pages (the stored name stays English and stable).
+    pub fn action_label(&self) -> &str {
+        match self.action.as_str() {
+            "create" => "新建",
+            "update" => "修改",
+            "transition" => "办理环节",
+            "add_measure" => "登记配套措施",
+            "add_referral" => "登记移送",
+            "referral_outcome" => "更新移送结果",
+            "disable" => "停用",
+            "enable" => "启用",
+            "reset_password" => "重置密码",
+            "accept" => "采纳",
+            "dismiss" => "排除",
+            other => other,
+        }
+    }
+
+    /// The kind of record in Chinese for pages.
+    pub fn entity_label(&self) -> &str {
+        match self.entity.as_str() {
+            "case" => "案件",
+            "facility" => "企业",
+            "outlet" => "排口",
+            "user" => "用户",
+            "lead" => "线索",
+            other => other,
+        }
+    }
+
     /// The hash this entry's content and link should have.
     pub fn expected_hash(&self) -> String {
         entry_hash(

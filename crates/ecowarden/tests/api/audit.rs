@@ -51,6 +51,16 @@ async fn changes_are_recorded_with_before_and_after() {
     let v = audit_log::verify(&app.db).await.unwrap();
     assert!(v.problems.is_empty(), "{:?}", v.problems);
     assert_eq!(v.entries, all.len() as i64);
+
+    // The audit page reads in Chinese and in Beijing time; the stored names stay English.
+    let (c, _) = app.login("admin").await;
+    let page = crate::helpers::get_text(&c, format!("{}/audit", app.base)).await;
+    let row = |action: &str| format!("<td>admin</td><td>{action}</td><td>用户 {id}</td>");
+    for action in ["新建", "停用", "启用"] {
+        assert!(page.contains(&row(action)), "{action} row for user {id}");
+    }
+    let shown = ecowarden::clock::display_instant(&h[1].at);
+    assert!(page.contains(&format!("<td>{shown}</td>")), "time {shown}");
 }
 
 #[tokio::test]
