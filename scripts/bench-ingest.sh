@@ -11,14 +11,22 @@
 # 3. Stops the receiver and runs `ecowarden monitoring compact` over everything received:
 #    measurements per second into Parquet, and bytes per archived measurement.
 #
-# The receiver compacts only at the end here, so the two figures are measured apart.
+# The receiver compacts only at the end here, so the two figures are measured apart. The
+# machine's load average and each process's CPU time are printed with them: on a shared
+# machine, throughput per CPU second says more than throughput per wall second.
+#
+# ECOWARDEN_BIN=path/to/ecowarden measures that binary instead of building this tree.
 set -euo pipefail
 stations=${1:-2000}
 seconds=${2:-30}
 window=${3:-1}
 cd "$(dirname "$0")/.."
-cargo build --release -p ecowarden --quiet
-bin=$PWD/target/release/ecowarden
+if [[ -n "${ECOWARDEN_BIN:-}" ]]; then
+  bin=$ECOWARDEN_BIN
+else
+  cargo build --release -p ecowarden --quiet
+  bin=$PWD/target/release/ecowarden
+fi
 data=$(mktemp -d -t ecowarden-bench.XXXXXX)
 receiver=""
 cleanup() {
@@ -56,14 +64,20 @@ for _ in $(seq 100); do
 done
 [[ -n "$addr" ]] || { echo "the receiver did not start:" >&2; cat "$data/ingest.err" >&2; exit 1; }
 
-echo "== ingest: $stations loggers, window $window, ${seconds} s, durable acks (cores: $(nproc))"
-"$bin" --data "$data" simulate --target "$addr" --stations "$stations" --rate 0 \
+# CPU seconds (user + system) a process has used so far.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+
+echo "== ingest: $stations loggers, window $window, ${seconds} s, durable acks (cores: $(nproc); load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+TIMEFORMAT="simulator CPU: %U s user + %S s system"
+time "$bin" --data "$data" simulate --target "$addr" --stations "$stations" --rate 0 \
   --window "$window" --duration "$seconds"
+echo "receiver CPU: $(cpu "$receiver") s"
 kill -TERM "$receiver"
 wait "$receiver" 2>/dev/null || true
 receiver=""
 echo "evidence log: $(du -sh "$data/evidence" | cut -f1)"
 
-echo "== compaction of everything received into Parquet"
-"$bin" --data "$data" monitoring compact
+echo "== compaction of everything received into Parquet (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+TIMEFORMAT="compactor: %R s wall, CPU %U s user + %S s system"
+time "$bin" --data "$data" monitoring compact
 echo "archive: $(du -sh "$data/archive" | cut -f1) in $(find "$data/archive" -name '*.parquet' | wc -l) files"

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Duration as Span, FixedOffset, Timelike, Utc};
 use hj212::build::{self, Station as Logger, Upload};
-use hj212::{Decoder, Factor, Options, Version};
+use hj212::{Decoder, Factor, Message, Options, Version};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -250,6 +250,7 @@ pub async fn run(
             deadline,
             latencies: Vec::new(),
             queue: VecDeque::new(),
+            templates: Vec::new(),
         };
         let pace = args.rate;
         let (backfill, rtd) = (args.backfill, Duration::from_secs(args.rtd_interval.max(1)));
@@ -321,6 +322,8 @@ struct Sim {
     latencies: Vec<u32>,
     /// Uploads generated and not yet acked, oldest first (sent or not).
     queue: VecDeque<Pending>,
+    /// Storm pace without faults: one pre-built hourly upload per hour of the day.
+    templates: Vec<Template>,
 }
 
 /// Latencies kept per logger (a sample is enough for percentiles).
@@ -342,6 +345,14 @@ impl Sim {
             }
             Rate::Storm(_) => Schedule::storm(),
         };
+        if schedule.storm && self.fault_rate == 0.0 {
+            self.templates = (0..24)
+                .map(|h| {
+                    let at = schedule.storm_hour + Span::hours(h);
+                    Template::new(self.message(Upload::Hourly, at, 0).to_frame())
+                })
+                .collect();
+        }
         while !self.over() {
             let Ok(stream) = TcpStream::connect(&self.target).await else {
                 self.shared.reconnects.fetch_add(1, Ordering::Relaxed);
@@ -365,16 +376,35 @@ impl Sim {
         let mut buf = vec![0u8; 16 * 1024];
         // Everything not yet acked is sent again on a new connection.
         let mut sent = 0;
+        let mut out = Vec::new();
         loop {
             if self.over() && self.queue.is_empty() {
                 return Ok(());
             }
+            // Uploads already due (a storm, a back-fill) fill the window at once unless a
+            // rate paces them, and go out in one write with what is still unsent.
+            while self.rate.is_none() && !self.over() && self.queue.len() < self.window {
+                let Some((at, kind)) = schedule.next_due() else {
+                    break;
+                };
+                if at > Instant::now() {
+                    break;
+                }
+                schedule.advance(kind);
+                let extra = self.upload(kind, schedule);
+                out.extend_from_slice(&extra);
+            }
+            let now = Instant::now();
             while sent < self.queue.len().min(self.window) {
                 let p = &mut self.queue[sent];
-                p.sent_at = Instant::now();
-                wr.write_all(&p.bytes).await?;
+                p.sent_at = now;
+                out.extend_from_slice(&p.bytes);
                 self.shared.sent.fetch_add(1, Ordering::Relaxed);
                 sent += 1;
+            }
+            if !out.is_empty() {
+                wr.write_all(&out).await?;
+                out.clear();
             }
             let next = (!self.over() && self.queue.len() < self.window)
                 .then(|| schedule.next_due())
@@ -389,11 +419,8 @@ impl Sim {
                     decoder.push(&buf[..n]);
                     while let Some(item) = decoder.next_frame() {
                         let Ok(frame) = item else { continue };
-                        let Ok(reply) = hj212::Message::parse(&frame, &Options::lenient()) else {
-                            continue;
-                        };
-                        if reply.cn.as_deref() == Some("9014") {
-                            sent -= self.acked(reply.qn.as_deref().unwrap_or(""));
+                        if let Some(qn) = ack_qn(frame.raw) {
+                            sent -= self.acked(qn);
                         }
                     }
                 }
@@ -435,6 +462,15 @@ impl Sim {
         1
     }
 
+    /// The upload of `kind` for data time `at`, with values from the model.
+    fn message(&mut self, upload: Upload, at: DateTime<FixedOffset>, serial: u64) -> Message {
+        let data_time = at.format("%Y%m%d%H%M%S").to_string();
+        // A QN unique per logger and upload: the send time to the ms would repeat in a storm.
+        let qn = format!("{}{:03}", data_time, serial % 1000);
+        let factors = self.model.factors(upload, at, &mut self.rng);
+        build::upload(&self.logger, upload, &qn, &data_time, factors, true)
+    }
+
     /// Generates the due upload into the queue; returns fault bytes to send right away.
     fn upload(&mut self, kind: Due, schedule: &Schedule) -> Vec<u8> {
         let (upload, at) = match kind {
@@ -442,11 +478,17 @@ impl Sim {
             Due::Minute(t) => (Upload::Minute, t),
             Due::Hour(t) => (Upload::Hourly, t),
         };
-        let data_time = at.format("%Y%m%d%H%M%S").to_string();
-        // A QN unique per logger and upload: the send time to the ms would repeat in a storm.
-        let qn = format!("{}{:03}", data_time, schedule.serial % 1000);
-        let factors = self.model.factors(upload, at, &mut self.rng);
-        let mut m = build::upload(&self.logger, upload, &qn, &data_time, factors, true);
+        if let Some(t) = self.templates.get(at.hour() as usize) {
+            let (bytes, qn) = t.instance(at, schedule.serial);
+            self.queue.push_back(Pending {
+                bytes,
+                due: VecDeque::from([qn]),
+                sent_at: Instant::now(),
+            });
+            return Vec::new();
+        }
+        let mut m = self.message(upload, at, schedule.serial);
+        let qn = m.qn.clone().unwrap_or_default();
         if schedule.backfilling(at) && self.logger.version == Version::V2025 {
             m.rf = Some("1".into());
         }
@@ -471,6 +513,79 @@ impl Sim {
             sent_at: Instant::now(),
         });
         extra
+    }
+}
+
+/// A pre-built hourly upload whose QN, DataTime and CRC are rewritten for each upload of a
+/// storm, so that the simulator costs far less per frame than the receiver it measures. A
+/// logger has one per hour of the day: values follow the daily cycle, and repeat daily.
+struct Template {
+    frame: Vec<u8>,
+    /// Where the 17 digits of QN and the 14 of DataTime start.
+    qn_at: usize,
+    time_at: usize,
+}
+
+impl Template {
+    fn new(frame: Vec<u8>) -> Template {
+        let find = |key: &[u8]| {
+            frame
+                .windows(key.len())
+                .position(|w| w == key)
+                .expect("an upload has QN and DataTime")
+                + key.len()
+        };
+        let (qn_at, time_at) = (find(b"QN="), find(b"DataTime="));
+        Template {
+            frame,
+            qn_at,
+            time_at,
+        }
+    }
+
+    /// The frame for data time `at` (QN: `at` and the serial's last 3 digits), and its QN.
+    fn instance(&self, at: DateTime<FixedOffset>, serial: u64) -> (Vec<u8>, String) {
+        use chrono::Datelike;
+        let mut f = self.frame.clone();
+        let time = &mut f[self.time_at..self.time_at + 14];
+        for (range, n) in [
+            (0..4, at.year() as u32),
+            (4..6, at.month()),
+            (6..8, at.day()),
+            (8..10, at.hour()),
+            (10..12, at.minute()),
+            (12..14, at.second()),
+        ] {
+            put_digits(&mut time[range], u64::from(n));
+        }
+        let (q, t) = (self.qn_at, self.time_at);
+        f.copy_within(t..t + 14, q);
+        put_digits(&mut f[q + 14..q + 17], serial % 1000);
+        let n = f.len();
+        let crc = hj212::crc16(&f[6..n - 6]);
+        for (i, b) in f[n - 6..n - 2].iter_mut().enumerate() {
+            *b = b"0123456789ABCDEF"[usize::from((crc >> (12 - 4 * i)) & 0xF)];
+        }
+        let qn = String::from_utf8_lossy(&f[q..q + 17]).into_owned();
+        (f, qn)
+    }
+}
+
+/// The QN a 9014 reply acknowledges (`None` for any other frame), read straight from the
+/// bytes: a logger in a storm gets tens of thousands of replies a second.
+fn ack_qn(raw: &[u8]) -> Option<&str> {
+    let find = |key: &[u8]| raw.windows(key.len()).position(|w| w == key);
+    find(b";CN=9014;")?;
+    let start = find(b"QN=")? + 3;
+    let len = raw[start..].iter().position(|&b| b == b';')?;
+    std::str::from_utf8(&raw[start..start + len]).ok()
+}
+
+/// Writes `n` in decimal into `out`, zero-padded to its length.
+fn put_digits(out: &mut [u8], mut n: u64) {
+    for b in out.iter_mut().rev() {
+        *b = b'0' + (n % 10) as u8;
+        n /= 10;
     }
 }
 
@@ -972,5 +1087,47 @@ fn spec(
         range_high: Some(high.into()),
         detection_limit: detection.map(Into::into),
         o2_ref: o2.map(Into::into),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_instance_is_a_valid_upload_and_its_ack_is_recognised() {
+        let logger = Logger {
+            version: Version::V2017,
+            st: "31".into(),
+            pw: "123456".into(),
+            mn: "BENCH000001".into(),
+        };
+        let factors = vec![Factor::new("a21026").with("Avg", "12.5").with("Flag", "N")];
+        let m = build::upload(
+            &logger,
+            Upload::Hourly,
+            "20240101000000000",
+            "20240101000000",
+            factors,
+            true,
+        );
+        let t = Template::new(m.to_frame());
+        let at = chrono::NaiveDate::from_ymd_opt(2025, 3, 7)
+            .and_then(|d| d.and_hms_opt(13, 0, 0))
+            .and_then(|t| t.and_local_timezone(clock::cst()).single())
+            .expect("valid time");
+        let (frame, qn) = t.instance(at, 1042);
+        assert_eq!(qn, "20250307130000042");
+        let f = hj212::Frames::new(&frame, Options::strict())
+            .next()
+            .expect("a frame")
+            .expect("a valid frame");
+        let parsed = Message::parse(&f, &Options::strict()).expect("parses");
+        assert_eq!(parsed.qn.as_deref(), Some(qn.as_str()));
+        assert_eq!(parsed.cp.data_time.as_deref(), Some("20250307130000"));
+        assert_eq!(parsed.cp.factors, m.cp.factors);
+        let reply = build::reply_9014(&parsed).to_frame();
+        assert_eq!(ack_qn(&reply), Some(qn.as_str()));
+        assert_eq!(ack_qn(&frame), None);
     }
 }
