@@ -44,10 +44,11 @@ bench() {
     if [[ -z "$best" ]] || awk -v a="$s" -v b="$best" 'BEGIN { exit !(a < b) }'; then best="$s"; fi
     printf '   %-10s run %d: %s s (load average %s)\n' "$name" "$i" "$s" "$(load)"
   done
-  local figures
-  figures=$(printf '%s' "$out" | grep -o '"key"' | wc -l)
-  local total
-  total=$(printf '%s' "$out" | grep -o '"key": *"cases.total"[^}]*"value": *[0-9]*' | grep -o '[0-9]*$' || echo "?")
+  local summary
+  summary=$(printf '%s' "$out" | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(len(d["figures"]), next(f["value"] for f in d["figures"] if f["key"] == "cases.total"))' 2>/dev/null || echo "? ?")
+  local figures="${summary% *}" total="${summary#* }"
   printf '== %-10s best %s s over %s figures; cases.total = %s\n' "$name" "$best" "$figures" "$total"
   if awk -v a="$best" -v l="$limit_s" 'BEGIN { exit !(a >= l) }'; then echo "   SLOW (limit $limit_s s)"; fail=1; fi
 }
