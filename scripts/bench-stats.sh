@@ -18,10 +18,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 data="${1:-${LOADTEST_DATA:-/tmp/ecowarden-load}}"
-cases="${CASES:-1000000}"
-runs="${RUNS:-3}"
-limit_s="${LIMIT_S:-1}"
-pg_db="${PG_DB:-ew_load}"
+: "${CASES:=1000000}" "${RUNS:=3}" "${LIMIT_S:=1}" "${PG_DB:=ew_load}"
 bin="${ECOWARDEN_BIN:-$root/target/release/ecowarden}"
 [[ -n "${ECOWARDEN_BIN:-}" ]] && SKIP_BUILD=1
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
@@ -36,7 +33,7 @@ fail=0
 bench() {
   local name="$1"; shift
   local best="" out t0 t1 s
-  for ((i = 0; i <= runs; i++)); do
+  for ((i = 0; i <= RUNS; i++)); do
     t0=$(date +%s.%N)
     out="$("$bin" "$@" report stats --year 2023 --format json)"
     t1=$(date +%s.%N)
@@ -50,17 +47,17 @@ d = json.load(sys.stdin)
 print(len(d["figures"]), next(f["value"] for f in d["figures"] if f["key"] == "cases.total"))' 2>/dev/null || echo "? ?")
   local figures="${summary% *}" total="${summary#* }"
   printf '== %-10s best %s s over %s figures; cases.total = %s\n' "$name" "$best" "$figures" "$total"
-  if awk -v a="$best" -v l="$limit_s" 'BEGIN { exit !(a >= l) }'; then echo "   SLOW (limit $limit_s s)"; fail=1; fi
+  if awk -v a="$best" -v l="$LIMIT_S" 'BEGIN { exit !(a >= l) }'; then echo "   SLOW (limit $LIMIT_S s)"; fail=1; fi
 }
 
 # ---- SQLite ---------------------------------------------------------------------------------
 if [[ ! -f "$data/.loadtest-seeded" ]]; then
   mkdir -p "$data"
-  echo "== seeding $cases cases into $data (SQLite)"
+  echo "== seeding $CASES cases into $data (SQLite)"
   t0=$(date +%s.%N)
-  "$bin" --data "$data" demo --cases "$cases" --seed-only
+  "$bin" --data "$data" demo --cases "$CASES" --seed-only
   t1=$(date +%s.%N)
-  echo "$cases" >"$data/.loadtest-seeded"
+  echo "$CASES" >"$data/.loadtest-seeded"
   secs "$t0" "$t1" >"$data/.loadtest-seed-seconds"
 fi
 # Apply pending migrations first, so their one-time index builds are not timed.
@@ -72,15 +69,15 @@ bench sqlite --data "$data"
 if [[ -n "${PG_URL:-}" ]]; then
   command -v psql >/dev/null || { echo "bench-stats: psql not found" >&2; exit 2; }
   server="${PG_URL%/*}"
-  url="$server/$pg_db"
-  cleanup() { [[ "${KEEP_PG:-0}" == 1 ]] || psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS $pg_db" || true; }
+  url="$server/$PG_DB"
+  cleanup() { [[ "${KEEP_PG:-0}" == 1 ]] || psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS $PG_DB" || true; }
   trap cleanup EXIT
   have=$(psql -tA "$url" -c 'SELECT COUNT(*) FROM cases' 2>/dev/null || echo 0)
-  if [[ "$have" != "$cases" ]]; then
-    psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS $pg_db" -c "CREATE DATABASE $pg_db"
-    echo "== seeding $cases cases into $url"
+  if [[ "$have" != "$CASES" ]]; then
+    psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS $PG_DB" -c "CREATE DATABASE $PG_DB"
+    echo "== seeding $CASES cases into $url"
     t0=$(date +%s.%N)
-    "$bin" --database-url "$url" --data "$(mktemp -d)" demo --cases "$cases" --seed-only
+    "$bin" --database-url "$url" --data "$(mktemp -d)" demo --cases "$CASES" --seed-only
     t1=$(date +%s.%N)
     echo "   seeded in $(secs "$t0" "$t1") s"
     psql -q "$url" -c 'VACUUM ANALYZE'

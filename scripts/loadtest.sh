@@ -68,7 +68,20 @@ else
     mkdir -p "$data"
     echo "== seeding $cases cases into $data"
     t0=$(date +%s.%N)
+    # Inserting a million cases into 0006's seven list indexes costs far more than building
+    # them afterwards (measured: ~20,000 cases a minute with them, ~80,000 without, 90 s to
+    # build). With sqlite3 at hand: migrate, drop them, seed, then build them from the
+    # migration's own statements (the migration stays recorded as applied).
+    idx="$root/crates/ecowarden/migrations/sqlite/0006_list_indexes.sql"
+    if command -v sqlite3 >/dev/null && [[ -f "$idx" ]]; then
+      "$bin" --data "$data" migrate >/dev/null
+      grep -o '^CREATE INDEX [a-z_]*' "$idx" | sed 's/^CREATE INDEX \(.*\)/DROP INDEX \1;/' | sqlite3 "$db"
+    fi
     "$bin" --data "$data" demo --cases "$cases" --seed-only
+    if command -v sqlite3 >/dev/null && [[ -f "$idx" ]]; then
+      echo "== building the list indexes"
+      grep -E '^(CREATE INDEX|ANALYZE)' "$idx" | sqlite3 "$db"
+    fi
     t1=$(date +%s.%N)
     seed_secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
     echo "$cases" >"$marker"
