@@ -190,6 +190,7 @@ async fn serve(
         println!("{b}");
     }
     let state = web::AppState::new(db, org, settings).with_receiver(receiver);
+    state.warm_dashboards();
     web::serve(state, listener).await
 }
 

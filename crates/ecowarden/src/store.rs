@@ -150,7 +150,15 @@ impl Db {
 
     async fn migrate(&self) -> Result<()> {
         match self.backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
+            Backend::Sqlite => {
+                sqlx::migrate!("migrations/sqlite").run(&self.pool).await?;
+                // The list and dashboard plans rest on index statistics (0006 gathers them);
+                // re-gather them where a table has grown or shrunk much since (a store
+                // migrated empty, then filled), sampling at most 1,000 rows per index.
+                sqlx::raw_sql("PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002;")
+                    .execute(&self.pool)
+                    .await?;
+            }
             Backend::Postgres => {
                 sqlx::migrate!("migrations/postgres")
                     .run(&self.pool)

@@ -8,7 +8,7 @@ pub mod workflow;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Scope;
-use crate::store::{Db, Result, Sql, StoreError};
+use crate::store::{Backend, Db, Result, Sql, StoreError};
 
 /// Where a case came from (案件来源).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -191,35 +191,78 @@ pub const PAGE_SIZE: i64 = 50;
 
 /// One page of the list, newest first. Counting a million rows on every page view costs more
 /// than the page; the list says whether there is a next page instead of a total.
+///
+/// Late row lookup: the inner query picks the page's case ids from the cases table alone, in
+/// `(discovered_on DESC, id DESC)` order, which one of 0006's covering indexes serves for each
+/// filter (year, city, county, status, source); only those 51 rows are then joined to units
+/// and facilities. OFFSET therefore skips index entries, not joined rows.
 pub async fn list(
     db: &Db,
     org: &crate::org::Org,
     scope: &Scope,
     f: &CaseFilter,
 ) -> Result<(Vec<CaseSummary>, bool)> {
+    let q = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let mut sql = Sql::new(SUMMARY_SELECT);
-    sql.scope(scope, "c");
+    sql.push(" AND c.id IN (SELECT c.id FROM cases c");
+    if q.is_some() {
+        sql.push(" JOIN facilities f ON f.id = c.facility_id");
+    }
+    sql.push(" WHERE 1=1");
+    let region = f
+        .region
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .and_then(|r| org.region(r));
+    // A region filter inside the scope implies the scope's own condition; leaving it out lets
+    // the planner use the region's index alone. Outside the scope the condition stays (and the
+    // list is empty); the handlers refuse such a filter before they get here.
+    let scope_cond = match region {
+        Some(r)
+            if scope.covers(&r.code, &r.city_code) && r.level != crate::org::Level::Province =>
+        {
+            None
+        }
+        _ => scope.condition("c"),
+    };
+    let county = scope_cond.is_some() && matches!(scope, Scope::County(_))
+        || region.is_some_and(|r| r.level == crate::org::Level::County);
+    // The filter indexes lead with (column, year): without a year filter their order is not
+    // the list's, and SQLite would sort every matching entry (a fifth of the ledger for a
+    // source). Then, unless the filter is one county (a small set, sorted quickly), SQLite is
+    // told (`+col` keeps a term off the indexes) to walk `cases_list_recent` newest first and
+    // test the filters on its entries, stopping at the page. PostgreSQL plans by statistics.
+    let walk_recent = db.backend() == Backend::Sqlite && f.year.is_none() && !county;
+    let col = |name: &str| {
+        if walk_recent {
+            format!(" AND +c.{name} = ")
+        } else {
+            format!(" AND c.{name} = ")
+        }
+    };
+    if let Some((c, v)) = scope_cond {
+        let name = c.trim_start_matches("c.");
+        sql.push(&col(name)).bind(v);
+    }
     if let Some(y) = f.year {
         sql.push(" AND c.year = ").bind(y);
     }
-    if let Some(r) = f.region.as_deref().filter(|s| !s.is_empty())
-        && let Some(region) = org.region(r)
-    {
+    if let Some(region) = region {
         match region.level {
             crate::org::Level::Province => {}
             crate::org::Level::City => {
-                sql.push(" AND c.city_code = ").bind(r);
+                sql.push(&col("city_code")).bind(region.code.as_str());
             }
             crate::org::Level::County => {
-                sql.push(" AND c.region_code = ").bind(r);
+                sql.push(" AND c.region_code = ").bind(region.code.as_str());
             }
         }
     }
     if let Some(s) = f.status.as_deref().and_then(Status::parse) {
-        sql.push(" AND c.status = ").bind(s.as_str());
+        sql.push(&col("status")).bind(s.as_str());
     }
     if let Some(s) = f.source.as_deref().and_then(CaseSource::parse) {
-        sql.push(" AND c.source = ").bind(s.as_str());
+        sql.push(&col("source")).bind(s.as_str());
     }
     if let Some(t) = f.tag.as_deref().and_then(vocab::Tag::parse) {
         sql.push(" AND EXISTS (SELECT 1 FROM case_tags t WHERE t.case_id = c.id AND t.tag = ")
@@ -229,7 +272,7 @@ pub async fn list(
     if let Some(tp) = f.third_party {
         sql.push(" AND c.third_party_id = ").bind(tp);
     }
-    if let Some(q) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(q) = q {
         let like = format!("{}%", q.replace(['%', '_'], ""));
         sql.push(" AND (c.case_no LIKE ")
             .bind(like.clone())
@@ -241,7 +284,8 @@ pub async fn list(
     sql.push(" ORDER BY c.discovered_on DESC, c.id DESC LIMIT ")
         .bind(PAGE_SIZE + 1)
         .push(" OFFSET ")
-        .bind((page - 1) * PAGE_SIZE);
+        .bind((page - 1).saturating_mul(PAGE_SIZE))
+        .push(") ORDER BY c.discovered_on DESC, c.id DESC");
     let mut rows: Vec<CaseSummary> = sql.fetch_all(db).await?;
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
@@ -318,13 +362,21 @@ pub struct Dashboard {
     pub by_source: Vec<(String, String, i64)>,
 }
 
+/// One group of the dashboard's single scan: month × sub-region × source.
 #[derive(sqlx::FromRow)]
-struct KeyCount {
-    k: String,
+struct DashboardGroup {
+    m: String,
+    r: String,
+    s: String,
     n: i64,
     fine: i64,
+    closed: i64,
 }
 
+/// The dashboard's figures in one grouped scan of the scope's cases for the year (the
+/// covering index `cases_stats`, or `cases_list_city`/`cases_list_region` for a city or
+/// county scope, serves it without reading the table); months, regions and sources are summed
+/// from at most 12 × 14 × 5 groups here.
 pub async fn dashboard(
     db: &Db,
     org: &crate::org::Org,
@@ -335,70 +387,58 @@ pub async fn dashboard(
         Scope::Province => "c.city_code",
         _ => "c.region_code",
     };
-    let base = |select: &str, group: Option<&str>| {
-        let mut s = Sql::new(select);
-        s.push(" FROM cases c WHERE c.year = ").bind(year);
-        s.scope(scope, "c");
-        if let Some(g) = group {
-            s.push(" GROUP BY ").push(g);
-        }
-        s
-    };
-    let by_month: Vec<KeyCount> = base(
-        "SELECT substr(COALESCE(c.filed_on, c.discovered_on), 6, 2) AS k, COUNT(*) AS n, CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) AS fine",
-        Some("substr(COALESCE(c.filed_on, c.discovered_on), 6, 2)"),
-    )
-    .fetch_all(db)
-    .await?;
-    let by_region: Vec<KeyCount> = base(
-        &format!("SELECT {group_col} AS k, COUNT(*) AS n, CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) AS fine"),
-        Some(group_col),
-    )
-    .fetch_all(db)
-    .await?;
-    let by_source: Vec<KeyCount> = base(
-        "SELECT c.source AS k, COUNT(*) AS n, CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) AS fine",
-        Some("c.source"),
-    )
-    .fetch_all(db)
-    .await?;
-    let closed = base("SELECT COUNT(*)", None)
-        .push(" AND c.status = 'closed'")
-        .clone()
-        .fetch_scalar(db)
-        .await?;
+    let mut sql = Sql::new(&format!(
+        "SELECT substr(COALESCE(c.filed_on, c.discovered_on), 6, 2) AS m, {group_col} AS r, c.source AS s, \
+         COUNT(*) AS n, CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) AS fine, \
+         CAST(COALESCE(SUM(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS closed \
+         FROM cases c WHERE c.year = "
+    ));
+    sql.bind(year);
+    sql.scope(scope, "c");
+    sql.push(&format!(
+        " GROUP BY substr(COALESCE(c.filed_on, c.discovered_on), 6, 2), {group_col}, c.source"
+    ));
+    let groups: Vec<DashboardGroup> = sql.fetch_all(db).await?;
     let mut d = Dashboard {
         year,
-        closed,
         by_month: vec![0; 12],
         ..Default::default()
     };
-    for m in by_month {
-        if let Ok(i) = m.k.parse::<usize>()
+    let mut regions: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    let mut sources: Vec<(String, i64)> = Vec::new();
+    for g in groups {
+        if let Ok(i) = g.m.parse::<usize>()
             && (1..=12).contains(&i)
         {
-            d.by_month[i - 1] = m.n;
+            d.by_month[i - 1] += g.n;
         }
-        d.cases += m.n;
-        d.fine_fen += m.fine;
+        d.cases += g.n;
+        d.fine_fen += g.fine;
+        d.closed += g.closed;
+        let r = regions.entry(g.r).or_default();
+        r.0 += g.n;
+        r.1 += g.fine;
+        match sources.iter_mut().find(|(k, _)| *k == g.s) {
+            Some(x) => x.1 += g.n,
+            None => sources.push((g.s, g.n)),
+        }
     }
-    d.by_region = by_region
+    d.by_region = regions
         .into_iter()
-        .map(|r| (org.name(&r.k).to_owned(), r.k, r.n, r.fine))
-        .map(|(name, k, n, f)| (k, name, n, f))
+        .map(|(k, (n, fine))| {
+            let name = org.name(&k).to_owned();
+            (k, name, n, fine)
+        })
         .collect();
-    d.by_region.sort_by(|a, b| a.0.cmp(&b.0));
-    d.by_source = by_source
+    sources.sort();
+    d.by_source = sources
         .into_iter()
-        .map(|r| {
-            (
-                r.k.clone(),
-                CaseSource::parse(&r.k)
-                    .map(CaseSource::label)
-                    .unwrap_or("其他")
-                    .to_owned(),
-                r.n,
-            )
+        .map(|(k, n)| {
+            let label = CaseSource::parse(&k)
+                .map(CaseSource::label)
+                .unwrap_or("其他")
+                .to_owned();
+            (k, label, n)
         })
         .collect();
     Ok(d)

@@ -41,17 +41,71 @@ pub struct AppState {
     pub db: Db,
     pub org: Arc<Org>,
     pub settings: Arc<Settings>,
-    /// Dashboard figures per (scope, year), recomputed at most once a minute: over a million
-    /// cases the aggregates take longer than a page view may.
-    dashboards: Arc<Mutex<DashboardCache>>,
+    /// Dashboard figures per (scope, year); see [`DashboardCache`].
+    dashboards: Arc<DashboardCache>,
     /// The HJ 212 receiver running in this process, if any (its figures for the pages).
     pub receiver: Option<Arc<crate::ingest::Context>>,
 }
 
-/// (scope, year) → (computed at, figures).
-type DashboardCache = HashMap<(String, i64), (Instant, Arc<Dashboard>)>;
+/// Dashboard figures per (scope, year).
+///
+/// Over a million cases the figures take a grouped scan of the scope's year (hundreds of
+/// milliseconds for the province on an idle machine, seconds on a loaded one), longer than a
+/// page view may, so they are cached rather than computed per request. A summary table kept
+/// up to date by every write was the alternative; it was not chosen because every write path
+/// (forms, API, imports, batched intake, workflow transitions that change status or fine)
+/// would have to maintain it on both backends, and a missed path would show wrong figures
+/// silently, whereas a cache is at worst [`DASHBOARD_TTL`] old and always computed by the
+/// same query as a cold page.
+///
+/// - **Single flight:** one computation per key at a time; concurrent cold requests wait for
+///   it instead of each starting their own (which exhausted the pool: 8 connections, 50
+///   clients).
+/// - **Stale while revalidate:** an entry older than the TTL is still answered at once while
+///   one background task recomputes it.
+/// - **Bounded:** at most [`DASHBOARD_COMPUTATIONS`] computations across all keys hold a
+///   connection, so page views always find the rest of the pool.
+/// - **Warmed:** `serve` computes the province and every city for the latest year in the
+///   background at start ([`AppState::warm_dashboards`]).
+pub struct DashboardCache {
+    slots: Mutex<HashMap<(String, i64), Arc<DashboardSlot>>>,
+    permits: tokio::sync::Semaphore,
+}
 
-const DASHBOARD_TTL: Duration = Duration::from_secs(60);
+#[derive(Default)]
+struct DashboardSlot {
+    value: Mutex<Option<(Instant, Arc<Dashboard>)>>,
+    computing: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl DashboardSlot {
+    fn current(&self) -> Option<(Instant, Arc<Dashboard>)> {
+        self.value.lock().expect("lock").clone()
+    }
+}
+
+impl DashboardCache {
+    fn new() -> Self {
+        Self {
+            slots: Default::default(),
+            permits: tokio::sync::Semaphore::new(DASHBOARD_COMPUTATIONS),
+        }
+    }
+
+    fn slot(&self, scope: &Scope, year: i64) -> Arc<DashboardSlot> {
+        self.slots
+            .lock()
+            .expect("lock")
+            .entry((format!("{scope:?}"), year))
+            .or_default()
+            .clone()
+    }
+}
+
+/// How old cached dashboard figures may be before they are recomputed (in the background).
+pub const DASHBOARD_TTL: Duration = Duration::from_secs(60);
+/// Dashboard computations running at once, across all scopes.
+const DASHBOARD_COMPUTATIONS: usize = 2;
 
 impl AppState {
     pub fn new(db: Db, org: Arc<Org>, settings: Settings) -> Self {
@@ -59,7 +113,7 @@ impl AppState {
             db,
             org,
             settings: Arc::new(settings),
-            dashboards: Default::default(),
+            dashboards: Arc::new(DashboardCache::new()),
             receiver: None,
         }
     }
@@ -70,19 +124,83 @@ impl AppState {
         self
     }
 
+    /// The dashboard figures of a scope and year, from the cache when it has them (see
+    /// [`DashboardCache`]).
     pub async fn dashboard(&self, scope: &Scope, year: i64) -> Result<Arc<Dashboard>, Error> {
-        let key = (format!("{scope:?}"), year);
-        if let Some((at, d)) = self.dashboards.lock().expect("lock").get(&key)
-            && at.elapsed() < DASHBOARD_TTL
-        {
-            return Ok(d.clone());
+        let slot = self.dashboards.slot(scope, year);
+        if let Some((at, d)) = slot.current() {
+            if at.elapsed() >= DASHBOARD_TTL
+                && let Ok(guard) = slot.computing.clone().try_lock_owned()
+            {
+                let (app, scope) = (self.clone(), scope.clone());
+                tokio::spawn(async move {
+                    let _guard = guard;
+                    if let Err(e) = app.compute_dashboard(&slot, &scope, year).await {
+                        tracing::warn!("dashboard refresh for {scope:?} {year}: {e}");
+                    }
+                });
+            }
+            return Ok(d);
         }
+        let _guard = slot.computing.lock().await;
+        if let Some((_, d)) = slot.current() {
+            return Ok(d);
+        }
+        Ok(self.compute_dashboard(&slot, scope, year).await?)
+    }
+
+    async fn compute_dashboard(
+        &self,
+        slot: &DashboardSlot,
+        scope: &Scope,
+        year: i64,
+    ) -> crate::store::Result<Arc<Dashboard>> {
+        let _permit = self
+            .dashboards
+            .permits
+            .acquire()
+            .await
+            .expect("never closed");
         let d = Arc::new(crate::cases::dashboard(&self.db, &self.org, scope, year).await?);
-        self.dashboards
-            .lock()
-            .expect("lock")
-            .insert(key, (Instant::now(), d.clone()));
+        *slot.value.lock().expect("lock") = Some((Instant::now(), d.clone()));
         Ok(d)
+    }
+
+    /// Computes the dashboards of the province and of every city for the latest year, one
+    /// after another in a background task, so the first visitors do not wait for them.
+    pub fn warm_dashboards(&self) -> tokio::task::JoinHandle<()> {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let t0 = Instant::now();
+            let year: Option<i64> = match sqlx::query_scalar("SELECT MAX(year) FROM cases")
+                .fetch_one(app.db.pool())
+                .await
+            {
+                Ok(y) => y,
+                Err(e) => {
+                    tracing::warn!("dashboard warm-up: {e}");
+                    return;
+                }
+            };
+            let Some(year) = year else { return };
+            let mut scopes = vec![Scope::Province];
+            scopes.extend(
+                app.org
+                    .all()
+                    .filter(|r| r.level == crate::org::Level::City)
+                    .map(|r| Scope::City(r.code.clone())),
+            );
+            for scope in &scopes {
+                if let Err(e) = app.dashboard(scope, year).await {
+                    tracing::warn!("dashboard warm-up for {scope:?}: {e}");
+                }
+            }
+            tracing::info!(
+                "dashboards warmed: {} scopes of {year} in {:.1} s",
+                scopes.len(),
+                t0.elapsed().as_secs_f64()
+            );
+        })
     }
 }
 

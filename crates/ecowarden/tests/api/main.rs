@@ -8,6 +8,7 @@ mod bad_input;
 mod helpers;
 mod ledger;
 mod ledger_io;
+mod load;
 mod monitoring;
 mod routes;
 mod store;

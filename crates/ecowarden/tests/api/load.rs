@@ -1,0 +1,162 @@
+//! What the load work changed: the case list's late row lookup and the dashboard cache.
+
+use ecowarden::auth::Scope;
+use ecowarden::cases::{self, CaseFilter, PAGE_SIZE};
+
+use crate::helpers::{get_json, spawn_app};
+
+/// Every page of the list, for a scope and filter, holds the same cases in the same order as
+/// one plain query over the table (newest discovered first, then highest id), and the pages
+/// together hold every matching case exactly once.
+#[tokio::test]
+async fn list_pages_match_a_plain_query() {
+    let app = spawn_app().await;
+    // A filter, a scope, and the plain condition they mean.
+    let f = |year: Option<i64>, region: &str, status: &str, source: &str| CaseFilter {
+        year,
+        region: Some(region.into()).filter(|r: &String| !r.is_empty()),
+        status: Some(status.into()).filter(|r: &String| !r.is_empty()),
+        source: Some(source.into()).filter(|r: &String| !r.is_empty()),
+        ..Default::default()
+    };
+    let city = || Scope::City("350100".into());
+    let cases: Vec<(Scope, CaseFilter, &str)> = vec![
+        (Scope::Province, f(None, "", "", ""), "1=1"),
+        (Scope::Province, f(Some(2023), "", "", ""), "year = 2023"),
+        (Scope::Province, f(Some(2022), "", "", ""), "year = 2022"),
+        (
+            Scope::Province,
+            f(Some(2023), "350100", "", ""),
+            "year = 2023 AND city_code = '350100'",
+        ),
+        (
+            Scope::Province,
+            f(Some(2023), "350102", "", ""),
+            "year = 2023 AND region_code = '350102'",
+        ),
+        (
+            Scope::Province,
+            f(Some(2023), "", "closed", ""),
+            "year = 2023 AND status = 'closed'",
+        ),
+        (
+            Scope::Province,
+            f(None, "", "", "complaint"),
+            "source = 'complaint'",
+        ),
+        (
+            Scope::Province,
+            f(Some(2023), "350200", "closed", "inspection"),
+            "year = 2023 AND city_code = '350200' AND status = 'closed' AND source = 'inspection'",
+        ),
+        (city(), f(None, "", "", ""), "city_code = '350100'"),
+        (
+            city(),
+            f(Some(2023), "", "closed", ""),
+            "city_code = '350100' AND year = 2023 AND status = 'closed'",
+        ),
+        (
+            city(),
+            f(Some(2023), "350102", "", ""),
+            "region_code = '350102' AND year = 2023",
+        ),
+        (city(), f(None, "350100", "", ""), "city_code = '350100'"),
+        // A region outside the scope: nothing (the handlers refuse it before the list).
+        (city(), f(None, "350200", "", ""), "1=0"),
+        (city(), f(None, "350128", "", ""), "1=0"),
+        (
+            Scope::County("350102".into()),
+            f(Some(2023), "", "", ""),
+            "region_code = '350102' AND year = 2023",
+        ),
+        // The county's own cases inside its city (the handlers refuse such a filter anyway).
+        (
+            Scope::County("350102".into()),
+            f(None, "350100", "", ""),
+            "region_code = '350102' AND city_code = '350100'",
+        ),
+        (
+            Scope::County("350102".into()),
+            f(None, "350102", "", "inspection"),
+            "region_code = '350102' AND source = 'inspection'",
+        ),
+    ];
+    for (scope, filter, cond) in cases {
+        let want: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM cases WHERE {cond} ORDER BY discovered_on DESC, id DESC"
+        )))
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+        let mut got = Vec::new();
+        for page in 1.. {
+            let f = CaseFilter {
+                page: Some(page),
+                ..filter.clone()
+            };
+            let (rows, more) = cases::list(&app.db, &app.org, &scope, &f).await.unwrap();
+            assert!(rows.len() as i64 <= PAGE_SIZE);
+            assert_eq!(
+                more,
+                (page * PAGE_SIZE) < want.len() as i64,
+                "{cond}, page {page}"
+            );
+            got.extend(rows.iter().map(|r| r.id));
+            if !more {
+                break;
+            }
+        }
+        assert_eq!(got, want, "{scope:?} {filter:?}");
+    }
+    // The demo store has enough cases for several pages of the unfiltered list.
+    let n = app.scalar("SELECT COUNT(*) FROM cases").await;
+    assert!(n > 3 * PAGE_SIZE, "{n} cases");
+}
+
+/// Many users opening their dashboards at once on a cold cache all get figures (no 500 from
+/// an exhausted pool), and concurrent requests of one scope get the same figures.
+#[tokio::test]
+async fn dashboards_on_a_cold_cache_under_concurrency() {
+    let app = spawn_app().await;
+    let mut clients = Vec::new();
+    for user in ["admin", "fz_leader", "xm_leader", "gulou", "taijiang"] {
+        clients.push((user, app.login(user).await.0));
+    }
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let (user, c) = clients[i % clients.len()].clone();
+        let base = app.base.clone();
+        tasks.push(tokio::spawn(async move {
+            let api = c
+                .get(format!("{base}/api/v1/dashboard?year=2023"))
+                .send()
+                .await
+                .unwrap();
+            let status = api.status().as_u16();
+            let body: serde_json::Value = if status == 200 {
+                api.json().await.unwrap()
+            } else {
+                serde_json::Value::Null
+            };
+            let page = c.get(format!("{base}/?year=2023")).send().await.unwrap();
+            (user, status, page.status().as_u16(), body)
+        }));
+    }
+    let mut seen: std::collections::HashMap<&str, serde_json::Value> = Default::default();
+    for t in tasks {
+        let (user, api, page, body) = t.await.unwrap();
+        assert_eq!((api, page), (200, 200), "{user}");
+        let first = seen.entry(user).or_insert_with(|| body.clone());
+        assert_eq!(*first, body, "{user}: one computation, one answer");
+    }
+    let d: serde_json::Value = get_json(
+        &clients[0].1,
+        format!("{}/api/v1/dashboard?year=2023", app.base),
+    )
+    .await;
+    assert_eq!(
+        d["cases"].as_i64().unwrap(),
+        app.scalar("SELECT COUNT(*) FROM cases WHERE year = 2023")
+            .await
+    );
+}
