@@ -16,10 +16,12 @@ pub mod evidence;
 pub mod hj212_cli;
 pub mod ids;
 pub mod ingest;
+pub mod leads;
 pub mod ledger_io;
 pub mod monitoring;
 pub mod org;
 pub mod registry;
+pub mod screening;
 pub mod sheet;
 pub mod simulate;
 pub mod stats;
@@ -96,6 +98,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             monitoring::monitoring_command(&settings, command).await?
         }
         Command::Simulate(args) => monitoring::simulate_command(&settings, args).await?,
+        Command::Screen {
+            from,
+            to,
+            format,
+            history_days,
+            output,
+        } => screening::command(&settings, from, to, format, history_days, output).await?,
         Command::Serve { listen } => {
             if let Some(l) = listen {
                 settings.http.listen = l;

@@ -237,15 +237,8 @@ pub async fn list(
             .bind(like)
             .push(")");
     }
-    let page = f.page.unwrap_or(1).max(1);
-    sql.push(" ORDER BY c.discovered_on DESC, c.id DESC LIMIT ")
-        .bind(PAGE_SIZE + 1)
-        .push(" OFFSET ")
-        .bind((page - 1) * PAGE_SIZE);
-    let mut rows: Vec<CaseSummary> = sql.fetch_all(db).await?;
-    let more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
-    Ok((rows, more))
+    sql.fetch_page(db, "c.discovered_on DESC, c.id DESC", f.page, PAGE_SIZE)
+        .await
 }
 
 /// Why a case could not be read.
