@@ -135,6 +135,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ),
                 None => eprintln!("store already has data; not seeding"),
             }
+            if let Some(s) = seeded_screening(&db, &settings, seed).await? {
+                eprintln!(
+                    "screening demo: {} generated outlets, {} values archived, {} leads in {:.1}s",
+                    s.outlets,
+                    s.values,
+                    s.leads,
+                    s.elapsed.as_secs_f64()
+                );
+            }
             if !seed_only {
                 serve(db, settings, Some(demo_banner()), true).await?;
             }
@@ -168,6 +177,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hj212 { .. } => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Seeds the screening demo once (when no generated outlet is registered yet).
+async fn seeded_screening(
+    db: &Db,
+    settings: &Settings,
+    seed: u64,
+) -> anyhow::Result<Option<screening::DemoScreening>> {
+    let like = format!("{}%", screening::GENERATED_MN_PREFIX);
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outlets WHERE mn LIKE $1")
+        .bind(like)
+        .fetch_one(db.pool())
+        .await?;
+    if n > 0 {
+        return Ok(None);
+    }
+    let org = org::Org::load(db).await?;
+    Ok(Some(
+        screening::seed_demo(db, &org, &settings.data_dir, seed).await?,
+    ))
 }
 
 fn demo_banner() -> String {

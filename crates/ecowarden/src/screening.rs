@@ -653,6 +653,27 @@ fn st_of(s: &Series) -> &'static str {
     }
 }
 
+/// A generated series' outlet as if registered in `city` (benchmarks: no store needed).
+pub fn registered_of(s: &Series, city: &str) -> Registered {
+    let st = st_of(s);
+    let industry = industry_zh(&s.industry);
+    Registered {
+        at: OutletRef {
+            outlet_id: 0,
+            region_code: city.to_owned(),
+            city_code: city.to_owned(),
+            industry: industry.to_owned(),
+        },
+        name: s.outlet.clone(),
+        industry_key: industry_key(industry, st),
+        factors: s
+            .channels
+            .iter()
+            .map(|c| (c.factor.clone(), c.meta.clone()))
+            .collect(),
+    }
+}
+
 /// A series as archived messages: one per row, the `Avg` and flag of each factor that has a
 /// value, written with the channel's decimals.
 fn messages_of(s: &Series) -> Vec<Message> {
@@ -832,4 +853,66 @@ pub async fn archive_generated(
     })
     .await
     .context("archive writer")?
+}
+
+/// MNs of generated outlets start with this; the demo's live loggers leave them alone.
+pub const GENERATED_MN_PREFIX: &str = "SIM";
+
+/// What the demo's screening seeded.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoScreening {
+    pub outlets: usize,
+    pub values: u64,
+    pub leads: usize,
+    pub elapsed: Duration,
+}
+
+/// The demo's screening data: a generated fleet (clean outlets and one outlet per signature,
+/// a week of history and the three days before today) registered across the counties,
+/// written into the archive, and screened, so the lead queue has leads to work on.
+pub async fn seed_demo(
+    db: &Db,
+    org: &Org,
+    data_dir: &Path,
+    seed: u64,
+) -> anyhow::Result<DemoScreening> {
+    let started = Instant::now();
+    let today = crate::clock::today();
+    let (history_days, days) = (7u32, 3u32);
+    let first = today - chrono::Days::new(u64::from(history_days + days));
+    let config = screen::Config::default();
+    let spec = screen::generator::FleetSpec {
+        seed,
+        clean: 40,
+        per_signature: 1,
+        history_days,
+        days,
+        start: day_start_ms(first) / 1000,
+    };
+    let fleet = tokio::task::spawn_blocking(move || screen::generator::fleet(&spec, &config))
+        .await
+        .context("generator")?;
+    let counties: Vec<&str> = org
+        .all()
+        .filter(|r| r.level == crate::org::Level::County)
+        .map(|r| r.code.as_str())
+        .collect();
+    let outlets: Vec<&screen::generator::Outlet> = fleet.outlets.iter().collect();
+    register_generated(db, org, &outlets, &counties, seed).await?;
+    let values = archive_generated(db, data_dir, &outlets, "generated-demo").await?;
+    let (run, _) = screen_and_save(
+        db,
+        data_dir,
+        today - chrono::Days::new(u64::from(days)),
+        today - chrono::Days::new(1),
+        history_days,
+        false,
+    )
+    .await?;
+    Ok(DemoScreening {
+        outlets: outlets.len(),
+        values,
+        leads: run.leads.len(),
+        elapsed: started.elapsed(),
+    })
 }
