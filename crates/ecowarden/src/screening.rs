@@ -868,8 +868,8 @@ pub struct DemoScreening {
 }
 
 /// The demo's screening data: a generated fleet (clean outlets and one outlet per signature,
-/// a week of history and the three days before today) registered across the counties,
-/// written into the archive, and screened, so the lead queue has leads to work on.
+/// a week of history and the three days before today) registered in the counties of 福州 and
+/// 厦门, written into the archive, and screened, so the lead queue has leads to work on.
 pub async fn seed_demo(
     db: &Db,
     org: &Org,
@@ -892,9 +892,10 @@ pub async fn seed_demo(
     let fleet = tokio::task::spawn_blocking(move || screen::generator::fleet(&spec, &config))
         .await
         .context("generator")?;
-    let counties: Vec<&str> = org
-        .all()
-        .filter(|r| r.level == crate::org::Level::County)
+    // The counties of 福州 and 厦门, where the demo accounts sit: two cities' partitions a day.
+    let counties: Vec<&str> = ["350100", "350200"]
+        .iter()
+        .flat_map(|c| org.counties_of(c))
         .map(|r| r.code.as_str())
         .collect();
     let outlets: Vec<&screen::generator::Outlet> = fleet.outlets.iter().collect();
