@@ -44,6 +44,8 @@ pub enum Permission {
     ManageUsers,
     /// Read the audit and security logs.
     ReadAudit,
+    /// Accept screening leads into cases, or dismiss them, in scope.
+    HandleLeads,
 }
 
 impl Role {
@@ -96,9 +98,11 @@ impl Role {
         use Permission::*;
         match self {
             Role::ProvincialAdmin => true,
-            Role::ProvincialAnalyst => matches!(p, ReadLedger),
-            Role::CityLeader => matches!(p, ReadLedger | WriteLedger | ManageUsers),
-            Role::CityOfficer | Role::CountyOfficer => matches!(p, ReadLedger | WriteLedger),
+            Role::ProvincialAnalyst => matches!(p, ReadLedger | HandleLeads),
+            Role::CityLeader => matches!(p, ReadLedger | WriteLedger | ManageUsers | HandleLeads),
+            Role::CityOfficer | Role::CountyOfficer => {
+                matches!(p, ReadLedger | WriteLedger | HandleLeads)
+            }
             Role::Auditor => matches!(p, ReadLedger | ReadAudit),
         }
     }

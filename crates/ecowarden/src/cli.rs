@@ -1,4 +1,4 @@
-//! The command line: `ecowarden serve | demo | migrate | user … | audit-log verify | hj212 parse |
+//! The command line: `ecowarden serve | demo | migrate | screen | user … | audit-log verify | hj212 parse |
 //! cases import|template | report stats`.
 
 use std::path::PathBuf;
@@ -69,6 +69,24 @@ pub enum Command {
     Monitoring {
         #[command(subcommand)]
         command: MonitoringCommand,
+    },
+    /// Screen the monitoring archive for falsification signatures over a period; prints one
+    /// finding a line and stores the leads for the web queue.
+    Screen {
+        /// First DataTime date (inclusive), Beijing time.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: chrono::NaiveDate,
+        /// Last DataTime date (inclusive).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: chrono::NaiveDate,
+        #[arg(long, value_enum, default_value_t = crate::screening::Format::Jsonl)]
+        format: crate::screening::Format,
+        /// Days before --from read as each outlet's own history (baselines).
+        #[arg(long, default_value_t = 7)]
+        history_days: u32,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
     /// Simulate data loggers sending HJ 212 uploads of registered outlets to a receiver.
     Simulate(crate::simulate::SimulateArgs),

@@ -108,7 +108,7 @@ fn person(rng: &mut StdRng) -> String {
 }
 
 /// A valid credit code for an enterprise registered in `region`.
-fn credit_code(rng: &mut StdRng, region: &str) -> CreditCode {
+pub(crate) fn credit_code(rng: &mut StdRng, region: &str) -> CreditCode {
     const CS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
     let mut body = format!("91{region}");
     for _ in 0..9 {

@@ -16,10 +16,12 @@ pub mod evidence;
 pub mod hj212_cli;
 pub mod ids;
 pub mod ingest;
+pub mod leads;
 pub mod ledger_io;
 pub mod monitoring;
 pub mod org;
 pub mod registry;
+pub mod screening;
 pub mod sheet;
 pub mod simulate;
 pub mod stats;
@@ -96,6 +98,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             monitoring::monitoring_command(&settings, command).await?
         }
         Command::Simulate(args) => monitoring::simulate_command(&settings, args).await?,
+        Command::Screen {
+            from,
+            to,
+            format,
+            history_days,
+            output,
+        } => screening::command(&settings, from, to, format, history_days, output).await?,
         Command::Serve { listen } => {
             if let Some(l) = listen {
                 settings.http.listen = l;
@@ -125,6 +134,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     started.elapsed().as_secs_f64()
                 ),
                 None => eprintln!("store already has data; not seeding"),
+            }
+            if let Some(s) = seeded_screening(&db, &settings, seed).await? {
+                eprintln!(
+                    "screening demo: {} generated outlets, {} values archived, {} leads in {:.1}s",
+                    s.outlets,
+                    s.values,
+                    s.leads,
+                    s.elapsed.as_secs_f64()
+                );
             }
             if !seed_only {
                 serve(db, settings, Some(demo_banner()), true).await?;
@@ -159,6 +177,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hj212 { .. } => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Seeds the screening demo once (when no generated outlet is registered yet).
+async fn seeded_screening(
+    db: &Db,
+    settings: &Settings,
+    seed: u64,
+) -> anyhow::Result<Option<screening::DemoScreening>> {
+    let like = format!("{}%", screening::GENERATED_MN_PREFIX);
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outlets WHERE mn LIKE $1")
+        .bind(like)
+        .fetch_one(db.pool())
+        .await?;
+    if n > 0 {
+        return Ok(None);
+    }
+    let org = org::Org::load(db).await?;
+    Ok(Some(
+        screening::seed_demo(db, &org, &settings.data_dir, seed).await?,
+    ))
 }
 
 fn demo_banner() -> String {

@@ -399,7 +399,9 @@ pub async fn start_beside_web(
     };
     println!("HJ 212 receiver:    {}", running.addr);
     if demo {
-        let stations = simulate::stations(db, usize::MAX).await?;
+        let mut stations = simulate::stations(db, usize::MAX).await?;
+        // Generated outlets have their history in the archive already (screening demo).
+        stations.retain(|s| !s.mn.starts_with(crate::screening::GENERATED_MN_PREFIX));
         println!(
             "simulated loggers:  {} outlets sending to the receiver",
             stations.len()

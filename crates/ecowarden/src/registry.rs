@@ -218,15 +218,8 @@ pub async fn list(
             .bind(like)
             .push(")");
     }
-    let page = f.page.unwrap_or(1).max(1);
-    sql.push(" ORDER BY f.region_code, f.name, o.name LIMIT ")
-        .bind(PAGE_SIZE + 1)
-        .push(" OFFSET ")
-        .bind((page - 1) * PAGE_SIZE);
-    let mut rows: Vec<OutletRow> = sql.fetch_all(db).await?;
-    let more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
-    Ok((rows, more))
+    sql.fetch_page(db, "f.region_code, f.name, o.name", f.page, PAGE_SIZE)
+        .await
 }
 
 /// Outlets in scope by MN, for the receiver page (which stations are silent).

@@ -269,6 +269,31 @@ impl Sql {
         Ok(q.fetch_all(db.pool()).await?)
     }
 
+    /// Appends ` ORDER BY {order}` and the paging of 1-based `page` of `size` rows, fetches
+    /// it, and says whether there is a next page.
+    pub async fn fetch_page<T>(
+        mut self,
+        db: &Db,
+        order: &str,
+        page: Option<i64>,
+        size: i64,
+    ) -> Result<(Vec<T>, bool)>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        let page = page.unwrap_or(1).max(1);
+        self.push(" ORDER BY ")
+            .push(order)
+            .push(" LIMIT ")
+            .bind(size + 1)
+            .push(" OFFSET ")
+            .bind((page - 1) * size);
+        let mut rows: Vec<T> = self.fetch_all(db).await?;
+        let more = rows.len() as i64 > size;
+        rows.truncate(size as usize);
+        Ok((rows, more))
+    }
+
     pub async fn fetch_scalar(self, db: &Db) -> Result<i64> {
         let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(self.text));
         for b in self.binds {

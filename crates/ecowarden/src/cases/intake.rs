@@ -573,6 +573,27 @@ pub async fn record(
     actor: &str,
     rows: &[NewCase],
 ) -> Result<Vec<i64>, IntakeError> {
+    let checked = check(db, org, scope, rows).await?;
+    let mut w = db.write().await?;
+    let mut audit = audit_log::Appender::start(&mut w.tx).await?;
+    let ids = write_checked(db, &mut w, &mut audit, actor, checked).await?;
+    w.commit().await?;
+    Ok(ids)
+}
+
+/// Rows that passed every check, ready for [`write_checked`].
+pub struct Checked {
+    valid: Vec<ValidCase>,
+    officers: HashMap<String, i64>,
+}
+
+/// Validates every row (fields, officers, case numbers): the first half of [`record`].
+pub async fn check(
+    db: &Db,
+    org: &Org,
+    scope: &Scope,
+    rows: &[NewCase],
+) -> Result<Checked, IntakeError> {
     let mut errors = Vec::new();
     let mut valid = Vec::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
@@ -648,13 +669,25 @@ pub async fn record(
         return Err(IntakeError::Invalid(errors));
     }
 
+    Ok(Checked { valid, officers })
+}
+
+/// Writes checked cases inside the caller's write transaction, with their audit entries (the
+/// second half of [`record`]; accepting a screening lead writes its case and its own change
+/// in one transaction this way).
+pub async fn write_checked(
+    db: &Db,
+    w: &mut crate::store::WriteTx,
+    audit: &mut audit_log::Appender,
+    actor: &str,
+    checked: Checked,
+) -> Result<Vec<i64>, IntakeError> {
+    let Checked { valid, officers } = checked;
     // Automatic numbers must not take a number given explicitly anywhere in the batch.
     let given: HashSet<String> = valid
         .iter()
         .filter_map(|v| v.case_no.as_ref().map(|n| n.to_string()))
         .collect();
-    let mut w = db.write().await?;
-    let mut audit = audit_log::Appender::start(&mut w.tx).await?;
     let mut writer = Writer {
         given,
         ..Writer::default()
@@ -665,8 +698,7 @@ pub async fn record(
         let (chunk_ids, case_nos) = match writer.insert(&mut w.tx, chunk, &officers).await {
             Ok(r) => r,
             Err(Failure::CaseNo(nos)) => {
-                // Roll back, then name the number that was taken.
-                drop(w);
+                // The caller rolls back (drops the transaction); name the number taken.
                 return Err(case_no_taken(db, first, &nos).await);
             }
             Err(Failure::Taken(i, no)) => return Err(taken(first + i, &no)),
@@ -688,7 +720,6 @@ pub async fn record(
         audit.append_many(&mut w.tx, &changes).await?;
         ids.extend(chunk_ids);
     }
-    w.commit().await?;
     Ok(ids)
 }
 

@@ -37,7 +37,9 @@ use crate::cases::{self, CaseFilter, CaseSummary, Dashboard};
         audit_log_entries,
         super::monitoring::api_outlets,
         super::monitoring::api_outlet_data,
-        super::monitoring::api_receiver
+        super::monitoring::api_receiver,
+        super::leads::api_leads,
+        super::leads::api_lead
     ),
     components(schemas(
         CaseSummary,
@@ -51,7 +53,10 @@ use crate::cases::{self, CaseFilter, CaseSummary, Dashboard};
         super::monitoring::MessageOut,
         super::monitoring::ReceiverOut,
         super::monitoring::StationOut,
-        crate::registry::OutletRow
+        crate::registry::OutletRow,
+        crate::leads::LeadRow,
+        crate::leads::FindingRow,
+        crate::leads::LeadDetail
     ))
 )]
 struct ApiDoc;
@@ -69,6 +74,7 @@ pub fn router() -> Router<AppState> {
         .route("/users", get(list_users).post(create_user))
         .route("/audit-log", get(audit_log_entries))
         .merge(super::monitoring::api())
+        .merge(super::leads::api())
 }
 
 /// JSON body whose rejections (malformed, wrong content type, too large) become our error

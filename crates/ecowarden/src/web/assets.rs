@@ -21,6 +21,11 @@ const OWN: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../assets/dashboard.js"),
     ),
     (
+        "leads.js",
+        "text/javascript",
+        include_bytes!("../../assets/leads.js"),
+    ),
+    (
         "monitoring.js",
         "text/javascript",
         include_bytes!("../../assets/monitoring.js"),

@@ -122,6 +122,8 @@ struct CasePage {
     measure_kinds: &'static [MeasureKind],
     referral_kinds: &'static [ReferralKind],
     message: String,
+    /// The screening lead the case was accepted from, if any.
+    lead_id: Option<i64>,
 }
 
 impl CasePage {
@@ -172,6 +174,7 @@ pub async fn case_page(
         measure_kinds: MeasureKind::ALL,
         referral_kinds: ReferralKind::ALL,
         message: q.msg.unwrap_or_default(),
+        lead_id: crate::leads::for_case(&app.db, id).await?,
         c,
         d,
         history,

@@ -7,6 +7,7 @@
 pub mod api;
 mod assets;
 pub mod error;
+mod leads;
 mod ledger;
 mod ledger_io;
 mod monitoring;
@@ -264,6 +265,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/monitoring/outlets"),
     ("GET", "/api/v1/monitoring/outlets/{id}/data"),
     ("GET", "/api/v1/monitoring/receiver"),
+    ("GET", "/leads"),
+    ("GET", "/leads/{id}"),
+    ("POST", "/leads/{id}/accept"),
+    ("POST", "/leads/{id}/dismiss"),
+    ("GET", "/api/v1/leads"),
+    ("GET", "/api/v1/leads/{id}"),
 ];
 
 pub fn router(state: AppState) -> Router {
@@ -308,6 +315,7 @@ pub fn router(state: AppState) -> Router {
             get(session::login_form).post(session::login_submit),
         )
         .merge(monitoring::pages())
+        .merge(leads::pages())
         .layer(from_fn(html_errors));
     Router::new()
         .merge(pages)

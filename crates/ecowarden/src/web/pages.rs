@@ -79,9 +79,9 @@ pub const MODULES: &[Module] = &[
     Module {
         slug: "screening",
         title: "数据筛查",
-        href: "/modules/screening",
+        href: "/leads",
         purpose: "自动监控数据弄虚作假特征筛查，生成带证据说明的线索队列。",
-        built: false,
+        built: true,
     },
     Module {
         slug: "assessment",

@@ -198,6 +198,54 @@ impl TestApp {
         .unwrap()
     }
 
+    /// Id of an open screening lead (one constant-value finding) on an outlet of a county.
+    pub async fn lead_in(&self, region: &str) -> i64 {
+        let (id, mn, city, industry): (i64, String, String, String) = sqlx::query_as(
+            "SELECT o.id, o.mn, f.city_code, f.industry FROM outlets o JOIN facilities f ON f.id = o.facility_id \
+             WHERE f.region_code = $1 ORDER BY o.id LIMIT 1",
+        )
+        .bind(region)
+        .fetch_one(self.db.pool())
+        .await
+        .unwrap();
+        let start = 1_793_462_400;
+        let finding = screen::Finding {
+            signature: screen::Signature::ConstantValue,
+            factor: Some("a21026".into()),
+            start,
+            end: start + 6 * 3600,
+            score: 0.8,
+            explanation: "二氧化硫连续6小时恒值".into(),
+            evidence: serde_json::json!({"window": {"start": "2026-11-01T00:00:00+08:00", "step_s": 3600, "values": [5.0, 5.0], "flags": "NN"}, "baseline": {"p10": 3.0, "p90": 9.0}}),
+        };
+        let lead = screen::leads::Lead {
+            mn: mn.clone(),
+            outlet: "1号烟气排放口".into(),
+            industry: "thermal_power".into(),
+            score: 0.8,
+            start,
+            end: finding.end,
+            findings: vec![finding],
+        };
+        let outlets = std::collections::HashMap::from([(
+            mn,
+            ecowarden::leads::OutletRef {
+                outlet_id: id,
+                region_code: region.into(),
+                city_code: city,
+                industry,
+            },
+        )]);
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        ecowarden::leads::save_run(&self.db, "test", (day, day), &outlets, &[lead])
+            .await
+            .unwrap();
+        sqlx::query_scalar::<_, i64>("SELECT MAX(id) FROM leads")
+            .fetch_one(self.db.pool())
+            .await
+            .unwrap()
+    }
+
     pub async fn security_events(&self, kind: &str) -> i64 {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM security_events WHERE kind = $1")
             .bind(kind)

@@ -6,6 +6,7 @@ mod audit;
 mod auth_flow;
 mod bad_input;
 mod helpers;
+mod leads;
 mod ledger;
 mod ledger_io;
 mod load;

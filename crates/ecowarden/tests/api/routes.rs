@@ -35,6 +35,8 @@ const ALL_OK: [u16; 8] = [200; 8];
 const TAIJIANG_SCOPED: [u16; 8] = [200, 200, 200, 200, 403, 200, 403, 200];
 /// Changes to 台江's records: writers whose scope covers it (province, 福州, 台江 itself).
 const TAIJIANG_WRITE: [u16; 8] = [303, 403, 303, 303, 403, 303, 403, 403];
+/// Deciding 台江's screening leads: as writing, and the provincial analyst too.
+const TAIJIANG_LEADS: [u16; 8] = [303, 303, 303, 303, 403, 303, 403, 403];
 
 const TABLE: &[Row] = &[
     Row {
@@ -161,7 +163,7 @@ const TABLE: &[Row] = &[
     Row {
         method: "GET",
         route: "/modules/{name}",
-        path: "/modules/screening",
+        path: "/modules/assessment",
         body: "",
         anonymous: 303,
         expect: ALL_OK,
@@ -532,6 +534,56 @@ const TABLE: &[Row] = &[
         anonymous: 401,
         expect: ALL_OK,
     },
+    Row {
+        method: "GET",
+        route: "/leads",
+        path: "/leads?status=all",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/leads/{id}",
+        path: "/leads/{lead}",
+        body: "",
+        anonymous: 303,
+        expect: TAIJIANG_SCOPED,
+    },
+    // Without officers no case is made: the lead page comes back with the reason, and the
+    // lead stays open for the next row.
+    Row {
+        method: "POST",
+        route: "/leads/{id}/accept",
+        path: "/leads/{lead}/accept",
+        body: "officers=",
+        anonymous: 303,
+        expect: TAIJIANG_LEADS,
+    },
+    Row {
+        method: "POST",
+        route: "/leads/{id}/dismiss",
+        path: "/leads/{lead}/dismiss",
+        body: "reason=",
+        anonymous: 303,
+        expect: TAIJIANG_LEADS,
+    },
+    Row {
+        method: "GET",
+        route: "/api/v1/leads",
+        path: "/api/v1/leads",
+        body: "",
+        anonymous: 401,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/api/v1/leads/{id}",
+        path: "/api/v1/leads/{lead}",
+        body: "",
+        anonymous: 401,
+        expect: TAIJIANG_SCOPED,
+    },
 ];
 
 #[test]
@@ -551,6 +603,7 @@ async fn every_route_for_every_role() {
     let app = spawn_app().await;
     let case = app.case_in("350103").await.to_string();
     let outlet = app.outlet_in("350103").await.to_string();
+    let lead = app.lead_in("350103").await.to_string();
     let org = app.org.clone();
     let victim = ecowarden::auth::create_user(
         &app.db,
@@ -593,7 +646,8 @@ async fn every_route_for_every_role() {
                 .replace("{case}", &case)
                 .replace("{victim}", &victim)
                 .replace("{referral}", &referral)
-                .replace("{outlet}", &outlet);
+                .replace("{outlet}", &outlet)
+                .replace("{lead}", &lead);
             let url = format!("{}{path}", app.base);
             let body = row.body.replace("{me}", me);
             let req = match row.method {

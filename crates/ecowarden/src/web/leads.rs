@@ -1,0 +1,272 @@
+//! 数据筛查 pages and API: the lead queue (filters: region, industry, signature, score), a
+//! lead's page (findings, explanations, the chart of each window against the baseline band),
+//! accepting a lead into a case and dismissing it with a reason. The work is in
+//! [`crate::leads`]; every read and write passes the caller's scope down.
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde::Deserialize;
+
+use super::error::{Error, Result};
+use super::ledger_io::check_region;
+use super::pages::{Nav, filter_regions, render, require};
+use super::session::CurrentUser;
+use super::{AppState, refuse};
+use crate::auth::{Permission, User};
+use crate::leads::{self, AcceptInput, LeadDetail, LeadError, LeadFilter, LeadRow};
+
+pub fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/leads", get(queue))
+        .route("/leads/{id}", get(lead))
+        .route("/leads/{id}/accept", post(accept))
+        .route("/leads/{id}/dismiss", post(dismiss))
+}
+
+pub fn api() -> Router<AppState> {
+    Router::new()
+        .route("/leads", get(api_leads))
+        .route("/leads/{id}", get(api_lead))
+}
+
+/// A lead error as an HTTP error; out of scope is logged.
+async fn lead_error(app: &AppState, u: &User, path: &str, e: LeadError) -> Error {
+    match e {
+        LeadError::NotFound => Error::NotFound(e.to_string()),
+        LeadError::OutOfScope => refuse(app, u, path, Error::out_of_scope()).await,
+        LeadError::Store(e) => e.into(),
+        e => Error::Unprocessable(e.to_string()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "leads.html")]
+struct QueuePage {
+    nav: Nav,
+    rows: Vec<LeadRow>,
+    more: bool,
+    page: i64,
+    f: LeadFilter,
+    regions: Vec<(String, String)>,
+    industries: Vec<String>,
+    signatures: Vec<(&'static str, String)>,
+    query_base: String,
+}
+
+impl QueuePage {
+    fn sel(&self, field: &str, v: &str) -> bool {
+        let cur = match field {
+            "region" => &self.f.region,
+            "industry" => &self.f.industry,
+            "signature" => &self.f.signature,
+            _ => &self.f.status,
+        };
+        cur.as_deref() == Some(v)
+    }
+    fn min_score(&self) -> &str {
+        self.f.min_score.as_deref().unwrap_or("")
+    }
+}
+
+/// `GET /leads`: the queue in scope, highest score first.
+async fn queue(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Query(f): Query<LeadFilter>,
+) -> Result<Response> {
+    let u = s.user();
+    require(&app, u, Permission::ReadLedger, "/leads").await?;
+    check_region(&app, u, f.region.as_deref(), "/leads").await?;
+    if let Some(m) = f.min_score.as_deref().filter(|m| !m.trim().is_empty())
+        && !m
+            .trim()
+            .parse::<f64>()
+            .is_ok_and(|x| (0.0..=1.0).contains(&x))
+    {
+        return Err(Error::BadRequest(format!("最低得分“{m}”应为0到1之间的数")));
+    }
+    let (rows, more) = leads::list(&app.db, &app.org, &u.scope, &f).await?;
+    let mut query_base = String::new();
+    for (k, v) in [
+        ("region", &f.region),
+        ("industry", &f.industry),
+        ("signature", &f.signature),
+        ("min_score", &f.min_score),
+        ("status", &f.status),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            query_base.push_str(&format!(
+                "{k}={}&",
+                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+            ));
+        }
+    }
+    render(QueuePage {
+        nav: Nav::new(&app, &s, "screening"),
+        rows,
+        more,
+        page: f.page.unwrap_or(1).max(1),
+        regions: filter_regions(&app, u),
+        industries: leads::industries(&app.db, &u.scope).await?,
+        signatures: screen::Signature::ALL
+            .iter()
+            .map(|s| (s.id(), format!("{} {}", s.code(), s.name_zh())))
+            .collect(),
+        query_base,
+        f,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "lead.html")]
+struct LeadPage {
+    nav: Nav,
+    d: LeadDetail,
+    region_name: String,
+    can_handle: bool,
+    message: String,
+    chart_json: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MessageQuery {
+    msg: Option<String>,
+}
+
+/// `GET /leads/{id}`.
+async fn lead(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    Query(q): Query<MessageQuery>,
+) -> Result<Response> {
+    let path = format!("/leads/{id}");
+    let u = s.user();
+    require(&app, u, Permission::ReadLedger, &path).await?;
+    let d = match leads::get(&app.db, &u.scope, id).await {
+        Ok(d) => d,
+        Err(e) => return Err(lead_error(&app, u, &path, e).await),
+    };
+    // The charts: each finding's window of values and the baseline band (p10–p90).
+    let charts: Vec<serde_json::Value> = d
+        .findings
+        .iter()
+        .map(|f| {
+            let ev: serde_json::Value = serde_json::from_str(&f.evidence).unwrap_or_default();
+            serde_json::json!({
+                "id": f.id,
+                "title": format!("{} · {}", f.signature_label(), f.factor_label()),
+                "window": ev.get("window").cloned().unwrap_or_default(),
+                "baseline": ev.get("baseline").cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    let chart_json = serde_json::to_string(&charts)
+        .expect("charts serialise")
+        .replace("</", "<\\/");
+    render(LeadPage {
+        nav: Nav::new(&app, &s, "screening"),
+        region_name: app.org.name(&d.lead.region_code).to_owned(),
+        can_handle: u.can(Permission::HandleLeads),
+        message: q.msg.unwrap_or_default(),
+        chart_json,
+        d,
+    })
+}
+
+/// After an action the lead page is shown again with a message.
+fn back(id: i64, msg: &str) -> Response {
+    let m = percent_encoding::utf8_percent_encode(msg, percent_encoding::NON_ALPHANUMERIC);
+    Redirect::to(&format!("/leads/{id}?msg={m}")).into_response()
+}
+
+/// `POST /leads/{id}/accept`: a case from the lead (source: off-site screening).
+async fn accept(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    form: std::result::Result<Form<AcceptInput>, FormRejection>,
+) -> Result<Response> {
+    let path = format!("/leads/{id}");
+    let u = s.user();
+    require(&app, u, Permission::HandleLeads, &path).await?;
+    let Form(f) = form.map_err(super::form_rejection)?;
+    match leads::accept(&app.db, &app.org, &u.scope, &u.username, id, &f).await {
+        Ok(case_id) => {
+            let m = percent_encoding::utf8_percent_encode(
+                "已由筛查线索立案",
+                percent_encoding::NON_ALPHANUMERIC,
+            );
+            Ok(Redirect::to(&format!("/cases/{case_id}?msg={m}")).into_response())
+        }
+        Err(LeadError::Case(es)) => {
+            let text = es
+                .iter()
+                .map(|e| format!("{}：{}", e.header(), e.message))
+                .collect::<Vec<_>>()
+                .join("；");
+            Ok(back(id, &format!("未能立案：{text}")))
+        }
+        Err(e @ (LeadError::Decided(_) | LeadError::NoReason)) => Ok(back(id, &e.to_string())),
+        Err(e) => Err(lead_error(&app, u, &path, e).await),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DismissForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /leads/{id}/dismiss`: a reason is required; the findings are suppressed.
+async fn dismiss(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    form: std::result::Result<Form<DismissForm>, FormRejection>,
+) -> Result<Response> {
+    let path = format!("/leads/{id}");
+    let u = s.user();
+    require(&app, u, Permission::HandleLeads, &path).await?;
+    let Form(f) = form.map_err(super::form_rejection)?;
+    match leads::dismiss(&app.db, &u.scope, &u.username, id, &f.reason).await {
+        Ok(()) => Ok(back(id, "已排除，相同疑点今后不再提示")),
+        Err(e @ (LeadError::Decided(_) | LeadError::NoReason)) => Ok(back(id, &e.to_string())),
+        Err(e) => Err(lead_error(&app, u, &path, e).await),
+    }
+}
+
+/// The lead queue in the caller's scope, highest score first (50 a page).
+#[utoipa::path(get, path = "/api/v1/leads", params(LeadFilter), tag = "screening",
+    responses((status = 200, body = [LeadRow]), (status = 401), (status = 403)))]
+pub async fn api_leads(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Query(f): Query<LeadFilter>,
+) -> Result<Json<Vec<LeadRow>>> {
+    let u = s.user();
+    require(&app, u, Permission::ReadLedger, "/api/v1/leads").await?;
+    check_region(&app, u, f.region.as_deref(), "/api/v1/leads").await?;
+    Ok(Json(leads::list(&app.db, &app.org, &u.scope, &f).await?.0))
+}
+
+/// One lead in scope with its findings (explanation and evidence).
+#[utoipa::path(get, path = "/api/v1/leads/{id}", tag = "screening",
+    responses((status = 200, body = LeadDetail), (status = 403), (status = 404)))]
+pub async fn api_lead(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<LeadDetail>> {
+    let path = format!("/api/v1/leads/{id}");
+    let u = s.user();
+    require(&app, u, Permission::ReadLedger, &path).await?;
+    match leads::get(&app.db, &u.scope, id).await {
+        Ok(d) => Ok(Json(d)),
+        Err(e) => Err(lead_error(&app, u, &path, e).await),
+    }
+}
