@@ -337,3 +337,67 @@ test('county officer: record a case, work it through its stages, import a ledger
     await context.close();
   }
 });
+
+test('city leader: the lead queue, a lead with its charts, accept into a case, dismiss with a reason', async (t) => {
+  const { context, page, problems } = await newPage();
+  try {
+    await login(page, 'fz_leader');
+
+    let first;
+    await t.test('the queue lists open leads, highest score first', async () => {
+      await page.click('nav.side a[href="/leads"]');
+      await page.waitForURL((u) => u.pathname === '/leads');
+      const scores = (await page.locator('#lead-list tbody tr td:first-child').allInnerTexts()).map(Number);
+      assert.ok(scores.length >= 2, `at least two demo leads, got ${scores.length}`);
+      assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'sorted by score');
+      assert.ok(scores.every((s) => s > 0 && s <= 1), scores.join(','));
+      first = await page.locator('#lead-list tbody tr a').first().getAttribute('href');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'leads.png'), fullPage: true });
+    });
+
+    let region;
+    await t.test('a lead explains its findings in Chinese and draws the window against the baseline', async () => {
+      await page.goto(first);
+      await page.waitForFunction(() => document.body.dataset.chartsReady === '1');
+      const findings = await page.locator('#finding-list tbody tr').allInnerTexts();
+      assert.ok(findings.length > 0);
+      assert.ok(findings.every((f) => /[\u4e00-\u9fff]/.test(f)), findings.join('\n'));
+      const canvases = page.locator('#finding-charts canvas');
+      assert.ok((await canvases.count()) > 0, 'a chart per finding');
+      region = (await page.locator('dl.fields').innerText()).match(/（(35\d{4})）/)[1];
+      await page.screenshot({ path: path.join(ARTIFACTS, 'lead.png'), fullPage: true });
+    });
+
+    await t.test('accepting makes an off-site-screening case that links back', async () => {
+      await page.fill('#accept-form input[name=officers]', `闽${region}0001、闽${region}0002`);
+      await Promise.all([page.waitForURL(/\/cases\/\d+/), page.click('#accept')]);
+      assert.match(await page.locator('dl.fields').innerText(), /非现场筛查线索/);
+      const back = await page.locator('#case-lead').getAttribute('href');
+      assert.equal(back, first);
+      await page.click('#case-lead');
+      await page.waitForURL((u) => u.pathname === first);
+      assert.match(await page.locator('main h1 .status').innerText(), /已转立案/);
+      assert.equal(await page.locator('#accept-form').count(), 0, 'a decided lead has no forms');
+    });
+
+    await t.test('dismissing needs a reason, then the lead leaves the open queue', async () => {
+      await page.goto('/leads');
+      const next = await page.locator('#lead-list tbody tr a').first().getAttribute('href');
+      assert.notEqual(next, first, 'the accepted lead left the open queue');
+      await page.goto(next);
+      await Promise.all([page.waitForLoadState('load'), page.click('#dismiss')]);
+      assert.match(await page.locator('#lead-message').innerText(), /理由/);
+      await page.fill('#dismiss-form input[name=reason]', '经现场核实为设备检修期间');
+      await Promise.all([page.waitForLoadState('load'), page.click('#dismiss')]);
+      assert.match(await page.locator('#lead-message').innerText(), /已排除/);
+      assert.match(await page.locator('main h1 .status').innerText(), /已排除/);
+      await page.goto('/leads');
+      const open = await page.locator('#lead-list tbody tr a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+      assert.ok(!open.includes(next) && !open.includes(first), open.join(','));
+    });
+
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
