@@ -15,12 +15,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use arrow_array::types::Int32Type;
 use arrow_array::{
-    Array, Float64Array, Int64Array, StringArray, TimestampMillisecondArray, UInt8Array,
+    Array, DictionaryArray, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
+    UInt8Array,
 };
 use chrono::NaiveDate;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use screen::leads::{Dismissal, Lead, OutletFindings};
@@ -214,10 +216,33 @@ fn flag_letter(s: &str) -> u8 {
     s.as_bytes().first().copied().unwrap_or(b'N')
 }
 
+/// The archive's schema with its low-cardinality text columns (mn, cn, factor, field,
+/// flag) read as dictionaries: the reader then hands over each page's few distinct strings
+/// once and a key per row, instead of copying every row's text, and the loop below
+/// compares integer keys.
+fn dictionary_schema() -> arrow_schema::SchemaRef {
+    use arrow_schema::{DataType, Field, Schema};
+    let fields: Vec<Field> = archive::schema()
+        .fields()
+        .iter()
+        .map(|f| match f.name().as_str() {
+            "mn" | "cn" | "factor" | "field" | "flag" => Field::new(
+                f.name(),
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                f.is_nullable(),
+            ),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
 /// The `Avg` values of the 10-minute and hourly data of registered MNs in `[from_ms, to_ms)`
 /// in one Parquet file: only the columns screening needs are decoded.
 fn read_file(path: &Path, mns: &HashSet<&str>, from_ms: i64, to_ms: i64) -> anyhow::Result<Groups> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path)?)?;
+    let options = ArrowReaderOptions::new().with_schema(dictionary_schema());
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new_with_options(File::open(path)?, options)?;
     // mn, cn, data_time, factor, field, num, flag (see archive::schema).
     let mask = ProjectionMask::roots(builder.parquet_schema(), [0, 2, 3, 6, 7, 9, 10]);
     let reader = builder
@@ -226,51 +251,88 @@ fn read_file(path: &Path, mns: &HashSet<&str>, from_ms: i64, to_ms: i64) -> anyh
         .build()?;
     let mut groups = Groups::new();
     let mut cur: Option<((String, i64), Group)> = None;
-    let mut skip: Option<(String, String)> = None;
     for batch in reader {
         let b = batch?;
-        let s = |i: usize| -> &StringArray { b.column(i).as_any().downcast_ref().expect("utf8") };
-        let (mn, cn, factor, field, flag) = (s(0), s(1), s(3), s(4), s(6));
+        let d = |i: usize| -> &DictionaryArray<Int32Type> {
+            b.column(i).as_any().downcast_ref().expect("dictionary")
+        };
+        let (mn, cn, factor, field, flag) = (d(0), d(1), d(3), d(4), d(6));
+        let words = |a: &DictionaryArray<Int32Type>| -> Vec<Option<String>> {
+            let v: &StringArray = a.values().as_any().downcast_ref().expect("utf8");
+            v.iter().map(|s| s.map(str::to_owned)).collect()
+        };
+        // Per distinct string, decided once a batch.
+        let avg: Vec<bool> = words(field)
+            .iter()
+            .map(|w| w.as_deref() == Some("Avg"))
+            .collect();
+        let intervals: Vec<Option<i64>> = words(cn)
+            .iter()
+            .map(|w| w.as_deref().and_then(interval_of))
+            .collect();
+        let mn_words = words(mn);
+        let wanted: Vec<bool> = mn_words
+            .iter()
+            .map(|w| w.as_deref().is_some_and(|m| mns.contains(m)))
+            .collect();
+        let letters: Vec<u8> = words(flag)
+            .iter()
+            .map(|w| w.as_deref().map_or(b'N', flag_letter))
+            .collect();
+        let factors = words(factor);
         let dt: &TimestampMillisecondArray =
             b.column(2).as_any().downcast_ref().expect("timestamp");
         let num: &Float64Array = b.column(5).as_any().downcast_ref().expect("f64");
+        let (mk, ck, fk, fdk, flk) = (
+            mn.keys(),
+            cn.keys(),
+            factor.keys(),
+            field.keys(),
+            flag.keys(),
+        );
+        // The (mn key, interval) of `cur` within this batch.
+        let mut cur_keys: Option<(usize, i64)> = None;
         for i in 0..b.num_rows() {
-            if field.value(i) != "Avg" {
+            if !avg[fdk.value(i) as usize] {
                 continue;
             }
             let t = dt.value(i);
             if t < from_ms || t >= to_ms {
                 continue;
             }
-            let (m, c) = (mn.value(i), cn.value(i));
-            let same = cur
-                .as_ref()
-                .is_some_and(|((cm, ci), _)| cm == m && interval_of(c) == Some(*ci));
-            if !same {
-                if skip.as_ref().is_some_and(|(sm, sc)| sm == m && sc == c) {
-                    continue;
+            let m = mk.value(i) as usize;
+            let Some(interval) = intervals[ck.value(i) as usize] else {
+                continue;
+            };
+            if !wanted[m] {
+                continue;
+            }
+            if cur_keys != Some((m, interval)) {
+                let name = mn_words[m].as_deref().unwrap_or_default();
+                let same = cur
+                    .as_ref()
+                    .is_some_and(|((cm, ci), _)| cm == name && *ci == interval);
+                if !same {
+                    if let Some((k, g)) = cur.take() {
+                        absorb_all(&mut groups, HashMap::from([(k, g)]));
+                    }
+                    cur = Some(((name.to_owned(), interval), Group::default()));
                 }
-                let Some(interval) = interval_of(c).filter(|_| mns.contains(m)) else {
-                    skip = Some((m.to_owned(), c.to_owned()));
-                    continue;
-                };
-                if let Some((k, g)) = cur.take() {
-                    absorb_all(&mut groups, HashMap::from([(k, g)]));
-                }
-                cur = Some(((m.to_owned(), interval), Group::default()));
+                cur_keys = Some((m, interval));
             }
             let v = if num.is_null(i) {
                 f64::NAN
             } else {
                 num.value(i)
             };
-            let fl = if flag.is_null(i) {
+            let fl = if flk.is_null(i) {
                 b'N'
             } else {
-                flag_letter(flag.value(i))
+                letters[flk.value(i) as usize]
             };
+            let factor = factors[fk.value(i) as usize].as_deref().unwrap_or_default();
             let g = &mut cur.as_mut().expect("set above").1;
-            g.rows(factor.value(i)).push((t.div_euclid(1000), v, fl));
+            g.rows(factor).push((t.div_euclid(1000), v, fl));
         }
     }
     if let Some((k, g)) = cur {
