@@ -175,7 +175,7 @@ test('county officer: dashboard, case list, case page, out-of-scope case, logout
       assert.ok((await rows.count()) > 0);
       const regions = await page.locator('#case-list tbody tr td:nth-child(3)').allInnerTexts();
       assert.ok(regions.length > 0);
-      assert.deepEqual([...new Set(regions.map((r) => r.trim()))], ['350102']);
+      assert.deepEqual([...new Set(regions.map((r) => r.trim()))], ['鼓楼区']);
       firstCaseNo = (await page.locator('#case-list tbody tr a').first().innerText()).trim();
       await page.screenshot({ path: path.join(ARTIFACTS, 'cases.png'), fullPage: false });
     });

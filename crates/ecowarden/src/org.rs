@@ -134,6 +134,18 @@ impl FromIterator<Region> for Org {
     }
 }
 
+/// The name of a region code, for rows that carry only the code (lists render thousands of
+/// them, so no store lookup); the code itself if it is not one of Fujian's.
+pub fn region_name(code: &str) -> &str {
+    static NAMES: std::sync::LazyLock<BTreeMap<String, String>> = std::sync::LazyLock::new(|| {
+        fujian_regions()
+            .into_iter()
+            .map(|r| (r.code, r.name))
+            .collect()
+    });
+    NAMES.get(code).map_or(code, String::as_str)
+}
+
 /// The region tree as the bureau uses it, from the published division codes.
 pub fn fujian_regions() -> Vec<Region> {
     let mut out = Vec::new();

@@ -161,6 +161,10 @@ impl CaseSummary {
             .map(CaseSource::label)
             .unwrap_or("未知")
     }
+
+    pub fn region_name(&self) -> &str {
+        crate::org::region_name(&self.region_code)
+    }
 }
 
 const SUMMARY_SELECT: &str = "SELECT c.id, c.case_no, c.region_code, c.city_code, u.name AS unit_name, \
