@@ -14,7 +14,16 @@
     series: [{ type: 'bar', name: '案件数', data: data.by_month, itemStyle: { color: '#14683f' } }]
   });
   var r = chart('chart-region');
-  r.c.setOption({
+  // A county unit has no sub-regions to compare: it sees where its own cases stand instead.
+  if (data.regions.length <= 1) {
+    r.title.text = '案件办理环节';
+    r.c.setOption({
+      title: r.title, tooltip: { trigger: 'axis' }, grid: { left: 90, right: 40, top: 50, bottom: 30 },
+      xAxis: { type: 'value', name: '件' },
+      yAxis: { type: 'category', data: data.statuses, inverse: true },
+      series: [{ type: 'bar', name: '案件数', data: data.status_cases, itemStyle: { color: '#14683f' } }]
+    });
+  } else r.c.setOption({
     title: r.title, tooltip: { trigger: 'axis' }, legend: { top: 30 },
     grid: { left: 110, right: 40, top: 100, bottom: 40 },
     xAxis: [{ type: 'value', name: '件' }, { type: 'value', name: '万元' }],

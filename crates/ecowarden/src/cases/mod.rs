@@ -364,17 +364,19 @@ pub struct Dashboard {
     pub by_region: Vec<(String, String, i64, i64)>,
     /// (source, label, cases).
     pub by_source: Vec<(String, String, i64)>,
+    /// (status, label, cases) in workflow order: where the scope's cases stand.
+    pub by_status: Vec<(String, String, i64)>,
 }
 
-/// One group of the dashboard's single scan: month × sub-region × source.
+/// One group of the dashboard's single scan: month × sub-region × source × status.
 #[derive(sqlx::FromRow)]
 struct DashboardGroup {
     m: String,
     r: String,
     s: String,
+    st: String,
     n: i64,
     fine: i64,
-    closed: i64,
 }
 
 /// The dashboard's figures in one grouped scan of the scope's cases for the year (the
@@ -393,14 +395,13 @@ pub async fn dashboard(
     };
     let mut sql = Sql::new(&format!(
         "SELECT substr(COALESCE(c.filed_on, c.discovered_on), 6, 2) AS m, {group_col} AS r, c.source AS s, \
-         COUNT(*) AS n, CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) AS fine, \
-         CAST(COALESCE(SUM(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS closed \
+         c.status AS st, COUNT(*) AS n, CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) AS fine \
          FROM cases c WHERE c.year = "
     ));
     sql.bind(year);
     sql.scope(scope, "c");
     sql.push(&format!(
-        " GROUP BY substr(COALESCE(c.filed_on, c.discovered_on), 6, 2), {group_col}, c.source"
+        " GROUP BY substr(COALESCE(c.filed_on, c.discovered_on), 6, 2), {group_col}, c.source, c.status"
     ));
     let groups: Vec<DashboardGroup> = sql.fetch_all(db).await?;
     let mut d = Dashboard {
@@ -410,6 +411,7 @@ pub async fn dashboard(
     };
     let mut regions: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
     let mut sources: Vec<(String, i64)> = Vec::new();
+    let mut statuses: Vec<(String, i64)> = Vec::new();
     for g in groups {
         if let Ok(i) = g.m.parse::<usize>()
             && (1..=12).contains(&i)
@@ -418,7 +420,13 @@ pub async fn dashboard(
         }
         d.cases += g.n;
         d.fine_fen += g.fine;
-        d.closed += g.closed;
+        if g.st == Status::Closed.as_str() {
+            d.closed += g.n;
+        }
+        match statuses.iter_mut().find(|(k, _)| *k == g.st) {
+            Some(x) => x.1 += g.n,
+            None => statuses.push((g.st, g.n)),
+        }
         let r = regions.entry(g.r).or_default();
         r.0 += g.n;
         r.1 += g.fine;
@@ -443,6 +451,13 @@ pub async fn dashboard(
                 .unwrap_or("其他")
                 .to_owned();
             (k, label, n)
+        })
+        .collect();
+    d.by_status = Status::ALL
+        .iter()
+        .filter_map(|st| {
+            let n = statuses.iter().find(|(k, _)| k == st.as_str())?.1;
+            Some((st.as_str().to_owned(), st.label().to_owned(), n))
         })
         .collect();
     Ok(d)

@@ -226,6 +226,8 @@ pub async fn dashboard(
         "region_cases": d.by_region.iter().map(|r| r.2).collect::<Vec<_>>(),
         "region_fines_wan": d.by_region.iter().map(|r| (r.3 as f64 / 1_000_000.0 * 100.0).round() / 100.0).collect::<Vec<_>>(),
         "sources": d.by_source.iter().map(|r| serde_json::json!({"name": r.1, "value": r.2})).collect::<Vec<_>>(),
+        "statuses": d.by_status.iter().map(|r| &r.1).collect::<Vec<_>>(),
+        "status_cases": d.by_status.iter().map(|r| r.2).collect::<Vec<_>>(),
     })
     .to_string()
     // Inside a <script> element "</" would end it early.

@@ -120,4 +120,17 @@ async fn dashboard_matches_the_rows() {
         gulou.2,
         rows.iter().filter(|r| r.3 == "350102").count() as i64
     );
+    // Where the cases stand, per stage in workflow order, adds up to every case.
+    for (status, label, n) in &d.by_status {
+        assert_eq!(*n, rows.iter().filter(|r| &r.1 == status).count() as i64);
+        assert!(!label.is_empty() && *n > 0);
+    }
+    assert_eq!(d.by_status.iter().map(|s| s.2).sum::<i64>(), d.cases);
+    let order: Vec<_> = d.by_status.iter().map(|s| s.0.as_str()).collect();
+    let all: Vec<_> = ecowarden::cases::Status::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .filter(|s| order.contains(s))
+        .collect();
+    assert_eq!(order, all);
 }
