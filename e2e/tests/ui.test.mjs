@@ -362,8 +362,9 @@ test('city leader: the lead queue, a lead with its charts, accept into a case, d
       const findings = await page.locator('#finding-list tbody tr').allInnerTexts();
       assert.ok(findings.length > 0);
       assert.ok(findings.every((f) => /[\u4e00-\u9fff]/.test(f)), findings.join('\n'));
-      const canvases = page.locator('#finding-charts canvas');
-      assert.ok((await canvases.count()) > 0, 'a chart per finding');
+      // Every finding draws its chart, outlet-wide ones (S7: each flat channel) included.
+      const charts = page.locator('#finding-charts .chart canvas');
+      assert.equal(await charts.count(), findings.length, 'a chart per finding');
       region = (await page.locator('dl.fields').innerText()).match(/（(35\d{4})）/)[1];
       await page.screenshot({ path: path.join(ARTIFACTS, 'lead.png'), fullPage: true });
     });

@@ -18,6 +18,7 @@ use super::session::CurrentUser;
 use super::{AppState, refuse};
 use crate::auth::{Permission, User};
 use crate::leads::{self, AcceptInput, LeadDetail, LeadError, LeadFilter, LeadRow};
+use crate::registry;
 
 pub fn pages() -> Router<AppState> {
     Router::new()
@@ -160,7 +161,7 @@ async fn lead(
             serde_json::json!({
                 "id": f.id,
                 "title": format!("{} · {}", f.signature_label(), f.factor_label()),
-                "window": ev.get("window").cloned().unwrap_or_default(),
+                "lines": chart_lines(&ev),
                 "baseline": ev.get("baseline").cloned().unwrap_or_default(),
             })
         })
@@ -176,6 +177,44 @@ async fn lead(
         chart_json,
         d,
     })
+}
+
+/// The lines of a finding's chart from its evidence: the window's values; for a copy
+/// (S8) also the series it copies, laid over the window so the analyst sees them coincide;
+/// for an outlet-wide flat finding (S7) each flat channel. The first line carries the flags.
+fn chart_lines(ev: &serde_json::Value) -> Vec<serde_json::Value> {
+    let mut lines = Vec::new();
+    if let Some(w) = ev.get("window") {
+        lines.push(serde_json::json!({"name": "窗口内数值", "window": w}));
+    }
+    for (key, label) in [("source", "被复制的时段"), ("other", "数据相同的排放口")] {
+        if let Some(o) = ev.get(key)
+            && let Some(w) = o.get("window")
+        {
+            let who = o
+                .get("outlet")
+                .or(o.get("mn"))
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
+            let from = o.get("start").and_then(|v| v.as_str()).unwrap_or("");
+            let name = format!(
+                "{label}：{who} {}",
+                from.get(..16).unwrap_or(from).replace('T', " ")
+            );
+            lines.push(serde_json::json!({"name": name, "window": w, "overlay": true}));
+        }
+    }
+    for c in ev
+        .get("channels")
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let code = c.get("factor").and_then(|f| f.as_str()).unwrap_or("");
+        let name = format!("{}({code})", registry::factor_name(code));
+        lines.push(serde_json::json!({"name": name, "window": c.get("window")}));
+    }
+    lines
 }
 
 /// After an action the lead page is shown again with a message.
