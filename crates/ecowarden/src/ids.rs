@@ -195,7 +195,9 @@ impl FromStr for CaseNo {
             return Err(err("案号不能超过64个字符"));
         }
         let open = t.find('〔').ok_or_else(bad)?;
-        let close = t.find('〕').ok_or_else(bad)?;
+        // The closing bracket after the opening one: "〕〔…" is malformed, not a slice panic
+        // (found by the `ids` fuzz target).
+        let close = t[open..].find('〕').map(|i| open + i).ok_or_else(bad)?;
         let prefix = &t[..open];
         let year = &t[open + '〔'.len_utf8()..close];
         let rest = &t[close + '〕'.len_utf8()..];
@@ -359,6 +361,9 @@ mod tests {
         assert_eq!(c.year(), 2023);
         assert!("闽环罚2023-12".parse::<CaseNo>().is_err());
         assert!("〔2023〕12号".parse::<CaseNo>().is_err());
+        // Brackets the wrong way round are an error, never a panic.
+        assert!("〕〔〔〔".parse::<CaseNo>().is_err());
+        assert!("闽环罚]2023[12号".parse::<CaseNo>().is_err());
     }
 
     #[test]
