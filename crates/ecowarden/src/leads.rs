@@ -14,7 +14,7 @@ use crate::cases::intake::{self, IntakeError, NewCase};
 use crate::cases::{CaseSource, vocab::Tag};
 use crate::clock;
 use crate::org::{Level, Org};
-use crate::store::{Db, Result, Sql, StoreError};
+use crate::store::{Db, InRegion, Result, Sql, StoreError};
 
 /// A lead's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -77,6 +77,15 @@ pub struct LeadRow {
     pub decided_by: Option<String>,
     pub decided_at: Option<String>,
     pub created_at: String,
+}
+
+impl InRegion for LeadRow {
+    fn region_code(&self) -> &str {
+        &self.region_code
+    }
+    fn city_code(&self) -> &str {
+        &self.city_code
+    }
 }
 
 impl LeadRow {
@@ -246,6 +255,7 @@ impl From<StoreError> for LeadError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => LeadError::NotFound,
+            StoreError::OutOfScope => LeadError::OutOfScope,
             e => LeadError::Store(e),
         }
     }
@@ -269,16 +279,7 @@ pub struct LeadDetail {
 pub async fn get_row(db: &Db, scope: &Scope, id: i64) -> std::result::Result<LeadRow, LeadError> {
     let mut sql = Sql::new(LEAD_SELECT);
     sql.push(" AND l.id = ").bind(id);
-    let row: LeadRow = sql
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(LeadError::NotFound)?;
-    if !scope.covers(&row.region_code, &row.city_code) {
-        return Err(LeadError::OutOfScope);
-    }
-    Ok(row)
+    Ok(sql.fetch_in_scope(db, scope).await?)
 }
 
 /// A lead in scope with its findings, highest score first.

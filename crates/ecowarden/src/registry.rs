@@ -20,7 +20,7 @@ use crate::clock;
 use crate::ids::CreditCode;
 use crate::org::{Level, Org};
 use crate::sheet::{Cell, Column, Problem, Table, column_letter};
-use crate::store::{Db, Result, Sql, StoreError};
+use crate::store::{Db, InRegion, Result, Sql, StoreError};
 
 /// The registry file's columns, in the contract's order.
 pub const HEADERS: [&str; 14] = [
@@ -144,6 +144,15 @@ pub struct OutletRow {
     pub updated_at: String,
 }
 
+impl InRegion for OutletRow {
+    fn region_code(&self) -> &str {
+        &self.region_code
+    }
+    fn city_code(&self) -> &str {
+        &self.city_code
+    }
+}
+
 impl OutletRow {
     /// 废气 / 废水 / the ST code.
     pub fn kind_label(&self) -> &str {
@@ -256,6 +265,7 @@ impl From<StoreError> for AccessError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AccessError::NotFound,
+            StoreError::OutOfScope => AccessError::OutOfScope,
             e => AccessError::Store(e),
         }
     }
@@ -265,15 +275,7 @@ impl From<StoreError> for AccessError {
 pub async fn get(db: &Db, scope: &Scope, id: i64) -> std::result::Result<Outlet, AccessError> {
     let mut sql = Sql::new(OUTLET_SELECT);
     sql.push(" AND o.id = ").bind(id);
-    let row: OutletRow = sql
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(AccessError::NotFound)?;
-    if !scope.covers(&row.region_code, &row.city_code) {
-        return Err(AccessError::OutOfScope);
-    }
+    let row: OutletRow = sql.fetch_in_scope(db, scope).await?;
     let password: String = sqlx::query_scalar("SELECT password FROM outlets WHERE id = $1")
         .bind(id)
         .fetch_one(db.pool())

@@ -237,6 +237,12 @@ fn dictionary_schema() -> arrow_schema::SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+/// The distinct strings of a dictionary column, borrowed from its batch (a null reads as "").
+fn words(a: &DictionaryArray<Int32Type>) -> Vec<&str> {
+    let v: &StringArray = a.values().as_any().downcast_ref().expect("utf8");
+    v.iter().map(Option::unwrap_or_default).collect()
+}
+
 /// The `Avg` values of the 10-minute and hourly data of registered MNs in `[from_ms, to_ms)`
 /// in one Parquet file: only the columns screening needs are decoded.
 fn read_file(path: &Path, mns: &HashSet<&str>, from_ms: i64, to_ms: i64) -> anyhow::Result<Groups> {
@@ -257,28 +263,12 @@ fn read_file(path: &Path, mns: &HashSet<&str>, from_ms: i64, to_ms: i64) -> anyh
             b.column(i).as_any().downcast_ref().expect("dictionary")
         };
         let (mn, cn, factor, field, flag) = (d(0), d(1), d(3), d(4), d(6));
-        let words = |a: &DictionaryArray<Int32Type>| -> Vec<Option<String>> {
-            let v: &StringArray = a.values().as_any().downcast_ref().expect("utf8");
-            v.iter().map(|s| s.map(str::to_owned)).collect()
-        };
         // Per distinct string, decided once a batch.
-        let avg: Vec<bool> = words(field)
-            .iter()
-            .map(|w| w.as_deref() == Some("Avg"))
-            .collect();
-        let intervals: Vec<Option<i64>> = words(cn)
-            .iter()
-            .map(|w| w.as_deref().and_then(interval_of))
-            .collect();
+        let avg: Vec<bool> = words(field).into_iter().map(|w| w == "Avg").collect();
+        let intervals: Vec<Option<i64>> = words(cn).into_iter().map(interval_of).collect();
         let mn_words = words(mn);
-        let wanted: Vec<bool> = mn_words
-            .iter()
-            .map(|w| w.as_deref().is_some_and(|m| mns.contains(m)))
-            .collect();
-        let letters: Vec<u8> = words(flag)
-            .iter()
-            .map(|w| w.as_deref().map_or(b'N', flag_letter))
-            .collect();
+        let wanted: Vec<bool> = mn_words.iter().map(|m| mns.contains(m)).collect();
+        let letters: Vec<u8> = words(flag).into_iter().map(flag_letter).collect();
         let factors = words(factor);
         let dt: &TimestampMillisecondArray =
             b.column(2).as_any().downcast_ref().expect("timestamp");
@@ -308,7 +298,7 @@ fn read_file(path: &Path, mns: &HashSet<&str>, from_ms: i64, to_ms: i64) -> anyh
                 continue;
             }
             if cur_keys != Some((m, interval)) {
-                let name = mn_words[m].as_deref().unwrap_or_default();
+                let name = mn_words[m];
                 let same = cur
                     .as_ref()
                     .is_some_and(|((cm, ci), _)| cm == name && *ci == interval);
@@ -330,7 +320,7 @@ fn read_file(path: &Path, mns: &HashSet<&str>, from_ms: i64, to_ms: i64) -> anyh
             } else {
                 letters[flk.value(i) as usize]
             };
-            let factor = factors[fk.value(i) as usize].as_deref().unwrap_or_default();
+            let factor = factors[fk.value(i) as usize];
             let g = &mut cur.as_mut().expect("set above").1;
             g.rows(factor).push((t.div_euclid(1000), v, fl));
         }

@@ -40,6 +40,9 @@ pub enum StoreError {
     BadUrl(String),
     #[error("record not found")]
     NotFound,
+    /// The record exists but lies outside the caller's scope (see [`Sql::fetch_in_scope`]).
+    #[error("record outside the caller's scope")]
+    OutOfScope,
     /// A unique or foreign-key constraint refused the write; the text names the constraint.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -219,6 +222,20 @@ pub enum Value {
     Text(String),
 }
 
+/// A record that belongs to a region, so a scope can be checked against it.
+pub trait InRegion {
+    fn region_code(&self) -> &str;
+    fn city_code(&self) -> &str;
+}
+
+/// The rows of a page fetched with one extra row ([`Sql::page`]) and whether there is a next
+/// page.
+pub fn page_of<T>(mut rows: Vec<T>, size: i64) -> (Vec<T>, bool) {
+    let more = rows.len() as i64 > size;
+    rows.truncate(size as usize);
+    (rows, more)
+}
+
 /// Builds dynamic SQL (filters, paging) with `$n` placeholders, which both backends accept.
 /// sqlx's `QueryBuilder` writes `?` for the `Any` driver, which PostgreSQL rejects.
 #[derive(Debug, Clone, Default)]
@@ -269,8 +286,38 @@ impl Sql {
         Ok(q.fetch_all(db.pool()).await?)
     }
 
-    /// Appends ` ORDER BY {order}` and the paging of 1-based `page` of `size` rows, fetches
-    /// it, and says whether there is a next page.
+    /// The one row the query finds, if the caller's scope covers its region: a missing row is
+    /// [`StoreError::NotFound`], one of another region [`StoreError::OutOfScope`], which each
+    /// resource's error names in its own words.
+    pub async fn fetch_in_scope<T>(self, db: &Db, scope: &crate::auth::Scope) -> Result<T>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin + InRegion,
+    {
+        let row: T = self
+            .fetch_all(db)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(StoreError::NotFound)?;
+        if !scope.covers(row.region_code(), row.city_code()) {
+            return Err(StoreError::OutOfScope);
+        }
+        Ok(row)
+    }
+
+    /// Appends ` ORDER BY {order}` and the paging of 1-based `page` of `size` rows, one more
+    /// than a page so [`page_of`] can tell whether a next page exists.
+    pub fn page(&mut self, order: &str, page: Option<i64>, size: i64) -> &mut Self {
+        let page = page.unwrap_or(1).max(1);
+        self.push(" ORDER BY ")
+            .push(order)
+            .push(" LIMIT ")
+            .bind(size + 1)
+            .push(" OFFSET ")
+            .bind((page - 1).saturating_mul(size))
+    }
+
+    /// [`Sql::page`], fetched: the page's rows and whether there is a next page.
     pub async fn fetch_page<T>(
         mut self,
         db: &Db,
@@ -281,17 +328,8 @@ impl Sql {
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
     {
-        let page = page.unwrap_or(1).max(1);
-        self.push(" ORDER BY ")
-            .push(order)
-            .push(" LIMIT ")
-            .bind(size + 1)
-            .push(" OFFSET ")
-            .bind((page - 1) * size);
-        let mut rows: Vec<T> = self.fetch_all(db).await?;
-        let more = rows.len() as i64 > size;
-        rows.truncate(size as usize);
-        Ok((rows, more))
+        self.page(order, page, size);
+        Ok(page_of(self.fetch_all(db).await?, size))
     }
 
     pub async fn fetch_scalar(self, db: &Db) -> Result<i64> {

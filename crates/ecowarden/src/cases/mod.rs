@@ -8,7 +8,7 @@ pub mod workflow;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Scope;
-use crate::store::{Backend, Db, Result, Sql, StoreError};
+use crate::store::{Backend, Db, InRegion, Result, Sql, StoreError, page_of};
 
 /// Where a case came from (案件来源).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -145,6 +145,15 @@ pub struct CaseSummary {
     /// Fine in fen (1/100 yuan); `fine_yuan` is the exact decimal string.
     pub fine_fen: i64,
     pub year: i64,
+}
+
+impl InRegion for CaseSummary {
+    fn region_code(&self) -> &str {
+        &self.region_code
+    }
+    fn city_code(&self) -> &str {
+        &self.city_code
+    }
 }
 
 impl CaseSummary {
@@ -284,16 +293,11 @@ pub async fn list(
             .bind(like)
             .push(")");
     }
-    let page = f.page.unwrap_or(1).max(1);
-    sql.push(" ORDER BY c.discovered_on DESC, c.id DESC LIMIT ")
-        .bind(PAGE_SIZE + 1)
-        .push(" OFFSET ")
-        .bind((page - 1).saturating_mul(PAGE_SIZE))
-        .push(") ORDER BY c.discovered_on DESC, c.id DESC");
-    let mut rows: Vec<CaseSummary> = sql.fetch_all(db).await?;
-    let more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
-    Ok((rows, more))
+    let order = "c.discovered_on DESC, c.id DESC";
+    sql.page(order, f.page, PAGE_SIZE)
+        .push(") ORDER BY ")
+        .push(order);
+    Ok(page_of(sql.fetch_all(db).await?, PAGE_SIZE))
 }
 
 /// Why a case could not be read.
@@ -312,6 +316,7 @@ impl From<StoreError> for AccessError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AccessError::NotFound,
+            StoreError::OutOfScope => AccessError::OutOfScope,
             e => AccessError::Store(e),
         }
     }
@@ -339,16 +344,7 @@ pub async fn by_ids(db: &Db, scope: &Scope, ids: &[i64]) -> Result<Vec<CaseSumma
 pub async fn get(db: &Db, scope: &Scope, id: i64) -> std::result::Result<CaseSummary, AccessError> {
     let mut sql = Sql::new(SUMMARY_SELECT);
     sql.push(" AND c.id = ").bind(id);
-    let c: CaseSummary = sql
-        .fetch_all(db)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(AccessError::NotFound)?;
-    if !scope.covers(&c.region_code, &c.city_code) {
-        return Err(AccessError::OutOfScope);
-    }
-    Ok(c)
+    Ok(sql.fetch_in_scope(db, scope).await?)
 }
 
 /// Figures for the dashboard, for one scope and year.

@@ -110,6 +110,7 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Error::NotFound("记录不存在".into()),
+            StoreError::OutOfScope => Error::out_of_scope(),
             StoreError::Conflict(m) => Error::Unprocessable(format!("与已有记录冲突：{m}")),
             e => Error::Internal(e.into()),
         }
