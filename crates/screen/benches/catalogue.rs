@@ -21,6 +21,10 @@ use screen::generator::{self, Fleet, FleetSpec};
 use screen::series::Prepared;
 use screen::{Config, Input, Series};
 
+/// The app's allocator, so the figures are the app's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     divan::main();
 }

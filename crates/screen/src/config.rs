@@ -175,6 +175,7 @@ pub struct FlagAbuse {
     pub min_exceedances: Threshold,
     pub rate_vs_peer_p95: Threshold,
     pub rate_floor: Threshold,
+    pub min_flagged_hours: Threshold,
 }
 
 /// S12 parameters.

@@ -1,11 +1,12 @@
 //! Small statistics shared by baselines and detectors. NaN-safe: empty input gives NaN,
 //! never a panic.
 
-/// Values kept for quantiles: one in `sample_stride(len)` of `len` candidates, about
-/// 2,048 in all. Baselines need two significant digits, not exact order statistics, and a
-/// full selection would cost more than all the detectors together.
+/// Values kept for quantiles: one in `sample_stride(len)` of `len` candidates, 512 to
+/// 1,023 of them. Baselines need two significant digits, not exact order statistics (the
+/// nearest-rank p10 of 512 values is within ±1.3 percentile points of the true one, 1 σ), and
+/// a selection over every value cost a sixth of the whole catalogue.
 pub fn sample_stride(len: usize) -> usize {
-    (len / 2048).max(1)
+    (len / 512).max(1)
 }
 
 /// The `q` quantile (nearest rank) of `v`, reordering `v`. NaN for an empty slice.

@@ -188,6 +188,9 @@ pub fn flag_abuse(cx: &Context, params: &FlagAbuse) -> Vec<Finding> {
             continue;
         }
         let marked: Vec<usize> = (0..p.len).filter(|&i| p.running[i] && flagged(i)).collect();
+        if ((marked.len() as i64 * p.interval) as f64) < params.min_flagged_hours.value * 3600.0 {
+            continue;
+        }
         let (Some(&i0), Some(&last)) = (marked.first(), marked.last()) else {
             continue;
         };

@@ -158,3 +158,55 @@ fn every_signature_is_recalled_and_clean_outlets_stay_quiet() {
         share * 100.0
     );
 }
+
+/// A first run: a provincial day of clean outlets with no history, so every baseline is the
+/// peers' or the day's own. At most 2% of them may get a lead.
+#[test]
+fn a_first_day_without_history_stays_quiet() {
+    let config = Config::default();
+    let fleet = generator::fleet(
+        &FleetSpec {
+            seed: 35,
+            clean: 2_000,
+            per_signature: 0,
+            history_days: 0,
+            days: 1,
+            start: START,
+        },
+        &config,
+    );
+    let inputs: Vec<Input> = fleet
+        .outlets
+        .iter()
+        .flat_map(|o| [&o.minute, &o.hourly])
+        .map(|s| Input {
+            series: s,
+            history: None,
+        })
+        .collect();
+    let report = screen::screen(&inputs, &config, 2, &|_| {});
+    let mut noisy = std::collections::BTreeMap::<&str, usize>::new();
+    let mut outlets = std::collections::BTreeSet::new();
+    for (k, r) in report.results.iter().enumerate() {
+        for f in r.as_ref().expect("generated series screen") {
+            outlets.insert(k / 2);
+            *noisy.entry(f.signature.id()).or_default() += 1;
+            eprintln!(
+                "clean {} {:?}: {}",
+                inputs[k].series.mn, f.factor, f.explanation
+            );
+        }
+    }
+    let share = outlets.len() as f64 / fleet.outlets.len() as f64;
+    println!(
+        "first day, no history: {} of {} clean outlets with a lead ({:.2}%), findings by signature {noisy:?}",
+        outlets.len(),
+        fleet.outlets.len(),
+        share * 100.0
+    );
+    assert!(
+        share <= 0.02,
+        "{:.2}% of clean outlets have a lead",
+        share * 100.0
+    );
+}
