@@ -141,6 +141,11 @@ pub struct Decoupling {
 pub struct CopiedSeries {
     pub window_hours: Threshold,
     pub min_change_share: Threshold,
+    pub scaled_window_hours: Threshold,
+    pub scaled_min_steps: Threshold,
+    pub scaled_min_turn_share: Threshold,
+    pub scaled_tolerance_units: Threshold,
+    pub min_scale: Threshold,
 }
 
 /// S9 parameters.

@@ -774,9 +774,15 @@ fn apply(rng: &mut StdRng, d: &mut Draft, s: Signature, screen_from: i64) -> Tru
             let lag = hours(24.0 * uniform(rng, 1.0, 4.0));
             let i0 = running_window(rng, d, from + lag, len);
             let src = i0.saturating_sub(lag);
+            let scaled = rng.random::<f64>() < 0.5;
             for c in &mut d.channels {
+                let (a, b) = if scaled {
+                    copy_scale(rng, c.role)
+                } else {
+                    (1.0, 0.0)
+                };
                 for k in 0..len.min(n - i0) {
-                    c.x[i0 + k] = c.x[src + k];
+                    c.x[i0 + k] = a * c.x[src + k] + b;
                     c.flag[i0 + k] = c.flag[src + k];
                 }
             }
@@ -926,6 +932,17 @@ fn apply(rng: &mut StdRng, d: &mut Draft, s: Signature, screen_from: i64) -> Tru
     }
 }
 
+/// How a fabricator scales copied values (× a + b, rounded again when the series is
+/// finished): concentrations down to pass, flow a little either way, O2 shifted up.
+fn copy_scale(rng: &mut StdRng, role: Role) -> (f64, f64) {
+    match role {
+        Role::Pollutant => (uniform(rng, 0.6, 0.9), 0.0),
+        Role::Flow => (uniform(rng, 0.9, 1.1), 0.0),
+        Role::O2 => (1.0, uniform(rng, 0.3, 1.0)),
+        _ => (1.0, 0.0),
+    }
+}
+
 /// S8 across outlets: the copier's measured channels take the source's values for 30–48
 /// hours at the same times. Both get a truth: the finding names both.
 fn inject_copy_across(
@@ -938,10 +955,16 @@ fn inject_copy_across(
     let len = (uniform(rng, 30.0, 48.0) * 6.0) as usize;
     let i0 = running_window(rng, source, from, len);
     let n = copier.n().min(source.n());
+    let scaled = rng.random::<f64>() < 0.5;
     for (c, src) in copier.channels.iter_mut().zip(&source.channels) {
         if matches!(c.role, Role::Pollutant | Role::O2 | Role::Flow) {
+            let (a, b) = if scaled {
+                copy_scale(rng, c.role)
+            } else {
+                (1.0, 0.0)
+            };
             for i in i0..(i0 + len).min(n) {
-                c.x[i] = src.x[i];
+                c.x[i] = a * src.x[i] + b;
                 c.flag[i] = src.flag[i];
             }
         }

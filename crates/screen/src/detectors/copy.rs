@@ -1,27 +1,38 @@
-//! S8 copied or replayed series (复制数据): a window of `window_hours` that repeats exactly,
-//! earlier in the same outlet (a data logger replaying a good day) or in another outlet
-//! (data copied from a neighbour).
+//! S8 copied or replayed series (复制数据): a window that repeats, earlier in the same outlet
+//! (a data logger replaying a good day) or in another outlet (data copied from a neighbour),
+//! either exactly or scaled (each value × a + b and re-rounded: a good day scaled down to pass,
+//! or a neighbour's data made to look like one's own).
 //!
-//! Each window of valid values is hashed with a rolling polynomial hash, so all windows cost
-//! one multiply-add per value. Only windows whose hash is divisible by the number of samples
-//! per hour are kept ("content-defined" sampling: both copies of a window make the same
-//! choice, so a copy is found as long as it spans about an hour more than the window). Equal
-//! hashes are then confirmed on the values and the match is grown to its full length. Windows
-//! in which fewer than `min_change_share` of the values change are skipped: flat data matches
-//! itself trivially and is S1's business.
+//! Windows are hashed with a rolling polynomial hash, so all windows cost one multiply-add
+//! per value. Only windows whose hash is divisible by the number of samples per hour are
+//! kept ("content-defined" sampling: both copies of a window make the same choice, so a copy
+//! is found as long as it spans about an hour more than the window). Two hashes per window:
+//! - **exact**: the values of `window_hours`; equal hashes are confirmed value by value;
+//! - **scaled**: the signs of the steps (up, down, unchanged) of `scaled_window_hours`, which
+//!   survive × a + b; equal hashes are confirmed by a least-squares line that holds within
+//!   the reporting precision at every value. Windows are at least `scaled_min_steps` steps
+//!   long (a day of hourly data) and must turn often (`scaled_min_turn_share`): a smooth load
+//!   curve has the same shape every day.
+//!
+//! Either match is then grown to its full length. Windows in which fewer than
+//! `min_change_share` of the values change are skipped: flat data matches itself trivially
+//! and is S1's business.
 
 use serde_json::json;
 
 use super::Context;
 use crate::config::{CopiedSeries, Role};
-use crate::finding::{Finding, Signature, factor_label, iso, score, zh_hours, zh_window};
+use crate::finding::{Finding, Signature, factor_label, iso, num, score, zh_hours, zh_window};
 use crate::qa::Qa;
 use crate::series::Prepared;
+use crate::stats::Moments;
 
-/// A sampled window: its content hash (factor mixed in), channel and first slot.
+/// A sampled window: its content hash (factor mixed in), which hash, channel and first slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Fingerprint {
     pub key: u64,
+    /// A hash of step signs (scaled copies) rather than of values.
+    pub scaled: bool,
     pub ch: u32,
     pub pos: u32,
 }
@@ -41,77 +52,179 @@ fn copied_role(role: Role) -> bool {
     matches!(role, Role::Pollutant | Role::O2 | Role::Flow)
 }
 
-/// Sampled fingerprints of every window of `window_hours` (see the module notes).
+/// Sampled fingerprints of every window of each kind (see the module notes).
 pub fn fingerprints(p: &Prepared, params: &CopiedSeries) -> Vec<Fingerprint> {
-    let k = p.slots(params.window_hours.value);
-    let per_hour = (3600 / p.interval).max(1) as u64;
-    let min_changes = (params.min_change_share.value * (k - 1) as f64).ceil() as u32;
     let mut out = Vec::new();
-    if k < 2 || p.len < k || p.len > u32::MAX as usize {
+    if p.len > u32::MAX as usize {
         return out;
     }
-    let base_k = (0..k).fold(1u64, |acc, _| acc.wrapping_mul(BASE));
+    let per_hour = (3600 / p.interval).max(1) as u64;
+    let k = p.slots(params.window_hours.value);
+    let steps = window_slots(p, params, true) - 1;
+    let share = params.min_change_share.value;
     for (ch, c) in p.channels.iter().enumerate() {
         if !copied_role(c.role) {
             continue;
         }
         let salt = c.factor.bytes().fold(0u64, |h, b| mix(h ^ u64::from(b)));
-        // Per slot: the value's word (0 when invalid), invalid, and changed from the slot
-        // before; then one rolling pass.
         let valid: Vec<bool> = c.qa.iter().map(|&q| q == Qa::Valid).collect();
-        let word: Vec<u64> = (0..p.len)
+        // Slot i's step: from i − 1 to i, both valid; its sign (−1, 0, 1).
+        let step: Vec<bool> = (0..p.len)
+            .map(|i| i > 0 && valid[i] && valid[i - 1])
+            .collect();
+        let signs: Vec<i8> = (0..p.len)
             .map(|i| {
-                if valid[i] {
-                    mix(c.x[i].to_bits() ^ salt)
-                } else {
-                    0
-                }
+                let d = if step[i] { c.x[i] - c.x[i - 1] } else { 0.0 };
+                i8::from(d > 0.0) - i8::from(d < 0.0)
             })
             .collect();
-        let changed = |i: usize| i > 0 && valid[i] && valid[i - 1] && c.x[i] != c.x[i - 1];
-        let (mut h, mut invalid, mut changes) = (0u64, 0u32, 0u32);
-        for i in 0..p.len {
-            h = h.wrapping_mul(BASE).wrapping_add(word[i]);
-            invalid += u32::from(!valid[i]);
-            changes += u32::from(changed(i));
-            if i >= k {
-                let old = i - k;
-                h = h.wrapping_sub(word[old].wrapping_mul(base_k));
-                invalid -= u32::from(!valid[old]);
-                // The pair (old, old + 1) leaves the window.
-                changes -= u32::from(changed(old + 1));
-            }
-            if i + 1 >= k && invalid == 0 && changes >= min_changes {
-                let key = mix(h);
-                if key.is_multiple_of(per_hour) {
-                    out.push(Fingerprint {
-                        key,
-                        ch: ch as u32,
-                        pos: (i + 1 - k) as u32,
-                    });
+        let changed: Vec<bool> = signs.iter().map(|&g| g != 0).collect();
+        let ch = ch as u32;
+        let word: Vec<u64> = c.x.iter().map(|x| mix(x.to_bits() ^ salt)).collect();
+        let min_changes = (share * (k - 1) as f64).ceil() as u32;
+        roll(
+            &word,
+            k,
+            (&valid, &changed),
+            min_changes,
+            per_hour,
+            |key, pos| {
+                out.push(Fingerprint {
+                    key,
+                    scaled: false,
+                    ch,
+                    pos,
+                });
+            },
+        );
+        // Turns: steps against the last step that moved. A window that rarely turns (a
+        // smooth load curve) has a shape every day shares.
+        let mut last = 0i8;
+        let turn: Vec<bool> = signs
+            .iter()
+            .map(|&g| {
+                let t = g != 0 && g == -last;
+                if g != 0 {
+                    last = g;
                 }
-            }
-        }
+                t
+            })
+            .collect();
+        let salt = mix(salt ^ 0x005c_a1ed);
+        let shape = [mix(salt), mix(salt ^ 1), mix(salt ^ 2)];
+        let word: Vec<u64> = signs.iter().map(|&g| shape[(g + 1) as usize]).collect();
+        let min_turns = (params.scaled_min_turn_share.value * steps as f64).ceil() as u32;
+        // A window of steps from slot s + 1 covers the values from slot s. Hourly windows
+        // are sampled one in two: a copy long enough to find spans several of them.
+        roll(
+            &word,
+            steps,
+            (&step, &turn),
+            min_turns,
+            per_hour.max(2),
+            |key, pos| {
+                out.push(Fingerprint {
+                    key,
+                    scaled: true,
+                    ch,
+                    pos: pos - 1,
+                });
+            },
+        );
     }
     out
 }
 
-/// Grows an exact match of `[a, a + k)` and `[b, b + k)` (a in `pa`, b in `pb`) in both
-/// directions; `None` if the windows differ (a hash collision). With `same`, the source is
-/// kept before the copy.
-fn grow(
-    xa: &[f64],
-    xb: &[f64],
-    (a, b): (usize, usize),
-    k: usize,
-    same: bool,
-) -> Option<(usize, usize, usize)> {
-    let eq = |i: usize, j: usize| xa[i].to_bits() == xb[j].to_bits() && !xa[i].is_nan();
-    if !(0..k).all(|d| eq(a + d, b + d)) {
-        return None;
+/// Calls `emit(key, first slot)` for each window of `w` slots of `word` whose slots are all
+/// `usable`, with at least `min_changes` `changed` slots, and whose hash is a multiple of
+/// `every`: one rolling pass.
+fn roll(
+    word: &[u64],
+    w: usize,
+    (usable, changed): (&[bool], &[bool]),
+    min_changes: u32,
+    every: u64,
+    mut emit: impl FnMut(u64, u32),
+) {
+    let len = word.len();
+    if w < 2 || len < w {
+        return;
     }
+    let base_w = (0..w).fold(1u64, |acc, _| acc.wrapping_mul(BASE));
+    let value = |i: usize| if usable[i] { word[i] } else { 0 };
+    let (mut h, mut unusable, mut changes) = (0u64, 0u32, 0u32);
+    for i in 0..len {
+        h = h.wrapping_mul(BASE).wrapping_add(value(i));
+        unusable += u32::from(!usable[i]);
+        changes += u32::from(changed[i]);
+        if i >= w {
+            let old = i - w;
+            h = h.wrapping_sub(value(old).wrapping_mul(base_w));
+            unusable -= u32::from(!usable[old]);
+            changes -= u32::from(changed[old]);
+        }
+        if i + 1 >= w && unusable == 0 && changes >= min_changes {
+            let key = mix(h);
+            if key.is_multiple_of(every) {
+                emit(key, (i + 1 - w) as u32);
+            }
+        }
+    }
+}
+
+/// A confirmed copy: `[b0, b0 + len)` of one series repeats `[a0, a0 + len)` of the other,
+/// exactly (`fit` none) or as `x_b = scale · x_a + offset` within `max_deviation`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Match {
+    a0: usize,
+    b0: usize,
+    len: usize,
+    fit: Option<Fit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Fit {
+    scale: f64,
+    offset: f64,
+    max_deviation: f64,
+}
+
+impl Fit {
+    /// The same line seen from the other side: `x_a = x_b / scale − offset / scale`.
+    fn inverse(self) -> Fit {
+        Fit {
+            scale: 1.0 / self.scale,
+            offset: -self.offset / self.scale,
+            max_deviation: self.max_deviation / self.scale,
+        }
+    }
+}
+
+/// Confirms a fingerprint match of windows at `a` (in `xa`) and `b` (in `xb`) on the values
+/// and grows it in both directions; `None` for a hash collision. With `same` (one series),
+/// the source is kept before the copy. `unit` is the copy's reporting precision.
+fn confirm(
+    (xa, xb): (&[f64], &[f64]),
+    (a, b): (usize, usize),
+    (k, scaled): (usize, bool),
+    same: bool,
+    unit: f64,
+    params: &CopiedSeries,
+) -> Option<Match> {
+    let exact = |i: usize, j: usize| xa[i].to_bits() == xb[j].to_bits() && !xa[i].is_nan();
+    let fit = if scaled {
+        let fit = line(&xa[a..a + k], &xb[b..b + k], unit, params)?;
+        Some(fit)
+    } else {
+        (0..k).all(|d| exact(a + d, b + d)).then_some(())?;
+        None
+    };
+    let holds = |i: usize, j: usize| match fit {
+        None => exact(i, j),
+        Some(f) => (xb[j] - (f.scale * xa[i] + f.offset)).abs() <= f.max_deviation,
+    };
     let (mut a0, mut b0, mut len) = (a, b, k);
-    while a0 > 0 && b0 > 0 && eq(a0 - 1, b0 - 1) {
+    while a0 > 0 && b0 > 0 && holds(a0 - 1, b0 - 1) {
         a0 -= 1;
         b0 -= 1;
         len += 1;
@@ -119,24 +232,93 @@ fn grow(
     while a0 + len < xa.len()
         && b0 + len < xb.len()
         && (!same || a0 + len < b0)
-        && eq(a0 + len, b0 + len)
+        && holds(a0 + len, b0 + len)
     {
         len += 1;
     }
-    Some((a0, b0, len))
+    Some(Match { a0, b0, len, fit })
+}
+
+/// The least-squares line `y = scale · x + offset` of two windows if it holds at every value
+/// within what re-rounding both sides explains, the values move far more than that, and the
+/// windows are not simply equal (that is the exact kind's match).
+fn line(x: &[f64], y: &[f64], unit: f64, params: &CopiedSeries) -> Option<Fit> {
+    if x.iter().chain(y).any(|v| !v.is_finite()) || x == y {
+        return None;
+    }
+    let mut m = Moments::default();
+    for (&xi, &yi) in x.iter().zip(y) {
+        m.add(yi, xi);
+    }
+    let (offset, scale) = m.line_x_on_y();
+    let min = params.min_scale.value;
+    if !(scale >= min && scale <= 1.0 / min) {
+        return None;
+    }
+    let tolerance = params.scaled_tolerance_units.value * (1.0 + scale) * unit;
+    let max_deviation = x
+        .iter()
+        .zip(y)
+        .map(|(&xi, &yi)| (yi - (scale * xi + offset)).abs())
+        .fold(0.0, f64::max);
+    let moves = m.variance_x().sqrt() >= 10.0 * tolerance;
+    (max_deviation <= tolerance && moves).then_some(Fit {
+        scale,
+        offset,
+        max_deviation: tolerance,
+    })
+}
+
+/// The reporting precision of a channel (one unit of its last decimal).
+fn unit(p: &Prepared, ch: usize) -> f64 {
+    10f64.powi(-i32::from(p.channels[ch].decimals.unwrap_or(3)))
+}
+
+/// How the copy relates to its source, for the explanation: "逐一完全相同" or the line.
+fn relation_zh(fit: Option<Fit>) -> String {
+    match fit {
+        None => "逐一完全相同".to_owned(),
+        Some(f) => format!(
+            "呈严格的线性关系：逐点等于后者 ×{} {} {}（偏差均在 {} 以内，即报送精度的舍入误差）",
+            num(f.scale),
+            if f.offset < 0.0 { "−" } else { "+" },
+            num(f.offset.abs()),
+            num(f.max_deviation),
+        ),
+    }
+}
+
+/// The line as evidence, or null for an exact copy.
+fn relation_json(fit: Option<Fit>) -> serde_json::Value {
+    fit.map_or(
+        serde_json::Value::Null,
+        |f| json!({"scale": f.scale, "offset": f.offset, "max_deviation": f.max_deviation}),
+    )
+}
+
+/// The window of a fingerprint's kind, in values. A scaled window has enough steps to be
+/// unlikely by chance (hourly data: a day).
+fn window_slots(p: &Prepared, params: &CopiedSeries, scaled: bool) -> usize {
+    if scaled {
+        p.slots(params.scaled_window_hours.value)
+            .max(params.scaled_min_steps.value as usize + 1)
+    } else {
+        p.slots(params.window_hours.value)
+    }
 }
 
 /// S8 within one outlet: windows that repeat at least a window apart.
 pub fn within(cx: &Context, params: &CopiedSeries, prints: &[Fingerprint]) -> Vec<Finding> {
     let p = cx.p;
-    let k = p.slots(params.window_hours.value);
     let mut sorted = prints.to_vec();
-    sorted.sort_unstable_by_key(|f| (f.ch, f.key, f.pos));
+    // Exact matches first: a scaled match over the same slots adds nothing.
+    sorted.sort_unstable_by_key(|f| (f.scaled, f.ch, f.key, f.pos));
     let mut covered: Vec<(u32, usize, usize)> = Vec::new();
     let mut out = Vec::new();
-    for group in sorted.chunk_by(|a, b| a.ch == b.ch && a.key == b.key) {
+    for group in sorted.chunk_by(|a, b| (a.scaled, a.ch, a.key) == (b.scaled, b.ch, b.key)) {
         let Some(first) = group.first() else { continue };
         let ch = first.ch as usize;
+        let k = window_slots(p, params, first.scaled);
         for later in &group[1..] {
             let (a, b) = (first.pos as usize, later.pos as usize);
             if b < a + k
@@ -147,19 +329,32 @@ pub fn within(cx: &Context, params: &CopiedSeries, prints: &[Fingerprint]) -> Ve
                 continue;
             }
             let x = &p.channels[ch].x;
-            let Some((a0, b0, len)) = grow(x, x, (a, b), k, true) else {
+            let Some(m) = confirm((x, x), (a, b), (k, first.scaled), true, unit(p, ch), params)
+            else {
                 continue;
             };
+            let (a0, b0, len) = (m.a0, m.b0, m.len);
             covered.push((first.ch, b0, b0 + len));
             let factor = &p.channels[ch].factor;
             let (src_start, src_end) = p.window(a0, a0 + len);
             let (start, end) = p.window(b0, b0 + len);
             let explanation = format!(
-                "{} 在 {} 共 {} 的数据，与本排口 {} 的数据逐一完全相同。连续这么长的实测数据不可能重复，提示数采仪回放或人工复制历史数据，属于伪造自动监测数据。",
+                "{} 在 {} 共 {} 的数据，与本排口 {} 的数据{}。连续这么长的实测数据不可能{}，提示{}，属于伪造自动监测数据。",
                 factor_label(factor),
                 zh_window(start, end),
                 zh_hours(end - start),
                 zh_window(src_start, src_end),
+                relation_zh(m.fit),
+                if m.fit.is_some() {
+                    "按固定比例重现"
+                } else {
+                    "重复"
+                },
+                if m.fit.is_some() {
+                    "将历史数据按比例缩放后冒充实测"
+                } else {
+                    "数采仪回放或人工复制历史数据"
+                },
             );
             let evidence = json!({
                 "window": cx.window(ch, (b0, b0 + len)),
@@ -167,6 +362,7 @@ pub fn within(cx: &Context, params: &CopiedSeries, prints: &[Fingerprint]) -> Ve
                            "window": cx.window(ch, (a0, a0 + len))},
                 "matched_values": len,
                 "window_values": k,
+                "relation": relation_json(m.fit),
             });
             out.push(cx.finding(
                 Signature::CopiedSeries,
@@ -181,25 +377,36 @@ pub fn within(cx: &Context, params: &CopiedSeries, prints: &[Fingerprint]) -> Ve
     out
 }
 
-/// S8 across outlets: windows equal between two different outlets (same factor). Returns
-/// (outlet index, finding) for both sides of each match: which side copied is for the
-/// inspector to establish.
+/// S8 across outlets: windows equal, or equal up to × a + b, between two different outlets
+/// (same factor). Returns (outlet index, finding) for both sides of each match: which side
+/// copied is for the inspector to establish.
 pub fn across(
     outlets: &[(&Prepared, &[Fingerprint])],
     params: &CopiedSeries,
     evidence_points: usize,
 ) -> Vec<(usize, Finding)> {
-    let mut all: Vec<(u64, u32, u32, u32)> = outlets
+    let prints: Vec<(u32, &Fingerprint)> = outlets
         .iter()
         .enumerate()
-        .flat_map(|(o, (_, prints))| prints.iter().map(move |f| (f.key, o as u32, f.ch, f.pos)))
+        .flat_map(|(o, (_, prints))| prints.iter().map(move |f| (o as u32, f)))
         .collect();
-    all.sort_unstable();
+    // Sorted by hash, exact matches first (as within one outlet), as compact (key, index)
+    // pairs: this sort is the one cost of S8 that grows with the whole run.
+    let mut order: Vec<(u64, u32)> = prints
+        .iter()
+        .enumerate()
+        .map(|(i, (_, f))| ((f.key >> 1) | u64::from(f.scaled) << 63, i as u32))
+        .collect();
+    order.sort_unstable();
     let mut covered: Vec<(u32, u32, u32, usize, usize)> = Vec::new();
     let mut out = Vec::new();
-    for group in all.chunk_by(|a, b| a.0 == b.0) {
-        for (i, &(_, oa, ca, pa)) in group.iter().enumerate() {
-            for &(_, ob, cb, pb) in &group[i + 1..] {
+    for group in order.chunk_by(|a, b| a.0 == b.0) {
+        let member = |&(_, i): &(u64, u32)| {
+            let (o, f) = prints[i as usize];
+            (f.scaled, o, f.ch, f.pos)
+        };
+        for (i, (scaled, oa, ca, pa)) in group.iter().map(member).enumerate() {
+            for (_, ob, cb, pb) in group[i + 1..].iter().map(member) {
                 let (a, b) = (outlets[oa as usize].0, outlets[ob as usize].0);
                 if oa == ob || a.series.mn == b.series.mn || a.interval != b.interval {
                     continue;
@@ -211,19 +418,22 @@ pub fn across(
                 {
                     continue;
                 }
-                let k = a.slots(params.window_hours.value);
+                let k = window_slots(a, params, scaled);
                 let (xa, xb) = (&a.channels[ca as usize].x, &b.channels[cb as usize].x);
-                let Some((a0, b0, len)) = grow(xa, xb, (pa, pb), k, false) else {
+                let unit = unit(b, cb as usize);
+                let Some(m) = confirm((xa, xb), (pa, pb), (k, scaled), false, unit, params) else {
                     continue;
                 };
-                covered.push((oa, ob, ca, a0, a0 + len));
-                let sides = [(oa, a, ca, a0), (ob, b, cb, b0)];
+                covered.push((oa, ob, ca, m.a0, m.a0 + m.len));
+                let sides = [
+                    (oa, a, ca, m.a0, m.fit.map(Fit::inverse)),
+                    (ob, b, cb, m.b0, m.fit),
+                ];
                 for (this, other) in [(sides[0], sides[1]), (sides[1], sides[0])] {
                     let finding = across_finding(
                         (this.1, this.2 as usize, this.3),
                         (other.1, other.2 as usize, other.3),
-                        len,
-                        k,
+                        (m.len, k, this.4),
                         evidence_points,
                     );
                     out.push((this.0 as usize, finding));
@@ -234,25 +444,36 @@ pub fn across(
     out
 }
 
-/// The finding on `this` side of a cross-outlet match with `other`.
+/// The finding on `this` side of a cross-outlet match with `other`; `fit` is this side as a
+/// line of the other.
 fn across_finding(
     (this, ch, s): (&Prepared, usize, usize),
     (other, och, os): (&Prepared, usize, usize),
-    len: usize,
-    k: usize,
+    (len, k, fit): (usize, usize, Option<Fit>),
     evidence_points: usize,
 ) -> Finding {
     let factor = this.channels[ch].factor.clone();
     let (start, end) = this.window(s, s + len);
     let (ostart, oend) = other.window(os, os + len);
     let explanation = format!(
-        "{} 在 {} 共 {} 的数据，与另一排口（{}，MN {}）{} 的数据逐一完全相同。不同排放口的实测数据不可能一致，提示其中一方复制了另一方的数据，属于伪造自动监测数据。",
+        "{} 在 {} 共 {} 的数据，与另一排口（{}，MN {}）{} 的数据{}。不同排放口的实测数据不可能{}，提示其中一方{}，属于伪造自动监测数据。",
         factor_label(&factor),
         zh_window(start, end),
         zh_hours(end - start),
         other.series.outlet,
         other.series.mn,
         zh_window(ostart, oend),
+        relation_zh(fit),
+        if fit.is_some() {
+            "按固定比例一致"
+        } else {
+            "一致"
+        },
+        if fit.is_some() {
+            "将另一方的数据按比例缩放后冒充实测"
+        } else {
+            "复制了另一方的数据"
+        },
     );
     let evidence = json!({
         "window": this.evidence_window(ch, s, s + len, evidence_points),
@@ -261,6 +482,7 @@ fn across_finding(
                   "window": other.evidence_window(och, os, os + len, evidence_points)},
         "matched_values": len,
         "window_values": k,
+        "relation": relation_json(fit),
     });
     Finding {
         signature: Signature::CopiedSeries,
@@ -270,5 +492,141 @@ fn across_finding(
         score: score(len as f64 / k as f64),
         explanation,
         evidence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::{Float64Array, Int64Array};
+
+    use crate::series::{Channel, ChannelMeta, Flags, Series};
+    use crate::{Config, Input, Signature};
+
+    /// Three days of 10-minute SO2 with autocorrelated noise (a fixed LCG), one decimal.
+    fn so2(seed: u64) -> Vec<f64> {
+        let mut state = seed;
+        let mut level = 60.0;
+        (0..432)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                let u = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                level = 60.0 + 0.7 * (level - 60.0) + 12.0 * u;
+                (level * 10.0).round() / 10.0
+            })
+            .collect()
+    }
+
+    fn series(mn: &str, values: Vec<f64>) -> Series {
+        let t0 = 1_793_462_400;
+        Series::new(
+            mn,
+            format!("{mn}排口"),
+            "thermal_power",
+            600,
+            Int64Array::from_iter_values((0..values.len() as i64).map(|i| t0 + i * 600)),
+            vec![Channel {
+                factor: "a21026".into(),
+                values: Float64Array::from(values),
+                flags: Flags::None,
+                meta: ChannelMeta::default(),
+            }],
+        )
+        .expect("consistent lengths")
+    }
+
+    /// `to[at..at + len]` replaced by `scale · from[src..] + offset`, rounded to one decimal.
+    fn paste(
+        (from, src): (&[f64], usize),
+        (to, at): (&mut [f64], usize),
+        len: usize,
+        (scale, offset): (f64, f64),
+    ) {
+        for k in 0..len {
+            to[at + k] = ((scale * from[src + k] + offset) * 10.0).round() / 10.0;
+        }
+    }
+
+    /// The S8 findings of each series screened together: explanation, relation, window.
+    fn copies(inputs: &[Series]) -> Vec<Vec<serde_json::Value>> {
+        let inputs: Vec<Input> = inputs
+            .iter()
+            .map(|s| Input {
+                series: s,
+                history: None,
+            })
+            .collect();
+        crate::screen(&inputs, &Config::default(), 1, &|_| {})
+            .results
+            .into_iter()
+            .map(|r| {
+                r.expect("screens")
+                    .into_iter()
+                    .filter(|f| f.signature == Signature::CopiedSeries)
+                    .map(|f| serde_json::json!({"explanation": f.explanation, "relation": f.evidence["relation"], "start": f.start, "end": f.end}))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_day_scaled_down_is_found_with_its_line() {
+        let mut x = so2(1);
+        // Day 3, 02:00–20:00, is day 1's 02:00–20:00 × 0.8.
+        let day1 = x.clone();
+        paste((&day1, 12), (&mut x, 300), 108, (0.8, 0.0));
+        let found = copies(&[series("A", x)]);
+        let f = &found[0];
+        assert_eq!(f.len(), 1, "{f:?}");
+        let scale = f[0]["relation"]["scale"].as_f64().unwrap();
+        assert!((scale - 0.8).abs() < 0.01, "{scale}");
+        let text = f[0]["explanation"].as_str().unwrap();
+        assert!(
+            text.contains("×0.8") && text.contains("按比例缩放"),
+            "{text}"
+        );
+        // 18 hours matched, not just the 12-hour window.
+        let hours = (f[0]["end"].as_i64().unwrap() - f[0]["start"].as_i64().unwrap()) / 3600;
+        assert!(hours >= 17, "{hours} h");
+    }
+
+    #[test]
+    fn a_neighbours_data_shifted_is_found_on_both_sides_and_noise_is_not() {
+        let a = so2(2);
+        let mut b = so2(3);
+        // B's day 2 is A's day 2 + 1.5 mg/m³.
+        paste((&a, 144), (&mut b, 144), 144, (1.0, 1.5));
+        let c = so2(4);
+        let found = copies(&[series("A", a), series("B", b), series("C", c)]);
+        assert_eq!(found[0].len(), 1, "{:?}", found[0]);
+        assert_eq!(found[1].len(), 1, "{:?}", found[1]);
+        assert!(found[2].is_empty(), "{:?}", found[2]);
+        let offset = |f: &serde_json::Value| f["relation"]["offset"].as_f64().unwrap();
+        assert!((offset(&found[1][0]) - 1.5).abs() < 0.05);
+        assert!((offset(&found[0][0]) + 1.5).abs() < 0.05);
+        assert!(
+            found[1][0]["explanation"]
+                .as_str()
+                .unwrap()
+                .contains("A排口")
+        );
+    }
+
+    #[test]
+    fn an_exact_copy_is_named_exact() {
+        let mut x = so2(5);
+        // 30 hours of day 1 again from day 2, 18:00.
+        let day1 = x.clone();
+        paste((&day1, 0), (&mut x, 252), 180, (1.0, 0.0));
+        let found = copies(&[series("A", x)]);
+        assert_eq!(found[0].len(), 1, "{:?}", found[0]);
+        assert!(found[0][0]["relation"].is_null());
+        assert!(
+            found[0][0]["explanation"]
+                .as_str()
+                .unwrap()
+                .contains("逐一完全相同")
+        );
     }
 }

@@ -111,6 +111,33 @@ fn every_signature_is_recalled_and_clean_outlets_stay_quiet() {
             failures.push(format!("{}: recall {recall:.3}", s.id()));
         }
     }
+    // Half the generated copies are scaled (× a + b): they are found as such.
+    let scaled = fleet
+        .outlets
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| {
+            o.truth
+                .iter()
+                .any(|t| t.signature == Signature::CopiedSeries)
+                && findings[*i].iter().any(|f| {
+                    f.signature == Signature::CopiedSeries && !f.evidence["relation"].is_null()
+                })
+        })
+        .count();
+    let copies = fleet
+        .outlets
+        .iter()
+        .filter(|o| {
+            o.truth
+                .iter()
+                .any(|t| t.signature == Signature::CopiedSeries)
+        })
+        .count();
+    println!("copied_series: {scaled} of {copies} outlets with a copy found it scaled");
+    if scaled * 4 < copies {
+        failures.push(format!("copied_series: only {scaled} of {copies} scaled"));
+    }
     let noisy: Vec<usize> = clean
         .iter()
         .copied()
