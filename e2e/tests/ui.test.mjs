@@ -338,7 +338,7 @@ test('county officer: record a case, work it through its stages, import a ledger
   }
 });
 
-test('city leader: the lead queue, a lead with its charts, accept into a case, dismiss with a reason', async (t) => {
+test('city leader: the lead queue, a lead with its charts, accept into a case, dismiss with a reason and an extent, the suppressions', async (t) => {
   const { context, page, problems } = await newPage();
   try {
     await login(page, 'fz_leader');
@@ -381,20 +381,39 @@ test('city leader: the lead queue, a lead with its charts, accept into a case, d
       assert.equal(await page.locator('#accept-form').count(), 0, 'a decided lead has no forms');
     });
 
-    await t.test('dismissing needs a reason, then the lead leaves the open queue', async () => {
+    let next;
+    await t.test('dismissing needs a reason and takes an extent, then the lead leaves the open queue', async () => {
       await page.goto('/leads');
-      const next = await page.locator('#lead-list tbody tr a').first().getAttribute('href');
+      next = await page.locator('#lead-list tbody tr a').first().getAttribute('href');
       assert.notEqual(next, first, 'the accepted lead left the open queue');
       await page.goto(next);
+      assert.ok(await page.isChecked('#dismiss-extent input[value=lasting]'), 'lasting is the default extent');
       await Promise.all([page.waitForLoadState('load'), page.click('#dismiss')]);
       assert.match(await page.locator('#lead-message').innerText(), /理由/);
-      await page.fill('#dismiss-form input[name=reason]', '经现场核实为设备检修期间');
+      await page.fill('#dismiss-form input[name=reason]', '该厂脱硫系统设计如此，O2 偏高属正常');
+      await page.check('#dismiss-extent input[value=days90]');
       await Promise.all([page.waitForLoadState('load'), page.click('#dismiss')]);
-      assert.match(await page.locator('#lead-message').innerText(), /已排除/);
+      const message = await page.locator('#lead-message').innerText();
+      assert.match(message, /已排除/);
+      assert.match(message, /至 \d{4}-\d{2}-\d{2}/, message);
       assert.match(await page.locator('main h1 .status').innerText(), /已排除/);
+      assert.match(await page.locator('#lead-extent').innerText(), /自该时段起 90 天/);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'lead-dismissed.png'), fullPage: true });
       await page.goto('/leads');
       const open = await page.locator('#lead-list tbody tr a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
       assert.ok(!open.includes(next) && !open.includes(first), open.join(','));
+    });
+
+    await t.test('the suppressions page lists what the dismissal keeps quiet, and until when', async () => {
+      await Promise.all([page.waitForURL((u) => u.pathname === '/leads/suppressions'), page.click('#suppressions-link')]);
+      const rows = page.locator('#suppression-list tbody tr', { has: page.locator(`a[href="${next}"]`) });
+      assert.ok((await rows.count()) > 0, 'a row per dismissed finding');
+      const text = await rows.first().innerText();
+      assert.match(text, /该厂脱硫系统设计如此/);
+      assert.match(text, /生效/);
+      assert.match(text, /\d{4}-\d{2}-\d{2}/);
+      assert.equal(await rows.first().locator('form button').innerText(), '撤销');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'suppressions.png'), fullPage: true });
     });
 
     assert.deepEqual(problems, []);

@@ -61,6 +61,7 @@ impl Entry {
             "reset_password" => "重置密码",
             "accept" => "采纳",
             "dismiss" => "排除",
+            "lift" => "撤销",
             other => other,
         }
     }
@@ -73,6 +74,7 @@ impl Entry {
             "outlet" => "排口",
             "user" => "用户",
             "lead" => "线索",
+            "suppression" => "疑点屏蔽",
             other => other,
         }
     }

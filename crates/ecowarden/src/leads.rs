@@ -1,7 +1,8 @@
 //! Screening leads (线索) in the store: what `ecowarden screen` found, per outlet and period,
 //! the analyst's decision (accept into a case, or dismiss with a reason) and the suppressions
-//! a dismissal leaves behind. Every read is scoped by the caller's [`Scope`]; every change of
-//! a lead and its audit entry commit in one write transaction.
+//! a dismissal leaves behind, until one is lifted. Every read is scoped by the caller's
+//! [`Scope`]; every change of a lead or a suppression and its audit entry commit in one write
+//! transaction.
 
 use std::collections::HashMap;
 
@@ -14,7 +15,7 @@ use crate::cases::intake::{self, IntakeError, NewCase};
 use crate::cases::{CaseSource, vocab::Tag};
 use crate::clock;
 use crate::org::{Level, Org};
-use crate::store::{Db, InRegion, Result, Sql, StoreError};
+use crate::store::{Db, Result, Sql, StoreError, in_region};
 
 /// A lead's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -79,14 +80,7 @@ pub struct LeadRow {
     pub created_at: String,
 }
 
-impl InRegion for LeadRow {
-    fn region_code(&self) -> &str {
-        &self.region_code
-    }
-    fn city_code(&self) -> &str {
-        &self.city_code
-    }
-}
+in_region!(LeadRow);
 
 impl LeadRow {
     /// The score as 0.00–1.00 text.
@@ -116,6 +110,27 @@ pub fn signature_label(id: &str) -> String {
         .map_or(id.to_owned(), |s| format!("{} {}", s.code(), s.name_zh()))
 }
 
+/// What a lead's finding and a suppression (written for one) both are: a signature and a
+/// factor over a window; and how pages name them.
+pub trait FindingLabels {
+    /// The signature id, the factor (`None`: outlet-wide) and the window.
+    fn subject(&self) -> (&str, Option<&str>, i64, i64);
+
+    fn signature_label(&self) -> String {
+        signature_label(self.subject().0)
+    }
+    /// `二氧化硫(a21026)`, or 整个排放口 for an outlet-wide finding.
+    fn factor_label(&self) -> String {
+        self.subject()
+            .1
+            .map_or("整个排放口".to_owned(), screen::finding::factor_label)
+    }
+    fn window(&self) -> String {
+        let (_, _, start, end) = self.subject();
+        screen::finding::zh_window(start, end)
+    }
+}
+
 /// One finding of a lead.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct FindingRow {
@@ -133,21 +148,183 @@ pub struct FindingRow {
     pub evidence: String,
 }
 
+impl FindingLabels for FindingRow {
+    fn subject(&self) -> (&str, Option<&str>, i64, i64) {
+        (
+            &self.signature,
+            self.factor.as_deref(),
+            self.start_ts,
+            self.end_ts,
+        )
+    }
+}
+
 impl FindingRow {
-    pub fn signature_label(&self) -> String {
-        signature_label(&self.signature)
-    }
-    pub fn factor_label(&self) -> String {
-        self.factor
-            .as_deref()
-            .map_or("整个排放口".to_owned(), screen::finding::factor_label)
-    }
-    pub fn window(&self) -> String {
-        screen::finding::zh_window(self.start_ts, self.end_ts)
-    }
     pub fn score_text(&self) -> String {
         format!("{:.2}", self.score as f64 / 1000.0)
     }
+}
+
+/// How long a dismissal suppresses the same finding on that outlet (屏蔽范围). Analysts mostly
+/// dismiss for a known, lasting cause, hence the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Extent {
+    /// The finding's own window: re-screening that period stays quiet, a new episode is raised.
+    Window,
+    /// Ninety days from the start of the finding's window.
+    Days90,
+    /// Until lifted.
+    #[default]
+    Lasting,
+}
+
+impl Extent {
+    pub const ALL: [Extent; 3] = [Extent::Window, Extent::Days90, Extent::Lasting];
+    const DAYS90: i64 = 90 * 86_400;
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Extent::Window => "window",
+            Extent::Days90 => "days90",
+            Extent::Lasting => "lasting",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Extent::Window => "仅本线索时段",
+            Extent::Days90 => "自该时段起 90 天",
+            Extent::Lasting => "长期（直至撤销）",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+    /// Where a suppression of a finding's window ends (exclusive); `None`: until lifted.
+    pub fn until(self, start_ts: i64, end_ts: i64) -> Option<i64> {
+        match self {
+            Extent::Window => Some(end_ts),
+            Extent::Days90 => Some(start_ts + Self::DAYS90),
+            Extent::Lasting => None,
+        }
+    }
+    /// The extent a suppression of the window ending at `end_ts` was written with (rows
+    /// written before extents existed end with their window).
+    pub fn of(end_ts: i64, until_ts: Option<i64>) -> Self {
+        match until_ts {
+            None => Extent::Lasting,
+            Some(u) if u == end_ts => Extent::Window,
+            Some(_) => Extent::Days90,
+        }
+    }
+}
+
+/// A suppression (屏蔽) a dismissal wrote, as its page and the API show it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct SuppressionRow {
+    pub id: i64,
+    pub outlet_id: i64,
+    pub mn: String,
+    pub outlet_name: String,
+    pub facility_name: String,
+    /// The facility's county and city (scope).
+    pub region_code: String,
+    pub city_code: String,
+    pub signature: String,
+    /// Null: outlet-wide.
+    pub factor: Option<String>,
+    /// The dismissed finding's window, Unix seconds.
+    pub start_ts: i64,
+    pub end_ts: i64,
+    /// Where the suppression ends (exclusive); null: until lifted.
+    pub until_ts: Option<i64>,
+    /// The dismissed lead.
+    pub lead_id: Option<i64>,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub lifted_at: Option<String>,
+    pub lifted_by: Option<String>,
+    pub lift_reason: Option<String>,
+}
+
+in_region!(SuppressionRow);
+
+impl FindingLabels for SuppressionRow {
+    fn subject(&self) -> (&str, Option<&str>, i64, i64) {
+        (
+            &self.signature,
+            self.factor.as_deref(),
+            self.start_ts,
+            self.end_ts,
+        )
+    }
+}
+
+impl SuppressionRow {
+    pub fn extent(&self) -> Extent {
+        Extent::of(self.end_ts, self.until_ts)
+    }
+    /// 屏蔽至: the end, or 长期.
+    pub fn until_text(&self) -> String {
+        self.until_ts
+            .map_or("长期".to_owned(), screen::finding::zh_time)
+    }
+    pub fn is_lifted(&self) -> bool {
+        self.lifted_at.is_some()
+    }
+    pub fn status_label(&self) -> &'static str {
+        if self.is_lifted() {
+            "已撤销"
+        } else {
+            "生效"
+        }
+    }
+    pub fn created_text(&self) -> String {
+        clock::display_instant(&self.created_at)
+    }
+    pub fn lifted_text(&self) -> String {
+        self.lifted_at
+            .as_deref()
+            .map(clock::display_instant)
+            .unwrap_or_default()
+    }
+    /// What it keeps quiet and until when, for the message after a dismissal.
+    pub fn summary(&self) -> String {
+        let until = match self.until_ts {
+            Some(t) => format!("至 {}", screen::finding::zh_time(t)),
+            None => Extent::Lasting.label().to_owned(),
+        };
+        format!(
+            "{} · {}，{until}",
+            self.signature_label(),
+            self.factor_label()
+        )
+    }
+}
+
+const SUPPRESSION_SELECT: &str = "SELECT s.id, s.outlet_id, s.mn, o.name AS outlet_name, \
+     f.name AS facility_name, f.region_code, f.city_code, s.signature, s.factor, s.start_ts, s.end_ts, \
+     s.until_ts, s.lead_id, s.reason, s.created_by, s.created_at, s.lifted_at, s.lifted_by, s.lift_reason \
+     FROM suppressions s JOIN outlets o ON o.id = s.outlet_id JOIN facilities f ON f.id = o.facility_id \
+     WHERE 1=1";
+
+/// Paging of the suppressions page.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SuppressionFilter {
+    /// 1-based page number.
+    pub page: Option<i64>,
+}
+
+/// One page of suppressions of outlets in scope, newest first; and whether there is a next
+/// page.
+pub async fn suppressions(
+    db: &Db,
+    scope: &Scope,
+    f: &SuppressionFilter,
+) -> Result<(Vec<SuppressionRow>, bool)> {
+    let mut sql = Sql::new(SUPPRESSION_SELECT);
+    sql.scope(scope, "f");
+    sql.fetch_page(db, "s.id DESC", f.page, PAGE_SIZE).await
 }
 
 const LEAD_SELECT: &str = "SELECT l.id, l.outlet_id, l.mn, o.name AS outlet_name, f.name AS facility_name, \
@@ -245,6 +422,16 @@ pub enum LeadError {
     Decided(&'static str),
     #[error("请填写排除理由")]
     NoReason,
+    #[error(
+        "屏蔽范围“{0}”无效，应为仅本线索时段（window）、自该时段起 90 天（days90）或长期（lasting）"
+    )]
+    Extent(String),
+    #[error("屏蔽记录不存在")]
+    NoSuppression,
+    #[error("请填写撤销理由")]
+    NoLiftReason,
+    #[error("该屏蔽已撤销")]
+    Lifted,
     #[error("立案信息有误")]
     Case(Vec<intake::FieldError>),
     #[error(transparent)]
@@ -267,12 +454,24 @@ impl From<sqlx::Error> for LeadError {
     }
 }
 
-/// A lead with its findings.
+/// A lead with its findings and, once dismissed, the suppressions it left.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LeadDetail {
     #[serde(flatten)]
     pub lead: LeadRow,
     pub findings: Vec<FindingRow>,
+    pub suppressions: Vec<SuppressionRow>,
+}
+
+impl LeadDetail {
+    /// The extent the lead was dismissed with (one for all its suppressions).
+    pub fn extent(&self) -> Option<Extent> {
+        self.suppressions.first().map(SuppressionRow::extent)
+    }
+    /// How many of its suppressions were lifted.
+    pub fn lifted(&self) -> usize {
+        self.suppressions.iter().filter(|s| s.is_lifted()).count()
+    }
 }
 
 /// A lead in scope.
@@ -282,7 +481,7 @@ pub async fn get_row(db: &Db, scope: &Scope, id: i64) -> std::result::Result<Lea
     Ok(sql.fetch_in_scope(db, scope).await?)
 }
 
-/// A lead in scope with its findings, highest score first.
+/// A lead in scope with its findings, highest score first, and its suppressions.
 pub async fn get(db: &Db, scope: &Scope, id: i64) -> std::result::Result<LeadDetail, LeadError> {
     let lead = get_row(db, scope, id).await?;
     let findings = sqlx::query_as(
@@ -292,7 +491,21 @@ pub async fn get(db: &Db, scope: &Scope, id: i64) -> std::result::Result<LeadDet
     .bind(id)
     .fetch_all(db.pool())
     .await?;
-    Ok(LeadDetail { lead, findings })
+    let suppressions = suppressions_of(db, id).await?;
+    Ok(LeadDetail {
+        lead,
+        findings,
+        suppressions,
+    })
+}
+
+/// The suppressions a lead's dismissal wrote (the caller has checked the lead's scope).
+async fn suppressions_of(db: &Db, lead_id: i64) -> Result<Vec<SuppressionRow>> {
+    let mut sql = Sql::new(SUPPRESSION_SELECT);
+    sql.push(" AND s.lead_id = ")
+        .bind(lead_id)
+        .push(" ORDER BY s.id");
+    sql.fetch_all(db).await
 }
 
 /// The lead a case was accepted from, if any (the case page links back to it).
@@ -305,11 +518,13 @@ pub async fn for_case(db: &Db, case_id: i64) -> Result<Option<i64>> {
     )
 }
 
-/// Every suppression, as the screening engine reads them.
+/// Every suppression not lifted, as the screening engine reads them.
 pub async fn dismissals(db: &Db) -> Result<Vec<screen::leads::Dismissal>> {
-    let rows = sqlx::query("SELECT mn, signature, factor, start_ts, end_ts FROM suppressions")
-        .fetch_all(db.pool())
-        .await?;
+    let rows = sqlx::query(
+        "SELECT mn, signature, factor, start_ts, until_ts FROM suppressions WHERE lifted_at IS NULL",
+    )
+    .fetch_all(db.pool())
+    .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let sig: String = r.try_get(1)?;
@@ -553,42 +768,69 @@ pub async fn accept(
     Ok(case_id)
 }
 
+/// What the analyst gives when dismissing a lead: the reason and how long the suppression
+/// lasts (`window`, `days90` or `lasting`; absent: lasting).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct DismissInput {
+    #[serde(default)]
+    pub reason: String,
+    pub extent: Option<String>,
+}
+
 /// Dismisses an open lead with a reason; each of its findings becomes a suppression of the
-/// same signature and factor on that outlet over the finding's window, so screening the
-/// period again does not raise it.
+/// same signature and factor on that outlet from the finding's window on, as far as the
+/// chosen extent reaches, so screening does not raise it again. Returns the suppressions.
 pub async fn dismiss(
     db: &Db,
     scope: &Scope,
     actor: &str,
     id: i64,
-    reason: &str,
-) -> std::result::Result<(), LeadError> {
+    input: &DismissInput,
+) -> std::result::Result<Vec<SuppressionRow>, LeadError> {
     let lead = get_row(db, scope, id).await?;
     if !lead.is_open() {
         return Err(LeadError::Decided(lead.status_label()));
     }
-    let reason = reason.trim();
+    let extent = match input.extent.as_deref() {
+        None => Extent::default(),
+        Some(e) => Extent::parse(e).ok_or_else(|| LeadError::Extent(e.to_owned()))?,
+    };
+    let reason = input.reason.trim();
     if reason.is_empty() {
         return Err(LeadError::NoReason);
     }
     let now = clock::now_rfc3339();
     let mut w = db.write().await?;
     let mut audit = Appender::start(&mut w.tx).await?;
-    let suppressed = sqlx::query(
-        "INSERT INTO suppressions (outlet_id, mn, signature, factor, start_ts, end_ts, lead_id, reason, created_by, created_at) \
-         SELECT $1, $2, signature, factor, start_ts, end_ts, lead_id, $3, $4, $5 FROM lead_findings WHERE lead_id = $6",
+    // Read inside the transaction: a re-screening may replace an open lead's findings.
+    let findings: Vec<(String, Option<String>, i64, i64)> = sqlx::query_as(
+        "SELECT signature, factor, start_ts, end_ts FROM lead_findings WHERE lead_id = $1 ORDER BY id",
     )
-    .bind(lead.outlet_id)
-    .bind(&lead.mn)
-    .bind(reason)
-    .bind(actor)
-    .bind(&now)
     .bind(id)
-    .execute(&mut *w.tx)
-    .await?
-    .rows_affected();
+    .fetch_all(&mut *w.tx)
+    .await?;
+    for (signature, factor, start_ts, end_ts) in &findings {
+        sqlx::query(
+            "INSERT INTO suppressions (outlet_id, mn, signature, factor, start_ts, end_ts, until_ts, lead_id, \
+             reason, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+        )
+        .bind(lead.outlet_id)
+        .bind(&lead.mn)
+        .bind(signature)
+        .bind(factor.as_deref())
+        .bind(*start_ts)
+        .bind(*end_ts)
+        .bind(extent.until(*start_ts, *end_ts))
+        .bind(id)
+        .bind(reason)
+        .bind(actor)
+        .bind(&now)
+        .execute(&mut *w.tx)
+        .await?;
+    }
     let after = serde_json::json!({
-        "status": Status::Dismissed.as_str(), "reason": reason, "suppressions": suppressed,
+        "status": Status::Dismissed.as_str(), "reason": reason, "extent": extent.as_str(),
+        "suppressions": findings.len(),
     });
     decide(
         &mut w,
@@ -600,7 +842,71 @@ pub async fn dismiss(
     )
     .await?;
     w.commit().await?;
-    Ok(())
+    Ok(suppressions_of(db, id).await?)
+}
+
+/// Lifts a suppression in scope with a reason, so the next screening raises its finding again;
+/// the row stays, with who lifted it, when and why, and the audit log has the change.
+pub async fn lift(
+    db: &Db,
+    scope: &Scope,
+    actor: &str,
+    id: i64,
+    reason: &str,
+) -> std::result::Result<SuppressionRow, LeadError> {
+    let mut sql = Sql::new(SUPPRESSION_SELECT);
+    sql.push(" AND s.id = ").bind(id);
+    let row: SuppressionRow = sql.fetch_in_scope(db, scope).await.map_err(|e| match e {
+        StoreError::NotFound => LeadError::NoSuppression,
+        e => e.into(),
+    })?;
+    if row.is_lifted() {
+        return Err(LeadError::Lifted);
+    }
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(LeadError::NoLiftReason);
+    }
+    let now = clock::now_rfc3339();
+    let mut w = db.write().await?;
+    let mut audit = Appender::start(&mut w.tx).await?;
+    let changed = sqlx::query(
+        "UPDATE suppressions SET lifted_at = $1, lifted_by = $2, lift_reason = $3 \
+         WHERE id = $4 AND lifted_at IS NULL",
+    )
+    .bind(&now)
+    .bind(actor)
+    .bind(reason)
+    .bind(id)
+    .execute(&mut *w.tx)
+    .await?
+    .rows_affected();
+    if changed != 1 {
+        return Err(LeadError::Lifted);
+    }
+    audit
+        .append(
+            &mut w.tx,
+            &Change {
+                actor,
+                action: "lift",
+                entity: "suppression",
+                entity_id: id.to_string(),
+                before: Some(serde_json::json!({
+                    "mn": row.mn, "signature": row.signature, "factor": row.factor,
+                    "until_ts": row.until_ts, "lifted": false,
+                })),
+                after: Some(serde_json::json!({"lifted": true, "reason": reason})),
+            },
+        )
+        .await?;
+    w.commit().await?;
+    Ok(SuppressionRow {
+        lifted_at: Some(now),
+        lifted_by: Some(actor.to_owned()),
+        lift_reason: Some(reason.to_owned()),
+        ..row
+    })
 }
 
 /// Moves an open lead to `to` (with its case or the reason) and records the change in the
@@ -650,4 +956,19 @@ async fn decide(
         )
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_extent_reads_back_from_the_suppression_it_wrote() {
+        for e in Extent::ALL {
+            assert_eq!(Extent::of(200, e.until(100, 200)), e);
+            assert_eq!(Extent::parse(e.as_str()), Some(e));
+        }
+        assert_eq!(Extent::Days90.until(100, 200), Some(100 + 90 * 86_400));
+        assert_eq!(Extent::parse("forever"), None);
+    }
 }

@@ -20,7 +20,7 @@ use crate::clock;
 use crate::ids::CreditCode;
 use crate::org::{Level, Org};
 use crate::sheet::{Cell, Column, Problem, Table, column_letter};
-use crate::store::{Db, InRegion, Result, Sql, StoreError};
+use crate::store::{Db, Result, Sql, StoreError, in_region};
 
 /// The registry file's columns, in the contract's order.
 pub const HEADERS: [&str; 14] = [
@@ -144,14 +144,7 @@ pub struct OutletRow {
     pub updated_at: String,
 }
 
-impl InRegion for OutletRow {
-    fn region_code(&self) -> &str {
-        &self.region_code
-    }
-    fn city_code(&self) -> &str {
-        &self.city_code
-    }
-}
+in_region!(OutletRow);
 
 impl OutletRow {
     /// 废气 / 废水 / the ST code.

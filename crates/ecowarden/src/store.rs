@@ -228,6 +228,21 @@ pub trait InRegion {
     fn city_code(&self) -> &str;
 }
 
+/// [`InRegion`] for rows that carry their `region_code` and `city_code` as fields.
+macro_rules! in_region {
+    ($($row:ty),+) => {$(
+        impl $crate::store::InRegion for $row {
+            fn region_code(&self) -> &str {
+                &self.region_code
+            }
+            fn city_code(&self) -> &str {
+                &self.city_code
+            }
+        }
+    )+};
+}
+pub(crate) use in_region;
+
 /// The rows of a page fetched with one extra row ([`Sql::page`]) and whether there is a next
 /// page.
 pub fn page_of<T>(mut rows: Vec<T>, size: i64) -> (Vec<T>, bool) {

@@ -10,16 +10,19 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::finding::{Finding, Signature};
 
-/// An analyst's dismissal of a finding: later findings of the same signature and factor on
-/// that outlet whose window overlaps it are suppressed, so re-screening the same period does
-/// not bring it back, while a new episode still does.
+/// An analyst's dismissal of a finding: findings of the same signature and factor on that
+/// outlet whose window overlaps `[start, end)` are suppressed. Analysts dismiss for a known,
+/// lasting cause (a plant's design, an instrument's habit), so `end` is `None` until the
+/// dismissal is lifted and the same finding stays quiet in later periods too; a dismissal that
+/// ends with the finding's own window only keeps re-screening that period quiet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dismissal {
     pub mn: String,
     pub signature: Signature,
     pub factor: Option<String>,
     pub start: i64,
-    pub end: i64,
+    /// Exclusive; `None`: until lifted.
+    pub end: Option<i64>,
 }
 
 /// The findings of one outlet, as a run produces them.
@@ -79,7 +82,13 @@ pub fn rank(
                 .into_iter()
                 .filter(|f| {
                     !dismissed.iter().any(|d| {
-                        d.mn == o.mn && f.same_as(d.signature, d.factor.as_deref(), d.start, d.end)
+                        d.mn == o.mn
+                            && f.same_as(
+                                d.signature,
+                                d.factor.as_deref(),
+                                d.start,
+                                d.end.unwrap_or(i64::MAX),
+                            )
                     })
                 })
                 .collect();
@@ -232,7 +241,7 @@ mod tests {
             signature: Signature::ConstantValue,
             factor: Some("a21026".into()),
             start: 0,
-            end: 100,
+            end: Some(100),
         };
         let findings = vec![
             finding(Signature::ConstantValue, Some("a21026"), 10, 20, 0.6),
@@ -247,5 +256,41 @@ mod tests {
                 .iter()
                 .any(|f| f.start == 10 && f.factor.as_deref() == Some("a21026"))
         );
+    }
+
+    #[test]
+    fn a_lasting_dismissal_suppresses_the_same_finding_in_later_periods() {
+        let c = Config::default();
+        let d = Dismissal {
+            mn: "A".into(),
+            signature: Signature::ConstantValue,
+            factor: Some("a21026".into()),
+            start: 100,
+            end: None,
+        };
+        let findings = vec![
+            finding(Signature::ConstantValue, Some("a21026"), 10, 50, 0.6),
+            finding(Signature::ConstantValue, Some("a21026"), 1000, 1100, 0.6),
+            finding(
+                Signature::ConstantValue,
+                Some("a21026"),
+                90_000_000,
+                90_000_600,
+                0.6,
+            ),
+            finding(Signature::ConstantValue, None, 1000, 1100, 0.6),
+        ];
+        let leads = rank([outlet("A", findings)], &[d], &c);
+        let left: Vec<(Option<&str>, i64)> = leads[0]
+            .findings
+            .iter()
+            .map(|f| (f.factor.as_deref(), f.start))
+            .collect();
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert!(
+            left.contains(&(Some("a21026"), 10)),
+            "an earlier episode stays"
+        );
+        assert!(left.contains(&(None, 1000)), "another factor stays");
     }
 }

@@ -8,7 +8,7 @@ pub mod workflow;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Scope;
-use crate::store::{Backend, Db, InRegion, Result, Sql, StoreError, page_of};
+use crate::store::{Backend, Db, Result, Sql, StoreError, in_region, page_of};
 
 /// Where a case came from (案件来源).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -147,14 +147,7 @@ pub struct CaseSummary {
     pub year: i64,
 }
 
-impl InRegion for CaseSummary {
-    fn region_code(&self) -> &str {
-        &self.region_code
-    }
-    fn city_code(&self) -> &str {
-        &self.city_code
-    }
-}
+in_region!(CaseSummary);
 
 impl CaseSummary {
     pub fn fine(&self) -> crate::ids::Money {

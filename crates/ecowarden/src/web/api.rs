@@ -39,7 +39,8 @@ use crate::cases::{self, CaseFilter, CaseSummary, Dashboard};
         super::monitoring::api_outlet_data,
         super::monitoring::api_receiver,
         super::leads::api_leads,
-        super::leads::api_lead
+        super::leads::api_lead,
+        super::leads::api_suppressions
     ),
     components(schemas(
         CaseSummary,
@@ -56,7 +57,8 @@ use crate::cases::{self, CaseFilter, CaseSummary, Dashboard};
         crate::registry::OutletRow,
         crate::leads::LeadRow,
         crate::leads::FindingRow,
-        crate::leads::LeadDetail
+        crate::leads::LeadDetail,
+        crate::leads::SuppressionRow
     ))
 )]
 struct ApiDoc;

@@ -1,6 +1,7 @@
 //! 数据筛查 pages and API: the lead queue (filters: region, industry, signature, score), a
 //! lead's page (findings, explanations, the chart of each window against the baseline band),
-//! accepting a lead into a case and dismissing it with a reason. The work is in
+//! accepting a lead into a case, dismissing it with a reason and an extent, and the
+//! suppressions dismissals wrote, each of which can be lifted. The work is in
 //! [`crate::leads`]; every read and write passes the caller's scope down.
 
 use askama::Template;
@@ -17,7 +18,10 @@ use super::pages::{Nav, filter_regions, render, require};
 use super::session::CurrentUser;
 use super::{AppState, refuse};
 use crate::auth::{Permission, User};
-use crate::leads::{self, AcceptInput, LeadDetail, LeadError, LeadFilter, LeadRow};
+use crate::leads::{
+    self, AcceptInput, DismissInput, Extent, FindingLabels, LeadDetail, LeadError, LeadFilter,
+    LeadRow, SuppressionFilter, SuppressionRow,
+};
 use crate::registry;
 
 pub fn pages() -> Router<AppState> {
@@ -26,18 +30,21 @@ pub fn pages() -> Router<AppState> {
         .route("/leads/{id}", get(lead))
         .route("/leads/{id}/accept", post(accept))
         .route("/leads/{id}/dismiss", post(dismiss))
+        .route("/leads/suppressions", get(suppressions))
+        .route("/leads/suppressions/{id}/lift", post(lift))
 }
 
 pub fn api() -> Router<AppState> {
     Router::new()
         .route("/leads", get(api_leads))
         .route("/leads/{id}", get(api_lead))
+        .route("/leads/suppressions", get(api_suppressions))
 }
 
 /// A lead error as an HTTP error; out of scope is logged.
 async fn lead_error(app: &AppState, u: &User, path: &str, e: LeadError) -> Error {
     match e {
-        LeadError::NotFound => Error::NotFound(e.to_string()),
+        LeadError::NotFound | LeadError::NoSuppression => Error::NotFound(e.to_string()),
         LeadError::OutOfScope => refuse(app, u, path, Error::out_of_scope()).await,
         LeadError::Store(e) => e.into(),
         e => Error::Unprocessable(e.to_string()),
@@ -131,6 +138,7 @@ struct LeadPage {
     can_handle: bool,
     message: String,
     chart_json: String,
+    extents: [Extent; 3],
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,6 +183,7 @@ async fn lead(
         can_handle: u.can(Permission::HandleLeads),
         message: q.msg.unwrap_or_default(),
         chart_json,
+        extents: Extent::ALL,
         d,
     })
 }
@@ -217,10 +226,10 @@ fn chart_lines(ev: &serde_json::Value) -> Vec<serde_json::Value> {
     lines
 }
 
-/// After an action the lead page is shown again with a message.
-fn back(id: i64, msg: &str) -> Response {
+/// After an action a page is shown (again) with a message.
+fn back(path: &str, msg: &str) -> Response {
     let m = percent_encoding::utf8_percent_encode(msg, percent_encoding::NON_ALPHANUMERIC);
-    Redirect::to(&format!("/leads/{id}?msg={m}")).into_response()
+    Redirect::to(&format!("{path}?msg={m}")).into_response()
 }
 
 /// `POST /leads/{id}/accept`: a case from the lead (source: off-site screening).
@@ -235,46 +244,113 @@ async fn accept(
     require(&app, u, Permission::HandleLeads, &path).await?;
     let Form(f) = form.map_err(super::form_rejection)?;
     match leads::accept(&app.db, &app.org, &u.scope, &u.username, id, &f).await {
-        Ok(case_id) => {
-            let m = percent_encoding::utf8_percent_encode(
-                "已由筛查线索立案",
-                percent_encoding::NON_ALPHANUMERIC,
-            );
-            Ok(Redirect::to(&format!("/cases/{case_id}?msg={m}")).into_response())
-        }
+        Ok(case_id) => Ok(back(&format!("/cases/{case_id}"), "已由筛查线索立案")),
         Err(LeadError::Case(es)) => {
             let text = es
                 .iter()
                 .map(|e| format!("{}：{}", e.header(), e.message))
                 .collect::<Vec<_>>()
                 .join("；");
-            Ok(back(id, &format!("未能立案：{text}")))
+            Ok(back(&path, &format!("未能立案：{text}")))
         }
-        Err(e @ (LeadError::Decided(_) | LeadError::NoReason)) => Ok(back(id, &e.to_string())),
+        Err(e @ (LeadError::Decided(_) | LeadError::NoReason)) => Ok(back(&path, &e.to_string())),
         Err(e) => Err(lead_error(&app, u, &path, e).await),
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct DismissForm {
-    #[serde(default)]
-    reason: String,
-}
-
-/// `POST /leads/{id}/dismiss`: a reason is required; the findings are suppressed.
+/// `POST /leads/{id}/dismiss`: a reason is required; the findings are suppressed as far as
+/// the extent (屏蔽范围) reaches, and the message says what and until when.
 async fn dismiss(
     State(app): State<AppState>,
     s: CurrentUser,
     Path(id): Path<i64>,
-    form: std::result::Result<Form<DismissForm>, FormRejection>,
+    form: std::result::Result<Form<DismissInput>, FormRejection>,
 ) -> Result<Response> {
     let path = format!("/leads/{id}");
     let u = s.user();
     require(&app, u, Permission::HandleLeads, &path).await?;
     let Form(f) = form.map_err(super::form_rejection)?;
-    match leads::dismiss(&app.db, &u.scope, &u.username, id, &f.reason).await {
-        Ok(()) => Ok(back(id, "已排除，相同疑点今后不再提示")),
-        Err(e @ (LeadError::Decided(_) | LeadError::NoReason)) => Ok(back(id, &e.to_string())),
+    match leads::dismiss(&app.db, &u.scope, &u.username, id, &f).await {
+        Ok(rows) => {
+            let what = rows
+                .iter()
+                .map(SuppressionRow::summary)
+                .collect::<Vec<_>>()
+                .join("；");
+            Ok(back(
+                &path,
+                &format!("已排除。本排放口以下疑点不再提示：{what}"),
+            ))
+        }
+        Err(e @ (LeadError::Decided(_) | LeadError::NoReason | LeadError::Extent(_))) => {
+            Ok(back(&path, &e.to_string()))
+        }
+        Err(e) => Err(lead_error(&app, u, &path, e).await),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "suppressions.html")]
+struct SuppressionsPage {
+    nav: Nav,
+    rows: Vec<SuppressionRow>,
+    more: bool,
+    page: i64,
+    can_lift: bool,
+    message: String,
+}
+
+/// `GET /leads/suppressions`: what dismissals keep quiet in scope, newest first.
+async fn suppressions(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Query(f): Query<SuppressionFilter>,
+    Query(q): Query<MessageQuery>,
+) -> Result<Response> {
+    let u = s.user();
+    require(&app, u, Permission::ReadLedger, "/leads/suppressions").await?;
+    let (rows, more) = leads::suppressions(&app.db, &u.scope, &f).await?;
+    render(SuppressionsPage {
+        nav: Nav::new(&app, &s, "screening"),
+        rows,
+        more,
+        page: f.page.unwrap_or(1).max(1),
+        can_lift: u.can(Permission::HandleLeads),
+        message: q.msg.unwrap_or_default(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LiftForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /leads/suppressions/{id}/lift`: a reason is required; the next screening raises the
+/// finding again.
+async fn lift(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    form: std::result::Result<Form<LiftForm>, FormRejection>,
+) -> Result<Response> {
+    let path = format!("/leads/suppressions/{id}/lift");
+    let u = s.user();
+    require(&app, u, Permission::HandleLeads, &path).await?;
+    let Form(f) = form.map_err(super::form_rejection)?;
+    match leads::lift(&app.db, &u.scope, &u.username, id, &f.reason).await {
+        Ok(row) => Ok(back(
+            "/leads/suppressions",
+            &format!(
+                "已撤销屏蔽：{} · {}（{}），下次筛查将重新提示",
+                row.signature_label(),
+                row.factor_label(),
+                row.outlet_name
+            ),
+        )),
+        Err(e @ (LeadError::NoLiftReason | LeadError::Lifted)) => {
+            Ok(back("/leads/suppressions", &e.to_string()))
+        }
         Err(e) => Err(lead_error(&app, u, &path, e).await),
     }
 }
@@ -291,6 +367,26 @@ pub async fn api_leads(
     require(&app, u, Permission::ReadLedger, "/api/v1/leads").await?;
     check_region(&app, u, f.region.as_deref(), "/api/v1/leads").await?;
     Ok(Json(leads::list(&app.db, &app.org, &u.scope, &f).await?.0))
+}
+
+/// The suppressions dismissals wrote on outlets in the caller's scope, newest first (50 a
+/// page), lifted ones included.
+#[utoipa::path(get, path = "/api/v1/leads/suppressions", params(SuppressionFilter), tag = "screening",
+    responses((status = 200, body = [SuppressionRow]), (status = 401), (status = 403)))]
+pub async fn api_suppressions(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Query(f): Query<SuppressionFilter>,
+) -> Result<Json<Vec<SuppressionRow>>> {
+    let u = s.user();
+    require(
+        &app,
+        u,
+        Permission::ReadLedger,
+        "/api/v1/leads/suppressions",
+    )
+    .await?;
+    Ok(Json(leads::suppressions(&app.db, &u.scope, &f).await?.0))
 }
 
 /// One lead in scope with its findings (explanation and evidence).

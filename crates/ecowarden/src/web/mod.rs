@@ -269,8 +269,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/leads/{id}"),
     ("POST", "/leads/{id}/accept"),
     ("POST", "/leads/{id}/dismiss"),
+    ("GET", "/leads/suppressions"),
+    ("POST", "/leads/suppressions/{id}/lift"),
     ("GET", "/api/v1/leads"),
     ("GET", "/api/v1/leads/{id}"),
+    ("GET", "/api/v1/leads/suppressions"),
 ];
 
 pub fn router(state: AppState) -> Router {

@@ -200,6 +200,31 @@ impl TestApp {
 
     /// Id of an open screening lead (one constant-value finding) on an outlet of a county.
     pub async fn lead_in(&self, region: &str) -> i64 {
+        self.lead_on(region, 1).await
+    }
+
+    /// Id of a suppression (lasting) of a county's outlet, from a lead of another day than
+    /// [`TestApp::lead_in`]'s, dismissed.
+    pub async fn suppression_in(&self, region: &str) -> i64 {
+        let lead = self.lead_on(region, 2).await;
+        let input = ecowarden::leads::DismissInput {
+            reason: "测试屏蔽".into(),
+            extent: None,
+        };
+        ecowarden::leads::dismiss(
+            &self.db,
+            &ecowarden::auth::Scope::Province,
+            "test",
+            lead,
+            &input,
+        )
+        .await
+        .unwrap()[0]
+            .id
+    }
+
+    /// [`TestApp::lead_in`] for the screening period of 2026-11-`day`.
+    async fn lead_on(&self, region: &str, day: u32) -> i64 {
         let (id, mn, city, industry): (i64, String, String, String) = sqlx::query_as(
             "SELECT o.id, o.mn, f.city_code, f.industry FROM outlets o JOIN facilities f ON f.id = o.facility_id \
              WHERE f.region_code = $1 ORDER BY o.id LIMIT 1",
@@ -236,7 +261,7 @@ impl TestApp {
                 industry,
             },
         )]);
-        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
         ecowarden::leads::save_run(&self.db, "test", (day, day), &outlets, &[lead])
             .await
             .unwrap();

@@ -1,7 +1,9 @@
 //! Screening (数据筛查): `ecowarden screen` over an archive written from the generator with
 //! injected signatures (the jsonl contract, idempotent leads), accepting a lead into a case
-//! (linked both ways), dismissing one (suppressed on the next run) and scope.
+//! (linked both ways), dismissing one (suppressed on the next run, and in a later period as
+//! far as its extent reaches), lifting a suppression, and scope.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use screen::Signature;
@@ -14,13 +16,16 @@ const BIN: &str = env!("CARGO_BIN_EXE_ecowarden");
 const START: i64 = 1_793_462_400;
 const HISTORY_DAYS: u32 = 7;
 const DAYS: u32 = 3;
-const FROM: &str = "2026-11-08";
-const TO: &str = "2026-11-10";
+/// The screened period, and the three days after it.
+const PERIOD: (&str, &str) = ("2026-11-08", "2026-11-10");
+const LATER: (&str, &str) = ("2026-11-11", "2026-11-13");
 
 /// 台江 (350103): a constant-value outlet and a clean one; 鼓楼 (350102): a flat one.
 const INJECTED: &str = "SIMTJ00000001";
 const CLEAN: &str = "SIMTJ00000002";
 const GULOU: &str = "SIMGL00000001";
+/// 台江: an outlet that abuses flags from the period on, through the later days too.
+const PERSISTENT: &str = "SIMTJ00000003";
 
 struct Screening {
     app: TestApp,
@@ -57,13 +62,23 @@ async fn setup() -> Screening {
         ),
         make(12, CLEAN, "thermal_power", None),
         make(13, GULOU, "cement", Some(Signature::MultiChannelFlat)),
+        generator::outlet(
+            14,
+            PERSISTENT,
+            "thermal_power",
+            START,
+            HISTORY_DAYS + 2 * DAYS,
+            screen_from,
+            Some(Signature::FlagAbuse),
+            &config,
+        ),
     ];
     let refs: Vec<&Outlet> = outlets.iter().collect();
     ecowarden::screening::register_generated(
         &app.db,
         &app.org,
         &refs,
-        &["350103", "350103", "350102"],
+        &["350103", "350103", "350102", "350103"],
         5,
     )
     .await
@@ -74,16 +89,24 @@ async fn setup() -> Screening {
     Screening { app, data }
 }
 
-/// Runs `ecowarden screen` and returns its standard output.
-async fn run_screen(s: &Screening, format: &str, extra: &[&str]) -> Vec<u8> {
+/// Runs `ecowarden screen` over the period `(from, to)` and returns its standard output.
+async fn run_screen(s: &Screening, period: (&str, &str), format: &str, extra: &[&str]) -> Vec<u8> {
     let (url, data) = (s.app.url.clone(), s.data.clone());
     let extra: Vec<String> = extra.iter().map(|x| x.to_string()).collect();
-    let format = format.to_owned();
+    let (from, to, format) = (period.0.to_owned(), period.1.to_owned(), format.to_owned());
     tokio::task::spawn_blocking(move || {
         let out = std::process::Command::new(BIN)
             .arg("--data")
             .arg(&data)
-            .args(["--database-url", &url, "screen", "--from", FROM, "--to", TO])
+            .args([
+                "--database-url",
+                &url,
+                "screen",
+                "--from",
+                &from,
+                "--to",
+                &to,
+            ])
             .args(["--format", &format])
             .args(&extra)
             .env_remove("ECOWARDEN__DATABASE_URL")
@@ -100,8 +123,8 @@ async fn run_screen(s: &Screening, format: &str, extra: &[&str]) -> Vec<u8> {
     .unwrap()
 }
 
-async fn jsonl(s: &Screening) -> Vec<serde_json::Value> {
-    String::from_utf8(run_screen(s, "jsonl", &[]).await)
+async fn jsonl(s: &Screening, period: (&str, &str)) -> Vec<serde_json::Value> {
+    String::from_utf8(run_screen(s, period, "jsonl", &[]).await)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is a JSON object"))
@@ -125,7 +148,7 @@ async fn lead_of(app: &TestApp, mn: &str) -> Option<(i64, String)> {
 #[tokio::test]
 async fn screen_prints_the_jsonl_contract_and_stores_leads_once() {
     let s = setup().await;
-    let lines = jsonl(&s).await;
+    let lines = jsonl(&s, PERIOD).await;
     assert!(!lines.is_empty(), "no findings");
     for l in &lines {
         let o = l.as_object().expect("object");
@@ -167,7 +190,7 @@ async fn screen_prints_the_jsonl_contract_and_stores_leads_once() {
     let leads = s.app.scalar("SELECT COUNT(*) FROM leads").await;
     let findings = s.app.scalar("SELECT COUNT(*) FROM lead_findings").await;
     assert!(leads >= 2);
-    let again = jsonl(&s).await;
+    let again = jsonl(&s, PERIOD).await;
     assert_eq!(again.len(), lines.len());
     assert_eq!(s.app.scalar("SELECT COUNT(*) FROM leads").await, leads);
     assert_eq!(
@@ -176,10 +199,10 @@ async fn screen_prints_the_jsonl_contract_and_stores_leads_once() {
     );
 
     // The other formats.
-    let table = String::from_utf8(run_screen(&s, "table", &[]).await).unwrap();
+    let table = String::from_utf8(run_screen(&s, PERIOD, "table", &[]).await).unwrap();
     assert!(table.starts_with("线索得分") && table.contains(INJECTED));
     let file = s.data.join("findings.xlsx");
-    run_screen(&s, "xlsx", &["--output", file.to_str().unwrap()]).await;
+    run_screen(&s, PERIOD, "xlsx", &["--output", file.to_str().unwrap()]).await;
     assert_eq!(&std::fs::read(&file).unwrap()[..2], b"PK");
 }
 
@@ -198,13 +221,11 @@ async fn post(
     c: &reqwest::Client,
     url: String,
     csrf: &str,
-    field: (&str, &str),
+    fields: &[(&str, &str)],
 ) -> reqwest::Response {
-    c.post(url)
-        .form(&[("csrf", csrf), field])
-        .send()
-        .await
-        .unwrap()
+    let mut form = vec![("csrf", csrf)];
+    form.extend_from_slice(fields);
+    c.post(url).form(&form).send().await.unwrap()
 }
 
 fn location(r: &reqwest::Response) -> String {
@@ -214,19 +235,19 @@ fn location(r: &reqwest::Response) -> String {
 #[tokio::test]
 async fn accepting_a_lead_makes_an_off_site_screening_case_linked_both_ways() {
     let s = setup().await;
-    jsonl(&s).await;
+    jsonl(&s, PERIOD).await;
     let (lead, _) = lead_of(&s.app, INJECTED).await.expect("a lead");
     let (c, csrf) = s.app.login("analyst").await;
     let url = format!("{}/leads/{lead}/accept", s.app.base);
 
     // Without officers: no case, the lead page says why.
-    let r = post(&c, url.clone(), &csrf, ("officers", "")).await;
+    let r = post(&c, url.clone(), &csrf, &[("officers", "")]).await;
     assert_eq!(r.status(), 303);
     assert!(location(&r).starts_with(&format!("/leads/{lead}?msg=")));
     assert_eq!(lead_of(&s.app, INJECTED).await.unwrap().1, "open");
 
     let officers = officers(&s.app).await;
-    let r = post(&c, url, &csrf, ("officers", &officers)).await;
+    let r = post(&c, url, &csrf, &[("officers", &officers)]).await;
     assert_eq!(r.status(), 303);
     let to = location(&r);
     let case: i64 = to
@@ -269,7 +290,7 @@ async fn accepting_a_lead_makes_an_off_site_screening_case_linked_both_ways() {
         &c,
         format!("{}/leads/{lead}/dismiss", s.app.base),
         &csrf,
-        ("reason", "重复"),
+        &[("reason", "重复")],
     )
     .await;
     assert_eq!(r.status(), 303);
@@ -279,22 +300,22 @@ async fn accepting_a_lead_makes_an_off_site_screening_case_linked_both_ways() {
 #[tokio::test]
 async fn a_dismissal_needs_a_reason_and_suppresses_the_findings_on_the_next_run() {
     let s = setup().await;
-    jsonl(&s).await;
+    jsonl(&s, PERIOD).await;
     let (lead, _) = lead_of(&s.app, INJECTED).await.expect("a lead");
     let (c, csrf) = s.app.login("taijiang").await;
     let url = format!("{}/leads/{lead}/dismiss", s.app.base);
-    let r = post(&c, url.clone(), &csrf, ("reason", "  ")).await;
+    let r = post(&c, url.clone(), &csrf, &[("reason", "  ")]).await;
     assert_eq!(r.status(), 303);
     let page = get_text(&c, format!("{}{}", s.app.base, location(&r))).await;
     assert!(page.contains("请填写排除理由"), "{page}");
     assert_eq!(lead_of(&s.app, INJECTED).await.unwrap().1, "open");
 
-    let r = post(&c, url, &csrf, ("reason", "经现场核实，为仪器检修期间")).await;
+    let r = post(&c, url, &csrf, &[("reason", "经现场核实，为仪器检修期间")]).await;
     assert_eq!(r.status(), 303);
     assert_eq!(lead_of(&s.app, INJECTED).await.unwrap().1, "dismissed");
     assert!(s.app.scalar("SELECT COUNT(*) FROM suppressions").await > 0);
 
-    let lines = jsonl(&s).await;
+    let lines = jsonl(&s, PERIOD).await;
     assert!(
         !lines.iter().any(|l| l["mn"] == INJECTED),
         "a dismissed finding came back"
@@ -309,10 +330,242 @@ async fn a_dismissal_needs_a_reason_and_suppresses_the_findings_on_the_next_run(
     assert_eq!(lead_of(&s.app, INJECTED).await.unwrap().1, "dismissed");
 }
 
+/// The (signature, factor) of an outlet's findings in a run's output.
+fn findings_of(lines: &[serde_json::Value], mn: &str) -> BTreeSet<(String, Option<String>)> {
+    lines
+        .iter()
+        .filter(|l| l["mn"] == mn)
+        .map(|l| {
+            (
+                l["signature"].as_str().unwrap().to_owned(),
+                l["factor"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+/// The lead of an outlet in the period starting `from`: id and status.
+async fn lead_in_period(app: &TestApp, mn: &str, from: &str) -> Option<(i64, String)> {
+    sqlx::query_as("SELECT id, status FROM leads WHERE mn = $1 AND period_from = $2")
+        .bind(mn)
+        .bind(from)
+        .fetch_optional(app.db.pool())
+        .await
+        .unwrap()
+}
+
+/// Screens the period, then dismisses the persistent outlet's lead as 台江's officer with
+/// `extent`; returns the dismissed findings, the lead's page after the dismissal and the
+/// session.
+async fn dismiss_persistent(
+    s: &Screening,
+    extent: &str,
+) -> (
+    BTreeSet<(String, Option<String>)>,
+    String,
+    (reqwest::Client, String),
+) {
+    let dismissed = findings_of(&jsonl(s, PERIOD).await, PERSISTENT);
+    assert!(
+        dismissed.contains(&("flag_abuse".to_owned(), Some(flag_factor(&dismissed)))),
+        "the injected flag abuse was not found: {dismissed:?}"
+    );
+    let (lead, _) = lead_in_period(&s.app, PERSISTENT, PERIOD.0)
+        .await
+        .expect("a lead");
+    let (c, csrf) = s.app.login("taijiang").await;
+    let r = post(
+        &c,
+        format!("{}/leads/{lead}/dismiss", s.app.base),
+        &csrf,
+        &[
+            ("reason", "该厂标记规则如此，经核实属正常"),
+            ("extent", extent),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let page = get_text(&c, format!("{}{}", s.app.base, location(&r))).await;
+    assert_eq!(
+        lead_in_period(&s.app, PERSISTENT, PERIOD.0)
+            .await
+            .unwrap()
+            .1,
+        "dismissed"
+    );
+    (dismissed, page, (c, csrf))
+}
+
+/// The factor of the flag-abuse finding.
+fn flag_factor(findings: &BTreeSet<(String, Option<String>)>) -> String {
+    findings
+        .iter()
+        .find(|(sig, _)| sig == "flag_abuse")
+        .and_then(|(_, f)| f.clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_window_dismissal_lets_the_same_finding_back_in_a_later_period() {
+    let s = setup().await;
+    let (dismissed, page, _) = dismiss_persistent(&s, "window").await;
+    assert!(page.contains("仅本线索时段"), "{page}");
+    let until: Vec<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT end_ts, until_ts FROM suppressions WHERE mn = $1")
+            .bind(PERSISTENT)
+            .fetch_all(s.app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(until.len(), dismissed.len());
+    assert!(until.iter().all(|(end, until)| Some(*end) == *until));
+
+    // The same period stays quiet; the later days raise the same finding again.
+    assert!(findings_of(&jsonl(&s, PERIOD).await, PERSISTENT).is_disjoint(&dismissed));
+    let later = findings_of(&jsonl(&s, LATER).await, PERSISTENT);
+    let flag = ("flag_abuse".to_owned(), Some(flag_factor(&dismissed)));
+    assert!(later.contains(&flag), "{later:?}");
+    assert_eq!(
+        lead_in_period(&s.app, PERSISTENT, LATER.0).await.unwrap().1,
+        "open"
+    );
+}
+
+#[tokio::test]
+async fn a_lasting_dismissal_suppresses_the_same_finding_in_a_later_period_until_lifted() {
+    let s = setup().await;
+    // A bad extent writes nothing and says why on the lead page.
+    jsonl(&s, PERIOD).await;
+    let (lead, _) = lead_in_period(&s.app, PERSISTENT, PERIOD.0).await.unwrap();
+    let (c, csrf) = s.app.login("taijiang").await;
+    let r = post(
+        &c,
+        format!("{}/leads/{lead}/dismiss", s.app.base),
+        &csrf,
+        &[("reason", "理由"), ("extent", "forever")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let page = get_text(&c, format!("{}{}", s.app.base, location(&r))).await;
+    assert!(page.contains("屏蔽范围“forever”无效"), "{page}");
+    assert_eq!(s.app.scalar("SELECT COUNT(*) FROM suppressions").await, 0);
+    assert_eq!(
+        lead_in_period(&s.app, PERSISTENT, PERIOD.0)
+            .await
+            .unwrap()
+            .1,
+        "open"
+    );
+
+    let (dismissed, page, (c, csrf)) = dismiss_persistent(&s, "lasting").await;
+    assert!(page.contains("长期（直至撤销）"), "{page}");
+    assert!(page.contains("本排放口以下疑点不再提示"), "{page}");
+    let flag = ("flag_abuse".to_owned(), Some(flag_factor(&dismissed)));
+    let lasting = s
+        .app
+        .scalar("SELECT COUNT(*) FROM suppressions WHERE until_ts IS NULL AND lifted_at IS NULL")
+        .await;
+    assert_eq!(lasting as usize, dismissed.len());
+
+    // The later days: the same findings stay quiet.
+    let later = findings_of(&jsonl(&s, LATER).await, PERSISTENT);
+    assert!(later.is_disjoint(&dismissed), "{later:?}");
+
+    // Lifted (with a reason), the flag abuse's suppression lets it back on the next run.
+    let id: i64 = sqlx::query_scalar(
+        "SELECT id FROM suppressions WHERE mn = $1 AND signature = 'flag_abuse'",
+    )
+    .bind(PERSISTENT)
+    .fetch_one(s.app.db.pool())
+    .await
+    .unwrap();
+    let r = post(
+        &c,
+        format!("{}/leads/suppressions/{id}/lift", s.app.base),
+        &csrf,
+        &[("reason", "该厂已整改，恢复提示")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert!(location(&r).starts_with("/leads/suppressions?msg="));
+    let later = findings_of(&jsonl(&s, LATER).await, PERSISTENT);
+    assert!(later.contains(&flag), "{later:?}");
+    assert_eq!(
+        lead_in_period(&s.app, PERSISTENT, LATER.0).await.unwrap().1,
+        "open"
+    );
+}
+
+#[tokio::test]
+async fn a_suppression_is_listed_and_lifted_in_scope_with_a_reason_and_audited() {
+    let s = setup().await;
+    jsonl(&s, PERIOD).await;
+    let (lead, _) = lead_of(&s.app, INJECTED).await.expect("a lead");
+    let base = &s.app.base;
+    let (c, csrf) = s.app.login("taijiang").await;
+    // No extent given: lasting.
+    let r = post(
+        &c,
+        format!("{base}/leads/{lead}/dismiss"),
+        &csrf,
+        &[("reason", "仪器设计如此")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let (id, until): (i64, Option<i64>) =
+        sqlx::query_as("SELECT id, until_ts FROM suppressions WHERE mn = $1 ORDER BY id LIMIT 1")
+            .bind(INJECTED)
+            .fetch_one(s.app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(until, None);
+    let page = get_text(&c, format!("{base}/leads/suppressions")).await;
+    assert!(page.contains(&format!("id=\"suppression-{id}\"")) && page.contains("生效"));
+    let api: Vec<serde_json::Value> =
+        get_json(&c, format!("{base}/api/v1/leads/suppressions")).await;
+    assert!(api.iter().any(|r| r["id"] == id && r["until_ts"].is_null()));
+
+    // 鼓楼 neither sees nor lifts 台江's suppression.
+    let (g, gcsrf) = s.app.login("gulou").await;
+    let api: Vec<serde_json::Value> =
+        get_json(&g, format!("{base}/api/v1/leads/suppressions")).await;
+    assert!(!api.iter().any(|r| r["id"] == id));
+    assert!(
+        !get_text(&g, format!("{base}/leads/suppressions"))
+            .await
+            .contains(INJECTED)
+    );
+    let url = format!("{base}/leads/suppressions/{id}/lift");
+    let r = post(&g, url.clone(), &gcsrf, &[("reason", "越权")]).await;
+    assert_eq!(r.status(), 403);
+    let lifted = "SELECT COUNT(*) FROM suppressions WHERE lifted_at IS NOT NULL";
+    assert_eq!(s.app.scalar(lifted).await, 0);
+
+    // A reason is required; lifted once, not twice.
+    let r = post(&c, url.clone(), &csrf, &[("reason", " ")]).await;
+    let page = get_text(&c, format!("{base}{}", location(&r))).await;
+    assert!(page.contains("请填写撤销理由"), "{page}");
+    assert_eq!(s.app.scalar(lifted).await, 0);
+    let r = post(&c, url.clone(), &csrf, &[("reason", "已整改")]).await;
+    let page = get_text(&c, format!("{base}{}", location(&r))).await;
+    assert!(page.contains("已撤销屏蔽"), "{page}");
+    assert!(page.contains("已整改"), "{page}");
+    assert_eq!(s.app.scalar(lifted).await, 1);
+    let r = post(&c, url, &csrf, &[("reason", "再次")]).await;
+    let page = get_text(&c, format!("{base}{}", location(&r))).await;
+    assert!(page.contains("该屏蔽已撤销"), "{page}");
+    let audited = s
+        .app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE entity = 'suppression' AND action = 'lift'")
+        .await;
+    assert_eq!(audited, 1);
+    let lead_page = get_text(&c, format!("{base}/leads/{lead}")).await;
+    assert!(lead_page.contains("已撤销 1 条"), "{lead_page}");
+}
+
 #[tokio::test]
 async fn a_county_officer_can_neither_see_nor_decide_another_countys_lead() {
     let s = setup().await;
-    jsonl(&s).await;
+    jsonl(&s, PERIOD).await;
     let (taijiang_lead, _) = lead_of(&s.app, INJECTED).await.expect("a lead");
     let (gulou_lead, _) = lead_of(&s.app, GULOU).await.expect("a lead");
     let (c, csrf) = s.app.login("gulou").await;
@@ -329,7 +582,7 @@ async fn a_county_officer_can_neither_see_nor_decide_another_countys_lead() {
             &c,
             format!("{base}/leads/{taijiang_lead}/{action}"),
             &csrf,
-            (field, "x、y"),
+            &[(field, "x、y")],
         )
         .await;
         assert_eq!(r.status(), 403, "{action}");

@@ -570,6 +570,32 @@ const TABLE: &[Row] = &[
     },
     Row {
         method: "GET",
+        route: "/leads/suppressions",
+        path: "/leads/suppressions",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    // Without a reason nothing is lifted: the page comes back with the reason, and the
+    // suppression stays for the next row.
+    Row {
+        method: "POST",
+        route: "/leads/suppressions/{id}/lift",
+        path: "/leads/suppressions/{suppression}/lift",
+        body: "reason=",
+        anonymous: 303,
+        expect: TAIJIANG_LEADS,
+    },
+    Row {
+        method: "GET",
+        route: "/api/v1/leads/suppressions",
+        path: "/api/v1/leads/suppressions",
+        body: "",
+        anonymous: 401,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
         route: "/api/v1/leads",
         path: "/api/v1/leads",
         body: "",
@@ -604,6 +630,7 @@ async fn every_route_for_every_role() {
     let case = app.case_in("350103").await.to_string();
     let outlet = app.outlet_in("350103").await.to_string();
     let lead = app.lead_in("350103").await.to_string();
+    let suppression = app.suppression_in("350103").await.to_string();
     let org = app.org.clone();
     let victim = ecowarden::auth::create_user(
         &app.db,
@@ -647,7 +674,8 @@ async fn every_route_for_every_role() {
                 .replace("{victim}", &victim)
                 .replace("{referral}", &referral)
                 .replace("{outlet}", &outlet)
-                .replace("{lead}", &lead);
+                .replace("{lead}", &lead)
+                .replace("{suppression}", &suppression);
             let url = format!("{}{path}", app.base);
             let body = row.body.replace("{me}", me);
             let req = match row.method {
