@@ -32,6 +32,12 @@ const VENDOR: &[(&str, &str, &str)] = &[
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let web = manifest.join("../../web");
+    // `sqlx::migrate!` embeds the migrations, but on stable Rust cargo does not know it read
+    // them: a new migration alone would not rebuild the binary.
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest.join("migrations").display()
+    );
     println!(
         "cargo:rerun-if-changed={}",
         web.join("package.json").display()
