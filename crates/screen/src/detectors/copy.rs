@@ -4,9 +4,10 @@
 //! or a neighbour's data made to look like one's own).
 //!
 //! Windows are hashed with a rolling polynomial hash, so all windows cost one multiply-add
-//! per value. Only windows whose hash is divisible by the number of samples per hour are
+//! per value. Only windows whose hash is divisible by the number of samples in two hours are
 //! kept ("content-defined" sampling: both copies of a window make the same choice, so a copy
-//! is found as long as it spans about an hour more than the window). Two hashes per window:
+//! is found as long as it spans a few hours more than the window), and only keys seen twice
+//! are sorted ([`repeated`]). Two hashes per window:
 //! - **exact**: the values of `window_hours`; equal hashes are confirmed value by value;
 //! - **scaled**: the signs of the steps (up, down, unchanged) of `scaled_window_hours`, which
 //!   survive × a + b; equal hashes are confirmed by a least-squares line that holds within
@@ -58,7 +59,8 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries) -> Vec<Fingerprint> {
     if p.len > u32::MAX as usize {
         return out;
     }
-    let per_hour = (3600 / p.interval).max(1) as u64;
+    // About one window in two hours is kept (see the module notes).
+    let every = 2 * (3600 / p.interval).max(1) as u64;
     let k = p.slots(params.window_hours.value);
     let steps = window_slots(p, params, true) - 1;
     let share = params.min_change_share.value;
@@ -87,7 +89,7 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries) -> Vec<Fingerprint> {
             k,
             (&valid, &changed),
             min_changes,
-            per_hour,
+            every,
             |key, pos| {
                 out.push(Fingerprint {
                     key,
@@ -114,14 +116,13 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries) -> Vec<Fingerprint> {
         let shape = [mix(salt), mix(salt ^ 1), mix(salt ^ 2)];
         let word: Vec<u64> = signs.iter().map(|&g| shape[(g + 1) as usize]).collect();
         let min_turns = (params.scaled_min_turn_share.value * steps as f64).ceil() as u32;
-        // A window of steps from slot s + 1 covers the values from slot s. Hourly windows
-        // are sampled one in two: a copy long enough to find spans several of them.
+        // A window of steps from slot s + 1 covers the values from slot s.
         roll(
             &word,
             steps,
             (&step, &turn),
             min_turns,
-            per_hour.max(2),
+            every,
             |key, pos| {
                 out.push(Fingerprint {
                     key,
@@ -170,6 +171,21 @@ fn roll(
             }
         }
     }
+}
+
+/// The indices in `0..n` whose `key` may occur more than once: a table of counters indexed
+/// by the keys' top bits (the keys are hashes, and their low bits are biased by the
+/// sampling), so that only these few are sorted. Unique keys sharing a counter pass too;
+/// with four counters per key, about one in five.
+fn repeated(n: usize, key: impl Fn(usize) -> u64) -> impl Iterator<Item = usize> {
+    let bits = (4 * n).max(2).next_power_of_two().trailing_zeros();
+    let slot = move |k: u64| (k >> (64 - bits)) as usize;
+    let mut seen = vec![0u8; 1 << bits];
+    for i in 0..n {
+        let c = &mut seen[slot(key(i))];
+        *c = c.saturating_add(1);
+    }
+    (0..n).filter(move |&i| seen[slot(key(i))] > 1)
 }
 
 /// A confirmed copy: `[b0, b0 + len)` of one series repeats `[a0, a0 + len)` of the other,
@@ -310,7 +326,9 @@ fn window_slots(p: &Prepared, params: &CopiedSeries, scaled: bool) -> usize {
 /// S8 within one outlet: windows that repeat at least a window apart.
 pub fn within(cx: &Context, params: &CopiedSeries, prints: &[Fingerprint]) -> Vec<Finding> {
     let p = cx.p;
-    let mut sorted = prints.to_vec();
+    let mut sorted: Vec<Fingerprint> = repeated(prints.len(), |i| prints[i].key)
+        .map(|i| prints[i])
+        .collect();
     // Exact matches first: a scaled match over the same slots adds nothing.
     sorted.sort_unstable_by_key(|f| (f.scaled, f.ch, f.key, f.pos));
     let mut covered: Vec<(u32, usize, usize)> = Vec::new();
@@ -392,10 +410,11 @@ pub fn across(
         .collect();
     // Sorted by hash, exact matches first (as within one outlet), as compact (key, index)
     // pairs: this sort is the one cost of S8 that grows with the whole run.
-    let mut order: Vec<(u64, u32)> = prints
-        .iter()
-        .enumerate()
-        .map(|(i, (_, f))| ((f.key >> 1) | u64::from(f.scaled) << 63, i as u32))
+    let mut order: Vec<(u64, u32)> = repeated(prints.len(), |i| prints[i].1.key)
+        .map(|i| {
+            let f = prints[i].1;
+            ((f.key >> 1) | u64::from(f.scaled) << 63, i as u32)
+        })
         .collect();
     order.sort_unstable();
     let mut covered: Vec<(u32, u32, u32, usize, usize)> = Vec::new();
