@@ -189,17 +189,33 @@ async fn lead(
 }
 
 /// The lines of a finding's chart from its evidence: the window's values; for a copy
-/// (S8) also the series it copies, laid over the window so the analyst sees them coincide;
-/// for an outlet-wide flat finding (S7) each flat channel. The first line carries the flags.
+/// (S8) also the series it copies, laid over the window so the analyst sees them coincide
+/// (a scaled copy's source put through the same × a + b first); for an outlet-wide flat
+/// finding (S7) each flat channel. The first line carries the flags.
 fn chart_lines(ev: &serde_json::Value) -> Vec<serde_json::Value> {
     let mut lines = Vec::new();
     if let Some(w) = ev.get("window") {
         lines.push(serde_json::json!({"name": "窗口内数值", "window": w}));
     }
+    let line = ev
+        .get("relation")
+        .and_then(|r| Some((r.get("scale")?.as_f64()?, r.get("offset")?.as_f64()?)));
     for (key, label) in [("source", "被复制的时段"), ("other", "数据相同的排放口")] {
         if let Some(o) = ev.get(key)
             && let Some(w) = o.get("window")
         {
+            let (w, label) = match line {
+                Some((a, b)) => (
+                    scaled(w, (a, b)),
+                    format!(
+                        "{label}（×{} {} {} 换算后）",
+                        screen::finding::num(a),
+                        if b < 0.0 { "−" } else { "+" },
+                        screen::finding::num(b.abs())
+                    ),
+                ),
+                None => (w.clone(), label.to_owned()),
+            };
             let who = o
                 .get("outlet")
                 .or(o.get("mn"))
@@ -224,6 +240,20 @@ fn chart_lines(ev: &serde_json::Value) -> Vec<serde_json::Value> {
         lines.push(serde_json::json!({"name": name, "window": c.get("window")}));
     }
     lines
+}
+
+/// An evidence window with every value put through the line `scale · v + offset` (nulls
+/// kept).
+fn scaled(w: &serde_json::Value, (scale, offset): (f64, f64)) -> serde_json::Value {
+    let mut w = w.clone();
+    if let Some(values) = w.get_mut("values").and_then(|v| v.as_array_mut()) {
+        for v in values {
+            if let Some(x) = v.as_f64() {
+                *v = serde_json::json!(scale * x + offset);
+            }
+        }
+    }
+    w
 }
 
 /// After an action a page is shown (again) with a message.
@@ -403,5 +433,36 @@ pub async fn api_lead(
     match leads::get(&app.db, &u.scope, id).await {
         Ok(d) => Ok(Json(d)),
         Err(e) => Err(lead_error(&app, u, &path, e).await),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chart_lines;
+
+    #[test]
+    fn a_scaled_copys_source_is_drawn_through_its_line() {
+        let window = |values: serde_json::Value| {
+            serde_json::json!({"factor": "a21026", "start": "2026-11-02T00:00:00+08:00",
+                               "step_s": 600, "values": values, "flags": "NN-"})
+        };
+        let ev = serde_json::json!({
+            "window": window(serde_json::json!([8.0, 16.0, null])),
+            "source": {"mn": "A", "start": "2026-11-01T00:00:00+08:00",
+                       "window": window(serde_json::json!([10.0, 20.0, null]))},
+            "relation": {"scale": 0.8, "offset": 0.0, "max_deviation": 0.18},
+        });
+        let lines = chart_lines(&ev);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1]["window"]["values"], serde_json::json!([8.0, 16.0, null]));
+        let name = lines[1]["name"].as_str().unwrap();
+        assert!(name.contains("×0.8 + 0 换算后"), "{name}");
+        // An exact copy is drawn as it is.
+        let mut exact = ev.clone();
+        exact["relation"] = serde_json::Value::Null;
+        assert_eq!(
+            chart_lines(&exact)[1]["window"]["values"],
+            serde_json::json!([10.0, 20.0, null])
+        );
     }
 }
