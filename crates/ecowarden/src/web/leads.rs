@@ -454,7 +454,10 @@ mod tests {
         });
         let lines = chart_lines(&ev);
         assert_eq!(lines.len(), 2);
-        assert_eq!(lines[1]["window"]["values"], serde_json::json!([8.0, 16.0, null]));
+        assert_eq!(
+            lines[1]["window"]["values"],
+            serde_json::json!([8.0, 16.0, null])
+        );
         let name = lines[1]["name"].as_str().unwrap();
         assert!(name.contains("×0.8 + 0 换算后"), "{name}");
         // An exact copy is drawn as it is.

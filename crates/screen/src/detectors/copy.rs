@@ -68,101 +68,106 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries) -> Vec<Fingerprint> {
         if !copied_role(c.role) {
             continue;
         }
-        let salt = c.factor.bytes().fold(0u64, |h, b| mix(h ^ u64::from(b)));
-        let valid: Vec<bool> = c.qa.iter().map(|&q| q == Qa::Valid).collect();
-        // Slot i's step: from i − 1 to i, both valid; its sign (−1, 0, 1).
-        let step: Vec<bool> = (0..p.len)
-            .map(|i| i > 0 && valid[i] && valid[i - 1])
-            .collect();
-        let signs: Vec<i8> = (0..p.len)
-            .map(|i| {
-                let d = if step[i] { c.x[i] - c.x[i - 1] } else { 0.0 };
-                i8::from(d > 0.0) - i8::from(d < 0.0)
-            })
-            .collect();
-        let changed: Vec<bool> = signs.iter().map(|&g| g != 0).collect();
         let ch = ch as u32;
-        let word: Vec<u64> = c.x.iter().map(|x| mix(x.to_bits() ^ salt)).collect();
-        let min_changes = (share * (k - 1) as f64).ceil() as u32;
-        roll(
-            &word,
-            k,
-            (&valid, &changed),
-            min_changes,
-            every,
-            |key, pos| {
-                out.push(Fingerprint {
-                    key,
-                    scaled: false,
-                    ch,
-                    pos,
-                });
-            },
-        );
-        // Turns: steps against the last step that moved. A window that rarely turns (a
-        // smooth load curve) has a shape every day shares.
+        let salt = c.factor.bytes().fold(0u64, |h, b| mix(h ^ u64::from(b)));
+        let shape_salt = mix(salt ^ 0x005c_a1ed);
+        let shape = [mix(shape_salt), mix(shape_salt ^ 1), mix(shape_salt ^ 2)];
+        // One pass for both hashes. A step is from slot i − 1 to i, both valid; a turn is a
+        // step against the last step that moved: a window that rarely turns (a smooth load
+        // curve) has a shape every day shares.
         let mut last = 0i8;
-        let turn: Vec<bool> = signs
-            .iter()
-            .map(|&g| {
-                let t = g != 0 && g == -last;
-                if g != 0 {
-                    last = g;
+        let slots: Vec<Slot> = (0..p.len)
+            .map(|i| {
+                let valid = c.qa[i] == Qa::Valid;
+                let step = valid && i > 0 && c.qa[i - 1] == Qa::Valid;
+                let d = if step { c.x[i] - c.x[i - 1] } else { 0.0 };
+                let sign = i8::from(d > 0.0) - i8::from(d < 0.0);
+                let turn = sign != 0 && sign == -last;
+                if sign != 0 {
+                    last = sign;
                 }
-                t
+                Slot {
+                    value: if valid {
+                        mix(c.x[i].to_bits() ^ salt)
+                    } else {
+                        0
+                    },
+                    shape: if step { shape[(sign + 1) as usize] } else { 0 },
+                    valid,
+                    step,
+                    changed: sign != 0,
+                    turn,
+                }
             })
             .collect();
-        let salt = mix(salt ^ 0x005c_a1ed);
-        let shape = [mix(salt), mix(salt ^ 1), mix(salt ^ 2)];
-        let word: Vec<u64> = signs.iter().map(|&g| shape[(g + 1) as usize]).collect();
+        let min_changes = (share * (k - 1) as f64).ceil() as u32;
+        let exact = (|s: &Slot| s.value, |s: &Slot| s.valid, |s: &Slot| s.changed);
+        roll(&slots, k, exact, min_changes, every, |key, pos| {
+            out.push(Fingerprint {
+                key,
+                scaled: false,
+                ch,
+                pos,
+            });
+        });
         let min_turns = (params.scaled_min_turn_share.value * steps as f64).ceil() as u32;
+        let scaled = (|s: &Slot| s.shape, |s: &Slot| s.step, |s: &Slot| s.turn);
         // A window of steps from slot s + 1 covers the values from slot s.
-        roll(
-            &word,
-            steps,
-            (&step, &turn),
-            min_turns,
-            every,
-            |key, pos| {
-                out.push(Fingerprint {
-                    key,
-                    scaled: true,
-                    ch,
-                    pos: pos - 1,
-                });
-            },
-        );
+        roll(&slots, steps, scaled, min_turns, every, |key, pos| {
+            out.push(Fingerprint {
+                key,
+                scaled: true,
+                ch,
+                pos: pos - 1,
+            });
+        });
     }
     out
 }
 
-/// Calls `emit(key, first slot)` for each window of `w` slots of `word` whose slots are all
-/// `usable`, with at least `min_changes` `changed` slots, and whose hash is a multiple of
-/// `every`: one rolling pass.
+/// What the two hashes read of one slot.
+struct Slot {
+    /// The value's word (0 where invalid).
+    value: u64,
+    /// The step's sign word (0 where there is no step).
+    shape: u64,
+    valid: bool,
+    step: bool,
+    changed: bool,
+    turn: bool,
+}
+
+/// Calls `emit(key, first slot)` for each window of `w` slots whose slots are all usable,
+/// with at least `min_changes` changed slots, and whose hash is a multiple of `every`: one
+/// rolling pass over (word, usable, changed) of each slot.
 fn roll(
-    word: &[u64],
+    slots: &[Slot],
     w: usize,
-    (usable, changed): (&[bool], &[bool]),
+    (word, usable, changed): (
+        impl Fn(&Slot) -> u64,
+        impl Fn(&Slot) -> bool,
+        impl Fn(&Slot) -> bool,
+    ),
     min_changes: u32,
     every: u64,
     mut emit: impl FnMut(u64, u32),
 ) {
-    let len = word.len();
+    let len = slots.len();
     if w < 2 || len < w {
         return;
     }
     let base_w = (0..w).fold(1u64, |acc, _| acc.wrapping_mul(BASE));
-    let value = |i: usize| if usable[i] { word[i] } else { 0 };
     let (mut h, mut unusable, mut changes) = (0u64, 0u32, 0u32);
     for i in 0..len {
-        h = h.wrapping_mul(BASE).wrapping_add(value(i));
-        unusable += u32::from(!usable[i]);
-        changes += u32::from(changed[i]);
+        let new = &slots[i];
+        h = h.wrapping_mul(BASE).wrapping_add(word(new));
+        unusable += u32::from(!usable(new));
+        changes += u32::from(changed(new));
         if i >= w {
-            let old = i - w;
-            h = h.wrapping_sub(value(old).wrapping_mul(base_w));
-            unusable -= u32::from(!usable[old]);
-            changes -= u32::from(changed[old]);
+            let old = &slots[i - w];
+            h = h.wrapping_sub(word(old).wrapping_mul(base_w));
+            unusable -= u32::from(!usable(old));
+            changes -= u32::from(changed(old));
         }
         if i + 1 >= w && unusable == 0 && changes >= min_changes {
             let key = mix(h);
