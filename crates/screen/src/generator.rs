@@ -91,12 +91,14 @@ impl Fleet {
     }
 }
 
-/// Which industries a signature can be injected into: dilution needs O2, decoupling a
-/// load that varies.
+/// Which industries a signature can be injected into: dilution needs O2; decoupling a load
+/// that varies and concentrations that follow it (a wastewater outlet's concentrations
+/// barely follow its flow: history correlations of 0.2–0.45, so three days without the
+/// relation cannot be told from three days with it).
 fn compatible(s: Signature, industry: &str) -> bool {
     match s {
         Signature::Dilution => industry != "wastewater",
-        Signature::Decoupling => industry != "waste_incineration",
+        Signature::Decoupling => !matches!(industry, "waste_incineration" | "wastewater"),
         _ => true,
     }
 }
@@ -392,7 +394,11 @@ fn draft(seed: u64, mn: &str, industry: &str, start: i64, days: u32, config: &Co
             factor,
             role,
             limit,
-            range: defaults.and_then(|d| d.range),
+            // An analyser is ranged for its outlet: at least twice the emission limit (the
+            // default NOx range, 300 mg/m³, is below a cement kiln's 400 mg/m³ limit).
+            range: defaults
+                .and_then(|d| d.range)
+                .map(|r| limit.map_or(r, |l| r.max(2.0 * l))),
             dl: defaults.and_then(|d| d.detection_limit),
             decimals,
             x: vec![0.0; n],
@@ -653,10 +659,17 @@ fn running_window(rng: &mut StdRng, d: &Draft, from: usize, len: usize) -> usize
     best.1
 }
 
-/// Nine days (or what there is) somewhere in `[from, n)`: room for S3's and S4's week.
-fn nine_days(rng: &mut StdRng, from: usize, n: usize) -> (usize, usize) {
+/// Nine days (or what there is) somewhere in `[from, n)`: room for S3's and S4's week. Of
+/// a few random starts, the one where the unit runs most: values falsified while it runs
+/// are what there is to see (a kiln down for a week shows nothing).
+fn nine_days(rng: &mut StdRng, d: &Draft, from: usize) -> (usize, usize) {
+    let n = d.n();
     let len = (9 * PER_DAY).min(n - from);
-    (from + rng.random_range(0..=(n - from - len)), len)
+    let start = (0..8)
+        .map(|_| from + rng.random_range(0..=(n - from - len)))
+        .max_by_key(|&s| d.on[s..s + len].iter().filter(|&&on| on).count())
+        .unwrap_or(from);
+    (start, len)
 }
 
 /// Injects signature `s` into the screened period; returns its truth.
@@ -690,7 +703,7 @@ fn apply(rng: &mut StdRng, d: &mut Draft, s: Signature, screen_from: i64) -> Tru
             d.truth(s, Some(factor), i0, i0 + len)
         }
         Signature::NearDetectionLimit => {
-            let (i0, len) = nine_days(rng, from, n);
+            let (i0, len) = nine_days(rng, d, from);
             let c = &mut d.channels[pick];
             let dl = c.dl.unwrap_or(1.0);
             for i in i0..i0 + len {
@@ -701,7 +714,7 @@ fn apply(rng: &mut StdRng, d: &mut Draft, s: Signature, screen_from: i64) -> Tru
             d.truth(s, Some(factor), i0, i0 + len)
         }
         Signature::LimitHugging => {
-            let (i0, len) = nine_days(rng, from, n);
+            let (i0, len) = nine_days(rng, d, from);
             let c = &mut d.channels[pick];
             let limit = c.limit.unwrap_or(100.0);
             for i in i0..i0 + len {
@@ -744,15 +757,15 @@ fn apply(rng: &mut StdRng, d: &mut Draft, s: Signature, screen_from: i64) -> Tru
             let held = d.industry == "wastewater";
             for &k in &pollutants {
                 let c = &mut d.channels[k];
-                for (j, i) in (i0..(i0 + len).min(n)).enumerate() {
-                    if c.flag[i] == b'C' {
-                        continue;
+                // A held analyser's value changes on the hour; calibration readings stay.
+                let mut value = c.level;
+                for i in i0..(i0 + len).min(n) {
+                    if !held || i % 6 == 0 {
+                        value = c.level * (1.0 + 0.08 * normal(rng));
                     }
-                    c.x[i] = if held && j % 6 != 0 {
-                        c.x[i - 1]
-                    } else {
-                        c.level * (1.0 + 0.08 * normal(rng))
-                    };
+                    if c.flag[i] != b'C' {
+                        c.x[i] = value;
+                    }
                 }
             }
             d.truth(s, None, i0, i0 + len)
@@ -888,16 +901,17 @@ fn apply(rng: &mut StdRng, d: &mut Draft, s: Signature, screen_from: i64) -> Tru
             let c = &mut d.channels[pick];
             let held = d.industry == "wastewater";
             let alpha = if held { 0.2 } else { 0.03 };
-            let mut ema = c.x[i0];
+            let mut ema = c.level;
             for i in i0..(i0 + len).min(n) {
-                if held && !(i - i0).is_multiple_of(6) {
-                    c.x[i] = c.x[i - 1];
+                // Calibration readings and lost values (NaN) stay; a held analyser's value
+                // changes on the hour.
+                if c.flag[i] == b'C' || c.x[i].is_nan() {
                     continue;
                 }
-                if c.flag[i] != b'C' {
+                if !held || i % 6 == 0 {
                     ema += alpha * (c.x[i] - ema);
-                    c.x[i] = ema;
                 }
+                c.x[i] = ema;
             }
             d.truth(s, Some(factor), i0, i0 + len)
         }

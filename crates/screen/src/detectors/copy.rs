@@ -13,7 +13,8 @@
 //!   survive × a + b; equal hashes are confirmed by a least-squares line that holds within
 //!   the reporting precision at every value. Windows are at least `scaled_min_steps` steps
 //!   long (a day of hourly data) and must turn often (`scaled_min_turn_share`): a smooth load
-//!   curve has the same shape every day.
+//!   curve has the same shape every day. A shape match of equal values counts as exact, so
+//!   an exact copy cut by gaps into pieces shorter than `window_hours` is still found.
 //!
 //! Either match is then grown to its full length. Windows in which fewer than
 //! `min_change_share` of the values change are skipped: flat data matches itself trivially
@@ -233,12 +234,13 @@ fn confirm(
     params: &CopiedSeries,
 ) -> Option<Match> {
     let exact = |i: usize, j: usize| xa[i].to_bits() == xb[j].to_bits() && !xa[i].is_nan();
-    let fit = if scaled {
-        let fit = line(&xa[a..a + k], &xb[b..b + k], unit, params)?;
-        Some(fit)
-    } else {
-        (0..k).all(|d| exact(a + d, b + d)).then_some(())?;
-        None
+    let equal = (0..k).all(|d| exact(a + d, b + d));
+    // A shape match of equal values is an exact copy: the shape hash's shorter window also
+    // finds exact copies that gaps cut into pieces shorter than the exact window.
+    let fit = match (scaled, equal) {
+        (_, true) => None,
+        (true, false) => Some(line(&xa[a..a + k], &xb[b..b + k], unit, params)?),
+        (false, false) => return None,
     };
     let holds = |i: usize, j: usize| match fit {
         None => exact(i, j),
@@ -260,11 +262,11 @@ fn confirm(
     Some(Match { a0, b0, len, fit })
 }
 
-/// The least-squares line `y = scale · x + offset` of two windows if it holds at every value
-/// within what re-rounding both sides explains, the values move far more than that, and the
-/// windows are not simply equal (that is the exact kind's match).
+/// The least-squares line `y = scale · x + offset` of two windows (not equal) if it holds at
+/// every value within what re-rounding both sides explains and the values move far more than
+/// that.
 fn line(x: &[f64], y: &[f64], unit: f64, params: &CopiedSeries) -> Option<Fit> {
-    if x.iter().chain(y).any(|v| !v.is_finite()) || x == y {
+    if x.iter().chain(y).any(|v| !v.is_finite()) {
         return None;
     }
     let mut m = Moments::default();
