@@ -752,6 +752,7 @@ pub async fn api_outlets(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DataQuery {
     /// Only this factor (e.g. a21026).
     factor: Option<String>,
