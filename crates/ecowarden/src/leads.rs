@@ -334,6 +334,7 @@ const LEAD_SELECT: &str = "SELECT l.id, l.outlet_id, l.mn, o.name AS outlet_name
 
 /// Filters of the queue; empty strings mean "any", as HTML forms send them.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LeadFilter {
     /// A city or county code inside the caller's scope.
     pub region: Option<String>,

@@ -169,6 +169,7 @@ const OUTLET_SELECT: &str = "SELECT o.id, o.name, o.mn, o.st, o.facility_id, f.n
 
 /// Filters of the outlet list; empty strings mean "any", as HTML forms send them.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OutletFilter {
     /// A city or county code inside the caller's scope.
     pub region: Option<String>,

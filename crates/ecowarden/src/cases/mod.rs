@@ -177,6 +177,7 @@ const SUMMARY_SELECT: &str = "SELECT c.id, c.case_no, c.region_code, c.city_code
 
 /// Filters of the case list. Empty strings mean "any", as HTML forms send them.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CaseFilter {
     pub year: Option<i64>,
     /// A region code inside the caller's scope (city or county).

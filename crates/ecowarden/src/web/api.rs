@@ -167,6 +167,7 @@ async fn regions(State(app): State<AppState>, s: CurrentUser) -> Json<Vec<Region
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct YearParam {
     year: Option<i64>,
 }
@@ -272,6 +273,7 @@ async fn create_user(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct LimitParam {
     limit: Option<i64>,
 }

@@ -1,6 +1,7 @@
 //! Spreadsheet pages and downloads of the case ledger: the import template, the import form
-//! and its upload, and .xlsx exports of the case list and the statistics. The work is in
-//! [`crate::ledger_io`]; these handlers check role and scope and translate HTTP.
+//! and its upload (the page the monitoring registry's import shares), and .xlsx exports of
+//! the case list and the statistics. The work is in [`crate::ledger_io`]; these handlers
+//! check role and scope and translate HTTP.
 
 use askama::Template;
 use axum::extract::multipart::MultipartRejection;
@@ -50,10 +51,55 @@ pub async fn template(_s: CurrentUser) -> Response {
 /// Problems shown on the page at most; the rest are counted (the CLI prints them all).
 const SHOWN_PROBLEMS: usize = 500;
 
+/// Which all-or-nothing import a page takes: the case ledger or the monitoring registry.
+/// Both are one upload form, its summary and the table of problems that refused it; they
+/// differ only in their text and where the form posts.
+#[derive(Clone, Copy)]
+pub(super) enum ImportKind {
+    Cases,
+    Registry,
+}
+
+/// What, besides its introduction, one import page says and where it sits.
+struct Words {
+    title: &'static str,
+    /// Where the form posts; also the path a refusal names.
+    path: &'static str,
+    /// The menu entry the page belongs to.
+    section: &'static str,
+    /// What a refused import has not written.
+    unwritten: &'static str,
+    /// The case import takes several files, all or nothing together; the registry import one.
+    several_files: bool,
+}
+
+impl ImportKind {
+    fn words(self) -> Words {
+        match self {
+            ImportKind::Cases => Words {
+                title: "导入案件",
+                path: "/cases/import",
+                section: "cases",
+                unwritten: "案件",
+                several_files: true,
+            },
+            ImportKind::Registry => Words {
+                title: "导入排放口登记表",
+                path: "/monitoring/registry/import",
+                section: "monitoring",
+                unwritten: "内容",
+                several_files: false,
+            },
+        }
+    }
+}
+
 #[derive(Template)]
-#[template(path = "cases_import.html")]
-struct ImportPage {
+#[template(path = "import.html")]
+pub(super) struct ImportPage {
     nav: Nav,
+    kind: ImportKind,
+    words: Words,
     /// The success summary after an import.
     done: String,
     /// A problem with the request itself (no file chosen).
@@ -62,20 +108,55 @@ struct ImportPage {
     more_problems: usize,
 }
 
-fn import_page(app: &AppState, s: &CurrentUser) -> ImportPage {
-    ImportPage {
-        nav: Nav::new(app, s, "cases"),
-        done: String::new(),
-        error: String::new(),
-        problems: Vec::new(),
-        more_problems: 0,
+impl ImportPage {
+    /// The empty form, for a user who may write the ledger.
+    pub(super) async fn new(app: &AppState, s: &CurrentUser, kind: ImportKind) -> Result<Self> {
+        let words = kind.words();
+        require(app, s.user(), Permission::WriteLedger, words.path).await?;
+        Ok(ImportPage {
+            nav: Nav::new(app, s, words.section),
+            kind,
+            words,
+            done: String::new(),
+            error: String::new(),
+            problems: Vec::new(),
+            more_problems: 0,
+        })
+    }
+
+    /// The form again, saying no file was chosen (422).
+    pub(super) fn no_file(mut self) -> Result<Response> {
+        self.error = "请选择要导入的文件".into();
+        self.unprocessable()
+    }
+
+    /// The import's summary, or every problem that refused it by file, row and column (422).
+    pub(super) fn answer(
+        mut self,
+        outcome: std::result::Result<String, Vec<Problem>>,
+    ) -> Result<Response> {
+        match outcome {
+            Ok(summary) => {
+                self.done = summary;
+                render(self)
+            }
+            Err(mut problems) => {
+                self.more_problems = problems.len().saturating_sub(SHOWN_PROBLEMS);
+                problems.truncate(SHOWN_PROBLEMS);
+                self.problems = problems;
+                self.unprocessable()
+            }
+        }
+    }
+
+    fn unprocessable(self) -> Result<Response> {
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(self.render()?)).into_response())
     }
 }
 
 /// `GET /cases/import`: the upload form.
 pub async fn import_form(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
-    require(&app, s.user(), Permission::WriteLedger, "/cases/import").await?;
-    render(import_page(&app, &s))
+    render(ImportPage::new(&app, &s, ImportKind::Cases).await?)
 }
 
 /// `POST /cases/import`: imports the uploaded files in the user's scope, all or nothing, and
@@ -85,27 +166,18 @@ pub async fn import_upload(
     s: CurrentUser,
     form: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<Response> {
-    require(&app, s.user(), Permission::WriteLedger, "/cases/import").await?;
+    let page = ImportPage::new(&app, &s, ImportKind::Cases).await?;
     let uploads = read_uploads(form).await?;
-    let mut page = import_page(&app, &s);
     if uploads.is_empty() {
-        page.error = "请选择要导入的文件".into();
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+        return page.no_file();
     }
     let u = s.user();
-    match ledger_io::import(&app.db, &app.org, &u.scope, &u.username, uploads).await {
-        Ok(done) => {
-            page.done = done.summary();
-            render(page)
-        }
-        Err(ImportError::Rejected(mut problems)) => {
-            page.more_problems = problems.len().saturating_sub(SHOWN_PROBLEMS);
-            problems.truncate(SHOWN_PROBLEMS);
-            page.problems = problems;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
-        }
-        Err(ImportError::Store(e)) => Err(e.into()),
-    }
+    let outcome = match ledger_io::import(&app.db, &app.org, &u.scope, &u.username, uploads).await {
+        Ok(done) => Ok(done.summary()),
+        Err(ImportError::Rejected(problems)) => Err(problems),
+        Err(ImportError::Store(e)) => return Err(e.into()),
+    };
+    page.answer(outcome)
 }
 
 /// The non-empty files of an upload form's `file` fields.

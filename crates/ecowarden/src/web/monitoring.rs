@@ -16,7 +16,7 @@ use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
-use super::ledger_io::{check_region, read_uploads};
+use super::ledger_io::{ImportKind, ImportPage, check_region, read_uploads};
 use super::pages::{Nav, filter_regions, render, require};
 use super::session::CurrentUser;
 use super::{AppState, refuse};
@@ -517,39 +517,9 @@ async fn save_outlet(
     }
 }
 
-#[derive(Template)]
-#[template(path = "monitoring_import.html")]
-struct ImportPage {
-    nav: Nav,
-    done: String,
-    error: String,
-    problems: Vec<Problem>,
-    more_problems: usize,
-}
-
-/// Problems shown on the page at most (the CLI prints them all).
-const SHOWN_PROBLEMS: usize = 500;
-
-fn import_page(app: &AppState, s: &CurrentUser) -> ImportPage {
-    ImportPage {
-        nav: Nav::new(app, s, "monitoring"),
-        done: String::new(),
-        error: String::new(),
-        problems: Vec::new(),
-        more_problems: 0,
-    }
-}
-
 /// `GET /monitoring/registry/import`.
 async fn import_form(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
-    require(
-        &app,
-        s.user(),
-        Permission::WriteLedger,
-        "/monitoring/registry/import",
-    )
-    .await?;
-    render(import_page(&app, &s))
+    render(ImportPage::new(&app, &s, ImportKind::Registry).await?)
 }
 
 /// `POST /monitoring/registry/import`: a registry file (.xlsx or CSV) in the caller's scope,
@@ -559,19 +529,10 @@ async fn import_upload(
     s: CurrentUser,
     form: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<Response> {
-    let u = s.user();
-    require(
-        &app,
-        u,
-        Permission::WriteLedger,
-        "/monitoring/registry/import",
-    )
-    .await?;
+    let page = ImportPage::new(&app, &s, ImportKind::Registry).await?;
     let uploads = read_uploads(form).await?;
-    let mut page = import_page(&app, &s);
     let Some(file) = uploads.into_iter().next() else {
-        page.error = "请选择要导入的文件".into();
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
+        return page.no_file();
     };
     let parsed = crate::sheet::read_table(&file.bytes)
         .map_err(|m| {
@@ -583,33 +544,26 @@ async fn import_upload(
             }]
         })
         .and_then(|t| registry::parse_table(&file.name, &t));
-    let result = match parsed {
-        Ok(outlets) => {
-            registry::save(
-                &app.db,
-                &app.org,
-                &u.scope,
-                &u.username,
-                &file.name,
-                &outlets,
-            )
-            .await
-        }
-        Err(p) => Err(SaveError::Rejected(p)),
+    let outlets = match parsed {
+        Ok(outlets) => outlets,
+        Err(problems) => return page.answer(Err(problems)),
     };
-    match result {
-        Ok(done) => {
-            page.done = done.summary();
-            render(page)
-        }
-        Err(SaveError::Rejected(mut problems)) => {
-            page.more_problems = problems.len().saturating_sub(SHOWN_PROBLEMS);
-            problems.truncate(SHOWN_PROBLEMS);
-            page.problems = problems;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
-        }
-        Err(SaveError::Store(e)) => Err(e.into()),
-    }
+    let u = s.user();
+    let outcome = match registry::save(
+        &app.db,
+        &app.org,
+        &u.scope,
+        &u.username,
+        &file.name,
+        &outlets,
+    )
+    .await
+    {
+        Ok(done) => Ok(done.summary()),
+        Err(SaveError::Rejected(problems)) => Err(problems),
+        Err(SaveError::Store(e)) => return Err(e.into()),
+    };
+    page.answer(outcome)
 }
 
 /// The receiver's figures, limited to the caller's scope where they name stations.
@@ -798,6 +752,7 @@ pub async fn api_outlets(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DataQuery {
     /// Only this factor (e.g. a21026).
     factor: Option<String>,

@@ -10,7 +10,7 @@ use ecowarden::cases::intake::FIELDS;
 use ecowarden::ledger_io::column_letter;
 use rust_xlsxwriter::{ExcelDateTime, Workbook};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, get_text, spawn_app};
 
 /// The fixture's columns, by field key, in this order (A, B, …).
 const COLS: &[&str] = &[
@@ -532,6 +532,22 @@ async fn stats_workbook_holds_the_figures() {
     );
     let regions = wb.worksheet_range("分地区").unwrap();
     assert_eq!(regions.rows().count(), stats.by_region.len() + 2);
+    // The province's code counts the corps' own cases: the row keeps the code and says so,
+    // in the workbook and on the page.
+    let corps = stats
+        .by_region
+        .iter()
+        .position(|r| r.region_code == "350000")
+        .expect("the seeded year has cases of the corps");
+    assert_eq!(stats.by_region[corps].name, "省总队直办");
+    let row: Vec<String> = regions.rows().nth(corps + 1).unwrap()[..2]
+        .iter()
+        .map(Data::to_string)
+        .collect();
+    assert_eq!(row, ["350000", "省总队直办"]);
+    let page = get_text(&c, format!("{}/stats?year=2023", app.base)).await;
+    assert!(page.contains("<tr><td>省总队直办</td>"), "{page}");
+    assert!(!page.contains("<tr><td>福建省</td>"), "{page}");
     // Drill-down: a figure with cases lists their numbers.
     let drill = wb.worksheet_range("指标明细").unwrap();
     let figure = stats
@@ -599,6 +615,16 @@ async fn command_line_import_and_report() {
     let (code, out, err) = run(&["report", "stats", "--year", "2023", "--format", "json"]);
     assert_eq!(code, Some(0), "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // The report is the province's; its row with the province's code is the corps' own cases.
+    assert_eq!(v["region_name"], "福建省");
+    assert!(
+        v["by_region"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| { r["region_code"] == "350000" && r["name"] == "省总队直办" }),
+        "{out}"
+    );
     let figures = v["figures"].as_array().unwrap();
     assert!(figures.iter().all(|f| f.get("case_ids").is_none()));
     assert!(figures.iter().any(|f| {

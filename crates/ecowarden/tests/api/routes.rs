@@ -779,6 +779,44 @@ async fn lists_hold_only_the_callers_scope() {
     assert_eq!(r.status(), 403);
 }
 
+/// The OpenAPI document puts each parameter where the handler reads it: `{…}` segments are
+/// required path parameters, every list filter an optional query parameter (utoipa's
+/// `IntoParams` otherwise describes a filter struct as required path parameters).
+#[tokio::test]
+async fn openapi_filters_are_optional_query_parameters() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value =
+        get_json(&client(), format!("{}/api/v1/openapi.json", app.base)).await;
+    let mut queries = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                let want = if path.contains(&format!("{{{name}}}")) {
+                    ("path", true)
+                } else {
+                    queries += 1;
+                    ("query", false)
+                };
+                let got = (
+                    p["in"].as_str().unwrap(),
+                    p["required"].as_bool().unwrap_or(false),
+                );
+                assert_eq!(got, want, "{method} {path}: {name}");
+            }
+        }
+    }
+    assert!(queries > 20, "only {queries} query parameters described");
+    let region = doc["paths"]["/api/v1/cases"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "region")
+        .expect("/api/v1/cases describes its region filter");
+    assert_eq!(region["in"], "query");
+    assert_ne!(region["required"], true);
+}
+
 /// A refused out-of-scope request is in the security log.
 #[tokio::test]
 async fn out_of_scope_attempt_is_logged() {
