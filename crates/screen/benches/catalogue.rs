@@ -118,6 +118,7 @@ fn constant_value_only(bencher: Bencher) {
             .map(|(p, own)| {
                 let cx = Context {
                     p,
+                    history: None,
                     base: Baseline {
                         own,
                         history: None,

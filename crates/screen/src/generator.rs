@@ -785,7 +785,8 @@ fn apply(rng: &mut StdRng, d: &mut Draft, s: Signature, screen_from: i64) -> Tru
         Signature::CopiedSeries => {
             let len = hours(uniform(rng, 30.0, 48.0));
             let lag = hours(24.0 * uniform(rng, 1.0, 4.0));
-            let i0 = running_window(rng, d, from + lag, len);
+            // The source may lie before the screened period, in the history.
+            let i0 = running_window(rng, d, from.max(lag), len);
             let src = i0.saturating_sub(lag);
             let scaled = rng.random::<f64>() < 0.5;
             for c in &mut d.channels {

@@ -71,7 +71,10 @@ pub fn screen(
         let history = input
             .history
             .and_then(|h| Prepared::new(h, config).ok())
-            .map(|h| Profile::of(&h, band_low, flags));
+            .map(|h| {
+                let profile = Profile::of(&h, band_low, flags);
+                (h, profile)
+            });
         Ok::<_, series::Error>((p, own, history))
     });
     let peers = Peers::new(
@@ -87,9 +90,10 @@ pub fn screen(
         let out = r.as_ref().ok().map(|(p, own, history)| {
             let cx = Context {
                 p,
+                history: history.as_ref().map(|(h, _)| h),
                 base: Baseline {
                     own,
-                    history: history.as_ref(),
+                    history: history.as_ref().map(|(_, profile)| profile),
                     peers: &peers,
                 },
                 evidence_points,

@@ -330,38 +330,61 @@ fn window_slots(p: &Prepared, params: &CopiedSeries, scaled: bool) -> usize {
     }
 }
 
-/// S8 within one outlet: windows that repeat at least a window apart.
-pub fn within(cx: &Context, params: &CopiedSeries, prints: &[Fingerprint]) -> Vec<Finding> {
+/// S8 within one outlet: windows of the period that repeat an earlier window of the period,
+/// at least a window before, or of the outlet's history before the period (`history`: its
+/// prepared series and fingerprints), so a daily run still finds last week's data replayed.
+pub fn within(
+    cx: &Context,
+    params: &CopiedSeries,
+    prints: &[Fingerprint],
+    history: Option<(&Prepared, &[Fingerprint])>,
+) -> Vec<Finding> {
     let p = cx.p;
-    let mut sorted: Vec<Fingerprint> = repeated(prints.len(), |i| prints[i].key)
-        .map(|i| prints[i])
+    let past = history.map_or(&[][..], |(_, h)| h);
+    // (print, from the history); keys carry the factor, so both sides of a copy share one.
+    let all: Vec<(&Fingerprint, bool)> = past
+        .iter()
+        .map(|f| (f, true))
+        .chain(prints.iter().map(|f| (f, false)))
         .collect();
-    // Exact matches first: a scaled match over the same slots adds nothing.
-    sorted.sort_unstable_by_key(|f| (f.scaled, f.ch, f.key, f.pos));
+    let mut sorted: Vec<(&Fingerprint, bool)> = repeated(all.len(), |i| all[i].0.key)
+        .map(|i| all[i])
+        .collect();
+    // Exact matches first (a scaled match over the same slots adds nothing); in a group the
+    // history first, then the period in time order: the source is the earliest.
+    sorted.sort_unstable_by_key(|(f, old)| (f.scaled, f.key, !old, f.pos));
     let mut covered: Vec<(u32, usize, usize)> = Vec::new();
     let mut out = Vec::new();
-    for group in sorted.chunk_by(|a, b| (a.scaled, a.ch, a.key) == (b.scaled, b.ch, b.key)) {
-        let Some(first) = group.first() else { continue };
-        let ch = first.ch as usize;
+    for group in sorted.chunk_by(|a, b| (a.0.scaled, a.0.key) == (b.0.scaled, b.0.key)) {
+        let Some(&(first, old)) = group.first() else {
+            continue;
+        };
+        let src = if old {
+            history.map(|(h, _)| h)
+        } else {
+            Some(p)
+        };
+        let Some(src) = src else { continue };
+        let src_ch = first.ch as usize;
         let k = window_slots(p, params, first.scaled);
-        for later in &group[1..] {
-            let (a, b) = (first.pos as usize, later.pos as usize);
-            if b < a + k
+        for &(later, _) in group[1..].iter().filter(|(_, old)| !old) {
+            let (a, b, ch) = (first.pos as usize, later.pos as usize, later.ch as usize);
+            if p.channels[ch].factor != src.channels[src_ch].factor
+                || (!old && b < a + k)
                 || covered
                     .iter()
-                    .any(|&(c, s, e)| c == first.ch && s <= b && b < e)
+                    .any(|&(c, s, e)| c == later.ch && s <= b && b < e)
             {
                 continue;
             }
-            let x = &p.channels[ch].x;
-            let Some(m) = confirm((x, x), (a, b), (k, first.scaled), true, unit(p, ch), params)
-            else {
+            let x = (&src.channels[src_ch].x[..], &p.channels[ch].x[..]);
+            let Some(m) = confirm(x, (a, b), (k, first.scaled), !old, unit(p, ch), params) else {
                 continue;
             };
             let (a0, b0, len) = (m.a0, m.b0, m.len);
-            covered.push((first.ch, b0, b0 + len));
+            covered.push((later.ch, b0, b0 + len));
             let factor = &p.channels[ch].factor;
-            let (src_start, src_end) = p.window(a0, a0 + len);
+            let (src_start, src_end) = src.window(a0, a0 + len);
             let (start, end) = p.window(b0, b0 + len);
             let explanation = format!(
                 "{} 在 {} 共 {} 的数据，与本排口 {} 的数据{}。连续这么长的实测数据不可能{}，提示{}，属于伪造自动监测数据。",
@@ -384,7 +407,7 @@ pub fn within(cx: &Context, params: &CopiedSeries, prints: &[Fingerprint]) -> Ve
             let evidence = json!({
                 "window": cx.window(ch, (b0, b0 + len)),
                 "source": {"mn": p.series.mn, "start": iso(src_start), "end": iso(src_end),
-                           "window": cx.window(ch, (a0, a0 + len))},
+                           "window": src.evidence_window(src_ch, a0, a0 + len, cx.evidence_points)},
                 "matched_values": len,
                 "window_values": k,
                 "relation": relation_json(m.fit),
@@ -545,7 +568,11 @@ mod tests {
     }
 
     fn series(mn: &str, values: Vec<f64>) -> Series {
-        let t0 = 1_793_462_400;
+        series_at(mn, 1_793_462_400, values)
+    }
+
+    /// A series of 10-minute values from `t0`.
+    fn series_at(mn: &str, t0: i64, values: Vec<f64>) -> Series {
         Series::new(
             mn,
             format!("{mn}排口"),
@@ -575,15 +602,19 @@ mod tests {
     }
 
     /// The S8 findings of each series screened together: explanation, relation, window.
-    fn copies(inputs: &[Series]) -> Vec<Vec<serde_json::Value>> {
-        let inputs: Vec<Input> = inputs
+    fn copies(series: &[Series]) -> Vec<Vec<serde_json::Value>> {
+        let inputs: Vec<Input> = series
             .iter()
             .map(|s| Input {
                 series: s,
                 history: None,
             })
             .collect();
-        crate::screen(&inputs, &Config::default(), 1, &|_| {})
+        screen_copies(&inputs)
+    }
+
+    fn screen_copies(inputs: &[Input]) -> Vec<Vec<serde_json::Value>> {
+        crate::screen(inputs, &Config::default(), 1, &|_| {})
             .results
             .into_iter()
             .map(|r| {
@@ -654,5 +685,28 @@ mod tests {
                 .unwrap()
                 .contains("逐一完全相同")
         );
+    }
+
+    #[test]
+    fn yesterdays_data_replayed_today_is_found_in_the_history() {
+        let t0 = 1_793_462_400;
+        let x = so2(6);
+        let (past, mut today) = (x[..288].to_vec(), x[288..].to_vec());
+        // Today 00:00–18:00 is the history's first day 00:00–18:00 again: shorter than the
+        // exact window, found by the shape window and named exact.
+        paste((&past, 0), (&mut today, 0), 108, (1.0, 0.0));
+        let history = series_at("A", t0, past);
+        let period = series_at("A", t0 + 288 * 600, today);
+        let found = screen_copies(&[Input {
+            series: &period,
+            history: Some(&history),
+        }]);
+        assert_eq!(found[0].len(), 1, "{:?}", found[0]);
+        let f = &found[0][0];
+        assert!(f["relation"].is_null());
+        let text = f["explanation"].as_str().unwrap();
+        assert!(text.contains("2026-11-01 00:00"), "{text}");
+        // Without the history there is nothing to match.
+        assert!(copies(std::slice::from_ref(&period))[0].is_empty());
     }
 }

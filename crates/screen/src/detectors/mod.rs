@@ -34,6 +34,9 @@ use crate::series::Prepared;
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
     pub p: &'a Prepared<'a>,
+    /// The outlet's history before the period, prepared, if the caller has it (S8 looks for
+    /// the period's data in it).
+    pub history: Option<&'a Prepared<'a>>,
     pub base: Baseline<'a>,
     /// Values kept per evidence window.
     pub evidence_points: usize,
@@ -93,7 +96,11 @@ pub fn run(cx: &Context, config: &Config) -> (Vec<Finding>, Vec<copy::Fingerprin
         cx,
         &config.stopped_but_running,
     ));
-    out.extend(copy::within(cx, &config.copied_series, &prints));
+    let past = cx
+        .history
+        .map(|h| (h, copy::fingerprints(h, &config.copied_series)));
+    let past = past.as_ref().map(|(h, prints)| (*h, prints.as_slice()));
+    out.extend(copy::within(cx, &config.copied_series, &prints, past));
     out.extend(shift::level_shift(cx, &config.level_shift));
     out.extend(flags::strategic_gaps(cx, &config.strategic_gaps));
     out.extend(flags::flag_abuse(cx, &config.flag_abuse));
