@@ -73,6 +73,18 @@ impl Moments {
         self.sxy += x * y;
     }
 
+    /// The moments of two disjoint ranges together.
+    pub fn merged(&self, o: &Moments) -> Moments {
+        Moments {
+            n: self.n + o.n,
+            sx: self.sx + o.sx,
+            sy: self.sy + o.sy,
+            sxx: self.sxx + o.sxx,
+            syy: self.syy + o.syy,
+            sxy: self.sxy + o.sxy,
+        }
+    }
+
     fn centred(&self) -> (f64, f64, f64) {
         let n = self.n;
         (

@@ -54,8 +54,10 @@ fn copied_role(role: Role) -> bool {
     matches!(role, Role::Pollutant | Role::O2 | Role::Flow)
 }
 
-/// Sampled fingerprints of every window of each kind (see the module notes).
-pub fn fingerprints(p: &Prepared, params: &CopiedSeries) -> Vec<Fingerprint> {
+/// Sampled fingerprints of every window of each kind (see the module notes); with `exact`
+/// false, of the shape kind only, which finds exact copies too (a history is only searched
+/// for the period's windows, so the shorter shape window is enough there).
+pub fn fingerprints(p: &Prepared, params: &CopiedSeries, exact: bool) -> Vec<Fingerprint> {
     let mut out = Vec::new();
     if p.len > u32::MAX as usize {
         return out;
@@ -88,7 +90,7 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries) -> Vec<Fingerprint> {
                     last = sign;
                 }
                 Slot {
-                    value: if valid {
+                    value: if valid && exact {
                         mix(c.x[i].to_bits() ^ salt)
                     } else {
                         0
@@ -101,16 +103,18 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries) -> Vec<Fingerprint> {
                 }
             })
             .collect();
-        let min_changes = (share * (k - 1) as f64).ceil() as u32;
-        let exact = (|s: &Slot| s.value, |s: &Slot| s.valid, |s: &Slot| s.changed);
-        roll(&slots, k, exact, min_changes, every, |key, pos| {
-            out.push(Fingerprint {
-                key,
-                scaled: false,
-                ch,
-                pos,
+        if exact {
+            let min_changes = (share * (k - 1) as f64).ceil() as u32;
+            let values = (|s: &Slot| s.value, |s: &Slot| s.valid, |s: &Slot| s.changed);
+            roll(&slots, k, values, min_changes, every, |key, pos| {
+                out.push(Fingerprint {
+                    key,
+                    scaled: false,
+                    ch,
+                    pos,
+                });
             });
-        });
+        }
         let min_turns = (params.scaled_min_turn_share.value * steps as f64).ceil() as u32;
         let scaled = (|s: &Slot| s.shape, |s: &Slot| s.step, |s: &Slot| s.turn);
         // A window of steps from slot s + 1 covers the values from slot s.

@@ -75,7 +75,7 @@ impl Context<'_> {
 /// fingerprints, which [`copy::across`] matches between outlets.
 pub fn run(cx: &Context, config: &Config) -> (Vec<Finding>, Vec<copy::Fingerprint>) {
     let mut out = Vec::new();
-    let prints = copy::fingerprints(cx.p, &config.copied_series);
+    let prints = copy::fingerprints(cx.p, &config.copied_series, true);
     let runs = flat::candidate_runs(cx, &config.multi_channel_flat, &config.constant_value);
     out.extend(flat::constant_value(cx, &config.constant_value, &runs));
     out.extend(flat::multi_channel_flat(
@@ -98,7 +98,7 @@ pub fn run(cx: &Context, config: &Config) -> (Vec<Finding>, Vec<copy::Fingerprin
     ));
     let past = cx
         .history
-        .map(|h| (h, copy::fingerprints(h, &config.copied_series)));
+        .map(|h| (h, copy::fingerprints(h, &config.copied_series, false)));
     let past = past.as_ref().map(|(h, prints)| (*h, prints.as_slice()));
     out.extend(copy::within(cx, &config.copied_series, &prints, past));
     out.extend(shift::level_shift(cx, &config.level_shift));

@@ -194,10 +194,10 @@ pub fn decoupling(cx: &Context, params: &Decoupling) -> Vec<Finding> {
         };
         // The pair's moments in a window, and the lag-1 autocorrelations of each side
         // (Bartlett: autocorrelated series carry fewer independent values than rows).
-        let moments = |s: usize, e: usize| {
+        let ok = |i: usize| c.usable(&p.running, i) && fc.qa[i] == Qa::Valid;
+        let sums = |s: usize, e: usize| {
             let (mut m, mut ax, mut af) =
                 (Moments::default(), Moments::default(), Moments::default());
-            let ok = |i: usize| c.usable(&p.running, i) && fc.qa[i] == Qa::Valid;
             for i in s..e {
                 if ok(i) {
                     m.add(c.x[i], fc.x[i]);
@@ -207,6 +207,26 @@ pub fn decoupling(cx: &Context, params: &Decoupling) -> Vec<Finding> {
                     }
                 }
             }
+            (m, ax, af)
+        };
+        // The scan's windows start every half window: each half is summed once, and a
+        // window is two halves and the lag pair where they meet.
+        let h = w / 2;
+        let halves: Vec<_> = (0..p.len / h.max(1))
+            .map(|k| sums(k * h, (k + 1) * h))
+            .collect();
+        let moments = |s: usize, e: usize| {
+            let (m, ax, af) = match halves.get(s / h.max(1)..s / h.max(1) + 2) {
+                Some([a, b]) if h > 0 && s.is_multiple_of(h) && e == s + 2 * h => {
+                    let (mut ax, mut af) = (a.1.merged(&b.1), a.2.merged(&b.2));
+                    if ok(s + h) && ok(s + h - 1) {
+                        ax.add(c.x[s + h], c.x[s + h - 1]);
+                        af.add(fc.x[s + h], fc.x[s + h - 1]);
+                    }
+                    (a.0.merged(&b.0), ax, af)
+                }
+                _ => sums(s, e),
+            };
             let lag = |a: &Moments| a.correlation().clamp(0.0, 0.99);
             let r = lag(&ax) * lag(&af);
             let n_eff = (m.n * (1.0 - r) / (1.0 + r)).max(3.0);
