@@ -2,9 +2,11 @@
 //! does not explain it — the footprint of an analyser parameter changed (the Panzhihua case)
 //! or of treatment switched on only when someone is watching.
 //!
-//! The concentration is first regressed on flow over the period, so a weekend's lower load
-//! is not a "drop"; the residual's mean over `window_hours` before each slot is compared with
-//! the mean after it (prefix sums: linear time). A drop counts when it exceeds
+//! The concentration is first regressed on flow over the period and the history read before
+//! it, so a weekend's lower load is not a "drop"; the residual's mean over `window_hours`
+//! before each slot is compared with the mean after it (prefix sums: linear time), for slots
+//! in the period (with the history, from its first hour on: a daily run sees a drop on its
+//! day). A drop counts when it exceeds
 //! `mad_multiple` robust standard deviations of that before-minus-after statistic over the
 //! whole period (so the day-to-day wander of autocorrelated data sets the bar) and
 //! `min_drop` of the level before. Drops at night, at weekends or within `event_hours` of a known inspection or
@@ -24,35 +26,39 @@ pub fn level_shift(cx: &Context, params: &LevelShift) -> Vec<Finding> {
     let per = p.slots(1.0);
     let wb = w.div_ceil(per);
     let mut out = Vec::new();
-    if p.len < 2 * w {
+    // The history before the period, in whole hours: a drop in the period's first day (a
+    // daily run's only day) has a day before it to compare with, and the day-to-day wander
+    // that sets the bar is measured over days enough.
+    let lead = cx
+        .history
+        .filter(|h| h.interval == p.interval && h.t0 < p.t0)
+        .map_or(0, |h| ((p.t0 - h.t0) / p.interval) as usize / per * per);
+    if lead + p.len < 2 * w {
         return out;
     }
-    let fc = p.flow.map(|f| &p.channels[f]);
     for (ch, c) in p.channels.iter().enumerate() {
         if c.role != Role::Pollutant {
             continue;
         }
-        let with_flow = |i: usize| fc.is_none_or(|f| f.qa[i] == Qa::Valid);
-        let ok = |i: usize| c.usable(&p.running, i) && with_flow(i);
+        let track = Track::new(cx, ch, lead);
         let mut m = Moments::default();
-        for i in (0..p.len).filter(|&i| ok(i)) {
-            m.add(c.x[i], fc.map_or(0.0, |f| f.x[i]));
+        for i in (0..track.len()).filter(|&i| track.ok[i]) {
+            m.add(track.x[i], track.flow[i]);
         }
         let (a, b) = m.line_x_on_y();
         if !a.is_finite() {
             continue;
         }
-        let fitted = |i: usize| a + b * fc.map_or(0.0, |f| f.x[i]);
         // Prefix sums of residual, value and count over hour blocks: the windows are a day
         // long, so hours are fine enough and the scan is per hour, not per value.
-        let n = p.len;
+        let n = track.len();
         let nb = n.div_ceil(per);
         let (mut se, mut sx, mut cnt) = (vec![0.0; nb + 1], vec![0.0; nb + 1], vec![0u32; nb + 1]);
         for k in 0..nb {
             let (mut e, mut x, mut u) = (0.0, 0.0, 0u32);
-            for i in (k * per..((k + 1) * per).min(n)).filter(|&i| ok(i)) {
-                e += c.x[i] - fitted(i);
-                x += c.x[i];
+            for i in (k * per..((k + 1) * per).min(n)).filter(|&i| track.ok[i]) {
+                e += track.x[i] - (a + b * track.flow[i]);
+                x += track.x[i];
                 u += 1;
             }
             se[k + 1] = se[k] + e;
@@ -89,14 +95,20 @@ pub fn level_shift(cx: &Context, params: &LevelShift) -> Vec<Finding> {
                 level > 0.0 && d >= params.min_drop.value * level
             }
         };
-        for (k0, k1) in segments(nb + 1, 1, hit) {
+        // Drops whose day after reaches into the period: those in the history's last day
+        // could not be judged by the run that screened it (its day after was not complete);
+        // earlier ones were.
+        let first = lead / per;
+        for (k0, k1) in segments(nb + 1, 1, |k| k + wb > first && hit(k)) {
             let k = (k0..k1)
                 .max_by(|&i, &j| drops[i].total_cmp(&drops[j]))
                 .unwrap_or(k0);
             let (d, level) = (drops[k], mean(&sx, k - wb, k));
             let after = mean(&sx, k, k + wb);
-            let s = k * per;
-            let t = p.time(s);
+            // The drop's slot in the period (negative: in the history's last day).
+            let at = (k * per) as i64 - lead as i64;
+            let t = p.t0 + at * p.interval;
+            let s = at.max(0) as usize;
             let when = suspicious_time(t, &p.series.events, params);
             let when_text = if when.is_empty() {
                 String::new()
@@ -116,7 +128,7 @@ pub fn level_shift(cx: &Context, params: &LevelShift) -> Vec<Finding> {
                 when_text,
             );
             let evidence = json!({
-                "window": cx.window(ch, (s.saturating_sub(w), (s + w).min(n))),
+                "window": cx.window(ch, (s.saturating_sub(w), (s + w).min(p.len))),
                 "shift_at": crate::finding::iso(t),
                 "mean_before": level,
                 "mean_after": after,
@@ -130,7 +142,7 @@ pub fn level_shift(cx: &Context, params: &LevelShift) -> Vec<Finding> {
             out.push(cx.finding(
                 Signature::LevelShift,
                 Some(&c.factor),
-                (s, (s + w).min(n)),
+                (s, (s + w).min(p.len)),
                 strength,
                 explanation,
                 evidence,
@@ -138,6 +150,59 @@ pub fn level_shift(cx: &Context, params: &LevelShift) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// One pollutant's values, flow (0 without a flow channel) and usability (valid, running,
+/// flow valid), led in by `lead` slots of the history just before the period.
+struct Track {
+    x: Vec<f64>,
+    flow: Vec<f64>,
+    ok: Vec<bool>,
+}
+
+impl Track {
+    fn new(cx: &Context, ch: usize, lead: usize) -> Track {
+        let p = cx.p;
+        let c = &p.channels[ch];
+        let len = lead + p.len;
+        let mut track = Track {
+            x: vec![f64::NAN; len],
+            flow: vec![0.0; len],
+            ok: vec![false; len],
+        };
+        let mut fill = |from: &crate::series::Prepared,
+                        at: usize,
+                        slots: &mut dyn Iterator<Item = (usize, usize)>| {
+            let Some(hc) = from.channels.iter().find(|h| h.factor == c.factor) else {
+                return;
+            };
+            let fc = from.flow.map(|f| &from.channels[f]);
+            for (i, j) in slots {
+                track.x[at + i] = hc.x[j];
+                track.flow[at + i] = fc.map_or(0.0, |f| f.x[j]);
+                track.ok[at + i] =
+                    hc.usable(&from.running, j) && fc.is_none_or(|f| f.qa[j] == Qa::Valid);
+            }
+        };
+        if let Some(h) = cx.history.filter(|_| lead > 0) {
+            // History slot of the time `lead − i` slots before the period's first.
+            let slot = |i: usize| {
+                let t = p.t0 - (lead - i) as i64 * p.interval;
+                let d = t - h.t0;
+                (d >= 0 && d % h.interval == 0)
+                    .then(|| (d / h.interval) as usize)
+                    .filter(|&j| j < h.len)
+                    .map(|j| (i, j))
+            };
+            fill(h, 0, &mut (0..lead).filter_map(slot));
+        }
+        fill(p, lead, &mut (0..p.len).map(|i| (i, i)));
+        track
+    }
+
+    fn len(&self) -> usize {
+        self.x.len()
+    }
 }
 
 /// Why a time is suspicious: night, weekend, or near a known event.
@@ -160,4 +225,88 @@ fn suspicious_time(t: i64, events: &[i64], params: &LevelShift) -> Vec<String> {
         ));
     }
     why
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::{Float64Array, Int64Array};
+
+    use crate::series::{Channel, ChannelMeta, Flags, Series};
+    use crate::{Config, Input, Signature};
+
+    /// 10-minute SO2 around `level` with autocorrelated noise (a fixed LCG), one decimal.
+    fn so2(seed: u64, levels: &[(usize, f64)]) -> Vec<f64> {
+        let mut state = seed;
+        let mut noise = 0.0;
+        levels
+            .iter()
+            .flat_map(|&(n, level)| std::iter::repeat_n(level, n))
+            .map(|level| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                let u = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                noise = 0.7 * noise + 3.0 * u;
+                ((level + noise) * 10.0).round() / 10.0
+            })
+            .collect()
+    }
+
+    fn series(t0: i64, values: Vec<f64>) -> Series {
+        Series::new(
+            "A",
+            "A排口",
+            "thermal_power",
+            600,
+            Int64Array::from_iter_values((0..values.len() as i64).map(|i| t0 + i * 600)),
+            vec![Channel {
+                factor: "a21026".into(),
+                values: Float64Array::from(values),
+                flags: Flags::None,
+                meta: ChannelMeta::default(),
+            }],
+        )
+        .expect("consistent lengths")
+    }
+
+    /// The S9 findings' start times of one day screened with seven days of history before it.
+    fn drops(history_levels: &[(usize, f64)], day_level: f64, with_history: bool) -> Vec<i64> {
+        let t0 = 1_793_462_400;
+        let history = series(t0, so2(1, history_levels));
+        let n: usize = history_levels.iter().map(|(n, _)| n).sum();
+        let day = series(t0 + n as i64 * 600, so2(2, &[(144, day_level)]));
+        let input = Input {
+            series: &day,
+            history: with_history.then_some(&history),
+        };
+        crate::screen(&[input], &Config::default(), 1, &|_| {}).results[0]
+            .as_ref()
+            .expect("screens")
+            .iter()
+            .filter(|f| f.signature == Signature::LevelShift)
+            .map(|f| f.start)
+            .collect()
+    }
+
+    #[test]
+    fn a_daily_run_sees_a_drop_on_its_day_with_the_history_before_it() {
+        // Seven steady days, then the screened day at half the level from midnight.
+        let found = drops(&[(1008, 60.0)], 30.0, true);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0], 1_793_462_400 + 1008 * 600);
+        // Alone, one day has no day before it.
+        assert!(drops(&[(1008, 60.0)], 30.0, false).is_empty());
+        // A steady day after steady days: nothing.
+        assert!(drops(&[(1008, 60.0)], 60.0, true).is_empty());
+    }
+
+    #[test]
+    fn a_drop_in_the_historys_last_day_is_judged_by_the_next_run() {
+        // The drop came at 18:00 of the last history day: its own run could not see a whole
+        // day after it.
+        let found = drops(&[(972, 60.0), (36, 30.0)], 30.0, true);
+        assert_eq!(found.len(), 1, "{found:?}");
+        // The finding's window starts with the screened day.
+        assert_eq!(found[0], 1_793_462_400 + 1008 * 600);
+    }
 }
