@@ -550,9 +550,8 @@ fn across_finding(
 
 #[cfg(test)]
 mod tests {
-    use arrow_array::{Float64Array, Int64Array};
-
-    use crate::series::{Channel, ChannelMeta, Flags, Series};
+    use crate::detectors::testdata::so2_series;
+    use crate::series::Series;
     use crate::{Config, Input, Signature};
 
     /// Three days of 10-minute SO2 with autocorrelated noise (a fixed LCG), one decimal.
@@ -572,25 +571,7 @@ mod tests {
     }
 
     fn series(mn: &str, values: Vec<f64>) -> Series {
-        series_at(mn, 1_793_462_400, values)
-    }
-
-    /// A series of 10-minute values from `t0`.
-    fn series_at(mn: &str, t0: i64, values: Vec<f64>) -> Series {
-        Series::new(
-            mn,
-            format!("{mn}排口"),
-            "thermal_power",
-            600,
-            Int64Array::from_iter_values((0..values.len() as i64).map(|i| t0 + i * 600)),
-            vec![Channel {
-                factor: "a21026".into(),
-                values: Float64Array::from(values),
-                flags: Flags::None,
-                meta: ChannelMeta::default(),
-            }],
-        )
-        .expect("consistent lengths")
+        so2_series(mn, 1_793_462_400, values)
     }
 
     /// `to[at..at + len]` replaced by `scale · from[src..] + offset`, rounded to one decimal.
@@ -699,8 +680,8 @@ mod tests {
         // Today 00:00–18:00 is the history's first day 00:00–18:00 again: shorter than the
         // exact window, found by the shape window and named exact.
         paste((&past, 0), (&mut today, 0), 108, (1.0, 0.0));
-        let history = series_at("A", t0, past);
-        let period = series_at("A", t0 + 288 * 600, today);
+        let history = so2_series("A", t0, past);
+        let period = so2_series("A", t0 + 288 * 600, today);
         let found = screen_copies(&[Input {
             series: &period,
             history: Some(&history),

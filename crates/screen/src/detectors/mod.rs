@@ -190,6 +190,32 @@ pub fn count(sum: &[u32], s: usize, e: usize) -> u32 {
     sum[e] - sum[s]
 }
 
+/// Test data the detectors' tests share.
+#[cfg(test)]
+pub(crate) mod testdata {
+    use arrow_array::{Float64Array, Int64Array};
+
+    use crate::series::{Channel, ChannelMeta, Flags, Series};
+
+    /// A thermal-power outlet `mn` with one 10-minute SO2 channel from `t0`, no flags.
+    pub fn so2_series(mn: &str, t0: i64, values: Vec<f64>) -> Series {
+        Series::new(
+            mn,
+            format!("{mn}排口"),
+            "thermal_power",
+            600,
+            Int64Array::from_iter_values((0..values.len() as i64).map(|i| t0 + i * 600)),
+            vec![Channel {
+                factor: "a21026".into(),
+                values: Float64Array::from(values),
+                flags: Flags::None,
+                meta: ChannelMeta::default(),
+            }],
+        )
+        .expect("consistent lengths")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

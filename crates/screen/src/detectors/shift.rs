@@ -229,9 +229,7 @@ fn suspicious_time(t: i64, events: &[i64], params: &LevelShift) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use arrow_array::{Float64Array, Int64Array};
-
-    use crate::series::{Channel, ChannelMeta, Flags, Series};
+    use crate::detectors::testdata::so2_series;
     use crate::{Config, Input, Signature};
 
     /// 10-minute SO2 around `level` with autocorrelated noise (a fixed LCG), one decimal.
@@ -252,29 +250,12 @@ mod tests {
             .collect()
     }
 
-    fn series(t0: i64, values: Vec<f64>) -> Series {
-        Series::new(
-            "A",
-            "A排口",
-            "thermal_power",
-            600,
-            Int64Array::from_iter_values((0..values.len() as i64).map(|i| t0 + i * 600)),
-            vec![Channel {
-                factor: "a21026".into(),
-                values: Float64Array::from(values),
-                flags: Flags::None,
-                meta: ChannelMeta::default(),
-            }],
-        )
-        .expect("consistent lengths")
-    }
-
     /// The S9 findings' start times of one day screened with seven days of history before it.
     fn drops(history_levels: &[(usize, f64)], day_level: f64, with_history: bool) -> Vec<i64> {
         let t0 = 1_793_462_400;
-        let history = series(t0, so2(1, history_levels));
+        let history = so2_series("A", t0, so2(1, history_levels));
         let n: usize = history_levels.iter().map(|(n, _)| n).sum();
-        let day = series(t0 + n as i64 * 600, so2(2, &[(144, day_level)]));
+        let day = so2_series("A", t0 + n as i64 * 600, so2(2, &[(144, day_level)]));
         let input = Input {
             series: &day,
             history: with_history.then_some(&history),
