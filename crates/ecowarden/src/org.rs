@@ -104,6 +104,17 @@ impl Org {
             .unwrap_or("未知地区")
     }
 
+    /// The name of a row of a per-region breakdown (statistics, dashboard): a case belongs
+    /// to its region's unit, and the province's unit is the corps, so the province's own
+    /// code counts the cases the corps handles itself, not a region's.
+    pub fn breakdown_name(&self, code: &str) -> &str {
+        if code == self.province().code {
+            "省总队直办"
+        } else {
+            self.name(code)
+        }
+    }
+
     pub async fn load(db: &Db) -> Result<Arc<Org>> {
         let rows = sqlx::query("SELECT code, name, level, parent_code, city_code FROM regions")
             .fetch_all(db.pool())

@@ -56,16 +56,11 @@ pub struct Figure {
     pub case_ids: Vec<i64>,
 }
 
-/// The name of the breakdown row with the province's code: a case belongs to its region's
-/// unit, and the province's unit is the corps, so that row counts the cases the corps
-/// handles itself, not a region's.
-const CORPS_OWN_CASES: &str = "省总队直办";
-
 /// Per-region breakdown of the headline figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct RegionRow {
     pub region_code: String,
-    /// The region's name, or [`CORPS_OWN_CASES`] for the province's code.
+    /// The region's name, or 省总队直办 for the province's code ([`Org::breakdown_name`]).
     pub name: String,
     pub cases: i64,
     pub fine_fen: i64,
@@ -455,11 +450,7 @@ pub async fn compute(
     let mut by_region: Vec<RegionRow> = regions
         .into_iter()
         .map(|r| RegionRow {
-            name: if r.k == org.province().code {
-                CORPS_OWN_CASES.to_owned()
-            } else {
-                org.name(&r.k).to_owned()
-            },
+            name: org.breakdown_name(&r.k).to_owned(),
             region_code: r.k,
             cases: r.n,
             fine_fen: r.fine,

@@ -428,7 +428,7 @@ pub async fn dashboard(
     d.by_region = regions
         .into_iter()
         .map(|(k, (n, fine))| {
-            let name = org.name(&k).to_owned();
+            let name = org.breakdown_name(&k).to_owned();
             (k, name, n, fine)
         })
         .collect();

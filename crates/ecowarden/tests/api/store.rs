@@ -116,6 +116,22 @@ async fn dashboard_matches_the_rows() {
     assert_eq!(d.by_month, months);
     let gulou = d.by_region.iter().find(|r| r.0 == "350102").unwrap();
     assert_eq!(gulou.1, "鼓楼区");
+    // At the province's scope, the province's own code is the corps' own cases.
+    let province =
+        ecowarden::cases::dashboard(&app.db, &app.org, &ecowarden::auth::Scope::Province, 2023)
+            .await
+            .unwrap();
+    let corps = province.by_region.iter().find(|r| r.0 == "350000").unwrap();
+    assert_eq!(corps.1, "省总队直办");
+    assert_eq!(
+        province
+            .by_region
+            .iter()
+            .find(|r| r.0 == "350100")
+            .unwrap()
+            .1,
+        "福州市"
+    );
     assert_eq!(
         gulou.2,
         rows.iter().filter(|r| r.3 == "350102").count() as i64
