@@ -189,6 +189,12 @@ pub fn unit(code: &str) -> &'static str {
         .unwrap_or("")
 }
 
+/// A line `x ↦ scale · x + offset` as an analyst reads it: `×0.8 + 1.2`, `×1.05 − 0.3`.
+pub fn zh_line(scale: f64, offset: f64) -> String {
+    let sign = if offset < 0.0 { "−" } else { "+" };
+    format!("×{} {sign} {}", num(scale), num(offset.abs()))
+}
+
 /// A number as an analyst reads it: no trailing noise (`23.5`, `0.012`, `1200`).
 pub fn num(x: f64) -> String {
     if !x.is_finite() {

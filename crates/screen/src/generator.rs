@@ -790,11 +790,7 @@ fn apply(rng: &mut StdRng, d: &mut Draft, s: Signature, screen_from: i64) -> Tru
             let src = i0.saturating_sub(lag);
             let scaled = rng.random::<f64>() < 0.5;
             for c in &mut d.channels {
-                let (a, b) = if scaled {
-                    copy_scale(rng, c.role)
-                } else {
-                    (1.0, 0.0)
-                };
+                let (a, b) = copy_scale(rng, scaled, c.role);
                 for k in 0..len.min(n - i0) {
                     c.x[i0 + k] = a * c.x[src + k] + b;
                     c.flag[i0 + k] = c.flag[src + k];
@@ -948,9 +944,11 @@ fn apply(rng: &mut StdRng, d: &mut Draft, s: Signature, screen_from: i64) -> Tru
 }
 
 /// How a fabricator scales copied values (× a + b, rounded again when the series is
-/// finished): concentrations down to pass, flow a little either way, O2 shifted up.
-fn copy_scale(rng: &mut StdRng, role: Role) -> (f64, f64) {
+/// finished) when the copy is `scaled`: concentrations down to pass, flow a little either
+/// way, O2 shifted up. An exact copy is × 1 + 0.
+fn copy_scale(rng: &mut StdRng, scaled: bool, role: Role) -> (f64, f64) {
     match role {
+        _ if !scaled => (1.0, 0.0),
         Role::Pollutant => (uniform(rng, 0.6, 0.9), 0.0),
         Role::Flow => (uniform(rng, 0.9, 1.1), 0.0),
         Role::O2 => (1.0, uniform(rng, 0.3, 1.0)),
@@ -973,11 +971,7 @@ fn inject_copy_across(
     let scaled = rng.random::<f64>() < 0.5;
     for (c, src) in copier.channels.iter_mut().zip(&source.channels) {
         if matches!(c.role, Role::Pollutant | Role::O2 | Role::Flow) {
-            let (a, b) = if scaled {
-                copy_scale(rng, c.role)
-            } else {
-                (1.0, 0.0)
-            };
+            let (a, b) = copy_scale(rng, scaled, c.role);
             for i in i0..(i0 + len).min(n) {
                 c.x[i] = a * src.x[i] + b;
                 c.flag[i] = src.flag[i];

@@ -207,12 +207,7 @@ fn chart_lines(ev: &serde_json::Value) -> Vec<serde_json::Value> {
             let (w, label) = match line {
                 Some((a, b)) => (
                     scaled(w, (a, b)),
-                    format!(
-                        "{label}（×{} {} {} 换算后）",
-                        screen::finding::num(a),
-                        if b < 0.0 { "−" } else { "+" },
-                        screen::finding::num(b.abs())
-                    ),
+                    format!("{label}（{} 换算后）", screen::finding::zh_line(a, b)),
                 ),
                 None => (w.clone(), label.to_owned()),
             };

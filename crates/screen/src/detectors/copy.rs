@@ -24,7 +24,9 @@ use serde_json::json;
 
 use super::Context;
 use crate::config::{CopiedSeries, Role};
-use crate::finding::{Finding, Signature, factor_label, iso, num, score, zh_hours, zh_window};
+use crate::finding::{
+    Finding, Signature, factor_label, iso, num, score, zh_hours, zh_line, zh_window,
+};
 use crate::qa::Qa;
 use crate::series::Prepared;
 use crate::stats::Moments;
@@ -199,7 +201,7 @@ fn repeated(n: usize, key: impl Fn(usize) -> u64) -> impl Iterator<Item = usize>
 }
 
 /// A confirmed copy: `[b0, b0 + len)` of one series repeats `[a0, a0 + len)` of the other,
-/// exactly (`fit` none) or as `x_b = scale · x_a + offset` within `max_deviation`.
+/// exactly (`fit` none) or as `x_b = scale · x_a + offset` within `tolerance`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Match {
     a0: usize,
@@ -212,7 +214,8 @@ struct Match {
 struct Fit {
     scale: f64,
     offset: f64,
-    max_deviation: f64,
+    /// What re-rounding both sides explains; every matched value lies within it.
+    tolerance: f64,
 }
 
 impl Fit {
@@ -221,7 +224,7 @@ impl Fit {
         Fit {
             scale: 1.0 / self.scale,
             offset: -self.offset / self.scale,
-            max_deviation: self.max_deviation / self.scale,
+            tolerance: self.tolerance / self.scale,
         }
     }
 }
@@ -248,7 +251,7 @@ fn confirm(
     };
     let holds = |i: usize, j: usize| match fit {
         None => exact(i, j),
-        Some(f) => (xb[j] - (f.scale * xa[i] + f.offset)).abs() <= f.max_deviation,
+        Some(f) => (xb[j] - (f.scale * xa[i] + f.offset)).abs() <= f.tolerance,
     };
     let (mut a0, mut b0, mut len) = (a, b, k);
     while a0 > 0 && b0 > 0 && holds(a0 - 1, b0 - 1) {
@@ -292,7 +295,7 @@ fn line(x: &[f64], y: &[f64], unit: f64, params: &CopiedSeries) -> Option<Fit> {
     (max_deviation <= tolerance && moves).then_some(Fit {
         scale,
         offset,
-        max_deviation: tolerance,
+        tolerance,
     })
 }
 
@@ -306,11 +309,9 @@ fn relation_zh(fit: Option<Fit>) -> String {
     match fit {
         None => "逐一完全相同".to_owned(),
         Some(f) => format!(
-            "呈严格的线性关系：逐点等于后者 ×{} {} {}（偏差均在 {} 以内，即报送精度的舍入误差）",
-            num(f.scale),
-            if f.offset < 0.0 { "−" } else { "+" },
-            num(f.offset.abs()),
-            num(f.max_deviation),
+            "呈严格的线性关系：逐点等于后者 {}（偏差均在 {} 以内，即报送精度的舍入误差）",
+            zh_line(f.scale, f.offset),
+            num(f.tolerance),
         ),
     }
 }
@@ -319,7 +320,7 @@ fn relation_zh(fit: Option<Fit>) -> String {
 fn relation_json(fit: Option<Fit>) -> serde_json::Value {
     fit.map_or(
         serde_json::Value::Null,
-        |f| json!({"scale": f.scale, "offset": f.offset, "max_deviation": f.max_deviation}),
+        |f| json!({"scale": f.scale, "offset": f.offset, "max_deviation": f.tolerance}),
     )
 }
 

@@ -34,8 +34,8 @@ use crate::series::Prepared;
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
     pub p: &'a Prepared<'a>,
-    /// The outlet's history before the period, prepared, if the caller has it (S8 looks for
-    /// the period's data in it).
+    /// The outlet's history before the period, prepared, if the caller has it: S8 looks for
+    /// the period's data in it, S9 compares the period's first day with it.
     pub history: Option<&'a Prepared<'a>>,
     pub base: Baseline<'a>,
     /// Values kept per evidence window.

@@ -18,6 +18,7 @@ use super::{Context, segments};
 use crate::config::{LevelShift, Role};
 use crate::finding::{Finding, Signature, factor_label, hour_and_weekday, num, unit, zh_time};
 use crate::qa::Qa;
+use crate::series::Prepared;
 use crate::stats::{self, Moments};
 
 pub fn level_shift(cx: &Context, params: &LevelShift) -> Vec<Finding> {
@@ -163,41 +164,39 @@ struct Track {
 impl Track {
     fn new(cx: &Context, ch: usize, lead: usize) -> Track {
         let p = cx.p;
-        let c = &p.channels[ch];
         let len = lead + p.len;
         let mut track = Track {
             x: vec![f64::NAN; len],
             flow: vec![0.0; len],
             ok: vec![false; len],
         };
-        let mut fill = |from: &crate::series::Prepared,
-                        at: usize,
-                        slots: &mut dyn Iterator<Item = (usize, usize)>| {
-            let Some(hc) = from.channels.iter().find(|h| h.factor == c.factor) else {
-                return;
-            };
-            let fc = from.flow.map(|f| &from.channels[f]);
-            for (i, j) in slots {
-                track.x[at + i] = hc.x[j];
-                track.flow[at + i] = fc.map_or(0.0, |f| f.x[j]);
-                track.ok[at + i] =
-                    hc.usable(&from.running, j) && fc.is_none_or(|f| f.qa[j] == Qa::Valid);
-            }
-        };
+        let factor = &p.channels[ch].factor;
         if let Some(h) = cx.history.filter(|_| lead > 0) {
-            // History slot of the time `lead − i` slots before the period's first.
+            // The history's slot at the time `lead − i` slots before the period's first.
             let slot = |i: usize| {
-                let t = p.t0 - (lead - i) as i64 * p.interval;
-                let d = t - h.t0;
+                let d = p.t0 - (lead - i) as i64 * p.interval - h.t0;
                 (d >= 0 && d % h.interval == 0)
                     .then(|| (d / h.interval) as usize)
                     .filter(|&j| j < h.len)
                     .map(|j| (i, j))
             };
-            fill(h, 0, &mut (0..lead).filter_map(slot));
+            track.fill(h, factor, (0..lead).filter_map(slot));
         }
-        fill(p, lead, &mut (0..p.len).map(|i| (i, i)));
+        track.fill(p, factor, (0..p.len).map(|i| (lead + i, i)));
         track
+    }
+
+    /// Track slot `i` from slot `j` of `from`, for each `(i, j)`.
+    fn fill(&mut self, from: &Prepared, factor: &str, slots: impl Iterator<Item = (usize, usize)>) {
+        let Some(c) = from.channels.iter().find(|c| c.factor == factor) else {
+            return;
+        };
+        let fc = from.flow.map(|f| &from.channels[f]);
+        for (i, j) in slots {
+            self.x[i] = c.x[j];
+            self.flow[i] = fc.map_or(0.0, |f| f.x[j]);
+            self.ok[i] = c.usable(&from.running, j) && fc.is_none_or(|f| f.qa[j] == Qa::Valid);
+        }
     }
 
     fn len(&self) -> usize {
