@@ -12,11 +12,11 @@
 use std::process::Command;
 use std::time::Instant;
 
-use ecowarden::auth::Scope;
-use ecowarden::cases::intake::FIELDS;
-use ecowarden::ledger_io::{self, Upload};
-use ecowarden::org::{Level, Org};
-use ecowarden::store::Db;
+use ecowarden_core::org::{Level, Org};
+use ecowarden_core::scope::Scope;
+use ecowarden_core::store::Db;
+use ecowarden_ledger::cases::intake::FIELDS;
+use ecowarden_ledger::ledger_io::{self, Upload};
 use rust_xlsxwriter::Workbook;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ecowarden");
@@ -56,7 +56,8 @@ fn row(i: usize, counties: &[&str]) -> Vec<String> {
     let facility = i % 3000;
     let region = counties[facility % counties.len()];
     let body = format!("91{region}MC{facility:07}");
-    let check = ecowarden::ids::CreditCode::check_char(body.as_bytes()).expect("charset") as char;
+    let check =
+        ecowarden_core::ids::CreditCode::check_char(body.as_bytes()).expect("charset") as char;
     let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date");
     let day = |d: usize| (start + chrono::Duration::days(d as i64)).to_string();
     let discovered = i % 300;

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
-use ecowarden::screening::{self, Registered};
+use ecowarden_monitoring::screening::{self, Registered};
 use screen::generator::{self, FleetSpec};
 
 /// 2026-11-01 00:00 Beijing time.

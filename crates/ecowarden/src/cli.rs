@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::auth::Role;
+use ecowarden_core::auth::Role;
+use ecowarden_monitoring::screening::Format as ScreenFormat;
+use ecowarden_monitoring::simulate::{Fault, Plan, Rate};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -79,8 +81,9 @@ pub enum Command {
         /// Last DataTime date (inclusive).
         #[arg(long, value_name = "YYYY-MM-DD")]
         to: chrono::NaiveDate,
-        #[arg(long, value_enum, default_value_t = crate::screening::Format::Jsonl)]
-        format: crate::screening::Format,
+        /// jsonl, table or xlsx.
+        #[arg(long, default_value = "jsonl")]
+        format: ScreenFormat,
         /// Days before --from read as each outlet's own history (baselines).
         #[arg(long, default_value_t = 7)]
         history_days: u32,
@@ -89,7 +92,7 @@ pub enum Command {
         output: Option<PathBuf>,
     },
     /// Simulate data loggers sending HJ 212 uploads of registered outlets to a receiver.
-    Simulate(crate::simulate::SimulateArgs),
+    Simulate(SimulateArgs),
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -115,6 +118,59 @@ pub enum Command {
         #[command(subcommand)]
         command: ReportCommand,
     },
+}
+
+/// `ecowarden simulate` arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimulateArgs {
+    /// The receiver, e.g. 127.0.0.1:9212.
+    #[arg(long)]
+    pub target: String,
+    /// Simulated loggers: the first N outlets of the registry.
+    #[arg(long, default_value_t = 10)]
+    pub stations: usize,
+    /// `live` (follow the clock), or a back-fill storm of hourly uploads at this many frames
+    /// per second in total (0: as fast as the receiver acks).
+    #[arg(long, default_value = "live")]
+    pub rate: Rate,
+    /// Faults to mix in, comma-separated: garbage, bad_crc, wrong_pw, unknown_mn, truncated,
+    /// sloppy, split (or `all`).
+    #[arg(long, value_delimiter = ',')]
+    pub faults: Vec<Fault>,
+    /// Share of uploads that get a fault.
+    #[arg(long, default_value_t = 0.02)]
+    pub fault_rate: f64,
+    /// Uploads a logger sends before waiting for the oldest one's ack.
+    #[arg(long, default_value_t = 1)]
+    pub window: usize,
+    /// Stop after this many seconds (default: run until interrupted).
+    #[arg(long)]
+    pub duration: Option<u64>,
+    /// Live pace: hours of hourly (and, for the last 6, minute) data sent first.
+    #[arg(long, default_value_t = 0)]
+    pub backfill: u32,
+    /// Live pace: seconds between real-time (2011) uploads.
+    #[arg(long, default_value_t = 30)]
+    pub rtd_interval: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+impl From<SimulateArgs> for Plan {
+    fn from(a: SimulateArgs) -> Plan {
+        Plan {
+            target: a.target,
+            stations: a.stations,
+            rate: a.rate,
+            faults: a.faults,
+            fault_rate: a.fault_rate,
+            window: a.window,
+            duration: a.duration,
+            backfill: a.backfill,
+            rtd_interval: a.rtd_interval,
+            seed: a.seed,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,12 +6,12 @@ use chrono::{Datelike, Duration, NaiveDate};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::auth::{self, NewUser, Role};
-use crate::cases::vocab::{MeasureKind, ReferralKind, Tag, ThirdPartySubtype};
-use crate::cases::{CaseSource, Status};
-use crate::ids::{CaseNo, CreditCode};
-use crate::org::{self, Level, Org};
-use crate::store::{Db, Result, StoreError};
+use ecowarden_core::auth::{self, NewUser, Role};
+use ecowarden_core::ids::{CaseNo, CreditCode};
+use ecowarden_core::org::{self, Level, Org};
+use ecowarden_core::store::{Db, Result, StoreError};
+use ecowarden_ledger::cases::vocab::{MeasureKind, ReferralKind, Tag, ThirdPartySubtype};
+use ecowarden_ledger::cases::{CaseSource, Status};
 
 /// The password of every demo account (meets the password policy).
 pub const DEMO_PASSWORD: &str = "Demo-2024!";
@@ -108,16 +108,8 @@ fn person(rng: &mut StdRng) -> String {
 }
 
 /// A valid credit code for an enterprise registered in `region`.
-pub(crate) fn credit_code(rng: &mut StdRng, region: &str) -> CreditCode {
-    const CS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    let mut body = format!("91{region}");
-    for _ in 0..9 {
-        body.push(CS[rng.random_range(0..CS.len())] as char);
-    }
-    let check = CreditCode::check_char(body.as_bytes()).expect("charset") as char;
-    format!("{body}{check}")
-        .parse()
-        .expect("valid by construction")
+fn credit_code(rng: &mut StdRng, region: &str) -> CreditCode {
+    CreditCode::generate(region, |n| rng.random_range(0..n))
 }
 
 /// What the generator made.
@@ -221,9 +213,9 @@ pub async fn seed(db: &Db, cases: usize, year: i32, seed: u64) -> Result<Option<
 
     out.cases = insert_cases(db, &units, &facilities, cases, year, &mut rng).await?;
     seed_ledger(db, &org, year, &mut rng).await?;
-    match crate::simulate::seed_registry(db, &org, seed).await {
+    match ecowarden_monitoring::simulate::seed_registry(db, &org, seed).await {
         Ok(_) => {}
-        Err(crate::registry::SaveError::Store(e)) => return Err(e),
+        Err(ecowarden_monitoring::registry::SaveError::Store(e)) => return Err(e),
         Err(e) => panic!("demo registry: {e}"),
     }
     Ok(Some(out))
@@ -243,7 +235,7 @@ async fn insert_cases(
         units.iter().map(|u| (u.region_code.as_str(), u)).collect();
     let mut serial: HashMap<i64, u32> = HashMap::new();
     let start = NaiveDate::from_ymd_opt(year, 1, 1).expect("year");
-    let now = crate::clock::now_rfc3339();
+    let now = ecowarden_core::clock::now_rfc3339();
     const ROWS: usize = 400;
     let mut done = 0;
     while done < count {

@@ -1,41 +1,29 @@
-//! ecowarden (生态环境执法效能平台): the application — store, domain modules, web, CLI.
+//! ecowarden (生态环境执法效能平台): the binary's library — the command line ([`cli`]), the
+//! commands ([`commands`], [`hj212_cli`]), the demo data ([`demo`]) and the application
+//! builder ([`app`]) that `serve`, `demo` and the API tests share.
 //!
-//! Domain modules (`org`, `auth`, `audit_log`, `cases`) own their types, rules and SQL; `web`
-//! translates HTTP into calls on them; `cli` and [`run`] wire commands to both. `main.rs` only
-//! parses arguments and calls [`run`].
+//! Everything else lives in the crates by concern: `ecowarden-core` (store, organisation,
+//! scopes, accounts, audit log), `ecowarden-ledger` (cases, statistics, cooperation),
+//! `ecowarden-monitoring` (registry, receiver, archive, screening, leads), `ecowarden-web`
+//! (pages and API), and the pure `hj212` and `screen`. This is the only crate with clap.
+//! `main.rs` only parses arguments and calls [`run`].
 
-pub mod archive;
-pub mod audit_log;
-pub mod auth;
-pub mod cases;
+pub mod app;
 pub mod cli;
-pub mod clock;
-pub mod config;
+pub mod commands;
 pub mod demo;
-pub mod evidence;
 pub mod hj212_cli;
-pub mod ids;
-pub mod ingest;
-pub mod leads;
-pub mod ledger_io;
-pub mod monitoring;
-pub mod org;
-pub mod registry;
-pub mod screening;
-pub mod sheet;
-pub mod simulate;
-pub mod stats;
-pub mod store;
-pub mod web;
 
-use std::io::Read;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
-use cli::{AuditCommand, Cli, Command, Hj212Command, UserCommand};
-use config::Settings;
-use store::Db;
+use app::{App, Options};
+use cli::{AuditCommand, Cli, Command, Hj212Command};
+use ecowarden_core::config::Settings;
+use ecowarden_core::store::{self, Db};
+use ecowarden_core::{audit_log, org};
+use ecowarden_monitoring::screening;
 
 /// Logs to stderr; `RUST_LOG` overrides the default level.
 pub fn telemetry() {
@@ -59,20 +47,6 @@ pub fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     Ok(s)
 }
 
-/// Opens the store (creating the data directory for SQLite) and seeds the organisation.
-pub async fn open(settings: &Settings) -> anyhow::Result<Db> {
-    let url = settings.database_url();
-    if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
-    }
-    let db = Db::connect(&url)
-        .await
-        .with_context(|| format!("opening {}", store::redact(&url)))?;
-    org::seed(&db).await?;
-    Ok(db)
-}
-
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Hj212 {
         command: Hj212Command::Parse(args),
@@ -84,33 +58,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut settings = settings(&cli)?;
     match cli.command {
         Command::Migrate => {
-            open(&settings).await?;
+            ecowarden_core::open(&settings).await?;
             println!(
                 "migrations applied to {}",
                 store::redact(&settings.database_url())
             );
         }
         Command::Registry { command } => {
-            return monitoring::registry_command(&settings, command).await;
+            return commands::monitoring::registry_command(&settings, command).await;
         }
-        Command::Ingest { listen } => monitoring::ingest_command(&settings, listen).await?,
+        Command::Ingest { listen } => {
+            commands::monitoring::ingest_command(&settings, listen).await?
+        }
         Command::Monitoring { command } => {
-            monitoring::monitoring_command(&settings, command).await?
+            commands::monitoring::monitoring_command(&settings, command).await?
         }
-        Command::Simulate(args) => monitoring::simulate_command(&settings, args).await?,
+        Command::Simulate(args) => commands::monitoring::simulate_command(&settings, args).await?,
         Command::Screen {
             from,
             to,
             format,
             history_days,
             output,
-        } => screening::command(&settings, from, to, format, history_days, output).await?,
+        } => {
+            commands::monitoring::screen_command(&settings, from, to, format, history_days, output)
+                .await?
+        }
         Command::Serve { listen } => {
             if let Some(l) = listen {
                 settings.http.listen = l;
             }
-            let db = open(&settings).await?;
-            serve(db, settings, None, false).await?;
+            let opts = Options {
+                demo: false,
+                warm_dashboards: true,
+            };
+            App::build(settings, opts).await?.run().await?;
         }
         Command::Demo {
             listen,
@@ -122,7 +104,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(l) = listen {
                 settings.http.listen = l;
             }
-            let db = open(&settings).await?;
+            let db = ecowarden_core::open(&settings).await?;
             let started = std::time::Instant::now();
             match demo::seed(&db, cases, year, seed).await? {
                 Some(s) => eprintln!(
@@ -145,18 +127,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             if !seed_only {
-                serve(db, settings, Some(demo_banner()), true).await?;
+                let opts = Options {
+                    demo: true,
+                    warm_dashboards: true,
+                };
+                let app = App::build_on(db, settings, opts).await?;
+                println!("{}", demo_banner());
+                app.run().await?;
             }
         }
         Command::User { command } => {
-            let db = open(&settings).await?;
+            let db = ecowarden_core::open(&settings).await?;
             let org = org::Org::load(&db).await?;
-            user_command(&db, &org, command).await?;
+            commands::user::user_command(&db, &org, command).await?;
         }
         Command::AuditLog {
             command: AuditCommand::Verify,
         } => {
-            let db = open(&settings).await?;
+            let db = ecowarden_core::open(&settings).await?;
             let v = audit_log::verify(&db).await?;
             if v.problems.is_empty() {
                 println!("audit log intact: {} entries, head {}", v.entries, v.head);
@@ -172,8 +160,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::Cases { command } => return ledger_io::cases_command(&settings, command).await,
-        Command::Report { command } => ledger_io::report_command(&settings, command).await?,
+        Command::Cases { command } => {
+            return commands::ledger::cases_command(&settings, command).await;
+        }
+        Command::Report { command } => commands::ledger::report_command(&settings, command).await?,
         Command::Hj212 { .. } => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
@@ -185,12 +175,7 @@ async fn seeded_screening(
     settings: &Settings,
     seed: u64,
 ) -> anyhow::Result<Option<screening::DemoScreening>> {
-    let like = format!("{}%", screening::GENERATED_MN_PREFIX);
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outlets WHERE mn LIKE $1")
-        .bind(like)
-        .fetch_one(db.pool())
-        .await?;
-    if n > 0 {
+    if screening::generated_outlets(db).await? > 0 {
         return Ok(None);
     }
     let org = org::Org::load(db).await?;
@@ -207,90 +192,4 @@ fn demo_banner() -> String {
         s.push_str(&format!("  {u:<10} {name}  {}  {region}\n", role.label()));
     }
     s
-}
-
-/// The web server, with the HJ 212 receiver beside it (and, for the demo, simulated loggers).
-async fn serve(
-    db: Db,
-    settings: Settings,
-    banner: Option<String>,
-    demo: bool,
-) -> anyhow::Result<()> {
-    let org = org::Org::load(&db).await?;
-    let listener = tokio::net::TcpListener::bind(&settings.http.listen)
-        .await
-        .with_context(|| format!("binding {}", settings.http.listen))?;
-    let addr = listener.local_addr()?;
-    println!("ecowarden web UI:   http://{addr}/");
-    println!("API documentation:  http://{addr}/api/docs");
-    let receiver = monitoring::start_beside_web(&settings, &db, demo).await?;
-    if let Some(b) = banner {
-        println!("{b}");
-    }
-    let state = web::AppState::new(db, org, settings).with_receiver(receiver);
-    state.warm_dashboards();
-    web::serve(state, listener).await
-}
-
-fn read_password(arg: Option<String>, stdin: bool) -> anyhow::Result<String> {
-    if stdin {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s)?;
-        return Ok(s.trim_end_matches(['\r', '\n']).to_owned());
-    }
-    match arg {
-        Some(p) => Ok(p),
-        None => bail!("give the password with --password, ECOWARDEN_PASSWORD or --password-stdin"),
-    }
-}
-
-async fn user_command(db: &Db, org: &org::Org, cmd: UserCommand) -> anyhow::Result<()> {
-    const ACTOR: &str = "cli";
-    let find = |username: String| async move {
-        auth::find_by_username(db, &username)
-            .await?
-            .with_context(|| format!("no user {username}"))
-    };
-    match cmd {
-        UserCommand::Create {
-            username,
-            name,
-            role,
-            region,
-            password,
-            password_stdin,
-        } => {
-            let password = read_password(password, password_stdin)?;
-            let u = auth::NewUser {
-                username,
-                display_name: name,
-                password,
-                role,
-                region_code: region,
-            };
-            let id = auth::create_user(db, org, ACTOR, &u).await?;
-            println!("created user {} (id {id})", u.username);
-        }
-        UserCommand::ResetPassword {
-            username,
-            password,
-            password_stdin,
-        } => {
-            let u = find(username).await?;
-            auth::reset_password(db, ACTOR, u.id, &read_password(password, password_stdin)?)
-                .await?;
-            println!("password reset for {}", u.username);
-        }
-        UserCommand::Disable { username } => {
-            let u = find(username).await?;
-            auth::set_disabled(db, ACTOR, u.id, true).await?;
-            println!("disabled {}", u.username);
-        }
-        UserCommand::Enable { username } => {
-            let u = find(username).await?;
-            auth::set_disabled(db, ACTOR, u.id, false).await?;
-            println!("enabled {}", u.username);
-        }
-    }
-    Ok(())
 }

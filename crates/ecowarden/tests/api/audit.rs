@@ -1,6 +1,6 @@
 //! The hash-chained audit log: changes are recorded, and tampering is found and named.
 
-use ecowarden::audit_log::{self, Problem};
+use ecowarden_core::audit_log::{self, Problem};
 
 use crate::helpers::spawn_app;
 
@@ -59,7 +59,7 @@ async fn changes_are_recorded_with_before_and_after() {
     for action in ["新建", "停用", "启用"] {
         assert!(page.contains(&row(action)), "{action} row for user {id}");
     }
-    let shown = ecowarden::clock::display_instant(&h[1].at);
+    let shown = ecowarden_core::clock::display_instant(&h[1].at);
     assert!(page.contains(&format!("<td>{shown}</td>")), "time {shown}");
 }
 

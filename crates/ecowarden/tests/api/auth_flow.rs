@@ -61,7 +61,7 @@ async fn wrong_password_is_refused_and_logged_then_locks() {
     let id: i64 = app
         .scalar("SELECT id FROM users WHERE username = 'taijiang'")
         .await;
-    ecowarden::auth::reset_password(&app.db, "test", id, "Fresh-Passw0rd!")
+    ecowarden_core::auth::reset_password(&app.db, "test", id, "Fresh-Passw0rd!")
         .await
         .unwrap();
     let (_, r) = app.form_login("taijiang", "Fresh-Passw0rd!").await;
@@ -103,7 +103,7 @@ async fn disabled_account_loses_its_sessions() {
     let id: i64 = app
         .scalar("SELECT id FROM users WHERE username = 'taijiang'")
         .await;
-    ecowarden::auth::set_disabled(&app.db, "test", id, true)
+    ecowarden_core::auth::set_disabled(&app.db, "test", id, true)
         .await
         .unwrap();
     assert_eq!(

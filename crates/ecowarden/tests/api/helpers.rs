@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use ecowarden::config::Settings;
-use ecowarden::org::Org;
-use ecowarden::store::{Backend, Db};
-use ecowarden::web::{self, AppState};
+use ecowarden::app::{App, Options};
+use ecowarden_core::config::Settings;
+use ecowarden_core::org::Org;
+use ecowarden_core::store::{Backend, Db};
 use reqwest::redirect::Policy;
 use tokio::sync::OnceCell;
 
@@ -29,7 +29,7 @@ struct Template {
 static TEMPLATE: OnceCell<Template> = OnceCell::const_new();
 
 fn unique() -> String {
-    ecowarden::auth::random_token()[..12].to_owned()
+    ecowarden_core::auth::random_token()[..12].to_owned()
 }
 
 /// The PostgreSQL server to test against, if any.
@@ -108,16 +108,22 @@ pub async fn fresh_db_url() -> String {
     }
 }
 
+/// The real application over a fresh store, built as `serve` builds it, listening on port 0
+/// (no HJ 212 receiver: the monitoring tests start their own).
 pub async fn spawn_app() -> TestApp {
     let url = fresh_db_url().await;
-    let db = Db::connect(&url).await.expect("connect");
-    let org = Org::load(&db).await.unwrap();
     let mut settings = Settings::load(None).unwrap();
+    settings.database_url = url.clone();
+    settings.data_dir = std::env::temp_dir().join(format!("ew-data-{}", unique()));
+    settings.http.listen = "127.0.0.1:0".into();
     settings.http.body_limit = BODY_LIMIT;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(db.clone(), org.clone(), settings);
-    tokio::spawn(web::serve(state, listener));
+    settings.ingest.listen = String::new();
+    let app = App::build(settings, Options::default())
+        .await
+        .expect("build the app");
+    let base = format!("http://{}", app.address());
+    let (db, org) = (app.state().db.clone(), app.state().org.clone());
+    tokio::spawn(app.run());
     TestApp { base, db, org, url }
 }
 
@@ -207,13 +213,13 @@ impl TestApp {
     /// [`TestApp::lead_in`]'s, dismissed.
     pub async fn suppression_in(&self, region: &str) -> i64 {
         let lead = self.lead_on(region, 2).await;
-        let input = ecowarden::leads::DismissInput {
+        let input = ecowarden_monitoring::leads::DismissInput {
             reason: "测试屏蔽".into(),
             extent: None,
         };
-        ecowarden::leads::dismiss(
+        ecowarden_monitoring::leads::dismiss(
             &self.db,
-            &ecowarden::auth::Scope::Province,
+            &ecowarden_core::scope::Scope::Province,
             "test",
             lead,
             &input,
@@ -254,7 +260,7 @@ impl TestApp {
         };
         let outlets = std::collections::HashMap::from([(
             mn,
-            ecowarden::leads::OutletRef {
+            ecowarden_monitoring::leads::OutletRef {
                 outlet_id: id,
                 region_code: region.into(),
                 city_code: city,
@@ -262,7 +268,7 @@ impl TestApp {
             },
         )]);
         let day = chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap();
-        ecowarden::leads::save_run(&self.db, "test", (day, day), &outlets, &[lead])
+        ecowarden_monitoring::leads::save_run(&self.db, "test", (day, day), &outlets, &[lead])
             .await
             .unwrap();
         sqlx::query_scalar::<_, i64>("SELECT MAX(id) FROM leads")

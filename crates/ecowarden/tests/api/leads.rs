@@ -36,7 +36,7 @@ async fn setup() -> Screening {
     let app = spawn_app().await;
     let data = std::env::temp_dir().join(format!(
         "ew-screen-{}",
-        ecowarden::auth::random_token()[..8].to_owned()
+        ecowarden_core::auth::random_token()[..8].to_owned()
     ));
     std::fs::create_dir_all(&data).unwrap();
     let config = screen::Config::default();
@@ -74,7 +74,7 @@ async fn setup() -> Screening {
         ),
     ];
     let refs: Vec<&Outlet> = outlets.iter().collect();
-    ecowarden::screening::register_generated(
+    ecowarden_monitoring::screening::register_generated(
         &app.db,
         &app.org,
         &refs,
@@ -83,7 +83,7 @@ async fn setup() -> Screening {
     )
     .await
     .unwrap();
-    ecowarden::screening::archive_generated(&app.db, &data, &refs, "generated")
+    ecowarden_monitoring::screening::archive_generated(&app.db, &data, &refs, "generated")
         .await
         .unwrap();
     Screening { app, data }

@@ -1,9 +1,9 @@
 //! The ledger's intake and statistics on a constructed ledger whose figures are computed by
 //! hand below; runs on both stores.
 
-use ecowarden::auth::Scope;
-use ecowarden::cases::intake::{self, IntakeError, NewCase};
-use ecowarden::stats::{self, Period};
+use ecowarden_core::scope::Scope;
+use ecowarden_ledger::cases::intake::{self, IntakeError, NewCase};
+use ecowarden_ledger::stats::{self, Period};
 
 use crate::helpers::spawn_app;
 
@@ -35,7 +35,7 @@ fn decided(mut c: NewCase, on: &str, fine: &str) -> NewCase {
 /// Credit codes with valid check characters (computed by CreditCode::check_char).
 fn code(i: u32) -> String {
     let body = format!("91350102MA{i:07}");
-    let c = ecowarden::ids::CreditCode::check_char(body.as_bytes()).unwrap() as char;
+    let c = ecowarden_core::ids::CreditCode::check_char(body.as_bytes()).unwrap() as char;
     format!("{body}{c}")
 }
 
@@ -265,7 +265,7 @@ async fn intake_rejects_with_field_and_writes_nothing() {
         .await
         .unwrap();
     assert_eq!(no, "榕鼓楼环罚〔2025〕1号");
-    let h = ecowarden::audit_log::history(&app.db, "case", &ids[0].to_string())
+    let h = ecowarden_core::audit_log::history(&app.db, "case", &ids[0].to_string())
         .await
         .unwrap();
     assert_eq!(h.len(), 1);
@@ -304,7 +304,7 @@ async fn batch_numbers_skip_given_ones_and_chain_the_audit() {
             .await
             .unwrap();
         assert_eq!(no, expected, "row {i}");
-        let h = ecowarden::audit_log::history(&app.db, "case", &ids[i].to_string())
+        let h = ecowarden_core::audit_log::history(&app.db, "case", &ids[i].to_string())
             .await
             .unwrap();
         assert_eq!(h.len(), 1);
@@ -330,7 +330,7 @@ async fn batch_numbers_skip_given_ones_and_chain_the_audit() {
             .await,
         5
     );
-    let v = ecowarden::audit_log::verify(&app.db).await.unwrap();
+    let v = ecowarden_core::audit_log::verify(&app.db).await.unwrap();
     assert!(v.problems.is_empty(), "{:?}", v.problems);
 }
 

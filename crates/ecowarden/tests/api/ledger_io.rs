@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::io::Cursor;
 
 use calamine::{Data, DataType, Reader};
-use ecowarden::cases::intake::FIELDS;
-use ecowarden::ledger_io::column_letter;
+use ecowarden_ledger::cases::intake::FIELDS;
+use ecowarden_ledger::ledger_io::column_letter;
 use rust_xlsxwriter::{ExcelDateTime, Workbook};
 
 use crate::helpers::{TestApp, get_text, spawn_app};
@@ -47,7 +47,7 @@ fn column(key: &str) -> String {
 /// A valid credit code of 鼓楼区 (check character computed).
 fn credit_code(n: u32) -> String {
     let body = format!("91350102MB{n:07}");
-    let c = ecowarden::ids::CreditCode::check_char(body.as_bytes()).unwrap() as char;
+    let c = ecowarden_core::ids::CreditCode::check_char(body.as_bytes()).unwrap() as char;
     format!("{body}{c}")
 }
 
@@ -496,12 +496,12 @@ async fn stats_workbook_holds_the_figures() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let bytes = r.bytes().await.unwrap().to_vec();
-    let stats = ecowarden::stats::compute(
+    let stats = ecowarden_ledger::stats::compute(
         &app.db,
         &app.org,
-        &ecowarden::auth::Scope::Province,
+        &ecowarden_core::scope::Scope::Province,
         None,
-        ecowarden::stats::Period {
+        ecowarden_ledger::stats::Period {
             year: 2023,
             half: None,
         },
@@ -571,7 +571,10 @@ async fn stats_workbook_holds_the_figures() {
 #[tokio::test]
 async fn command_line_import_and_report() {
     let app = spawn_app().await;
-    let dir = std::env::temp_dir().join(format!("ew-import-{}", ecowarden::auth::random_token()));
+    let dir = std::env::temp_dir().join(format!(
+        "ew-import-{}",
+        ecowarden_core::auth::random_token()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("cases.xlsx");
     std::fs::write(&bad, xlsx(&[good(1), with(good(2), "source", "巡查")])).unwrap();

@@ -1,7 +1,7 @@
 //! What the load work changed: the case list's late row lookup and the dashboard cache.
 
-use ecowarden::auth::Scope;
-use ecowarden::cases::{self, CaseFilter, PAGE_SIZE};
+use ecowarden_core::scope::Scope;
+use ecowarden_ledger::cases::{self, CaseFilter, PAGE_SIZE};
 
 use crate::helpers::{get_json, spawn_app};
 

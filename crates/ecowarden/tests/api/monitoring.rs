@@ -19,7 +19,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_ecowarden");
 fn data_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(
         "ew-mon-{name}-{}",
-        ecowarden::auth::random_token()[..8].to_owned()
+        ecowarden_core::auth::random_token()[..8].to_owned()
     ));
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -215,10 +215,10 @@ async fn acked_frames_survive_sigkill_exactly_once() {
 
     // Every value row of the Parquet files, counted by its key: each exactly once.
     let mut rows: HashMap<(String, String, i64, String, String), usize> = HashMap::new();
-    let archive = ecowarden::archive::dir_in(&data);
-    for (_, _, file) in ecowarden::archive::files(&archive, None, None).unwrap() {
-        let filter = ecowarden::archive::query::Filter::default();
-        for m in ecowarden::archive::query::read_file(&file, &filter).unwrap() {
+    let archive = ecowarden_monitoring::archive::dir_in(&data);
+    for (_, _, file) in ecowarden_monitoring::archive::files(&archive, None, None).unwrap() {
+        let filter = ecowarden_monitoring::archive::query::Filter::default();
+        for m in ecowarden_monitoring::archive::query::read_file(&file, &filter).unwrap() {
             for v in m.values {
                 *rows
                     .entry((
@@ -275,10 +275,10 @@ async fn acked_frames_survive_sigkill_exactly_once() {
 /// change is in the audit log (on SQLite and PostgreSQL).
 #[tokio::test]
 async fn registry_import_is_all_or_nothing_and_audited() {
-    use ecowarden::auth::Scope;
-    use ecowarden::registry::{self, SaveError};
+    use ecowarden_core::scope::Scope;
+    use ecowarden_monitoring::registry::{self, SaveError};
     let app = crate::helpers::spawn_app().await;
-    let table = |csv: &str| ecowarden::sheet::read_table(csv.as_bytes()).unwrap();
+    let table = |csv: &str| ecowarden_core::sheet::read_table(csv.as_bytes()).unwrap();
     let head = registry::HEADERS.join(",");
     let good = format!(
         "{head}\n\
@@ -415,7 +415,7 @@ async fn hostile_input_does_not_stop_an_honest_station() {
     let data = data_dir("hostile");
     let mns = register(&data, 2);
     // Each idle connection is a file in this process too.
-    let files = ecowarden::ingest::raise_open_file_limit();
+    let files = ecowarden_monitoring::ingest::raise_open_file_limit();
     let idle_target = 10_000usize.min(files.saturating_sub(1024) as usize);
     assert!(
         idle_target >= 10_000,
@@ -588,9 +588,9 @@ async fn hostile_input_does_not_stop_an_honest_station() {
     );
 
     // Every bad byte is evidence, with the reason.
-    let verdicts: HashMap<String, usize> = ecowarden::evidence::Reader::open(
-        &ecowarden::evidence::dir_in(&data),
-        ecowarden::evidence::Pos::default(),
+    let verdicts: HashMap<String, usize> = ecowarden_monitoring::evidence::Reader::open(
+        &ecowarden_monitoring::evidence::dir_in(&data),
+        ecowarden_monitoring::evidence::Pos::default(),
         None,
     )
     .unwrap()

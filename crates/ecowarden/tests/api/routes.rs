@@ -614,7 +614,7 @@ const TABLE: &[Row] = &[
 
 #[test]
 fn every_route_is_in_the_table() {
-    for (method, route) in ecowarden::web::ROUTES {
+    for (method, route) in ecowarden_web::ROUTES {
         assert!(
             TABLE
                 .iter()
@@ -632,27 +632,27 @@ async fn every_route_for_every_role() {
     let lead = app.lead_in("350103").await.to_string();
     let suppression = app.suppression_in("350103").await.to_string();
     let org = app.org.clone();
-    let victim = ecowarden::auth::create_user(
+    let victim = ecowarden_core::auth::create_user(
         &app.db,
         &org,
         "test",
-        &ecowarden::auth::NewUser {
+        &ecowarden_core::auth::NewUser {
             username: "victim".into(),
             display_name: "被操作账户".into(),
             password: "Victim-Passw0rd!".into(),
-            role: ecowarden::auth::Role::CountyOfficer,
+            role: ecowarden_core::auth::Role::CountyOfficer,
             region_code: "350103".into(),
         },
     )
     .await
     .unwrap()
     .to_string();
-    let referral = ecowarden::cases::workflow::add_referral(
+    let referral = ecowarden_ledger::cases::workflow::add_referral(
         &app.db,
-        &ecowarden::auth::Scope::Province,
+        &ecowarden_core::scope::Scope::Province,
         "test",
         case.parse().unwrap(),
-        ecowarden::cases::vocab::ReferralKind::Criminal,
+        ecowarden_ledger::cases::vocab::ReferralKind::Criminal,
         "福州市公安局台江分局",
         chrono::NaiveDate::from_ymd_opt(2024, 12, 1).unwrap(),
     )

@@ -1,6 +1,6 @@
 //! The store itself, on whichever backend the suite runs against.
 
-use ecowarden::store::{Db, StoreError};
+use ecowarden_core::store::{Db, StoreError};
 
 use crate::helpers::{fresh_db_url, spawn_app};
 
@@ -10,7 +10,7 @@ async fn migrations_are_idempotent_and_seed_once() {
     let db = Db::connect(&url).await.unwrap();
     let again = Db::connect(&url).await.unwrap();
     assert!(
-        !ecowarden::org::seed(&again).await.unwrap(),
+        !ecowarden_core::org::seed(&again).await.unwrap(),
         "organisation already seeded"
     );
     assert!(
@@ -61,7 +61,7 @@ async fn generated_data_is_valid() {
         .unwrap();
     assert!(codes.len() > 1000);
     for c in &codes {
-        c.parse::<ecowarden::ids::CreditCode>().unwrap();
+        c.parse::<ecowarden_core::ids::CreditCode>().unwrap();
     }
     let nos: Vec<String> = sqlx::query_scalar("SELECT case_no FROM cases")
         .fetch_all(app.db.pool())
@@ -69,7 +69,10 @@ async fn generated_data_is_valid() {
         .unwrap();
     assert_eq!(nos.len(), 400);
     for n in &nos {
-        assert_eq!(n.parse::<ecowarden::ids::CaseNo>().unwrap().year(), 2023);
+        assert_eq!(
+            n.parse::<ecowarden_core::ids::CaseNo>().unwrap().year(),
+            2023
+        );
     }
     // Dates in order wherever present.
     type Dates = (String, Option<String>, Option<String>, Option<String>);
@@ -94,8 +97,8 @@ async fn generated_data_is_valid() {
 #[tokio::test]
 async fn dashboard_matches_the_rows() {
     let app = spawn_app().await;
-    let scope = ecowarden::auth::Scope::City("350100".into());
-    let d = ecowarden::cases::dashboard(&app.db, &app.org, &scope, 2023)
+    let scope = ecowarden_core::scope::Scope::City("350100".into());
+    let d = ecowarden_ledger::cases::dashboard(&app.db, &app.org, &scope, 2023)
         .await
         .unwrap();
     let rows: Vec<(String, String, i64, String)> =
@@ -117,10 +120,14 @@ async fn dashboard_matches_the_rows() {
     let gulou = d.by_region.iter().find(|r| r.0 == "350102").unwrap();
     assert_eq!(gulou.1, "鼓楼区");
     // At the province's scope, the province's own code is the corps' own cases.
-    let province =
-        ecowarden::cases::dashboard(&app.db, &app.org, &ecowarden::auth::Scope::Province, 2023)
-            .await
-            .unwrap();
+    let province = ecowarden_ledger::cases::dashboard(
+        &app.db,
+        &app.org,
+        &ecowarden_core::scope::Scope::Province,
+        2023,
+    )
+    .await
+    .unwrap();
     let corps = province.by_region.iter().find(|r| r.0 == "350000").unwrap();
     assert_eq!(corps.1, "省总队直办");
     assert_eq!(
@@ -143,7 +150,7 @@ async fn dashboard_matches_the_rows() {
     }
     assert_eq!(d.by_status.iter().map(|s| s.2).sum::<i64>(), d.cases);
     let order: Vec<_> = d.by_status.iter().map(|s| s.0.as_str()).collect();
-    let all: Vec<_> = ecowarden::cases::Status::ALL
+    let all: Vec<_> = ecowarden_ledger::cases::Status::ALL
         .iter()
         .map(|s| s.as_str())
         .filter(|s| order.contains(s))

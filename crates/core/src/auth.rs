@@ -1,0 +1,614 @@
+//! Accounts, roles, scopes, passwords and sessions.
+//!
+//! Every user has a role (what they may do) and a scope (where): the region code of their
+//! unit. Every read and write in the domain modules takes a [`Scope`] and filters by it, so a
+//! county officer can neither see nor change another county's records through any page or API.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::audit_log::{self, Change};
+use crate::clock;
+use crate::org::{Level, Org};
+use crate::scope::Scope;
+use crate::store::{Db, Result, StoreError};
+
+/// Failed logins before an account is locked.
+pub const MAX_FAILED_LOGINS: i64 = 5;
+/// How long a lock lasts.
+pub const LOCKOUT_MINUTES: i64 = 15;
+/// Idle sessions end after this long.
+pub const SESSION_HOURS: i64 = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    ProvincialAdmin,
+    ProvincialAnalyst,
+    CityLeader,
+    CityOfficer,
+    CountyOfficer,
+    Auditor,
+}
+
+/// What a role may do. Scope (where) is checked separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Read cases, facilities and statistics in scope.
+    ReadLedger,
+    /// Create and change cases in scope.
+    WriteLedger,
+    /// Create, disable and reset accounts in scope.
+    ManageUsers,
+    /// Read the audit and security logs.
+    ReadAudit,
+    /// Accept screening leads into cases, or dismiss them, in scope.
+    HandleLeads,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::ProvincialAdmin,
+        Role::ProvincialAnalyst,
+        Role::CityLeader,
+        Role::CityOfficer,
+        Role::CountyOfficer,
+        Role::Auditor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::ProvincialAdmin => "provincial_admin",
+            Role::ProvincialAnalyst => "provincial_analyst",
+            Role::CityLeader => "city_leader",
+            Role::CityOfficer => "city_officer",
+            Role::CountyOfficer => "county_officer",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::ProvincialAdmin => "省级管理员",
+            Role::ProvincialAnalyst => "省级分析员",
+            Role::CityLeader => "市级领导",
+            Role::CityOfficer => "市级执法人员",
+            Role::CountyOfficer => "县级执法人员",
+            Role::Auditor => "稽查员（只读）",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The level a user of this role must sit at; `None` where any level will do.
+    pub fn required_level(self) -> Option<Level> {
+        match self {
+            Role::ProvincialAdmin | Role::ProvincialAnalyst => Some(Level::Province),
+            Role::CityLeader | Role::CityOfficer => Some(Level::City),
+            Role::CountyOfficer => Some(Level::County),
+            Role::Auditor => None,
+        }
+    }
+
+    pub fn can(self, p: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::ProvincialAdmin => true,
+            Role::ProvincialAnalyst => matches!(p, ReadLedger | HandleLeads),
+            Role::CityLeader => matches!(p, ReadLedger | WriteLedger | ManageUsers | HandleLeads),
+            Role::CityOfficer | Role::CountyOfficer => {
+                matches!(p, ReadLedger | WriteLedger | HandleLeads)
+            }
+            Role::Auditor => matches!(p, ReadLedger | ReadAudit),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub role: String,
+    pub region_code: String,
+    pub city_code: String,
+    pub disabled: i64,
+    pub failed_logins: i64,
+    pub locked_until: Option<String>,
+    pub created_at: String,
+}
+
+/// A signed-in user, as every handler sees them.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub region_code: String,
+    pub scope: Scope,
+}
+
+impl User {
+    pub fn from_row(org: &Org, r: &UserRow) -> Option<User> {
+        Some(User {
+            id: r.id,
+            username: r.username.clone(),
+            display_name: r.display_name.clone(),
+            role: Role::parse(&r.role)?,
+            region_code: r.region_code.clone(),
+            scope: Scope::for_region(org, &r.region_code),
+        })
+    }
+
+    pub fn can(&self, p: Permission) -> bool {
+        self.role.can(p)
+    }
+}
+
+/// Argon2id with the crate's defaults (19 MiB, 2 passes): run on a blocking thread.
+pub fn hash_password(password: &str) -> String {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .expect("argon2 with a random salt does not fail")
+        .to_string()
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Checks a new password against the minimum the bureau's security rules ask for.
+pub fn check_password_policy(p: &str) -> std::result::Result<(), String> {
+    let classes = [
+        p.chars().any(|c| c.is_ascii_lowercase()),
+        p.chars().any(|c| c.is_ascii_uppercase()),
+        p.chars().any(|c| c.is_ascii_digit()),
+        p.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if p.chars().count() < 10 || classes < 3 {
+        return Err("密码至少10位，且包含大写字母、小写字母、数字、符号中的三类".into());
+    }
+    Ok(())
+}
+
+/// 32 random bytes, hex: session tokens and CSRF tokens.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).expect("OS random source");
+    hex::encode(b)
+}
+
+/// Sessions are stored by the hash of their token, so a leaked table opens no session.
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Input for a new account.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    pub role: Role,
+    pub region_code: String,
+}
+
+/// Why an account change was refused; shown to the user.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("用户名“{0}”已存在")]
+    Duplicate(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub async fn create_user(
+    db: &Db,
+    org: &Org,
+    actor: &str,
+    u: &NewUser,
+) -> std::result::Result<i64, AccountError> {
+    let username = u.username.trim();
+    if username.is_empty()
+        || username.len() > 64
+        || !username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+    {
+        return Err(AccountError::Invalid(
+            "用户名只能使用字母、数字、下划线、点和连字符（1-64位）".into(),
+        ));
+    }
+    if u.display_name.trim().is_empty() {
+        return Err(AccountError::Invalid("姓名不能为空".into()));
+    }
+    let region = org
+        .known(&u.region_code)
+        .map_err(AccountError::Invalid)?
+        .clone();
+    if let Some(level) = u.role.required_level()
+        && level != region.level
+    {
+        return Err(AccountError::Invalid(format!(
+            "角色“{}”须属于{}级单位，“{}”不是",
+            u.role.label(),
+            match level {
+                Level::Province => "省",
+                Level::City => "市",
+                Level::County => "县",
+            },
+            region.name
+        )));
+    }
+    check_password_policy(&u.password).map_err(AccountError::Invalid)?;
+    let pw = u.password.clone();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
+        .await
+        .expect("hash task");
+    let mut w = db.write().await?;
+    let id: i64 = match sqlx::query_scalar(
+        "INSERT INTO users (username, display_name, password_hash, role, region_code, city_code, created_at) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id",
+    )
+    .bind(username)
+    .bind(u.display_name.trim())
+    .bind(hash)
+    .bind(u.role.as_str())
+    .bind(&region.code)
+    .bind(&region.city_code)
+    .bind(clock::now_rfc3339())
+    .fetch_one(&mut *w.tx)
+    .await
+    .map_err(StoreError::from)
+    {
+        Ok(id) => id,
+        Err(StoreError::Conflict(_)) => return Err(AccountError::Duplicate(username.into())),
+        Err(e) => return Err(e.into()),
+    };
+    audit_log::append(
+        &mut w.tx,
+        &Change {
+            actor,
+            action: "create",
+            entity: "user",
+            entity_id: id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({
+                "username": username, "display_name": u.display_name.trim(),
+                "role": u.role.as_str(), "region_code": region.code,
+            })),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(id)
+}
+
+pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<UserRow>> {
+    Ok(sqlx::query_as("SELECT * FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(db.pool())
+        .await?)
+}
+
+pub async fn get_user(db: &Db, id: i64) -> Result<UserRow> {
+    Ok(sqlx::query_as("SELECT * FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_one(db.pool())
+        .await?)
+}
+
+/// Users inside a scope, for the account page.
+pub async fn list_users(db: &Db, scope: &Scope) -> Result<Vec<UserRow>> {
+    let (sql, bind) = match scope.condition("u") {
+        Some((col, v)) => (
+            format!("SELECT u.* FROM users u WHERE {col} = $1 ORDER BY u.region_code, u.username"),
+            Some(v),
+        ),
+        None => (
+            "SELECT u.* FROM users u ORDER BY u.region_code, u.username".to_owned(),
+            None,
+        ),
+    };
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    if let Some(v) = bind {
+        q = q.bind(v);
+    }
+    Ok(q.fetch_all(db.pool()).await?)
+}
+
+/// Disables or re-enables an account; disabling ends its sessions.
+pub async fn set_disabled(db: &Db, actor: &str, id: i64, disabled: bool) -> Result<()> {
+    let before = get_user(db, id).await?;
+    let mut w = db.write().await?;
+    sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+        .bind(disabled as i64)
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await?;
+    if disabled {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *w.tx)
+            .await?;
+    }
+    audit_log::append(
+        &mut w.tx,
+        &Change {
+            actor,
+            action: if disabled { "disable" } else { "enable" },
+            entity: "user",
+            entity_id: id.to_string(),
+            before: Some(serde_json::json!({"disabled": before.disabled != 0})),
+            after: Some(serde_json::json!({"disabled": disabled})),
+        },
+    )
+    .await?;
+    w.commit().await
+}
+
+/// Sets a new password, clears any lock and ends the account's sessions.
+pub async fn reset_password(
+    db: &Db,
+    actor: &str,
+    id: i64,
+    password: &str,
+) -> std::result::Result<(), AccountError> {
+    check_password_policy(password).map_err(AccountError::Invalid)?;
+    let pw = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
+        .await
+        .expect("hash task");
+    let mut w = db.write().await?;
+    let n = sqlx::query(
+        "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = NULL WHERE id = $2",
+    )
+    .bind(hash)
+    .bind(id)
+    .execute(&mut *w.tx)
+    .await
+    .map_err(StoreError::from)?
+    .rows_affected();
+    if n == 0 {
+        return Err(StoreError::NotFound.into());
+    }
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await
+        .map_err(StoreError::from)?;
+    audit_log::append(
+        &mut w.tx,
+        &Change {
+            actor,
+            action: "reset_password",
+            entity: "user",
+            entity_id: id.to_string(),
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(())
+}
+
+/// Why a login failed. The page shows one message for all of them, so it does not reveal
+/// which usernames exist; the security log keeps the precise reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFailure {
+    UnknownUser,
+    WrongPassword,
+    Locked,
+    Disabled,
+}
+
+impl LoginFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginFailure::UnknownUser => "unknown_user",
+            LoginFailure::WrongPassword => "wrong_password",
+            LoginFailure::Locked => "locked",
+            LoginFailure::Disabled => "disabled",
+        }
+    }
+}
+
+/// A new session: the cookie value and the CSRF token that forms must echo.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token: String,
+    pub csrf: String,
+}
+
+/// Checks the password, counts failures, locks after [`MAX_FAILED_LOGINS`], and opens a session.
+pub async fn login(
+    db: &Db,
+    username: &str,
+    password: &str,
+) -> Result<std::result::Result<NewSession, LoginFailure>> {
+    let Some(user) = find_by_username(db, username).await? else {
+        // Spend the same time as a real check so response times do not reveal usernames.
+        let dummy = password.to_owned();
+        tokio::task::spawn_blocking(move || verify_password(&dummy, DUMMY_HASH))
+            .await
+            .ok();
+        return Ok(Err(LoginFailure::UnknownUser));
+    };
+    if user.disabled != 0 {
+        return Ok(Err(LoginFailure::Disabled));
+    }
+    let now = clock::now_rfc3339();
+    if user
+        .locked_until
+        .as_deref()
+        .is_some_and(|t| t > now.as_str())
+    {
+        return Ok(Err(LoginFailure::Locked));
+    }
+    let (pw, hash) = (password.to_owned(), user.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
+        .await
+        .expect("verify task");
+    let mut w = db.write().await?;
+    if !ok {
+        let failed = user.failed_logins + 1;
+        let locked_until = (failed >= MAX_FAILED_LOGINS).then(|| {
+            (chrono::Utc::now() + chrono::Duration::minutes(LOCKOUT_MINUTES))
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        });
+        sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
+            .bind(if locked_until.is_some() { 0 } else { failed })
+            .bind(locked_until)
+            .bind(user.id)
+            .execute(&mut *w.tx)
+            .await?;
+        w.commit().await?;
+        return Ok(Err(LoginFailure::WrongPassword));
+    }
+    let s = NewSession {
+        token: random_token(),
+        csrf: random_token(),
+    };
+    let expires = (chrono::Utc::now() + chrono::Duration::hours(SESSION_HOURS))
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+        .bind(user.id)
+        .execute(&mut *w.tx)
+        .await?;
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1,$2,$3,$4,$5)")
+        .bind(token_hash(&s.token))
+        .bind(user.id)
+        .bind(&s.csrf)
+        .bind(&now)
+        .bind(expires)
+        .execute(&mut *w.tx)
+        .await?;
+    w.commit().await?;
+    Ok(Ok(s))
+}
+
+/// A hash of a random password, verified against when the username is unknown.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Wq3bW1FJ5o5ZpQk5yqkqvXq0j3d2ZbqQZ0u1g2vJx8E";
+
+/// The user and CSRF token of a live session, or `None` if it is unknown, expired or disabled.
+pub async fn session_user(db: &Db, org: &Org, token: &str) -> Result<Option<(User, String)>> {
+    let row = sqlx::query(
+        "SELECT s.csrf_token, s.expires_at, u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+    )
+    .bind(token_hash(token))
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let expires: String = row.try_get("expires_at")?;
+    if expires.as_str() <= clock::now_rfc3339().as_str() {
+        return Ok(None);
+    }
+    let u: UserRow = sqlx::FromRow::from_row(&row)?;
+    if u.disabled != 0 {
+        return Ok(None);
+    }
+    Ok(User::from_row(org, &u).map(|u| (u, row.try_get("csrf_token").unwrap_or_default())))
+}
+
+pub async fn logout(db: &Db, token: &str) -> Result<()> {
+    let mut w = db.write().await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .execute(&mut *w.tx)
+        .await?;
+    w.commit().await
+}
+
+/// Records a refused login, a forbidden request or a malformed one.
+pub async fn security_event(
+    db: &Db,
+    kind: &str,
+    username: Option<&str>,
+    peer: Option<&str>,
+    path: &str,
+    detail: &str,
+) {
+    let res = sqlx::query("INSERT INTO security_events (at, kind, username, peer, path, detail) VALUES ($1,$2,$3,$4,$5,$6)")
+        .bind(clock::now_rfc3339())
+        .bind(kind)
+        .bind(username)
+        .bind(peer)
+        .bind(path)
+        .bind(detail)
+        .execute(db.pool())
+        .await;
+    tracing::warn!(kind, username, peer, path, detail, "security event");
+    if let Err(e) = res {
+        tracing::error!(error = %e, "could not record security event");
+    }
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SecurityEvent {
+    pub id: i64,
+    pub at: String,
+    pub kind: String,
+    pub username: Option<String>,
+    pub peer: Option<String>,
+    pub path: Option<String>,
+    pub detail: String,
+}
+
+pub async fn recent_security_events(db: &Db, limit: i64) -> Result<Vec<SecurityEvent>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM security_events ORDER BY id DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(db.pool())
+            .await?,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_round_trip_and_policy() {
+        let h = hash_password("Fujian-2023!");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("Fujian-2023!", &h));
+        assert!(!verify_password("fujian-2023!", &h));
+        assert!(check_password_policy("short1A").is_err());
+        assert!(check_password_policy("alllowercaseletters").is_err());
+        assert!(check_password_policy("Fujian-2023!").is_ok());
+    }
+
+    #[test]
+    fn dummy_hash_is_well_formed() {
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn role_permissions() {
+        assert!(Role::Auditor.can(Permission::ReadAudit));
+        assert!(!Role::Auditor.can(Permission::WriteLedger));
+        assert!(!Role::ProvincialAnalyst.can(Permission::WriteLedger));
+        assert!(Role::CountyOfficer.can(Permission::WriteLedger));
+        assert!(!Role::CountyOfficer.can(Permission::ManageUsers));
+    }
+}

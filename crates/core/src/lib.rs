@@ -1,0 +1,45 @@
+//! ecowarden's core: what every other part of the platform stands on.
+//!
+//! - [`ids`]: newtypes that parse (`RegionCode`, `CreditCode`, `CaseNo`, `Money`);
+//! - [`clock`]: China Standard Time dates and instants;
+//! - [`config`]: typed, layered settings;
+//! - [`store`]: the SQLite / PostgreSQL pool, its migrations, dynamic SQL, store errors;
+//! - [`org`]: the region tree, units and officers;
+//! - [`scope`]: where a caller may read and write (`Scope`, `Area`);
+//! - [`auth`]: accounts, roles, passwords, sessions, security events;
+//! - [`audit_log`]: the append-only, hash-chained log of every change;
+//! - [`sheet`]: reading spreadsheets (.xlsx, .xls, CSV in UTF-8 or GBK) into cells.
+//!
+//! It never holds a domain rule of the ledger, monitoring or assessment, never speaks HTTP and
+//! never parses a command line. Dependency direction: `ids`, `clock` ← `store` ← `org` ←
+//! `scope` ← `audit_log` ← `auth`; the store knows scopes only through `store::ScopeFilter`.
+
+pub mod audit_log;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod ids;
+pub mod org;
+pub mod scope;
+pub mod sheet;
+pub mod store;
+
+use anyhow::Context;
+
+use config::Settings;
+use store::Db;
+
+/// Opens the store named by the settings (creating the data directory for SQLite), applies
+/// the migrations and seeds the organisation: what every command does first.
+pub async fn open(settings: &Settings) -> anyhow::Result<Db> {
+    let url = settings.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+    }
+    let db = Db::connect(&url)
+        .await
+        .with_context(|| format!("opening {}", store::redact(&url)))?;
+    org::seed(&db).await?;
+    Ok(db)
+}

@@ -1,0 +1,455 @@
+//! The case ledger (案件台账): the case record, its scoped list and page, and the dashboard.
+//! `intake` records cases (forms, API, imports), `vocab` holds the controlled vocabularies.
+
+pub mod intake;
+pub mod vocab;
+pub mod workflow;
+
+use serde::{Deserialize, Serialize};
+
+use ecowarden_core::scope::Scope;
+use ecowarden_core::store::{Backend, Db, Result, Sql, StoreError, in_region, page_of};
+
+/// Where a case came from (案件来源).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseSource {
+    Inspection,
+    Complaint,
+    OffSiteScreening,
+    Transfer,
+    Assignment,
+}
+
+impl CaseSource {
+    pub const ALL: [CaseSource; 5] = [
+        CaseSource::Inspection,
+        CaseSource::Complaint,
+        CaseSource::OffSiteScreening,
+        CaseSource::Transfer,
+        CaseSource::Assignment,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseSource::Inspection => "inspection",
+            CaseSource::Complaint => "complaint",
+            CaseSource::OffSiteScreening => "off_site_screening",
+            CaseSource::Transfer => "transfer",
+            CaseSource::Assignment => "assignment",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            CaseSource::Inspection => "日常检查",
+            CaseSource::Complaint => "信访投诉",
+            CaseSource::OffSiteScreening => "非现场筛查线索",
+            CaseSource::Transfer => "部门移送",
+            CaseSource::Assignment => "上级交办",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// Where a case stands in its life (lead → filing → … → closure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Filed,
+    Investigation,
+    PriorNotice,
+    Hearing,
+    Decided,
+    Served,
+    Enforcement,
+    Closed,
+    Suspended,
+    Withdrawn,
+}
+
+impl Status {
+    pub const ALL: [Status; 10] = [
+        Status::Filed,
+        Status::Investigation,
+        Status::PriorNotice,
+        Status::Hearing,
+        Status::Decided,
+        Status::Served,
+        Status::Enforcement,
+        Status::Closed,
+        Status::Suspended,
+        Status::Withdrawn,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Filed => "filed",
+            Status::Investigation => "investigation",
+            Status::PriorNotice => "prior_notice",
+            Status::Hearing => "hearing",
+            Status::Decided => "decided",
+            Status::Served => "served",
+            Status::Enforcement => "enforcement",
+            Status::Closed => "closed",
+            Status::Suspended => "suspended",
+            Status::Withdrawn => "withdrawn",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Filed => "已立案",
+            Status::Investigation => "调查取证",
+            Status::PriorNotice => "事先告知",
+            Status::Hearing => "听证",
+            Status::Decided => "已作出处罚决定",
+            Status::Served => "已送达",
+            Status::Enforcement => "执行中",
+            Status::Closed => "已结案",
+            Status::Suspended => "中止",
+            Status::Withdrawn => "已销案",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// A case as lists and pages show it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct CaseSummary {
+    pub id: i64,
+    pub case_no: String,
+    pub region_code: String,
+    pub city_code: String,
+    pub unit_name: String,
+    pub facility_name: String,
+    pub credit_code: String,
+    pub source: String,
+    pub status: String,
+    pub violation: String,
+    pub legal_basis: String,
+    pub discovered_on: String,
+    pub filed_on: Option<String>,
+    pub investigation_on: Option<String>,
+    pub prior_notice_on: Option<String>,
+    pub hearing_requested_on: Option<String>,
+    pub hearing_held_on: Option<String>,
+    pub decided_on: Option<String>,
+    pub served_on: Option<String>,
+    pub paid_on: Option<String>,
+    pub closed_on: Option<String>,
+    pub penalty_kinds: String,
+    pub third_party_subtype: Option<String>,
+    /// Bumped by every change; forms send it back so concurrent edits are detected.
+    pub version: i64,
+    /// Fine in fen (1/100 yuan); `fine_yuan` is the exact decimal string.
+    pub fine_fen: i64,
+    pub year: i64,
+}
+
+in_region!(CaseSummary);
+
+impl CaseSummary {
+    pub fn fine(&self) -> ecowarden_core::ids::Money {
+        ecowarden_core::ids::Money::from_fen(self.fine_fen)
+    }
+    pub fn status_label(&self) -> &'static str {
+        Status::parse(&self.status)
+            .map(Status::label)
+            .unwrap_or("未知")
+    }
+    pub fn source_label(&self) -> &'static str {
+        CaseSource::parse(&self.source)
+            .map(CaseSource::label)
+            .unwrap_or("未知")
+    }
+
+    pub fn region_name(&self) -> &str {
+        ecowarden_core::org::region_name(&self.region_code)
+    }
+}
+
+const SUMMARY_SELECT: &str = "SELECT c.id, c.case_no, c.region_code, c.city_code, u.name AS unit_name, \
+     f.name AS facility_name, f.credit_code, c.source, c.status, c.violation, c.legal_basis, \
+     c.discovered_on, c.filed_on, c.investigation_on, c.prior_notice_on, c.hearing_requested_on, c.hearing_held_on, \
+     c.decided_on, c.served_on, c.paid_on, c.closed_on, c.penalty_kinds, c.third_party_subtype, c.version, c.fine_fen, c.year \
+     FROM cases c JOIN units u ON u.id = c.unit_id JOIN facilities f ON f.id = c.facility_id WHERE 1=1";
+
+/// Filters of the case list. Empty strings mean "any", as HTML forms send them.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseFilter {
+    pub year: Option<i64>,
+    /// A region code inside the caller's scope (city or county).
+    pub region: Option<String>,
+    pub status: Option<String>,
+    pub source: Option<String>,
+    /// Case number or facility name, prefix match.
+    pub q: Option<String>,
+    /// A campaign tag (code name), for the campaign ledgers.
+    pub tag: Option<String>,
+    /// A third-party provider's id, for its page.
+    pub third_party: Option<i64>,
+    /// 1-based page number.
+    pub page: Option<i64>,
+}
+
+pub const PAGE_SIZE: i64 = 50;
+
+/// One page of the list, newest first. Counting a million rows on every page view costs more
+/// than the page; the list says whether there is a next page instead of a total.
+///
+/// Late row lookup: the inner query picks the page's case ids from the cases table alone, in
+/// `(discovered_on DESC, id DESC)` order, which one of 0006's covering indexes serves for each
+/// filter (year, city, county, status, source); only those 51 rows are then joined to units
+/// and facilities. OFFSET therefore skips index entries, not joined rows.
+pub async fn list(
+    db: &Db,
+    org: &ecowarden_core::org::Org,
+    scope: &Scope,
+    f: &CaseFilter,
+) -> Result<(Vec<CaseSummary>, bool)> {
+    let q = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let mut sql = Sql::new(SUMMARY_SELECT);
+    sql.push(" AND c.id IN (SELECT c.id FROM cases c");
+    if q.is_some() {
+        sql.push(" JOIN facilities f ON f.id = c.facility_id");
+    }
+    sql.push(" WHERE 1=1");
+    let region = f
+        .region
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .and_then(|r| org.region(r));
+    // A region filter inside the scope implies the scope's own condition; leaving it out lets
+    // the planner use the region's index alone. Outside the scope the condition stays (and the
+    // list is empty); the handlers refuse such a filter before they get here.
+    let scope_cond = match region {
+        Some(r)
+            if scope.covers(&r.code, &r.city_code)
+                && r.level != ecowarden_core::org::Level::Province =>
+        {
+            None
+        }
+        _ => scope.condition("c"),
+    };
+    let county = scope_cond.is_some() && matches!(scope, Scope::County(_))
+        || region.is_some_and(|r| r.level == ecowarden_core::org::Level::County);
+    // The filter indexes lead with (column, year): without a year filter their order is not
+    // the list's, and SQLite would sort every matching entry (a fifth of the ledger for a
+    // source). Then, unless the filter is one county (a small set, sorted quickly), SQLite is
+    // told (`+col` keeps a term off the indexes) to walk `cases_list_recent` newest first and
+    // test the filters on its entries, stopping at the page. PostgreSQL plans by statistics.
+    let walk_recent = db.backend() == Backend::Sqlite && f.year.is_none() && !county;
+    let col = |name: &str| {
+        if walk_recent {
+            format!(" AND +c.{name} = ")
+        } else {
+            format!(" AND c.{name} = ")
+        }
+    };
+    if let Some((c, v)) = scope_cond {
+        let name = c.trim_start_matches("c.");
+        sql.push(&col(name)).bind(v);
+    }
+    if let Some(y) = f.year {
+        sql.push(" AND c.year = ").bind(y);
+    }
+    if let Some(region) = region {
+        match region.level {
+            ecowarden_core::org::Level::Province => {}
+            ecowarden_core::org::Level::City => {
+                sql.push(&col("city_code")).bind(region.code.as_str());
+            }
+            ecowarden_core::org::Level::County => {
+                sql.push(" AND c.region_code = ").bind(region.code.as_str());
+            }
+        }
+    }
+    if let Some(s) = f.status.as_deref().and_then(Status::parse) {
+        sql.push(&col("status")).bind(s.as_str());
+    }
+    if let Some(s) = f.source.as_deref().and_then(CaseSource::parse) {
+        sql.push(&col("source")).bind(s.as_str());
+    }
+    if let Some(t) = f.tag.as_deref().and_then(vocab::Tag::parse) {
+        sql.push(" AND EXISTS (SELECT 1 FROM case_tags t WHERE t.case_id = c.id AND t.tag = ")
+            .bind(t.as_str())
+            .push(")");
+    }
+    if let Some(tp) = f.third_party {
+        sql.push(" AND c.third_party_id = ").bind(tp);
+    }
+    if let Some(q) = q {
+        let like = format!("{}%", q.replace(['%', '_'], ""));
+        sql.push(" AND (c.case_no LIKE ")
+            .bind(like.clone())
+            .push(" OR f.name LIKE ")
+            .bind(like)
+            .push(")");
+    }
+    let order = "c.discovered_on DESC, c.id DESC";
+    sql.page(order, f.page, PAGE_SIZE)
+        .push(") ORDER BY ")
+        .push(order);
+    Ok(page_of(sql.fetch_all(db).await?, PAGE_SIZE))
+}
+
+/// Why a case could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("案件不存在")]
+    NotFound,
+    /// The case exists but lies outside the caller's scope.
+    #[error("无权访问其他地区的案件")]
+    OutOfScope,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for AccessError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AccessError::NotFound,
+            StoreError::OutOfScope => AccessError::OutOfScope,
+            e => AccessError::Store(e),
+        }
+    }
+}
+
+/// Cases by id inside a scope, in id order (drill-down from a statistic).
+pub async fn by_ids(db: &Db, scope: &Scope, ids: &[i64]) -> Result<Vec<CaseSummary>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut sql = Sql::new(SUMMARY_SELECT);
+        sql.scope(scope, "c");
+        sql.push(" AND c.id IN (");
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(",");
+            }
+            sql.bind(*id);
+        }
+        sql.push(") ORDER BY c.id");
+        out.extend(sql.fetch_all::<CaseSummary>(db).await?);
+    }
+    Ok(out)
+}
+
+pub async fn get(db: &Db, scope: &Scope, id: i64) -> std::result::Result<CaseSummary, AccessError> {
+    let mut sql = Sql::new(SUMMARY_SELECT);
+    sql.push(" AND c.id = ").bind(id);
+    Ok(sql.fetch_in_scope(db, scope).await?)
+}
+
+/// Figures for the dashboard, for one scope and year.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Dashboard {
+    pub year: i64,
+    pub cases: i64,
+    pub closed: i64,
+    pub fine_fen: i64,
+    /// Cases discovered per month, January first.
+    pub by_month: Vec<i64>,
+    /// (region code, region name, cases, fine in fen) for the scope's sub-regions.
+    pub by_region: Vec<(String, String, i64, i64)>,
+    /// (source, label, cases).
+    pub by_source: Vec<(String, String, i64)>,
+    /// (status, label, cases) in workflow order: where the scope's cases stand.
+    pub by_status: Vec<(String, String, i64)>,
+}
+
+/// One group of the dashboard's single scan: month × sub-region × source × status.
+#[derive(sqlx::FromRow)]
+struct DashboardGroup {
+    m: String,
+    r: String,
+    s: String,
+    st: String,
+    n: i64,
+    fine: i64,
+}
+
+/// The dashboard's figures in one grouped scan of the scope's cases for the year (the
+/// covering index `cases_stats`, or `cases_list_city`/`cases_list_region` for a city or
+/// county scope, serves it without reading the table); months, regions and sources are summed
+/// from at most 12 × 14 × 5 groups here.
+pub async fn dashboard(
+    db: &Db,
+    org: &ecowarden_core::org::Org,
+    scope: &Scope,
+    year: i64,
+) -> Result<Dashboard> {
+    let group_col = match scope {
+        Scope::Province => "c.city_code",
+        _ => "c.region_code",
+    };
+    let mut sql = Sql::new(&format!(
+        "SELECT substr(COALESCE(c.filed_on, c.discovered_on), 6, 2) AS m, {group_col} AS r, c.source AS s, \
+         c.status AS st, COUNT(*) AS n, CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) AS fine \
+         FROM cases c WHERE c.year = "
+    ));
+    sql.bind(year);
+    sql.scope(scope, "c");
+    sql.push(&format!(
+        " GROUP BY substr(COALESCE(c.filed_on, c.discovered_on), 6, 2), {group_col}, c.source, c.status"
+    ));
+    let groups: Vec<DashboardGroup> = sql.fetch_all(db).await?;
+    let mut d = Dashboard {
+        year,
+        by_month: vec![0; 12],
+        ..Default::default()
+    };
+    let mut regions: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    let mut sources: Vec<(String, i64)> = Vec::new();
+    let mut statuses: Vec<(String, i64)> = Vec::new();
+    for g in groups {
+        if let Ok(i) = g.m.parse::<usize>()
+            && (1..=12).contains(&i)
+        {
+            d.by_month[i - 1] += g.n;
+        }
+        d.cases += g.n;
+        d.fine_fen += g.fine;
+        if g.st == Status::Closed.as_str() {
+            d.closed += g.n;
+        }
+        match statuses.iter_mut().find(|(k, _)| *k == g.st) {
+            Some(x) => x.1 += g.n,
+            None => statuses.push((g.st, g.n)),
+        }
+        let r = regions.entry(g.r).or_default();
+        r.0 += g.n;
+        r.1 += g.fine;
+        match sources.iter_mut().find(|(k, _)| *k == g.s) {
+            Some(x) => x.1 += g.n,
+            None => sources.push((g.s, g.n)),
+        }
+    }
+    d.by_region = regions
+        .into_iter()
+        .map(|(k, (n, fine))| {
+            let name = org.breakdown_name(&k).to_owned();
+            (k, name, n, fine)
+        })
+        .collect();
+    sources.sort();
+    d.by_source = sources
+        .into_iter()
+        .map(|(k, n)| {
+            let label = CaseSource::parse(&k)
+                .map(CaseSource::label)
+                .unwrap_or("其他")
+                .to_owned();
+            (k, label, n)
+        })
+        .collect();
+    d.by_status = Status::ALL
+        .iter()
+        .filter_map(|st| {
+            let n = statuses.iter().find(|(k, _)| k == st.as_str())?.1;
+            Some((st.as_str().to_owned(), st.label().to_owned(), n))
+        })
+        .collect();
+    Ok(d)
+}

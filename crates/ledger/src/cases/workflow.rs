@@ -1,0 +1,510 @@
+//! A case's life after filing: stage transitions with their dates and legal checks,
+//! supporting measures, referrals and their outcomes. Every change is audited with the case
+//! before and after, in the same transaction.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use sqlx::AnyConnection;
+
+use super::vocab::{MeasureKind, ReferralKind, SuspensionKind};
+use super::{AccessError, CaseSummary, Status};
+use ecowarden_core::audit_log::{self, Change};
+use ecowarden_core::ids::Money;
+use ecowarden_core::scope::Scope;
+use ecowarden_core::store::{Db, StoreError};
+
+/// Where a case may go next from each stage.
+pub fn next_stages(from: Status) -> &'static [Status] {
+    use Status::*;
+    match from {
+        Filed => &[Investigation, Suspended, Withdrawn],
+        Investigation => &[PriorNotice, Closed, Suspended, Withdrawn],
+        PriorNotice => &[Hearing, Decided, Suspended],
+        Hearing => &[Decided, Suspended],
+        Decided => &[Served],
+        Served => &[Enforcement, Closed],
+        Enforcement => &[Closed],
+        // Resuming returns to the stage the dates say it was in (see `resume_stage`).
+        Suspended => &[Investigation, PriorNotice, Hearing],
+        Closed | Withdrawn => &[],
+    }
+}
+
+/// The column holding the date a stage was reached, if the stage has one.
+fn date_column(s: Status) -> Option<&'static str> {
+    match s {
+        Status::Investigation => Some("investigation_on"),
+        Status::PriorNotice => Some("prior_notice_on"),
+        Status::Hearing => Some("hearing_requested_on"),
+        Status::Decided => Some("decided_on"),
+        Status::Served => Some("served_on"),
+        Status::Closed | Status::Withdrawn => Some("closed_on"),
+        Status::Filed | Status::Enforcement | Status::Suspended => None,
+    }
+}
+
+/// Why a change to a case was refused. Messages are shown to the officer.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error("案件状态为“{}”，不能转为“{}”", .from.label(), .to.label())]
+    NotAllowed { from: Status, to: Status },
+    #[error("{0}")]
+    Rule(String),
+    #[error("案件已被他人修改，请刷新后重试")]
+    Stale,
+    #[error(transparent)]
+    Access(#[from] AccessError),
+}
+
+impl From<StoreError> for WorkflowError {
+    fn from(e: StoreError) -> Self {
+        WorkflowError::Access(e.into())
+    }
+}
+
+impl From<sqlx::Error> for WorkflowError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
+async fn officer_count(conn: &mut AnyConnection, id: i64) -> Result<i64, WorkflowError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM case_officers co JOIN officers o ON o.id = co.officer_id \
+         WHERE co.case_id = $1 AND o.certificate_no IS NOT NULL AND o.active = 1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Moves a case to its next stage on a date. `version` is the version the officer saw: a
+/// concurrent change makes the request stale instead of silently overwriting it.
+pub async fn transition(
+    db: &Db,
+    scope: &Scope,
+    actor: &str,
+    id: i64,
+    version: i64,
+    to: Status,
+    on: NaiveDate,
+) -> Result<(), WorkflowError> {
+    let before = super::get(db, scope, id).await?;
+    let from = Status::parse(&before.status).unwrap_or(Status::Filed);
+    if !next_stages(from).contains(&to) {
+        return Err(WorkflowError::NotAllowed { from, to });
+    }
+    let mut w = db.write().await?;
+    let latest = [
+        &before.filed_on,
+        &before.investigation_on,
+        &before.prior_notice_on,
+        &before.hearing_requested_on,
+        &before.hearing_held_on,
+        &before.decided_on,
+        &before.served_on,
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    if let Some(latest) = latest
+        && on.to_string() < *latest
+    {
+        return Err(WorkflowError::Rule(format!(
+            "日期{on}早于案件已有的最近节点日期{latest}"
+        )));
+    }
+    if to == Status::Decided {
+        // 行政处罚法 Art. 42: at least two certified officers; Art. 62: no decision without
+        // the prior notice.
+        if officer_count(&mut w.tx, id).await? < 2 {
+            return Err(WorkflowError::Rule(
+                "作出处罚决定前，案件须有至少两名持证执法人员".into(),
+            ));
+        }
+        if before.prior_notice_on.is_none() {
+            return Err(WorkflowError::Rule(
+                "未经行政处罚事先告知，不得作出处罚决定".into(),
+            ));
+        }
+    }
+    let today = on.to_string();
+    if to == Status::Suspended {
+        sqlx::query("INSERT INTO case_suspensions (case_id, kind, start_on) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(SuspensionKind::Suspension.as_str())
+            .bind(&today)
+            .execute(&mut *w.tx)
+            .await?;
+    }
+    if from == Status::Suspended {
+        sqlx::query(
+            "UPDATE case_suspensions SET end_on = $1 WHERE case_id = $2 AND end_on IS NULL",
+        )
+        .bind(&today)
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await?;
+    }
+    let set_date = date_column(to)
+        .map(|c| format!(", {c} = $4"))
+        .unwrap_or_default();
+    let n = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE cases SET status = $1, version = version + 1, updated_at = $2{set_date} WHERE id = $3 AND version = $5"
+    )))
+    .bind(to.as_str())
+    .bind(ecowarden_core::clock::now_rfc3339())
+    .bind(id)
+    .bind(&today)
+    .bind(version)
+    .execute(&mut *w.tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(WorkflowError::Stale);
+    }
+    audit_log::append(
+        &mut w.tx,
+        &Change {
+            actor,
+            action: "transition",
+            entity: "case",
+            entity_id: id.to_string(),
+            before: Some(serde_json::json!({"status": from.as_str()})),
+            after: Some(serde_json::json!({"status": to.as_str(), "on": today})),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(())
+}
+
+/// A supporting measure added to a case.
+#[derive(Debug, Clone)]
+pub struct MeasureInput {
+    pub kind: MeasureKind,
+    pub decided_on: NaiveDate,
+    pub items: String,
+    pub restriction: Option<&'static str>,
+    pub days: Option<i64>,
+    pub amount: Money,
+}
+
+pub async fn add_measure(
+    db: &Db,
+    scope: &Scope,
+    actor: &str,
+    case_id: i64,
+    m: &MeasureInput,
+) -> Result<i64, WorkflowError> {
+    let c = super::get(db, scope, case_id).await?;
+    if m.decided_on.to_string() < c.discovered_on {
+        return Err(WorkflowError::Rule(format!(
+            "{}决定日期不能早于发现日期{}",
+            m.kind.label(),
+            c.discovered_on
+        )));
+    }
+    let mut w = db.write().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO measures (case_id, kind, decided_on, items, restriction, days, amount_fen) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id",
+    )
+    .bind(case_id)
+    .bind(m.kind.as_str())
+    .bind(m.decided_on.to_string())
+    .bind(&m.items)
+    .bind(m.restriction)
+    .bind(m.days)
+    .bind(m.amount.fen())
+    .fetch_one(&mut *w.tx)
+    .await?;
+    audit_log::append(
+        &mut w.tx,
+        &Change {
+            actor,
+            action: "add_measure",
+            entity: "case",
+            entity_id: case_id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({"measure": id, "kind": m.kind.as_str(), "decided_on": m.decided_on, "items": m.items, "days": m.days, "amount": m.amount})),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(id)
+}
+
+/// Outcomes of a referral as the police and the procuratorate report them (persons).
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct Outcome {
+    pub accepted_on: Option<String>,
+    pub persons_detained: i64,
+    pub arrest_review_persons: i64,
+    pub arrest_approved_persons: i64,
+    pub prosecution_persons: i64,
+    pub guilty_plea_persons: i64,
+}
+
+pub async fn add_referral(
+    db: &Db,
+    scope: &Scope,
+    actor: &str,
+    case_id: i64,
+    kind: ReferralKind,
+    agency: &str,
+    on: NaiveDate,
+) -> Result<i64, WorkflowError> {
+    let c = super::get(db, scope, case_id).await?;
+    if on.to_string() < c.discovered_on {
+        return Err(WorkflowError::Rule(format!(
+            "移送日期不能早于发现日期{}",
+            c.discovered_on
+        )));
+    }
+    if agency.trim().is_empty() {
+        return Err(WorkflowError::Rule("请填写接收机关".into()));
+    }
+    let mut w = db.write().await?;
+    let id: i64 = sqlx::query_scalar("INSERT INTO referrals (case_id, kind, agency, referred_on) VALUES ($1,$2,$3,$4) RETURNING id")
+        .bind(case_id)
+        .bind(kind.as_str())
+        .bind(agency.trim())
+        .bind(on.to_string())
+        .fetch_one(&mut *w.tx)
+        .await?;
+    audit_log::append(
+        &mut w.tx,
+        &Change {
+            actor,
+            action: "add_referral",
+            entity: "case",
+            entity_id: case_id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({"referral": id, "kind": kind.as_str(), "agency": agency.trim(), "referred_on": on})),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(id)
+}
+
+/// Records what became of a referral. The numbers can only describe persons the referral
+/// could concern: approvals never exceed reviews.
+pub async fn record_outcome(
+    db: &Db,
+    scope: &Scope,
+    actor: &str,
+    referral_id: i64,
+    o: &Outcome,
+) -> Result<i64, WorkflowError> {
+    let (case_id, referred_on): (i64, String) =
+        sqlx::query_as("SELECT case_id, referred_on FROM referrals WHERE id = $1")
+            .bind(referral_id)
+            .fetch_one(db.pool())
+            .await?;
+    super::get(db, scope, case_id).await?;
+    let counts = [
+        o.persons_detained,
+        o.arrest_review_persons,
+        o.arrest_approved_persons,
+        o.prosecution_persons,
+        o.guilty_plea_persons,
+    ];
+    if counts.iter().any(|n| *n < 0) {
+        return Err(WorkflowError::Rule("人数不能为负数".into()));
+    }
+    if o.arrest_approved_persons > o.arrest_review_persons {
+        return Err(WorkflowError::Rule(
+            "批准逮捕人数不能多于审查逮捕人数".into(),
+        ));
+    }
+    if let Some(a) = o.accepted_on.as_deref().filter(|s| !s.is_empty()) {
+        let d = super::intake::parse_date(a)
+            .ok_or_else(|| WorkflowError::Rule(format!("受理日期“{a}”无法识别")))?;
+        if d.to_string() < referred_on {
+            return Err(WorkflowError::Rule("受理日期不能早于移送日期".into()));
+        }
+    }
+    let mut w = db.write().await?;
+    let before: Outcome = sqlx::query_as::<_, (Option<String>, i64, i64, i64, i64, i64)>(
+        "SELECT accepted_on, persons_detained, arrest_review_persons, arrest_approved_persons, prosecution_persons, guilty_plea_persons \
+         FROM referrals WHERE id = $1",
+    )
+    .bind(referral_id)
+    .fetch_one(&mut *w.tx)
+    .await
+    .map(|r| Outcome {
+        accepted_on: r.0,
+        persons_detained: r.1,
+        arrest_review_persons: r.2,
+        arrest_approved_persons: r.3,
+        prosecution_persons: r.4,
+        guilty_plea_persons: r.5,
+    })?;
+    sqlx::query(
+        "UPDATE referrals SET accepted_on = $1, persons_detained = $2, arrest_review_persons = $3, arrest_approved_persons = $4, \
+         prosecution_persons = $5, guilty_plea_persons = $6 WHERE id = $7",
+    )
+    .bind(o.accepted_on.as_deref().filter(|s| !s.is_empty()))
+    .bind(o.persons_detained)
+    .bind(o.arrest_review_persons)
+    .bind(o.arrest_approved_persons)
+    .bind(o.prosecution_persons)
+    .bind(o.guilty_plea_persons)
+    .bind(referral_id)
+    .execute(&mut *w.tx)
+    .await?;
+    audit_log::append(
+        &mut w.tx,
+        &Change {
+            actor,
+            action: "referral_outcome",
+            entity: "case",
+            entity_id: case_id.to_string(),
+            before: Some(serde_json::to_value(&before).expect("serialises")),
+            after: Some(serde_json::to_value(o).expect("serialises")),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(case_id)
+}
+
+/// Everything the case page shows besides the case itself.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CaseDetail {
+    pub officers: Vec<(String, String, bool)>,
+    pub tags: Vec<String>,
+    pub measures: Vec<MeasureRow>,
+    pub referrals: Vec<ReferralRow>,
+    pub suspensions: Vec<(String, String, Option<String>)>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct MeasureRow {
+    pub id: i64,
+    pub kind: String,
+    pub decided_on: String,
+    pub items: String,
+    pub restriction: Option<String>,
+    pub days: Option<i64>,
+    pub amount_fen: i64,
+}
+
+impl MeasureRow {
+    pub fn label(&self) -> &'static str {
+        MeasureKind::parse(&self.kind)
+            .map(MeasureKind::label)
+            .unwrap_or("其他")
+    }
+    pub fn amount(&self) -> Money {
+        Money::from_fen(self.amount_fen)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ReferralRow {
+    pub id: i64,
+    pub kind: String,
+    pub agency: String,
+    pub referred_on: String,
+    pub accepted_on: Option<String>,
+    pub persons_detained: i64,
+    pub arrest_review_persons: i64,
+    pub arrest_approved_persons: i64,
+    pub prosecution_persons: i64,
+    pub guilty_plea_persons: i64,
+}
+
+impl ReferralRow {
+    pub fn label(&self) -> &'static str {
+        ReferralKind::parse(&self.kind)
+            .map(ReferralKind::label)
+            .unwrap_or("其他")
+    }
+}
+
+pub async fn detail(db: &Db, c: &CaseSummary) -> Result<CaseDetail, StoreError> {
+    let officers = sqlx::query_as::<_, (String, Option<String>, i64)>(
+        "SELECT o.name, o.certificate_no, co.lead FROM case_officers co JOIN officers o ON o.id = co.officer_id WHERE co.case_id = $1 ORDER BY co.lead DESC, o.id",
+    )
+    .bind(c.id)
+    .fetch_all(db.pool())
+    .await?
+    .into_iter()
+    .map(|(n, cert, lead)| (n, cert.unwrap_or_default(), lead != 0))
+    .collect();
+    let tags = sqlx::query_scalar::<_, String>(
+        "SELECT tag FROM case_tags WHERE case_id = $1 ORDER BY tag",
+    )
+    .bind(c.id)
+    .fetch_all(db.pool())
+    .await?
+    .into_iter()
+    .map(|t| {
+        super::vocab::Tag::parse(&t)
+            .map(|t| t.label().to_owned())
+            .unwrap_or(t)
+    })
+    .collect();
+    let measures = sqlx::query_as("SELECT id, kind, decided_on, items, restriction, days, amount_fen FROM measures WHERE case_id = $1 ORDER BY decided_on, id")
+        .bind(c.id)
+        .fetch_all(db.pool())
+        .await?;
+    let referrals = sqlx::query_as(
+        "SELECT id, kind, agency, referred_on, accepted_on, persons_detained, arrest_review_persons, arrest_approved_persons, \
+         prosecution_persons, guilty_plea_persons FROM referrals WHERE case_id = $1 ORDER BY referred_on, id",
+    )
+    .bind(c.id)
+    .fetch_all(db.pool())
+    .await?;
+    let suspensions = sqlx::query_as::<_, (String, String, Option<String>)>(
+        "SELECT kind, start_on, end_on FROM case_suspensions WHERE case_id = $1 ORDER BY start_on",
+    )
+    .bind(c.id)
+    .fetch_all(db.pool())
+    .await?
+    .into_iter()
+    .map(|(k, s, e)| {
+        (
+            SuspensionKind::parse(&k)
+                .map(|k| k.label().to_owned())
+                .unwrap_or(k),
+            s,
+            e,
+        )
+    })
+    .collect();
+    Ok(CaseDetail {
+        officers,
+        tags,
+        measures,
+        referrals,
+        suspensions,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_stages_go_nowhere_and_decision_needs_notice_stage() {
+        assert!(next_stages(Status::Closed).is_empty());
+        assert!(next_stages(Status::Withdrawn).is_empty());
+        assert!(!next_stages(Status::Investigation).contains(&Status::Decided));
+        assert!(next_stages(Status::PriorNotice).contains(&Status::Decided));
+        // Every stage reachable from filing.
+        let mut seen = vec![Status::Filed];
+        let mut i = 0;
+        while i < seen.len() {
+            for s in next_stages(seen[i]) {
+                if !seen.contains(s) {
+                    seen.push(*s);
+                }
+            }
+            i += 1;
+        }
+        assert_eq!(seen.len(), Status::ALL.len());
+    }
+}

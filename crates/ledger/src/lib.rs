@@ -1,0 +1,18 @@
+//! ecowarden's case ledger (案件台账).
+//!
+//! - [`cases`]: the case record, its scoped list and page, the dashboard; `intake` records
+//!   cases from forms, the API and imports, `workflow` moves them through their stages, `rules`
+//!   holds the legal rules both apply, `vocab` the controlled vocabularies;
+//! - [`stats`]: every figure the corps reports, fetched by SQL and counted by pure functions;
+//! - [`cooperation`]: task forces, typical-case batches, lead transfers, listed supervision and
+//!   cross enforcement, each table with the functions that record and read it;
+//! - [`ledger_io`]: the ledger in and out of spreadsheets (import, template, exports).
+//!
+//! It depends on `ecowarden-core` only. It never speaks HTTP, never parses a command line and
+//! never reads the monitoring archive (the monitoring crate turns screening leads into cases
+//! through [`cases::intake`]).
+
+pub mod cases;
+pub mod cooperation;
+pub mod ledger_io;
+pub mod stats;

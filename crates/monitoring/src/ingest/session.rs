@@ -1,0 +1,512 @@
+//! What the receiver does with the bytes of one stream, without I/O: frame them, judge each
+//! frame (codec error, unknown MN, wrong password, accepted), say which bytes are evidence
+//! of what, and build the replies the standard asks for. The TCP connection and the
+//! packet-log import both drive a [`Session`], so an imported log goes exactly the way a
+//! live stream does.
+//!
+//! Bytes that are not a frame (garbage, a damaged frame, a frame cut off at the end) form a
+//! *bad run* from the codec error that starts it to the next frame or error; each run is one
+//! record with the error's kind as its verdict.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use hj212::{Decoder, ErrorKind, Limits, Message, Options, Reassembler, build};
+
+use crate::evidence::{MAX_BAD_BYTES, Record, Verdict};
+use crate::registry::Station;
+use ecowarden_core::clock;
+
+/// The registry snapshot a session judges frames against: MN → station.
+pub type Stations = HashMap<String, Station>;
+
+/// One judged frame or bad run, and what to send back once its record is durable.
+#[derive(Debug)]
+pub struct Received {
+    pub record: Record,
+    /// Reply frames (9014, time sync); empty when nothing is owed.
+    pub reply: Vec<u8>,
+    /// MN and CN of an accepted frame, for the receiver's figures.
+    pub station: Option<(String, String)>,
+}
+
+/// Why a session wants its stream closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    /// More garbage without a frame than any honest sender produces.
+    Garbage,
+}
+
+/// Bytes of garbage in a row after which a stream is given up.
+pub const MAX_GARBAGE: u64 = 1 << 20;
+/// A logger's clock further off than this gets a 1012 set-time after it reports its time.
+const MAX_CLOCK_DRIFT_SECS: i64 = 60;
+
+/// A bad run being collected.
+struct BadRun {
+    kind: ErrorKind,
+    /// Stream offset of its first byte.
+    start: u64,
+    /// Its first bytes.
+    bytes: Vec<u8>,
+    recv_us: i64,
+}
+
+/// The per-stream state.
+pub struct Session {
+    conn: u64,
+    peer: String,
+    decoder: Decoder,
+    /// Open sub-packet groups of this stream: bounded, so a flood of parts that never
+    /// complete cannot grow memory. The archive reassembles from the evidence.
+    groups: Reassembler,
+    /// Stream bytes not yet accounted to a record, from `window_base`.
+    window: Vec<u8>,
+    window_base: u64,
+    /// Stream offset up to which bytes belong to a record (or were whitespace).
+    accounted: u64,
+    bad: Option<BadRun>,
+    /// Groups given up because the stream opened too many or they timed out.
+    pub groups_given_up: u64,
+}
+
+impl Session {
+    pub fn new(conn: u64, peer: String, max_groups: usize) -> Session {
+        Session {
+            conn,
+            peer,
+            decoder: Decoder::new(Options::lenient()),
+            groups: Reassembler::new(Limits {
+                timeout_ms: 60_000,
+                max_groups: max_groups.max(1),
+                max_bytes: max_groups.max(1) * 16 * 1024,
+            }),
+            window: Vec::new(),
+            window_base: 0,
+            accounted: 0,
+            bad: None,
+            groups_given_up: 0,
+        }
+    }
+
+    /// Bytes held for frames not yet complete.
+    pub fn buffered(&self) -> usize {
+        self.decoder.buffered() + self.window.len()
+    }
+
+    /// Takes received bytes; appends what they completed to `out`.
+    pub fn feed(
+        &mut self,
+        bytes: &[u8],
+        recv_us: i64,
+        stations: &Stations,
+        out: &mut Vec<Received>,
+    ) -> Option<Close> {
+        self.decoder.push(bytes);
+        self.window.extend_from_slice(bytes);
+        self.drain(recv_us, stations, out);
+        self.bad
+            .as_ref()
+            .filter(|b| self.accounted - b.start > MAX_GARBAGE)
+            .map(|_| Close::Garbage)
+    }
+
+    /// The stream ended: what was left is judged as it is (a frame cut short is a bad run).
+    pub fn finish(&mut self, recv_us: i64, stations: &Stations, out: &mut Vec<Received>) {
+        self.decoder.finish();
+        self.drain(recv_us, stations, out);
+        let end = self.window_base + self.window.len() as u64;
+        self.close_bad_run(end, out);
+    }
+
+    fn drain(&mut self, recv_us: i64, stations: &Stations, out: &mut Vec<Received>) {
+        let now_ms = (recv_us / 1000) as u64;
+        while let Some(item) = self.decoder.next_frame() {
+            match item {
+                Ok(frame) => {
+                    let start = frame.offset - frame.gap as u64;
+                    let end = frame.offset + frame.raw.len() as u64;
+                    let raw = frame.raw.to_vec();
+                    let parsed = Message::parse(&frame, &Options::lenient());
+                    // The frame borrowed the decoder; from here on only owned data.
+                    self.close_bad_run(start, out);
+                    self.accounted = end;
+                    out.push(judge(
+                        self.conn,
+                        &self.peer,
+                        recv_us,
+                        raw,
+                        parsed,
+                        stations,
+                        &mut self.groups,
+                        now_ms,
+                    ));
+                }
+                Err(e) => {
+                    let start = e.frame_offset();
+                    self.close_bad_run(start, out);
+                    self.accounted = start;
+                    self.bad = Some(BadRun {
+                        kind: e.kind(),
+                        start,
+                        bytes: Vec::new(),
+                        recv_us,
+                    });
+                }
+            }
+        }
+        self.groups.expire(now_ms);
+        while let Some(a) = self.groups.pop() {
+            if !a.complete {
+                self.groups_given_up += 1;
+            }
+        }
+        // Everything before what the decoder still holds is framed or skipped: a bad run
+        // keeps its share, the rest of the window goes.
+        let consumed = self.window_base + self.window.len() as u64 - self.decoder.buffered() as u64;
+        if consumed > self.accounted {
+            self.take_into_bad_run(consumed);
+            self.accounted = consumed;
+        }
+        let drop = (self.accounted.max(self.window_base) - self.window_base) as usize;
+        self.window.drain(..drop.min(self.window.len()));
+        self.window_base += drop as u64;
+    }
+
+    /// Moves window bytes up to stream offset `end` into the open bad run (up to its cap).
+    fn take_into_bad_run(&mut self, end: u64) {
+        let Some(bad) = self.bad.as_mut() else {
+            return;
+        };
+        let from = self.accounted.max(self.window_base);
+        if end <= from {
+            return;
+        }
+        let (a, b) = (
+            (from - self.window_base) as usize,
+            (end - self.window_base) as usize,
+        );
+        let room = MAX_BAD_BYTES.saturating_sub(bad.bytes.len());
+        let b = b.min(self.window.len());
+        bad.bytes
+            .extend_from_slice(&self.window[a..b.min(a + room).max(a)]);
+    }
+
+    /// Ends the open bad run at stream offset `end` and records it.
+    fn close_bad_run(&mut self, end: u64, out: &mut Vec<Received>) {
+        self.take_into_bad_run(end);
+        let Some(bad) = self.bad.take() else {
+            return;
+        };
+        self.accounted = self.accounted.max(end);
+        out.push(Received {
+            record: Record {
+                recv_us: bad.recv_us,
+                conn: self.conn,
+                peer: self.peer.clone(),
+                verdict: Verdict::Codec(bad.kind),
+                stream_len: u32::try_from(end - bad.start).unwrap_or(u32::MAX),
+                raw: bad.bytes,
+            },
+            reply: Vec::new(),
+            station: None,
+        });
+    }
+}
+
+/// The verdict on a well-framed frame, and the replies owed to it.
+#[allow(clippy::too_many_arguments)]
+fn judge(
+    conn: u64,
+    peer: &str,
+    recv_us: i64,
+    raw: Vec<u8>,
+    parsed: Result<Message, hj212::Error>,
+    stations: &Stations,
+    groups: &mut Reassembler,
+    now_ms: u64,
+) -> Received {
+    let record = |verdict| Record {
+        recv_us,
+        conn,
+        peer: peer.to_owned(),
+        verdict,
+        stream_len: raw.len() as u32,
+        raw: Vec::new(),
+    };
+    let (verdict, reply, station) = match parsed {
+        Err(e) => (Verdict::Codec(e.kind()), Vec::new(), None),
+        Ok(m) => {
+            let known = m.mn.as_deref().and_then(|mn| stations.get(mn));
+            match known {
+                None => (Verdict::UnknownMn, Vec::new(), None),
+                Some(s) if m.pw.as_deref() != Some(s.password.as_str()) => {
+                    (Verdict::BadPassword, Vec::new(), None)
+                }
+                Some(_) => {
+                    let reply = replies(&m);
+                    let station = Some((
+                        m.mn.clone().unwrap_or_default(),
+                        m.cn.clone().unwrap_or_default(),
+                    ));
+                    if m.is_part() {
+                        groups.push(m, 0, now_ms);
+                    }
+                    (Verdict::Accepted, reply, station)
+                }
+            }
+        }
+    };
+    let mut record = record(verdict);
+    record.raw = raw;
+    Received {
+        record,
+        reply,
+        station,
+    }
+}
+
+/// What the standard has the host answer (HJ 212-2017 §6.5 and Appendix C):
+/// - 1013, a logger asking for its clock to be set: 9013, then a 1012 with the time;
+/// - 1011 with `SystemTime`, a logger reporting its clock: 9014 if asked, and a 1012 when
+///   the clock is off by more than a minute;
+/// - 1011 without `SystemTime`, asking for the time: 9011, a 1011 with it, 9012;
+/// - any other upload whose Flag has the A bit (data, one part of a split upload): 9014.
+///
+/// Replies (9011–9014) from the logger are never answered.
+fn replies(m: &Message) -> Vec<u8> {
+    let mut out = Vec::new();
+    let cn = m.cn.as_deref().unwrap_or("");
+    if cn.starts_with("90") {
+        return out;
+    }
+    let now = Utc::now().with_timezone(&clock::cst());
+    match cn {
+        "1013" => {
+            out.extend(build::reply_9013(m).to_frame());
+            out.extend(set_time(m, now).to_frame());
+        }
+        "1011" => match m.cp.get("SystemTime").and_then(hj212::Timestamp::parse) {
+            Some(t) => {
+                if m.needs_ack() {
+                    out.extend(build::reply_9014(m).to_frame());
+                }
+                if (t.unix_seconds() - now.timestamp()).abs() > MAX_CLOCK_DRIFT_SECS {
+                    out.extend(set_time(m, now).to_frame());
+                }
+            }
+            None => {
+                out.extend(build::reply_9011(m, hj212::codes::QnRtn::Ready).to_frame());
+                let mut time = set_time(m, now);
+                time.cn = Some("1011".into());
+                time.qn = m.qn.clone();
+                time.flag = m.flag.map(|_| m.version.flag_bits());
+                out.extend(time.to_frame());
+                out.extend(build::reply_9012(m, hj212::codes::ExeRtn::Success).to_frame());
+            }
+        },
+        _ if m.needs_ack() => out.extend(build::reply_9014(m).to_frame()),
+        _ => {}
+    }
+    out
+}
+
+/// A 1012 "set the logger's time" request with a new QN, asking for the logger's replies.
+fn set_time(m: &Message, now: chrono::DateTime<chrono::FixedOffset>) -> Message {
+    let mut r = Message::new(m.version);
+    r.qn = Some(now.format("%Y%m%d%H%M%S%3f").to_string());
+    r.st = m.st.clone();
+    r.cn = Some("1012".into());
+    r.pw = m.pw.clone();
+    r.mn = m.mn.clone();
+    r.flag = m.flag.map(|_| m.version.flag_bits() | hj212::FLAG_ACK);
+    r.cp.other
+        .push(("SystemTime".into(), now.format("%Y%m%d%H%M%S").to_string()));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hj212::build::{Station as Logger, Upload, upload};
+
+    fn stations() -> Stations {
+        let mut s = Stations::new();
+        s.insert(
+            "MN0001".into(),
+            Station {
+                outlet_id: 1,
+                password: "123456".into(),
+                st: "32".into(),
+                region_code: "350102".into(),
+                city_code: "350100".into(),
+            },
+        );
+        s
+    }
+
+    fn frame(mn: &str, pw: &str, qn: &str, ack: bool) -> Vec<u8> {
+        let logger = Logger {
+            version: hj212::Version::V2017,
+            st: "32".into(),
+            pw: pw.into(),
+            mn: mn.into(),
+        };
+        upload(
+            &logger,
+            Upload::Hourly,
+            qn,
+            "20240601080000",
+            vec![
+                hj212::Factor::new("w01018")
+                    .with("Avg", "40.1")
+                    .with("Flag", "N"),
+            ],
+            ack,
+        )
+        .to_frame()
+    }
+
+    fn feed_all(chunks: &[&[u8]]) -> Vec<Received> {
+        let mut s = Session::new(1, "127.0.0.1:9".into(), 4);
+        let mut out = Vec::new();
+        for c in chunks {
+            s.feed(c, 1, &stations(), &mut out);
+        }
+        s.finish(2, &stations(), &mut out);
+        assert_eq!(s.buffered(), 0);
+        out
+    }
+
+    #[test]
+    fn every_byte_is_accounted_and_judged() {
+        let good = frame("MN0001", "123456", "20240601080000001", true);
+        let unknown = frame("MN9999", "123456", "20240601080000002", true);
+        let wrong_pw = frame("MN0001", "000000", "20240601080000003", false);
+        let mut bad_crc = frame("MN0001", "123456", "20240601080000004", true);
+        let n = bad_crc.len();
+        bad_crc[n - 3] ^= 1;
+        let mut stream = b"garbage!".to_vec();
+        stream.extend(&good);
+        stream.extend(&bad_crc);
+        stream.extend(&unknown);
+        stream.extend(&wrong_pw);
+        stream.extend(b"\r\n");
+        stream.extend(&good[..50]);
+        // Byte by byte, as the slowest TCP would deliver it.
+        let chunks: Vec<&[u8]> = stream.chunks(1).collect();
+        let out = feed_all(&chunks);
+        let verdicts: Vec<&str> = out.iter().map(|r| r.record.verdict.as_str()).collect();
+        assert_eq!(
+            verdicts,
+            [
+                "bad_header",
+                "accepted",
+                "crc_mismatch",
+                "unknown_mn",
+                "bad_password",
+                "truncated"
+            ]
+        );
+        assert_eq!(out[0].record.raw, b"garbage!");
+        assert_eq!(out[1].record.raw, good);
+        assert_eq!(out[2].record.raw, bad_crc);
+        assert_eq!(out[5].record.raw, &good[..50]);
+        let total: u64 = out.iter().map(|r| u64::from(r.record.stream_len)).sum();
+        assert_eq!(total + 2, stream.len() as u64, "all but the CRLF gap");
+        // Only the accepted frame with the A bit is answered, with a 9014 echoing its QN.
+        let ack = String::from_utf8(out[1].reply.clone()).unwrap();
+        assert!(
+            ack.starts_with("##") && ack.contains("QN=20240601080000001;ST=91;CN=9014;"),
+            "{ack}"
+        );
+        assert!(out.iter().skip(2).all(|r| r.reply.is_empty()));
+        assert_eq!(
+            out[1].station,
+            Some(("MN0001".to_owned(), "2061".to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_long_bad_run_keeps_its_start_and_its_length() {
+        let junk = vec![b'x'; 3 * MAX_BAD_BYTES];
+        let good = frame("MN0001", "123456", "20240601080000001", false);
+        let chunks: Vec<&[u8]> = junk.chunks(1000).chain([good.as_slice()]).collect();
+        let out = feed_all(&chunks);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].record.raw.len(), MAX_BAD_BYTES);
+        assert_eq!(out[0].record.stream_len as usize, junk.len());
+        assert_eq!(out[1].record.verdict, Verdict::Accepted);
+    }
+
+    #[test]
+    fn endless_garbage_closes_the_stream_with_bounded_memory() {
+        let mut s = Session::new(1, "p".into(), 4);
+        let mut out = Vec::new();
+        let chunk = vec![b'z'; 64 * 1024];
+        let mut closed = None;
+        for _ in 0..40 {
+            closed = s.feed(&chunk, 1, &stations(), &mut out);
+            assert!(s.buffered() < 2048);
+            if closed.is_some() {
+                break;
+            }
+        }
+        assert_eq!(closed, Some(Close::Garbage));
+        assert!(out.is_empty(), "the run is recorded when the stream closes");
+        s.finish(2, &stations(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(u64::from(out[0].record.stream_len) > MAX_GARBAGE);
+    }
+
+    #[test]
+    fn time_requests_are_answered() {
+        let ask = |cp: &str, flag: u8| {
+            let seg = format!(
+                "QN=20240601085857223;ST=32;CN={};PW=123456;MN=MN0001;Flag={flag};CP=&&{cp}&&",
+                if cp.is_empty() { "1011" } else { "1013" }
+            );
+            let out = feed_all(&[&build::frame(seg.as_bytes())]);
+            String::from_utf8(out[0].reply.clone()).unwrap()
+        };
+        let calibration = ask("x=1", 4);
+        assert!(calibration.contains("CN=9013"), "{calibration}");
+        assert!(calibration.contains("CN=1012") && calibration.contains("SystemTime="));
+        let time = ask("", 5);
+        assert!(
+            time.contains("CN=9011") && time.contains("QnRtn=1"),
+            "{time}"
+        );
+        assert!(time.contains("CN=1011") && time.contains("SystemTime="));
+        assert!(time.contains("CN=9012") && time.contains("ExeRtn=1"));
+        // A logger reporting a clock far off is told the right time.
+        let seg = "QN=20240601085857223;ST=32;CN=1011;PW=123456;MN=MN0001;Flag=5;CP=&&SystemTime=20000101000000&&";
+        let out = feed_all(&[&build::frame(seg.as_bytes())]);
+        let reply = String::from_utf8(out[0].reply.clone()).unwrap();
+        assert!(
+            reply.contains("CN=9014") && reply.contains("CN=1012"),
+            "{reply}"
+        );
+    }
+
+    #[test]
+    fn parts_that_never_complete_are_bounded() {
+        let mut s = Session::new(1, "p".into(), 4);
+        let mut out = Vec::new();
+        for i in 0..100 {
+            let seg = format!(
+                "QN=20240601085857{i:03};ST=32;CN=2061;PW=123456;MN=MN0001;Flag=7;PNUM=9;PNO=1;CP=&&DataTime=2024060108{:02}00;w01018-Avg=1&&",
+                i % 60
+            );
+            s.feed(&build::frame(seg.as_bytes()), 1, &stations(), &mut out);
+        }
+        assert_eq!(out.len(), 100);
+        assert!(
+            out.iter()
+                .all(|r| String::from_utf8_lossy(&r.reply).contains(";CN=9014;")),
+            "each part is acked"
+        );
+        assert_eq!(s.groups.open_groups(), 4);
+        assert_eq!(s.groups_given_up, 96);
+    }
+}

@@ -1,0 +1,953 @@
+//! Screening the monitoring archive (数据筛查): `ecowarden screen`. Reads the Parquet archive
+//! (and the evidence log's not-yet-compacted tail) for a period, builds one Arrow series per
+//! outlet and interval (10-minute CN 2051, hourly CN 2061) with the registry's limits, ranges
+//! and detection limits, runs the `screen` catalogue, ranks the findings into leads (minus what
+//! analysts dismissed) and stores them ([`crate::leads`]).
+//!
+//! Also writes generated fleets ([`screen::generator`]) into the archive and the registry, for
+//! the demo, the tests and the benchmark.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use arrow_array::types::Int32Type;
+use arrow_array::{
+    Array, DictionaryArray, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
+    UInt8Array,
+};
+use chrono::NaiveDate;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use screen::leads::{Dismissal, Lead, OutletFindings};
+use screen::{Channel, ChannelMeta, Flags, Input, Series};
+use sqlx::Row;
+
+use crate::archive::{self, Message, Value, compact};
+use crate::evidence::{self, Pos};
+use crate::leads::{self, OutletRef};
+use crate::registry::{self, FacilitySpec, FactorSpec, OutletSpec};
+use ecowarden_core::clock::day_start_ms;
+use ecowarden_core::org::Org;
+use ecowarden_core::store::Db;
+
+/// Output formats of `ecowarden screen`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One finding a line: {"mn","outlet","factor","signature","start","end","score","explanation","evidence"}.
+    Jsonl,
+    /// A readable table.
+    Table,
+    /// A workbook (to --output, or standard output when redirected).
+    Xlsx,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "jsonl" => Ok(Format::Jsonl),
+            "table" => Ok(Format::Table),
+            "xlsx" => Ok(Format::Xlsx),
+            _ => Err(format!("unknown format {s}; one of: jsonl, table, xlsx")),
+        }
+    }
+}
+
+/// The thresholds file's industry keys and the registry's (Chinese) industries.
+const INDUSTRIES: [(&str, &str); 5] = [
+    ("thermal_power", "火力发电"),
+    ("waste_incineration", "生活垃圾焚烧"),
+    ("cement", "水泥建材"),
+    ("industrial_boiler", "工业锅炉"),
+    ("wastewater", "污水处理"),
+];
+
+/// The peer group of an outlet: wastewater outlets (ST 32) are wastewater, flue-gas outlets
+/// by the facility's industry, other combustion sources as industrial boilers.
+pub fn industry_key(industry: &str, st: &str) -> &'static str {
+    if st == "32" {
+        return "wastewater";
+    }
+    INDUSTRIES
+        .iter()
+        .find(|(_, zh)| *zh == industry)
+        .map_or("industrial_boiler", |(k, _)| *k)
+}
+
+/// The registry's name of a thresholds-file industry.
+pub fn industry_zh(key: &str) -> &'static str {
+    INDUSTRIES
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or("工业锅炉", |(_, zh)| *zh)
+}
+
+/// A registered outlet as screening needs it.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub at: OutletRef,
+    pub name: String,
+    /// Thresholds-file industry (peer group).
+    pub industry_key: &'static str,
+    pub factors: HashMap<String, ChannelMeta>,
+}
+
+fn figure(s: &Option<String>) -> Option<f64> {
+    s.as_deref().and_then(|t| t.trim().parse::<f64>().ok())
+}
+
+/// Every registered outlet by MN, with its factors' limits, ranges and detection limits.
+pub async fn registry(db: &Db) -> anyhow::Result<HashMap<String, Registered>> {
+    let rows = sqlx::query(
+        "SELECT o.id, o.mn, o.name, o.st, f.industry, f.region_code, f.city_code \
+         FROM outlets o JOIN facilities f ON f.id = o.facility_id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut by_id: HashMap<i64, String> = HashMap::new();
+    let mut out = HashMap::new();
+    for r in rows {
+        let (id, mn, name, st, industry): (i64, String, String, String, String) = (
+            r.try_get(0)?,
+            r.try_get(1)?,
+            r.try_get(2)?,
+            r.try_get(3)?,
+            r.try_get(4)?,
+        );
+        by_id.insert(id, mn.clone());
+        out.insert(
+            mn,
+            Registered {
+                industry_key: industry_key(&industry, &st),
+                at: OutletRef {
+                    outlet_id: id,
+                    region_code: r.try_get(5)?,
+                    city_code: r.try_get(6)?,
+                    industry,
+                },
+                name,
+                factors: HashMap::new(),
+            },
+        );
+    }
+    let factors: Vec<(i64, FactorSpec)> = sqlx::query(
+        "SELECT outlet_id, code, emission_limit, unit, range_low, range_high, detection_limit, o2_ref FROM outlet_factors",
+    )
+    .fetch_all(db.pool())
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok((
+            r.try_get(0)?,
+            FactorSpec {
+                code: r.try_get(1)?,
+                emission_limit: r.try_get(2)?,
+                unit: r.try_get(3)?,
+                range_low: r.try_get(4)?,
+                range_high: r.try_get(5)?,
+                detection_limit: r.try_get(6)?,
+                o2_ref: r.try_get(7)?,
+            },
+        ))
+    })
+    .collect::<Result<_, sqlx::Error>>()?;
+    for (id, f) in factors {
+        if let Some(reg) = by_id.get(&id).and_then(|mn| out.get_mut(mn)) {
+            reg.factors.insert(
+                f.code.clone(),
+                ChannelMeta {
+                    range: figure(&f.range_high),
+                    limit: figure(&f.emission_limit),
+                    detection_limit: figure(&f.detection_limit),
+                    decimals: None,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The interval of a data command: 10-minute (2051) and hourly (2061) data are screened.
+fn interval_of(cn: &str) -> Option<i64> {
+    match cn {
+        "2051" => Some(600),
+        "2061" => Some(3600),
+        _ => None,
+    }
+}
+
+/// (time s, value, flag letter) of one factor.
+type Rows = Vec<(i64, f64, u8)>;
+
+/// The rows of one MN and interval, by factor (a handful: a linear search is fastest).
+#[derive(Debug, Default)]
+struct Group {
+    factors: Vec<(String, Rows)>,
+}
+
+impl Group {
+    fn rows(&mut self, factor: &str) -> &mut Rows {
+        match self.factors.iter().position(|(f, _)| f == factor) {
+            Some(i) => &mut self.factors[i].1,
+            None => {
+                self.factors.push((factor.to_owned(), Vec::new()));
+                &mut self.factors.last_mut().expect("just pushed").1
+            }
+        }
+    }
+
+    fn absorb(&mut self, other: Group) {
+        for (f, rows) in other.factors {
+            self.rows(&f).extend(rows);
+        }
+    }
+}
+
+type Groups = HashMap<(String, i64), Group>;
+
+fn absorb_all(into: &mut Groups, from: Groups) {
+    for (k, g) in from {
+        match into.get_mut(&k) {
+            Some(acc) => acc.absorb(g),
+            None => {
+                into.insert(k, g);
+            }
+        }
+    }
+}
+
+fn flag_letter(s: &str) -> u8 {
+    s.as_bytes().first().copied().unwrap_or(b'N')
+}
+
+/// The archive's schema with its low-cardinality text columns (mn, cn, factor, field,
+/// flag) read as dictionaries: the reader then hands over each page's few distinct strings
+/// once and a key per row, instead of copying every row's text, and the loop below
+/// compares integer keys.
+fn dictionary_schema() -> arrow_schema::SchemaRef {
+    use arrow_schema::{DataType, Field, Schema};
+    let fields: Vec<Field> = archive::schema()
+        .fields()
+        .iter()
+        .map(|f| match f.name().as_str() {
+            "mn" | "cn" | "factor" | "field" | "flag" => Field::new(
+                f.name(),
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                f.is_nullable(),
+            ),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// The distinct strings of a dictionary column, borrowed from its batch (a null reads as "").
+fn words(a: &DictionaryArray<Int32Type>) -> Vec<&str> {
+    let v: &StringArray = a.values().as_any().downcast_ref().expect("utf8");
+    v.iter().map(Option::unwrap_or_default).collect()
+}
+
+/// The `Avg` values of the 10-minute and hourly data of registered MNs in `[from_ms, to_ms)`
+/// in one Parquet file: only the columns screening needs are decoded.
+fn read_file(path: &Path, mns: &HashSet<&str>, from_ms: i64, to_ms: i64) -> anyhow::Result<Groups> {
+    let options = ArrowReaderOptions::new().with_schema(dictionary_schema());
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new_with_options(File::open(path)?, options)?;
+    // mn, cn, data_time, factor, field, num, flag (see archive::schema).
+    let mask = ProjectionMask::roots(builder.parquet_schema(), [0, 2, 3, 6, 7, 9, 10]);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(64 * 1024)
+        .build()?;
+    let mut groups = Groups::new();
+    let mut cur: Option<((String, i64), Group)> = None;
+    for batch in reader {
+        let b = batch?;
+        let d = |i: usize| -> &DictionaryArray<Int32Type> {
+            b.column(i).as_any().downcast_ref().expect("dictionary")
+        };
+        let (mn, cn, factor, field, flag) = (d(0), d(1), d(3), d(4), d(6));
+        // Per distinct string, decided once a batch.
+        let avg: Vec<bool> = words(field).into_iter().map(|w| w == "Avg").collect();
+        let intervals: Vec<Option<i64>> = words(cn).into_iter().map(interval_of).collect();
+        let mn_words = words(mn);
+        let wanted: Vec<bool> = mn_words.iter().map(|m| mns.contains(m)).collect();
+        let letters: Vec<u8> = words(flag).into_iter().map(flag_letter).collect();
+        let factors = words(factor);
+        let dt: &TimestampMillisecondArray =
+            b.column(2).as_any().downcast_ref().expect("timestamp");
+        let num: &Float64Array = b.column(5).as_any().downcast_ref().expect("f64");
+        let (mk, ck, fk, fdk, flk) = (
+            mn.keys(),
+            cn.keys(),
+            factor.keys(),
+            field.keys(),
+            flag.keys(),
+        );
+        // The (mn key, interval) of `cur` within this batch.
+        let mut cur_keys: Option<(usize, i64)> = None;
+        for i in 0..b.num_rows() {
+            if !avg[fdk.value(i) as usize] {
+                continue;
+            }
+            let t = dt.value(i);
+            if t < from_ms || t >= to_ms {
+                continue;
+            }
+            let m = mk.value(i) as usize;
+            let Some(interval) = intervals[ck.value(i) as usize] else {
+                continue;
+            };
+            if !wanted[m] {
+                continue;
+            }
+            if cur_keys != Some((m, interval)) {
+                let name = mn_words[m];
+                let same = cur
+                    .as_ref()
+                    .is_some_and(|((cm, ci), _)| cm == name && *ci == interval);
+                if !same {
+                    if let Some((k, g)) = cur.take() {
+                        absorb_all(&mut groups, HashMap::from([(k, g)]));
+                    }
+                    cur = Some(((name.to_owned(), interval), Group::default()));
+                }
+                cur_keys = Some((m, interval));
+            }
+            let v = if num.is_null(i) {
+                f64::NAN
+            } else {
+                num.value(i)
+            };
+            let fl = if flk.is_null(i) {
+                b'N'
+            } else {
+                letters[flk.value(i) as usize]
+            };
+            let factor = factors[fk.value(i) as usize];
+            let g = &mut cur.as_mut().expect("set above").1;
+            g.rows(factor).push((t.div_euclid(1000), v, fl));
+        }
+    }
+    if let Some((k, g)) = cur {
+        absorb_all(&mut groups, HashMap::from([(k, g)]));
+    }
+    Ok(groups)
+}
+
+/// The same from archived messages (the evidence log's tail).
+fn group_messages(messages: &[Message], mns: &HashSet<&str>, from_ms: i64, to_ms: i64) -> Groups {
+    let mut groups = Groups::new();
+    for m in messages {
+        let Some(interval) = interval_of(&m.cn) else {
+            continue;
+        };
+        if m.data_time_ms < from_ms || m.data_time_ms >= to_ms || !mns.contains(m.mn.as_str()) {
+            continue;
+        }
+        let g = groups.entry((m.mn.clone(), interval)).or_default();
+        for v in m.values.iter().filter(|v| v.field == "Avg") {
+            let x = hj212::Decimal::parse(&v.value).map_or(f64::NAN, hj212::Decimal::to_f64);
+            let fl = v.flag.as_deref().map_or(b'N', flag_letter);
+            g.rows(&v.factor)
+                .push((m.data_time_ms.div_euclid(1000), x, fl));
+        }
+    }
+    groups
+}
+
+/// One outlet's series at one interval from its rows: a time column of every time any
+/// factor has, each factor's values (NaN where it has none) and flags on it. Where the
+/// archive and the log's tail both hold a value, the archived one (read first) stays.
+fn build_series(mn: &str, interval: i64, group: Group, reg: &Registered) -> Option<Series> {
+    let mut times: Vec<i64> = group
+        .factors
+        .iter()
+        .flat_map(|(_, r)| r.iter().map(|x| x.0))
+        .collect();
+    times.sort_unstable();
+    times.dedup();
+    let n = times.len();
+    let mut channels = Vec::with_capacity(group.factors.len());
+    for (factor, mut rows) in group.factors {
+        rows.sort_by_key(|r| r.0);
+        rows.dedup_by_key(|r| r.0);
+        let mut values = vec![f64::NAN; n];
+        let mut flags = vec![b'N'; n];
+        let mut j = 0;
+        for (t, v, f) in rows {
+            while times[j] < t {
+                j += 1;
+            }
+            values[j] = v;
+            flags[j] = f;
+        }
+        let meta = reg.factors.get(&factor).cloned().unwrap_or_default();
+        channels.push(Channel {
+            factor,
+            values: Float64Array::from(values),
+            flags: Flags::Code(UInt8Array::from(flags)),
+            meta,
+        });
+    }
+    channels.sort_by(|a, b| a.factor.cmp(&b.factor));
+    Series::new(
+        mn,
+        reg.name.clone(),
+        reg.industry_key,
+        interval,
+        Int64Array::from(times),
+        channels,
+    )
+    .ok()
+}
+
+/// `f` over the items split into one chunk per core, on scoped threads; results in order.
+fn par_chunks<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = items.len().div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(move || f(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a worker thread panicked"))
+            .collect()
+    })
+}
+
+/// What a period's series are, before screening.
+pub struct Loaded {
+    /// (history before the period, the period) per outlet and interval.
+    pub series: Vec<(Series, Series)>,
+    /// Values read (history included).
+    pub values_read: usize,
+    pub elapsed: Duration,
+}
+
+/// Reads the series of registered outlets for `[from, to]` (dates, inclusive) with
+/// `history_days` of history before, from the archive's files (in parallel) and the tail.
+pub fn load(
+    data_dir: &Path,
+    reg: &HashMap<String, Registered>,
+    from: NaiveDate,
+    to: NaiveDate,
+    history_days: u32,
+) -> anyhow::Result<Loaded> {
+    let started = Instant::now();
+    let history_from = from - chrono::Days::new(u64::from(history_days));
+    let (from_ms, period_ms, to_ms) = (
+        day_start_ms(history_from),
+        day_start_ms(from),
+        day_start_ms(to + chrono::Days::new(1)),
+    );
+    let mns: HashSet<&str> = reg.keys().map(String::as_str).collect();
+    let files = archive::files(&archive::dir_in(data_dir), Some(history_from), Some(to))?;
+    let parts: Vec<anyhow::Result<Groups>> = par_chunks(&files, |part| {
+        let mut acc = Groups::new();
+        for (_, _, path) in part {
+            let g = read_file(path, &mns, from_ms, to_ms)
+                .with_context(|| format!("reading {}", path.display()))?;
+            absorb_all(&mut acc, g);
+        }
+        Ok(acc)
+    });
+    let mut groups = Groups::new();
+    for p in parts {
+        absorb_all(&mut groups, p?);
+    }
+    // The tail: what the compactor has not reached yet.
+    let pos = compact::Archive::position(data_dir)?;
+    let records = evidence::Reader::open(&evidence::dir_in(data_dir), pos, None)?
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let (tail, _) = compact::decode(&records);
+    absorb_all(&mut groups, group_messages(&tail, &mns, from_ms, to_ms));
+
+    let mut keys: Vec<(String, i64)> = groups.keys().cloned().collect();
+    keys.sort();
+    let mut series = Vec::with_capacity(keys.len());
+    let mut values_read = 0;
+    for k in keys {
+        let g = groups.remove(&k).expect("a key of the map");
+        values_read += g.factors.iter().map(|(_, r)| r.len()).sum::<usize>();
+        if let Some(s) = build_series(&k.0, k.1, g, &reg[&k.0]) {
+            let (history, period) = s.split_at_time(period_ms.div_euclid(1000));
+            if period.time.is_empty() {
+                continue;
+            }
+            series.push((history, period));
+        }
+    }
+    Ok(Loaded {
+        series,
+        values_read,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// A screening run's outcome.
+pub struct Run {
+    pub leads: Vec<Lead>,
+    /// Values screened (the period; history excluded).
+    pub points: usize,
+    pub series: usize,
+    pub read: Duration,
+    pub screened: Duration,
+}
+
+/// Screens loaded series on every core, and ranks the findings into leads, dismissed
+/// findings removed. `progress` gets the number of series done.
+pub fn screen_loaded(
+    loaded: &Loaded,
+    dismissed: &[Dismissal],
+    config: &screen::Config,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Run {
+    let started = Instant::now();
+    let inputs: Vec<Input> = loaded
+        .series
+        .iter()
+        .map(|(h, p)| Input {
+            series: p,
+            history: (!h.time.is_empty()).then_some(h),
+        })
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let report = screen::screen(&inputs, config, threads, progress);
+    let outlets = inputs.iter().zip(report.results).filter_map(|(i, r)| {
+        let findings = r.ok()?;
+        Some(OutletFindings {
+            mn: i.series.mn.clone(),
+            outlet: i.series.outlet.clone(),
+            industry: i.series.industry.clone(),
+            findings,
+        })
+    });
+    let leads = screen::leads::rank(outlets, dismissed, config);
+    Run {
+        leads,
+        points: report.points,
+        series: inputs.len(),
+        read: loaded.elapsed,
+        screened: started.elapsed(),
+    }
+}
+
+/// One finding as a line of the jsonl contract.
+pub fn finding_json(lead: &Lead, f: &screen::Finding) -> serde_json::Value {
+    serde_json::json!({
+        "mn": lead.mn,
+        "outlet": lead.outlet,
+        "factor": f.factor,
+        "signature": f.signature.id(),
+        "start": screen::finding::iso(f.start),
+        "end": screen::finding::iso(f.end),
+        "score": (f.score * 1000.0).round() / 1000.0,
+        "explanation": f.explanation,
+        "evidence": f.evidence,
+    })
+}
+
+const TABLE_HEADERS: [&str; 8] = [
+    "线索得分",
+    "MN",
+    "排放口",
+    "因子",
+    "特征",
+    "时段",
+    "得分",
+    "说明",
+];
+
+/// The table's cells of a finding.
+fn cells(lead: &Lead, f: &screen::Finding) -> [String; 8] {
+    [
+        format!("{:.2}", lead.score),
+        lead.mn.clone(),
+        lead.outlet.clone(),
+        f.factor.clone().unwrap_or_else(|| "—".into()),
+        format!("{} {}", f.signature.code(), f.signature.name_zh()),
+        screen::finding::zh_window(f.start, f.end),
+        format!("{:.2}", f.score),
+        f.explanation.clone(),
+    ]
+}
+
+/// Writes the findings of the leads in rank order.
+pub fn write_findings(leads: &[Lead], format: Format, out: &mut dyn Write) -> anyhow::Result<()> {
+    let findings = leads
+        .iter()
+        .flat_map(|l| l.findings.iter().map(move |f| (l, f)));
+    match format {
+        Format::Jsonl => {
+            for (l, f) in findings {
+                serde_json::to_writer(&mut *out, &finding_json(l, f))?;
+                out.write_all(b"\n")?;
+            }
+        }
+        Format::Table => {
+            writeln!(out, "{}", TABLE_HEADERS.join(" | "))?;
+            for (l, f) in findings {
+                let mut c = cells(l, f);
+                if c[7].chars().count() > 60 {
+                    c[7] = c[7].chars().take(60).collect::<String>() + "…";
+                }
+                writeln!(out, "{}", c.join(" | "))?;
+            }
+        }
+        Format::Xlsx => {
+            let mut workbook = rust_xlsxwriter::Workbook::new();
+            let sheet = workbook.add_worksheet();
+            sheet.set_name("筛查疑点")?;
+            for (c, h) in TABLE_HEADERS.iter().enumerate() {
+                sheet.write_string(0, c as u16, *h)?;
+            }
+            for (r, (l, f)) in findings.enumerate() {
+                for (c, text) in cells(l, f).iter().enumerate() {
+                    sheet.write_string(r as u32 + 1, c as u16, text)?;
+                }
+            }
+            out.write_all(&workbook.save_to_buffer()?)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Screens a period of the archive and stores its leads (the command and the demo).
+pub async fn screen_and_save(
+    db: &Db,
+    data_dir: &Path,
+    from: NaiveDate,
+    to: NaiveDate,
+    history_days: u32,
+    progress_bar: bool,
+) -> anyhow::Result<(Run, leads::Saved)> {
+    use std::io::IsTerminal;
+    let reg = Arc::new(registry(db).await?);
+    let dismissed = leads::dismissals(db).await?;
+    let data_dir = data_dir.to_owned();
+    let reg2 = reg.clone();
+    let run = tokio::task::spawn_blocking(move || -> anyhow::Result<Run> {
+        let loaded = load(&data_dir, &reg2, from, to, history_days)?;
+        let bar = if progress_bar && std::io::stderr().is_terminal() {
+            let b = indicatif::ProgressBar::new(loaded.series.len() as u64);
+            b.set_message("筛查");
+            b
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        let run = screen_loaded(&loaded, &dismissed, &screen::Config::default(), &|n| {
+            bar.set_position(n as u64)
+        });
+        bar.finish_and_clear();
+        Ok(run)
+    })
+    .await
+    .context("screening task")??;
+    let refs: HashMap<String, OutletRef> = reg
+        .iter()
+        .map(|(mn, r)| (mn.clone(), r.at.clone()))
+        .collect();
+    let saved = leads::save_run(db, "system:screen", (from, to), &refs, &run.leads).await?;
+    Ok((run, saved))
+}
+
+// ---------------------------------------------------------------------------------------
+// Generated fleets into the archive and the registry.
+
+/// The HJ 212 system code of a generated series: wastewater factors start with `w`.
+fn st_of(s: &Series) -> &'static str {
+    if s.channels.iter().any(|c| c.factor.starts_with('w')) {
+        "32"
+    } else {
+        "31"
+    }
+}
+
+/// A generated series' outlet as if registered in `city` (benchmarks: no store needed).
+pub fn registered_of(s: &Series, city: &str) -> Registered {
+    let st = st_of(s);
+    let industry = industry_zh(&s.industry);
+    Registered {
+        at: OutletRef {
+            outlet_id: 0,
+            region_code: city.to_owned(),
+            city_code: city.to_owned(),
+            industry: industry.to_owned(),
+        },
+        name: s.outlet.clone(),
+        industry_key: industry_key(industry, st),
+        factors: s
+            .channels
+            .iter()
+            .map(|c| (c.factor.clone(), c.meta.clone()))
+            .collect(),
+    }
+}
+
+/// A series as archived messages: one per row, the `Avg` and flag of each factor that has a
+/// value, written with the channel's decimals.
+fn messages_of(s: &Series) -> Vec<Message> {
+    let cn = if s.interval >= 3600 { "2061" } else { "2051" };
+    let st = st_of(s);
+    let factors: Vec<Arc<str>> = s
+        .channels
+        .iter()
+        .map(|c| Arc::from(c.factor.as_str()))
+        .collect();
+    let mut order: Vec<usize> = (0..s.channels.len()).collect();
+    order.sort_by(|&a, &b| s.channels[a].factor.cmp(&s.channels[b].factor));
+    let mut letters: BTreeMap<u8, Arc<str>> = BTreeMap::new();
+    (0..s.time.len())
+        .filter(|&i| s.time.is_valid(i))
+        .map(|i| {
+            let t = s.time.value(i);
+            let values = order
+                .iter()
+                .filter_map(|&k| {
+                    let c = &s.channels[k];
+                    if c.values.is_null(i) || !c.values.value(i).is_finite() {
+                        return None;
+                    }
+                    let d = usize::from(c.meta.decimals.unwrap_or(3));
+                    let letter = c.flags.code(i);
+                    let flag = letters
+                        .entry(letter)
+                        .or_insert_with(|| Arc::from((letter as char).to_string().as_str()))
+                        .clone();
+                    Some(Value {
+                        factor: factors[k].clone(),
+                        field: "Avg".into(),
+                        value: format!("{:.d$}", c.values.value(i)),
+                        flag: Some(flag),
+                    })
+                })
+                .collect();
+            Message {
+                mn: s.mn.clone(),
+                st: st.into(),
+                cn: cn.into(),
+                data_time_ms: t * 1000,
+                qn: None,
+                rf: false,
+                recv_us: t * 1_000_000,
+                evidence: Pos(0),
+                values,
+            }
+        })
+        .collect()
+}
+
+/// Writes generated series into the archive, partitioned by date and the city of
+/// `city_of(mn)`, one file per partition named `{name}.parquet` (not `part-*`, which the
+/// compactor owns). Returns the values written.
+pub fn write_series(
+    data_dir: &Path,
+    series: &[&Series],
+    city_of: &dyn Fn(&str) -> String,
+    name: &str,
+) -> anyhow::Result<u64> {
+    let mut parts: BTreeMap<(NaiveDate, String), Vec<Message>> = BTreeMap::new();
+    for s in series {
+        let city = city_of(&s.mn);
+        for m in messages_of(s) {
+            parts.entry((m.date(), city.clone())).or_default().push(m);
+        }
+    }
+    let dir = archive::dir_in(data_dir);
+    let parts: Vec<_> = parts.into_iter().collect();
+    let written = par_chunks(&parts, |part| -> anyhow::Result<u64> {
+        let mut rows = 0;
+        for ((date, city), msgs) in part {
+            let p = archive::partition_dir(&dir, *date, city);
+            std::fs::create_dir_all(&p)?;
+            let mut refs: Vec<&Message> = msgs.iter().collect();
+            archive::sort_messages(&mut refs);
+            rows += archive::write_file(&p.join(format!("{name}.parquet")), &refs)?.rows;
+        }
+        Ok(rows)
+    });
+    written.into_iter().sum()
+}
+
+/// Registers generated outlets: each under a new facility of its industry in
+/// `regions[k % len]` (county codes), with its channels' limits, ranges and detection limits.
+pub async fn register_generated(
+    db: &Db,
+    org: &Org,
+    outlets: &[&screen::generator::Outlet],
+    regions: &[&str],
+    seed: u64,
+) -> anyhow::Result<()> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let specs: Vec<OutletSpec> = outlets
+        .iter()
+        .enumerate()
+        .map(|(k, o)| {
+            let s = &o.minute;
+            let region = regions[k % regions.len()];
+            let text = |x: Option<f64>| x.map(|v| format!("{v}"));
+            OutletSpec {
+                mn: s.mn.clone(),
+                password: "123456".into(),
+                st: st_of(s).into(),
+                name: "1号排放口".into(),
+                facility: FacilitySpec {
+                    name: format!(
+                        "{}筛查样例{}企业{:03}",
+                        org.name(region),
+                        industry_zh(&s.industry),
+                        k + 1
+                    ),
+                    credit_code: ecowarden_core::ids::CreditCode::generate(region, |n| {
+                        rng.random_range(0..n)
+                    })
+                    .to_string(),
+                    region_code: region.into(),
+                    industry: industry_zh(&s.industry).into(),
+                },
+                factors: s
+                    .channels
+                    .iter()
+                    .map(|c| FactorSpec {
+                        code: c.factor.clone(),
+                        emission_limit: text(c.meta.limit),
+                        unit: Some(screen::finding::unit(&c.factor).to_owned())
+                            .filter(|u| !u.is_empty()),
+                        range_low: c.meta.range.map(|_| "0".into()),
+                        range_high: text(c.meta.range),
+                        detection_limit: text(c.meta.detection_limit),
+                        o2_ref: None,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    registry::save(
+        db,
+        org,
+        &ecowarden_core::scope::Scope::Province,
+        "system:generator",
+        "generator",
+        &specs,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("registering generated outlets: {e}"))?;
+    Ok(())
+}
+
+/// Writes a generated fleet's outlets (both intervals, history and period) into the archive,
+/// each under the city of its registered facility.
+pub async fn archive_generated(
+    db: &Db,
+    data_dir: &Path,
+    outlets: &[&screen::generator::Outlet],
+    name: &str,
+) -> anyhow::Result<u64> {
+    let cities: HashMap<String, String> = registry::stations(db)
+        .await?
+        .into_iter()
+        .map(|(mn, s)| (mn, s.city_code))
+        .collect();
+    let series: Vec<&Series> = outlets
+        .iter()
+        .flat_map(|o| [&o.minute, &o.hourly])
+        .collect();
+    let data_dir = data_dir.to_owned();
+    let name = name.to_owned();
+    let series: Vec<Series> = series.into_iter().cloned().collect();
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&Series> = series.iter().collect();
+        write_series(
+            &data_dir,
+            &refs,
+            &|mn| cities.get(mn).cloned().unwrap_or_else(|| "000000".into()),
+            &name,
+        )
+    })
+    .await
+    .context("archive writer")?
+}
+
+/// MNs of generated outlets start with this; the demo's live loggers leave them alone.
+pub const GENERATED_MN_PREFIX: &str = "SIM";
+
+/// How many generated outlets the registry holds (the demo seeds its fleet once).
+pub async fn generated_outlets(db: &Db) -> ecowarden_core::store::Result<i64> {
+    let n = sqlx::query_scalar("SELECT COUNT(*) FROM outlets WHERE mn LIKE $1")
+        .bind(format!("{GENERATED_MN_PREFIX}%"))
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n)
+}
+
+/// What the demo's screening seeded.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoScreening {
+    pub outlets: usize,
+    pub values: u64,
+    pub leads: usize,
+    pub elapsed: Duration,
+}
+
+/// The demo's screening data: a generated fleet (clean outlets and one outlet per signature,
+/// a week of history and the three days before today) registered in the counties of 福州 and
+/// 厦门, written into the archive, and screened, so the lead queue has leads to work on.
+pub async fn seed_demo(
+    db: &Db,
+    org: &Org,
+    data_dir: &Path,
+    seed: u64,
+) -> anyhow::Result<DemoScreening> {
+    let started = Instant::now();
+    let today = ecowarden_core::clock::today();
+    let (history_days, days) = (7u32, 3u32);
+    let first = today - chrono::Days::new(u64::from(history_days + days));
+    let config = screen::Config::default();
+    let spec = screen::generator::FleetSpec {
+        seed,
+        clean: 40,
+        per_signature: 1,
+        history_days,
+        days,
+        start: day_start_ms(first) / 1000,
+    };
+    let fleet = tokio::task::spawn_blocking(move || screen::generator::fleet(&spec, &config))
+        .await
+        .context("generator")?;
+    // The counties of 福州 and 厦门, where the demo accounts sit: two cities' partitions a day.
+    let counties: Vec<&str> = ["350100", "350200"]
+        .iter()
+        .flat_map(|c| org.counties_of(c))
+        .map(|r| r.code.as_str())
+        .collect();
+    let outlets: Vec<&screen::generator::Outlet> = fleet.outlets.iter().collect();
+    register_generated(db, org, &outlets, &counties, seed).await?;
+    let values = archive_generated(db, data_dir, &outlets, "generated-demo").await?;
+    let (run, _) = screen_and_save(
+        db,
+        data_dir,
+        today - chrono::Days::new(u64::from(days)),
+        today - chrono::Days::new(1),
+        history_days,
+        false,
+    )
+    .await?;
+    Ok(DemoScreening {
+        outlets: outlets.len(),
+        values,
+        leads: run.leads.len(),
+        elapsed: started.elapsed(),
+    })
+}

@@ -1,0 +1,302 @@
+//! The REST API under `/api/v1`, described by an OpenAPI document at `/api/v1/openapi.json`
+//! and browsable at `/api/docs` (Swagger UI, served by ecowarden itself).
+//!
+//! Authentication is the same session as the pages (`POST /api/v1/session`); unsafe methods
+//! need the `X-CSRF-Token` header. Every handler applies the caller's role and scope.
+
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+
+use super::error::{Error, Result};
+use super::session::{self, CurrentUser};
+use super::{AppState, refuse};
+use ecowarden_core::audit_log;
+use ecowarden_core::auth::{self, NewUser, Permission};
+use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Dashboard};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ecowarden API",
+        description = "生态环境执法效能平台 REST API. Sign in with POST /api/v1/session; send X-CSRF-Token on unsafe methods."
+    ),
+    paths(
+        session::api_login,
+        me,
+        regions,
+        dashboard,
+        list_cases,
+        get_case,
+        case_history,
+        list_users,
+        create_user,
+        audit_log_entries,
+        super::monitoring::api_outlets,
+        super::monitoring::api_outlet_data,
+        super::monitoring::api_receiver,
+        super::leads::api_leads,
+        super::leads::api_lead,
+        super::leads::api_suppressions
+    ),
+    components(schemas(
+        CaseSummary,
+        Dashboard,
+        NewUser,
+        auth::Role,
+        MeOut,
+        RegionOut,
+        CaseList,
+        super::monitoring::OutletList,
+        super::monitoring::MessageOut,
+        super::monitoring::ReceiverOut,
+        super::monitoring::StationOut,
+        ecowarden_monitoring::registry::OutletRow,
+        ecowarden_monitoring::leads::LeadRow,
+        ecowarden_monitoring::leads::FindingRow,
+        ecowarden_monitoring::leads::LeadDetail,
+        ecowarden_monitoring::leads::SuppressionRow
+    ))
+)]
+struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/session", post(session::api_login))
+        .route("/me", get(me))
+        .route("/regions", get(regions))
+        .route("/dashboard", get(dashboard))
+        .route("/cases", get(list_cases))
+        .route("/cases/{id}", get(get_case))
+        .route("/cases/{id}/history", get(case_history))
+        .route("/users", get(list_users).post(create_user))
+        .route("/audit-log", get(audit_log_entries))
+        .merge(super::monitoring::api())
+        .merge(super::leads::api())
+}
+
+/// JSON body whose rejections (malformed, wrong content type, too large) become our error
+/// and a security-log entry.
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = Error;
+    async fn from_request(req: Request, app: &AppState) -> Result<Self> {
+        let path = req.uri().path().to_owned();
+        let peer = session::peer(req.extensions());
+        let parsed = Json::<T>::from_request(req, app)
+            .await
+            .map_err(super::json_rejection);
+        match parsed {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(e) => {
+                auth::security_event(
+                    &app.db,
+                    e.code(),
+                    None,
+                    peer.as_deref(),
+                    &path,
+                    &e.to_string(),
+                )
+                .await;
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn require(app: &AppState, s: &CurrentUser, p: Permission, path: &str) -> Result<()> {
+    if s.user().can(p) {
+        Ok(())
+    } else {
+        Err(refuse(app, s.user(), path, Error::no_permission()).await)
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MeOut {
+    username: String,
+    display_name: String,
+    role: auth::Role,
+    region_code: String,
+    scope: String,
+}
+
+/// The signed-in user, their role and scope.
+#[utoipa::path(get, path = "/api/v1/me", tag = "session", responses((status = 200, body = MeOut)))]
+async fn me(State(app): State<AppState>, s: CurrentUser) -> Json<MeOut> {
+    let u = s.user();
+    Json(MeOut {
+        username: u.username.clone(),
+        display_name: u.display_name.clone(),
+        role: u.role,
+        region_code: u.region_code.clone(),
+        scope: u.scope.label(&app.org),
+    })
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RegionOut {
+    code: String,
+    name: String,
+    level: String,
+    parent_code: Option<String>,
+    city_code: String,
+}
+
+/// Regions inside the caller's scope.
+#[utoipa::path(get, path = "/api/v1/regions", tag = "org", responses((status = 200, body = [RegionOut])))]
+async fn regions(State(app): State<AppState>, s: CurrentUser) -> Json<Vec<RegionOut>> {
+    Json(
+        app.org
+            .all()
+            .filter(|r| s.user().scope.covers(&r.code, &r.city_code))
+            .map(|r| RegionOut {
+                code: r.code.clone(),
+                name: r.name.clone(),
+                level: r.level.as_str().into(),
+                parent_code: r.parent_code.clone(),
+                city_code: r.city_code.clone(),
+            })
+            .collect(),
+    )
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct YearParam {
+    year: Option<i64>,
+}
+
+/// Dashboard figures for the caller's scope and a year (default: the latest with cases).
+#[utoipa::path(get, path = "/api/v1/dashboard", tag = "cases", params(YearParam), responses((status = 200, body = Dashboard)))]
+async fn dashboard(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Query(q): Query<YearParam>,
+) -> Result<Json<Dashboard>> {
+    require(&app, &s, Permission::ReadLedger, "/api/v1/dashboard").await?;
+    let year = match q.year {
+        Some(y) => y,
+        None => super::pages::latest_year(&app).await?,
+    };
+    Ok(Json((*app.dashboard(&s.user().scope, year).await?).clone()))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CaseList {
+    items: Vec<CaseSummary>,
+    page: i64,
+    has_next: bool,
+}
+
+/// Cases in the caller's scope, newest first, 50 a page.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseFilter), responses((status = 200, body = CaseList), (status = 403, description = "region outside the caller's scope")))]
+async fn list_cases(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    q: std::result::Result<Query<CaseFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<CaseList>> {
+    require(&app, &s, Permission::ReadLedger, "/api/v1/cases").await?;
+    let Query(f) = q.map_err(|r| Error::BadRequest(format!("查询参数错误：{}", r.body_text())))?;
+    if let Some(r) = f.region.as_deref().filter(|r| !r.is_empty()) {
+        let region = app.org.known(r).map_err(Error::BadRequest)?;
+        if !s.user().scope.covers(&region.code, &region.city_code) {
+            return Err(refuse(&app, s.user(), "/api/v1/cases", Error::out_of_scope()).await);
+        }
+    }
+    let (items, has_next) = cases::list(&app.db, &app.org, &s.user().scope, &f).await?;
+    Ok(Json(CaseList {
+        items,
+        page: f.page.unwrap_or(1).max(1),
+        has_next,
+    }))
+}
+
+/// One case.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)), responses((status = 200, body = CaseSummary), (status = 403), (status = 404)))]
+async fn get_case(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<CaseSummary>> {
+    require(&app, &s, Permission::ReadLedger, "/api/v1/cases").await?;
+    match cases::get(&app.db, &s.user().scope, id).await {
+        Ok(c) => Ok(Json(c)),
+        Err(e) => Err(refuse(&app, s.user(), &format!("/api/v1/cases/{id}"), e.into()).await),
+    }
+}
+
+/// The audit history of one case.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/history", tag = "cases", params(("id" = i64, Path)), responses((status = 200)))]
+async fn case_history(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<audit_log::Entry>>> {
+    // Same role and scope checks as reading the case itself.
+    let _ = get_case(State(app.clone()), CurrentUser(s.0.clone()), Path(id)).await?;
+    Ok(Json(
+        audit_log::history(&app.db, "case", &id.to_string()).await?,
+    ))
+}
+
+/// Accounts inside the caller's scope.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", responses((status = 200)))]
+async fn list_users(
+    State(app): State<AppState>,
+    s: CurrentUser,
+) -> Result<Json<Vec<auth::UserRow>>> {
+    require(&app, &s, Permission::ManageUsers, "/api/v1/users").await?;
+    Ok(Json(auth::list_users(&app.db, &s.user().scope).await?))
+}
+
+/// Creates an account inside the caller's scope.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser, responses((status = 201), (status = 422)))]
+async fn create_user(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    ApiJson(u): ApiJson<NewUser>,
+) -> Result<Response> {
+    require(&app, &s, Permission::ManageUsers, "/api/v1/users").await?;
+    super::pages::check_account_scope(&app, s.user(), &u.region_code, u.role).await?;
+    let id = auth::create_user(&app.db, &app.org, &s.user().username, &u).await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(serde_json::json!({"id": id})),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct LimitParam {
+    limit: Option<i64>,
+}
+
+/// The newest audit-log entries.
+#[utoipa::path(get, path = "/api/v1/audit-log", tag = "audit", params(LimitParam), responses((status = 200)))]
+async fn audit_log_entries(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Query(q): Query<LimitParam>,
+) -> Result<Json<Vec<audit_log::Entry>>> {
+    require(&app, &s, Permission::ReadAudit, "/api/v1/audit-log").await?;
+    Ok(Json(
+        audit_log::recent(&app.db, q.limit.unwrap_or(100).clamp(1, 1000)).await?,
+    ))
+}
+
+/// Swagger UI over our OpenAPI document, from the npm package served by ecowarden.
+pub async fn docs(_s: CurrentUser) -> Html<&'static str> {
+    Html(
+        r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>API 文档 · 生态环境执法效能平台</title>
+<link rel="stylesheet" href="/assets/vendor/swagger-ui.css"></head><body><div id="swagger"></div>
+<script src="/assets/vendor/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: '/api/v1/openapi.json', dom_id: '#swagger' });</script></body></html>"#,
+    )
+}

@@ -1,0 +1,707 @@
+//! Pages of the case ledger beyond the list: recording a case, the case page with its
+//! timeline and actions, campaign ledgers, third-party providers, work between departments,
+//! and the statistics with drill-down.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::error::{Error, Result};
+use super::pages::{Nav, render, require};
+use super::session::CurrentUser;
+use super::{AppState, refuse};
+use ecowarden_core::audit_log;
+use ecowarden_core::auth::{Permission, User};
+use ecowarden_core::ids::Money;
+use ecowarden_ledger::cases::intake::{self, FIELDS, Field, IntakeError, NewCase};
+use ecowarden_ledger::cases::vocab::{MeasureKind, ReferralKind, Tag};
+use ecowarden_ledger::cases::workflow::{self, CaseDetail, MeasureInput, Outcome, WorkflowError};
+use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Status};
+use ecowarden_ledger::stats::{self, Period, Stats};
+
+impl From<WorkflowError> for Error {
+    fn from(e: WorkflowError) -> Self {
+        match e {
+            WorkflowError::Access(a) => a.into(),
+            e => Error::Unprocessable(e.to_string()),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "case_new.html")]
+struct NewCasePage {
+    nav: Nav,
+    fields: &'static [Field],
+    values: NewCase,
+    errors: Vec<(String, String)>,
+}
+
+impl NewCasePage {
+    fn value(&self, key: &str) -> &str {
+        self.values.get(key)
+    }
+    fn error_for(&self, key: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+pub async fn new_case_form(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
+    require(&app, s.user(), Permission::WriteLedger, "/cases/new").await?;
+    let mut values = NewCase::default();
+    // Prefill the officer's own region where it is a county.
+    if let ecowarden_core::scope::Scope::County(c) = &s.user().scope {
+        values.region_code = c.clone();
+    }
+    render(NewCasePage {
+        nav: Nav::new(&app, &s, "cases"),
+        fields: FIELDS,
+        values,
+        errors: Vec::new(),
+    })
+}
+
+pub async fn new_case_submit(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    form: std::result::Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::WriteLedger, "/cases/new").await?;
+    let Form(pairs) = form.map_err(super::form_rejection)?;
+    let mut values = NewCase::default();
+    for (k, v) in pairs {
+        values.set(&k, v);
+    }
+    match intake::record(
+        &app.db,
+        &app.org,
+        &s.user().scope,
+        &s.user().username,
+        std::slice::from_ref(&values),
+    )
+    .await
+    {
+        Ok(ids) => Ok(Redirect::to(&format!("/cases/{}", ids[0])).into_response()),
+        Err(IntakeError::Invalid(errs)) => {
+            let errors = errs
+                .into_iter()
+                .map(|(_, e)| (e.field.to_owned(), e.message))
+                .collect();
+            let page = NewCasePage {
+                nav: Nav::new(&app, &s, "cases"),
+                fields: FIELDS,
+                values,
+                errors,
+            };
+            Ok((
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                axum::response::Html(page.render()?),
+            )
+                .into_response())
+        }
+        Err(IntakeError::Store(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage {
+    nav: Nav,
+    c: CaseSummary,
+    d: CaseDetail,
+    region_name: String,
+    history: Vec<audit_log::Entry>,
+    next: &'static [Status],
+    can_write: bool,
+    measure_kinds: &'static [MeasureKind],
+    referral_kinds: &'static [ReferralKind],
+    message: String,
+    /// The screening lead the case was accepted from, if any.
+    lead_id: Option<i64>,
+}
+
+impl CasePage {
+    /// (label, date) of each lifecycle step reached, in order.
+    fn timeline(&self) -> Vec<(&'static str, &str)> {
+        let c = &self.c;
+        [
+            ("发现", Some(&c.discovered_on)),
+            ("立案", c.filed_on.as_ref()),
+            ("调查取证", c.investigation_on.as_ref()),
+            ("事先告知", c.prior_notice_on.as_ref()),
+            ("申请听证", c.hearing_requested_on.as_ref()),
+            ("举行听证", c.hearing_held_on.as_ref()),
+            ("处罚决定", c.decided_on.as_ref()),
+            ("送达", c.served_on.as_ref()),
+            ("缴款", c.paid_on.as_ref()),
+            ("结案", c.closed_on.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(l, d)| d.map(|d| (l, d.as_str())))
+        .collect()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MessageQuery {
+    msg: Option<String>,
+}
+
+pub async fn case_page(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    Query(q): Query<MessageQuery>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::ReadLedger, "/cases").await?;
+    let c = match cases::get(&app.db, &s.user().scope, id).await {
+        Ok(c) => c,
+        Err(e) => return Err(refuse(&app, s.user(), &format!("/cases/{id}"), e.into()).await),
+    };
+    let d = workflow::detail(&app.db, &c).await?;
+    let history = audit_log::history(&app.db, "case", &id.to_string()).await?;
+    render(CasePage {
+        nav: Nav::new(&app, &s, "cases"),
+        region_name: app.org.name(&c.region_code).to_owned(),
+        next: workflow::next_stages(Status::parse(&c.status).unwrap_or(Status::Filed)),
+        can_write: s.user().can(Permission::WriteLedger),
+        measure_kinds: MeasureKind::ALL,
+        referral_kinds: ReferralKind::ALL,
+        message: q.msg.unwrap_or_default(),
+        lead_id: ecowarden_monitoring::leads::for_case(&app.db, id).await?,
+        c,
+        d,
+        history,
+    })
+}
+
+/// After an action the case page is shown again with a message (PRG: a reload does not repeat it).
+fn back(id: i64, msg: &str) -> Response {
+    let m = percent_encoding::utf8_percent_encode(msg, percent_encoding::NON_ALPHANUMERIC);
+    Redirect::to(&format!("/cases/{id}?msg={m}")).into_response()
+}
+
+fn date(s: &str, label: &str) -> Result<chrono::NaiveDate> {
+    intake::parse_date(s)
+        .ok_or_else(|| Error::Unprocessable(format!("{label}“{s}”无法识别，应为YYYY-MM-DD")))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TransitionForm {
+    to: String,
+    on: String,
+    version: i64,
+}
+
+pub async fn transition(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    form: std::result::Result<Form<TransitionForm>, FormRejection>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
+    let Form(f) = form.map_err(super::form_rejection)?;
+    let to = Status::parse(&f.to).ok_or_else(|| Error::BadRequest("未知的案件状态".into()))?;
+    let on = date(&f.on, "日期")?;
+    match workflow::transition(
+        &app.db,
+        &s.user().scope,
+        &s.user().username,
+        id,
+        f.version,
+        to,
+        on,
+    )
+    .await
+    {
+        Ok(()) => Ok(back(id, &format!("已转为“{}”", to.label()))),
+        Err(WorkflowError::Access(e)) => {
+            Err(refuse(&app, s.user(), &format!("/cases/{id}"), e.into()).await)
+        }
+        Err(e) => Ok(back(id, &e.to_string())),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MeasureForm {
+    kind: String,
+    decided_on: String,
+    #[serde(default)]
+    items: String,
+    #[serde(default)]
+    restriction: String,
+    #[serde(default)]
+    days: String,
+    #[serde(default)]
+    amount: String,
+}
+
+pub async fn add_measure(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    form: std::result::Result<Form<MeasureForm>, FormRejection>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
+    let Form(f) = form.map_err(super::form_rejection)?;
+    let kind = MeasureKind::parse(&f.kind)
+        .ok_or_else(|| Error::Unprocessable(format!("未知的配套措施“{}”", f.kind)))?;
+    let input = MeasureInput {
+        kind,
+        decided_on: date(&f.decided_on, "决定日期")?,
+        items: f.items.trim().to_owned(),
+        restriction: match (kind, f.restriction.as_str()) {
+            (MeasureKind::ProductionRestriction, "suspension") => Some("suspension"),
+            (MeasureKind::ProductionRestriction, _) => Some("restriction"),
+            _ => None,
+        },
+        days: match f.days.trim() {
+            "" => None,
+            d => Some(
+                d.parse()
+                    .map_err(|_| Error::Unprocessable(format!("天数“{d}”应为整数")))?,
+            ),
+        },
+        amount: match f.amount.trim() {
+            "" => Money::ZERO,
+            a => a
+                .parse()
+                .map_err(|e: ecowarden_core::ids::ParseIdError| Error::Unprocessable(e.0))?,
+        },
+    };
+    match workflow::add_measure(&app.db, &s.user().scope, &s.user().username, id, &input).await {
+        Ok(_) => Ok(back(id, &format!("已登记{}", kind.label()))),
+        Err(WorkflowError::Access(e)) => {
+            Err(refuse(&app, s.user(), &format!("/cases/{id}"), e.into()).await)
+        }
+        Err(e) => Ok(back(id, &e.to_string())),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReferralForm {
+    kind: String,
+    agency: String,
+    referred_on: String,
+}
+
+pub async fn add_referral(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    form: std::result::Result<Form<ReferralForm>, FormRejection>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
+    let Form(f) = form.map_err(super::form_rejection)?;
+    let kind = ReferralKind::parse(&f.kind)
+        .ok_or_else(|| Error::Unprocessable(format!("未知的移送类型“{}”", f.kind)))?;
+    let on = date(&f.referred_on, "移送日期")?;
+    match workflow::add_referral(
+        &app.db,
+        &s.user().scope,
+        &s.user().username,
+        id,
+        kind,
+        &f.agency,
+        on,
+    )
+    .await
+    {
+        Ok(_) => Ok(back(id, &format!("已登记{}", kind.label()))),
+        Err(WorkflowError::Access(e)) => {
+            Err(refuse(&app, s.user(), &format!("/cases/{id}"), e.into()).await)
+        }
+        Err(e) => Ok(back(id, &e.to_string())),
+    }
+}
+
+pub async fn referral_outcome(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    form: std::result::Result<Form<Outcome>, FormRejection>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
+    let Form(o) = form.map_err(super::form_rejection)?;
+    match workflow::record_outcome(&app.db, &s.user().scope, &s.user().username, id, &o).await {
+        Ok(case_id) => Ok(back(case_id, "已更新移送结果")),
+        Err(WorkflowError::Access(e)) => {
+            Err(refuse(&app, s.user(), &format!("/referrals/{id}"), e.into()).await)
+        }
+        Err(e) => Err(Error::Unprocessable(e.to_string())),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "campaign.html")]
+struct CampaignPage {
+    nav: Nav,
+    tag: Tag,
+    tags: &'static [Tag],
+    rows: Vec<CaseSummary>,
+    more: bool,
+    page: i64,
+    task_forces: Vec<(String, String, String, String)>,
+    batches: Vec<(String, String, i64)>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    page: Option<i64>,
+}
+
+/// One campaign's ledger: its cases, task forces and typical-case batches.
+pub async fn campaign(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(slug): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::ReadLedger, "/campaigns").await?;
+    let tag = Tag::parse(&slug).ok_or_else(|| Error::NotFound("没有这个专项行动".into()))?;
+    let f = CaseFilter {
+        tag: Some(tag.as_str().into()),
+        page: q.page,
+        ..Default::default()
+    };
+    let (rows, more) = cases::list(&app.db, &app.org, &s.user().scope, &f).await?;
+    let mut sql = ecowarden_core::store::Sql::new(
+        "SELECT t.name, t.leader, t.established_on, t.outcome FROM task_forces t WHERE t.theme = ",
+    );
+    sql.bind(tag.as_str());
+    sql.scope(&s.user().scope, "t");
+    sql.push(" ORDER BY t.established_on");
+    let task_forces = sql.fetch_all(&app.db).await?;
+    let mut sql = ecowarden_core::store::Sql::new(
+        "SELECT b.title, b.published_on, COUNT(tc.case_id) AS n FROM typical_batches b LEFT JOIN typical_cases tc ON tc.batch_id = b.id WHERE b.theme = ",
+    );
+    sql.bind(tag.as_str());
+    sql.scope(&s.user().scope, "b");
+    sql.push(" GROUP BY b.id, b.title, b.published_on ORDER BY b.published_on");
+    let batches = sql.fetch_all(&app.db).await?;
+    render(CampaignPage {
+        nav: Nav::new(&app, &s, "campaigns"),
+        tag,
+        tags: Tag::ALL,
+        rows,
+        more,
+        page: q.page.unwrap_or(1).max(1),
+        task_forces,
+        batches,
+    })
+}
+
+/// The campaigns page opens on 清水蓝天, the corps' yearly main campaign.
+pub async fn campaigns(_s: CurrentUser) -> Result<Response> {
+    Ok(Redirect::to(&format!("/campaigns/{}", Tag::ClearWaterBlueSky.as_str())).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "third_parties.html")]
+struct ThirdPartiesPage {
+    nav: Nav,
+    rows: Vec<ProviderRow>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProviderRow {
+    id: i64,
+    name: String,
+    credit_code: String,
+    service_types: String,
+    region_code: String,
+    cases: i64,
+    fine_fen: i64,
+}
+
+impl ProviderRow {
+    fn services(&self) -> String {
+        ecowarden_ledger::cases::vocab::parse_list(
+            &self.service_types,
+            ecowarden_ledger::cases::vocab::ThirdPartySubtype::parse,
+        )
+        .map(|v| v.iter().map(|t| t.label()).collect::<Vec<_>>().join("、"))
+        .unwrap_or_else(|_| self.service_types.clone())
+    }
+    fn fine(&self) -> Money {
+        Money::from_fen(self.fine_fen)
+    }
+}
+
+const PROVIDER_SELECT: &str = "SELECT p.id, p.name, p.credit_code, p.service_types, p.region_code, \
+     (SELECT COUNT(*) FROM cases c WHERE c.third_party_id = p.id) AS cases, \
+     (SELECT CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) FROM cases c WHERE c.third_party_id = p.id) AS fine_fen \
+     FROM third_parties p WHERE 1=1";
+
+/// The registry of third-party service providers in scope, with their fraud cases.
+pub async fn third_parties(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
+    require(&app, s.user(), Permission::ReadLedger, "/third-parties").await?;
+    let mut sql = ecowarden_core::store::Sql::new(PROVIDER_SELECT);
+    sql.scope(&s.user().scope, "p");
+    sql.push(" ORDER BY cases DESC, p.name");
+    let rows = sql.fetch_all(&app.db).await?;
+    render(ThirdPartiesPage {
+        nav: Nav::new(&app, &s, "third-party"),
+        rows,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "third_party.html")]
+struct ThirdPartyPage {
+    nav: Nav,
+    p: ProviderRow,
+    rows: Vec<CaseSummary>,
+}
+
+/// A provider's page: its fraud cases across the province. Providers work across regions, so
+/// the page shows the provider to anyone who may read the ledger, and only the cases in scope.
+pub async fn third_party(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::ReadLedger, "/third-parties").await?;
+    let mut sql = ecowarden_core::store::Sql::new(PROVIDER_SELECT);
+    sql.push(" AND p.id = ").bind(id);
+    let p = sql
+        .fetch_all::<ProviderRow>(&app.db)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::NotFound("第三方机构不存在".into()))?;
+    let f = CaseFilter {
+        third_party: Some(id),
+        ..Default::default()
+    };
+    let (rows, _) = cases::list(&app.db, &app.org, &s.user().scope, &f).await?;
+    render(ThirdPartyPage {
+        nav: Nav::new(&app, &s, "third-party"),
+        p,
+        rows,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "cooperation.html")]
+struct CooperationPage {
+    nav: Nav,
+    transfers: Vec<Transfer>,
+    supervisions: Vec<Supervision>,
+    cross: Vec<Cross>,
+    today: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Transfer {
+    direction: String,
+    department: String,
+    region_code: String,
+    transferred_on: String,
+    summary: String,
+    feedback_on: Option<String>,
+    feedback: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Cross {
+    name: String,
+    inspector_region: String,
+    target_region: String,
+    starts_on: String,
+    ends_on: String,
+    officers: i64,
+    problems_found: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Supervision {
+    case_id: i64,
+    case_no: String,
+    level: String,
+    joint_with: String,
+    listed_on: String,
+    deadline: String,
+    closed_on: Option<String>,
+}
+
+/// Lead transfers, listed supervision and cross enforcement in scope.
+pub async fn cooperation(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
+    require(&app, s.user(), Permission::ReadLedger, "/cooperation").await?;
+    let scope = &s.user().scope;
+    let mut sql = ecowarden_core::store::Sql::new(
+        "SELECT l.direction, l.department, l.region_code, l.transferred_on, l.summary, l.feedback_on, l.feedback FROM lead_transfers l WHERE 1=1",
+    );
+    sql.scope(scope, "l")
+        .push(" ORDER BY l.transferred_on DESC LIMIT 200");
+    let transfers = sql.fetch_all(&app.db).await?;
+    let mut sql = ecowarden_core::store::Sql::new(
+        "SELECT s.case_id, c.case_no, s.level, s.joint_with, s.listed_on, s.deadline, s.closed_on FROM listed_supervisions s JOIN cases c ON c.id = s.case_id WHERE 1=1",
+    );
+    sql.scope(scope, "c").push(" ORDER BY s.deadline LIMIT 200");
+    let supervisions = sql.fetch_all(&app.db).await?;
+    let mut sql = ecowarden_core::store::Sql::new(
+        "SELECT x.name, x.inspector_region, x.target_region, x.starts_on, x.ends_on, x.officers, x.problems_found FROM cross_enforcements x WHERE 1=1",
+    );
+    if let Some((_, v)) = scope.condition("x") {
+        sql.push(" AND (x.target_city = ")
+            .bind(v.clone())
+            .push(" OR x.inspector_region = ")
+            .bind(v)
+            .push(")");
+    }
+    sql.push(" ORDER BY x.starts_on");
+    let mut cross: Vec<Cross> = sql.fetch_all(&app.db).await?;
+    // Shown by name: the codes mean little to a reader.
+    for x in &mut cross {
+        x.inspector_region = app.org.name(&x.inspector_region).to_owned();
+        x.target_region = app.org.name(&x.target_region).to_owned();
+    }
+    render(CooperationPage {
+        nav: Nav::new(&app, &s, "cooperation"),
+        transfers,
+        supervisions,
+        cross,
+        today: ecowarden_core::clock::today().to_string(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatsQuery {
+    year: Option<i32>,
+    /// "1", "2", or empty for the whole year (as the form's select sends it).
+    half: Option<String>,
+    region: Option<String>,
+    key: Option<String>,
+}
+
+/// Resolves the period and region of a statistics request inside the user's scope.
+pub(super) async fn stats_for(
+    app: &AppState,
+    u: &User,
+    q: &StatsQuery,
+    path: &str,
+) -> Result<Stats> {
+    require(app, u, Permission::ReadLedger, path).await?;
+    let year = match q.year {
+        Some(y) => y,
+        None => super::pages::latest_year(app).await? as i32,
+    };
+    let half = match q.half.as_deref().unwrap_or("") {
+        "" => None,
+        "1" => Some(1),
+        "2" => Some(2),
+        other => {
+            return Err(Error::BadRequest(format!(
+                "期间参数 half 只能是1或2，收到“{other}”"
+            )));
+        }
+    };
+    let region = q.region.as_deref().filter(|r| !r.is_empty());
+    if let Some(r) = region {
+        let reg = app.org.known(r).map_err(Error::BadRequest)?;
+        if !u.scope.covers(&reg.code, &reg.city_code) {
+            return Err(refuse(app, u, path, Error::out_of_scope()).await);
+        }
+    }
+    Ok(stats::compute(&app.db, &app.org, &u.scope, region, Period { year, half }).await?)
+}
+
+#[derive(Template)]
+#[template(path = "stats.html")]
+struct StatsPage {
+    nav: Nav,
+    s: Stats,
+    regions: Vec<(String, String)>,
+    years: Vec<i32>,
+    query: String,
+}
+
+impl StatsPage {
+    fn show(&self, value: &i64, unit: &str) -> String {
+        let value = *value;
+        if unit == "元" {
+            format!("{}万元", Money::from_fen(value).wan_yuan())
+        } else {
+            format!("{value}{unit}")
+        }
+    }
+    fn new_group(&self, i: &usize) -> bool {
+        *i == 0 || self.s.figures[*i - 1].group != self.s.figures[*i].group
+    }
+}
+
+pub async fn stats_page(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Query(q): Query<StatsQuery>,
+) -> Result<Response> {
+    let st = stats_for(&app, s.user(), &q, "/stats").await?;
+    let latest = super::pages::latest_year(&app).await? as i32;
+    let regions = app
+        .org
+        .all()
+        .filter(|r| s.user().scope.covers(&r.code, &r.city_code))
+        .map(|r| (r.code.clone(), r.name.clone()))
+        .collect();
+    let query = format!(
+        "year={}&half={}&region={}",
+        st.period.year,
+        st.period.half.map(|h| h.to_string()).unwrap_or_default(),
+        q.region.clone().unwrap_or_default()
+    );
+    render(StatsPage {
+        nav: Nav::new(&app, &s, "stats"),
+        years: (latest - 4..=latest).rev().collect(),
+        regions,
+        query,
+        s: st,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "figure.html")]
+struct FigurePage {
+    nav: Nav,
+    title: String,
+    rows: Vec<CaseSummary>,
+    all_cases_link: Option<String>,
+}
+
+/// The cases behind one figure.
+pub async fn figure_page(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Query(q): Query<StatsQuery>,
+) -> Result<Response> {
+    let st = stats_for(&app, s.user(), &q, "/stats/figure").await?;
+    let key = q.key.as_deref().unwrap_or("");
+    let f = st
+        .figure(key)
+        .ok_or_else(|| Error::NotFound(format!("没有统计项“{key}”")))?;
+    let title = format!(
+        "{} · {} · {}：{}",
+        st.region_name, st.period_label, f.label, f.value
+    );
+    // Figures over every case of the period (totals) drill down to the filtered list.
+    let all_cases_link = f.case_ids.is_empty().then(|| {
+        format!(
+            "/cases?year={}&region={}",
+            st.period.year,
+            q.region.clone().unwrap_or_default()
+        )
+    });
+    let rows = cases::by_ids(&app.db, &s.user().scope, &f.case_ids).await?;
+    render(FigurePage {
+        nav: Nav::new(&app, &s, "stats"),
+        title,
+        rows,
+        all_cases_link,
+    })
+}

@@ -1,0 +1,422 @@
+//! The web layer: server-rendered Chinese pages, the `/api/v1` REST API and the assets.
+//!
+//! Handlers only translate HTTP into calls on the domain modules (`cases`, `auth`, `org`,
+//! `audit_log`); rules and SQL live there. Every handler that touches data takes the
+//! [`session::CurrentUser`] and passes its scope down.
+
+pub mod api;
+mod assets;
+pub mod error;
+mod leads;
+mod ledger;
+mod ledger_io;
+mod monitoring;
+mod pages;
+pub mod session;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use askama::Template;
+use axum::Router;
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use tower_http::trace::TraceLayer;
+
+use ecowarden_core::auth;
+use ecowarden_core::config::Settings;
+use ecowarden_core::org::Org;
+use ecowarden_core::scope::Scope;
+use ecowarden_core::store::Db;
+use ecowarden_ledger::cases::Dashboard;
+use error::{Error, ErrorInfo};
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub org: Arc<Org>,
+    pub settings: Arc<Settings>,
+    /// Dashboard figures per (scope, year); see [`DashboardCache`].
+    dashboards: Arc<DashboardCache>,
+    /// The HJ 212 receiver running in this process, if any (its figures for the pages).
+    pub receiver: Option<Arc<ecowarden_monitoring::ingest::Context>>,
+}
+
+/// Dashboard figures per (scope, year).
+///
+/// Over a million cases the figures take a grouped scan of the scope's year (hundreds of
+/// milliseconds for the province on an idle machine, seconds on a loaded one), longer than a
+/// page view may, so they are cached rather than computed per request. A summary table kept
+/// up to date by every write was the alternative; it was not chosen because every write path
+/// (forms, API, imports, batched intake, workflow transitions that change status or fine)
+/// would have to maintain it on both backends, and a missed path would show wrong figures
+/// silently, whereas a cache is at worst [`DASHBOARD_TTL`] old and always computed by the
+/// same query as a cold page.
+///
+/// - **Single flight:** one computation per key at a time; concurrent cold requests wait for
+///   it instead of each starting their own (which exhausted the pool: 8 connections, 50
+///   clients).
+/// - **Stale while revalidate:** an entry older than the TTL is still answered at once while
+///   one background task recomputes it.
+/// - **Bounded:** at most [`DASHBOARD_COMPUTATIONS`] computations across all keys hold a
+///   connection, so page views always find the rest of the pool.
+/// - **Warmed:** `serve` computes the province and every city for the latest year in the
+///   background at start ([`AppState::warm_dashboards`]).
+pub struct DashboardCache {
+    slots: Mutex<HashMap<(String, i64), Arc<DashboardSlot>>>,
+    permits: tokio::sync::Semaphore,
+}
+
+#[derive(Default)]
+struct DashboardSlot {
+    value: Mutex<Option<(Instant, Arc<Dashboard>)>>,
+    computing: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl DashboardSlot {
+    fn current(&self) -> Option<(Instant, Arc<Dashboard>)> {
+        self.value.lock().expect("lock").clone()
+    }
+}
+
+impl DashboardCache {
+    fn new() -> Self {
+        Self {
+            slots: Default::default(),
+            permits: tokio::sync::Semaphore::new(DASHBOARD_COMPUTATIONS),
+        }
+    }
+
+    fn slot(&self, scope: &Scope, year: i64) -> Arc<DashboardSlot> {
+        self.slots
+            .lock()
+            .expect("lock")
+            .entry((format!("{scope:?}"), year))
+            .or_default()
+            .clone()
+    }
+}
+
+/// How old cached dashboard figures may be before they are recomputed (in the background).
+pub const DASHBOARD_TTL: Duration = Duration::from_secs(60);
+/// Dashboard computations running at once, across all scopes.
+const DASHBOARD_COMPUTATIONS: usize = 2;
+
+impl AppState {
+    pub fn new(db: Db, org: Arc<Org>, settings: Settings) -> Self {
+        Self {
+            db,
+            org,
+            settings: Arc::new(settings),
+            dashboards: Arc::new(DashboardCache::new()),
+            receiver: None,
+        }
+    }
+
+    /// The state with the receiver that runs beside the web server.
+    pub fn with_receiver(
+        mut self,
+        receiver: Option<Arc<ecowarden_monitoring::ingest::Context>>,
+    ) -> Self {
+        self.receiver = receiver;
+        self
+    }
+
+    /// The dashboard figures of a scope and year, from the cache when it has them (see
+    /// [`DashboardCache`]).
+    pub async fn dashboard(&self, scope: &Scope, year: i64) -> Result<Arc<Dashboard>, Error> {
+        let slot = self.dashboards.slot(scope, year);
+        if let Some((at, d)) = slot.current() {
+            if at.elapsed() >= DASHBOARD_TTL
+                && let Ok(guard) = slot.computing.clone().try_lock_owned()
+            {
+                let (app, scope) = (self.clone(), scope.clone());
+                tokio::spawn(async move {
+                    let _guard = guard;
+                    if let Err(e) = app.compute_dashboard(&slot, &scope, year).await {
+                        tracing::warn!("dashboard refresh for {scope:?} {year}: {e}");
+                    }
+                });
+            }
+            return Ok(d);
+        }
+        let _guard = slot.computing.lock().await;
+        if let Some((_, d)) = slot.current() {
+            return Ok(d);
+        }
+        Ok(self.compute_dashboard(&slot, scope, year).await?)
+    }
+
+    async fn compute_dashboard(
+        &self,
+        slot: &DashboardSlot,
+        scope: &Scope,
+        year: i64,
+    ) -> ecowarden_core::store::Result<Arc<Dashboard>> {
+        let _permit = self
+            .dashboards
+            .permits
+            .acquire()
+            .await
+            .expect("never closed");
+        let d =
+            Arc::new(ecowarden_ledger::cases::dashboard(&self.db, &self.org, scope, year).await?);
+        *slot.value.lock().expect("lock") = Some((Instant::now(), d.clone()));
+        Ok(d)
+    }
+
+    /// Computes the dashboards of the province and of every city for the latest year, one
+    /// after another in a background task, so the first visitors do not wait for them.
+    pub fn warm_dashboards(&self) -> tokio::task::JoinHandle<()> {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let t0 = Instant::now();
+            let year: Option<i64> = match sqlx::query_scalar("SELECT MAX(year) FROM cases")
+                .fetch_one(app.db.pool())
+                .await
+            {
+                Ok(y) => y,
+                Err(e) => {
+                    tracing::warn!("dashboard warm-up: {e}");
+                    return;
+                }
+            };
+            let Some(year) = year else { return };
+            let mut scopes = vec![Scope::Province];
+            scopes.extend(
+                app.org
+                    .all()
+                    .filter(|r| r.level == ecowarden_core::org::Level::City)
+                    .map(|r| Scope::City(r.code.clone())),
+            );
+            for scope in &scopes {
+                if let Err(e) = app.dashboard(scope, year).await {
+                    tracing::warn!("dashboard warm-up for {scope:?}: {e}");
+                }
+            }
+            tracing::info!(
+                "dashboards warmed: {} scopes of {year} in {:.1} s",
+                scopes.len(),
+                t0.elapsed().as_secs_f64()
+            );
+        })
+    }
+}
+
+/// Every route, for documentation and for the route × role test, which fails when a route
+/// is added here without a row in its table.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("GET", "/healthz"),
+    ("GET", "/assets/{file}"),
+    ("GET", "/"),
+    ("GET", "/cases"),
+    ("GET", "/cases/new"),
+    ("POST", "/cases/new"),
+    ("GET", "/cases/{id}"),
+    ("POST", "/cases/{id}/transition"),
+    ("POST", "/cases/{id}/measures"),
+    ("POST", "/cases/{id}/referrals"),
+    ("POST", "/referrals/{id}/outcome"),
+    ("GET", "/campaigns"),
+    ("GET", "/campaigns/{tag}"),
+    ("GET", "/third-parties"),
+    ("GET", "/third-parties/{id}"),
+    ("GET", "/cooperation"),
+    ("GET", "/stats"),
+    ("GET", "/stats/figure"),
+    ("GET", "/org"),
+    ("GET", "/users"),
+    ("POST", "/users"),
+    ("POST", "/users/{id}/disable"),
+    ("POST", "/users/{id}/enable"),
+    ("POST", "/users/{id}/password"),
+    ("GET", "/audit"),
+    ("GET", "/modules/{name}"),
+    ("GET", "/api/docs"),
+    ("GET", "/api/v1/openapi.json"),
+    ("POST", "/api/v1/session"),
+    ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/regions"),
+    ("GET", "/api/v1/dashboard"),
+    ("GET", "/api/v1/cases"),
+    ("GET", "/api/v1/cases/{id}"),
+    ("GET", "/api/v1/cases/{id}/history"),
+    ("GET", "/api/v1/users"),
+    ("POST", "/api/v1/users"),
+    ("GET", "/api/v1/audit-log"),
+    ("GET", "/cases/template.xlsx"),
+    ("GET", "/cases/import"),
+    ("POST", "/cases/import"),
+    ("GET", "/cases/export.xlsx"),
+    ("GET", "/stats/export.xlsx"),
+    ("GET", "/monitoring"),
+    ("GET", "/monitoring/receiver"),
+    ("GET", "/monitoring/outlets/new"),
+    ("POST", "/monitoring/outlets"),
+    ("GET", "/monitoring/outlets/{id}"),
+    ("GET", "/monitoring/outlets/{id}/edit"),
+    ("GET", "/monitoring/registry/import"),
+    ("POST", "/monitoring/registry/import"),
+    ("GET", "/api/v1/monitoring/outlets"),
+    ("GET", "/api/v1/monitoring/outlets/{id}/data"),
+    ("GET", "/api/v1/monitoring/receiver"),
+    ("GET", "/leads"),
+    ("GET", "/leads/{id}"),
+    ("POST", "/leads/{id}/accept"),
+    ("POST", "/leads/{id}/dismiss"),
+    ("GET", "/leads/suppressions"),
+    ("POST", "/leads/suppressions/{id}/lift"),
+    ("GET", "/api/v1/leads"),
+    ("GET", "/api/v1/leads/{id}"),
+    ("GET", "/api/v1/leads/suppressions"),
+];
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.settings.http.body_limit;
+    let pages = Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/cases", get(pages::cases))
+        .route(
+            "/cases/new",
+            get(ledger::new_case_form).post(ledger::new_case_submit),
+        )
+        .route("/cases/{id}", get(ledger::case_page))
+        .route("/cases/{id}/transition", post(ledger::transition))
+        .route("/cases/{id}/measures", post(ledger::add_measure))
+        .route("/cases/{id}/referrals", post(ledger::add_referral))
+        .route("/referrals/{id}/outcome", post(ledger::referral_outcome))
+        .route("/campaigns", get(ledger::campaigns))
+        .route("/campaigns/{tag}", get(ledger::campaign))
+        .route("/third-parties", get(ledger::third_parties))
+        .route("/third-parties/{id}", get(ledger::third_party))
+        .route("/cooperation", get(ledger::cooperation))
+        .route("/stats", get(ledger::stats_page))
+        .route("/stats/figure", get(ledger::figure_page))
+        .route("/org", get(pages::org))
+        .route("/users", get(pages::users).post(pages::create_user))
+        .route("/users/{id}/disable", post(pages::disable_user))
+        .route("/users/{id}/enable", post(pages::enable_user))
+        .route("/users/{id}/password", post(pages::reset_password))
+        .route("/audit", get(pages::audit))
+        .route("/modules/{name}", get(pages::module))
+        .route("/cases/template.xlsx", get(ledger_io::template))
+        .route(
+            "/cases/import",
+            get(ledger_io::import_form).post(ledger_io::import_upload),
+        )
+        .route("/cases/export.xlsx", get(ledger_io::export_cases))
+        .route("/stats/export.xlsx", get(ledger_io::export_stats))
+        .route("/logout", post(session::logout))
+        .route("/api/docs", get(api::docs))
+        .route(
+            "/login",
+            get(session::login_form).post(session::login_submit),
+        )
+        .merge(monitoring::pages())
+        .merge(leads::pages())
+        .layer(from_fn(html_errors));
+    Router::new()
+        .merge(pages)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/assets/{*file}", get(assets::serve))
+        .nest("/api/v1", api::router())
+        .fallback(|| async { Error::NotFound("页面不存在".into()) })
+        .layer(from_fn_with_state(state.clone(), session::csrf_guard))
+        .layer(from_fn_with_state(state.clone(), session::load_session))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    message: &'a str,
+}
+
+/// Turns error responses of page routes into HTML pages, and 401s into the login form.
+async fn html_errors(req: Request, next: Next) -> Response {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let res = next.run(req).await;
+    let Some(info) = res.extensions().get::<ErrorInfo>().cloned() else {
+        return res;
+    };
+    if info.status == StatusCode::UNAUTHORIZED && info.code != "login_failed" {
+        let next = percent_encoding::utf8_percent_encode(&path, percent_encoding::NON_ALPHANUMERIC);
+        let expired = if info.code == "session_expired" {
+            "&expired=1"
+        } else {
+            ""
+        };
+        return Redirect::to(&format!("/login?next={next}{expired}")).into_response();
+    }
+    let page = ErrorPage {
+        status: info.status.as_u16(),
+        message: &info.message,
+    };
+    match page.render() {
+        Ok(html) => (info.status, Html(html)).into_response(),
+        Err(_) => res,
+    }
+}
+
+/// A form that does not parse is a bad request, with the reason in Chinese.
+pub(crate) fn form_rejection(r: FormRejection) -> Error {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return Error::PayloadTooLarge;
+    }
+    Error::BadRequest(format!("表单格式错误：{}", r.body_text()))
+}
+
+pub(crate) fn json_rejection(r: JsonRejection) -> Error {
+    match r {
+        JsonRejection::MissingJsonContentType(_) => {
+            Error::BadRequest("请求须使用 Content-Type: application/json".into())
+        }
+        r if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
+        r => Error::BadRequest(format!("JSON 格式错误：{}", r.body_text())),
+    }
+}
+
+/// Records a refused request in the security log and passes the error on.
+pub(crate) async fn refuse(app: &AppState, user: &auth::User, path: &str, e: Error) -> Error {
+    auth::security_event(
+        &app.db,
+        e.code(),
+        Some(&user.username),
+        None,
+        path,
+        &e.to_string(),
+    )
+    .await;
+    e
+}
+
+/// Binds the listener and serves until Ctrl-C. Port 0 picks a free port (tests).
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let app = router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,572 @@
+//! Server-rendered pages (Simplified Chinese). Templates are in `templates/`, checked at
+//! compile time by askama.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use super::error::{Error, Result};
+use super::session::CurrentUser;
+use super::{AppState, refuse};
+use ecowarden_core::audit_log;
+use ecowarden_core::auth::{self, NewUser, Permission, Role, User};
+use ecowarden_core::clock;
+use ecowarden_core::org::Level;
+use ecowarden_ledger::cases::{self, CaseFilter, CaseSource, CaseSummary, Status};
+
+/// A module of the mission and where it stands, for the navigation.
+pub struct Module {
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub href: &'static str,
+    /// What the module will do, shown on its page until it is built.
+    pub purpose: &'static str,
+    pub built: bool,
+}
+
+pub const MODULES: &[Module] = &[
+    Module {
+        slug: "dashboard",
+        title: "首页",
+        href: "/",
+        purpose: "",
+        built: true,
+    },
+    Module {
+        slug: "cases",
+        title: "案件台账",
+        href: "/cases",
+        purpose: "",
+        built: true,
+    },
+    Module {
+        slug: "stats",
+        title: "统计分析",
+        href: "/stats",
+        purpose: "",
+        built: true,
+    },
+    Module {
+        slug: "campaigns",
+        title: "专项行动",
+        href: "/campaigns",
+        purpose: "",
+        built: true,
+    },
+    Module {
+        slug: "third-party",
+        title: "第三方机构",
+        href: "/third-parties",
+        purpose: "",
+        built: true,
+    },
+    Module {
+        slug: "cooperation",
+        title: "部门协作",
+        href: "/cooperation",
+        purpose: "",
+        built: true,
+    },
+    Module {
+        slug: "monitoring",
+        title: "在线监控",
+        href: "/monitoring",
+        purpose: "HJ 212 自动监控数据接收、原始报文存证、排放口数据曲线。",
+        built: true,
+    },
+    Module {
+        slug: "screening",
+        title: "数据筛查",
+        href: "/leads",
+        purpose: "自动监控数据弄虚作假特征筛查，生成带证据说明的线索队列。",
+        built: true,
+    },
+    Module {
+        slug: "assessment",
+        title: "效能评估",
+        href: "/modules/assessment",
+        purpose: "大练兵评分细则、任务分解、集体与个人半年及全年执法效能评估与通报。",
+        built: false,
+    },
+    Module {
+        slug: "dossier-review",
+        title: "案卷评查",
+        href: "/modules/dossier-review",
+        purpose: "案卷评查与稽查，法定期限自动核验。",
+        built: false,
+    },
+    Module {
+        slug: "contests",
+        title: "技能竞赛",
+        href: "/modules/contests",
+        purpose: "理论知识、现场执法、笔录制作、非现场筛查、废水采样、无人机等比武项目与成绩。",
+        built: false,
+    },
+    Module {
+        slug: "equipment",
+        title: "执法装备",
+        href: "/modules/equipment",
+        purpose: "执法装备台账，对照装备标准化建设指导标准（2020年版、2024年版）分析缺口。",
+        built: false,
+    },
+    Module {
+        slug: "commendations",
+        title: "表彰奖励",
+        href: "/modules/commendations",
+        purpose: "表现突出集体与个人、记功嘉奖与荣誉称号。",
+        built: false,
+    },
+    Module {
+        slug: "org",
+        title: "组织机构",
+        href: "/org",
+        purpose: "",
+        built: true,
+    },
+    Module {
+        slug: "users",
+        title: "用户管理",
+        href: "/users",
+        purpose: "",
+        built: true,
+    },
+    Module {
+        slug: "audit",
+        title: "审计日志",
+        href: "/audit",
+        purpose: "",
+        built: true,
+    },
+    Module {
+        slug: "api",
+        title: "API 文档",
+        href: "/api/docs",
+        purpose: "",
+        built: true,
+    },
+];
+
+/// What the layout shows about the signed-in user.
+pub struct Nav {
+    pub active: &'static str,
+    pub user_name: String,
+    pub role_label: &'static str,
+    pub scope_label: String,
+    pub csrf: String,
+}
+
+impl Nav {
+    pub(super) fn new(app: &AppState, s: &CurrentUser, active: &'static str) -> Nav {
+        let u = s.user();
+        Nav {
+            active,
+            user_name: u.display_name.clone(),
+            role_label: u.role.label(),
+            scope_label: u.scope.label(&app.org),
+            csrf: s.0.csrf.clone(),
+        }
+    }
+    pub fn modules(&self) -> &'static [Module] {
+        MODULES
+    }
+}
+
+pub(crate) fn render(t: impl Template) -> Result<Response> {
+    Ok(Html(t.render()?).into_response())
+}
+
+pub(super) async fn require(app: &AppState, u: &User, p: Permission, path: &str) -> Result<()> {
+    if u.can(p) {
+        Ok(())
+    } else {
+        Err(refuse(app, u, path, Error::no_permission()).await)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    nav: Nav,
+    year: i64,
+    years: Vec<i64>,
+    d: std::sync::Arc<cases::Dashboard>,
+    fine_wan: String,
+    chart_json: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct YearQuery {
+    year: Option<i64>,
+}
+
+/// The latest year with cases, or the current year on an empty ledger.
+pub async fn latest_year(app: &AppState) -> Result<i64> {
+    let y: Option<i64> = sqlx::query_scalar("SELECT MAX(year) FROM cases")
+        .fetch_one(app.db.pool())
+        .await
+        .map_err(ecowarden_core::store::StoreError::from)?;
+    Ok(y.unwrap_or_else(|| chrono::Datelike::year(&clock::today()) as i64))
+}
+
+pub async fn dashboard(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Query(q): Query<YearQuery>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::ReadLedger, "/").await?;
+    let latest = latest_year(&app).await?;
+    let year = q.year.unwrap_or(latest);
+    let d = app.dashboard(&s.user().scope, year).await?;
+    let chart_json = serde_json::json!({
+        "months": (1..=12).map(|m| format!("{m}月")).collect::<Vec<_>>(),
+        "by_month": d.by_month,
+        "regions": d.by_region.iter().map(|r| &r.1).collect::<Vec<_>>(),
+        "region_cases": d.by_region.iter().map(|r| r.2).collect::<Vec<_>>(),
+        "region_fines_wan": d.by_region.iter().map(|r| (r.3 as f64 / 1_000_000.0 * 100.0).round() / 100.0).collect::<Vec<_>>(),
+        "sources": d.by_source.iter().map(|r| serde_json::json!({"name": r.1, "value": r.2})).collect::<Vec<_>>(),
+        "statuses": d.by_status.iter().map(|r| &r.1).collect::<Vec<_>>(),
+        "status_cases": d.by_status.iter().map(|r| r.2).collect::<Vec<_>>(),
+    })
+    .to_string()
+    // Inside a <script> element "</" would end it early.
+    .replace("</", "<\\/");
+    render(DashboardPage {
+        nav: Nav::new(&app, &s, "dashboard"),
+        year,
+        years: (latest - 4..=latest).rev().collect(),
+        fine_wan: ecowarden_core::ids::Money::from_fen(d.fine_fen).wan_yuan(),
+        d,
+        chart_json,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "cases.html")]
+struct CasesPage {
+    nav: Nav,
+    rows: Vec<CaseSummary>,
+    more: bool,
+    page: i64,
+    f: CaseFilter,
+    regions: Vec<(String, String)>,
+    statuses: &'static [Status],
+    sources: &'static [CaseSource],
+    query_base: String,
+}
+
+impl CasesPage {
+    fn sel(&self, field: &str, v: &str) -> bool {
+        let cur = match field {
+            "region" => self.f.region.as_deref(),
+            "status" => self.f.status.as_deref(),
+            "source" => self.f.source.as_deref(),
+            _ => None,
+        };
+        cur == Some(v)
+    }
+    fn year_value(&self) -> String {
+        self.f.year.map(|y| y.to_string()).unwrap_or_default()
+    }
+    fn q_value(&self) -> &str {
+        self.f.q.as_deref().unwrap_or("")
+    }
+}
+
+/// Regions a user may filter by: their own and the ones below it.
+pub(super) fn filter_regions(app: &AppState, u: &User) -> Vec<(String, String)> {
+    app.org
+        .all()
+        .filter(|r| r.level != Level::Province && u.scope.covers(&r.code, &r.city_code))
+        .map(|r| {
+            let indent = if r.level == Level::County { "　" } else { "" };
+            (r.code.clone(), format!("{indent}{}", r.name))
+        })
+        .collect()
+}
+
+pub async fn cases(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Query(f): Query<CaseFilter>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::ReadLedger, "/cases").await?;
+    if let Some(r) = f.region.as_deref().filter(|r| !r.is_empty()) {
+        let region = app.org.known(r).map_err(Error::BadRequest)?;
+        if !s.user().scope.covers(&region.code, &region.city_code) {
+            return Err(refuse(&app, s.user(), "/cases", Error::out_of_scope()).await);
+        }
+    }
+    let (rows, more) = cases::list(&app.db, &app.org, &s.user().scope, &f).await?;
+    let mut qb = String::new();
+    for (k, v) in [
+        ("year", f.year.map(|y| y.to_string())),
+        ("region", f.region.clone()),
+        ("status", f.status.clone()),
+        ("source", f.source.clone()),
+        ("q", f.q.clone()),
+    ] {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            qb.push_str(&format!(
+                "{k}={}&",
+                percent_encoding::utf8_percent_encode(&v, percent_encoding::NON_ALPHANUMERIC)
+            ));
+        }
+    }
+    render(CasesPage {
+        nav: Nav::new(&app, &s, "cases"),
+        rows,
+        more,
+        page: f.page.unwrap_or(1).max(1),
+        regions: filter_regions(&app, s.user()),
+        statuses: &Status::ALL,
+        sources: &CaseSource::ALL,
+        query_base: qb,
+        f,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "org.html")]
+struct OrgPage {
+    nav: Nav,
+    units: Vec<(ecowarden_core::org::Unit, String, i64)>,
+}
+
+pub async fn org(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
+    let u = s.user();
+    let counts: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT unit_id, COUNT(*) FROM officers GROUP BY unit_id")
+            .fetch_all(app.db.pool())
+            .await
+            .map_err(ecowarden_core::store::StoreError::from)?;
+    let counts: std::collections::HashMap<i64, i64> = counts.into_iter().collect();
+    let units = ecowarden_core::org::units(&app.db)
+        .await?
+        .into_iter()
+        .filter(|x| u.scope.covers(&x.region_code, &x.city_code))
+        .map(|x| {
+            let region = app.org.name(&x.region_code).to_owned();
+            let n = counts.get(&x.id).copied().unwrap_or(0);
+            (x, region, n)
+        })
+        .collect();
+    render(OrgPage {
+        nav: Nav::new(&app, &s, "org"),
+        units,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    nav: Nav,
+    users: Vec<auth::UserRow>,
+    roles: &'static [Role],
+    regions: Vec<(String, String)>,
+    message: String,
+    error: String,
+}
+
+impl UsersPage {
+    fn role_label(&self, r: &str) -> &'static str {
+        Role::parse(r).map(Role::label).unwrap_or("未知")
+    }
+}
+
+async fn users_page(
+    app: &AppState,
+    s: &CurrentUser,
+    message: String,
+    error: String,
+) -> Result<Response> {
+    let users = auth::list_users(&app.db, &s.user().scope).await?;
+    let regions = app
+        .org
+        .all()
+        .filter(|r| s.user().scope.covers(&r.code, &r.city_code))
+        .map(|r| (r.code.clone(), r.name.clone()))
+        .collect();
+    let page = UsersPage {
+        nav: Nav::new(app, s, "users"),
+        users,
+        roles: &Role::ALL,
+        regions,
+        message,
+        error: error.clone(),
+    };
+    let status = if error.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Html(page.render()?)).into_response())
+}
+
+pub async fn users(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
+    require(&app, s.user(), Permission::ManageUsers, "/users").await?;
+    users_page(&app, &s, String::new(), String::new()).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewUserForm {
+    username: String,
+    display_name: String,
+    password: String,
+    role: String,
+    region_code: String,
+}
+
+pub async fn create_user(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    form: std::result::Result<Form<NewUserForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::ManageUsers, "/users").await?;
+    let Form(f) = form.map_err(super::form_rejection)?;
+    let role = Role::parse(&f.role).ok_or_else(|| Error::BadRequest("未知角色".into()))?;
+    let nu = NewUser {
+        username: f.username,
+        display_name: f.display_name,
+        password: f.password,
+        role,
+        region_code: f.region_code,
+    };
+    check_account_scope(&app, s.user(), &nu.region_code, role).await?;
+    match auth::create_user(&app.db, &app.org, &s.user().username, &nu).await {
+        Ok(_) => {
+            users_page(
+                &app,
+                &s,
+                format!("已创建用户“{}”", nu.username.trim()),
+                String::new(),
+            )
+            .await
+        }
+        Err(auth::AccountError::Store(e)) => Err(e.into()),
+        Err(e) => users_page(&app, &s, String::new(), e.to_string()).await,
+    }
+}
+
+/// A manager may only create or change accounts inside their own scope, and only a
+/// provincial administrator may create provincial roles.
+pub(crate) async fn check_account_scope(
+    app: &AppState,
+    u: &User,
+    region_code: &str,
+    role: Role,
+) -> Result<()> {
+    let region = app.org.known(region_code).map_err(Error::Unprocessable)?;
+    let provincial = matches!(role, Role::ProvincialAdmin | Role::ProvincialAnalyst);
+    if !u.scope.covers(&region.code, &region.city_code)
+        || (provincial && u.role != Role::ProvincialAdmin)
+    {
+        return Err(refuse(app, u, "/users", Error::out_of_scope()).await);
+    }
+    Ok(())
+}
+
+async fn target_user(app: &AppState, u: &User, id: i64) -> Result<auth::UserRow> {
+    require(app, u, Permission::ManageUsers, "/users").await?;
+    let t = auth::get_user(&app.db, id).await?;
+    if !u.scope.covers(&t.region_code, &t.city_code) {
+        return Err(refuse(app, u, &format!("/users/{id}"), Error::out_of_scope()).await);
+    }
+    Ok(t)
+}
+
+pub async fn disable_user(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    let t = target_user(&app, s.user(), id).await?;
+    if t.id == s.user().id {
+        return users_page(&app, &s, String::new(), "不能停用自己的账户".into()).await;
+    }
+    auth::set_disabled(&app.db, &s.user().username, id, true).await?;
+    users_page(&app, &s, format!("已停用“{}”", t.username), String::new()).await
+}
+
+pub async fn enable_user(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    let t = target_user(&app, s.user(), id).await?;
+    auth::set_disabled(&app.db, &s.user().username, id, false).await?;
+    users_page(&app, &s, format!("已启用“{}”", t.username), String::new()).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    password: String,
+}
+
+pub async fn reset_password(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    form: std::result::Result<Form<PasswordForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response> {
+    let t = target_user(&app, s.user(), id).await?;
+    let Form(f) = form.map_err(super::form_rejection)?;
+    match auth::reset_password(&app.db, &s.user().username, id, &f.password).await {
+        Ok(()) => {
+            users_page(
+                &app,
+                &s,
+                format!("已重置“{}”的密码", t.username),
+                String::new(),
+            )
+            .await
+        }
+        Err(auth::AccountError::Store(e)) => Err(e.into()),
+        Err(e) => users_page(&app, &s, String::new(), e.to_string()).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    nav: Nav,
+    entries: Vec<audit_log::Entry>,
+    events: Vec<auth::SecurityEvent>,
+}
+
+pub async fn audit(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
+    require(&app, s.user(), Permission::ReadAudit, "/audit").await?;
+    let entries = audit_log::recent(&app.db, 200).await?;
+    let events = auth::recent_security_events(&app.db, 200).await?;
+    render(AuditPage {
+        nav: Nav::new(&app, &s, "audit"),
+        entries,
+        events,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "module.html")]
+struct ModulePage {
+    nav: Nav,
+    title: &'static str,
+    purpose: &'static str,
+}
+
+/// A module of the mission that is not built yet says so plainly.
+pub async fn module(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(name): Path<String>,
+) -> Result<Response> {
+    let m = MODULES
+        .iter()
+        .find(|m| m.slug == name && !m.built)
+        .ok_or_else(|| Error::NotFound("没有这个模块".into()))?;
+    render(ModulePage {
+        nav: Nav::new(&app, &s, m.slug),
+        title: m.title,
+        purpose: m.purpose,
+    })
+}
