@@ -12,7 +12,7 @@ use sqlx::Row;
 
 use crate::audit_log::{self, Change};
 use crate::clock;
-use crate::org::{Level, Org};
+use crate::org::{Level, Org, Region};
 use crate::scope::Scope;
 use crate::store::{Db, Result, StoreError};
 
@@ -151,6 +151,14 @@ impl User {
     pub fn can(&self, p: Permission) -> bool {
         self.role.can(p)
     }
+}
+
+/// Whether `manager` may create or change an account of `role` in `region`: only inside their
+/// own scope, and only a provincial administrator may grant a provincial role.
+pub fn may_manage_account(manager: &User, region: &Region, role: Role) -> bool {
+    let provincial = matches!(role, Role::ProvincialAdmin | Role::ProvincialAnalyst);
+    manager.scope.covers(&region.code, &region.city_code)
+        && (!provincial || manager.role == Role::ProvincialAdmin)
 }
 
 /// Argon2id with the crate's defaults (19 MiB, 2 passes): run on a blocking thread.
@@ -596,6 +604,52 @@ mod tests {
         assert!(check_password_policy("short1A").is_err());
         assert!(check_password_policy("alllowercaseletters").is_err());
         assert!(check_password_policy("Fujian-2023!").is_ok());
+    }
+
+    #[test]
+    fn managers_create_accounts_inside_their_scope_only() {
+        let org: Org = crate::org::fujian_regions().into_iter().collect();
+        let user = |role: Role, region: &str| User {
+            id: 1,
+            username: "m".into(),
+            display_name: "管理员".into(),
+            role,
+            region_code: region.into(),
+            scope: Scope::for_region(&org, region),
+        };
+        let region = |code: &str| org.region(code).unwrap();
+        let fuzhou_leader = user(Role::CityLeader, "350100");
+        assert!(may_manage_account(
+            &fuzhou_leader,
+            region("350102"),
+            Role::CountyOfficer
+        ));
+        assert!(may_manage_account(
+            &fuzhou_leader,
+            region("350100"),
+            Role::CityOfficer
+        ));
+        assert!(!may_manage_account(
+            &fuzhou_leader,
+            region("350203"),
+            Role::CountyOfficer
+        ));
+        assert!(!may_manage_account(
+            &fuzhou_leader,
+            region("350100"),
+            Role::ProvincialAnalyst
+        ));
+        let admin = user(Role::ProvincialAdmin, "350000");
+        assert!(may_manage_account(
+            &admin,
+            region("350000"),
+            Role::ProvincialAnalyst
+        ));
+        assert!(may_manage_account(
+            &admin,
+            region("350203"),
+            Role::CountyOfficer
+        ));
     }
 
     #[test]

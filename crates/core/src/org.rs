@@ -297,6 +297,15 @@ pub async fn units(db: &Db) -> Result<Vec<Unit>> {
         .await?)
 }
 
+/// The number of officers of each unit, by unit id.
+pub async fn officer_counts(db: &Db) -> Result<std::collections::HashMap<i64, i64>> {
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT unit_id, COUNT(*) FROM officers GROUP BY unit_id")
+            .fetch_all(db.pool())
+            .await?;
+    Ok(rows.into_iter().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

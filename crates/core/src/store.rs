@@ -43,9 +43,9 @@ pub enum StoreError {
     /// The record exists but lies outside the caller's scope (see [`Sql::fetch_in_scope`]).
     #[error("record outside the caller's scope")]
     OutOfScope,
-    /// A unique or foreign-key constraint refused the write; the text names the constraint.
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// A unique or foreign-key constraint refused the write ([`Conflict`] says it in Chinese).
+    #[error("{0}")]
+    Conflict(Conflict),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
@@ -59,7 +59,7 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(ref d)
                 if d.is_unique_violation() || d.is_foreign_key_violation() =>
             {
-                StoreError::Conflict(d.message().to_owned())
+                StoreError::Conflict(Conflict::of(d.as_ref()))
             }
             e => StoreError::Sqlx(e),
         }
@@ -67,6 +67,105 @@ impl From<sqlx::Error> for StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A write refused by a constraint, named the same on both backends: the table and the
+/// constrained columns joined by `_` (`cases`, `case_no`; `outlets`, `facility_id_name`).
+/// Its `Display` is the Chinese sentence a user reads, never the driver's English text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub table: String,
+    pub columns: String,
+    /// A unique value taken (`true`), or a reference to a missing record (`false`).
+    pub duplicate: bool,
+}
+
+impl Conflict {
+    /// SQLite names the columns in its message (`UNIQUE constraint failed: t.a, t.b`) and
+    /// nothing for a foreign key; PostgreSQL names the constraint (`t_a_b_key`, `t_a_fkey`)
+    /// and the table.
+    fn of(d: &dyn sqlx::error::DatabaseError) -> Conflict {
+        Conflict::parse(
+            d.message(),
+            d.constraint(),
+            d.table(),
+            d.is_unique_violation(),
+        )
+    }
+
+    fn parse(
+        message: &str,
+        constraint: Option<&str>,
+        table: Option<&str>,
+        duplicate: bool,
+    ) -> Conflict {
+        if let Some(cols) = message.strip_prefix("UNIQUE constraint failed: ") {
+            let mut table = String::new();
+            let columns: Vec<&str> = cols
+                .split(", ")
+                .map(|tc| match tc.split_once('.') {
+                    Some((t, c)) => {
+                        table = t.to_owned();
+                        c
+                    }
+                    None => tc,
+                })
+                .collect();
+            return Conflict {
+                table,
+                columns: columns.join("_"),
+                duplicate,
+            };
+        }
+        let table = table.unwrap_or_default();
+        let columns = constraint
+            .map(|c| {
+                let c = c.strip_prefix(table).unwrap_or(c).trim_start_matches('_');
+                c.strip_suffix("_fkey")
+                    .or_else(|| c.strip_suffix("_key"))
+                    .unwrap_or(c)
+            })
+            .unwrap_or_default();
+        Conflict {
+            table: table.to_owned(),
+            columns: columns.to_owned(),
+            duplicate,
+        }
+    }
+
+    /// What the constrained value is called on the pages.
+    pub fn field(&self) -> &'static str {
+        match (self.table.as_str(), self.columns.as_str()) {
+            ("cases", "case_no") => "案号",
+            ("facilities", "credit_code") => "统一社会信用代码",
+            ("third_parties", "credit_code") => "第三方机构信用代码",
+            ("users", "username") => "用户名",
+            ("units", "name") => "单位名称",
+            ("officers", "certificate_no") => "执法证号",
+            ("outlets", "mn") => "数采仪编号（MN）",
+            ("outlets", "facility_id_name") => "同一单位的排放口名称",
+            ("leads", "outlet_id_period_from_period_to") => "同一排放口同一期间的线索",
+            (_, "region_code" | "inspector_region" | "target_region") => "行政区划",
+            (_, "unit_id") => "执法单位",
+            (_, "officer_id") => "执法人员",
+            (_, "case_id") => "案件",
+            (_, "facility_id") => "当事人",
+            (_, "outlet_id") => "排放口",
+            (_, "lead_id") => "线索",
+            _ => "",
+        }
+    }
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.duplicate, self.field()) {
+            (true, "") => f.write_str("与已有记录重复，未保存"),
+            (true, field) => write!(f, "{field}已存在，未保存"),
+            (false, "") => f.write_str("引用的记录不存在或仍被其他记录引用，未保存"),
+            (false, field) => write!(f, "{field}不存在或仍被其他记录引用，未保存"),
+        }
+    }
+}
 
 /// Hides the password in a URL before it reaches a log or an error message.
 pub fn redact(url: &str) -> String {
@@ -202,6 +301,103 @@ mod tests {
     fn redacts_password() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("sqlite:x.db"), "sqlite:x.db");
+    }
+
+    #[test]
+    fn conflicts_read_the_same_on_both_backends() {
+        let sqlite = Conflict::parse("UNIQUE constraint failed: cases.case_no", None, None, true);
+        let pg = Conflict::parse(
+            "duplicate key value violates unique constraint \"cases_case_no_key\"",
+            Some("cases_case_no_key"),
+            Some("cases"),
+            true,
+        );
+        assert_eq!(sqlite, pg);
+        assert_eq!(sqlite.to_string(), "案号已存在，未保存");
+        let sqlite = Conflict::parse(
+            "UNIQUE constraint failed: outlets.facility_id, outlets.name",
+            None,
+            None,
+            true,
+        );
+        let pg = Conflict::parse(
+            "duplicate key value violates unique constraint",
+            Some("outlets_facility_id_name_key"),
+            Some("outlets"),
+            true,
+        );
+        assert_eq!(sqlite, pg);
+        assert_eq!(pg.to_string(), "同一单位的排放口名称已存在，未保存");
+        let fk = Conflict::parse(
+            "insert violates",
+            Some("cases_unit_id_fkey"),
+            Some("cases"),
+            false,
+        );
+        assert_eq!(fk.to_string(), "执法单位不存在或仍被其他记录引用，未保存");
+        let sqlite_fk = Conflict::parse("FOREIGN KEY constraint failed", None, None, false);
+        assert_eq!(
+            sqlite_fk.to_string(),
+            "引用的记录不存在或仍被其他记录引用，未保存"
+        );
+    }
+
+    /// Where the two migration sets differ on purpose, after [`normalised`]:
+    /// (file, SQLite line, PostgreSQL line).
+    const DELIBERATE: &[(&str, &str, &str)] = &[
+        // SQLite's planner reads sqlite_stat1 for every table; PostgreSQL's autovacuum
+        // analyses the small tables itself, so only the million-row one is analysed at once.
+        ("0006_list_indexes.sql", "ANALYZE;", "ANALYZE cases;"),
+    ];
+
+    /// A migration's statements without comments and spacing, with the backends' spellings of
+    /// one type made one: `BIGSERIAL PRIMARY KEY` is SQLite's `INTEGER PRIMARY KEY` (a rowid),
+    /// and SQLite's `INTEGER` holds what PostgreSQL's `BIGINT` does.
+    fn normalised(sql: &str) -> Vec<String> {
+        sql.lines()
+            .map(|l| l.split("--").next().unwrap_or_default())
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                l.replace("BIGSERIAL PRIMARY KEY", "INTEGER PRIMARY KEY")
+                    .replace("BIGINT", "INTEGER")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn migration_sets_agree_but_for_the_deliberate_lines() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let names = |backend: &str| {
+            let mut v: Vec<String> = std::fs::read_dir(dir.join(backend))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        let files = names("sqlite");
+        assert_eq!(
+            files,
+            names("postgres"),
+            "the same migrations on both backends"
+        );
+        let mut differences = Vec::new();
+        for f in &files {
+            let read = |b: &str| normalised(&std::fs::read_to_string(dir.join(b).join(f)).unwrap());
+            let (lite, pg) = (read("sqlite"), read("postgres"));
+            assert_eq!(lite.len(), pg.len(), "{f}: statements line up");
+            for (a, b) in lite.iter().zip(&pg) {
+                if a != b {
+                    differences.push((f.clone(), a.clone(), b.clone()));
+                }
+            }
+        }
+        let expected: Vec<(String, String, String)> = DELIBERATE
+            .iter()
+            .map(|(f, a, b)| (f.to_string(), a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(differences, expected);
     }
 
     #[test]

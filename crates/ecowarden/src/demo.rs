@@ -12,6 +12,7 @@ use ecowarden_core::org::{self, Level, Org};
 use ecowarden_core::store::{Db, Result, StoreError};
 use ecowarden_ledger::cases::vocab::{MeasureKind, ReferralKind, Tag, ThirdPartySubtype};
 use ecowarden_ledger::cases::{CaseSource, Status};
+use ecowarden_ledger::cooperation;
 
 /// The password of every demo account (meets the password policy).
 pub const DEMO_PASSWORD: &str = "Demo-2024!";
@@ -580,23 +581,16 @@ async fn seed_ledger(db: &Db, org: &Org, year: i32, rng: &mut StdRng) -> Result<
         .enumerate()
     {
         let c = &take_decided(1)[0];
-        let tf: i64 = sqlx::query_scalar(
-            "INSERT INTO task_forces (name, theme, leader, region_code, city_code, established_on, outcome) VALUES ($1,$2,$3,$4,$4,$5,$6) RETURNING id",
-        )
-        .bind(format!("{}专案组（{}号）", theme.label(), i + 1))
-        .bind(theme.as_str())
-        .bind("分管副厅长")
-        .bind(&corps)
-        .bind(&c.filed_on)
-        .bind("已移送司法机关，成功破案")
-        .fetch_one(&mut *w.tx)
-        .await
-        .map_err(StoreError::from)?;
-        sqlx::query("UPDATE cases SET task_force_id = $1 WHERE id = $2")
-            .bind(tf)
-            .bind(c.id)
-            .execute(&mut *w.tx)
-            .await?;
+        let force = cooperation::NewTaskForce {
+            name: format!("{}专案组（{}号）", theme.label(), i + 1),
+            theme,
+            leader: "分管副厅长".into(),
+            region_code: corps.clone(),
+            city_code: corps.clone(),
+            established_on: c.filed_on.clone(),
+            outcome: "已移送司法机关，成功破案".into(),
+        };
+        cooperation::record_task_force(&mut w.tx, &force, &[c.id]).await?;
         tag(c.id, theme).execute(&mut *w.tx).await?;
         referral(
             c.id,
@@ -621,30 +615,19 @@ async fn seed_ledger(db: &Db, org: &Org, year: i32, rng: &mut StdRng) -> Result<
     }
 
     // Typical-case batches: 6 batches / 36 cases of third-party fraud; 4 of transferred duties.
-    let mut batch = async |title: String,
-                           theme: Tag,
-                           published: String,
-                           cases: &[&C]|
-           -> Result<()> {
-        let b: i64 = sqlx::query_scalar(
-            "INSERT INTO typical_batches (title, theme, region_code, city_code, published_on) VALUES ($1,$2,$3,$3,$4) RETURNING id",
-        )
-        .bind(title)
-        .bind(theme.as_str())
-        .bind(&corps)
-        .bind(published)
-        .fetch_one(&mut *w.tx)
-        .await
-        .map_err(StoreError::from)?;
-        for c in cases {
-            sqlx::query("INSERT INTO typical_cases (batch_id, case_id) VALUES ($1,$2)")
-                .bind(b)
-                .bind(c.id)
-                .execute(&mut *w.tx)
-                .await?;
-        }
-        Ok(())
-    };
+    let mut batch =
+        async |title: String, theme: Tag, published: String, cases: &[&C]| -> Result<()> {
+            let b = cooperation::NewTypicalBatch {
+                title,
+                theme,
+                region_code: corps.clone(),
+                city_code: corps.clone(),
+                published_on: published,
+            };
+            let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
+            cooperation::record_typical_batch(&mut w.tx, &b, &ids).await?;
+            Ok(())
+        };
     let tp_refs: Vec<&C> = tp_cases.iter().collect();
     for (i, chunk) in tp_refs.chunks(6).take(n(6)).enumerate() {
         batch(
@@ -673,49 +656,54 @@ async fn seed_ledger(db: &Db, org: &Org, year: i32, rng: &mut StdRng) -> Result<
             ("out", "市场监督管理部门"),
             ("in", "水利部门"),
         ][i % 5];
-        sqlx::query(
-            "INSERT INTO lead_transfers (direction, department, region_code, city_code, transferred_on, summary, case_id, feedback_on, feedback) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
-        )
-        .bind(direction)
-        .bind(dept)
-        .bind(&c.region_code)
-        .bind(&c.city_code)
-        .bind(&c.filed_on)
-        .bind(if direction == "out" { "涉嫌违法线索移送" } else { "移送来的违法线索" })
-        .bind(if direction == "in" { Some(c.id) } else { None })
-        .bind((i % 3 != 0).then(|| after(&c.filed_on, 20)))
-        .bind(if i % 3 != 0 { "已立案查处并反馈" } else { "" })
-        .execute(&mut *w.tx)
-        .await?;
+        let transfer = cooperation::LeadTransfer {
+            direction: direction.into(),
+            department: dept.into(),
+            region_code: c.region_code.clone(),
+            city_code: c.city_code.clone(),
+            transferred_on: c.filed_on.clone(),
+            summary: if direction == "out" {
+                "涉嫌违法线索移送"
+            } else {
+                "移送来的违法线索"
+            }
+            .into(),
+            case_id: (direction == "in").then_some(c.id),
+            feedback_on: (i % 3 != 0).then(|| after(&c.filed_on, 20)),
+            feedback: if i % 3 != 0 {
+                "已立案查处并反馈"
+            } else {
+                ""
+            }
+            .into(),
+        };
+        cooperation::record_lead_transfer(&mut w.tx, &transfer).await?;
     }
     for (i, c) in all.iter().skip(7).step_by(150).enumerate() {
-        sqlx::query("INSERT INTO listed_supervisions (case_id, level, joint_with, listed_on, deadline, closed_on) VALUES ($1,$2,$3,$4,$5,$6)")
-            .bind(c.id)
-            .bind(if i % 3 == 0 { "province" } else { "city" })
-            .bind(if i % 4 == 0 { "省公安厅" } else { "" })
-            .bind(after(&c.filed_on, 2))
-            .bind(after(&c.filed_on, 92))
-            .bind((i % 2 == 0).then(|| after(&c.filed_on, 80)))
-            .execute(&mut *w.tx)
-            .await?;
+        let listed = cooperation::NewListedSupervision {
+            case_id: c.id,
+            level: if i % 3 == 0 { "province" } else { "city" }.into(),
+            joint_with: if i % 4 == 0 { "省公安厅" } else { "" }.into(),
+            listed_on: after(&c.filed_on, 2),
+            deadline: after(&c.filed_on, 92),
+            closed_on: (i % 2 == 0).then(|| after(&c.filed_on, 80)),
+        };
+        cooperation::record_listed_supervision(&mut w.tx, &listed).await?;
     }
     let cities: Vec<_> = org.cities().map(|c| c.code.clone()).collect();
     for i in 0..12 {
         let (from, to) = (&cities[i % cities.len()], &cities[(i + 3) % cities.len()]);
-        sqlx::query(
-            "INSERT INTO cross_enforcements (name, inspector_region, target_region, target_city, starts_on, ends_on, officers, problems_found) \
-             VALUES ($1,$2,$3,$3,$4,$5,$6,$7)",
-        )
-        .bind(format!("“清水蓝天”交叉执法第{}组", i + 1))
-        .bind(from)
-        .bind(to)
-        .bind(format!("{year}-{:02}-10", 4 + i % 6))
-        .bind(format!("{year}-{:02}-24", 4 + i % 6))
-        .bind(6 + (i % 3) as i64)
-        .bind(rng.random_range(5..30i64))
-        .execute(&mut *w.tx)
-        .await?;
+        let x = cooperation::CrossEnforcement {
+            name: format!("“清水蓝天”交叉执法第{}组", i + 1),
+            inspector_region: from.clone(),
+            target_region: to.clone(),
+            target_city: to.clone(),
+            starts_on: format!("{year}-{:02}-10", 4 + i % 6),
+            ends_on: format!("{year}-{:02}-24", 4 + i % 6),
+            officers: 6 + (i % 3) as i64,
+            problems_found: rng.random_range(5..30i64),
+        };
+        cooperation::record_cross_enforcement(&mut w.tx, &x).await?;
     }
 
     // Two certified officers on every case: units' officers have consecutive ids.

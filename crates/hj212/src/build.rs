@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use crate::codes::{ExeRtn, QnRtn};
 use crate::cp::{Cp, Factor};
 use crate::crc;
-use crate::message::{FLAG_ACK, Message, Version};
+use crate::message::{FLAG_ACK, Message};
+use crate::version::Version;
 
 /// Wraps a data segment into a frame: `##` + length + segment + CRC + `\r\n`.
 ///

@@ -6,7 +6,7 @@
 //! B.2 gas, B.3 noise); an unknown code is not an error, only a warning
 //! when its *form* is not that of a standard code.
 
-use crate::message::Version;
+use crate::version::Version;
 
 /// What a factor or a monitoring system is about; used to spot an `ST` that
 /// contradicts the factors it carries.

@@ -4,10 +4,10 @@
 
 use crate::codes::{self, DataFlag};
 use crate::error::{Deviations, Error, ErrorKind};
-use crate::message::Version;
 use crate::segment::Segment;
 use crate::text;
 use crate::value::{Decimal, Timestamp};
+use crate::version::Version;
 
 /// Sub-fields of a factor defined by HJ 212-2017 Table 4 (`code-Field`).
 pub const FACTOR_FIELDS: &[&str] = &[

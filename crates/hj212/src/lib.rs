@@ -60,12 +60,14 @@ mod reassembly;
 mod segment;
 mod text;
 mod value;
+mod version;
 
 pub use cp::{Cp, FACTOR_FIELDS, Factor, PLAIN_KEYS};
 pub use crc::crc16;
 pub use error::{Error, ErrorKind, Warning};
 pub use frame::{Decoder, Frame, Frames, Options, Trailer};
-pub use message::{FLAG_ACK, FLAG_SPLIT, Message, Version};
+pub use message::{FLAG_ACK, FLAG_SPLIT, Message};
 pub use reassembly::{Assembled, Limits, Reassembler};
 pub use segment::{Item, Items, Segment};
 pub use value::{Decimal, Timestamp};
+pub use version::Version;

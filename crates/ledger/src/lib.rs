@@ -6,6 +6,7 @@
 //! - [`stats`]: every figure the corps reports, fetched by SQL and counted by pure functions;
 //! - [`cooperation`]: task forces, typical-case batches, lead transfers, listed supervision and
 //!   cross enforcement, each table with the functions that record and read it;
+//! - [`third_parties`]: the providers named in third-party fraud cases;
 //! - [`ledger_io`]: the ledger in and out of spreadsheets (import, template, exports).
 //!
 //! It depends on `ecowarden-core` only. It never speaks HTTP, never parses a command line and
@@ -16,3 +17,4 @@ pub mod cases;
 pub mod cooperation;
 pub mod ledger_io;
 pub mod stats;
+pub mod third_parties;

@@ -103,8 +103,12 @@ pub struct Station {
     pub city_code: String,
 }
 
+/// The registry snapshot the receiver judges frames against and the compactor partitions by:
+/// MN → station.
+pub type Stations = HashMap<String, Station>;
+
 /// Every registered data logger by MN: the receiver's allow-list.
-pub async fn stations(db: &Db) -> Result<HashMap<String, Station>> {
+pub async fn stations(db: &Db) -> Result<Stations> {
     let rows = sqlx::query(
         "SELECT o.mn, o.id, o.password, o.st, f.region_code, f.city_code \
          FROM outlets o JOIN facilities f ON f.id = o.facility_id",

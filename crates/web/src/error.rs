@@ -111,7 +111,7 @@ impl From<StoreError> for Error {
         match e {
             StoreError::NotFound => Error::NotFound("记录不存在".into()),
             StoreError::OutOfScope => Error::out_of_scope(),
-            StoreError::Conflict(m) => Error::Unprocessable(format!("与已有记录冲突：{m}")),
+            StoreError::Conflict(c) => Error::Unprocessable(c.to_string()),
             e => Error::Internal(e.into()),
         }
     }

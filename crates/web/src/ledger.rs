@@ -20,7 +20,9 @@ use ecowarden_ledger::cases::intake::{self, FIELDS, Field, IntakeError, NewCase}
 use ecowarden_ledger::cases::vocab::{MeasureKind, ReferralKind, Tag};
 use ecowarden_ledger::cases::workflow::{self, CaseDetail, MeasureInput, Outcome, WorkflowError};
 use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Status};
+use ecowarden_ledger::cooperation;
 use ecowarden_ledger::stats::{self, Period, Stats};
+use ecowarden_ledger::third_parties::{self, Provider};
 
 impl From<WorkflowError> for Error {
     fn from(e: WorkflowError) -> Self {
@@ -347,8 +349,8 @@ struct CampaignPage {
     rows: Vec<CaseSummary>,
     more: bool,
     page: i64,
-    task_forces: Vec<(String, String, String, String)>,
-    batches: Vec<(String, String, i64)>,
+    task_forces: Vec<cooperation::TaskForce>,
+    batches: Vec<cooperation::TypicalBatch>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -371,20 +373,8 @@ pub async fn campaign(
         ..Default::default()
     };
     let (rows, more) = cases::list(&app.db, &app.org, &s.user().scope, &f).await?;
-    let mut sql = ecowarden_core::store::Sql::new(
-        "SELECT t.name, t.leader, t.established_on, t.outcome FROM task_forces t WHERE t.theme = ",
-    );
-    sql.bind(tag.as_str());
-    sql.scope(&s.user().scope, "t");
-    sql.push(" ORDER BY t.established_on");
-    let task_forces = sql.fetch_all(&app.db).await?;
-    let mut sql = ecowarden_core::store::Sql::new(
-        "SELECT b.title, b.published_on, COUNT(tc.case_id) AS n FROM typical_batches b LEFT JOIN typical_cases tc ON tc.batch_id = b.id WHERE b.theme = ",
-    );
-    sql.bind(tag.as_str());
-    sql.scope(&s.user().scope, "b");
-    sql.push(" GROUP BY b.id, b.title, b.published_on ORDER BY b.published_on");
-    let batches = sql.fetch_all(&app.db).await?;
+    let task_forces = cooperation::task_forces(&app.db, &s.user().scope, tag).await?;
+    let batches = cooperation::typical_batches(&app.db, &s.user().scope, tag).await?;
     render(CampaignPage {
         nav: Nav::new(&app, &s, "campaigns"),
         tag,
@@ -406,46 +396,13 @@ pub async fn campaigns(_s: CurrentUser) -> Result<Response> {
 #[template(path = "third_parties.html")]
 struct ThirdPartiesPage {
     nav: Nav,
-    rows: Vec<ProviderRow>,
+    rows: Vec<Provider>,
 }
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ProviderRow {
-    id: i64,
-    name: String,
-    credit_code: String,
-    service_types: String,
-    region_code: String,
-    cases: i64,
-    fine_fen: i64,
-}
-
-impl ProviderRow {
-    fn services(&self) -> String {
-        ecowarden_ledger::cases::vocab::parse_list(
-            &self.service_types,
-            ecowarden_ledger::cases::vocab::ThirdPartySubtype::parse,
-        )
-        .map(|v| v.iter().map(|t| t.label()).collect::<Vec<_>>().join("、"))
-        .unwrap_or_else(|_| self.service_types.clone())
-    }
-    fn fine(&self) -> Money {
-        Money::from_fen(self.fine_fen)
-    }
-}
-
-const PROVIDER_SELECT: &str = "SELECT p.id, p.name, p.credit_code, p.service_types, p.region_code, \
-     (SELECT COUNT(*) FROM cases c WHERE c.third_party_id = p.id) AS cases, \
-     (SELECT CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) FROM cases c WHERE c.third_party_id = p.id) AS fine_fen \
-     FROM third_parties p WHERE 1=1";
 
 /// The registry of third-party service providers in scope, with their fraud cases.
 pub async fn third_parties(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
     require(&app, s.user(), Permission::ReadLedger, "/third-parties").await?;
-    let mut sql = ecowarden_core::store::Sql::new(PROVIDER_SELECT);
-    sql.scope(&s.user().scope, "p");
-    sql.push(" ORDER BY cases DESC, p.name");
-    let rows = sql.fetch_all(&app.db).await?;
+    let rows = third_parties::list(&app.db, &s.user().scope).await?;
     render(ThirdPartiesPage {
         nav: Nav::new(&app, &s, "third-party"),
         rows,
@@ -456,7 +413,7 @@ pub async fn third_parties(State(app): State<AppState>, s: CurrentUser) -> Resul
 #[template(path = "third_party.html")]
 struct ThirdPartyPage {
     nav: Nav,
-    p: ProviderRow,
+    p: Provider,
     rows: Vec<CaseSummary>,
 }
 
@@ -468,13 +425,8 @@ pub async fn third_party(
     Path(id): Path<i64>,
 ) -> Result<Response> {
     require(&app, s.user(), Permission::ReadLedger, "/third-parties").await?;
-    let mut sql = ecowarden_core::store::Sql::new(PROVIDER_SELECT);
-    sql.push(" AND p.id = ").bind(id);
-    let p = sql
-        .fetch_all::<ProviderRow>(&app.db)
+    let p = third_parties::get(&app.db, id)
         .await?
-        .into_iter()
-        .next()
         .ok_or_else(|| Error::NotFound("第三方机构不存在".into()))?;
     let f = CaseFilter {
         third_party: Some(id),
@@ -492,72 +444,19 @@ pub async fn third_party(
 #[template(path = "cooperation.html")]
 struct CooperationPage {
     nav: Nav,
-    transfers: Vec<Transfer>,
-    supervisions: Vec<Supervision>,
-    cross: Vec<Cross>,
+    transfers: Vec<cooperation::LeadTransfer>,
+    supervisions: Vec<cooperation::ListedSupervision>,
+    cross: Vec<cooperation::CrossEnforcement>,
     today: String,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Transfer {
-    direction: String,
-    department: String,
-    region_code: String,
-    transferred_on: String,
-    summary: String,
-    feedback_on: Option<String>,
-    feedback: String,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Cross {
-    name: String,
-    inspector_region: String,
-    target_region: String,
-    starts_on: String,
-    ends_on: String,
-    officers: i64,
-    problems_found: i64,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Supervision {
-    case_id: i64,
-    case_no: String,
-    level: String,
-    joint_with: String,
-    listed_on: String,
-    deadline: String,
-    closed_on: Option<String>,
 }
 
 /// Lead transfers, listed supervision and cross enforcement in scope.
 pub async fn cooperation(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
     require(&app, s.user(), Permission::ReadLedger, "/cooperation").await?;
     let scope = &s.user().scope;
-    let mut sql = ecowarden_core::store::Sql::new(
-        "SELECT l.direction, l.department, l.region_code, l.transferred_on, l.summary, l.feedback_on, l.feedback FROM lead_transfers l WHERE 1=1",
-    );
-    sql.scope(scope, "l")
-        .push(" ORDER BY l.transferred_on DESC LIMIT 200");
-    let transfers = sql.fetch_all(&app.db).await?;
-    let mut sql = ecowarden_core::store::Sql::new(
-        "SELECT s.case_id, c.case_no, s.level, s.joint_with, s.listed_on, s.deadline, s.closed_on FROM listed_supervisions s JOIN cases c ON c.id = s.case_id WHERE 1=1",
-    );
-    sql.scope(scope, "c").push(" ORDER BY s.deadline LIMIT 200");
-    let supervisions = sql.fetch_all(&app.db).await?;
-    let mut sql = ecowarden_core::store::Sql::new(
-        "SELECT x.name, x.inspector_region, x.target_region, x.starts_on, x.ends_on, x.officers, x.problems_found FROM cross_enforcements x WHERE 1=1",
-    );
-    if let Some((_, v)) = scope.condition("x") {
-        sql.push(" AND (x.target_city = ")
-            .bind(v.clone())
-            .push(" OR x.inspector_region = ")
-            .bind(v)
-            .push(")");
-    }
-    sql.push(" ORDER BY x.starts_on");
-    let mut cross: Vec<Cross> = sql.fetch_all(&app.db).await?;
+    let transfers = cooperation::lead_transfers(&app.db, scope).await?;
+    let supervisions = cooperation::listed_supervisions(&app.db, scope).await?;
+    let mut cross = cooperation::cross_enforcements(&app.db, &app.org, scope).await?;
     // Shown by name: the codes mean little to a reader.
     for x in &mut cross {
         x.inspector_region = app.org.name(&x.inspector_region).to_owned();

@@ -178,10 +178,7 @@ impl AppState {
         let app = self.clone();
         tokio::spawn(async move {
             let t0 = Instant::now();
-            let year: Option<i64> = match sqlx::query_scalar("SELECT MAX(year) FROM cases")
-                .fetch_one(app.db.pool())
-                .await
-            {
+            let year = match ecowarden_ledger::cases::latest_year(&app.db).await {
                 Ok(y) => y,
                 Err(e) => {
                     tracing::warn!("dashboard warm-up: {e}");

@@ -203,10 +203,7 @@ pub struct YearQuery {
 
 /// The latest year with cases, or the current year on an empty ledger.
 pub async fn latest_year(app: &AppState) -> Result<i64> {
-    let y: Option<i64> = sqlx::query_scalar("SELECT MAX(year) FROM cases")
-        .fetch_one(app.db.pool())
-        .await
-        .map_err(ecowarden_core::store::StoreError::from)?;
+    let y = cases::latest_year(&app.db).await?;
     Ok(y.unwrap_or_else(|| chrono::Datelike::year(&clock::today()) as i64))
 }
 
@@ -336,12 +333,7 @@ struct OrgPage {
 
 pub async fn org(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
     let u = s.user();
-    let counts: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT unit_id, COUNT(*) FROM officers GROUP BY unit_id")
-            .fetch_all(app.db.pool())
-            .await
-            .map_err(ecowarden_core::store::StoreError::from)?;
-    let counts: std::collections::HashMap<i64, i64> = counts.into_iter().collect();
+    let counts = ecowarden_core::org::officer_counts(&app.db).await?;
     let units = ecowarden_core::org::units(&app.db)
         .await?
         .into_iter()
@@ -449,8 +441,7 @@ pub async fn create_user(
     }
 }
 
-/// A manager may only create or change accounts inside their own scope, and only a
-/// provincial administrator may create provincial roles.
+/// Refuses (and records) an account the manager may not create ([`auth::may_manage_account`]).
 pub(crate) async fn check_account_scope(
     app: &AppState,
     u: &User,
@@ -458,10 +449,7 @@ pub(crate) async fn check_account_scope(
     role: Role,
 ) -> Result<()> {
     let region = app.org.known(region_code).map_err(Error::Unprocessable)?;
-    let provincial = matches!(role, Role::ProvincialAdmin | Role::ProvincialAnalyst);
-    if !u.scope.covers(&region.code, &region.city_code)
-        || (provincial && u.role != Role::ProvincialAdmin)
-    {
+    if !auth::may_manage_account(u, region, role) {
         return Err(refuse(app, u, "/users", Error::out_of_scope()).await);
     }
     Ok(())

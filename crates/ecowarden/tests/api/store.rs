@@ -50,6 +50,18 @@ async fn unique_violation_is_a_conflict() {
         .map_err(StoreError::from)
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    // The same Chinese sentence on both backends, naming the field, never the driver's text.
+    assert_eq!(err.to_string(), "统一社会信用代码已存在，未保存");
+    let err = sqlx::query("INSERT INTO facilities (name, credit_code, region_code, city_code, industry) VALUES ('x', '91350102MA00000001', '999999', '350100', 'x')")
+        .execute(app.db.pool())
+        .await
+        .map_err(StoreError::from)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("不存在或仍被其他记录引用"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

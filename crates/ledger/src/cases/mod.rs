@@ -295,6 +295,13 @@ pub async fn list(
     Ok(page_of(sql.fetch_all(db).await?, PAGE_SIZE))
 }
 
+/// The newest statistical year with cases; `None` on an empty ledger.
+pub async fn latest_year(db: &Db) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT MAX(year) FROM cases")
+        .fetch_one(db.pool())
+        .await?)
+}
+
 /// Why a case could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {

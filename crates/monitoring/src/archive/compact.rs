@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Message, Written, from_hj212, partition_dir, sort_messages, write_file};
 use crate::evidence::{self, Pos, Reader, Verdict};
-use crate::ingest::session::Stations;
+use crate::registry::Stations;
 
 /// Records a run reads at most before it writes and checkpoints: bounds its memory (a
 /// record's values take a few KiB in memory) and keeps files near a row group's size.
@@ -387,7 +387,7 @@ fn archived_keys(dir: &Path, mn: &str, cn: &str) -> anyhow::Result<ValueKeys> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
         Err(e) => return Err(e.into()),
     };
-    let filter = super::query::Filter {
+    let filter = super::read::Filter {
         mns: Some(HashSet::from([mn.to_owned()])),
         cns: Some(HashSet::from([cn.to_owned()])),
         ..Default::default()
@@ -395,7 +395,7 @@ fn archived_keys(dir: &Path, mn: &str, cn: &str) -> anyhow::Result<ValueKeys> {
     for entry in entries {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "parquet") {
-            for m in super::query::read_file(&path, &filter)? {
+            for m in super::read::read_file(&path, &filter)? {
                 for v in m.values {
                     out.insert((m.data_time_ms, v.factor.to_string(), v.field));
                 }

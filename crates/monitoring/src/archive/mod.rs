@@ -16,6 +16,7 @@
 
 pub mod compact;
 pub mod query;
+mod read;
 
 use std::collections::BTreeMap;
 use std::fs::File;

@@ -24,9 +24,9 @@ use tokio::net::TcpListener;
 
 use crate::archive::compact::Archive;
 use crate::evidence::EvidenceLog;
+use crate::registry::Stations;
 use ecowarden_core::config::{IngestSettings, Settings};
 use ecowarden_core::store::Db;
-use session::Stations;
 use stats::{Limit, Stats};
 
 /// Microseconds since the Unix epoch, now.

@@ -8,17 +8,12 @@
 //! *bad run* from the codec error that starts it to the next frame or error; each run is one
 //! record with the error's kind as its verdict.
 
-use std::collections::HashMap;
-
 use chrono::Utc;
 use hj212::{Decoder, ErrorKind, Limits, Message, Options, Reassembler, build};
 
 use crate::evidence::{MAX_BAD_BYTES, Record, Verdict};
-use crate::registry::Station;
+use crate::registry::Stations;
 use ecowarden_core::clock;
-
-/// The registry snapshot a session judges frames against: MN → station.
-pub type Stations = HashMap<String, Station>;
 
 /// One judged frame or bad run, and what to send back once its record is durable.
 #[derive(Debug)]
@@ -328,6 +323,7 @@ fn set_time(m: &Message, now: chrono::DateTime<chrono::FixedOffset>) -> Message 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::Station;
     use hj212::build::{Station as Logger, Upload, upload};
 
     fn stations() -> Stations {

@@ -1,0 +1,58 @@
+//! Third-party environmental service providers (第三方环保服务机构): the registry of those
+//! named in fraud cases, with their cases and fines. Providers are recorded by case intake
+//! (a 第三方弄虚作假 case names its provider); this module reads them.
+
+use serde::Serialize;
+
+use ecowarden_core::ids::Money;
+use ecowarden_core::scope::Scope;
+use ecowarden_core::store::{Db, Result, Sql};
+
+use crate::cases::vocab::{self, ThirdPartySubtype};
+
+/// A provider with the number and fines of its fraud cases.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Provider {
+    pub id: i64,
+    pub name: String,
+    pub credit_code: String,
+    /// Its services, a list of [`ThirdPartySubtype`] code names.
+    pub service_types: String,
+    pub region_code: String,
+    pub cases: i64,
+    pub fine_fen: i64,
+}
+
+impl Provider {
+    /// The services in Chinese, 、-separated.
+    pub fn services(&self) -> String {
+        vocab::parse_list(&self.service_types, ThirdPartySubtype::parse)
+            .map(|v| v.iter().map(|t| t.label()).collect::<Vec<_>>().join("、"))
+            .unwrap_or_else(|_| self.service_types.clone())
+    }
+
+    pub fn fine(&self) -> Money {
+        Money::from_fen(self.fine_fen)
+    }
+}
+
+const PROVIDER_SELECT: &str = "SELECT p.id, p.name, p.credit_code, p.service_types, p.region_code, \
+     (SELECT COUNT(*) FROM cases c WHERE c.third_party_id = p.id) AS cases, \
+     (SELECT CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) FROM cases c WHERE c.third_party_id = p.id) AS fine_fen \
+     FROM third_parties p WHERE 1=1";
+
+/// The providers registered in scope, most cases first.
+pub async fn list(db: &Db, scope: &Scope) -> Result<Vec<Provider>> {
+    let mut sql = Sql::new(PROVIDER_SELECT);
+    sql.scope(scope, "p");
+    sql.push(" ORDER BY cases DESC, p.name");
+    sql.fetch_all(db).await
+}
+
+/// One provider. Providers work across regions, so any reader of the ledger may open one;
+/// its cases are listed by the caller's scope.
+pub async fn get(db: &Db, id: i64) -> Result<Option<Provider>> {
+    let mut sql = Sql::new(PROVIDER_SELECT);
+    sql.push(" AND p.id = ").bind(id);
+    Ok(sql.fetch_all(db).await?.into_iter().next())
+}
