@@ -152,10 +152,10 @@ impl Area {
     }
 }
 
-impl ScopeFilter for Area {
+impl Area {
     /// The narrower of the region's and the scope's conditions: a region inside the scope
     /// implies the scope's own.
-    fn condition(&self, alias: &str) -> Option<(String, String)> {
+    pub fn condition(&self, alias: &str) -> Option<(String, String)> {
         match &self.region {
             Some(r) if r.level == Level::City => {
                 Some((format!("{alias}.city_code"), r.code.clone()))
@@ -164,12 +164,23 @@ impl ScopeFilter for Area {
             None => self.scope.condition(alias),
         }
     }
-    fn covers(&self, region_code: &str, city_code: &str) -> bool {
+
+    /// Whether a record of this region (reporting to this city) is inside the area.
+    pub fn covers(&self, region_code: &str, city_code: &str) -> bool {
         match &self.region {
             Some(r) if r.level == Level::City => r.code == city_code,
             Some(r) => r.code == region_code,
             None => self.scope.covers(region_code, city_code),
         }
+    }
+}
+
+impl ScopeFilter for Area {
+    fn condition(&self, alias: &str) -> Option<(String, String)> {
+        Area::condition(self, alias)
+    }
+    fn covers(&self, region_code: &str, city_code: &str) -> bool {
+        Area::covers(self, region_code, city_code)
     }
 }
 

@@ -19,7 +19,7 @@ use crate::cases::{self, CaseFilter, CaseSummary};
 use crate::stats::Stats;
 use ecowarden_core::ids::CaseNo;
 use ecowarden_core::org::Org;
-use ecowarden_core::scope::Scope;
+use ecowarden_core::scope::{Area, Scope};
 use ecowarden_core::sheet::{self, Cell};
 use ecowarden_core::store::{Db, Sql, StoreError};
 
@@ -658,18 +658,17 @@ pub enum ExportError {
     Store(#[from] StoreError),
 }
 
-/// Every case of a filter in a scope (the filter's page is ignored), as .xlsx.
+/// Every case of a filter in an area (the filter's page is ignored), as .xlsx.
 pub async fn export_cases(
     db: &Db,
-    org: &Org,
-    scope: &Scope,
+    area: &Area,
     filter: &CaseFilter,
 ) -> Result<Vec<u8>, ExportError> {
     let mut rows = Vec::new();
     let mut f = filter.clone();
     for page in 1.. {
         f.page = Some(page);
-        let (chunk, more) = cases::list(db, org, scope, &f).await?;
+        let (chunk, more) = cases::list(db, area, &f).await?;
         rows.extend(chunk);
         if rows.len() > EXPORT_LIMIT {
             return Err(ExportError::TooMany);

@@ -11,8 +11,8 @@ use sqlx::Row;
 
 use ecowarden_core::audit_log::{Appender, Change};
 use ecowarden_core::clock;
-use ecowarden_core::org::{Level, Org};
-use ecowarden_core::scope::Scope;
+use ecowarden_core::org::Org;
+use ecowarden_core::scope::{Area, Scope};
 use ecowarden_core::store::{Db, Result, Sql, StoreError, in_region};
 use ecowarden_ledger::cases::intake::{self, IntakeError, NewCase};
 use ecowarden_ledger::cases::{CaseSource, vocab::Tag};
@@ -356,26 +356,11 @@ fn nonempty(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// One page of leads in scope, highest score first; and whether there is a next page.
-pub async fn list(
-    db: &Db,
-    org: &Org,
-    scope: &Scope,
-    f: &LeadFilter,
-) -> Result<(Vec<LeadRow>, bool)> {
+/// One page of leads in an area, highest score first; and whether there is a next page.
+/// `f.region` is resolved by the caller into `area` (`Scope::area`).
+pub async fn list(db: &Db, area: &Area, f: &LeadFilter) -> Result<(Vec<LeadRow>, bool)> {
     let mut sql = Sql::new(LEAD_SELECT);
-    sql.scope(scope, "l");
-    if let Some(region) = nonempty(&f.region).and_then(|r| org.region(r)) {
-        match region.level {
-            Level::Province => {}
-            Level::City => {
-                sql.push(" AND l.city_code = ").bind(region.code.as_str());
-            }
-            Level::County => {
-                sql.push(" AND l.region_code = ").bind(region.code.as_str());
-            }
-        }
-    }
+    sql.scope(area, "l");
     if let Some(i) = nonempty(&f.industry) {
         sql.push(" AND l.industry = ").bind(i);
     }

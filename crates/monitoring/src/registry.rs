@@ -18,7 +18,7 @@ use ecowarden_core::audit_log::{Appender, Change};
 use ecowarden_core::clock;
 use ecowarden_core::ids::CreditCode;
 use ecowarden_core::org::{Level, Org};
-use ecowarden_core::scope::Scope;
+use ecowarden_core::scope::{Area, Scope};
 use ecowarden_core::sheet::{Cell, Column, Problem, Table, column_letter};
 use ecowarden_core::store::{Db, Result, Sql, StoreError, in_region};
 
@@ -187,31 +187,11 @@ pub struct OutletFilter {
 
 pub const PAGE_SIZE: i64 = 50;
 
-/// One page of outlets in scope, by region and facility; and whether there is a next page.
-pub async fn list(
-    db: &Db,
-    org: &Org,
-    scope: &Scope,
-    f: &OutletFilter,
-) -> Result<(Vec<OutletRow>, bool)> {
+/// One page of outlets in an area (`f.region` resolved by the caller), by region and
+/// facility; and whether there is a next page.
+pub async fn list(db: &Db, area: &Area, f: &OutletFilter) -> Result<(Vec<OutletRow>, bool)> {
     let mut sql = Sql::new(OUTLET_SELECT);
-    sql.scope(scope, "f");
-    if let Some(region) = f
-        .region
-        .as_deref()
-        .filter(|r| !r.is_empty())
-        .and_then(|r| org.region(r))
-    {
-        match region.level {
-            Level::Province => {}
-            Level::City => {
-                sql.push(" AND f.city_code = ").bind(region.code.as_str());
-            }
-            Level::County => {
-                sql.push(" AND f.region_code = ").bind(region.code.as_str());
-            }
-        }
-    }
+    sql.scope(area, "f");
     if let Some(st) = f.st.as_deref().filter(|s| !s.is_empty()) {
         sql.push(" AND o.st = ").bind(st);
     }

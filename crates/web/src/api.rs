@@ -203,13 +203,8 @@ async fn list_cases(
 ) -> Result<Json<CaseList>> {
     require(&app, &s, Permission::ReadLedger, "/api/v1/cases").await?;
     let Query(f) = q.map_err(|r| Error::BadRequest(format!("查询参数错误：{}", r.body_text())))?;
-    if let Some(r) = f.region.as_deref().filter(|r| !r.is_empty()) {
-        let region = app.org.known(r).map_err(Error::BadRequest)?;
-        if !s.user().scope.covers(&region.code, &region.city_code) {
-            return Err(refuse(&app, s.user(), "/api/v1/cases", Error::out_of_scope()).await);
-        }
-    }
-    let (items, has_next) = cases::list(&app.db, &app.org, &s.user().scope, &f).await?;
+    let area = super::area(&app, s.user(), f.region.as_deref(), "/api/v1/cases").await?;
+    let (items, has_next) = cases::list(&app.db, &area, &f).await?;
     Ok(Json(CaseList {
         items,
         page: f.page.unwrap_or(1).max(1),

@@ -13,7 +13,6 @@ use axum::{Form, Json, Router};
 use serde::Deserialize;
 
 use super::error::{Error, Result};
-use super::ledger_io::check_region;
 use super::pages::{Nav, filter_regions, render, require};
 use super::session::CurrentUser;
 use super::{AppState, refuse};
@@ -88,7 +87,7 @@ async fn queue(
 ) -> Result<Response> {
     let u = s.user();
     require(&app, u, Permission::ReadLedger, "/leads").await?;
-    check_region(&app, u, f.region.as_deref(), "/leads").await?;
+    let area = super::area(&app, u, f.region.as_deref(), "/leads").await?;
     if let Some(m) = f.min_score.as_deref().filter(|m| !m.trim().is_empty())
         && !m
             .trim()
@@ -97,7 +96,7 @@ async fn queue(
     {
         return Err(Error::BadRequest(format!("最低得分“{m}”应为0到1之间的数")));
     }
-    let (rows, more) = leads::list(&app.db, &app.org, &u.scope, &f).await?;
+    let (rows, more) = leads::list(&app.db, &area, &f).await?;
     let mut query_base = String::new();
     for (k, v) in [
         ("region", &f.region),
@@ -390,8 +389,8 @@ pub async fn api_leads(
 ) -> Result<Json<Vec<LeadRow>>> {
     let u = s.user();
     require(&app, u, Permission::ReadLedger, "/api/v1/leads").await?;
-    check_region(&app, u, f.region.as_deref(), "/api/v1/leads").await?;
-    Ok(Json(leads::list(&app.db, &app.org, &u.scope, &f).await?.0))
+    let area = super::area(&app, u, f.region.as_deref(), "/api/v1/leads").await?;
+    Ok(Json(leads::list(&app.db, &area, &f).await?.0))
 }
 
 /// The suppressions dismissals wrote on outlets in the caller's scope, newest first (50 a

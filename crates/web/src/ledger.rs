@@ -16,6 +16,7 @@ use super::{AppState, refuse};
 use ecowarden_core::audit_log;
 use ecowarden_core::auth::{Permission, User};
 use ecowarden_core::ids::Money;
+use ecowarden_core::scope::Area;
 use ecowarden_ledger::cases::intake::{self, FIELDS, Field, IntakeError, NewCase};
 use ecowarden_ledger::cases::vocab::{MeasureKind, ReferralKind, Tag};
 use ecowarden_ledger::cases::workflow::{self, CaseDetail, MeasureInput, Outcome, WorkflowError};
@@ -372,7 +373,7 @@ pub async fn campaign(
         page: q.page,
         ..Default::default()
     };
-    let (rows, more) = cases::list(&app.db, &app.org, &s.user().scope, &f).await?;
+    let (rows, more) = cases::list(&app.db, &Area::whole(&s.user().scope), &f).await?;
     let task_forces = cooperation::task_forces(&app.db, &s.user().scope, tag).await?;
     let batches = cooperation::typical_batches(&app.db, &s.user().scope, tag).await?;
     render(CampaignPage {
@@ -432,7 +433,7 @@ pub async fn third_party(
         third_party: Some(id),
         ..Default::default()
     };
-    let (rows, _) = cases::list(&app.db, &app.org, &s.user().scope, &f).await?;
+    let (rows, _) = cases::list(&app.db, &Area::whole(&s.user().scope), &f).await?;
     render(ThirdPartyPage {
         nav: Nav::new(&app, &s, "third-party"),
         p,
@@ -502,14 +503,8 @@ pub(super) async fn stats_for(
             )));
         }
     };
-    let region = q.region.as_deref().filter(|r| !r.is_empty());
-    if let Some(r) = region {
-        let reg = app.org.known(r).map_err(Error::BadRequest)?;
-        if !u.scope.covers(&reg.code, &reg.city_code) {
-            return Err(refuse(app, u, path, Error::out_of_scope()).await);
-        }
-    }
-    Ok(stats::compute(&app.db, &app.org, &u.scope, region, Period { year, half }).await?)
+    let area = super::area(app, u, q.region.as_deref(), path).await?;
+    Ok(stats::compute(&app.db, &app.org, &area, Period { year, half }).await?)
 }
 
 #[derive(Template)]

@@ -10,12 +10,12 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
+use super::AppState;
 use super::error::{Error, Result};
 use super::ledger::{StatsQuery, stats_for};
 use super::pages::{Nav, render, require};
 use super::session::CurrentUser;
-use super::{AppState, refuse};
-use ecowarden_core::auth::{Permission, User};
+use ecowarden_core::auth::Permission;
 use ecowarden_ledger::cases::CaseFilter;
 use ecowarden_ledger::ledger_io::{self, ExportError, ImportError, Problem, Upload};
 
@@ -211,23 +211,6 @@ fn upload_error(e: axum::extract::multipart::MultipartError) -> Error {
     }
 }
 
-/// Refuses (and logs) a region filter outside the user's scope; an unknown code is a bad
-/// request.
-pub(super) async fn check_region(
-    app: &AppState,
-    u: &User,
-    region: Option<&str>,
-    path: &str,
-) -> Result<()> {
-    if let Some(r) = region.filter(|r| !r.is_empty()) {
-        let region = app.org.known(r).map_err(Error::BadRequest)?;
-        if !u.scope.covers(&region.code, &region.city_code) {
-            return Err(refuse(app, u, path, Error::out_of_scope()).await);
-        }
-    }
-    Ok(())
-}
-
 /// `GET /cases/export.xlsx?<the filters of /cases>`: every matching case in scope.
 pub async fn export_cases(
     State(app): State<AppState>,
@@ -237,8 +220,8 @@ pub async fn export_cases(
     const PATH: &str = "/cases/export.xlsx";
     let u = s.user();
     require(&app, u, Permission::ReadLedger, PATH).await?;
-    check_region(&app, u, f.region.as_deref(), PATH).await?;
-    match ledger_io::export_cases(&app.db, &app.org, &u.scope, &f).await {
+    let area = super::area(&app, u, f.region.as_deref(), PATH).await?;
+    match ledger_io::export_cases(&app.db, &area, &f).await {
         Ok(bytes) => Ok(xlsx(bytes, "cases.xlsx", "案件台账.xlsx")),
         Err(e @ ExportError::TooMany) => Err(Error::Unprocessable(e.to_string())),
         Err(ExportError::Store(e)) => Err(e.into()),

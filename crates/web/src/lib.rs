@@ -33,6 +33,7 @@ use ecowarden_core::auth;
 use ecowarden_core::config::Settings;
 use ecowarden_core::org::Org;
 use ecowarden_core::scope::Scope;
+use ecowarden_core::scope::{Area, AreaError};
 use ecowarden_core::store::Db;
 use ecowarden_ledger::cases::Dashboard;
 use error::{Error, ErrorInfo};
@@ -391,6 +392,21 @@ pub(crate) fn json_rejection(r: JsonRejection) -> Error {
 }
 
 /// Records a refused request in the security log and passes the error on.
+/// The area a request's region filter narrows the user's scope to (`Scope::area`): an unknown
+/// code is a bad request, one outside the scope is refused and recorded.
+pub(crate) async fn area(
+    app: &AppState,
+    user: &auth::User,
+    region: Option<&str>,
+    path: &str,
+) -> Result<Area, Error> {
+    match user.scope.area(&app.org, region) {
+        Ok(a) => Ok(a),
+        Err(AreaError::Unknown(m)) => Err(Error::BadRequest(m)),
+        Err(AreaError::OutOfScope(_)) => Err(refuse(app, user, path, Error::out_of_scope()).await),
+    }
+}
+
 pub(crate) async fn refuse(app: &AppState, user: &auth::User, path: &str, e: Error) -> Error {
     auth::security_event(
         &app.db,

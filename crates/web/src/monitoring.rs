@@ -16,7 +16,7 @@ use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, Result};
-use super::ledger_io::{ImportKind, ImportPage, check_region, read_uploads};
+use super::ledger_io::{ImportKind, ImportPage, read_uploads};
 use super::pages::{Nav, filter_regions, render, require};
 use super::session::CurrentUser;
 use super::{AppState, refuse};
@@ -96,8 +96,8 @@ async fn outlets(
 ) -> Result<Response> {
     let u = s.user();
     require(&app, u, Permission::ReadLedger, "/monitoring").await?;
-    check_region(&app, u, f.region.as_deref(), "/monitoring").await?;
-    let (rows, more) = registry::list(&app.db, &app.org, &u.scope, &f).await?;
+    let area = super::area(&app, u, f.region.as_deref(), "/monitoring").await?;
+    let (rows, more) = registry::list(&app.db, &area, &f).await?;
     let seen = app
         .receiver
         .as_ref()
@@ -476,7 +476,7 @@ async fn save_outlet(
     require(&app, u, Permission::WriteLedger, PATH).await?;
     let Form(f) = form.map_err(super::form_rejection)?;
     // Scope first: where the outlet is to be, and where it is now if it exists.
-    check_region(&app, u, Some(&f.region_code), PATH).await?;
+    super::area(&app, u, Some(&f.region_code), PATH).await?;
     let existing = match registry::by_mn(&app.db, &u.scope, f.mn.trim()).await {
         Ok(o) => Some(o.row.id),
         Err(AccessError::NotFound) => None,
@@ -744,8 +744,8 @@ pub async fn api_outlets(
     let u = s.user();
     const PATH: &str = "/api/v1/monitoring/outlets";
     require(&app, u, Permission::ReadLedger, PATH).await?;
-    check_region(&app, u, f.region.as_deref(), PATH).await?;
-    let (items, more) = registry::list(&app.db, &app.org, &u.scope, &f).await?;
+    let area = super::area(&app, u, f.region.as_deref(), PATH).await?;
+    let (items, more) = registry::list(&app.db, &area, &f).await?;
     Ok(Json(OutletList {
         items,
         page: f.page.unwrap_or(1).max(1),

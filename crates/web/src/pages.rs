@@ -289,13 +289,8 @@ pub async fn cases(
     Query(f): Query<CaseFilter>,
 ) -> Result<Response> {
     require(&app, s.user(), Permission::ReadLedger, "/cases").await?;
-    if let Some(r) = f.region.as_deref().filter(|r| !r.is_empty()) {
-        let region = app.org.known(r).map_err(Error::BadRequest)?;
-        if !s.user().scope.covers(&region.code, &region.city_code) {
-            return Err(refuse(&app, s.user(), "/cases", Error::out_of_scope()).await);
-        }
-    }
-    let (rows, more) = cases::list(&app.db, &app.org, &s.user().scope, &f).await?;
+    let area = super::area(&app, s.user(), f.region.as_deref(), "/cases").await?;
+    let (rows, more) = cases::list(&app.db, &area, &f).await?;
     let mut qb = String::new();
     for (k, v) in [
         ("year", f.year.map(|y| y.to_string())),

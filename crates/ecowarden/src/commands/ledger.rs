@@ -84,11 +84,9 @@ pub async fn report_command(settings: &Settings, cmd: ReportCommand) -> anyhow::
     }
     let db = ecowarden_core::open(settings).await?;
     let org = Org::load(&db).await?;
-    if let Some(r) = &region {
-        org.known(r).map_err(anyhow::Error::msg)?;
-    }
+    let area = Scope::Province.area(&org, region.as_deref())?;
     let period = Period { year, half };
-    let stats = stats::compute(&db, &org, &Scope::Province, region.as_deref(), period).await?;
+    let stats = stats::compute(&db, &org, &area, period).await?;
     let nos = figure_case_numbers(&db, &stats).await?;
     let bytes = match format {
         StatsFormat::Json => {

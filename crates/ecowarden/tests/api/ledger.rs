@@ -109,8 +109,7 @@ async fn statistics_match_a_hand_computed_ledger() {
     let year = stats::compute(
         &app.db,
         &app.org,
-        &Scope::Province,
-        None,
+        &Scope::Province.area(&app.org, None).unwrap(),
         Period {
             year: 2025,
             half: None,
@@ -162,8 +161,7 @@ async fn statistics_match_a_hand_computed_ledger() {
     let h1 = stats::compute(
         &app.db,
         &app.org,
-        &Scope::Province,
-        None,
+        &Scope::Province.area(&app.org, None).unwrap(),
         Period {
             year: 2025,
             half: Some(1),
@@ -177,8 +175,7 @@ async fn statistics_match_a_hand_computed_ledger() {
     let tj = stats::compute(
         &app.db,
         &app.org,
-        &Scope::Province,
-        Some("350103"),
+        &Scope::Province.area(&app.org, Some("350103")).unwrap(),
         Period {
             year: 2025,
             half: None,
@@ -192,8 +189,7 @@ async fn statistics_match_a_hand_computed_ledger() {
     let scoped = stats::compute(
         &app.db,
         &app.org,
-        &Scope::County("350103".into()),
-        None,
+        &Scope::County("350103".into()).area(&app.org, None).unwrap(),
         Period {
             year: 2025,
             half: None,
@@ -341,8 +337,7 @@ async fn demo_ledger_has_the_articles_shape() {
     let s = stats::compute(
         &app.db,
         &app.org,
-        &Scope::Province,
-        None,
+        &Scope::Province.area(&app.org, None).unwrap(),
         Period {
             year: 2023,
             half: None,

@@ -499,8 +499,9 @@ async fn stats_workbook_holds_the_figures() {
     let stats = ecowarden_ledger::stats::compute(
         &app.db,
         &app.org,
-        &ecowarden_core::scope::Scope::Province,
-        None,
+        &ecowarden_core::scope::Scope::Province
+            .area(&app.org, None)
+            .unwrap(),
         ecowarden_ledger::stats::Period {
             year: 2023,
             half: None,

@@ -6,115 +6,16 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
 
+pub use super::fields::{Dates, FIELDS, Field, FieldError, NewCase, header, parse_date};
 use super::vocab::{MeasureKind, PenaltyKind, ReferralKind, Tag, ThirdPartySubtype, parse_list};
-use super::{CaseSource, Status};
+use super::{CaseSource, Status, rules};
 use ecowarden_core::audit_log::{self, Change};
 use ecowarden_core::ids::{CaseNo, CreditCode, Money};
 use ecowarden_core::org::{Level, Org, Region};
 use ecowarden_core::scope::Scope;
 use ecowarden_core::store::{Db, StoreError};
-
-/// One field of a case as it is typed: the key (code name), the Chinese header of the import
-/// template and the form label, whether it is required, and a hint for the template.
-pub struct Field {
-    pub key: &'static str,
-    pub header: &'static str,
-    pub required: bool,
-    pub hint: &'static str,
-}
-
-macro_rules! fields {
-    ($($key:ident : $header:literal, $req:literal, $hint:literal;)+) => {
-        /// A case as typed into a form or a spreadsheet row: every value is text.
-        #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-        pub struct NewCase {
-            $(#[serde(default)] pub $key: String,)+
-        }
-
-        /// The fields in template order.
-        pub const FIELDS: &[Field] = &[
-            $(Field { key: stringify!($key), header: $header, required: $req, hint: $hint },)+
-        ];
-
-        impl NewCase {
-            /// A field by key ("" for an unknown key).
-            pub fn get(&self, key: &str) -> &str {
-                match key {
-                    $(stringify!($key) => &self.$key,)+
-                    _ => "",
-                }
-            }
-
-            /// Sets a field by key; false if there is no such field.
-            pub fn set(&mut self, key: &str, value: String) -> bool {
-                match key {
-                    $(stringify!($key) => { self.$key = value; true })+
-                    _ => false,
-                }
-            }
-        }
-    };
-}
-
-fields! {
-    case_no: "案号", false, "留空则按办案单位前缀自动编号，如“榕鼓楼环罚〔2023〕12号”";
-    region_code: "行政区划代码", true, "6位代码，如350102";
-    facility_name: "当事人名称", true, "";
-    credit_code: "统一社会信用代码", true, "18位，含校验码";
-    industry: "行业", false, "";
-    source: "案件来源", true, "日常检查、信访投诉、非现场筛查线索、部门移送、上级交办";
-    violation: "违法行为", true, "";
-    legal_basis: "处罚依据", false, "";
-    status: "案件状态", false, "留空则按已填日期推定";
-    discovered_on: "发现日期", true, "YYYY-MM-DD";
-    filed_on: "立案日期", false, "YYYY-MM-DD";
-    investigation_on: "调查取证日期", false, "";
-    prior_notice_on: "事先告知日期", false, "";
-    hearing_requested_on: "听证申请日期", false, "";
-    hearing_held_on: "听证日期", false, "";
-    decided_on: "处罚决定日期", false, "";
-    served_on: "送达日期", false, "";
-    paid_on: "缴款日期", false, "";
-    closed_on: "结案日期", false, "";
-    penalty_kinds: "处罚种类", false, "警告、罚款、没收违法所得、暂扣许可证件、责令停产停业、责令关闭、不予处罚";
-    fine: "罚款金额（元）", false, "最多两位小数";
-    officers: "执法人员证号", true, "至少两名持证执法人员，用“、”分隔";
-    tags: "专项行动", false, "两打·危险废物、两打·自动监测数据造假、第三方弄虚作假、清水蓝天、划转职能";
-    third_party_name: "第三方机构名称", false, "第三方弄虚作假案件必填";
-    third_party_credit_code: "第三方机构信用代码", false, "第三方弄虚作假案件必填";
-    third_party_subtype: "第三方弄虚作假类型", false, "检测、自动监控、机动车尾气检测、竣工验收、环评、其他";
-    seal_and_seize_on: "查封扣押决定日期", false, "";
-    seal_and_seize_items: "查封扣押物品", false, "";
-    production_restriction_on: "限产停产决定日期", false, "";
-    production_restriction_kind: "限产或停产", false, "限产、停产";
-    daily_penalty_on: "按日连续处罚决定日期", false, "";
-    daily_penalty_days: "按日连续处罚天数", false, "";
-    daily_penalty_amount: "按日连续处罚金额（元）", false, "";
-    detention_referral_on: "移送行政拘留日期", false, "";
-    criminal_referral_on: "移送涉嫌犯罪日期", false, "";
-    market_referral_on: "移送市场监管日期", false, "";
-    referral_agency: "移送接收机关", false, "";
-}
-
-/// One problem with one field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn header(&self) -> &'static str {
-        FIELDS
-            .iter()
-            .find(|f| f.key == self.field)
-            .map(|f| f.header)
-            .unwrap_or(self.field)
-    }
-}
 
 /// A case that passed validation, with typed values.
 #[derive(Debug, Clone)]
@@ -147,62 +48,6 @@ pub struct NewMeasure {
     pub restriction: Option<&'static str>,
     pub days: Option<i64>,
     pub amount: Money,
-}
-
-/// The lifecycle dates, in the order they must occur.
-#[derive(Debug, Clone, Default)]
-pub struct Dates {
-    pub discovered_on: Option<NaiveDate>,
-    pub filed_on: Option<NaiveDate>,
-    pub investigation_on: Option<NaiveDate>,
-    pub prior_notice_on: Option<NaiveDate>,
-    pub hearing_requested_on: Option<NaiveDate>,
-    pub hearing_held_on: Option<NaiveDate>,
-    pub decided_on: Option<NaiveDate>,
-    pub served_on: Option<NaiveDate>,
-    pub paid_on: Option<NaiveDate>,
-    pub closed_on: Option<NaiveDate>,
-}
-
-impl Dates {
-    /// (field key, date) in lifecycle order.
-    pub fn ordered(&self) -> [(&'static str, Option<NaiveDate>); 10] {
-        [
-            ("discovered_on", self.discovered_on),
-            ("filed_on", self.filed_on),
-            ("investigation_on", self.investigation_on),
-            ("prior_notice_on", self.prior_notice_on),
-            ("hearing_requested_on", self.hearing_requested_on),
-            ("hearing_held_on", self.hearing_held_on),
-            ("decided_on", self.decided_on),
-            ("served_on", self.served_on),
-            ("paid_on", self.paid_on),
-            ("closed_on", self.closed_on),
-        ]
-    }
-}
-
-/// Parses the date formats officers type: 2023-03-05, 2023/3/5, 2023.3.5, 2023年3月5日.
-pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    let t = s
-        .trim()
-        .trim_end_matches('日')
-        .replace(['年', '月', '/', '.'], "-");
-    let t = t.split([' ', 'T']).next().unwrap_or("");
-    let mut it = t.split('-').map(|p| p.parse::<u32>().ok());
-    let (y, m, d) = (it.next()??, it.next()??, it.next()??);
-    if it.next().is_some() || !(1990..=2100).contains(&y) {
-        return None;
-    }
-    NaiveDate::from_ymd_opt(y as i32, m, d)
-}
-
-fn header(key: &str) -> &'static str {
-    FIELDS
-        .iter()
-        .find(|f| f.key == key)
-        .map(|f| f.header)
-        .unwrap_or("")
 }
 
 impl NewCase {
@@ -297,45 +142,6 @@ impl NewCase {
                 date("market_referral_on", &self.market_referral_on),
             ),
         ];
-        // Each date no earlier than the last one before it in the lifecycle.
-        let mut last: Option<(&str, NaiveDate)> = None;
-        for (key, d) in dates.ordered() {
-            if let Some(d) = d {
-                if let Some((pk, pd)) = last
-                    && d < pd
-                {
-                    err(
-                        key,
-                        format!(
-                            "“{}”（{d}）早于“{}”（{pd}），日期顺序不合理",
-                            header(key),
-                            header(pk)
-                        ),
-                    );
-                }
-                last = Some((key, d));
-            }
-        }
-        for (key, d) in [
-            ("seal_and_seize_on", seal_on),
-            ("production_restriction_on", restrict_on),
-            ("daily_penalty_on", daily_on),
-        ]
-        .into_iter()
-        .chain([
-            ("detention_referral_on", referral_dates[0].1),
-            ("criminal_referral_on", referral_dates[1].1),
-            ("market_referral_on", referral_dates[2].1),
-        ]) {
-            if let (Some(d), Some(disc)) = (d, dates.discovered_on)
-                && d < disc
-            {
-                err(
-                    key,
-                    format!("“{}”（{d}）早于发现日期（{disc}）", header(key)),
-                );
-            }
-        }
         let fine = match self.fine.trim() {
             "" => Money::ZERO,
             f => f
@@ -343,9 +149,6 @@ impl NewCase {
                 .map_err(|e| err("fine", e.0))
                 .unwrap_or(Money::ZERO),
         };
-        if fine > Money::ZERO && dates.decided_on.is_none() {
-            err("decided_on", "有罚款金额的案件须填写处罚决定日期".into());
-        }
         let penalty_kinds =
             parse_list(&self.penalty_kinds, PenaltyKind::parse).unwrap_or_else(|bad| {
                 err(
@@ -370,22 +173,6 @@ impl NewCase {
                     None
                 }),
         };
-        if let Some(st) = status {
-            if matches!(
-                st,
-                Status::Decided | Status::Served | Status::Enforcement | Status::Closed
-            ) && dates.decided_on.is_none()
-                && !penalty_kinds.contains(&PenaltyKind::NoPenalty)
-            {
-                err(
-                    "decided_on",
-                    format!("状态为“{}”的案件须填写处罚决定日期", st.label()),
-                );
-            }
-            if st == Status::Closed && dates.closed_on.is_none() {
-                err("closed_on", "状态为“已结案”的案件须填写结案日期".into());
-            }
-        }
         let officers: Vec<String> = self
             .officers
             .split(['、', ',', '，', ';', '；', ' '])
@@ -393,9 +180,8 @@ impl NewCase {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
-        if !self.officers.trim().is_empty() && officers.iter().collect::<HashSet<_>>().len() < 2 {
-            err("officers", "至少需要两名不同的持证执法人员".into());
-        }
+        let distinct_officers =
+            (!officers.is_empty()).then(|| officers.iter().collect::<HashSet<_>>().len());
         let subtype = match self.third_party_subtype.trim() {
             "" => None,
             s => ThirdPartySubtype::parse(s).or_else(|| {
@@ -504,6 +290,30 @@ impl NewCase {
             .iter()
             .filter_map(|(k, d)| d.map(|d| (*k, d)))
             .collect();
+        // The legal rules, on the values parsed so far (the same functions the workflow and
+        // the dossier checks call).
+        let later_acts = [
+            ("seal_and_seize_on", seal_on),
+            ("production_restriction_on", restrict_on),
+            ("daily_penalty_on", daily_on),
+            ("detention_referral_on", referral_dates[0].1),
+            ("criminal_referral_on", referral_dates[1].1),
+            ("market_referral_on", referral_dates[2].1),
+        ]
+        .into_iter()
+        .filter_map(|(k, d)| d.map(|d| (k, d)))
+        .collect();
+        let facts = rules::Facts {
+            status,
+            dates: dates.clone(),
+            penalty_kinds: &penalty_kinds,
+            fine,
+            officers: distinct_officers,
+            later_acts,
+        };
+        for b in rules::check(&facts) {
+            err(b.field, b.message);
+        }
         if !errs.is_empty() {
             return Err(errs);
         }

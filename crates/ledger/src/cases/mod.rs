@@ -1,13 +1,15 @@
 //! The case ledger (案件台账): the case record, its scoped list and page, and the dashboard.
 //! `intake` records cases (forms, API, imports), `vocab` holds the controlled vocabularies.
 
+pub mod fields;
 pub mod intake;
+pub mod rules;
 pub mod vocab;
 pub mod workflow;
 
 use serde::{Deserialize, Serialize};
 
-use ecowarden_core::scope::Scope;
+use ecowarden_core::scope::{Area, Scope};
 use ecowarden_core::store::{Backend, Db, Result, Sql, StoreError, in_region, page_of};
 
 /// Where a case came from (案件来源).
@@ -150,6 +152,23 @@ pub struct CaseSummary {
 in_region!(CaseSummary);
 
 impl CaseSummary {
+    /// The lifecycle dates as recorded (ISO text in the store).
+    pub fn dates(&self) -> fields::Dates {
+        let d = |s: &Option<String>| s.as_deref().and_then(|s| s.parse().ok());
+        fields::Dates {
+            discovered_on: self.discovered_on.parse().ok(),
+            filed_on: d(&self.filed_on),
+            investigation_on: d(&self.investigation_on),
+            prior_notice_on: d(&self.prior_notice_on),
+            hearing_requested_on: d(&self.hearing_requested_on),
+            hearing_held_on: d(&self.hearing_held_on),
+            decided_on: d(&self.decided_on),
+            served_on: d(&self.served_on),
+            paid_on: d(&self.paid_on),
+            closed_on: d(&self.closed_on),
+        }
+    }
+
     pub fn fine(&self) -> ecowarden_core::ids::Money {
         ecowarden_core::ids::Money::from_fen(self.fine_fen)
     }
@@ -180,7 +199,8 @@ const SUMMARY_SELECT: &str = "SELECT c.id, c.case_no, c.region_code, c.city_code
 #[into_params(parameter_in = Query)]
 pub struct CaseFilter {
     pub year: Option<i64>,
-    /// A region code inside the caller's scope (city or county).
+    /// A region code inside the caller's scope (city or county); the caller resolves it into
+    /// the [`Area`] that [`list`] takes (`Scope::area`).
     pub region: Option<String>,
     pub status: Option<String>,
     pub source: Option<String>,
@@ -203,12 +223,7 @@ pub const PAGE_SIZE: i64 = 50;
 /// `(discovered_on DESC, id DESC)` order, which one of 0006's covering indexes serves for each
 /// filter (year, city, county, status, source); only those 51 rows are then joined to units
 /// and facilities. OFFSET therefore skips index entries, not joined rows.
-pub async fn list(
-    db: &Db,
-    org: &ecowarden_core::org::Org,
-    scope: &Scope,
-    f: &CaseFilter,
-) -> Result<(Vec<CaseSummary>, bool)> {
+pub async fn list(db: &Db, area: &Area, f: &CaseFilter) -> Result<(Vec<CaseSummary>, bool)> {
     let q = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let mut sql = Sql::new(SUMMARY_SELECT);
     sql.push(" AND c.id IN (SELECT c.id FROM cases c");
@@ -216,25 +231,12 @@ pub async fn list(
         sql.push(" JOIN facilities f ON f.id = c.facility_id");
     }
     sql.push(" WHERE 1=1");
-    let region = f
-        .region
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .and_then(|r| org.region(r));
-    // A region filter inside the scope implies the scope's own condition; leaving it out lets
-    // the planner use the region's index alone. Outside the scope the condition stays (and the
-    // list is empty); the handlers refuse such a filter before they get here.
-    let scope_cond = match region {
-        Some(r)
-            if scope.covers(&r.code, &r.city_code)
-                && r.level != ecowarden_core::org::Level::Province =>
-        {
-            None
-        }
-        _ => scope.condition("c"),
-    };
-    let county = scope_cond.is_some() && matches!(scope, Scope::County(_))
-        || region.is_some_and(|r| r.level == ecowarden_core::org::Level::County);
+    // The area's one condition: a region inside the scope implies the scope's own, so the
+    // planner can use the region's index alone.
+    let area_cond = area.condition("c");
+    let county = area_cond
+        .as_ref()
+        .is_some_and(|(col, _)| col == "c.region_code");
     // The filter indexes lead with (column, year): without a year filter their order is not
     // the list's, and SQLite would sort every matching entry (a fifth of the ledger for a
     // source). Then, unless the filter is one county (a small set, sorted quickly), SQLite is
@@ -248,23 +250,11 @@ pub async fn list(
             format!(" AND c.{name} = ")
         }
     };
-    if let Some((c, v)) = scope_cond {
-        let name = c.trim_start_matches("c.");
-        sql.push(&col(name)).bind(v);
+    if let Some((c, v)) = area_cond {
+        sql.push(&col(c.trim_start_matches("c."))).bind(v);
     }
     if let Some(y) = f.year {
         sql.push(" AND c.year = ").bind(y);
-    }
-    if let Some(region) = region {
-        match region.level {
-            ecowarden_core::org::Level::Province => {}
-            ecowarden_core::org::Level::City => {
-                sql.push(&col("city_code")).bind(region.code.as_str());
-            }
-            ecowarden_core::org::Level::County => {
-                sql.push(" AND c.region_code = ").bind(region.code.as_str());
-            }
-        }
     }
     if let Some(s) = f.status.as_deref().and_then(Status::parse) {
         sql.push(&col("status")).bind(s.as_str());

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::AnyConnection;
 
+use super::rules::{self, Refusal};
 use super::vocab::{MeasureKind, ReferralKind, SuspensionKind};
 use super::{AccessError, CaseSummary, Status};
 use ecowarden_core::audit_log::{self, Change};
@@ -13,22 +14,7 @@ use ecowarden_core::ids::Money;
 use ecowarden_core::scope::Scope;
 use ecowarden_core::store::{Db, StoreError};
 
-/// Where a case may go next from each stage.
-pub fn next_stages(from: Status) -> &'static [Status] {
-    use Status::*;
-    match from {
-        Filed => &[Investigation, Suspended, Withdrawn],
-        Investigation => &[PriorNotice, Closed, Suspended, Withdrawn],
-        PriorNotice => &[Hearing, Decided, Suspended],
-        Hearing => &[Decided, Suspended],
-        Decided => &[Served],
-        Served => &[Enforcement, Closed],
-        Enforcement => &[Closed],
-        // Resuming returns to the stage the dates say it was in (see `resume_stage`).
-        Suspended => &[Investigation, PriorNotice, Hearing],
-        Closed | Withdrawn => &[],
-    }
-}
+pub use super::rules::next_stages;
 
 /// The column holding the date a stage was reached, if the stage has one.
 fn date_column(s: Status) -> Option<&'static str> {
@@ -68,6 +54,15 @@ impl From<sqlx::Error> for WorkflowError {
     }
 }
 
+/// The rules' breaches as the refusal of a change.
+fn refuse(breaches: Vec<rules::Breach>) -> Result<(), WorkflowError> {
+    if breaches.is_empty() {
+        Ok(())
+    } else {
+        Err(WorkflowError::Rule(rules::sentence(&breaches)))
+    }
+}
+
 async fn officer_count(conn: &mut AnyConnection, id: i64) -> Result<i64, WorkflowError> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM case_officers co JOIN officers o ON o.id = co.officer_id \
@@ -91,43 +86,12 @@ pub async fn transition(
 ) -> Result<(), WorkflowError> {
     let before = super::get(db, scope, id).await?;
     let from = Status::parse(&before.status).unwrap_or(Status::Filed);
-    if !next_stages(from).contains(&to) {
-        return Err(WorkflowError::NotAllowed { from, to });
-    }
     let mut w = db.write().await?;
-    let latest = [
-        &before.filed_on,
-        &before.investigation_on,
-        &before.prior_notice_on,
-        &before.hearing_requested_on,
-        &before.hearing_held_on,
-        &before.decided_on,
-        &before.served_on,
-    ]
-    .into_iter()
-    .flatten()
-    .max();
-    if let Some(latest) = latest
-        && on.to_string() < *latest
-    {
-        return Err(WorkflowError::Rule(format!(
-            "日期{on}早于案件已有的最近节点日期{latest}"
-        )));
-    }
-    if to == Status::Decided {
-        // 行政处罚法 Art. 42: at least two certified officers; Art. 62: no decision without
-        // the prior notice.
-        if officer_count(&mut w.tx, id).await? < 2 {
-            return Err(WorkflowError::Rule(
-                "作出处罚决定前，案件须有至少两名持证执法人员".into(),
-            ));
-        }
-        if before.prior_notice_on.is_none() {
-            return Err(WorkflowError::Rule(
-                "未经行政处罚事先告知，不得作出处罚决定".into(),
-            ));
-        }
-    }
+    let officers = officer_count(&mut w.tx, id).await? as usize;
+    rules::transition(from, to, on, &before.dates(), officers).map_err(|r| match r {
+        Refusal::NotAllowed { from, to } => WorkflowError::NotAllowed { from, to },
+        Refusal::Breaches(b) => WorkflowError::Rule(rules::sentence(&b)),
+    })?;
     let today = on.to_string();
     if to == Status::Suspended {
         sqlx::query("INSERT INTO case_suspensions (case_id, kind, start_on) VALUES ($1, $2, $3)")
@@ -198,12 +162,8 @@ pub async fn add_measure(
     m: &MeasureInput,
 ) -> Result<i64, WorkflowError> {
     let c = super::get(db, scope, case_id).await?;
-    if m.decided_on.to_string() < c.discovered_on {
-        return Err(WorkflowError::Rule(format!(
-            "{}决定日期不能早于发现日期{}",
-            m.kind.label(),
-            c.discovered_on
-        )));
+    if let Some(discovered) = c.dates().discovered_on {
+        refuse(rules::measure(m.kind, m.decided_on, discovered))?;
     }
     let mut w = db.write().await?;
     let id: i64 = sqlx::query_scalar(
@@ -255,15 +215,8 @@ pub async fn add_referral(
     on: NaiveDate,
 ) -> Result<i64, WorkflowError> {
     let c = super::get(db, scope, case_id).await?;
-    if on.to_string() < c.discovered_on {
-        return Err(WorkflowError::Rule(format!(
-            "移送日期不能早于发现日期{}",
-            c.discovered_on
-        )));
-    }
-    if agency.trim().is_empty() {
-        return Err(WorkflowError::Rule("请填写接收机关".into()));
-    }
+    let discovered = c.dates().discovered_on.unwrap_or(on);
+    refuse(rules::referral(on, discovered, agency))?;
     let mut w = db.write().await?;
     let id: i64 = sqlx::query_scalar("INSERT INTO referrals (case_id, kind, agency, referred_on) VALUES ($1,$2,$3,$4) RETURNING id")
         .bind(case_id)
@@ -310,21 +263,23 @@ pub async fn record_outcome(
         o.prosecution_persons,
         o.guilty_plea_persons,
     ];
-    if counts.iter().any(|n| *n < 0) {
-        return Err(WorkflowError::Rule("人数不能为负数".into()));
-    }
-    if o.arrest_approved_persons > o.arrest_review_persons {
-        return Err(WorkflowError::Rule(
-            "批准逮捕人数不能多于审查逮捕人数".into(),
-        ));
-    }
-    if let Some(a) = o.accepted_on.as_deref().filter(|s| !s.is_empty()) {
-        let d = super::intake::parse_date(a)
-            .ok_or_else(|| WorkflowError::Rule(format!("受理日期“{a}”无法识别")))?;
-        if d.to_string() < referred_on {
-            return Err(WorkflowError::Rule("受理日期不能早于移送日期".into()));
-        }
-    }
+    let accepted = match o.accepted_on.as_deref().filter(|s| !s.is_empty()) {
+        Some(a) => Some(
+            super::intake::parse_date(a)
+                .ok_or_else(|| WorkflowError::Rule(format!("受理日期“{a}”无法识别")))?,
+        ),
+        None => None,
+    };
+    let referred = referred_on
+        .parse()
+        .map_err(|_| WorkflowError::Rule(format!("移送日期“{referred_on}”无法识别")))?;
+    refuse(rules::referral_outcome(
+        counts,
+        o.arrest_review_persons,
+        o.arrest_approved_persons,
+        accepted,
+        referred,
+    ))?;
     let mut w = db.write().await?;
     let before: Outcome = sqlx::query_as::<_, (Option<String>, i64, i64, i64, i64, i64)>(
         "SELECT accepted_on, persons_detained, arrest_review_persons, arrest_approved_persons, prosecution_persons, guilty_plea_persons \
