@@ -13,7 +13,9 @@
 //! never reads the monitoring archive (the monitoring crate turns screening leads into cases
 //! through [`cases::intake`]).
 
+pub mod calendar;
 pub mod cases;
+pub mod checks;
 pub mod cooperation;
 pub mod ledger_io;
 pub mod stats;
