@@ -13,6 +13,16 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub http: HttpSettings,
     pub ingest: IngestSettings,
+    pub legal: LegalSettings,
+}
+
+/// What the law leaves to the province, for the legal checks.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LegalSettings {
+    /// A fine of at least this many yuan is 较大数额 (处罚法 Art 63: the party may ask for a
+    /// hearing). Default 50,000: the amount for organisations in most provinces' hearing
+    /// rules, to be set to Fujian's confirmed figure.
+    pub large_fine_yuan: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -68,7 +78,8 @@ impl Settings {
             .set_default("ingest.max_pending_bytes", 256 * 1024 * 1024)?
             .set_default("ingest.max_open_groups", 16)?
             .set_default("ingest.compact_interval_secs", 60)?
-            .set_default("ingest.silent_after_secs", 3900)?;
+            .set_default("ingest.silent_after_secs", 3900)?
+            .set_default("legal.large_fine_yuan", 50_000)?;
         b = match file {
             Some(f) => b.add_source(config::File::from(f).required(true)),
             None => b.add_source(config::File::with_name("ecowarden.toml").required(false)),

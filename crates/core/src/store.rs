@@ -498,14 +498,8 @@ impl Sql {
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
     {
-        let mut q = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(self.text));
-        for b in self.binds {
-            q = match b {
-                Value::Int(i) => q.bind(i),
-                Value::Text(s) => q.bind(s),
-            };
-        }
-        Ok(q.fetch_all(db.pool()).await?)
+        let rows = self.fetch_rows(db).await?;
+        Ok(rows.iter().map(T::from_row).collect::<Result<_, _>>()?)
     }
 
     /// The one row the query finds, if the caller's scope covers its region: a missing row is
@@ -554,15 +548,22 @@ impl Sql {
         Ok(page_of(self.fetch_all(db).await?, size))
     }
 
-    pub async fn fetch_scalar(self, db: &Db) -> Result<i64> {
-        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(self.text));
+    /// The rows as the driver returns them, for readers that take many columns by name.
+    pub async fn fetch_rows(self, db: &Db) -> Result<Vec<sqlx::any::AnyRow>> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.text));
         for b in self.binds {
             q = match b {
                 Value::Int(i) => q.bind(i),
                 Value::Text(s) => q.bind(s),
             };
         }
-        Ok(q.fetch_one(db.pool()).await?)
+        Ok(q.fetch_all(db.pool()).await?)
+    }
+
+    pub async fn fetch_scalar(self, db: &Db) -> Result<i64> {
+        use sqlx::Row;
+        let rows = self.fetch_rows(db).await?;
+        Ok(rows.first().ok_or(StoreError::NotFound)?.try_get(0)?)
     }
 }
 

@@ -118,6 +118,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ReportCommand,
     },
+    /// Case files (案卷): the legal checks C1–C16.
+    Dossier {
+        #[command(subcommand)]
+        command: DossierCommand,
+    },
 }
 
 /// `ecowarden simulate` arguments.
@@ -317,6 +322,43 @@ pub enum ReportCommand {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StatsFormat {
     Json,
+    Xlsx,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DossierCommand {
+    /// Runs the legal checks C1–C16 on one case or on every case (of a year and region);
+    /// jsonl prints one line per failed check: {"case_no","check","severity","article",
+    /// "message","dates"}.
+    Check {
+        /// One case, by its number (案号).
+        #[arg(
+            long = "case",
+            value_name = "CASE_NO",
+            required_unless_present = "all",
+            conflicts_with = "all"
+        )]
+        case_no: Option<String>,
+        /// Every case (of --year and --region).
+        #[arg(long)]
+        all: bool,
+        /// Cases filed in this year (discovered in it when not filed).
+        #[arg(long)]
+        year: Option<i32>,
+        /// A city or county code (default: the province).
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long, value_enum)]
+        format: CheckFormat,
+        /// Output file (default: standard output; a workbook needs a file or a redirect).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckFormat {
+    Jsonl,
     Xlsx,
 }
 

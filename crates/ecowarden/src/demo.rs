@@ -10,6 +10,7 @@ use ecowarden_core::auth::{self, NewUser, Role};
 use ecowarden_core::ids::{CaseNo, CreditCode};
 use ecowarden_core::org::{self, Level, Org};
 use ecowarden_core::store::{Db, Result, StoreError};
+use ecowarden_ledger::calendar::Calendar;
 use ecowarden_ledger::cases::vocab::{MeasureKind, ReferralKind, Tag, ThirdPartySubtype};
 use ecowarden_ledger::cases::{CaseSource, Status};
 use ecowarden_ledger::cooperation;
@@ -237,20 +238,37 @@ async fn insert_cases(
     let mut serial: HashMap<i64, u32> = HashMap::new();
     let start = NaiveDate::from_ymd_opt(year, 1, 1).expect("year");
     let now = ecowarden_core::clock::now_rfc3339();
-    const ROWS: usize = 400;
+    let cal = Calendar::builtin();
+    // The first cases go one to each county (of the facilities' regions), so every unit has
+    // cases however small the ledger; the rest fall where the facilities are.
+    let mut regions: Vec<&str> = facilities.iter().map(|f| f.1.as_str()).collect();
+    regions.sort_unstable();
+    regions.dedup();
+    let mut first_of_region = regions.into_iter();
+    // 100 rows of 30 values: sqlx-sqlite binds by name, so a statement costs the square of its
+    // parameters; about 3,000 keeps that small.
+    const ROWS: usize = 100;
     let mut done = 0;
     while done < count {
         let mut w = db.write().await?;
         let end = (done + 20_000).min(count);
         while done < end {
             let n = ROWS.min(end - done);
-            let mut rows = Vec::with_capacity(n);
+            let mut rows: Vec<Vec<Param>> = Vec::with_capacity(n);
             for _ in 0..n {
-                let (fid, region, city) = pick(rng, facilities).clone();
+                let seeded = first_of_region.next();
+                let (fid, region, city) = match seeded {
+                    Some(r) => {
+                        let own: Vec<_> = facilities.iter().filter(|f| f.1 == r).collect();
+                        (*pick(rng, &own)).clone()
+                    }
+                    None => pick(rng, facilities).clone(),
+                };
                 // Most cases are the county brigade's; a fifth the city detachment's, a few the corps'.
-                let unit = match rng.random_range(0..100) {
-                    0..=2 => unit_of["350000"],
-                    3..=22 => unit_of[city.as_str()],
+                let unit = match (seeded, rng.random_range(0..100)) {
+                    (Some(_), _) => unit_of[region.as_str()],
+                    (None, 0..=2) => unit_of["350000"],
+                    (None, 3..=22) => unit_of[city.as_str()],
                     _ => unit_of[region.as_str()],
                 };
                 let s = serial.entry(unit.id).or_insert(0);
@@ -261,7 +279,7 @@ async fn insert_cases(
                 // Filed within the year, so a year's statistics hold every case of it.
                 let year_end = NaiveDate::from_ymd_opt(year, 12, 31).expect("year");
                 let filed = (discovered + Duration::days(rng.random_range(1..15))).min(year_end);
-                let (status, decided, closed) = lifecycle(rng, filed);
+                let l = lifecycle(rng, &cal, filed);
                 let (violation, basis) = *pick(rng, VIOLATIONS);
                 let source = match rng.random_range(0..100) {
                     0..=54 => CaseSource::Inspection,
@@ -270,65 +288,91 @@ async fn insert_cases(
                     85..=93 => CaseSource::Transfer,
                     _ => CaseSource::Assignment,
                 };
-                let fine = if decided.is_some() && rng.random_bool(0.92) {
+                let fine = if l.decided.is_some() && rng.random_bool(0.92) {
                     // Log-uniform between 1万 and 200万 yuan, rounded to 100 yuan.
                     let yuan = 10f64.powf(rng.random_range(4.0..6.3));
                     ((yuan / 100.0).round() as i64) * 100 * 100
                 } else {
                     0
                 };
-                rows.push((
-                    case_no.to_string(),
-                    unit.id,
-                    unit.region_code.clone(),
-                    unit.city_code.clone(),
-                    fid,
-                    source.as_str(),
-                    status.as_str(),
-                    violation,
-                    basis,
-                    discovered.to_string(),
-                    filed.to_string(),
-                    decided.map(|d| d.to_string()),
-                    closed.map(|d| d.to_string()),
-                    fine,
-                    discovered.year() as i64,
-                ));
+                let ended = discovered - Duration::days(rng.random_range(0..60));
+                let decided_text = l.decided.map(|_| case_no.to_string()).unwrap_or_default();
+                let kinds = match (l.decided, fine) {
+                    (None, _) => "",
+                    (Some(_), 0) => "warning",
+                    _ => "fine",
+                };
+                // A fined case is closed once paid; one being enforced was sent to court.
+                let paid = l.closed.and(l.served).filter(|_| fine > 0).map(|s| {
+                    let p = s + Duration::days(rng.random_range(1..15));
+                    p.min(l.closed.expect("closed"))
+                });
+                let date = |d: Option<NaiveDate>| Param::Date(d);
+                rows.push(vec![
+                    Param::Text(case_no.to_string()),
+                    Param::Int(unit.id),
+                    Param::Text(unit.region_code.clone()),
+                    Param::Text(unit.city_code.clone()),
+                    Param::Int(fid),
+                    Param::Text(source.as_str().into()),
+                    Param::Text(l.status.as_str().into()),
+                    Param::Text(violation.into()),
+                    Param::Text(basis.into()),
+                    date(Some(discovered)),
+                    date(Some(filed)),
+                    date(l.decided),
+                    date(l.closed),
+                    Param::Int(fine),
+                    Param::Int(discovered.year() as i64),
+                    date(l.investigation),
+                    date(l.notice),
+                    date(l.hearing_requested),
+                    date(l.hearing_notice),
+                    date(l.hearing_held),
+                    date(l.served),
+                    date(paid),
+                    date(Some(ended)),
+                    date(l.decided.map(|d| d - Duration::days(3))),
+                    date(l.decided.map(|d| d - Duration::days(2))),
+                    Param::Text(decided_text),
+                    Param::Text(
+                        if l.served.is_some() {
+                            "直接送达"
+                        } else {
+                            ""
+                        }
+                        .into(),
+                    ),
+                    date(l.decided.map(|d| cal.working_deadline(d, 3))),
+                    date(l.enforcement),
+                    Param::Text(kinds.into()),
+                ]);
             }
-            // 15 values a row, then one shared placeholder for created_at = updated_at.
+            let width = rows[0].len();
+            // The values of a row, then one shared placeholder for created_at = updated_at.
             let mut sql = String::from(
                 "INSERT INTO cases (case_no, unit_id, region_code, city_code, facility_id, source, status, violation, \
-                 legal_basis, discovered_on, filed_on, decided_on, closed_on, fine_fen, year, created_at, updated_at) VALUES ",
+                 legal_basis, discovered_on, filed_on, decided_on, closed_on, fine_fen, year, investigation_on, \
+                 prior_notice_on, hearing_requested_on, hearing_notice_on, hearing_held_on, served_on, paid_on, \
+                 violation_ended_on, legal_review_on, collective_discussion_on, decision_no, service_method, \
+                 disclosed_on, enforcement_applied_on, penalty_kinds, created_at, updated_at) VALUES ",
             );
+            let shared = rows.len() * width + 1;
             for r in 0..rows.len() {
-                let b = r * 15;
-                let ph: Vec<String> = (1..=15).map(|k| format!("${}", b + k)).collect();
+                let ph: Vec<String> = (1..=width).map(|k| format!("${}", r * width + k)).collect();
                 sql.push_str(&format!(
-                    "{}({},${},${})",
+                    "{}({},${shared},${shared})",
                     if r > 0 { "," } else { "" },
                     ph.join(","),
-                    rows.len() * 15 + 1,
-                    rows.len() * 15 + 1
                 ));
             }
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for r in rows {
-                q = q
-                    .bind(r.0)
-                    .bind(r.1)
-                    .bind(r.2)
-                    .bind(r.3)
-                    .bind(r.4)
-                    .bind(r.5)
-                    .bind(r.6)
-                    .bind(r.7)
-                    .bind(r.8)
-                    .bind(r.9)
-                    .bind(r.10)
-                    .bind(r.11)
-                    .bind(r.12)
-                    .bind(r.13)
-                    .bind(r.14);
+            for p in rows.into_iter().flatten() {
+                q = match p {
+                    Param::Int(i) => q.bind(i),
+                    Param::Text(t) => q.bind(t),
+                    Param::Date(d) => q.bind(d.map(|d| d.to_string())),
+                };
             }
             q.bind(now.clone()).execute(&mut *w.tx).await?;
             done += n;
@@ -338,22 +382,87 @@ async fn insert_cases(
     Ok(count)
 }
 
-/// A plausible stage and its dates for a case filed on `filed`.
-fn lifecycle(rng: &mut StdRng, filed: NaiveDate) -> (Status, Option<NaiveDate>, Option<NaiveDate>) {
+/// A value of a generated row.
+enum Param {
+    Int(i64),
+    Text(String),
+    Date(Option<NaiveDate>),
+}
+
+/// A case's stage and the dates of the steps it has taken, every one in time: filed within
+/// 15 days of discovery; decided after the five working days in which the party may ask for
+/// a hearing, well inside 90 days; served within 7 working days; a requested hearing notified
+/// 7 working days ahead and held before the decision.
+struct Lifecycle {
+    status: Status,
+    investigation: Option<NaiveDate>,
+    notice: Option<NaiveDate>,
+    hearing_requested: Option<NaiveDate>,
+    hearing_notice: Option<NaiveDate>,
+    hearing_held: Option<NaiveDate>,
+    decided: Option<NaiveDate>,
+    served: Option<NaiveDate>,
+    enforcement: Option<NaiveDate>,
+    closed: Option<NaiveDate>,
+}
+
+fn lifecycle(rng: &mut StdRng, cal: &Calendar, filed: NaiveDate) -> Lifecycle {
     let roll = rng.random_range(0..100);
-    let decided = filed + Duration::days(rng.random_range(20..100));
-    let closed = decided + Duration::days(rng.random_range(15..90));
-    match roll {
-        0..=7 => (Status::Filed, None, None),
-        8..=15 => (Status::Investigation, None, None),
-        16..=20 => (Status::PriorNotice, None, None),
-        21..=22 => (Status::Hearing, None, None),
-        23..=27 => (Status::Decided, Some(decided), None),
-        28..=31 => (Status::Served, Some(decided), None),
-        32..=37 => (Status::Enforcement, Some(decided), None),
-        38..=39 => (Status::Suspended, None, None),
-        40 => (Status::Withdrawn, None, None),
-        _ => (Status::Closed, Some(decided), Some(closed)),
+    let investigation = filed + Duration::days(rng.random_range(1..10));
+    let notice = investigation + Duration::days(rng.random_range(10..35));
+    // One decided case in twenty went through a hearing the party asked for.
+    let heard = rng.random_range(0..20) == 0;
+    let requested = notice + Duration::days(2);
+    let hearing_notice = requested + Duration::days(2);
+    let held = cal.working_deadline(hearing_notice, 7) + Duration::days(1);
+    let decided = if heard {
+        held
+    } else {
+        cal.working_deadline(notice, 5)
+    } + Duration::days(rng.random_range(1..12));
+    let served = cal.working_deadline(decided, rng.random_range(0..5));
+    let closed = served + Duration::days(rng.random_range(15..60));
+    let status = match roll {
+        0..=7 => Status::Filed,
+        8..=15 => Status::Investigation,
+        16..=20 => Status::PriorNotice,
+        21..=22 => Status::Hearing,
+        23..=27 => Status::Decided,
+        28..=31 => Status::Served,
+        32..=37 => Status::Enforcement,
+        38..=39 => Status::Suspended,
+        40 => Status::Withdrawn,
+        _ => Status::Closed,
+    };
+    let reached = |s: Status| -> bool {
+        use Status::*;
+        let order = [
+            Filed,
+            Investigation,
+            PriorNotice,
+            Hearing,
+            Decided,
+            Served,
+            Enforcement,
+            Closed,
+        ];
+        let at = |x: Status| order.iter().position(|o| *o == x);
+        matches!((at(status), at(s)), (Some(a), Some(b)) if a >= b)
+    };
+    let decided_stage = reached(Status::Decided);
+    Lifecycle {
+        status,
+        investigation: reached(Status::Investigation).then_some(investigation),
+        notice: reached(Status::PriorNotice).then_some(notice),
+        hearing_requested: (status == Status::Hearing || (heard && decided_stage))
+            .then_some(requested),
+        hearing_notice: (status == Status::Hearing || (heard && decided_stage))
+            .then_some(hearing_notice),
+        hearing_held: (heard && decided_stage).then_some(held),
+        decided: decided_stage.then_some(decided),
+        served: reached(Status::Served).then_some(served),
+        enforcement: (status == Status::Enforcement).then(|| served + Duration::days(20)),
+        closed: (status == Status::Closed).then_some(closed),
     }
 }
 
@@ -369,8 +478,9 @@ async fn seed_ledger(db: &Db, org: &Org, year: i32, rng: &mut StdRng) -> Result<
         decided_on: Option<String>,
         region_code: String,
         city_code: String,
+        fine_fen: i64,
     }
-    let all: Vec<C> = sqlx::query_as("SELECT id, filed_on, decided_on, region_code, city_code FROM cases WHERE year = $1 ORDER BY id")
+    let all: Vec<C> = sqlx::query_as("SELECT id, filed_on, decided_on, region_code, city_code, fine_fen FROM cases WHERE year = $1 ORDER BY id")
         .bind(year as i64)
         .fetch_all(db.pool())
         .await?;
@@ -402,20 +512,37 @@ async fn seed_ledger(db: &Db, org: &Org, year: i32, rng: &mut StdRng) -> Result<
             .bind(id)
             .bind(t.as_str())
     };
-    let measure = |id: i64, kind: MeasureKind, on: String| {
-        sqlx::query("INSERT INTO measures (case_id, kind, decided_on, items, restriction, days, amount_fen) VALUES ($1,$2,$3,$4,$5,$6,$7)")
-            .bind(id)
-            .bind(kind.as_str())
-            .bind(on)
-            .bind(if kind == MeasureKind::SealAndSeize { "生产设备2台、危险废物暂存桶若干" } else { "" })
-            .bind(if kind == MeasureKind::ProductionRestriction { Some("restriction") } else { None })
-            .bind(if kind == MeasureKind::DailyPenalty { Some(12i64) } else { None })
-            .bind(if kind == MeasureKind::DailyPenalty { 1_200_000i64 * 100 } else { 0 })
+    // A measure in time: a seizure released within 30 days, a restriction of two months, a
+    // daily penalty decided after the re-inspection that found the violation going on, 12
+    // days at the case's fine a day (按日连续处罚办法 Arts 17, 19).
+    let measure = |c: &C, kind: MeasureKind, days_after_filing: i64| {
+        let on = after(&c.filed_on, days_after_filing);
+        let (decided_on, extra) = match kind {
+            MeasureKind::SealAndSeize => (on.clone(), after(&on, 20)),
+            MeasureKind::ProductionRestriction => (on.clone(), after(&on, 60)),
+            MeasureKind::DailyPenalty => (after(&on, 15), after(&on, 13)),
+        };
+        sqlx::query(
+            "INSERT INTO measures (case_id, kind, decided_on, items, restriction, days, amount_fen, \
+             released_on, end_on, correction_served_on, reinspection_on) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+        )
+        .bind(c.id)
+        .bind(kind.as_str())
+        .bind(decided_on)
+        .bind(if kind == MeasureKind::SealAndSeize { "生产设备2台、危险废物暂存桶若干" } else { "" })
+        .bind(if kind == MeasureKind::ProductionRestriction { Some("restriction") } else { None })
+        .bind(if kind == MeasureKind::DailyPenalty { Some(12i64) } else { None })
+        .bind(if kind == MeasureKind::DailyPenalty { c.fine_fen * 12 } else { 0 })
+        .bind((kind == MeasureKind::SealAndSeize).then(|| extra.clone()))
+        .bind((kind == MeasureKind::ProductionRestriction).then(|| extra.clone()))
+        .bind((kind == MeasureKind::DailyPenalty).then(|| on.clone()))
+        .bind((kind == MeasureKind::DailyPenalty).then_some(extra))
     };
     let referral = |id: i64, kind: ReferralKind, on: String, persons: [i64; 5]| {
         sqlx::query(
             "INSERT INTO referrals (case_id, kind, agency, referred_on, accepted_on, persons_detained, arrest_review_persons, \
-             arrest_approved_persons, prosecution_persons, guilty_plea_persons) VALUES ($1,$2,$3,$4,$4,$5,$6,$7,$8,$9)",
+             arrest_approved_persons, prosecution_persons, guilty_plea_persons, report_on, approved_on) \
+             VALUES ($1,$2,$3,$4,$4,$5,$6,$7,$8,$9,$10,$11)",
         )
         .bind(id)
         .bind(kind.as_str())
@@ -423,12 +550,16 @@ async fn seed_ledger(db: &Db, org: &Org, year: i32, rng: &mut StdRng) -> Result<
             ReferralKind::MarketRegulator => "市场监督管理局",
             _ => "公安局",
         })
-        .bind(on)
+        .bind(on.clone())
         .bind(persons[0])
         .bind(persons[1])
         .bind(persons[2])
         .bind(persons[3])
         .bind(persons[4])
+        // A criminal referral: the case group's report two days before, the head's approval
+        // the day before (国务院令310 Art 5).
+        .bind((kind == ReferralKind::Criminal).then(|| after(&on, -2)))
+        .bind((kind == ReferralKind::Criminal).then(|| after(&on, -1)))
     };
 
     // 清水蓝天: 831 cases, 734 of them with a penalty decision; 48 seal and seize, 4
@@ -443,14 +574,13 @@ async fn seed_ledger(db: &Db, org: &Org, year: i32, rng: &mut StdRng) -> Result<
     }
     let [seal, restrict, detain, crime] = consecutive([n(48), n(4), n(36), n(9)]);
     for (i, c) in cw.iter().enumerate() {
-        let on = after(&c.filed_on, 3);
         if seal.contains(&i) {
-            measure(c.id, MeasureKind::SealAndSeize, on.clone())
+            measure(c, MeasureKind::SealAndSeize, 3)
                 .execute(&mut *w.tx)
                 .await?;
         }
         if restrict.contains(&i) {
-            measure(c.id, MeasureKind::ProductionRestriction, on.clone())
+            measure(c, MeasureKind::ProductionRestriction, 3)
                 .execute(&mut *w.tx)
                 .await?;
         }
@@ -478,9 +608,7 @@ async fn seed_ledger(db: &Db, org: &Org, year: i32, rng: &mut StdRng) -> Result<
     // Measures outside the campaign.
     for c in take_decided(n(40)) {
         let kind = *pick(rng, MeasureKind::ALL);
-        measure(c.id, kind, after(&c.filed_on, 4))
-            .execute(&mut *w.tx)
-            .await?;
+        measure(&c, kind, 4).execute(&mut *w.tx).await?;
     }
 
     // Third-party providers and their fraud: 152 cases, 963万元, by sub-type 44/12/35/11/3 (+47 other).
@@ -537,7 +665,10 @@ async fn seed_ledger(db: &Db, org: &Org, year: i32, rng: &mut StdRng) -> Result<
     for (subtype, count) in subtypes {
         for (c, fine) in it.by_ref().take(count) {
             tag(c.id, Tag::ThirdPartyFraud).execute(&mut *w.tx).await?;
-            sqlx::query("UPDATE cases SET third_party_id = $1, third_party_subtype = $2, fine_fen = $3 WHERE id = $4")
+            sqlx::query(
+                "UPDATE cases SET third_party_id = $1, third_party_subtype = $2, fine_fen = $3, penalty_kinds = 'fine', \
+                 paid_on = CASE WHEN status = 'closed' THEN COALESCE(paid_on, served_on) ELSE paid_on END WHERE id = $4",
+            )
                 .bind(*pick(rng, &providers))
                 .bind(subtype.as_str())
                 .bind(fine)
@@ -715,7 +846,138 @@ async fn seed_ledger(db: &Db, org: &Org, year: i32, rng: &mut StdRng) -> Result<
         .execute(&mut *w.tx)
         .await?;
     }
+    file_documents(&mut w.tx).await?;
+    plant_defects(&mut w.tx).await?;
     w.commit().await
+}
+
+/// The documents each step leaves in the file (the MEE 2016 templates, as metadata: number,
+/// title, the date signed), written set by set.
+async fn file_documents(conn: &mut sqlx::AnyConnection) -> Result<()> {
+    const CASE_DOCS: [(i64, &str, &str, &str); 7] = [
+        (1, "立案审批表", "filed_on", "c.filed_on IS NOT NULL"),
+        (
+            12,
+            "行政处罚事先（听证）告知书",
+            "prior_notice_on",
+            "c.prior_notice_on IS NOT NULL",
+        ),
+        (
+            13,
+            "听证通知书",
+            "hearing_notice_on",
+            "c.hearing_held_on IS NOT NULL",
+        ),
+        (
+            14,
+            "听证笔录",
+            "hearing_held_on",
+            "c.hearing_held_on IS NOT NULL",
+        ),
+        (
+            17,
+            "行政处罚决定书",
+            "decided_on",
+            "c.decided_on IS NOT NULL",
+        ),
+        (18, "送达回证", "served_on", "c.served_on IS NOT NULL"),
+        (20, "结案审批表", "closed_on", "c.status = 'closed'"),
+    ];
+    const MEASURE_DOCS: [(i64, &str, &str, &str); 4] = [
+        (23, "查封（扣押）决定书", "decided_on", "seal_and_seize"),
+        (24, "查封扣押清单", "decided_on", "seal_and_seize"),
+        (
+            10,
+            "责令改正违法行为决定书",
+            "correction_served_on",
+            "daily_penalty",
+        ),
+        (22, "按日连续处罚决定书", "decided_on", "daily_penalty"),
+    ];
+    let now = ecowarden_core::clock::now_rfc3339();
+    for (n, title, signed, cond) in CASE_DOCS {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO case_documents (case_id, doc_type, title, file_name, sha256, size, signed_on, uploaded_at, uploaded_by) \
+             SELECT c.id, {n}, '{title}', '', '', 0, c.{signed}, $1, 'system:demo' FROM cases c WHERE {cond}"
+        )))
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (n, title, signed, kind) in MEASURE_DOCS {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO case_documents (case_id, doc_type, title, file_name, sha256, size, signed_on, uploaded_at, uploaded_by) \
+             SELECT m.case_id, {n}, '{title}', '', '', 0, m.{signed}, $1, 'system:demo' FROM measures m WHERE m.kind = '{kind}'"
+        )))
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The demo's deliberate defects, so the legal checks have something to find: every 50th
+/// closed case (by id, among those without a hearing) breaks one rule, in turn C1 (filed 25
+/// days after discovery), C2 (discovered three years after the violation ended), C4 (one
+/// certified officer), C5 (decided without a prior notice) and C7 (served 12 working days
+/// after the decision). Everything else in the demo passes every check.
+pub const PLANTED: [(&str, &str); 5] = [
+    ("C1", "立案晚于发现后15日"),
+    ("C2", "违法行为终了3年后才发现"),
+    ("C4", "仅一名持证执法人员"),
+    ("C5", "未经事先告知即作出决定"),
+    ("C7", "决定作出12个工作日后才送达"),
+];
+
+async fn plant_defects(conn: &mut sqlx::AnyConnection) -> Result<()> {
+    #[derive(sqlx::FromRow)]
+    struct Closed {
+        id: i64,
+        discovered_on: String,
+        filed_on: String,
+        decided_on: Option<String>,
+        paid_on: Option<String>,
+        closed_on: String,
+    }
+    let closed: Vec<Closed> = sqlx::query_as(
+        "SELECT id, discovered_on, filed_on, decided_on, paid_on, closed_on FROM cases \
+         WHERE status = 'closed' AND hearing_held_on IS NULL AND decided_on IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let cal = Calendar::builtin();
+    let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("iso date");
+    for (i, c) in closed.iter().step_by(50).enumerate() {
+        let (found, filed) = (date(&c.discovered_on), date(&c.filed_on));
+        let year_start = NaiveDate::from_ymd_opt(filed.year(), 1, 1).expect("year");
+        let q = match PLANTED[i % PLANTED.len()].0 {
+            "C1" => sqlx::query("UPDATE cases SET discovered_on = $2 WHERE id = $1")
+                .bind(c.id)
+                .bind((filed - Duration::days(25)).max(year_start).to_string()),
+            "C2" => sqlx::query("UPDATE cases SET violation_ended_on = $2 WHERE id = $1")
+                .bind(c.id)
+                .bind((found - Duration::days(3 * 365 + 1)).to_string()),
+            "C4" => {
+                sqlx::query("DELETE FROM case_officers WHERE case_id = $1 AND lead = 0").bind(c.id)
+            }
+            "C5" => sqlx::query("UPDATE cases SET prior_notice_on = NULL WHERE id = $1").bind(c.id),
+            _ => {
+                let decided = date(c.decided_on.as_deref().expect("decided"));
+                let served = cal.working_deadline(decided, 12);
+                let paid = c.paid_on.as_ref().map(|_| served + Duration::days(2));
+                let closed_on = date(&c.closed_on).max(served + Duration::days(5));
+                sqlx::query(
+                    "UPDATE cases SET served_on = $2, paid_on = $3, closed_on = $4 WHERE id = $1",
+                )
+                .bind(c.id)
+                .bind(served.to_string())
+                .bind(paid.map(|p| p.to_string()))
+                .bind(closed_on.to_string())
+            }
+        };
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Back-to-back index ranges of the given lengths: disjoint subsets of one shuffled list.

@@ -164,6 +164,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return commands::ledger::cases_command(&settings, command).await;
         }
         Command::Report { command } => commands::ledger::report_command(&settings, command).await?,
+        Command::Dossier { command } => {
+            return commands::dossier::dossier_command(&settings, command).await;
+        }
         Command::Hj212 { .. } => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)

@@ -16,6 +16,8 @@ use rust_xlsxwriter::{Color, ExcelDateTime, Format, Workbook, Worksheet, XlsxErr
 
 use crate::cases::intake::{self, FIELDS, Field, FieldError, IntakeError, NewCase};
 use crate::cases::{self, CaseFilter, CaseSummary};
+use crate::checks::{self, Finding};
+use crate::dossier::Checked;
 use crate::stats::Stats;
 use ecowarden_core::ids::CaseNo;
 use ecowarden_core::org::Org;
@@ -698,6 +700,57 @@ pub async fn figure_case_numbers(
 }
 
 /// Statistics as JSON, each figure listing its case numbers (`case_nos`) instead of ids.
+/// The failed legal checks of some cases, one row a finding (案号, 地区, 检查项 …).
+pub fn checks_xlsx(rows: &[Checked], org: &Org) -> Vec<u8> {
+    workbook(|wb| {
+        let ws = wb.add_worksheet().set_name("案卷检查")?;
+        header_row(
+            ws,
+            0,
+            &[
+                ("案号", 26.0),
+                ("地区", 14.0),
+                ("检查项", 8.0),
+                ("名称", 16.0),
+                ("结论", 8.0),
+                ("依据", 40.0),
+                ("说明", 60.0),
+                ("相关日期", 40.0),
+            ],
+        )?;
+        let mut row = 1;
+        for c in rows {
+            for f in &c.findings {
+                let dates: Vec<String> = f.dates.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                ws.write_string(row, 0, &c.case_no)?;
+                ws.write_string(row, 1, org.name(&c.region_code))?;
+                ws.write_string(row, 2, f.check)?;
+                ws.write_string(row, 3, checks::check_name(f.check))?;
+                ws.write_string(row, 4, f.severity.label())?;
+                ws.write_string(row, 5, f.article)?;
+                ws.write_string(row, 6, &f.message)?;
+                ws.write_string(row, 7, dates.join("；"))?;
+                row += 1;
+            }
+        }
+        ws.set_freeze_panes(1, 0)?;
+        Ok(())
+    })
+}
+
+/// One finding as a JSON line of `ecowarden dossier check`:
+/// `{"case_no", "check", "severity", "article", "message", "dates": {…}}`.
+pub fn finding_json(case_no: &str, f: &Finding) -> serde_json::Value {
+    serde_json::json!({
+        "case_no": case_no,
+        "check": f.check,
+        "severity": f.severity.as_str(),
+        "article": f.article,
+        "message": f.message,
+        "dates": f.dates,
+    })
+}
+
 pub fn stats_json(stats: &Stats, case_nos: &HashMap<i64, String>) -> serde_json::Value {
     let mut v = serde_json::to_value(stats).expect("plain data serialises");
     let figures = v["figures"].as_array_mut().expect("figures is a list");

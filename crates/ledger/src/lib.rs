@@ -17,6 +17,7 @@ pub mod calendar;
 pub mod cases;
 pub mod checks;
 pub mod cooperation;
+pub mod dossier;
 pub mod ledger_io;
 pub mod stats;
 pub mod third_parties;

@@ -127,6 +127,8 @@ struct CasePage {
     message: String,
     /// The screening lead the case was accepted from, if any.
     lead_id: Option<i64>,
+    /// What the legal checks found (empty: all passed).
+    checks: Vec<ecowarden_ledger::checks::Finding>,
 }
 
 impl CasePage {
@@ -178,6 +180,7 @@ pub async fn case_page(
         referral_kinds: ReferralKind::ALL,
         message: q.msg.unwrap_or_default(),
         lead_id: ecowarden_monitoring::leads::for_case(&app.db, id).await?,
+        checks: super::checks::of_case(&app, s.user(), id).await?,
         c,
         d,
         history,

@@ -23,7 +23,7 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 
 /// An .xlsx download. The Chinese file name goes in `filename*` (RFC 6266); `filename` is
 /// the ASCII fallback for old clients.
-fn xlsx(bytes: Vec<u8>, ascii_name: &str, name: &str) -> Response {
+pub(super) fn xlsx(bytes: Vec<u8>, ascii_name: &str, name: &str) -> Response {
     let encoded = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
     let disposition = format!("attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}");
     (

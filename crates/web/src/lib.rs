@@ -6,6 +6,7 @@
 
 pub mod api;
 mod assets;
+mod checks;
 pub mod error;
 mod leads;
 mod ledger;
@@ -232,6 +233,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/cooperation"),
     ("GET", "/stats"),
     ("GET", "/stats/figure"),
+    ("GET", "/checks"),
+    ("GET", "/checks/export.xlsx"),
     ("GET", "/org"),
     ("GET", "/users"),
     ("POST", "/users"),
@@ -300,6 +303,8 @@ pub fn router(state: AppState) -> Router {
         .route("/cooperation", get(ledger::cooperation))
         .route("/stats", get(ledger::stats_page))
         .route("/stats/figure", get(ledger::figure_page))
+        .route("/checks", get(checks::checks_page))
+        .route("/checks/export.xlsx", get(checks::export_checks))
         .route("/org", get(pages::org))
         .route("/users", get(pages::users).post(pages::create_user))
         .route("/users/{id}/disable", post(pages::disable_user))

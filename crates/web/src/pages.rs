@@ -49,6 +49,13 @@ pub const MODULES: &[Module] = &[
         built: true,
     },
     Module {
+        slug: "checks",
+        title: "案卷检查",
+        href: "/checks",
+        purpose: "",
+        built: true,
+    },
+    Module {
         slug: "campaigns",
         title: "专项行动",
         href: "/campaigns",

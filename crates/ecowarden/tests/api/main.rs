@@ -5,6 +5,7 @@
 mod audit;
 mod auth_flow;
 mod bad_input;
+mod checks;
 mod helpers;
 mod leads;
 mod ledger;

@@ -436,6 +436,31 @@ const TABLE: &[Row] = &[
         body: "",
         anonymous: 303,
         expect: ALL_OK,
+    },
+    // 案卷检查: every reader, inside their scope.
+    Row {
+        method: "GET",
+        route: "/checks",
+        path: "/checks?year=2023&check=C5",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/checks",
+        path: "/checks?year=2023&region=350103",
+        body: "",
+        anonymous: 303,
+        expect: TAIJIANG_SCOPED,
+    },
+    Row {
+        method: "GET",
+        route: "/checks/export.xlsx",
+        path: "/checks/export.xlsx?year=2023&region=350103",
+        body: "",
+        anonymous: 303,
+        expect: TAIJIANG_SCOPED,
     }, // 在线监控: 台江's outlet is read by the scopes that cover it and changed by their writers.
     Row {
         method: "GET",

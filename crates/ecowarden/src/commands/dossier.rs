@@ -1,0 +1,103 @@
+//! `ecowarden dossier check`: the legal checks C1–C16 of one case or of every case of a year
+//! and region, as JSON lines or a workbook.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+
+use ecowarden_core::config::Settings;
+use ecowarden_core::org::Org;
+use ecowarden_core::scope::Scope;
+use ecowarden_ledger::checks::{Policy, Severity};
+use ecowarden_ledger::dossier::{self, Checked};
+use ecowarden_ledger::{calendar, ledger_io};
+
+use crate::cli::{CheckFormat, DossierCommand};
+
+pub async fn dossier_command(settings: &Settings, cmd: DossierCommand) -> anyhow::Result<ExitCode> {
+    let DossierCommand::Check {
+        case_no,
+        all: _,
+        year,
+        region,
+        format,
+        out,
+    } = cmd;
+    if format == CheckFormat::Xlsx && out.is_none() && std::io::stdout().is_terminal() {
+        bail!("a workbook is binary: give --out FILE.xlsx or redirect standard output");
+    }
+    let db = ecowarden_core::open(settings).await?;
+    let org = Org::load(&db).await?;
+    let area = Scope::Province.area(&org, region.as_deref())?;
+    let cal = calendar::load(&db).await?;
+    let policy = Policy::from(&settings.legal);
+    let mut sink: Box<dyn Write> = match &out {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let started = Instant::now();
+    let mut kept: Vec<Checked> = Vec::new();
+    let (mut fails, mut advisories) = (0usize, 0usize);
+    let mut written: std::io::Result<()> = Ok(());
+    let mut each = |c: Checked| {
+        fails += c
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Fail)
+            .count();
+        advisories += c
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Advisory)
+            .count();
+        match format {
+            CheckFormat::Jsonl => {
+                for f in &c.findings {
+                    if written.is_ok() {
+                        written = serde_json::to_writer(
+                            &mut sink,
+                            &ledger_io::finding_json(&c.case_no, f),
+                        )
+                        .map_err(std::io::Error::from)
+                        .and_then(|_| sink.write_all(b"\n"));
+                    }
+                }
+            }
+            CheckFormat::Xlsx => {
+                if !c.findings.is_empty() {
+                    kept.push(c);
+                }
+            }
+        }
+    };
+    let cases = match &case_no {
+        Some(no) => {
+            let id = dossier::case_id(&db, &area, no)
+                .await?
+                .with_context(|| format!("没有案号为“{no}”的案件"))?;
+            let c = dossier::check_case(&db, &area, id, &cal, &policy)
+                .await?
+                .context("the case vanished")?;
+            each(c);
+            1
+        }
+        None => dossier::check_all(&db, &area, year, &cal, &policy, &mut each).await?,
+    };
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        r => r?,
+    }
+    if format == CheckFormat::Xlsx {
+        sink.write_all(&ledger_io::checks_xlsx(&kept, &org))?;
+    }
+    sink.flush()?;
+    eprintln!(
+        "checked {cases} cases in {:.2}s: {fails} failed checks, {advisories} advisories",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}

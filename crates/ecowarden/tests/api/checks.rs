@@ -1,0 +1,162 @@
+//! The legal checks over a seeded ledger: the demo is lawful but for its planted defects, the
+//! command prints them as specified, the case page and the list page show them in scope.
+
+use std::collections::BTreeSet;
+
+use crate::helpers::spawn_app;
+
+fn run(url: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecowarden"))
+        .arg("--database-url")
+        .arg(url)
+        .args(args)
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_demo_fails_only_its_planted_checks_and_the_command_prints_them() {
+    let app = spawn_app().await;
+    let (code, out, err) = run(
+        &app.url,
+        &[
+            "dossier", "check", "--all", "--year", "2023", "--format", "jsonl",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let planted: BTreeSet<&str> = ecowarden::demo::PLANTED.iter().map(|p| p.0).collect();
+    let mut seen = BTreeSet::new();
+    let mut cases = BTreeSet::new();
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "article", "case_no", "check", "dates", "message", "severity"
+            ],
+            "{line}"
+        );
+        let check = v["check"].as_str().unwrap().to_owned();
+        assert!(
+            planted.contains(check.as_str()),
+            "unplanted finding: {line}"
+        );
+        assert_eq!(v["severity"], "fail", "{line}");
+        assert!(v["article"].as_str().unwrap().starts_with('《'));
+        seen.insert(check);
+        cases.insert(v["case_no"].as_str().unwrap().to_owned());
+    }
+    // The 400-case template ledger plants at least one of each.
+    assert!(seen.len() >= 3, "{seen:?}");
+    assert!(
+        cases.len() * 100 <= 400 * 5,
+        "a few percent: {}",
+        cases.len()
+    );
+
+    // One case by its number gives the same lines as the whole run gives for it.
+    let no = cases.iter().next().unwrap();
+    let (code, one, err) = run(
+        &app.url,
+        &["dossier", "check", "--case", no, "--format", "jsonl"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let expected: Vec<&str> = out.lines().filter(|l| l.contains(no.as_str())).collect();
+    assert_eq!(one.lines().collect::<Vec<_>>(), expected);
+    let (code, _, err) = run(
+        &app.url,
+        &[
+            "dossier",
+            "check",
+            "--case",
+            "不存在〔2023〕1号",
+            "--format",
+            "jsonl",
+        ],
+    );
+    assert_eq!(code, Some(1));
+    assert!(err.contains("没有案号"), "{err}");
+    // A region narrows the run; an unknown one is refused.
+    let (code, taijiang, _) = run(
+        &app.url,
+        &[
+            "dossier", "check", "--all", "--region", "350103", "--format", "jsonl",
+        ],
+    );
+    assert_eq!(code, Some(0));
+    assert!(taijiang.lines().count() <= out.lines().count());
+    let (code, _, err) = run(
+        &app.url,
+        &[
+            "dossier", "check", "--all", "--region", "999999", "--format", "jsonl",
+        ],
+    );
+    assert_eq!(code, Some(1), "{err}");
+}
+
+#[tokio::test]
+async fn a_case_without_notice_shows_the_failed_check_on_its_page_and_in_the_list() {
+    let app = spawn_app().await;
+    // A decided case of 台江 loses its prior notice.
+    let (id, no): (i64, String) = sqlx::query_as(
+        "SELECT id, case_no FROM cases WHERE region_code = '350103' AND status = 'closed' \
+         AND prior_notice_on IS NOT NULL ORDER BY id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    sqlx::query("UPDATE cases SET prior_notice_on = NULL WHERE id = $1")
+        .bind(id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let (c, _) = app.login("taijiang").await;
+    let page = c
+        .get(format!("{}/cases/{id}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"case-checks\""), "{page}");
+    assert!(page.contains("C5 告知与听证"));
+    assert!(page.contains("未经行政处罚事先告知即作出处罚决定"));
+    assert!(page.contains("check-fail"));
+    let list = c
+        .get(format!("{}/checks?year=2023&check=C5", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains(&no), "{list}");
+    // 鼓楼 does not see 台江's case in its list.
+    let (g, _) = app.login("gulou").await;
+    let list = g
+        .get(format!("{}/checks?year=2023&check=C5", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!list.contains(&no));
+    let r = g
+        .get(format!(
+            "{}/checks/export.xlsx?year=2023&region=350102",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}

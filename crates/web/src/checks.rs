@@ -1,0 +1,178 @@
+//! 案卷检查: the legal checks C1–C16 over the cases of a year and region in the user's scope,
+//! filtered by check, and their workbook. The case page shows one case's checks.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::Result;
+use super::ledger_io::xlsx;
+use super::pages::{Nav, render, require};
+use super::session::CurrentUser;
+use ecowarden_core::auth::{Permission, User};
+use ecowarden_core::scope::Area;
+use ecowarden_ledger::checks::{self, CHECKS, Finding, Policy, Severity};
+use ecowarden_ledger::dossier::{self, Checked};
+use ecowarden_ledger::{calendar, ledger_io};
+
+/// Rows a page shows; the workbook holds them all.
+const PAGE_ROWS: usize = 500;
+
+#[derive(Debug, Deserialize)]
+pub struct ChecksQuery {
+    year: Option<i32>,
+    region: Option<String>,
+    /// C1 … C16, or empty for all.
+    check: Option<String>,
+}
+
+impl ChecksQuery {
+    fn check(&self) -> Option<&str> {
+        self.check.as_deref().filter(|c| !c.is_empty())
+    }
+}
+
+/// The policy the checks apply (the province's 较大数额).
+fn policy(app: &AppState) -> Policy {
+    Policy::from(&app.settings.legal)
+}
+
+/// One case's findings, for its page.
+pub(super) async fn of_case(app: &AppState, u: &User, case_id: i64) -> Result<Vec<Finding>> {
+    let cal = calendar::load(&app.db).await?;
+    let checked =
+        dossier::check_case(&app.db, &Area::whole(&u.scope), case_id, &cal, &policy(app)).await?;
+    Ok(checked.map(|c| c.findings).unwrap_or_default())
+}
+
+/// The cases of the query's year and area with the findings it asks for.
+async fn failed(
+    app: &AppState,
+    u: &User,
+    q: &ChecksQuery,
+    path: &str,
+) -> Result<(Area, i32, Vec<Checked>)> {
+    require(app, u, Permission::ReadLedger, path).await?;
+    let area = super::area(app, u, q.region.as_deref(), path).await?;
+    let year = match q.year {
+        Some(y) => y,
+        None => super::pages::latest_year(app).await? as i32,
+    };
+    let cal = calendar::load(&app.db).await?;
+    let mut rows = Vec::new();
+    dossier::check_all(&app.db, &area, Some(year), &cal, &policy(app), |mut c| {
+        if let Some(id) = q.check() {
+            c.findings.retain(|f| f.check == id);
+        }
+        if !c.findings.is_empty() {
+            rows.push(c);
+        }
+    })
+    .await?;
+    Ok((area, year, rows))
+}
+
+#[derive(Template)]
+#[template(path = "checks.html")]
+struct ChecksPage {
+    nav: Nav,
+    year: i32,
+    years: Vec<i32>,
+    region: String,
+    regions: Vec<(String, String)>,
+    check: String,
+    checks: &'static [(&'static str, &'static str, &'static str); 16],
+    /// (check, name, fails, advisories) of the checks with findings.
+    summary: Vec<(&'static str, &'static str, usize, usize)>,
+    rows: Vec<(Checked, String)>,
+    shown: usize,
+    total: usize,
+    query: String,
+}
+
+impl ChecksPage {
+    fn severity_class(&self, s: &Severity) -> &'static str {
+        match s {
+            Severity::Fail => "check-fail",
+            Severity::Advisory => "check-advisory",
+        }
+    }
+}
+
+/// The failed checks of a year and region, filtered by check.
+pub async fn checks_page(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Query(q): Query<ChecksQuery>,
+) -> Result<Response> {
+    let (area, year, rows) = failed(&app, s.user(), &q, "/checks").await?;
+    let latest = super::pages::latest_year(&app).await? as i32;
+    let mut summary: Vec<(&str, &str, usize, usize)> = Vec::new();
+    for (id, name, _) in CHECKS {
+        let found = rows
+            .iter()
+            .flat_map(|c| &c.findings)
+            .filter(|f| f.check == id);
+        let (fails, advisories) = found.fold((0, 0), |(a, b), f| match f.severity {
+            Severity::Fail => (a + 1, b),
+            Severity::Advisory => (a, b + 1),
+        });
+        if fails + advisories > 0 {
+            summary.push((id, name, fails, advisories));
+        }
+    }
+    let total = rows.iter().map(|c| c.findings.len()).sum();
+    let mut shown = 0;
+    let rows: Vec<(Checked, String)> = rows
+        .into_iter()
+        .take_while(|c| {
+            shown += c.findings.len();
+            shown <= PAGE_ROWS
+        })
+        .map(|c| {
+            let name = app.org.name(&c.region_code).to_owned();
+            (c, name)
+        })
+        .collect();
+    let shown = rows.iter().map(|(c, _)| c.findings.len()).sum();
+    let region = area.region().map(|r| r.code.clone()).unwrap_or_default();
+    let query = format!(
+        "year={year}&region={region}&check={}",
+        q.check().unwrap_or("")
+    );
+    render(ChecksPage {
+        nav: Nav::new(&app, &s, "checks"),
+        year,
+        years: (latest - 4..=latest).rev().collect(),
+        regions: super::pages::filter_regions(&app, s.user()),
+        region,
+        check: q.check().unwrap_or("").to_owned(),
+        checks: &CHECKS,
+        summary,
+        rows,
+        shown,
+        total,
+        query,
+    })
+}
+
+/// `GET /checks/export.xlsx?year=&region=&check=`: every finding of the page as a workbook.
+pub async fn export_checks(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Query(q): Query<ChecksQuery>,
+) -> Result<Response> {
+    let (_, _, rows) = failed(&app, s.user(), &q, "/checks/export.xlsx").await?;
+    Ok(xlsx(
+        ledger_io::checks_xlsx(&rows, &app.org),
+        "checks.xlsx",
+        "案卷检查.xlsx",
+    ))
+}
+
+/// The name of a check, for templates.
+pub fn name(check: &str) -> &'static str {
+    checks::check_name(check)
+}
