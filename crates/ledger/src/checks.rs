@@ -133,22 +133,7 @@ pub struct Finding {
     pub dates: BTreeMap<&'static str, NaiveDate>,
 }
 
-/// Settings of the checks that the law leaves to the province.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
-    /// A fine of at least this makes the penalty hearing-eligible (较大数额, 处罚法 Art 63).
-    /// Default 50,000 yuan: the amount for organisations in most provinces' hearing rules;
-    /// an assumption until Fujian's figure is confirmed.
-    pub large_fine: Money,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            large_fine: Money::from_yuan(50_000),
-        }
-    }
-}
+pub use crate::cases::rules::Policy;
 
 /// A supporting measure as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]

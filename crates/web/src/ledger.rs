@@ -18,7 +18,8 @@ use ecowarden_core::auth::{Permission, User};
 use ecowarden_core::ids::Money;
 use ecowarden_core::scope::Area;
 use ecowarden_ledger::cases::intake::{self, FIELDS, Field, IntakeError, NewCase};
-use ecowarden_ledger::cases::vocab::{MeasureKind, ReferralKind, Tag};
+use ecowarden_ledger::cases::rules::{Decision, Step};
+use ecowarden_ledger::cases::vocab::{self, MeasureKind, PenaltyKind, ReferralKind, Tag};
 use ecowarden_ledger::cases::workflow::{self, CaseDetail, MeasureInput, Outcome, WorkflowError};
 use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Status};
 use ecowarden_ledger::cooperation;
@@ -129,6 +130,7 @@ struct CasePage {
     lead_id: Option<i64>,
     /// What the legal checks found (empty: all passed).
     checks: Vec<ecowarden_ledger::checks::Finding>,
+    penalty_kinds: &'static [PenaltyKind],
 }
 
 impl CasePage {
@@ -181,6 +183,7 @@ pub async fn case_page(
         message: q.msg.unwrap_or_default(),
         lead_id: ecowarden_monitoring::leads::for_case(&app.db, id).await?,
         checks: super::checks::of_case(&app, s.user(), id).await?,
+        penalty_kinds: PenaltyKind::ALL,
         c,
         d,
         history,
@@ -203,6 +206,67 @@ pub struct TransitionForm {
     to: String,
     on: String,
     version: i64,
+    /// With 处罚决定: 处罚种类 (、-separated), 罚款金额（元）, 处罚依据, 决定书文号.
+    #[serde(default)]
+    penalty_kinds: String,
+    #[serde(default)]
+    fine: String,
+    #[serde(default)]
+    legal_basis: String,
+    #[serde(default)]
+    decision_no: String,
+    /// 书面放弃陈述申辩听证日期, 听证日期.
+    #[serde(default)]
+    waived_on: String,
+    #[serde(default)]
+    hearing_held_on: String,
+    /// With 结案: 缴款日期, 结案类型.
+    #[serde(default)]
+    paid_on: String,
+    #[serde(default)]
+    closure_type: String,
+}
+
+impl TransitionForm {
+    /// What the step records, parsed; a value that does not parse is named.
+    fn step(&self, to: Status) -> Result<Step> {
+        let optional = |s: &str, label: &str| -> Result<Option<chrono::NaiveDate>> {
+            match s.trim() {
+                "" => Ok(None),
+                v => date(v, label).map(Some),
+            }
+        };
+        let decision = if to == Status::Decided {
+            let penalty_kinds = vocab::parse_list(&self.penalty_kinds, PenaltyKind::parse)
+                .map_err(|bad| {
+                    Error::Unprocessable(format!(
+                        "未知的处罚种类“{bad}”，应为：{}",
+                        PenaltyKind::labels()
+                    ))
+                })?;
+            let fine = match self.fine.trim() {
+                "" => Money::ZERO,
+                f => f
+                    .parse::<Money>()
+                    .map_err(|e| Error::Unprocessable(format!("罚款金额：{}", e.0)))?,
+            };
+            Some(Decision {
+                penalty_kinds,
+                fine,
+                legal_basis: self.legal_basis.clone(),
+                decision_no: self.decision_no.clone(),
+            })
+        } else {
+            None
+        };
+        Ok(Step {
+            decision,
+            waived_on: optional(&self.waived_on, "放弃听证日期")?,
+            hearing_held_on: optional(&self.hearing_held_on, "听证日期")?,
+            paid_on: optional(&self.paid_on, "缴款日期")?,
+            closure_type: self.closure_type.trim().to_owned(),
+        })
+    }
 }
 
 pub async fn transition(
@@ -215,6 +279,12 @@ pub async fn transition(
     let Form(f) = form.map_err(super::form_rejection)?;
     let to = Status::parse(&f.to).ok_or_else(|| Error::BadRequest("未知的案件状态".into()))?;
     let on = date(&f.on, "日期")?;
+    let step = match f.step(to) {
+        Ok(step) => step,
+        Err(e) => return Ok(back(id, &e.to_string())),
+    };
+    let cal = ecowarden_ledger::calendar::load(&app.db).await?;
+    let policy = ecowarden_ledger::checks::Policy::from(&app.settings.legal);
     match workflow::transition(
         &app.db,
         &s.user().scope,
@@ -223,6 +293,9 @@ pub async fn transition(
         f.version,
         to,
         on,
+        &step,
+        &cal,
+        &policy,
     )
     .await
     {

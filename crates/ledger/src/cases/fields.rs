@@ -85,6 +85,20 @@ fields! {
     criminal_referral_on: "移送涉嫌犯罪日期", false, "";
     market_referral_on: "移送市场监管日期", false, "";
     referral_agency: "移送接收机关", false, "";
+    violation_ended_on: "违法行为终了日期", false, "连续或继续状态的违法行为填终了之日；未终了的留空";
+    filing_extended_on: "立案延期批准日期", false, "发现后15日内未能立案、经负责人批准延长的";
+    term_extended_on: "办案期限延长批准日期", false, "90日办案期限经负责人批准延长30日的";
+    term_discussed_on: "继续延期集体讨论日期", false, "负责人集体讨论再延长的（最长150日）";
+    statement_waived_on: "放弃陈述申辩听证日期", false, "当事人书面放弃陈述、申辩和听证的日期";
+    hearing_notice_on: "听证通知日期", false, "";
+    legal_review_on: "法制审核日期", false, "";
+    collective_discussion_on: "集体讨论日期", false, "";
+    decision_no: "处罚决定书文号", false, "";
+    service_method: "送达方式", false, "直接送达、留置送达、邮寄送达、电子送达（须有确认书）、公告送达";
+    disclosed_on: "处罚决定公开日期", false, "";
+    closure_type: "结案类型", false, "执行完毕、不予处罚、终结执行、撤销立案等";
+    seal_and_seize_extended_on: "查封扣押延长批准日期", false, "";
+    seal_and_seize_released_on: "查封扣押解除日期", false, "";
 }
 
 /// One problem with one field.

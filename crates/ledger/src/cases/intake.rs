@@ -38,6 +38,27 @@ pub struct ValidCase {
     pub measures: Vec<NewMeasure>,
     pub referrals: Vec<(ReferralKind, NaiveDate)>,
     pub referral_agency: String,
+    /// The procedure's further steps, as recorded (the legal checks read them).
+    pub record: Record,
+}
+
+/// Steps of the procedure a case may record beyond its lifecycle dates: approvals, waivers,
+/// reviews, service and disclosure. Import takes them as they happened; procedural defects
+/// among them are for the legal checks to flag, not for intake to refuse.
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    pub violation_ended_on: Option<NaiveDate>,
+    pub filing_extended_on: Option<NaiveDate>,
+    pub term_extended_on: Option<NaiveDate>,
+    pub term_discussed_on: Option<NaiveDate>,
+    pub statement_waived_on: Option<NaiveDate>,
+    pub hearing_notice_on: Option<NaiveDate>,
+    pub legal_review_on: Option<NaiveDate>,
+    pub collective_discussion_on: Option<NaiveDate>,
+    pub decision_no: String,
+    pub service_method: String,
+    pub disclosed_on: Option<NaiveDate>,
+    pub closure_type: String,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +69,9 @@ pub struct NewMeasure {
     pub restriction: Option<&'static str>,
     pub days: Option<i64>,
     pub amount: Money,
+    /// A seizure's extension approval and release.
+    pub extended_on: Option<NaiveDate>,
+    pub released_on: Option<NaiveDate>,
 }
 
 impl NewCase {
@@ -126,6 +150,31 @@ impl NewCase {
             closed_on: date("closed_on", &self.closed_on),
         };
         let seal_on = date("seal_and_seize_on", &self.seal_and_seize_on);
+        let seal_extended = date(
+            "seal_and_seize_extended_on",
+            &self.seal_and_seize_extended_on,
+        );
+        let seal_released = date(
+            "seal_and_seize_released_on",
+            &self.seal_and_seize_released_on,
+        );
+        let record = Record {
+            violation_ended_on: date("violation_ended_on", &self.violation_ended_on),
+            filing_extended_on: date("filing_extended_on", &self.filing_extended_on),
+            term_extended_on: date("term_extended_on", &self.term_extended_on),
+            term_discussed_on: date("term_discussed_on", &self.term_discussed_on),
+            statement_waived_on: date("statement_waived_on", &self.statement_waived_on),
+            hearing_notice_on: date("hearing_notice_on", &self.hearing_notice_on),
+            legal_review_on: date("legal_review_on", &self.legal_review_on),
+            collective_discussion_on: date(
+                "collective_discussion_on",
+                &self.collective_discussion_on,
+            ),
+            decision_no: self.decision_no.trim().into(),
+            service_method: self.service_method.trim().into(),
+            disclosed_on: date("disclosed_on", &self.disclosed_on),
+            closure_type: self.closure_type.trim().into(),
+        };
         let restrict_on = date("production_restriction_on", &self.production_restriction_on);
         let daily_on = date("daily_penalty_on", &self.daily_penalty_on);
         let referral_dates = [
@@ -180,8 +229,6 @@ impl NewCase {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
-        let distinct_officers =
-            (!officers.is_empty()).then(|| officers.iter().collect::<HashSet<_>>().len());
         let subtype = match self.third_party_subtype.trim() {
             "" => None,
             s => ThirdPartySubtype::parse(s).or_else(|| {
@@ -229,6 +276,8 @@ impl NewCase {
                 restriction: None,
                 days: None,
                 amount: Money::ZERO,
+                extended_on: seal_extended,
+                released_on: seal_released,
             });
         }
         if let Some(d) = restrict_on {
@@ -250,6 +299,8 @@ impl NewCase {
                 restriction,
                 days: None,
                 amount: Money::ZERO,
+                extended_on: None,
+                released_on: None,
             });
         }
         if let Some(d) = daily_on {
@@ -277,6 +328,8 @@ impl NewCase {
                 restriction: None,
                 days,
                 amount,
+                extended_on: None,
+                released_on: None,
             });
         } else if !self.daily_penalty_days.trim().is_empty()
             || !self.daily_penalty_amount.trim().is_empty()
@@ -308,7 +361,6 @@ impl NewCase {
             dates: dates.clone(),
             penalty_kinds: &penalty_kinds,
             fine,
-            officers: distinct_officers,
             later_acts,
         };
         for b in rules::check(&facts) {
@@ -336,6 +388,7 @@ impl NewCase {
             measures,
             referrals,
             referral_agency: self.referral_agency.trim().into(),
+            record,
         })
     }
 }
@@ -533,14 +586,14 @@ pub async fn write_checked(
     Ok(ids)
 }
 
-/// Cases per multi-row insert (25 values each). Small on purpose: sqlx-sqlite binds every
+/// Cases per multi-row insert (37 values each). Small on purpose: sqlx-sqlite binds every
 /// parameter by its name, and SQLite finds a name by walking the statement's list, so a
 /// statement costs the square of its parameters (10,000 made a 100,000-row import spend
 /// 70% of its time in `sqlite3_bind_parameter_name`); about 800 is the sweet spot between
 /// that and the per-statement overhead.
-const CASES_PER_INSERT: usize = 32;
+const CASES_PER_INSERT: usize = 24;
 
-/// Rows per multi-row insert or lookup of the smaller tables (at most 7 values each), for
+/// Rows per multi-row insert or lookup of the smaller tables (at most 9 values each), for
 /// the same reason as [`CASES_PER_INSERT`].
 const ROWS_PER_INSERT: usize = 100;
 
@@ -838,7 +891,7 @@ impl Writer {
         let now = ecowarden_core::clock::now_rfc3339();
         let d = |x: Option<NaiveDate>| Arg::OptText(x.map(|d| d.to_string()));
         let mut case_nos = Vec::with_capacity(chunk.len());
-        let mut args = Vec::with_capacity(chunk.len() * 25);
+        let mut args = Vec::with_capacity(chunk.len() * 37);
         for v in chunk {
             let (unit, prefix) = self.unit(conn, &v.region.code).await?;
             let discovered = v.dates.discovered_on.expect("required");
@@ -883,6 +936,18 @@ impl Writer {
                 Arg::OptInt(third_party),
                 Arg::OptText(v.third_party.as_ref().map(|t| t.2.as_str().to_owned())),
                 Arg::Int(year as i64),
+                d(v.record.violation_ended_on),
+                d(v.record.filing_extended_on),
+                d(v.record.term_extended_on),
+                d(v.record.term_discussed_on),
+                d(v.record.statement_waived_on),
+                d(v.record.hearing_notice_on),
+                d(v.record.legal_review_on),
+                d(v.record.collective_discussion_on),
+                Arg::Text(v.record.decision_no.clone()),
+                Arg::Text(v.record.service_method.clone()),
+                d(v.record.disclosed_on),
+                Arg::Text(v.record.closure_type.clone()),
                 Arg::Text(now.clone()),
             ]);
             case_nos.push(case_no.to_string());
@@ -895,22 +960,26 @@ impl Writer {
         {
             return Err(Failure::Taken(i, case_nos[i].clone()));
         }
-        // 25 values a row; created_at and updated_at share the last.
-        let mut values = String::with_capacity(chunk.len() * 130);
+        // COLUMNS values a row; created_at and updated_at share the last.
+        const COLUMNS: usize = 37;
+        let mut values = String::with_capacity(chunk.len() * 200);
         for r in 0..chunk.len() {
             if r > 0 {
                 values.push(',');
             }
             values.push('(');
-            for c in 0..25 {
-                values.push_str(&format!("${},", r * 25 + c + 1));
+            for c in 0..COLUMNS {
+                values.push_str(&format!("${},", r * COLUMNS + c + 1));
             }
-            values.push_str(&format!("${})", r * 25 + 25));
+            values.push_str(&format!("${})", r * COLUMNS + COLUMNS));
         }
         let sql = format!(
             "INSERT INTO cases (case_no, unit_id, region_code, city_code, facility_id, source, status, violation, legal_basis, \
              discovered_on, filed_on, investigation_on, prior_notice_on, hearing_requested_on, hearing_held_on, decided_on, \
-             served_on, paid_on, closed_on, penalty_kinds, fine_fen, third_party_id, third_party_subtype, year, created_at, updated_at) \
+             served_on, paid_on, closed_on, penalty_kinds, fine_fen, third_party_id, third_party_subtype, year, \
+             violation_ended_on, filing_extended_on, term_extended_on, term_discussed_on, statement_waived_on, \
+             hearing_notice_on, legal_review_on, collective_discussion_on, decision_no, service_method, disclosed_on, \
+             closure_type, created_at, updated_at) \
              VALUES {values} RETURNING id, case_no"
         );
         let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args)
@@ -965,6 +1034,8 @@ impl Writer {
                     Arg::OptText(m.restriction.map(str::to_owned)),
                     Arg::OptInt(m.days),
                     Arg::Int(m.amount.fen()),
+                    d(m.extended_on),
+                    d(m.released_on),
                 ]);
             }
             for (kind, on) in &v.referrals {
@@ -999,9 +1070,9 @@ impl Writer {
         .await?;
         insert_rows(
             conn,
-            "INSERT INTO measures (case_id, kind, decided_on, items, restriction, days, amount_fen)",
+            "INSERT INTO measures (case_id, kind, decided_on, items, restriction, days, amount_fen, extended_on, released_on)",
             "",
-            7,
+            9,
             measures,
         )
         .await?;

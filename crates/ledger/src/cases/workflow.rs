@@ -6,9 +6,10 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::AnyConnection;
 
-use super::rules::{self, Refusal};
+use super::rules::{self, Policy, Refusal, Step};
 use super::vocab::{MeasureKind, ReferralKind, SuspensionKind};
 use super::{AccessError, CaseSummary, Status};
+use crate::calendar::Calendar;
 use ecowarden_core::audit_log::{self, Change};
 use ecowarden_core::ids::Money;
 use ecowarden_core::scope::Scope;
@@ -73,8 +74,11 @@ async fn officer_count(conn: &mut AnyConnection, id: i64) -> Result<i64, Workflo
     .await?)
 }
 
-/// Moves a case to its next stage on a date. `version` is the version the officer saw: a
-/// concurrent change makes the request stale instead of silently overwriting it.
+/// Moves a case to its next stage on a date, with what the step records (the decision, a
+/// waiver, the hearing held, the payment or closure type), under [`rules::transition`].
+/// `version` is the version the officer saw: a concurrent change makes the request stale
+/// instead of silently overwriting it. A resumed case keeps every earlier date.
+#[allow(clippy::too_many_arguments)]
 pub async fn transition(
     db: &Db,
     scope: &Scope,
@@ -83,12 +87,29 @@ pub async fn transition(
     version: i64,
     to: Status,
     on: NaiveDate,
+    step: &Step,
+    cal: &Calendar,
+    policy: &Policy,
 ) -> Result<(), WorkflowError> {
     let before = super::get(db, scope, id).await?;
     let from = Status::parse(&before.status).unwrap_or(Status::Filed);
     let mut w = db.write().await?;
     let officers = officer_count(&mut w.tx, id).await? as usize;
-    rules::transition(from, to, on, &before.dates(), officers).map_err(|r| match r {
+    let (waived_on, enforced): (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT statement_waived_on, enforcement_applied_on FROM cases WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *w.tx)
+    .await?;
+    let dates = before.dates();
+    let case = rules::Case {
+        dates: &dates,
+        certified_officers: officers,
+        fine: before.fine(),
+        enforced: from == Status::Enforcement || enforced.is_some(),
+        waived_on: waived_on.and_then(|d| d.parse().ok()),
+    };
+    rules::transition(from, to, on, &case, step, cal, policy).map_err(|r| match r {
         Refusal::NotAllowed { from, to } => WorkflowError::NotAllowed { from, to },
         Refusal::Breaches(b) => WorkflowError::Rule(rules::sentence(&b)),
     })?;
@@ -110,7 +131,9 @@ pub async fn transition(
         .execute(&mut *w.tx)
         .await?;
     }
+    // Resuming returns to a stage already dated: its date stays.
     let set_date = date_column(to)
+        .filter(|_| from != Status::Suspended)
         .map(|c| format!(", {c} = $4"))
         .unwrap_or_default();
     let n = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -127,6 +150,41 @@ pub async fn transition(
     if n == 0 {
         return Err(WorkflowError::Stale);
     }
+    let mut after = serde_json::json!({"status": to.as_str(), "on": today});
+    if let Some(d) = &step.decision {
+        let kinds: Vec<&str> = d.penalty_kinds.iter().map(|k| k.as_str()).collect();
+        sqlx::query(
+            "UPDATE cases SET penalty_kinds = $1, fine_fen = $2, legal_basis = $3, decision_no = $4, \
+             statement_waived_on = COALESCE($5, statement_waived_on), \
+             hearing_held_on = COALESCE($6, hearing_held_on) WHERE id = $7",
+        )
+        .bind(kinds.join(","))
+        .bind(d.fine.fen())
+        .bind(d.legal_basis.trim())
+        .bind(d.decision_no.trim())
+        .bind(step.waived_on.map(|x| x.to_string()))
+        .bind(step.hearing_held_on.map(|x| x.to_string()))
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await?;
+        after["decision"] = serde_json::json!({
+            "penalty_kinds": kinds, "fine": d.fine, "legal_basis": d.legal_basis.trim(),
+            "decision_no": d.decision_no.trim(), "waived_on": step.waived_on,
+            "hearing_held_on": step.hearing_held_on,
+        });
+    }
+    if to == Status::Closed && (step.paid_on.is_some() || !step.closure_type.trim().is_empty()) {
+        sqlx::query(
+            "UPDATE cases SET paid_on = COALESCE($1, paid_on), closure_type = $2 WHERE id = $3",
+        )
+        .bind(step.paid_on.map(|x| x.to_string()))
+        .bind(step.closure_type.trim())
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await?;
+        after["paid_on"] = serde_json::json!(step.paid_on);
+        after["closure_type"] = serde_json::json!(step.closure_type.trim());
+    }
     audit_log::append(
         &mut w.tx,
         &Change {
@@ -134,8 +192,8 @@ pub async fn transition(
             action: "transition",
             entity: "case",
             entity_id: id.to_string(),
-            before: Some(serde_json::json!({"status": from.as_str()})),
-            after: Some(serde_json::json!({"status": to.as_str(), "on": today})),
+            before: Some(serde_json::json!({"status": from.as_str(), "fine": before.fine(), "penalty_kinds": before.penalty_kinds})),
+            after: Some(after),
         },
     )
     .await?;
