@@ -353,3 +353,128 @@ async fn demo_ledger_has_the_articles_shape() {
     assert_eq!(v("dual_crackdown.hazardous_waste.task_forces"), 3);
     assert!(v("third_party.criminal") >= 1);
 }
+
+/// Posts the stage form of a case with the version it has; returns the page it leads to.
+async fn post_step(
+    app: &crate::helpers::TestApp,
+    client: &reqwest::Client,
+    csrf: &str,
+    id: i64,
+    fields: Vec<(&'static str, String)>,
+) -> String {
+    let version: i64 = sqlx::query_scalar("SELECT version FROM cases WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let mut form: Vec<(&str, String)> =
+        vec![("csrf", csrf.to_owned()), ("version", version.to_string())];
+    form.extend(fields);
+    let r = client
+        .post(format!("{}/cases/{id}/transition", app.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    let page = client
+        .get(format!("{}{to}", app.base))
+        .send()
+        .await
+        .unwrap();
+    page.text().await.unwrap()
+}
+
+/// The stage form refuses each unlawful step and takes the lawful one; the decision and the
+/// payment it records reach the legal checks.
+#[tokio::test]
+async fn the_stage_form_keeps_the_law() {
+    let app = spawn_app().await;
+    // 台江: filed 2023-03-06, notified Monday 2023-04-03 (清明 4-05 off: the five working
+    // days in which the party may ask for a hearing end on 4-11).
+    let mut c = case("350103", &code(201), "2023-03-06");
+    c.discovered_on = "2023-03-01".into();
+    c.investigation_on = "2023-03-10".into();
+    c.prior_notice_on = "2023-04-03".into();
+    let id = intake::record(&app.db, &app.org, &Scope::Province, "test", &[c])
+        .await
+        .unwrap()[0];
+    let (client, csrf) = app.login("taijiang").await;
+    let step = |fields: Vec<(&'static str, String)>| post_step(&app, &client, &csrf, id, fields);
+    let status = || async {
+        sqlx::query_scalar::<_, String>("SELECT status FROM cases WHERE id = $1")
+            .bind(id)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+    };
+    let decide = |on: &str, extra: Vec<(&'static str, String)>| {
+        let mut f = vec![
+            ("to", "decided".to_owned()),
+            ("on", on.to_owned()),
+            ("penalty_kinds", "罚款".to_owned()),
+            ("fine", "100000".to_owned()),
+            ("legal_basis", "《水污染防治法》第八十三条".to_owned()),
+            ("decision_no", "榕台江环罚决〔2023〕9号".to_owned()),
+        ];
+        f.extend(extra);
+        f
+    };
+    // A decision without its contents.
+    let page = step(vec![("to", "decided".into()), ("on", "2023-04-20".into())]).await;
+    assert!(page.contains("请选择处罚种类"), "{page}");
+    // A 10万 fine inside the hearing window.
+    let page = step(decide("2023-04-11", vec![])).await;
+    assert!(page.contains("五个工作日内"), "{page}");
+    assert_eq!(status().await, "prior_notice");
+    // The party asks for a hearing: no decision until it is held.
+    step(vec![("to", "hearing".into()), ("on", "2023-04-06".into())]).await;
+    let page = step(decide("2023-04-20", vec![])).await;
+    assert!(page.contains("须举行听证"), "{page}");
+    assert_eq!(status().await, "hearing");
+    let page = step(decide(
+        "2023-04-20",
+        vec![("hearing_held_on", "2023-04-18".into())],
+    ))
+    .await;
+    assert!(
+        page.contains("已转为“已作出处罚决定”") || page.contains("已转为"),
+        "{page}"
+    );
+    assert_eq!(status().await, "decided");
+    let (kinds, fine, no, held): (String, i64, String, Option<String>) = sqlx::query_as(
+        "SELECT penalty_kinds, fine_fen, decision_no, hearing_held_on FROM cases WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (kinds.as_str(), fine, no.as_str(), held.as_deref()),
+        (
+            "fine",
+            10_000_000,
+            "榕台江环罚决〔2023〕9号",
+            Some("2023-04-18")
+        )
+    );
+    step(vec![("to", "served".into()), ("on", "2023-04-21".into())]).await;
+    // A fined case does not close unpaid.
+    let page = step(vec![("to", "closed".into()), ("on", "2023-05-30".into())]).await;
+    assert!(page.contains("缴款日期"), "{page}");
+    assert_eq!(status().await, "served");
+    step(vec![
+        ("to", "closed".into()),
+        ("on", "2023-05-30".into()),
+        ("paid_on", "2023-05-04".into()),
+    ])
+    .await;
+    assert_eq!(status().await, "closed");
+    let paid: Option<String> = sqlx::query_scalar("SELECT paid_on FROM cases WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(paid.as_deref(), Some("2023-05-04"));
+}
