@@ -487,9 +487,19 @@ async fn seed_ledger(db: &Db, org: &Org, year: i32, rng: &mut StdRng) -> Result<
     // Small ledgers (tests) get proportionally fewer of everything.
     let scale = (all.len() as f64 / 3600.0).min(1.0);
     let n = |x: usize| ((x as f64 * scale).round() as usize).max(1);
+    // Campaign cases are drawn from those decided within the year and filed early enough
+    // that their measures and referrals (up to 19 days after filing) fall in it too: the
+    // statistics count each decision by its own date.
+    let last_decision = format!("{year}-12-31");
+    let last_filing = format!("{year}-12-05");
     let mut decided: Vec<C> = all
         .iter()
-        .filter(|c| c.decided_on.is_some())
+        .filter(|c| {
+            c.decided_on
+                .as_deref()
+                .is_some_and(|d| d <= last_decision.as_str())
+                && c.filed_on.as_str() <= last_filing.as_str()
+        })
         .cloned()
         .collect();
     let mut open: Vec<C> = all

@@ -125,11 +125,14 @@ async fn statistics_match_a_hand_computed_ledger() {
     assert_eq!(v("cases.total"), 6);
     assert_eq!(
         v("cases.fine"),
-        29_100_050,
-        "10,000.50 + 200,000 + 50,000 + 30,000 + 1,000 yuan in fen"
+        41_100_050,
+        "fines 10,000.50 + 200,000 + 50,000 + 30,000 + 1,000 and the daily penalty 120,000 yuan, in fen"
     );
+    assert_eq!(v("cases.daily_penalty_amount"), 12_000_000);
+    assert_eq!(v("cases.penalty_decisions"), 5);
     assert_eq!(v("cases.closed"), 1);
-    assert_eq!(v("clear_water.cases"), 3);
+    // Counted as decisions: 2 penalties + 1 seizure + 1 restriction + 2 referrals.
+    assert_eq!(v("clear_water.cases"), 6);
     assert_eq!(v("clear_water.ordinary_penalty"), 2);
     assert_eq!(v("clear_water.seal_and_seize"), 1);
     assert_eq!(v("clear_water.production_restriction"), 1);
@@ -170,7 +173,8 @@ async fn statistics_match_a_hand_computed_ledger() {
     .await
     .unwrap();
     assert_eq!(h1.figure("cases.total").unwrap().value, 4);
-    assert_eq!(h1.figure("clear_water.cases").unwrap().value, 2);
+    // Case 1's decision, seizure and referral and case 2's restriction fall in the first half.
+    assert_eq!(h1.figure("clear_water.cases").unwrap().value, 4);
     // One county: 台江 has cases 3 and 4.
     let tj = stats::compute(
         &app.db,

@@ -521,7 +521,7 @@ async fn stats_workbook_holds_the_figures() {
     };
     let total = stats.figure("cases.total").unwrap().value;
     assert!(total > 0);
-    assert_eq!(value("查处案件"), (total as f64, "件".into()));
+    assert_eq!(value("立案查处案件"), (total as f64, "件".into()));
     let fine = stats.figure("cases.fine").unwrap().value;
     let (wan, unit) = value("罚没金额");
     assert_eq!(unit, "万元");

@@ -1,5 +1,12 @@
 //! The arithmetic of the statistics: pure functions from the rows [`super::compute`] fetches
 //! to the figures, so every count can be checked on a constructed ledger without a database.
+//!
+//! Counted as the corps' reports count (the 2024 article): a 件 of enforcement is a decision.
+//! Each penalty decision (不予处罚 aside), each supporting-measure decision and each referral
+//! is one, counted by its own date; the 清水蓝天 total is their sum (831 = 734 + 48 + 4 +
+//! 36 + 9). 罚没金额 is fines and confiscations decided in the period plus the daily-penalty
+//! amounts (also a figure of its own). 立案 cases exclude the withdrawn and the unfiled.
+//! Typical cases count by their batch's publication date.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -7,33 +14,49 @@ use crate::cases::vocab::{MeasureKind, ReferralKind, Tag, ThirdPartySubtype};
 
 use super::Figure;
 
+/// 立案 cases of the period by region (the withdrawn and unfiled left out) and how many closed.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RegionAgg {
     pub k: String,
     pub n: i64,
-    pub fine: i64,
     pub closed: i64,
+}
+
+/// A decision (行政处罚决定书) dated in the period, with the region it is counted in.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DecisionRow {
+    pub k: String,
+    pub case_id: i64,
+    pub fine_fen: i64,
+    pub confiscation_fen: i64,
+    /// 1 for 不予处罚: a decision, but not a penalty.
+    pub no_penalty: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CaseRow {
     pub id: i64,
     pub fine_fen: i64,
-    pub decided: i64,
     pub subtype: Option<String>,
     pub task_force_id: Option<i64>,
 }
 
+/// A campaign tag of a case that is of the period (`in_period` 1) or has a decision, measure
+/// or referral in it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TagRow {
     pub case_id: i64,
     pub tag: String,
+    pub in_period: i64,
 }
 
+/// A supporting-measure decision dated in the period.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MeasureRow {
+    pub k: String,
     pub case_id: i64,
     pub kind: String,
+    pub amount_fen: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -64,6 +87,7 @@ pub struct TaskForceRow {
 /// the sparse tables joined to the same cases.
 pub struct Rows<'a> {
     pub regions: &'a [RegionAgg],
+    pub decisions: &'a [DecisionRow],
     pub tags: &'a [TagRow],
     pub measures: &'a [MeasureRow],
     pub referrals: &'a [ReferralRow],
@@ -74,10 +98,31 @@ pub struct Rows<'a> {
     pub task_forces: &'a [TaskForceRow],
 }
 
+/// 罚没金额 by region: fines and confiscations of the period's penalty decisions, and its
+/// daily-penalty amounts. Sums saturate rather than wrap.
+pub fn fines_by_region(decisions: &[DecisionRow], measures: &[MeasureRow]) -> HashMap<String, i64> {
+    let mut out: HashMap<String, i64> = HashMap::new();
+    for d in decisions.iter().filter(|d| d.no_penalty == 0) {
+        let e = out.entry(d.k.clone()).or_default();
+        *e = e
+            .saturating_add(d.fine_fen)
+            .saturating_add(d.confiscation_fen);
+    }
+    for m in measures
+        .iter()
+        .filter(|m| m.kind == MeasureKind::DailyPenalty.as_str())
+    {
+        let e = out.entry(m.k.clone()).or_default();
+        *e = e.saturating_add(m.amount_fen);
+    }
+    out
+}
+
 /// Every figure of the rows, in the order the statistics page shows them.
 pub fn figures(rows: &Rows) -> Vec<Figure> {
     let Rows {
         regions,
+        decisions,
         tags,
         measures,
         referrals,
@@ -87,19 +132,64 @@ pub fn figures(rows: &Rows) -> Vec<Figure> {
     } = *rows;
     let mut f = Figures::default();
     let total: i64 = regions.iter().map(|r| r.n).sum();
-    let fine: i64 = regions.iter().map(|r| r.fine).sum();
     let closed: i64 = regions.iter().map(|r| r.closed).sum();
-    f.push_all("cases.total", "案件", "查处案件", total, "件");
-    f.push_all("cases.fine", "案件", "罚没金额", fine, "元");
+    let penalties: Vec<&DecisionRow> = decisions.iter().filter(|d| d.no_penalty == 0).collect();
+    let daily: Vec<&MeasureRow> = measures
+        .iter()
+        .filter(|m| m.kind == MeasureKind::DailyPenalty.as_str())
+        .collect();
+    let daily_amount = daily
+        .iter()
+        .fold(0i64, |a, m| a.saturating_add(m.amount_fen));
+    let fine = fines_by_region(decisions, measures)
+        .values()
+        .fold(0i64, |a, v| a.saturating_add(*v));
+    f.push_all("cases.total", "案件", "立案查处案件", total, "件");
+    f.decisions(
+        "cases.penalty_decisions",
+        "案件",
+        "行政处罚决定",
+        penalties.iter().map(|d| d.case_id).collect(),
+    );
+    f.push(
+        "cases.fine",
+        "案件",
+        "罚没金额",
+        fine,
+        "元",
+        dedup(
+            penalties
+                .iter()
+                .map(|d| d.case_id)
+                .chain(daily.iter().map(|m| m.case_id))
+                .collect(),
+        ),
+    );
+    f.push(
+        "cases.daily_penalty_amount",
+        "案件",
+        "按日连续处罚金额",
+        daily_amount,
+        "元",
+        dedup(daily.iter().map(|m| m.case_id).collect()),
+    );
     f.push_all("cases.closed", "案件", "已结案", closed, "件");
 
+    // Tags of the period's cases (for counts of cases), and of every case with a decision in
+    // the period (for counts of decisions).
     let tagged = |tag: Tag| -> BTreeSet<i64> {
+        tags.iter()
+            .filter(|t| t.tag == tag.as_str() && t.in_period == 1)
+            .map(|t| t.case_id)
+            .collect()
+    };
+    let tagged_any = |tag: Tag| -> BTreeSet<i64> {
         tags.iter()
             .filter(|t| t.tag == tag.as_str())
             .map(|t| t.case_id)
             .collect()
     };
-    let with_measure = |kind: MeasureKind| -> BTreeSet<i64> {
+    let with_measure = |kind: MeasureKind| -> Vec<i64> {
         measures
             .iter()
             .filter(|m| m.kind == kind.as_str())
@@ -113,7 +203,7 @@ pub fn figures(rows: &Rows) -> Vec<Figure> {
             .collect()
     };
     for kind in MeasureKind::ALL {
-        f.cases(
+        f.decisions(
             &format!("measures.{}", kind.as_str()),
             "配套办法",
             kind.label(),
@@ -121,7 +211,7 @@ pub fn figures(rows: &Rows) -> Vec<Figure> {
         );
     }
     for kind in ReferralKind::ALL {
-        f.cases(
+        f.decisions(
             &format!("referrals.{}", kind.as_str()),
             "移送",
             kind.label(),
@@ -227,43 +317,49 @@ pub fn figures(rows: &Rows) -> Vec<Figure> {
         tp_typical.iter().map(|t| t.case_id).collect(),
     );
 
-    // 清水蓝天.
-    let cw = tagged(Tag::ClearWaterBlueSky);
-    f.cases(
+    // 清水蓝天: decisions of the period on the campaign's cases; the total is their sum.
+    let cw = tagged_any(Tag::ClearWaterBlueSky);
+    let mut parts: Vec<(String, &str, Vec<i64>)> = vec![(
+        "clear_water.ordinary_penalty".into(),
+        "行政处罚",
+        penalties
+            .iter()
+            .map(|d| d.case_id)
+            .filter(|id| cw.contains(id))
+            .collect(),
+    )];
+    for kind in MeasureKind::ALL {
+        parts.push((
+            format!("clear_water.{}", kind.as_str()),
+            kind.label(),
+            with_measure(*kind)
+                .into_iter()
+                .filter(|id| cw.contains(id))
+                .collect(),
+        ));
+    }
+    for kind in [ReferralKind::Detention, ReferralKind::Criminal] {
+        parts.push((
+            format!("clear_water.{}", kind.as_str()),
+            kind.label(),
+            referred(kind)
+                .iter()
+                .map(|r| r.case_id)
+                .filter(|id| cw.contains(id))
+                .collect(),
+        ));
+    }
+    let all: Vec<i64> = parts.iter().flat_map(|p| p.2.iter().copied()).collect();
+    f.push(
         "clear_water.cases",
         "清水蓝天",
         "“清水蓝天”办理案件",
-        cw.clone(),
+        all.len() as i64,
+        "件",
+        dedup(all),
     );
-    f.cases(
-        "clear_water.ordinary_penalty",
-        "清水蓝天",
-        "行政处罚",
-        cw.iter()
-            .filter(|id| details.get(id).is_some_and(|d| d.decided == 1))
-            .copied()
-            .collect(),
-    );
-    for kind in MeasureKind::ALL {
-        f.cases(
-            &format!("clear_water.{}", kind.as_str()),
-            "清水蓝天",
-            kind.label(),
-            with_measure(*kind).intersection(&cw).copied().collect(),
-        );
-    }
-    for kind in [ReferralKind::Detention, ReferralKind::Criminal] {
-        let ids = referred(kind)
-            .iter()
-            .map(|r| r.case_id)
-            .filter(|id| cw.contains(id))
-            .collect();
-        f.cases(
-            &format!("clear_water.{}", kind.as_str()),
-            "清水蓝天",
-            kind.label(),
-            ids,
-        );
+    for (key, label, ids) in parts {
+        f.decisions(&key, "清水蓝天", label, ids);
     }
 
     // 划转职能.
@@ -343,6 +439,13 @@ fn referral_figures(
     }
 }
 
+/// Ids in order, each once.
+fn dedup(mut ids: Vec<i64>) -> Vec<i64> {
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 #[derive(Default)]
 struct Figures(Vec<Figure>);
 
@@ -364,6 +467,12 @@ impl Figures {
             unit,
             case_ids,
         });
+    }
+    /// A count of decisions: the value is the number of ids given (a case may have several),
+    /// the drill-down lists each case once.
+    fn decisions(&mut self, key: &str, group: &'static str, label: &str, ids: Vec<i64>) {
+        let n = ids.len() as i64;
+        self.push(key, group, label, n, "件", dedup(ids));
     }
     /// A count of cases: the value is the number of ids.
     fn cases(&mut self, key: &str, group: &'static str, label: &str, ids: BTreeSet<i64>) {
@@ -395,11 +504,10 @@ mod tests {
         (f.value, f.case_ids.clone())
     }
 
-    fn detail(id: i64, fine_fen: i64, decided: bool, subtype: Option<&str>) -> CaseRow {
+    fn detail(id: i64, fine_fen: i64, subtype: Option<&str>) -> CaseRow {
         CaseRow {
             id,
             fine_fen,
-            decided: decided as i64,
             subtype: subtype.map(str::to_owned),
             task_force_id: None,
         }
@@ -417,41 +525,76 @@ mod tests {
         }
     }
 
-    /// Six cases in two cities: 1–3 清水蓝天 (1 and 2 decided, 2 with a seizure, 3 referred
-    /// for detention), 4–5 third-party fraud (testing 3万元, EIA 5万元, 5 referred as a crime
-    /// with 2 persons arrested), 6 in a task force of 自动监测数据造假 that was referred too.
+    fn decision(k: &str, case_id: i64, fine_yuan: i64, no_penalty: bool) -> DecisionRow {
+        DecisionRow {
+            k: k.into(),
+            case_id,
+            fine_fen: fine_yuan * 100,
+            confiscation_fen: 0,
+            no_penalty: no_penalty as i64,
+        }
+    }
+
+    fn measure(k: &str, case_id: i64, kind: MeasureKind, amount_yuan: i64) -> MeasureRow {
+        MeasureRow {
+            k: k.into(),
+            case_id,
+            kind: kind.as_str().into(),
+            amount_fen: amount_yuan * 100,
+        }
+    }
+
+    /// Seven cases in two cities. 清水蓝天: 1 and 2 decided (1万, 2万), 2 with two seizure
+    /// decisions, 3 referred for detention, 7 filed the year before but decided in this one
+    /// (5,000) and 8 given 不予处罚. Third-party fraud: 4 (3万, 检测, typical) and 5 (5万, 环评,
+    /// a criminal referral with 2 persons arrested). 6: a task force of 自动监测数据造假 with a
+    /// criminal referral and a daily penalty of 12 days × 1,000.
+    ///
+    /// By hand: penalty decisions 1, 2, 4, 5, 6?, 7 — 6 has no decision row, so five: 1, 2, 4,
+    /// 5, 7; 罚没 = 1万 + 2万 + 3万 + 5万 + 5千 + daily 1.2万 = 12.7万; 清水蓝天 = 3 penalties
+    /// (1, 2, 7) + 2 seizures + 1 detention = 6 decisions on 4 cases.
     #[test]
     fn figures_of_a_constructed_ledger() {
         let regions = [
             RegionAgg {
                 k: "350100".into(),
                 n: 4,
-                fine: 1_000_000,
                 closed: 2,
             },
             RegionAgg {
                 k: "350200".into(),
                 n: 2,
-                fine: 8_000_000,
                 closed: 1,
             },
         ];
-        let tag = |case_id: i64, tag: Tag| TagRow {
+        let tag = |case_id: i64, tag: Tag, in_period: bool| TagRow {
             case_id,
             tag: tag.as_str().into(),
+            in_period: in_period as i64,
         };
         let tags = [
-            tag(1, Tag::ClearWaterBlueSky),
-            tag(2, Tag::ClearWaterBlueSky),
-            tag(3, Tag::ClearWaterBlueSky),
-            tag(4, Tag::ThirdPartyFraud),
-            tag(5, Tag::ThirdPartyFraud),
-            tag(6, Tag::MonitoringFraud),
+            tag(1, Tag::ClearWaterBlueSky, true),
+            tag(2, Tag::ClearWaterBlueSky, true),
+            tag(3, Tag::ClearWaterBlueSky, true),
+            tag(7, Tag::ClearWaterBlueSky, false),
+            tag(8, Tag::ClearWaterBlueSky, true),
+            tag(4, Tag::ThirdPartyFraud, true),
+            tag(5, Tag::ThirdPartyFraud, true),
+            tag(6, Tag::MonitoringFraud, true),
         ];
-        let measures = [MeasureRow {
-            case_id: 2,
-            kind: "seal_and_seize".into(),
-        }];
+        let decisions = [
+            decision("350100", 1, 10_000, false),
+            decision("350100", 2, 20_000, false),
+            decision("350200", 4, 30_000, false),
+            decision("350200", 5, 50_000, false),
+            decision("350100", 7, 5_000, false),
+            decision("350100", 8, 0, true),
+        ];
+        let measures = [
+            measure("350100", 2, MeasureKind::SealAndSeize, 0),
+            measure("350100", 2, MeasureKind::SealAndSeize, 0),
+            measure("350200", 6, MeasureKind::DailyPenalty, 12_000),
+        ];
         let referrals = [
             referral(3, "detention", [1, 0, 0, 0, 0]),
             referral(5, "criminal", [0, 2, 2, 1, 1]),
@@ -463,12 +606,12 @@ mod tests {
             case_id: 4,
         }];
         let mut details: HashMap<i64, CaseRow> = [
-            detail(1, 100_000, true, None),
-            detail(2, 200_000, true, None),
-            detail(3, 0, false, None),
-            detail(4, 3_000_000, true, Some("testing")),
-            detail(5, 5_000_000, true, Some("eia")),
-            detail(6, 0, true, None),
+            detail(1, 1_000_000, None),
+            detail(2, 2_000_000, None),
+            detail(3, 0, None),
+            detail(4, 3_000_000, Some("testing")),
+            detail(5, 5_000_000, Some("eia")),
+            detail(6, 0, None),
         ]
         .into_iter()
         .map(|d| (d.id, d))
@@ -480,6 +623,7 @@ mod tests {
         }];
         let figures = figures(&Rows {
             regions: &regions,
+            decisions: &decisions,
             tags: &tags,
             measures: &measures,
             referrals: &referrals,
@@ -488,22 +632,42 @@ mod tests {
             task_forces: &task_forces,
         });
         assert_eq!(value(&figures, "cases.total").0, 6);
-        assert_eq!(value(&figures, "cases.fine").0, 9_000_000);
+        assert_eq!(
+            value(&figures, "cases.penalty_decisions"),
+            (5, vec![1, 2, 4, 5, 7])
+        );
+        assert_eq!(value(&figures, "cases.fine").0, 12_700_000);
+        assert_eq!(
+            value(&figures, "cases.daily_penalty_amount"),
+            (1_200_000, vec![6])
+        );
         assert_eq!(value(&figures, "cases.closed").0, 3);
-        assert_eq!(value(&figures, "measures.seal_and_seize"), (1, vec![2]));
+        // Two seizure decisions on one case are two 件.
+        assert_eq!(value(&figures, "measures.seal_and_seize"), (2, vec![2]));
         assert_eq!(value(&figures, "referrals.criminal"), (2, vec![5, 6]));
-        assert_eq!(value(&figures, "clear_water.cases"), (3, vec![1, 2, 3]));
         assert_eq!(
             value(&figures, "clear_water.ordinary_penalty"),
-            (2, vec![1, 2])
+            (3, vec![1, 2, 7])
         );
-        assert_eq!(value(&figures, "clear_water.seal_and_seize"), (1, vec![2]));
+        assert_eq!(value(&figures, "clear_water.seal_and_seize"), (2, vec![2]));
         assert_eq!(value(&figures, "clear_water.detention"), (1, vec![3]));
+        assert_eq!(value(&figures, "clear_water.cases"), (6, vec![1, 2, 3, 7]));
+        let cw_sum: i64 = [
+            "clear_water.ordinary_penalty",
+            "clear_water.seal_and_seize",
+            "clear_water.production_restriction",
+            "clear_water.daily_penalty",
+            "clear_water.detention",
+            "clear_water.criminal",
+        ]
+        .iter()
+        .map(|k| value(&figures, k).0)
+        .sum();
+        assert_eq!(cw_sum, value(&figures, "clear_water.cases").0);
         assert_eq!(value(&figures, "third_party.cases"), (2, vec![4, 5]));
         assert_eq!(value(&figures, "third_party.fine").0, 8_000_000);
         assert_eq!(value(&figures, "third_party.testing"), (1, vec![4]));
         assert_eq!(value(&figures, "third_party.eia"), (1, vec![5]));
-        assert_eq!(value(&figures, "third_party.other").0, 0);
         assert_eq!(value(&figures, "third_party.criminal"), (1, vec![5]));
         assert_eq!(
             value(&figures, "third_party.arrest_approved.persons"),
@@ -519,5 +683,8 @@ mod tests {
             (1, vec![6])
         );
         assert_eq!(value(&figures, "dual_crackdown.hazardous_waste.cases").0, 0);
+        let by_region = fines_by_region(&decisions, &measures);
+        assert_eq!(by_region["350100"], 3_500_000);
+        assert_eq!(by_region["350200"], 9_200_000);
     }
 }

@@ -18,7 +18,10 @@ use ecowarden_core::org::{Level, Org};
 use ecowarden_core::scope::Area;
 use ecowarden_core::store::{Db, Result, Sql};
 
-use count::{CaseRow, MeasureRow, ReferralRow, RegionAgg, Rows, TagRow, TaskForceRow, TypicalRow};
+use count::{
+    CaseRow, DecisionRow, MeasureRow, ReferralRow, RegionAgg, Rows, TagRow, TaskForceRow,
+    TypicalRow,
+};
 
 /// A reporting period: a year, or one of its halves (the corps reports half-yearly).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -88,8 +91,14 @@ impl Stats {
 
 /// The cases of a period inside an area, as a SQL condition on alias `c` (appended to `sql`).
 fn case_filter(sql: &mut Sql, area: &Area, period: Period) {
-    // `year` is the case's statistical year (of filing, or of discovery before filing), so a
-    // year's cases are one range of the covering index; a half narrows by the filing date.
+    in_period(sql, period);
+    sql.scope(area, "c");
+}
+
+/// ` AND` the case is of the period: `year` is the case's statistical year (of filing, or of
+/// discovery before filing), so a year's cases are one range of the covering index; a half
+/// narrows by the filing date.
+fn in_period(sql: &mut Sql, period: Period) {
     sql.push(" AND c.year = ").bind(period.year as i64);
     if period.half.is_some() {
         let (from, to) = period.bounds();
@@ -98,7 +107,28 @@ fn case_filter(sql: &mut Sql, area: &Area, period: Period) {
             .push(" AND ")
             .bind(to.to_string());
     }
+}
+
+/// The cases of an area that may have a decision, measure or referral dated in the period:
+/// those of its statistical year and the year before (a decision follows filing by at most
+/// 150 days). A superset the indexes serve; each row's own date narrows it.
+fn decision_filter(sql: &mut Sql, area: &Area, period: Period) {
+    sql.push(" AND c.year BETWEEN ")
+        .bind(period.year as i64 - 1)
+        .push(" AND ")
+        .bind(period.year as i64);
     sql.scope(area, "c");
+}
+
+/// `{col} BETWEEN` the period's first and last day.
+fn dated(sql: &mut Sql, col: &str, period: Period) {
+    let (from, to) = period.bounds();
+    sql.push(" AND ")
+        .push(col)
+        .push(" BETWEEN ")
+        .bind(from.to_string())
+        .push(" AND ")
+        .bind(to.to_string());
 }
 
 /// Computes every figure of an area (the caller's scope, or a region inside it) and a period.
@@ -108,9 +138,10 @@ pub async fn compute(db: &Db, org: &Org, area: &Area, period: Period) -> Result<
         _ => "c.region_code",
     };
 
-    // 1. Headline figures by region, one scan.
+    // 1. 立案 cases by region, one scan: the withdrawn and the unfiled are not 立案.
     let mut sql = Sql::new(&format!(
-        "SELECT {group_col} AS k, COUNT(*) AS n, CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) AS fine, \
+        "SELECT {group_col} AS k, \
+         CAST(COALESCE(SUM(CASE WHEN c.filed_on IS NOT NULL AND c.status <> 'withdrawn' THEN 1 ELSE 0 END), 0) AS BIGINT) AS n, \
          CAST(COALESCE(SUM(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS closed FROM cases c WHERE 1=1"
     ));
     case_filter(&mut sql, area, period);
@@ -123,35 +154,59 @@ pub async fn compute(db: &Db, org: &Org, area: &Area, period: Period) -> Result<
         case_filter(&mut s, area, period);
         s
     };
-    let tags: Vec<TagRow> = sparse(
-        "t.case_id, t.tag",
-        "case_tags t JOIN cases c ON c.id = t.case_id",
+    // Decisions, measures and referrals by their own dates.
+    let by_date = |select: &str, join: &str, col: &str| {
+        let mut s = Sql::new(&format!("SELECT {select} FROM {join} WHERE 1=1"));
+        decision_filter(&mut s, area, period);
+        dated(&mut s, col, period);
+        s
+    };
+    let decisions: Vec<DecisionRow> = by_date(
+        &format!(
+            "{group_col} AS k, c.id AS case_id, c.fine_fen, c.confiscation_fen, \
+             CASE WHEN c.penalty_kinds LIKE '%no_penalty%' THEN 1 ELSE 0 END AS no_penalty"
+        ),
+        "cases c",
+        "c.decided_on",
     )
     .fetch_all(db)
     .await?;
-    let measures: Vec<MeasureRow> = sparse(
-        "m.case_id, m.kind",
+    let measures: Vec<MeasureRow> = by_date(
+        &format!("{group_col} AS k, m.case_id, m.kind, m.amount_fen"),
         "measures m JOIN cases c ON c.id = m.case_id",
+        "m.decided_on",
     )
     .fetch_all(db)
     .await?;
-    let referrals: Vec<ReferralRow> = sparse(
+    let referrals: Vec<ReferralRow> = by_date(
         "r.case_id, r.kind, r.persons_detained, r.arrest_review_persons, r.arrest_approved_persons, \
          r.prosecution_persons, r.guilty_plea_persons",
         "referrals r JOIN cases c ON c.id = r.case_id",
+        "r.referred_on",
     )
     .fetch_all(db)
     .await?;
-    let typical: Vec<TypicalRow> = sparse(
-        "tc.batch_id, b.theme, tc.case_id",
-        "typical_cases tc JOIN typical_batches b ON b.id = tc.batch_id JOIN cases c ON c.id = tc.case_id",
-    )
-    .fetch_all(db)
-    .await?;
+    // Tags of the cases that may count, marked where the case is of the period.
+    let mut tag_sql = Sql::new("SELECT t.case_id, t.tag, CASE WHEN 1=1");
+    in_period(&mut tag_sql, period);
+    tag_sql.push(
+        " THEN 1 ELSE 0 END AS in_period FROM case_tags t JOIN cases c ON c.id = t.case_id WHERE 1=1",
+    );
+    decision_filter(&mut tag_sql, area, period);
+    let tags: Vec<TagRow> = tag_sql.fetch_all(db).await?;
+    // Typical cases by their batch's publication date.
+    let typical: Vec<TypicalRow> = {
+        let mut s = Sql::new(
+            "SELECT tc.batch_id, b.theme, tc.case_id FROM typical_cases tc \
+             JOIN typical_batches b ON b.id = tc.batch_id JOIN cases c ON c.id = tc.case_id WHERE 1=1",
+        );
+        dated(&mut s, "b.published_on", period);
+        s.scope(area, "c");
+        s.fetch_all(db).await?
+    };
     // Cases that are tagged, referred, linked to a third party or a task force: their details.
     let mut detail = sparse(
-        "c.id, c.fine_fen, CASE WHEN c.decided_on IS NOT NULL THEN 1 ELSE 0 END AS decided, \
-         c.third_party_subtype AS subtype, c.task_force_id",
+        "c.id, c.fine_fen, c.third_party_subtype AS subtype, c.task_force_id",
         "cases c",
     );
     // Driven from the sparse links, not a scan of every case.
@@ -176,8 +231,10 @@ pub async fn compute(db: &Db, org: &Org, area: &Area, period: Period) -> Result<
     };
 
     // 3. Figures, counted from the rows.
+    let fines = count::fines_by_region(&decisions, &measures);
     let figures = count::figures(&Rows {
         regions: &regions,
+        decisions: &decisions,
         tags: &tags,
         measures: &measures,
         referrals: &referrals,
@@ -190,9 +247,9 @@ pub async fn compute(db: &Db, org: &Org, area: &Area, period: Period) -> Result<
         .into_iter()
         .map(|r| RegionRow {
             name: org.breakdown_name(&r.k).to_owned(),
+            fine_fen: fines.get(r.k.as_str()).copied().unwrap_or(0),
             region_code: r.k,
             cases: r.n,
-            fine_fen: r.fine,
             closed: r.closed,
         })
         .collect();
