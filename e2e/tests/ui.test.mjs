@@ -305,6 +305,34 @@ test('county officer: record a case, work it through its stages, import a ledger
       await page.screenshot({ path: path.join(ARTIFACTS, 'case-worked.png'), fullPage: true });
     });
 
+    await t.test('the decision keeps the hearing window and records what was decided', async () => {
+      const form = page.locator('form[action$="/transition"]');
+      // Notified on Monday 2023-04-03 (清明 4-05 is off: the five working days end on 4-11).
+      await form.locator('select[name=to]').selectOption('prior_notice');
+      await form.locator('input[name=on]').fill('2023-04-03');
+      await Promise.all([page.waitForLoadState('load'), page.click('#transition')]);
+      await page.locator('main h1 .status').filter({ hasText: '事先告知' }).waitFor();
+      const decide = async (on) => {
+        await form.locator('select[name=to]').selectOption('decided');
+        await form.locator('input[name=on]').fill(on);
+        await form.locator('input[name=penalty_kinds]').fill('罚款');
+        await form.locator('input[name=fine]').fill('100000');
+        await form.locator('input[name=legal_basis]').fill('《水污染防治法》第八十三条');
+        await form.locator('input[name=decision_no]').fill('榕鼓楼环罚决〔2023〕1号');
+        await Promise.all([page.waitForLoadState('load'), page.click('#transition')]);
+      };
+      await decide('2023-04-06');
+      assert.match(await page.locator('p.ok').innerText(), /五个工作日/);
+      await page.locator('main h1 .status').filter({ hasText: '事先告知' }).waitFor();
+      await decide('2023-04-12');
+      await page.locator('main h1 .status').filter({ hasText: '处罚决定' }).waitFor();
+      assert.match(await page.locator('dl.fields').innerText(), /100,000\.00/);
+      // The checks pass on what was recorded in time, but for the documents not yet on file.
+      const checks = await page.locator('#case-checks').innerText();
+      assert.doesNotMatch(checks, /C5|C4|C3/, checks);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'case-decided.png'), fullPage: true });
+    });
+
     await t.test('an import with a bad row lists row and column and writes nothing; a good one lands', async () => {
       const header = '行政区划代码,当事人名称,统一社会信用代码,案件来源,违法行为,发现日期,执法人员证号';
       const good = `350102,福州鼓楼导入测试厂,${code},信访投诉,超标排放水污染物,2023-05-02,闽3501020001、闽3501020002`;
@@ -416,6 +444,38 @@ test('city leader: the lead queue, a lead with its charts, accept into a case, d
       await page.screenshot({ path: path.join(ARTIFACTS, 'suppressions.png'), fullPage: true });
     });
 
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('province: 案卷检查 lists the failed checks, a case page shows its own in red', async (t) => {
+  const { context, page, problems } = await newPage();
+  try {
+    await login(page, 'admin');
+    await t.test('the list summarises the checks and lists the failed ones with their article', async () => {
+      await page.goto('/checks?year=2023');
+      const summary = await page.locator('#check-summary').innerText();
+      assert.match(summary, /C5[\s\S]*告知与听证/, summary);
+      await page.selectOption('select[name=check]', 'C5');
+      await Promise.all([page.waitForLoadState('load'), page.click('form.filters button[type=submit]')]);
+      const rows = page.locator('#check-rows tbody tr.check-fail');
+      assert.ok((await rows.count()) > 0, 'C5 findings listed');
+      assert.match(await rows.first().innerText(), /行政处罚法[\s\S]*未经行政处罚事先告知/);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'checks.png'), fullPage: true });
+    });
+    await t.test('a listed case shows the failed check on its page', async () => {
+      await Promise.all([
+        page.waitForURL(/\/cases\/\d+$/),
+        page.locator('#check-rows tbody tr.check-fail a').first().click(),
+      ]);
+      const row = page.locator('#case-checks tr.check-fail').first();
+      assert.match(await row.innerText(), /C5/);
+      const color = await row.locator('td').first().evaluate((e) => getComputedStyle(e).color);
+      assert.equal(color, 'rgb(179, 38, 30)');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'case-checks.png'), fullPage: true });
+    });
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
