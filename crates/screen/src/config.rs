@@ -133,6 +133,7 @@ pub struct Decoupling {
     pub drop: Threshold,
     pub min_flow_cv: Threshold,
     pub z_critical: Threshold,
+    pub flat_flow_cv: Threshold,
 }
 
 /// S8 parameters.

@@ -49,14 +49,21 @@ pub struct Truth {
     pub end: i64,
 }
 
-/// A generated outlet: its 10-minute and hourly series (history and screened period
-/// together; split them with [`Series::split_at_time`] at [`Fleet::screen_from`]) and the
+/// A generated outlet: the series its logger sends, finest interval first (here 10-minute
+/// and hourly; [`crate::generator2`] sends hourly only), history and screened period
+/// together (split them with [`Series::split_at_time`] at [`Fleet::screen_from`]), and the
 /// ground truth of its injections.
 #[derive(Debug, Clone)]
 pub struct Outlet {
-    pub minute: Series,
-    pub hourly: Series,
+    pub series: Vec<Series>,
     pub truth: Vec<Truth>,
+}
+
+impl Outlet {
+    /// The finest series: the outlet's MN, name and industry.
+    pub fn first(&self) -> &Series {
+        &self.series[0]
+    }
 }
 
 /// What to generate.
@@ -250,19 +257,19 @@ impl Draft {
 }
 
 /// Standard normal (Box–Muller).
-fn normal(rng: &mut StdRng) -> f64 {
+pub(crate) fn normal(rng: &mut StdRng) -> f64 {
     let u1: f64 = rng.random::<f64>().max(1e-300);
     let u2: f64 = rng.random();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
-fn uniform(rng: &mut StdRng, lo: f64, hi: f64) -> f64 {
+pub(crate) fn uniform(rng: &mut StdRng, lo: f64, hi: f64) -> f64 {
     lo + (hi - lo) * rng.random::<f64>()
 }
 
 /// Autocorrelated noise with stationary standard deviation `sigma` and lag-1
 /// correlation `phi`.
-fn ar1(rng: &mut StdRng, n: usize, phi: f64, sigma: f64) -> Vec<f64> {
+pub(crate) fn ar1(rng: &mut StdRng, n: usize, phi: f64, sigma: f64) -> Vec<f64> {
     let innov = sigma * (1.0 - phi * phi).sqrt();
     let mut v = Vec::with_capacity(n);
     let mut e = sigma * normal(rng);
@@ -635,8 +642,7 @@ fn finish(mut d: Draft, truth: Vec<Truth>, config: &Config) -> Outlet {
     minute.events = d.events.clone();
     let hourly = qa::hourly(&minute, config);
     Outlet {
-        minute,
-        hourly,
+        series: vec![minute, hourly],
         truth,
     }
 }
