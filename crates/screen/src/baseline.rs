@@ -85,9 +85,11 @@ impl Profile {
                 let stride = stats::sample_stride(p.len);
                 let mut values = Vec::with_capacity(p.len / stride + 1);
                 let mut skip = 0;
+                let mut next_day = day;
                 for i in 0..p.len {
-                    if i % day == 0 && i > 0 {
+                    if i == next_day {
                         close_day(&mut today);
+                        next_day += day;
                     }
                     if !p.running[i] {
                         prev = None;

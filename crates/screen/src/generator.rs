@@ -602,32 +602,20 @@ fn qa_noise(rng: &mut StdRng, d: &mut Draft) {
 }
 
 /// Rounds, drops absent rows and builds the two series.
-fn finish(mut d: Draft, truth: Vec<Truth>, config: &Config) -> Outlet {
-    for c in &mut d.channels {
-        let scale = 10f64.powi(i32::from(c.decimals));
-        for x in &mut c.x {
-            *x = (*x * scale).round() / scale;
-        }
-    }
+fn finish(d: Draft, truth: Vec<Truth>, config: &Config) -> Outlet {
     let rows: Vec<usize> = (0..d.n()).filter(|&i| d.present[i]).collect();
     let time = Int64Array::from_iter_values(rows.iter().map(|&i| d.time(i)));
     let channels = d
         .channels
         .iter()
-        .map(|c| Channel {
-            factor: c.factor.to_owned(),
-            values: Float64Array::from_iter(
-                rows.iter().map(|&i| (!c.x[i].is_nan()).then_some(c.x[i])),
-            ),
-            flags: Flags::Code(UInt8Array::from_iter_values(
-                rows.iter().map(|&i| c.flag[i]),
-            )),
-            meta: ChannelMeta {
+        .map(|c| {
+            let meta = ChannelMeta {
                 range: c.range,
                 limit: c.limit,
                 detection_limit: c.dl,
                 decimals: Some(c.decimals),
-            },
+            };
+            sent(c.factor, &c.x, &c.flag, &rows, meta)
         })
         .collect();
     let mut minute = Series::new(
@@ -644,6 +632,27 @@ fn finish(mut d: Draft, truth: Vec<Truth>, config: &Config) -> Outlet {
     Outlet {
         series: vec![minute, hourly],
         truth,
+    }
+}
+
+/// A generated channel as the logger sends it: the values of `rows` rounded to
+/// `meta.decimals` (NaN: not sent) and their flags.
+pub(crate) fn sent(
+    factor: &str,
+    x: &[f64],
+    flag: &[u8],
+    rows: &[usize],
+    meta: ChannelMeta,
+) -> Channel {
+    let scale = 10f64.powi(i32::from(meta.decimals.unwrap_or(0)));
+    Channel {
+        factor: factor.to_owned(),
+        values: Float64Array::from_iter(
+            rows.iter()
+                .map(|&i| (!x[i].is_nan()).then_some((x[i] * scale).round() / scale)),
+        ),
+        flags: Flags::Code(UInt8Array::from_iter_values(rows.iter().map(|&i| flag[i]))),
+        meta,
     }
 }
 

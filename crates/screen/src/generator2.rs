@@ -20,14 +20,14 @@
 //!   acts (dilution, decoupling, flag abuse, frozen logger, replayed days, stopped flag)
 //!   carry no factor.
 
-use arrow_array::{Float64Array, Int64Array, UInt8Array};
+use arrow_array::Int64Array;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::config::Role;
 use crate::finding::Signature;
-use crate::generator::{Fleet, FleetSpec, Outlet, Truth, ar1, normal, uniform};
-use crate::series::{Channel, ChannelMeta, Flags, Series};
+use crate::generator::{Fleet, FleetSpec, Outlet, Truth, ar1, normal, sent, uniform};
+use crate::series::{ChannelMeta, Series};
 
 /// The industries generated: flue gas only.
 pub const INDUSTRIES: [&str; 4] = [
@@ -169,7 +169,6 @@ pub fn outlet(
     let truth_after = inject
         .filter(|s| !acts_on_process(*s))
         .map(|s| inject_reported(&mut rng, &mut p, s));
-    round(&mut p);
     let truth: Vec<Truth> = truth_before.into_iter().chain(truth_after).collect();
     if let Some(t) = truth
         .iter()
@@ -892,16 +891,6 @@ fn inject_reported(rng: &mut StdRng, p: &mut Plant, s: Signature) -> Truth {
     }
 }
 
-/// Rounds every value to its channel's decimals, as the logger sends it.
-fn round(p: &mut Plant) {
-    for c in &mut p.channels {
-        let scale = 10f64.powi(i32::from(c.decimals));
-        for x in &mut c.x {
-            *x = (*x * scale).round() / scale;
-        }
-    }
-}
-
 /// Digit preference: the last reported digit of `factor` in the screened period turned to
 /// 0 or 5 two times in three (values typed in, not measured).
 fn prefer_digits(rng: &mut StdRng, p: &mut Plant, factor: &str) {
@@ -927,20 +916,14 @@ fn finish(p: Plant, truth: Vec<Truth>) -> Outlet {
     let channels = p
         .channels
         .iter()
-        .map(|c| Channel {
-            factor: c.factor.to_owned(),
-            values: Float64Array::from_iter(
-                rows.iter().map(|&i| (!c.x[i].is_nan()).then_some(c.x[i])),
-            ),
-            flags: Flags::Code(UInt8Array::from_iter_values(
-                rows.iter().map(|&i| c.flag[i]),
-            )),
-            meta: ChannelMeta {
+        .map(|c| {
+            let meta = ChannelMeta {
                 range: c.range,
                 limit: c.limit,
                 detection_limit: c.dl,
                 decimals: Some(c.decimals),
-            },
+            };
+            sent(c.factor, &c.x, &c.flag, &rows, meta)
         })
         .collect();
     let mut hourly = Series::new(

@@ -294,6 +294,35 @@ fn flat_flow(cx: &Context, params: &Decoupling, f: usize, w: usize) -> Vec<Findi
     let p = cx.p;
     let fc = &p.channels[f];
     let mut out = Vec::new();
+    // Prefix sums of the running flow: a window whose flow moves is dismissed in O(1), so
+    // the pollutants are summed only where the flow is flat.
+    let mut prefix = vec![(0.0f64, 0.0f64, 0.0f64); p.len + 1];
+    for i in 0..p.len {
+        let (n, s1, s2) = prefix[i];
+        prefix[i + 1] = if p.running[i] && fc.qa[i] == Qa::Valid {
+            (n + 1.0, s1 + fc.x[i], s2 + fc.x[i] * fc.x[i])
+        } else {
+            (n, s1, s2)
+        };
+    }
+    let flow_flat = |s: usize, e: usize| {
+        let (n, s1, s2) = (
+            prefix[e].0 - prefix[s].0,
+            prefix[e].1 - prefix[s].1,
+            prefix[e].2 - prefix[s].2,
+        );
+        let mean = s1 / n;
+        n * 4.0 >= w as f64
+            && mean > 0.0
+            && ((s2 / n - mean * mean).max(0.0)).sqrt() / mean < params.flat_flow_cv.value
+    };
+    let (h, q) = (w / 2, (w / 4).max(1));
+    if !(0..p.len.saturating_sub(h) + 1)
+        .step_by(q)
+        .any(|s| flow_flat(s, (s + h).min(p.len)))
+    {
+        return out;
+    }
     for (ch, c) in p.channels.iter().enumerate() {
         if c.role != Role::Pollutant {
             continue;
@@ -311,8 +340,9 @@ fn flat_flow(cx: &Context, params: &Decoupling, f: usize, w: usize) -> Vec<Findi
                 && m.cv_y() < params.flat_flow_cv.value
                 && pollutant_cv(m) >= params.min_flow_cv.value
         };
-        let (h, q) = (w / 2, (w / 4).max(1));
-        for (i0, i1) in windows(p.len, h, q, h, |s, e| flat(&moments(s, e))) {
+        for (i0, i1) in windows(p.len, h, q, h, |s, e| {
+            flow_flat(s, e) && flat(&moments(s, e))
+        }) {
             let m = moments(i0, i1);
             let (start, end) = p.window(i0, i1);
             let explanation = format!(
