@@ -70,16 +70,12 @@ fn run(title: &str, spec: &FleetSpec) {
     let dir = std::env::temp_dir().join(format!("ew-screen-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let series: Vec<&screen::Series> = fleet
-        .outlets
-        .iter()
-        .flat_map(|o| [&o.minute, &o.hourly])
-        .collect();
+    let series: Vec<&screen::Series> = fleet.outlets.iter().flat_map(|o| &o.series).collect();
     let city: HashMap<String, &str> = fleet
         .outlets
         .iter()
         .enumerate()
-        .map(|(i, o)| (o.minute.mn.clone(), CITIES[i % CITIES.len()]))
+        .map(|(i, o)| (o.first().mn.clone(), CITIES[i % CITIES.len()]))
         .collect();
     let t = Instant::now();
     let rows = screening::write_series(&dir, &series, &|mn| city[mn].to_owned(), "bench").unwrap();
@@ -93,8 +89,8 @@ fn run(title: &str, spec: &FleetSpec) {
         .iter()
         .map(|o| {
             (
-                o.minute.mn.clone(),
-                screening::registered_of(&o.minute, city[&o.minute.mn]),
+                o.first().mn.clone(),
+                screening::registered_of(o.first(), city[&o.first().mn]),
             )
         })
         .collect();

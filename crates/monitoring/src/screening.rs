@@ -795,7 +795,7 @@ pub async fn register_generated(
         .iter()
         .enumerate()
         .map(|(k, o)| {
-            let s = &o.minute;
+            let s = o.first();
             let region = regions[k % regions.len()];
             let text = |x: Option<f64>| x.map(|v| format!("{v}"));
             OutletSpec {
@@ -860,10 +860,7 @@ pub async fn archive_generated(
         .into_iter()
         .map(|(mn, s)| (mn, s.city_code))
         .collect();
-    let series: Vec<&Series> = outlets
-        .iter()
-        .flat_map(|o| [&o.minute, &o.hourly])
-        .collect();
+    let series: Vec<&Series> = outlets.iter().flat_map(|o| &o.series).collect();
     let data_dir = data_dir.to_owned();
     let name = name.to_owned();
     let series: Vec<Series> = series.into_iter().cloned().collect();

@@ -50,7 +50,7 @@ static FLEET: LazyLock<(Fleet, Vec<(Series, Series)>)> = LazyLock::new(|| {
     let split = fleet
         .outlets
         .iter()
-        .flat_map(|o| [&o.minute, &o.hourly])
+        .flat_map(|o| &o.series)
         .map(|s| s.split_at_time(fleet.screen_from))
         .collect();
     (fleet, split)
@@ -69,11 +69,7 @@ static FUJIAN: LazyLock<Vec<Series>> = LazyLock::new(|| {
         },
         &CONFIG,
     );
-    fleet
-        .outlets
-        .into_iter()
-        .flat_map(|o| [o.minute, o.hourly])
-        .collect()
+    fleet.outlets.into_iter().flat_map(|o| o.series).collect()
 });
 
 fn week_inputs() -> (Vec<Input<'static>>, usize) {

@@ -25,7 +25,8 @@ pub struct ChannelProfile {
     pub p90: f64,
     /// Share of consecutive valid pairs with the same value (S1, S7).
     pub repeat_rate: f64,
-    /// Roughness: sd(Δx) over consecutive valid pairs / mean(x) (S13). A low-pass filter
+    /// Roughness: sd(Δx) over consecutive valid pairs / mean(x) (S13), the median of the
+    /// days' (one start-up or upset would set a pooled figure by itself). A low-pass filter
     /// removes the sample-to-sample noise this measures, while load swings barely touch it.
     pub roughness: f64,
     /// Share of values in [band_low·L, L) (S4).
@@ -65,13 +66,31 @@ impl Profile {
                 let (mut n, mut repeats, mut pairs) = (0usize, 0usize, 0usize);
                 let (mut hug, mut flagged, mut running) = (0usize, 0usize, 0usize);
                 let (mut sum, mut dsum, mut dsq) = (0.0, 0.0, 0.0);
+                // The running day's sums for its roughness: (sum, n, dsum, dsq, pairs).
+                let day = p.slots(24.0).max(1);
+                let mut today = (0.0, 0usize, 0.0, 0.0, 0usize);
+                let mut days: Vec<f64> = Vec::new();
+                let mut close_day = |t: &mut (f64, usize, f64, f64, usize)| {
+                    let (sum, n, dsum, dsq, pairs) = *t;
+                    if pairs * 2 >= day && sum > 0.0 {
+                        let m = pairs as f64;
+                        let sd = (dsq / m - (dsum / m).powi(2)).max(0.0).sqrt();
+                        days.push(sd / (sum / n as f64));
+                    }
+                    *t = (0.0, 0, 0.0, 0.0, 0);
+                };
                 let mut with_flow = Moments::default();
                 let limit = c.limit.unwrap_or(f64::NAN);
                 let mut prev: Option<f64> = None;
                 let stride = stats::sample_stride(p.len);
                 let mut values = Vec::with_capacity(p.len / stride + 1);
                 let mut skip = 0;
+                let mut next_day = day;
                 for i in 0..p.len {
+                    if i == next_day {
+                        close_day(&mut today);
+                        next_day += day;
+                    }
                     if !p.running[i] {
                         prev = None;
                         continue;
@@ -90,6 +109,8 @@ impl Profile {
                     }
                     skip -= 1;
                     sum += x;
+                    today.0 += x;
+                    today.1 += 1;
                     if x >= band_low * limit && x < limit {
                         hug += 1;
                     }
@@ -98,12 +119,16 @@ impl Profile {
                         repeats += usize::from(q == x);
                         dsum += x - q;
                         dsq += (x - q) * (x - q);
+                        today.2 += x - q;
+                        today.3 += (x - q) * (x - q);
+                        today.4 += 1;
                     }
                     if let Some(f) = flow.filter(|f| f.qa[i] == Qa::Valid) {
                         with_flow.add(x, f.x[i]);
                     }
                     prev = Some(x);
                 }
+                close_day(&mut today);
                 let [p10, p50, p90] = stats::deciles(&mut values);
                 let ratio = |a: usize, b: usize| {
                     if b == 0 {
@@ -120,7 +145,9 @@ impl Profile {
                     p50,
                     p90,
                     repeat_rate: ratio(repeats, pairs),
-                    roughness: if pairs == 0 {
+                    roughness: if !days.is_empty() {
+                        stats::quantile(&mut days, 0.5)
+                    } else if pairs == 0 {
                         f64::NAN
                     } else {
                         let m = pairs as f64;

@@ -133,6 +133,7 @@ pub struct Decoupling {
     pub drop: Threshold,
     pub min_flow_cv: Threshold,
     pub z_critical: Threshold,
+    pub flat_flow_cv: Threshold,
 }
 
 /// S8 parameters.
@@ -154,6 +155,7 @@ pub struct CopiedSeries {
 pub struct LevelShift {
     pub window_hours: Threshold,
     pub mad_multiple: Threshold,
+    pub event_mad_multiple: Threshold,
     pub min_drop: Threshold,
     pub event_hours: Threshold,
     pub night_from: Threshold,

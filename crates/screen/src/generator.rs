@@ -49,14 +49,21 @@ pub struct Truth {
     pub end: i64,
 }
 
-/// A generated outlet: its 10-minute and hourly series (history and screened period
-/// together; split them with [`Series::split_at_time`] at [`Fleet::screen_from`]) and the
+/// A generated outlet: the series its logger sends, finest interval first (here 10-minute
+/// and hourly; [`crate::generator2`] sends hourly only), history and screened period
+/// together (split them with [`Series::split_at_time`] at [`Fleet::screen_from`]), and the
 /// ground truth of its injections.
 #[derive(Debug, Clone)]
 pub struct Outlet {
-    pub minute: Series,
-    pub hourly: Series,
+    pub series: Vec<Series>,
     pub truth: Vec<Truth>,
+}
+
+impl Outlet {
+    /// The finest series: the outlet's MN, name and industry.
+    pub fn first(&self) -> &Series {
+        &self.series[0]
+    }
 }
 
 /// What to generate.
@@ -250,19 +257,19 @@ impl Draft {
 }
 
 /// Standard normal (Box–Muller).
-fn normal(rng: &mut StdRng) -> f64 {
+pub(crate) fn normal(rng: &mut StdRng) -> f64 {
     let u1: f64 = rng.random::<f64>().max(1e-300);
     let u2: f64 = rng.random();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
-fn uniform(rng: &mut StdRng, lo: f64, hi: f64) -> f64 {
+pub(crate) fn uniform(rng: &mut StdRng, lo: f64, hi: f64) -> f64 {
     lo + (hi - lo) * rng.random::<f64>()
 }
 
 /// Autocorrelated noise with stationary standard deviation `sigma` and lag-1
 /// correlation `phi`.
-fn ar1(rng: &mut StdRng, n: usize, phi: f64, sigma: f64) -> Vec<f64> {
+pub(crate) fn ar1(rng: &mut StdRng, n: usize, phi: f64, sigma: f64) -> Vec<f64> {
     let innov = sigma * (1.0 - phi * phi).sqrt();
     let mut v = Vec::with_capacity(n);
     let mut e = sigma * normal(rng);
@@ -595,32 +602,20 @@ fn qa_noise(rng: &mut StdRng, d: &mut Draft) {
 }
 
 /// Rounds, drops absent rows and builds the two series.
-fn finish(mut d: Draft, truth: Vec<Truth>, config: &Config) -> Outlet {
-    for c in &mut d.channels {
-        let scale = 10f64.powi(i32::from(c.decimals));
-        for x in &mut c.x {
-            *x = (*x * scale).round() / scale;
-        }
-    }
+fn finish(d: Draft, truth: Vec<Truth>, config: &Config) -> Outlet {
     let rows: Vec<usize> = (0..d.n()).filter(|&i| d.present[i]).collect();
     let time = Int64Array::from_iter_values(rows.iter().map(|&i| d.time(i)));
     let channels = d
         .channels
         .iter()
-        .map(|c| Channel {
-            factor: c.factor.to_owned(),
-            values: Float64Array::from_iter(
-                rows.iter().map(|&i| (!c.x[i].is_nan()).then_some(c.x[i])),
-            ),
-            flags: Flags::Code(UInt8Array::from_iter_values(
-                rows.iter().map(|&i| c.flag[i]),
-            )),
-            meta: ChannelMeta {
+        .map(|c| {
+            let meta = ChannelMeta {
                 range: c.range,
                 limit: c.limit,
                 detection_limit: c.dl,
                 decimals: Some(c.decimals),
-            },
+            };
+            sent(c.factor, &c.x, &c.flag, &rows, meta)
         })
         .collect();
     let mut minute = Series::new(
@@ -635,9 +630,29 @@ fn finish(mut d: Draft, truth: Vec<Truth>, config: &Config) -> Outlet {
     minute.events = d.events.clone();
     let hourly = qa::hourly(&minute, config);
     Outlet {
-        minute,
-        hourly,
+        series: vec![minute, hourly],
         truth,
+    }
+}
+
+/// A generated channel as the logger sends it: the values of `rows` rounded to
+/// `meta.decimals` (NaN: not sent) and their flags.
+pub(crate) fn sent(
+    factor: &str,
+    x: &[f64],
+    flag: &[u8],
+    rows: &[usize],
+    meta: ChannelMeta,
+) -> Channel {
+    let scale = 10f64.powi(i32::from(meta.decimals.unwrap_or(0)));
+    Channel {
+        factor: factor.to_owned(),
+        values: Float64Array::from_iter(
+            rows.iter()
+                .map(|&i| (!x[i].is_nan()).then_some((x[i] * scale).round() / scale)),
+        ),
+        flags: Flags::Code(UInt8Array::from_iter_values(rows.iter().map(|&i| flag[i]))),
+        meta,
     }
 }
 

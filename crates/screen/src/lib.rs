@@ -23,6 +23,7 @@ pub mod config;
 pub mod detectors;
 pub mod finding;
 pub mod generator;
+pub mod generator2;
 pub mod leads;
 pub mod qa;
 pub mod series;

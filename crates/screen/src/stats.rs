@@ -114,6 +114,11 @@ impl Moments {
         (self.centred().0 / self.n).max(0.0)
     }
 
+    /// Mean of x.
+    pub fn mean_x(&self) -> f64 {
+        self.sx / self.n
+    }
+
     /// Standard deviation of y (population).
     pub fn sd_y(&self) -> f64 {
         if self.n < 2.0 {

@@ -174,7 +174,7 @@ pub fn decoupling(cx: &Context, params: &Decoupling) -> Vec<Finding> {
     };
     let fc = &p.channels[f];
     let w = p.slots(params.window_hours.value);
-    let mut out = Vec::new();
+    let mut out = flat_flow(cx, params, f, w);
     for (ch, c) in p.channels.iter().enumerate() {
         if c.role != Role::Pollutant {
             continue;
@@ -276,6 +276,95 @@ pub fn decoupling(cx: &Context, params: &Decoupling) -> Vec<Finding> {
                 Some(&c.factor),
                 (i0, i1),
                 (rho0 - rho) / params.drop.value,
+                explanation,
+                evidence,
+            ));
+        }
+    }
+    out
+}
+
+/// S6, the flow side: the flow channel held near-constant (CV below `flat_flow_cv`) over half
+/// a window (scanned in quarter steps, so a hold of 1.5 half windows is always seen whole)
+/// while the unit runs and a pollutant moves (CV at least `min_flow_cv`). A running
+/// stack's flow meter always moves with load and draught; one that does not is no longer
+/// measuring, and the pollutants' relation to flow is gone though each side looks
+/// plausible alone.
+fn flat_flow(cx: &Context, params: &Decoupling, f: usize, w: usize) -> Vec<Finding> {
+    let p = cx.p;
+    let fc = &p.channels[f];
+    let mut out = Vec::new();
+    // Prefix sums of the running flow: a window whose flow moves is dismissed in O(1), so
+    // the pollutants are summed only where the flow is flat.
+    let mut prefix = vec![(0.0f64, 0.0f64, 0.0f64); p.len + 1];
+    for i in 0..p.len {
+        let (n, s1, s2) = prefix[i];
+        prefix[i + 1] = if p.running[i] && fc.qa[i] == Qa::Valid {
+            (n + 1.0, s1 + fc.x[i], s2 + fc.x[i] * fc.x[i])
+        } else {
+            (n, s1, s2)
+        };
+    }
+    let flow_flat = |s: usize, e: usize| {
+        let (n, s1, s2) = (
+            prefix[e].0 - prefix[s].0,
+            prefix[e].1 - prefix[s].1,
+            prefix[e].2 - prefix[s].2,
+        );
+        let mean = s1 / n;
+        n * 4.0 >= w as f64
+            && mean > 0.0
+            && ((s2 / n - mean * mean).max(0.0)).sqrt() / mean < params.flat_flow_cv.value
+    };
+    let (h, q) = (w / 2, (w / 4).max(1));
+    if !(0..p.len.saturating_sub(h) + 1)
+        .step_by(q)
+        .any(|s| flow_flat(s, (s + h).min(p.len)))
+    {
+        return out;
+    }
+    for (ch, c) in p.channels.iter().enumerate() {
+        if c.role != Role::Pollutant {
+            continue;
+        }
+        let moments = |s: usize, e: usize| {
+            let mut m = Moments::default();
+            for i in (s..e).filter(|&i| c.usable(&p.running, i) && fc.qa[i] == Qa::Valid) {
+                m.add(c.x[i], fc.x[i]);
+            }
+            m
+        };
+        let pollutant_cv = |m: &Moments| m.variance_x().sqrt() / (m.mean_x()).abs();
+        let flat = |m: &Moments| {
+            m.n * 4.0 >= w as f64
+                && m.cv_y() < params.flat_flow_cv.value
+                && pollutant_cv(m) >= params.min_flow_cv.value
+        };
+        for (i0, i1) in windows(p.len, h, q, h, |s, e| {
+            flow_flat(s, e) && flat(&moments(s, e))
+        }) {
+            let m = moments(i0, i1);
+            let (start, end) = p.window(i0, i1);
+            let explanation = format!(
+                "{} 设施运行期间，{}几乎不变（变异系数 {:.2}%），而同期{}仍在正常波动（变异系数 {:.0}%）。运行中的烟气流量总随负荷和引风变化，流量长期恒定说明流量数据已不随工况变化，浓度与流量的对应关系中断，提示流量数据被设定或替换。",
+                zh_window(start, end),
+                factor_label(&fc.factor),
+                m.cv_y() * 100.0,
+                factor_label(&c.factor),
+                pollutant_cv(&m) * 100.0,
+            );
+            let evidence = json!({
+                "window": cx.window(ch, (i0, i1)),
+                "flow": cx.window(f, (i0, i1)),
+                "flow_cv": m.cv_y(),
+                "pollutant_cv": pollutant_cv(&m),
+                "flat_flow_cv": params.flat_flow_cv.value,
+            });
+            out.push(cx.finding(
+                Signature::Decoupling,
+                Some(&c.factor),
+                (i0, i1),
+                params.flat_flow_cv.value / m.cv_y().max(0.05 * params.flat_flow_cv.value),
                 explanation,
                 evidence,
             ));

@@ -7,7 +7,8 @@
 //! before each slot is compared with the mean after it (prefix sums: linear time), for slots
 //! in the period (with the history, from its first hour on: a daily run sees a drop on its
 //! day). A drop counts when it exceeds
-//! `mad_multiple` robust standard deviations of that before-minus-after statistic over the
+//! `mad_multiple` (`event_mad_multiple` within `event_hours` of a known inspection or
+//! notification) robust standard deviations of that before-minus-after statistic over the
 //! whole period (so the day-to-day wander of autocorrelated data sets the bar) and
 //! `min_drop` of the level before. Drops at night, at weekends or within `event_hours` of a known inspection or
 //! notification are named and score higher (Zou 2021: pollution rises when unwatched).
@@ -89,9 +90,24 @@ pub fn level_shift(cx: &Context, params: &LevelShift) -> Vec<Finding> {
         if sigma.is_nan() || sigma <= 0.0 {
             continue;
         }
+        // Near a known inspection or notification the bar is the definition's; elsewhere
+        // nothing anchors the drop, and the day-to-day wander of clean data sets it higher.
+        let near = params.event_hours.value * 3600.0;
+        let bar = |k: usize| {
+            let t = p.t0 + ((k * per) as i64 - lead as i64) * p.interval;
+            if p.series
+                .events
+                .iter()
+                .any(|&e| ((t - e) as f64).abs() <= near)
+            {
+                params.event_mad_multiple.value
+            } else {
+                params.mad_multiple.value
+            }
+        };
         let hit = |k: usize| {
             let d = drops[k];
-            d >= params.mad_multiple.value * sigma && {
+            d >= bar(k) * sigma && {
                 let level = mean(&sx, k - wb, k);
                 level > 0.0 && d >= params.min_drop.value * level
             }

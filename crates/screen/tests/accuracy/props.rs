@@ -175,7 +175,7 @@ proptest! {
         // Dilution needs O2, which wastewater lacks.
         let inject = (!(s == Signature::Dilution && industry == "wastewater")).then_some(s);
         let o = generator::outlet(seed, "SIM1", industry, T0, 4, T0 + 86_400, inject, &config);
-        let n = o.minute.time.len();
+        let n = o.series[0].time.len();
         let mut order: Vec<usize> = (0..n).collect();
         // A deterministic shuffle from the seed.
         let mut state = shuffle | 1;
@@ -185,7 +185,7 @@ proptest! {
             state ^= state << 17;
             order.swap(i, (state % (i as u64 + 1)) as usize);
         }
-        check(&[permuted(&o.minute, &order), o.hourly.clone()], true)?;
+        check(&[permuted(&o.series[0], &order), o.series[1].clone()], true)?;
     }
 }
 
