@@ -47,6 +47,8 @@ pub enum Permission {
     ReadAudit,
     /// Accept screening leads into cases, or dismiss them, in scope.
     HandleLeads,
+    /// Keep the province-wide settings every legal check reads (the holiday calendar).
+    ManageCalendar,
 }
 
 impl Role {

@@ -97,6 +97,17 @@ impl Calendar {
             .collect()
     }
 
+    /// Each known year with its number of holidays and make-up working days.
+    pub fn years(&self) -> Vec<(i32, usize, usize)> {
+        self.years
+            .iter()
+            .map(|y| {
+                let of = |set: &HashSet<NaiveDate>| set.iter().filter(|d| d.year() == *y).count();
+                (*y, of(&self.holidays), of(&self.workdays))
+            })
+            .collect()
+    }
+
     /// Whether the notices of `year` are known; outside, only weekends are days off.
     pub fn knows(&self, year: i32) -> bool {
         self.years.contains(&year)

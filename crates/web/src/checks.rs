@@ -90,6 +90,8 @@ struct ChecksPage {
     shown: usize,
     total: usize,
     query: String,
+    /// The user keeps the holiday calendar (a link to it).
+    keeps_calendar: bool,
 }
 
 impl ChecksPage {
@@ -155,6 +157,7 @@ pub async fn checks_page(
         shown,
         total,
         query,
+        keeps_calendar: s.user().can(Permission::ManageCalendar),
     })
 }
 

@@ -8,6 +8,7 @@ pub mod api;
 mod assets;
 mod checks;
 pub mod error;
+mod holidays;
 mod leads;
 mod ledger;
 mod ledger_io;
@@ -234,6 +235,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/stats"),
     ("GET", "/stats/figure"),
     ("GET", "/checks"),
+    ("GET", "/admin/holidays"),
+    ("POST", "/admin/holidays"),
     ("GET", "/checks/export.xlsx"),
     ("GET", "/org"),
     ("GET", "/users"),
@@ -304,6 +307,10 @@ pub fn router(state: AppState) -> Router {
         .route("/stats", get(ledger::stats_page))
         .route("/stats/figure", get(ledger::figure_page))
         .route("/checks", get(checks::checks_page))
+        .route(
+            "/admin/holidays",
+            get(holidays::holidays).post(holidays::save_year),
+        )
         .route("/checks/export.xlsx", get(checks::export_checks))
         .route("/org", get(pages::org))
         .route("/users", get(pages::users).post(pages::create_user))

@@ -160,3 +160,38 @@ async fn a_case_without_notice_shows_the_failed_check_on_its_page_and_in_the_lis
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn an_administrator_adds_a_year_of_holidays_all_or_nothing() {
+    let app = spawn_app().await;
+    let (c, csrf) = app.login("admin").await;
+    let post = |days: &str| {
+        c.post(format!("{}/admin/holidays", app.base))
+            .form(&[("csrf", csrf.as_str()), ("year", "2031"), ("days", days)])
+            .send()
+    };
+    // A bad line names itself and saves nothing.
+    let r = post("2031-10-01,holiday,国庆节\n2031-13-01,holiday,错误").await.unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("第3行"));
+    let cal = ecowarden_ledger::calendar::load(&app.db).await.unwrap();
+    assert!(!cal.knows(2031));
+    // A make-up day on a weekday is refused.
+    let r = post("2031-10-08,workday,调休").await.unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let r = post("2031-10-01,holiday,国庆节\n2031-10-02,休,国庆节\n2031-09-28,班,国庆节调休")
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let cal = ecowarden_ledger::calendar::load(&app.db).await.unwrap();
+    assert!(cal.knows(2031));
+    let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    assert!(!cal.is_working_day(d("2031-10-01")));
+    assert!(cal.is_working_day(d("2031-09-28")));
+    // The built-in years stay.
+    assert!(cal.knows(2023));
+    let n = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'save_holidays'")
+        .await;
+    assert_eq!(n, 1);
+}

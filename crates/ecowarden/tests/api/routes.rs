@@ -437,6 +437,23 @@ const TABLE: &[Row] = &[
         anonymous: 303,
         expect: ALL_OK,
     },
+    // 节假日安排: the provincial administrator only (every legal check of the province reads it).
+    Row {
+        method: "GET",
+        route: "/admin/holidays",
+        path: "/admin/holidays",
+        body: "",
+        anonymous: 303,
+        expect: [200, 403, 403, 403, 403, 403, 403, 403],
+    },
+    Row {
+        method: "POST",
+        route: "/admin/holidays",
+        path: "/admin/holidays",
+        body: "year=2031&days=2031-10-01,holiday,国庆节,测试",
+        anonymous: 303,
+        expect: [200, 403, 403, 403, 403, 403, 403, 403],
+    },
     // 案卷检查: every reader, inside their scope.
     Row {
         method: "GET",
