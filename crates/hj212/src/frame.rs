@@ -13,7 +13,7 @@
 //! After a bad frame the scanner resynchronises at the next `##` after that
 //! frame's first byte, so a good frame behind a damaged one is never lost.
 
-use crate::crc;
+use crate::crc::{self, CrcVariant};
 use crate::error::{Detail, Error, ErrorKind};
 
 /// How forgiving the codec is.
@@ -27,6 +27,10 @@ pub struct Options {
     /// [`Options::MAX_LENIENT_DATA_LEN`], and [`Message::parse`](crate::Message::parse)
     /// warns about anything above 1024.
     pub max_data_len: usize,
+    /// A CRC variant to accept besides the standard's, marked on the frame
+    /// ([`Frame::crc_variant`]). A receiver sets it to see which loggers
+    /// send it, and decides per logger whether such a frame counts.
+    pub alt_crc: Option<CrcVariant>,
 }
 
 impl Options {
@@ -44,6 +48,7 @@ impl Options {
         Options {
             strict: false,
             max_data_len: Self::MAX_LENIENT_DATA_LEN,
+            alt_crc: None,
         }
     }
 
@@ -52,6 +57,7 @@ impl Options {
         Options {
             strict: true,
             max_data_len: Self::MAX_DATA_LEN,
+            alt_crc: None,
         }
     }
 }
@@ -84,6 +90,8 @@ pub struct Frame<'a> {
     pub data: &'a [u8],
     /// The CRC, which matched.
     pub crc: u16,
+    /// Which CRC matched: the standard's, or [`Options::alt_crc`].
+    pub crc_variant: CrcVariant,
     /// How the frame ended.
     pub trailer: Trailer,
     /// Whitespace bytes skipped just before this frame (lenient mode only).
@@ -309,18 +317,23 @@ impl ScanState {
         };
 
         let computed = crc::crc16(data);
-        if sent != computed {
-            return self.fail(err(
-                ErrorKind::CrcMismatch,
-                data_end,
-                Detail::Crc { sent, computed },
-            ));
-        }
+        let crc_variant = match opts.alt_crc {
+            _ if sent == computed => CrcVariant::Hj212,
+            Some(alt) if alt.compute(data) == sent => alt,
+            _ => {
+                return self.fail(err(
+                    ErrorKind::CrcMismatch,
+                    data_end,
+                    Detail::Crc { sent, computed },
+                ));
+            }
+        };
         let frame = Frame {
             offset: base,
             raw: &buf[..end],
             data,
-            crc: computed,
+            crc: sent,
+            crc_variant,
             trailer,
             gap: std::mem::take(&mut self.gap),
         };
@@ -670,6 +683,25 @@ mod tests {
             kinds(&short, Options::strict())[0],
             Err((ErrorKind::BadLength, 0))
         );
+    }
+
+    #[test]
+    fn a_modbus_crc_passes_only_when_asked_for_and_is_marked() {
+        let mut modbus = A.to_vec();
+        modbus[107..111].copy_from_slice(b"5907");
+        assert_eq!(
+            kinds(&modbus, Options::lenient()),
+            [Err((ErrorKind::CrcMismatch, 0))]
+        );
+        let opts = Options {
+            alt_crc: Some(CrcVariant::ModbusSwapped),
+            ..Options::lenient()
+        };
+        let frame = Frames::new(&modbus, opts).next().unwrap().unwrap();
+        assert_eq!(frame.crc_variant, CrcVariant::ModbusSwapped);
+        assert_eq!(frame.crc, 0x5907);
+        let frame = Frames::new(A, opts).next().unwrap().unwrap();
+        assert_eq!(frame.crc_variant, CrcVariant::Hj212);
     }
 
     #[test]
