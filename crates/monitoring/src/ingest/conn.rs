@@ -182,6 +182,9 @@ impl Connection {
                     .stats
                     .station(mn, cn, &r.record.peer, r.record.recv_us);
             }
+            if let Some((mn, variant)) = r.crc_suspect {
+                self.ctx.stats.crc_suspect(mn, variant, r.record.recv_us);
+            }
             if r.reply.is_empty() {
                 if self.ctx.log.append(r.record).await.is_err() {
                     return false;

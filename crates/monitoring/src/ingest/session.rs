@@ -9,7 +9,7 @@
 //! record with the error's kind as its verdict.
 
 use chrono::Utc;
-use hj212::{Decoder, ErrorKind, Limits, Message, Options, Reassembler, build};
+use hj212::{CrcVariant, Decoder, ErrorKind, Limits, Message, Options, Reassembler, build};
 
 use crate::evidence::{MAX_BAD_BYTES, Record, Verdict};
 use crate::registry::Stations;
@@ -23,6 +23,9 @@ pub struct Received {
     pub reply: Vec<u8>,
     /// MN and CN of an accepted frame, for the receiver's figures.
     pub station: Option<(String, String)>,
+    /// The MN of a frame rejected because its CRC is a variant its outlet is not set to:
+    /// a suspicion the receiver counts for an administrator to decide on.
+    pub crc_suspect: Option<(String, CrcVariant)>,
 }
 
 /// Why a session wants its stream closed.
@@ -70,7 +73,12 @@ impl Session {
         Session {
             conn,
             peer,
-            decoder: Decoder::new(Options::lenient()),
+            // Frames with a swapped MODBUS CRC are framed so their MN can be read; `judge`
+            // accepts them only from a logger set to that variant.
+            decoder: Decoder::new(Options {
+                alt_crc: Some(CrcVariant::ModbusSwapped),
+                ..Options::lenient()
+            }),
             groups: Reassembler::new(Limits {
                 timeout_ms: 60_000,
                 max_groups: max_groups.max(1),
@@ -122,6 +130,7 @@ impl Session {
                     let start = frame.offset - frame.gap as u64;
                     let end = frame.offset + frame.raw.len() as u64;
                     let raw = frame.raw.to_vec();
+                    let crc = frame.crc_variant;
                     let parsed = Message::parse(&frame, &Options::lenient());
                     // The frame borrowed the decoder; from here on only owned data.
                     self.close_bad_run(start, out);
@@ -131,7 +140,7 @@ impl Session {
                         &self.peer,
                         recv_us,
                         raw,
-                        parsed,
+                        (crc, parsed),
                         stations,
                         &mut self.groups,
                         now_ms,
@@ -205,18 +214,21 @@ impl Session {
             },
             reply: Vec::new(),
             station: None,
+            crc_suspect: None,
         });
     }
 }
 
-/// The verdict on a well-framed frame, and the replies owed to it.
+/// The verdict on a well-framed frame (whose CRC matched as `crc`), and the replies owed
+/// to it. The CRC comes before the content: a frame whose CRC variant its registered
+/// logger is not set to is `crc_mismatch`, whatever it holds.
 #[allow(clippy::too_many_arguments)]
 fn judge(
     conn: u64,
     peer: &str,
     recv_us: i64,
     raw: Vec<u8>,
-    parsed: Result<Message, hj212::Error>,
+    (crc, parsed): (CrcVariant, Result<Message, hj212::Error>),
     stations: &Stations,
     groups: &mut Reassembler,
     now_ms: u64,
@@ -229,11 +241,19 @@ fn judge(
         stream_len: raw.len() as u32,
         raw: Vec::new(),
     };
+    let mut crc_suspect = None;
     let (verdict, reply, station) = match parsed {
+        Err(_) if crc != CrcVariant::Hj212 => {
+            (Verdict::Codec(ErrorKind::CrcMismatch), Vec::new(), None)
+        }
         Err(e) => (Verdict::Codec(e.kind()), Vec::new(), None),
         Ok(m) => {
             let known = m.mn.as_deref().and_then(|mn| stations.get(mn));
             match known {
+                _ if crc != CrcVariant::Hj212 && known.is_none_or(|s| s.crc_variant != crc) => {
+                    crc_suspect = m.mn.clone().map(|mn| (mn, crc));
+                    (Verdict::Codec(ErrorKind::CrcMismatch), Vec::new(), None)
+                }
                 None => (Verdict::UnknownMn, Vec::new(), None),
                 Some(s) if m.pw.as_deref() != Some(s.password.as_str()) => {
                     (Verdict::BadPassword, Vec::new(), None)
@@ -258,6 +278,7 @@ fn judge(
         record,
         reply,
         station,
+        crc_suspect,
     }
 }
 
@@ -336,6 +357,7 @@ mod tests {
                 st: "32".into(),
                 region_code: "350102".into(),
                 city_code: "350100".into(),
+                crc_variant: CrcVariant::Hj212,
             },
         );
         s
@@ -421,6 +443,44 @@ mod tests {
             out[1].station,
             Some(("MN0001".to_owned(), "2061".to_owned()))
         );
+    }
+
+    #[test]
+    fn a_swapped_modbus_crc_counts_only_once_an_admin_set_it() {
+        let good = frame("MN0001", "123456", "20240601080000001", true);
+        let n = good.len();
+        let mut modbus = good.clone();
+        let crc = hj212::crc16_modbus_swapped(&good[6..n - 6]);
+        modbus[n - 6..n - 2].copy_from_slice(format!("{crc:04X}").as_bytes());
+        // Not set: rejected as a CRC mismatch, kept whole, and the MN is a suspect.
+        let out = feed_all(&[&modbus]);
+        assert_eq!(out[0].record.verdict.as_str(), "crc_mismatch");
+        assert_eq!(out[0].record.raw, modbus);
+        assert!(out[0].reply.is_empty() && out[0].station.is_none());
+        assert_eq!(
+            out[0].crc_suspect,
+            Some(("MN0001".to_owned(), CrcVariant::ModbusSwapped))
+        );
+        // Set for this MN: accepted and acked; another MN with it still is not.
+        let mut set = stations();
+        set.get_mut("MN0001").unwrap().crc_variant = CrcVariant::ModbusSwapped;
+        set.insert("MN0002".into(), stations()["MN0001"].clone());
+        let mut other = frame("MN0002", "123456", "20240601080000002", true);
+        let m = other.len();
+        let crc = hj212::crc16_modbus_swapped(&other[6..m - 6]);
+        other[m - 6..m - 2].copy_from_slice(format!("{crc:04X}").as_bytes());
+        let mut s = Session::new(1, "p".into(), 4);
+        let mut out = Vec::new();
+        s.feed(
+            &[modbus.as_slice(), &other, &good].concat(),
+            1,
+            &set,
+            &mut out,
+        );
+        let verdicts: Vec<&str> = out.iter().map(|r| r.record.verdict.as_str()).collect();
+        assert_eq!(verdicts, ["accepted", "crc_mismatch", "accepted"]);
+        assert!(String::from_utf8_lossy(&out[0].reply).contains("CN=9014"));
+        assert_eq!(out[1].crc_suspect.as_ref().unwrap().0, "MN0002");
     }
 
     #[test]

@@ -72,6 +72,20 @@ pub struct Seen {
     pub frames: u64,
 }
 
+/// Frames of an MN rejected because their CRC is a variant its outlet is not set to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CrcSuspect {
+    #[serde(serialize_with = "variant_name")]
+    pub variant: hj212::CrcVariant,
+    pub frames: u64,
+    /// The last one, microseconds since the Unix epoch.
+    pub last_us: i64,
+}
+
+fn variant_name<S: serde::Serializer>(v: &hj212::CrcVariant, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.as_str())
+}
+
 #[derive(Default)]
 pub struct Stats {
     pub open: AtomicU64,
@@ -82,6 +96,7 @@ pub struct Stats {
     verdicts: [AtomicU64; Verdict::ALL.len()],
     limits: [AtomicU64; Limit::ALL.len()],
     stations: Mutex<HashMap<String, Seen>>,
+    crc_suspects: Mutex<HashMap<String, CrcSuspect>>,
     /// (when, frames so far), one sample a second, for the rate.
     samples: Mutex<VecDeque<(Instant, u64)>>,
 }
@@ -123,6 +138,24 @@ impl Stats {
         if seen.peer != peer {
             seen.peer = peer.to_owned();
         }
+    }
+
+    /// Counts a frame of `mn` whose CRC matched only as `variant`.
+    pub fn crc_suspect(&self, mn: String, variant: hj212::CrcVariant, at_us: i64) {
+        let mut map = self.crc_suspects.lock().expect("lock");
+        let s = map.entry(mn).or_insert(CrcSuspect {
+            variant,
+            frames: 0,
+            last_us: at_us,
+        });
+        s.variant = variant;
+        s.frames += 1;
+        s.last_us = at_us;
+    }
+
+    /// The suspicion about `mn`'s CRC, if its frames gave one.
+    pub fn crc_suspect_of(&self, mn: &str) -> Option<CrcSuspect> {
+        self.crc_suspects.lock().expect("lock").get(mn).copied()
     }
 
     pub fn stations(&self) -> HashMap<String, Seen> {
