@@ -252,6 +252,17 @@ struct OutletPage {
     crc_suspect: Option<(hj212::CrcVariant, u64, String)>,
     /// A provincial administrator may set the CRC variant.
     can_set_crc: bool,
+    /// The latest frames of this MN the receiver rejected since it started.
+    defects: Vec<DefectRow>,
+}
+
+/// One row of 报文缺陷.
+struct DefectRow {
+    at: String,
+    kind: &'static str,
+    label: &'static str,
+    offset: u64,
+    message: String,
 }
 
 impl OutletPage {
@@ -333,7 +344,22 @@ async fn outlet(
         .and_then(|r| r.stats.crc_suspect_of(&o.row.mn))
         .filter(|s| s.variant != o.row.crc_variant())
         .map(|s| (s.variant, s.frames, local_time(s.last_us / 1000)));
+    let defects = app
+        .receiver
+        .as_ref()
+        .map(|r| r.stats.defects_of(&o.row.mn))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| DefectRow {
+            at: local_time(d.at_us / 1000),
+            kind: d.verdict.as_str(),
+            label: d.verdict.label(),
+            offset: d.offset,
+            message: d.message,
+        })
+        .collect();
     render(OutletPage {
+        defects,
         crc_suspect,
         can_set_crc: u.role == Role::ProvincialAdmin,
         nav: Nav::new(&app, &s, "monitoring"),
