@@ -616,25 +616,21 @@ async fn crc_variant_is_set_by_a_provincial_admin_and_audited() {
     let app = crate::helpers::spawn_app().await;
     let id = app.outlet_in("350103").await;
     let url = format!("{}/monitoring/outlets/{id}/crc", app.base);
-    let (officer, csrf) = app.login("taijiang").await;
-    let r = officer
-        .post(&url)
-        .header("X-CSRF-Token", &csrf)
-        .form(&[("crc_variant", "modbus_swapped")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
+    let set = async |user: &str, variant: &str| {
+        let (c, csrf) = app.login(user).await;
+        let r = c
+            .post(&url)
+            .header("X-CSRF-Token", &csrf)
+            .form(&[("crc_variant", variant)])
+            .send()
+            .await
+            .unwrap();
+        (r.status(), c)
+    };
+    assert_eq!(set("taijiang", "modbus_swapped").await.0, 403);
     let audit_before = app.scalar("SELECT COUNT(*) FROM audit_log").await;
-    let (admin, csrf) = app.login("admin").await;
-    let r = admin
-        .post(&url)
-        .header("X-CSRF-Token", &csrf)
-        .form(&[("crc_variant", "modbus_swapped")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+    let (status, admin) = set("admin", "modbus_swapped").await;
+    assert_eq!(status, 303);
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'set_crc_variant'")
             .await,
@@ -657,12 +653,5 @@ async fn crc_variant_is_set_by_a_provincial_admin_and_audited() {
         .await
         .unwrap();
     assert_eq!(stations[&mn].crc_variant, hj212::CrcVariant::ModbusSwapped);
-    let r = admin
-        .post(&url)
-        .header("X-CSRF-Token", &csrf)
-        .form(&[("crc_variant", "crc32")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    assert_eq!(set("admin", "crc32").await.0, 400);
 }

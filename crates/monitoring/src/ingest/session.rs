@@ -558,6 +558,18 @@ mod tests {
     }
 
     #[test]
+    fn a_data_time_with_milliseconds_is_accepted() {
+        // 17 digits (HJ 212 says 14): a deviation lenient mode warns about, not a defect.
+        let seg = b"QN=20240601085857223;ST=32;CN=2061;PW=123456;MN=MN0001;Flag=4;CP=&&DataTime=20240601080000500;w01018-Avg=40.1,w01018-Flag=N&&";
+        let out = feed_all(&[&build::frame(seg)]);
+        assert_eq!(out[0].record.verdict, Verdict::Accepted);
+        assert_eq!(out[0].defect, None);
+        let m = Message::parse_segment(seg, 0, &Options::lenient()).unwrap();
+        assert_eq!(m.cp.data_time().unwrap().millis, Some(500));
+        assert!(m.warnings[0].message.contains("milliseconds"));
+    }
+
+    #[test]
     fn a_long_bad_run_keeps_its_start_and_its_length() {
         let junk = vec![b'x'; 3 * MAX_BAD_BYTES];
         let good = frame("MN0001", "123456", "20240601080000001", false);
