@@ -89,6 +89,58 @@ pub fn crc16(data: &[u8]) -> u16 {
     TABLE[v as usize]
 }
 
+/// CRC-16/MODBUS of `data` with its two bytes swapped: what some data
+/// loggers send in place of the HJ 212 CRC (the byte is XORed into the
+/// register's *low* byte, and the result printed low byte first). A
+/// receiver may accept it only for a logger an administrator has set to it.
+///
+/// ```
+/// assert_eq!(hj212::crc16_modbus_swapped(b"123456789"), 0x374B); // MODBUS 0x4B37
+/// ```
+pub fn crc16_modbus_swapped(data: &[u8]) -> u16 {
+    data.iter()
+        .fold(0xFFFFu16, |crc, &b| {
+            (crc >> 8) ^ TABLE[usize::from((crc as u8) ^ b)]
+        })
+        .swap_bytes()
+}
+
+/// Which CRC a frame carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CrcVariant {
+    /// The standard's (HJ 212-2017 Appendix A).
+    #[default]
+    Hj212,
+    /// CRC-16/MODBUS with its two bytes swapped ([`crc16_modbus_swapped`]).
+    ModbusSwapped,
+}
+
+impl CrcVariant {
+    /// Every variant, the standard first.
+    pub const ALL: [CrcVariant; 2] = [CrcVariant::Hj212, CrcVariant::ModbusSwapped];
+
+    /// The variant's CRC of `data`.
+    pub fn compute(self, data: &[u8]) -> u16 {
+        match self {
+            CrcVariant::Hj212 => crc16(data),
+            CrcVariant::ModbusSwapped => crc16_modbus_swapped(data),
+        }
+    }
+
+    /// The stable name (stored in the registry).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CrcVariant::Hj212 => "hj212",
+            CrcVariant::ModbusSwapped => "modbus_swapped",
+        }
+    }
+
+    /// The variant named `name` ([`CrcVariant::as_str`]).
+    pub fn from_name(name: &str) -> Option<CrcVariant> {
+        CrcVariant::ALL.into_iter().find(|v| v.as_str() == name)
+    }
+}
+
 /// Reads the 4 CRC characters of a frame, upper- or lower-case (senders use
 /// both). Returns the index of the first non-hex byte on failure.
 pub fn parse_hex(text: &[u8; 4]) -> Result<u16, usize> {
@@ -151,6 +203,38 @@ mod tests {
         assert_ne!(crc16(b"123456789"), 0x4B37);
     }
 
+    /// CRC-16/MODBUS bit by bit: the byte goes into the register's low byte.
+    fn modbus_reference(data: &[u8]) -> u16 {
+        let mut crc: u16 = 0xFFFF;
+        for &b in data {
+            crc ^= u16::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xA001
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        crc
+    }
+
+    #[test]
+    fn modbus_swapped_vectors() {
+        // The catalogued CRC-16/MODBUS check value of "123456789" is 0x4B37.
+        assert_eq!(modbus_reference(b"123456789"), 0x4B37);
+        assert_eq!(crc16_modbus_swapped(b"123456789"), 0x374B);
+        // The 2017 example's data segment: HJ 212 gives 1C80, MODBUS 0759.
+        let v2017 = b"QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&";
+        assert_eq!(modbus_reference(v2017), 0x0759);
+        assert_eq!(CrcVariant::ModbusSwapped.compute(v2017), 0x5907);
+        assert_eq!(CrcVariant::Hj212.compute(v2017), 0x1C80);
+        assert_eq!(crc16_modbus_swapped(b""), 0xFFFF);
+        for v in CrcVariant::ALL {
+            assert_eq!(CrcVariant::from_name(v.as_str()), Some(v));
+        }
+    }
+
     #[test]
     fn hex_text() {
         assert_eq!(parse_hex(b"1C80"), Ok(0x1C80));
@@ -164,6 +248,11 @@ mod tests {
         #[test]
         fn table_matches_bitwise(data in proptest::collection::vec(any::<u8>(), 0..300)) {
             prop_assert_eq!(crc16(&data), reference(&data));
+        }
+
+        #[test]
+        fn modbus_swapped_matches_bitwise(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            prop_assert_eq!(crc16_modbus_swapped(&data), modbus_reference(&data).swap_bytes());
         }
 
         #[test]

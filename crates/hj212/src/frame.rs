@@ -13,7 +13,7 @@
 //! After a bad frame the scanner resynchronises at the next `##` after that
 //! frame's first byte, so a good frame behind a damaged one is never lost.
 
-use crate::crc;
+use crate::crc::{self, CrcVariant};
 use crate::error::{Detail, Error, ErrorKind};
 
 /// How forgiving the codec is.
@@ -22,19 +22,33 @@ pub struct Options {
     /// Reject every deviation from the standard instead of recording it as a
     /// warning (command-line `--strict`).
     pub strict: bool,
-    /// Longest data segment accepted, in bytes. The standard says 1024.
+    /// Longest data segment the framing layer accepts, in bytes: the
+    /// standard's 1024 in strict mode; in lenient mode up to
+    /// [`Options::MAX_LENIENT_DATA_LEN`], and [`Message::parse`](crate::Message::parse)
+    /// warns about anything above 1024.
     pub max_data_len: usize,
+    /// A CRC variant to accept besides the standard's, marked on the frame
+    /// ([`Frame::crc_variant`]). A receiver sets it to see which loggers
+    /// send it, and decides per logger whether such a frame counts.
+    pub alt_crc: Option<CrcVariant>,
 }
 
 impl Options {
     /// The standard's maximum data-segment length.
     pub const MAX_DATA_LEN: usize = 1024;
 
+    /// Lenient mode's bound: the most the 4-digit length field can say.
+    /// Captured logs hold 1,025- and 1,623-byte frames; the bound keeps a
+    /// decoder's buffer to one frame of at most 10,011 bytes whatever a
+    /// hostile sender declares.
+    pub const MAX_LENIENT_DATA_LEN: usize = 9999;
+
     /// Lenient mode: accept real-world deviations and warn about them.
     pub const fn lenient() -> Self {
         Options {
             strict: false,
-            max_data_len: Self::MAX_DATA_LEN,
+            max_data_len: Self::MAX_LENIENT_DATA_LEN,
+            alt_crc: None,
         }
     }
 
@@ -43,6 +57,7 @@ impl Options {
         Options {
             strict: true,
             max_data_len: Self::MAX_DATA_LEN,
+            alt_crc: None,
         }
     }
 }
@@ -75,6 +90,8 @@ pub struct Frame<'a> {
     pub data: &'a [u8],
     /// The CRC, which matched.
     pub crc: u16,
+    /// Which CRC matched: the standard's, or [`Options::alt_crc`].
+    pub crc_variant: CrcVariant,
     /// How the frame ended.
     pub trailer: Trailer,
     /// Whitespace bytes skipped just before this frame (lenient mode only).
@@ -254,8 +271,11 @@ impl ScanState {
         }
 
         let data = &buf[HEADER_LEN..data_end];
-        // A data segment always ends with the CP terminator "&&"; when the
-        // CRC is unreadable or wrong and it does not, the length is to blame.
+        // Framing first, then the CRC, then (in `Message::parse`) the content:
+        // when the CRC slot and the trailer are where the length says, the
+        // length is right and a damaged byte inside is a CRC mismatch. When
+        // either is wrong, the CRC does not match and the data does not end
+        // with the CP terminator "&&", the length is to blame.
         let length_error = |this: &mut Self| {
             let detail = match cp_end(&buf[HEADER_LEN..crc_end]) {
                 Some(end) => Detail::Length {
@@ -278,21 +298,11 @@ impl ScanState {
                 ));
             }
         };
-        let computed = crc::crc16(data);
-        if sent != computed {
-            if !data.ends_with(b"&&") {
-                return length_error(self);
-            }
-            return self.fail(err(
-                ErrorKind::CrcMismatch,
-                data_end,
-                Detail::Crc { sent, computed },
-            ));
-        }
 
         let (trailer, end) = match (buf.get(crc_end), buf.get(crc_end + 1)) {
             (Some(b'\r'), Some(b'\n')) => (Trailer::CrLf, crc_end + 2),
             (None, _) | (Some(b'\r'), None) if !eof => return Step::wait(),
+            _ if !data.ends_with(b"&&") && crc::crc16(data) != sent => return length_error(self),
             _ if opts.strict => {
                 let detail = buf.get(crc_end).map_or(Detail::None, |&b| Detail::Byte(b));
                 return self.fail(err(ErrorKind::BadTrailer, crc_end, detail));
@@ -305,11 +315,25 @@ impl ScanState {
                 return self.fail(err(ErrorKind::BadTrailer, crc_end, Detail::Byte(b)));
             }
         };
+
+        let computed = crc::crc16(data);
+        let crc_variant = match opts.alt_crc {
+            _ if sent == computed => CrcVariant::Hj212,
+            Some(alt) if alt.compute(data) == sent => alt,
+            _ => {
+                return self.fail(err(
+                    ErrorKind::CrcMismatch,
+                    data_end,
+                    Detail::Crc { sent, computed },
+                ));
+            }
+        };
         let frame = Frame {
             offset: base,
             raw: &buf[..end],
             data,
-            crc: computed,
+            crc: sent,
+            crc_variant,
             trailer,
             gap: std::mem::take(&mut self.gap),
         };
@@ -571,7 +595,10 @@ mod tests {
     fn framing_errors() {
         let e = |input: &[u8]| kinds(input, Options::lenient())[0];
         assert_eq!(e(b"##01x1"), Err((ErrorKind::BadLength, 0)));
-        assert_eq!(e(b"##2000"), Err((ErrorKind::TooLong, 0)));
+        assert_eq!(
+            kinds(b"##1025", Options::strict())[0],
+            Err((ErrorKind::TooLong, 0))
+        );
         assert_eq!(e(&A[..50]), Err((ErrorKind::Truncated, 0)));
         let mut bad = A.to_vec();
         bad[108] = b'?';
@@ -579,6 +606,102 @@ mod tests {
         let mut bad = A.to_vec();
         bad[111] = b'X';
         assert_eq!(e(&bad), Err((ErrorKind::BadTrailer, 0)));
+    }
+
+    /// A data segment of `len` bytes with a valid CRC.
+    fn long_frame(len: usize) -> Vec<u8> {
+        let head = b"QN=20160801085857223;ST=32;CN=2011;PW=100000;MN=010000A8900016F000169DC0;Flag=5;CP=&&DataTime=20160801085800;x-Info=";
+        let mut seg = head.to_vec();
+        seg.resize(len - 2, b'9');
+        seg.extend_from_slice(b"&&");
+        crate::build::frame(&seg)
+    }
+
+    #[test]
+    fn frames_above_1024_bytes_pass_lenient_with_a_warning_and_fail_strict() {
+        // 1,025 and 1,623 bytes are seen in captured device logs.
+        for len in [1025, 1623] {
+            let input = long_frame(len);
+            let frame = Frames::new(&input, Options::lenient())
+                .next()
+                .unwrap()
+                .unwrap();
+            assert_eq!(frame.data.len(), len);
+            let message = crate::Message::parse(&frame, &Options::lenient()).unwrap();
+            assert!(
+                message.warnings[0]
+                    .message
+                    .contains(&format!("{len} bytes, above the standard's 1024")),
+                "{:?}",
+                message.warnings
+            );
+            assert_eq!(
+                kinds(&input, Options::strict()),
+                [Err((ErrorKind::TooLong, 0))]
+            );
+        }
+        assert!(
+            Frames::new(&long_frame(1024), Options::strict())
+                .next()
+                .unwrap()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_hostile_length_keeps_the_decoder_bounded() {
+        // The most the length field can declare, then garbage: the decoder
+        // holds one frame's worth, then gives up on it and resynchronises.
+        let mut decoder = Decoder::new(Options::lenient());
+        decoder.push(b"##9999");
+        let mut errors = 0;
+        for _ in 0..40 {
+            decoder.push(&[b'x'; 1000]);
+            while let Some(item) = decoder.next_frame() {
+                errors += usize::from(item.is_err());
+            }
+            assert!(decoder.buffered() <= 6 + 9999 + 6 + 1000);
+        }
+        assert!(errors >= 1);
+        assert!(decoder.buffered() < 2);
+    }
+
+    #[test]
+    fn a_flipped_data_byte_is_a_crc_mismatch_not_a_bad_length() {
+        // The last '&' of the CP terminator: the length and trailer are
+        // right, so the CRC, not the length, is what failed.
+        let mut bad = A.to_vec();
+        bad[105] = b'x';
+        assert_eq!(
+            kinds(&bad, Options::lenient()),
+            [Err((ErrorKind::CrcMismatch, 0))]
+        );
+        // A wrong length still reads as one.
+        let mut short = b"##0100".to_vec();
+        short.extend_from_slice(&A[6..]);
+        assert_eq!(
+            kinds(&short, Options::strict())[0],
+            Err((ErrorKind::BadLength, 0))
+        );
+    }
+
+    #[test]
+    fn a_modbus_crc_passes_only_when_asked_for_and_is_marked() {
+        let mut modbus = A.to_vec();
+        modbus[107..111].copy_from_slice(b"5907");
+        assert_eq!(
+            kinds(&modbus, Options::lenient()),
+            [Err((ErrorKind::CrcMismatch, 0))]
+        );
+        let opts = Options {
+            alt_crc: Some(CrcVariant::ModbusSwapped),
+            ..Options::lenient()
+        };
+        let frame = Frames::new(&modbus, opts).next().unwrap().unwrap();
+        assert_eq!(frame.crc_variant, CrcVariant::ModbusSwapped);
+        assert_eq!(frame.crc, 0x5907);
+        let frame = Frames::new(A, opts).next().unwrap().unwrap();
+        assert_eq!(frame.crc_variant, CrcVariant::Hj212);
     }
 
     #[test]

@@ -63,7 +63,7 @@ mod value;
 mod version;
 
 pub use cp::{Cp, FACTOR_FIELDS, Factor, PLAIN_KEYS};
-pub use crc::crc16;
+pub use crc::{CrcVariant, crc16, crc16_modbus_swapped};
 pub use error::{Error, ErrorKind, Warning};
 pub use frame::{Decoder, Frame, Frames, Options, Trailer};
 pub use message::{FLAG_ACK, FLAG_SPLIT, Message};

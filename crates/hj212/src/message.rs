@@ -97,6 +97,17 @@ impl Message {
                 "the frame has no \"\\r\\n\" trailer",
             )?,
         }
+        if frame.data.len() > Options::MAX_DATA_LEN {
+            dev.report(
+                ErrorKind::TooLong,
+                frame.offset + 2,
+                format!(
+                    "the data segment is {} bytes, above the standard's {}",
+                    frame.data.len(),
+                    Options::MAX_DATA_LEN
+                ),
+            )?;
+        }
         Self::parse_with(frame.data, frame.offset, dev)
     }
 

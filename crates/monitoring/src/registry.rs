@@ -101,6 +101,8 @@ pub struct Station {
     pub st: String,
     pub region_code: String,
     pub city_code: String,
+    /// The CRC the logger is known to send (set by a provincial administrator).
+    pub crc_variant: hj212::CrcVariant,
 }
 
 /// The registry snapshot the receiver judges frames against and the compactor partitions by:
@@ -110,7 +112,7 @@ pub type Stations = HashMap<String, Station>;
 /// Every registered data logger by MN: the receiver's allow-list.
 pub async fn stations(db: &Db) -> Result<Stations> {
     let rows = sqlx::query(
-        "SELECT o.mn, o.id, o.password, o.st, f.region_code, f.city_code \
+        "SELECT o.mn, o.id, o.password, o.st, f.region_code, f.city_code, o.crc_variant \
          FROM outlets o JOIN facilities f ON f.id = o.facility_id",
     )
     .fetch_all(db.pool())
@@ -125,6 +127,7 @@ pub async fn stations(db: &Db) -> Result<Stations> {
                     st: r.try_get(3)?,
                     region_code: r.try_get(4)?,
                     city_code: r.try_get(5)?,
+                    crc_variant: crc_variant(&r.try_get::<String, _>(6)?),
                 },
             ))
         })
@@ -146,6 +149,8 @@ pub struct OutletRow {
     pub city_code: String,
     pub factors: i64,
     pub updated_at: String,
+    /// `hj212` or `modbus_swapped` ([`hj212::CrcVariant::as_str`]).
+    pub crc_variant: String,
 }
 
 in_region!(OutletRow);
@@ -155,6 +160,60 @@ impl OutletRow {
     pub fn kind_label(&self) -> &str {
         st_label(&self.st)
     }
+
+    /// The CRC the receiver accepts from this outlet's logger.
+    pub fn crc_variant(&self) -> hj212::CrcVariant {
+        crc_variant(&self.crc_variant)
+    }
+}
+
+/// A stored CRC variant; anything unknown reads as the standard's, so nothing is accepted
+/// that an administrator did not set.
+fn crc_variant(name: &str) -> hj212::CrcVariant {
+    hj212::CrcVariant::from_name(name).unwrap_or_default()
+}
+
+/// What the pages call a CRC variant.
+pub fn crc_variant_label(v: hj212::CrcVariant) -> &'static str {
+    match v {
+        hj212::CrcVariant::Hj212 => "HJ 212 标准 CRC",
+        hj212::CrcVariant::ModbusSwapped => "MODBUS CRC（字节交换）",
+    }
+}
+
+/// Sets the CRC variant the receiver accepts from an outlet's logger, in the caller's scope,
+/// audited (`set_crc_variant`, before and after). Only a provincial administrator may, which
+/// the caller checks: accepting a non-standard CRC is a decision about evidence.
+pub async fn set_crc_variant(
+    db: &Db,
+    scope: &Scope,
+    actor: &str,
+    id: i64,
+    variant: hj212::CrcVariant,
+) -> std::result::Result<(), AccessError> {
+    let before = get(db, scope, id).await?.row.crc_variant;
+    let mut w = db.write().await?;
+    sqlx::query("UPDATE outlets SET crc_variant = $1, updated_at = $2 WHERE id = $3")
+        .bind(variant.as_str())
+        .bind(clock::now_rfc3339())
+        .bind(id)
+        .execute(&mut *w.tx)
+        .await
+        .map_err(StoreError::from)?;
+    ecowarden_core::audit_log::append(
+        &mut w.tx,
+        &Change {
+            actor,
+            action: "set_crc_variant",
+            entity: "outlet",
+            entity_id: id.to_string(),
+            before: Some(serde_json::json!({ "crc_variant": before })),
+            after: Some(serde_json::json!({ "crc_variant": variant.as_str() })),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(())
 }
 
 /// What an ST code monitors, in the words of the pages.
@@ -168,7 +227,8 @@ pub fn st_label(st: &str) -> &str {
 
 const OUTLET_SELECT: &str = "SELECT o.id, o.name, o.mn, o.st, o.facility_id, f.name AS facility_name, \
      f.credit_code, f.industry, f.region_code, f.city_code, \
-     (SELECT COUNT(*) FROM outlet_factors x WHERE x.outlet_id = o.id) AS factors, o.updated_at \
+     (SELECT COUNT(*) FROM outlet_factors x WHERE x.outlet_id = o.id) AS factors, o.updated_at, \
+     o.crc_variant \
      FROM outlets o JOIN facilities f ON f.id = o.facility_id WHERE 1=1";
 
 /// Filters of the outlet list; empty strings mean "any", as HTML forms send them.

@@ -269,6 +269,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/monitoring/outlets"),
     ("GET", "/monitoring/outlets/{id}"),
     ("GET", "/monitoring/outlets/{id}/edit"),
+    ("POST", "/monitoring/outlets/{id}/crc"),
     ("GET", "/monitoring/registry/import"),
     ("POST", "/monitoring/registry/import"),
     ("GET", "/api/v1/monitoring/outlets"),

@@ -20,7 +20,7 @@ use super::ledger_io::{ImportKind, ImportPage, read_uploads};
 use super::pages::{Nav, filter_regions, render, require};
 use super::session::CurrentUser;
 use super::{AppState, refuse};
-use ecowarden_core::auth::{Permission, User};
+use ecowarden_core::auth::{Permission, Role, User};
 use ecowarden_core::sheet::{Problem, Table};
 use ecowarden_monitoring::archive::query::{Filter, query};
 use ecowarden_monitoring::archive::{self, Message};
@@ -38,6 +38,10 @@ pub fn pages() -> Router<AppState> {
         .route("/monitoring/outlets", axum::routing::post(save_outlet))
         .route("/monitoring/outlets/{id}", get(outlet))
         .route("/monitoring/outlets/{id}/edit", get(edit_outlet))
+        .route(
+            "/monitoring/outlets/{id}/crc",
+            axum::routing::post(set_crc_variant),
+        )
         .route(
             "/monitoring/registry/import",
             get(import_form).post(import_upload),
@@ -244,6 +248,43 @@ struct OutletPage {
     last_frame: String,
     can_write: bool,
     messages: usize,
+    /// Frames rejected since the receiver started because their CRC was this variant.
+    crc_suspect: Option<(hj212::CrcVariant, u64, String)>,
+    /// A provincial administrator may set the CRC variant.
+    can_set_crc: bool,
+    /// The latest frames of this MN the receiver rejected since it started.
+    defects: Vec<DefectRow>,
+}
+
+/// One row of 报文缺陷.
+struct DefectRow {
+    at: String,
+    kind: &'static str,
+    label: &'static str,
+    offset: u64,
+    message: String,
+}
+
+impl OutletPage {
+    fn crc_label(&self) -> &'static str {
+        registry::crc_variant_label(self.o.row.crc_variant())
+    }
+
+    fn crc_variants(&self) -> Vec<(&'static str, &'static str, bool)> {
+        hj212::CrcVariant::ALL
+            .into_iter()
+            .map(|v| {
+                let label = registry::crc_variant_label(v);
+                (v.as_str(), label, v == self.o.row.crc_variant())
+            })
+            .collect()
+    }
+
+    fn crc_suspect_label(&self) -> &'static str {
+        self.crc_suspect
+            .as_ref()
+            .map_or("", |(v, _, _)| registry::crc_variant_label(*v))
+    }
 }
 
 /// Days of hourly data and of minute data an outlet page shows, ending on its date.
@@ -297,7 +338,30 @@ async fn outlet(
                 .map(|s| local_time(s.at_us / 1000))
         })
         .unwrap_or_default();
+    let crc_suspect = app
+        .receiver
+        .as_ref()
+        .and_then(|r| r.stats.crc_suspect_of(&o.row.mn))
+        .filter(|s| s.variant != o.row.crc_variant())
+        .map(|s| (s.variant, s.frames, local_time(s.last_us / 1000)));
+    let defects = app
+        .receiver
+        .as_ref()
+        .map(|r| r.stats.defects_of(&o.row.mn))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| DefectRow {
+            at: local_time(d.at_us / 1000),
+            kind: d.verdict.as_str(),
+            label: d.verdict.label(),
+            offset: d.offset,
+            message: d.message,
+        })
+        .collect();
     render(OutletPage {
+        defects,
+        crc_suspect,
+        can_set_crc: u.role == Role::ProvincialAdmin,
         nav: Nav::new(&app, &s, "monitoring"),
         region_name: app.org.name(&o.row.region_code).to_owned(),
         date: date.to_string(),
@@ -307,6 +371,36 @@ async fn outlet(
         messages: kept.len(),
         o,
     })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CrcForm {
+    crc_variant: String,
+}
+
+/// `POST /monitoring/outlets/{id}/crc`: a provincial administrator sets which CRC the
+/// receiver accepts from the outlet's logger (audited). Until then frames with a swapped
+/// MODBUS CRC stay rejected: accepting them is a decision about evidence, never automatic.
+async fn set_crc_variant(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    form: std::result::Result<Form<CrcForm>, FormRejection>,
+) -> Result<Response> {
+    let path = format!("/monitoring/outlets/{id}/crc");
+    let u = s.user();
+    if u.role != Role::ProvincialAdmin {
+        return Err(refuse(&app, u, &path, Error::no_permission()).await);
+    }
+    let Form(f) = form.map_err(super::form_rejection)?;
+    let variant = hj212::CrcVariant::from_name(&f.crc_variant)
+        .ok_or_else(|| Error::BadRequest(format!("未知的 CRC 类型“{}”", f.crc_variant)))?;
+    outlet_in_scope(&app, u, id, &path).await?;
+    match registry::set_crc_variant(&app.db, &u.scope, &u.username, id, variant).await {
+        Ok(()) => Ok(Redirect::to(&format!("/monitoring/outlets/{id}")).into_response()),
+        Err(AccessError::Store(e)) => Err(e.into()),
+        Err(_) => Err(Error::NotFound("排放口不存在".into())),
+    }
 }
 
 /// Reads the archive (and the log's tail) off the async threads.

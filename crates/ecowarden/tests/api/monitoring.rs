@@ -607,3 +607,51 @@ async fn hostile_input_does_not_stop_an_honest_station() {
     }
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// A logger's CRC variant is set by a provincial administrator only, audited, shown on the
+/// outlet page and handed to the receiver with the registry.
+#[tokio::test]
+async fn crc_variant_is_set_by_a_provincial_admin_and_audited() {
+    use ecowarden_monitoring::registry;
+    let app = crate::helpers::spawn_app().await;
+    let id = app.outlet_in("350103").await;
+    let url = format!("{}/monitoring/outlets/{id}/crc", app.base);
+    let set = async |user: &str, variant: &str| {
+        let (c, csrf) = app.login(user).await;
+        let r = c
+            .post(&url)
+            .header("X-CSRF-Token", &csrf)
+            .form(&[("crc_variant", variant)])
+            .send()
+            .await
+            .unwrap();
+        (r.status(), c)
+    };
+    assert_eq!(set("taijiang", "modbus_swapped").await.0, 403);
+    let audit_before = app.scalar("SELECT COUNT(*) FROM audit_log").await;
+    let (status, admin) = set("admin", "modbus_swapped").await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'set_crc_variant'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM audit_log").await,
+        audit_before + 1
+    );
+    let page =
+        crate::helpers::get_text(&admin, format!("{}/monitoring/outlets/{id}", app.base)).await;
+    assert!(
+        page.contains("<dd id=\"outlet-crc\">MODBUS CRC（字节交换）</dd>"),
+        "{page}"
+    );
+    let stations = registry::stations(&app.db).await.unwrap();
+    let mn: String = sqlx::query_scalar("SELECT mn FROM outlets WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stations[&mn].crc_variant, hj212::CrcVariant::ModbusSwapped);
+    assert_eq!(set("admin", "crc32").await.0, 400);
+}

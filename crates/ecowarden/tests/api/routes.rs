@@ -527,6 +527,15 @@ const TABLE: &[Row] = &[
         anonymous: 303,
         expect: TAIJIANG_SCOPED,
     },
+    // Only a provincial administrator decides which CRC a logger's frames may carry.
+    Row {
+        method: "POST",
+        route: "/monitoring/outlets/{id}/crc",
+        path: "/monitoring/outlets/{outlet}/crc",
+        body: "crc_variant=hj212",
+        anonymous: 303,
+        expect: [303, 403, 403, 403, 403, 403, 403, 403],
+    },
     Row {
         method: "GET",
         route: "/monitoring/outlets/{id}/edit",

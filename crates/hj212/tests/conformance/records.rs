@@ -56,6 +56,9 @@ enum Invalid {
     TrailerOnly,
     /// Two good frames in one read.
     TwoFrames,
+    /// Above 1024 bytes (strict: `too_long`) with a wrong CRC (lenient:
+    /// `crc_mismatch`).
+    LongWithStaleCrc,
 }
 
 fn invalid_expectation(index: usize) -> Invalid {
@@ -64,8 +67,9 @@ fn invalid_expectation(index: usize) -> Invalid {
         // Stale or deliberately wrong CRCs.
         28 | 30 | 35 | 36 | 39 | 58 => Invalid::Fails(CrcMismatch),
         31 | 47..=52 | 54..=56 | 61 => Invalid::TrailerOnly,
-        // 1025 > 1024 ("error contains Length").
-        32 => Invalid::Fails(TooLong),
+        // 1025 > 1024 ("error contains Length"): too long in strict mode;
+        // lenient mode accepts the length and finds the stale CRC.
+        32 => Invalid::LongWithStaleCrc,
         // Declared lengths that do not end at the CP terminator.
         33 | 59 | 60 => Invalid::Fails(BadLength),
         // Half a frame at end of input.
@@ -365,6 +369,17 @@ fn invalid_records_fail_with_the_right_kind() {
                 let err = only_frame(&record.raw, Options::strict()).unwrap_err();
                 assert_eq!(err.kind(), ErrorKind::BadTrailer, "record {index}");
             }
+            Invalid::LongWithStaleCrc => {
+                let kind = |opts| {
+                    Frames::new(&record.raw, opts)
+                        .next()
+                        .unwrap()
+                        .unwrap_err()
+                        .kind()
+                };
+                assert_eq!(kind(Options::lenient()), ErrorKind::CrcMismatch);
+                assert_eq!(kind(Options::strict()), ErrorKind::TooLong);
+            }
             Invalid::TwoFrames => {
                 let frames: Vec<_> = Frames::new(&record.raw, Options::lenient())
                     .map(|f| f.expect("a good frame"))
@@ -381,13 +396,14 @@ fn invalid_records_fail_with_the_right_kind() {
 
 #[test]
 fn sources_error_texts_match_our_kinds() {
-    // xiaoyao9184 asserts the error text mentions "Crc" / "Length".
+    // xiaoyao9184 asserts the error text mentions "Crc" / "Length"; its
+    // length check is the standard's 1024, as in strict mode.
     for record in records() {
         let Some(asserted) = record.expect["asserted_by_source"].as_object() else {
             continue;
         };
         if let Some(text) = asserted.get("error_contains").and_then(Value::as_str) {
-            let err = Frames::new(&record.raw, Options::lenient())
+            let err = Frames::new(&record.raw, Options::strict())
                 .next()
                 .unwrap()
                 .unwrap_err();
@@ -449,4 +465,43 @@ fn split_upload_from_the_standard_reassembles() {
     // The same data as the unsplit 2061 upload (record 10).
     let (_, whole) = parse(&all[10].raw, Options::strict()).unwrap();
     assert_eq!(merged.message.cp, whole.cp);
+}
+
+/// The frames of the set whose length and trailer are right (`\r\n`).
+static WELL_FRAMED: std::sync::LazyLock<Vec<Vec<u8>>> = std::sync::LazyLock::new(|| {
+    records()
+        .iter()
+        .flat_map(|r| {
+            Frames::new(&r.raw, Options::lenient())
+                .flatten()
+                .filter(|f| f.trailer == Trailer::CrLf)
+                .map(|f| f.raw.to_vec())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+});
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+    /// Framing errors first, then the CRC, then content: one damaged byte
+    /// inside a well-framed frame is a CRC mismatch, whatever the byte (a
+    /// `&` of the CP terminator, a `;`, a `#`). No flip can make another
+    /// valid frame: CRC-16 detects every error burst of up to 16 bits.
+    #[test]
+    fn one_flipped_data_byte_is_a_crc_mismatch(
+        pick in proptest::prelude::any::<proptest::sample::Index>(),
+        at in proptest::prelude::any::<proptest::sample::Index>(),
+        flip in 1u8..=255,
+    ) {
+        let mut frame = pick.get(&WELL_FRAMED).clone();
+        let data = 6..frame.len() - 6;
+        let i = data.start + at.index(data.len());
+        frame[i] ^= flip;
+        for opts in [Options::lenient(), Options::strict()] {
+            let first = Frames::new(&frame, opts).next().unwrap();
+            let kind = first.map(|_| ()).map_err(|e| (e.kind(), e.frame_offset()));
+            proptest::prop_assert_eq!(kind, Err((ErrorKind::CrcMismatch, 0)), "byte {}", i);
+        }
+    }
 }

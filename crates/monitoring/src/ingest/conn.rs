@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 use super::session::{Received, Session};
-use super::stats::Limit;
+use super::stats::{FrameDefect, Limit};
 use super::{Context, now_us};
 use crate::evidence::Pos;
 
@@ -181,6 +181,20 @@ impl Connection {
                 self.ctx
                     .stats
                     .station(mn, cn, &r.record.peer, r.record.recv_us);
+            }
+            if let Some((mn, variant)) = r.crc_suspect {
+                self.ctx.stats.crc_suspect(mn, variant, r.record.recv_us);
+            }
+            if let Some(d) = r.defect
+                && self.ctx.stations().contains_key(&d.mn)
+            {
+                let defect = FrameDefect {
+                    at_us: r.record.recv_us,
+                    verdict: r.record.verdict,
+                    message: d.message,
+                    offset: d.offset,
+                };
+                self.ctx.stats.defect(d.mn, defect);
             }
             if r.reply.is_empty() {
                 if self.ctx.log.append(r.record).await.is_err() {

@@ -9,7 +9,7 @@
 //! record with the error's kind as its verdict.
 
 use chrono::Utc;
-use hj212::{Decoder, ErrorKind, Limits, Message, Options, Reassembler, build};
+use hj212::{CrcVariant, Decoder, ErrorKind, Limits, Message, Options, Reassembler, build};
 
 use crate::evidence::{MAX_BAD_BYTES, Record, Verdict};
 use crate::registry::Stations;
@@ -23,6 +23,45 @@ pub struct Received {
     pub reply: Vec<u8>,
     /// MN and CN of an accepted frame, for the receiver's figures.
     pub station: Option<(String, String)>,
+    /// The MN of a frame rejected because its CRC is a variant its outlet is not set to:
+    /// a suspicion the receiver counts for an administrator to decide on.
+    pub crc_suspect: Option<(String, CrcVariant)>,
+    /// What was wrong with a frame that claims an MN, for that outlet's page.
+    pub defect: Option<Defect>,
+}
+
+/// A rejected frame's defect, with the MN it claims (unverified: its CRC may have failed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Defect {
+    pub mn: String,
+    pub kind: ErrorKind,
+    /// The codec's sentence, naming the byte.
+    pub message: String,
+    /// The byte where the problem was found, counted from the frame's first byte.
+    pub offset: u64,
+}
+
+impl Defect {
+    /// The defect of `raw` (a frame or bad run starting at stream offset `start`), when it
+    /// names an MN.
+    fn of(raw: &[u8], start: u64, error: &hj212::Error) -> Option<Defect> {
+        Some(Defect {
+            mn: claimed_mn(raw)?,
+            kind: error.kind(),
+            message: error.to_string(),
+            offset: error.offset().saturating_sub(start),
+        })
+    }
+}
+
+/// The `MN=` value a damaged frame claims: up to the next separator, printable ASCII only.
+fn claimed_mn(raw: &[u8]) -> Option<String> {
+    let at = memchr::memmem::find(raw, b"MN=")? + 3;
+    let value = raw[at..]
+        .split(|b| matches!(b, b';' | b',' | b'&'))
+        .next()?;
+    (!value.is_empty() && value.len() <= 64 && value.iter().all(u8::is_ascii_graphic))
+        .then(|| String::from_utf8_lossy(value).into_owned())
 }
 
 /// Why a session wants its stream closed.
@@ -39,7 +78,7 @@ const MAX_CLOCK_DRIFT_SECS: i64 = 60;
 
 /// A bad run being collected.
 struct BadRun {
-    kind: ErrorKind,
+    error: hj212::Error,
     /// Stream offset of its first byte.
     start: u64,
     /// Its first bytes.
@@ -70,7 +109,12 @@ impl Session {
         Session {
             conn,
             peer,
-            decoder: Decoder::new(Options::lenient()),
+            // Frames with a swapped MODBUS CRC are framed so their MN can be read; `judge`
+            // accepts them only from a logger set to that variant.
+            decoder: Decoder::new(Options {
+                alt_crc: Some(CrcVariant::ModbusSwapped),
+                ..Options::lenient()
+            }),
             groups: Reassembler::new(Limits {
                 timeout_ms: 60_000,
                 max_groups: max_groups.max(1),
@@ -122,6 +166,7 @@ impl Session {
                     let start = frame.offset - frame.gap as u64;
                     let end = frame.offset + frame.raw.len() as u64;
                     let raw = frame.raw.to_vec();
+                    let crc = (frame.crc_variant, frame.offset, 6 + frame.data.len() as u64);
                     let parsed = Message::parse(&frame, &Options::lenient());
                     // The frame borrowed the decoder; from here on only owned data.
                     self.close_bad_run(start, out);
@@ -131,7 +176,7 @@ impl Session {
                         &self.peer,
                         recv_us,
                         raw,
-                        parsed,
+                        (crc, parsed),
                         stations,
                         &mut self.groups,
                         now_ms,
@@ -142,7 +187,7 @@ impl Session {
                     self.close_bad_run(start, out);
                     self.accounted = start;
                     self.bad = Some(BadRun {
-                        kind: e.kind(),
+                        error: e,
                         start,
                         bytes: Vec::new(),
                         recv_us,
@@ -195,28 +240,32 @@ impl Session {
         };
         self.accounted = self.accounted.max(end);
         out.push(Received {
+            defect: Defect::of(&bad.bytes, bad.start, &bad.error),
             record: Record {
                 recv_us: bad.recv_us,
                 conn: self.conn,
                 peer: self.peer.clone(),
-                verdict: Verdict::Codec(bad.kind),
+                verdict: Verdict::Codec(bad.error.kind()),
                 stream_len: u32::try_from(end - bad.start).unwrap_or(u32::MAX),
                 raw: bad.bytes,
             },
             reply: Vec::new(),
             station: None,
+            crc_suspect: None,
         });
     }
 }
 
-/// The verdict on a well-framed frame, and the replies owed to it.
+/// The verdict on a well-framed frame (whose CRC matched as `crc`), and the replies owed
+/// to it. The CRC comes before the content: a frame whose CRC variant its registered
+/// logger is not set to is `crc_mismatch`, whatever it holds.
 #[allow(clippy::too_many_arguments)]
 fn judge(
     conn: u64,
     peer: &str,
     recv_us: i64,
     raw: Vec<u8>,
-    parsed: Result<Message, hj212::Error>,
+    ((crc, offset, crc_at), parsed): ((CrcVariant, u64, u64), Result<Message, hj212::Error>),
     stations: &Stations,
     groups: &mut Reassembler,
     now_ms: u64,
@@ -229,11 +278,33 @@ fn judge(
         stream_len: raw.len() as u32,
         raw: Vec::new(),
     };
+    let mut crc_suspect = None;
+    let mut defect = None;
     let (verdict, reply, station) = match parsed {
-        Err(e) => (Verdict::Codec(e.kind()), Vec::new(), None),
+        Err(_) if crc != CrcVariant::Hj212 => {
+            (Verdict::Codec(ErrorKind::CrcMismatch), Vec::new(), None)
+        }
+        Err(e) => {
+            defect = Defect::of(&raw, offset, &e);
+            (Verdict::Codec(e.kind()), Vec::new(), None)
+        }
         Ok(m) => {
             let known = m.mn.as_deref().and_then(|mn| stations.get(mn));
             match known {
+                _ if crc != CrcVariant::Hj212 && known.is_none_or(|s| s.crc_variant != crc) => {
+                    crc_suspect = m.mn.clone().map(|mn| (mn, crc));
+                    defect = m.mn.clone().map(|mn| Defect {
+                        mn,
+                        kind: ErrorKind::CrcMismatch,
+                        message: format!(
+                            "the CRC at byte {crc_at} is {}, not the HJ 212 CRC, and the outlet \
+                             is not set to that variant",
+                            crc.as_str()
+                        ),
+                        offset: crc_at,
+                    });
+                    (Verdict::Codec(ErrorKind::CrcMismatch), Vec::new(), None)
+                }
                 None => (Verdict::UnknownMn, Vec::new(), None),
                 Some(s) if m.pw.as_deref() != Some(s.password.as_str()) => {
                     (Verdict::BadPassword, Vec::new(), None)
@@ -258,6 +329,8 @@ fn judge(
         record,
         reply,
         station,
+        crc_suspect,
+        defect,
     }
 }
 
@@ -336,6 +409,7 @@ mod tests {
                 st: "32".into(),
                 region_code: "350102".into(),
                 city_code: "350100".into(),
+                crc_variant: CrcVariant::Hj212,
             },
         );
         s
@@ -421,6 +495,78 @@ mod tests {
             out[1].station,
             Some(("MN0001".to_owned(), "2061".to_owned()))
         );
+    }
+
+    #[test]
+    fn a_swapped_modbus_crc_counts_only_once_an_admin_set_it() {
+        let good = frame("MN0001", "123456", "20240601080000001", true);
+        let n = good.len();
+        let mut modbus = good.clone();
+        let crc = hj212::crc16_modbus_swapped(&good[6..n - 6]);
+        modbus[n - 6..n - 2].copy_from_slice(format!("{crc:04X}").as_bytes());
+        // Not set: rejected as a CRC mismatch, kept whole, and the MN is a suspect.
+        let out = feed_all(&[&modbus]);
+        assert_eq!(out[0].record.verdict.as_str(), "crc_mismatch");
+        assert_eq!(out[0].record.raw, modbus);
+        assert!(out[0].reply.is_empty() && out[0].station.is_none());
+        assert_eq!(
+            out[0].crc_suspect,
+            Some(("MN0001".to_owned(), CrcVariant::ModbusSwapped))
+        );
+        let defect = out[0].defect.as_ref().unwrap();
+        assert_eq!(defect.offset, n as u64 - 6);
+        assert!(defect.message.contains("modbus_swapped"));
+        // Set for this MN: accepted and acked; another MN with it still is not.
+        let mut set = stations();
+        set.get_mut("MN0001").unwrap().crc_variant = CrcVariant::ModbusSwapped;
+        set.insert("MN0002".into(), stations()["MN0001"].clone());
+        let mut other = frame("MN0002", "123456", "20240601080000002", true);
+        let m = other.len();
+        let crc = hj212::crc16_modbus_swapped(&other[6..m - 6]);
+        other[m - 6..m - 2].copy_from_slice(format!("{crc:04X}").as_bytes());
+        let mut s = Session::new(1, "p".into(), 4);
+        let mut out = Vec::new();
+        s.feed(
+            &[modbus.as_slice(), &other, &good].concat(),
+            1,
+            &set,
+            &mut out,
+        );
+        let verdicts: Vec<&str> = out.iter().map(|r| r.record.verdict.as_str()).collect();
+        assert_eq!(verdicts, ["accepted", "crc_mismatch", "accepted"]);
+        assert!(String::from_utf8_lossy(&out[0].reply).contains("CN=9014"));
+        assert_eq!(out[1].crc_suspect.as_ref().unwrap().0, "MN0002");
+    }
+
+    #[test]
+    fn a_damaged_frame_keeps_its_defect_and_the_mn_it_claims() {
+        let mut bad_crc = frame("MN0001", "123456", "20240601080000004", true);
+        let n = bad_crc.len();
+        bad_crc[n - 3] ^= 1;
+        let bad_cp = build::frame(
+            b"QN=20240601085857223;ST=32;CN=2061;PW=123456;MN=MN0001;Flag=5;no data area",
+        );
+        let out = feed_all(&[&bad_crc, &bad_cp, b"junk"]);
+        let d = out[0].defect.as_ref().unwrap();
+        assert_eq!((d.mn.as_str(), d.kind), ("MN0001", ErrorKind::CrcMismatch));
+        assert_eq!(d.offset, n as u64 - 6);
+        assert!(d.message.contains("CRC"), "{}", d.message);
+        assert_eq!(out[0].record.raw, bad_crc, "kept as evidence");
+        let d = out[1].defect.as_ref().unwrap();
+        assert_eq!(d.kind, ErrorKind::MalformedSegment, "{}", d.message);
+        assert_eq!(out[2].defect, None, "no MN claimed");
+    }
+
+    #[test]
+    fn a_data_time_with_milliseconds_is_accepted() {
+        // 17 digits (HJ 212 says 14): a deviation lenient mode warns about, not a defect.
+        let seg = b"QN=20240601085857223;ST=32;CN=2061;PW=123456;MN=MN0001;Flag=4;CP=&&DataTime=20240601080000500;w01018-Avg=40.1,w01018-Flag=N&&";
+        let out = feed_all(&[&build::frame(seg)]);
+        assert_eq!(out[0].record.verdict, Verdict::Accepted);
+        assert_eq!(out[0].defect, None);
+        let m = Message::parse_segment(seg, 0, &Options::lenient()).unwrap();
+        assert_eq!(m.cp.data_time().unwrap().millis, Some(500));
+        assert!(m.warnings[0].message.contains("milliseconds"));
     }
 
     #[test]

@@ -72,6 +72,34 @@ pub struct Seen {
     pub frames: u64,
 }
 
+/// Frames of an MN rejected because their CRC is a variant its outlet is not set to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CrcSuspect {
+    #[serde(serialize_with = "variant_name")]
+    pub variant: hj212::CrcVariant,
+    pub frames: u64,
+    /// The last one, microseconds since the Unix epoch.
+    pub last_us: i64,
+}
+
+fn variant_name<S: serde::Serializer>(v: &hj212::CrcVariant, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.as_str())
+}
+
+/// Defects kept per MN for its page (the evidence log keeps every one).
+pub const DEFECTS_PER_MN: usize = 50;
+
+/// A rejected frame of an MN, as its outlet page lists it.
+#[derive(Debug, Clone)]
+pub struct FrameDefect {
+    /// Microseconds since the Unix epoch.
+    pub at_us: i64,
+    pub verdict: Verdict,
+    pub message: String,
+    /// From the frame's first byte.
+    pub offset: u64,
+}
+
 #[derive(Default)]
 pub struct Stats {
     pub open: AtomicU64,
@@ -82,6 +110,9 @@ pub struct Stats {
     verdicts: [AtomicU64; Verdict::ALL.len()],
     limits: [AtomicU64; Limit::ALL.len()],
     stations: Mutex<HashMap<String, Seen>>,
+    crc_suspects: Mutex<HashMap<String, CrcSuspect>>,
+    /// The latest [`DEFECTS_PER_MN`] defects of each registered MN, newest last.
+    defects: Mutex<HashMap<String, VecDeque<FrameDefect>>>,
     /// (when, frames so far), one sample a second, for the rate.
     samples: Mutex<VecDeque<(Instant, u64)>>,
 }
@@ -125,6 +156,42 @@ impl Stats {
         }
     }
 
+    /// Counts a frame of `mn` whose CRC matched only as `variant`.
+    pub fn crc_suspect(&self, mn: String, variant: hj212::CrcVariant, at_us: i64) {
+        let mut map = self.crc_suspects.lock().expect("lock");
+        let s = map.entry(mn).or_insert(CrcSuspect {
+            variant,
+            frames: 0,
+            last_us: at_us,
+        });
+        s.variant = variant;
+        s.frames += 1;
+        s.last_us = at_us;
+    }
+
+    /// Keeps a registered MN's rejected frame for its page.
+    pub fn defect(&self, mn: String, defect: FrameDefect) {
+        let mut map = self.defects.lock().expect("lock");
+        let list = map.entry(mn).or_default();
+        if list.len() == DEFECTS_PER_MN {
+            list.pop_front();
+        }
+        list.push_back(defect);
+    }
+
+    /// `mn`'s latest defects, newest first.
+    pub fn defects_of(&self, mn: &str) -> Vec<FrameDefect> {
+        let map = self.defects.lock().expect("lock");
+        map.get(mn)
+            .map(|l| l.iter().rev().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The suspicion about `mn`'s CRC, if its frames gave one.
+    pub fn crc_suspect_of(&self, mn: &str) -> Option<CrcSuspect> {
+        self.crc_suspects.lock().expect("lock").get(mn).copied()
+    }
+
     pub fn stations(&self) -> HashMap<String, Seen> {
         self.stations.lock().expect("lock").clone()
     }
@@ -165,5 +232,30 @@ impl Stats {
                 if dt > 0.0 { (n1 - n0) as f64 / dt } else { 0.0 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defects_are_kept_per_mn_newest_first_and_bounded() {
+        let stats = Stats::default();
+        for i in 0..(DEFECTS_PER_MN as i64 + 5) {
+            stats.defect(
+                "MN1".into(),
+                FrameDefect {
+                    at_us: i,
+                    verdict: Verdict::Codec(hj212::ErrorKind::CrcMismatch),
+                    message: String::new(),
+                    offset: 0,
+                },
+            );
+        }
+        let kept = stats.defects_of("MN1");
+        assert_eq!(kept.len(), DEFECTS_PER_MN);
+        assert_eq!(kept[0].at_us, DEFECTS_PER_MN as i64 + 4);
+        assert!(stats.defects_of("MN2").is_empty());
     }
 }
