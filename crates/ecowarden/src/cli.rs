@@ -354,6 +354,34 @@ pub enum DossierCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Draws case files for review: seeded and reproducible, with at least --min-per-type of
+    /// each case type and --min-per-unit of each unit; one line per drawn case:
+    /// {"case_no","unit","case_type","how":"random"}.
+    Sample {
+        /// Cases filed in this year (discovered in it when not filed), with a decision.
+        #[arg(long)]
+        year: i32,
+        /// The province, a city or a county.
+        #[arg(long)]
+        region: String,
+        /// How many files to draw.
+        #[arg(long)]
+        size: usize,
+        /// The draw's seed: keep it with the plan to draw the same list again.
+        #[arg(long)]
+        seed: u64,
+        #[arg(long, default_value_t = 1)]
+        min_per_type: usize,
+        #[arg(long, default_value_t = 0)]
+        min_per_unit: usize,
+        #[arg(long, value_enum)]
+        format: SampleFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SampleFormat {
+    Jsonl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

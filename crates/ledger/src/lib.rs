@@ -19,5 +19,6 @@ pub mod checks;
 pub mod cooperation;
 pub mod dossier;
 pub mod ledger_io;
+pub mod sampling;
 pub mod stats;
 pub mod third_parties;

@@ -1,5 +1,6 @@
 //! `ecowarden dossier check`: the legal checks C1–C16 of one case or of every case of a year
-//! and region, as JSON lines or a workbook.
+//! and region, as JSON lines or a workbook; `ecowarden dossier sample`: a reproducible draw of
+//! case files for review.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -12,19 +13,65 @@ use ecowarden_core::org::Org;
 use ecowarden_core::scope::Scope;
 use ecowarden_ledger::checks::{Policy, Severity};
 use ecowarden_ledger::dossier::{self, Checked};
-use ecowarden_ledger::{calendar, ledger_io};
+use ecowarden_ledger::{calendar, ledger_io, sampling};
 
-use crate::cli::{CheckFormat, DossierCommand};
+use crate::cli::{CheckFormat, DossierCommand, SampleFormat};
 
 pub async fn dossier_command(settings: &Settings, cmd: DossierCommand) -> anyhow::Result<ExitCode> {
-    let DossierCommand::Check {
-        case_no,
-        all: _,
-        year,
-        region,
-        format,
-        out,
-    } = cmd;
+    match cmd {
+        DossierCommand::Check {
+            case_no,
+            all: _,
+            year,
+            region,
+            format,
+            out,
+        } => check(settings, case_no, year, region, format, out).await,
+        DossierCommand::Sample {
+            year,
+            region,
+            size,
+            seed,
+            min_per_type,
+            min_per_unit,
+            format: SampleFormat::Jsonl,
+        } => {
+            let db = ecowarden_core::open(settings).await?;
+            let org = Org::load(&db).await?;
+            let area = Scope::Province.area(&org, Some(&region))?;
+            let pool = sampling::candidates(&db, &area, year).await?;
+            let plan = sampling::Plan {
+                size,
+                seed,
+                min_per_type,
+                min_per_unit,
+            };
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for c in sampling::draw(&pool, &plan) {
+                let line = serde_json::json!({
+                    "case_no": c.case_no,
+                    "unit": c.unit,
+                    "case_type": c.case_type.label(),
+                    "how": "random",
+                });
+                writeln!(out, "{line}")?;
+            }
+            out.flush()?;
+            eprintln!("drew {} of {} case files", size.min(pool.len()), pool.len());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `ecowarden dossier check`.
+async fn check(
+    settings: &Settings,
+    case_no: Option<String>,
+    year: Option<i32>,
+    region: Option<String>,
+    format: CheckFormat,
+    out: Option<std::path::PathBuf>,
+) -> anyhow::Result<ExitCode> {
     if format == CheckFormat::Xlsx && out.is_none() && std::io::stdout().is_terminal() {
         bail!("a workbook is binary: give --out FILE.xlsx or redirect standard output");
     }

@@ -171,7 +171,9 @@ async fn an_administrator_adds_a_year_of_holidays_all_or_nothing() {
             .send()
     };
     // A bad line names itself and saves nothing.
-    let r = post("2031-10-01,holiday,国庆节\n2031-13-01,holiday,错误").await.unwrap();
+    let r = post("2031-10-01,holiday,国庆节\n2031-13-01,holiday,错误")
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 422);
     assert!(r.text().await.unwrap().contains("第3行"));
     let cal = ecowarden_ledger::calendar::load(&app.db).await.unwrap();
@@ -194,4 +196,69 @@ async fn an_administrator_adds_a_year_of_holidays_all_or_nothing() {
         .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'save_holidays'")
         .await;
     assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn the_sample_is_reproducible_seeded_and_of_its_year_and_region() {
+    let app = spawn_app().await;
+    let sample = |region: &str, size: &str, seed: &str| {
+        let (code, out, err) = run(
+            &app.url,
+            &[
+                "dossier", "sample", "--year", "2023", "--region", region, "--size", size,
+                "--seed", seed, "--format", "jsonl",
+            ],
+        );
+        assert_eq!(code, Some(0), "{err}");
+        out.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let a = sample("350100", "12", "42");
+    assert_eq!(a.len(), 12);
+    assert_eq!(a, sample("350100", "12", "42"), "same arguments, same list");
+    assert_ne!(
+        a,
+        sample("350100", "12", "43"),
+        "another seed, another list"
+    );
+    for v in &a {
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert_eq!(keys, ["case_no", "case_type", "how", "unit"]);
+        assert_eq!(v["how"], "random");
+    }
+    // Only cases of that year and region, each once.
+    let nos: BTreeSet<String> = a
+        .iter()
+        .map(|v| v["case_no"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(nos.len(), a.len());
+    for no in &nos {
+        let (year, city): (i64, String) =
+            sqlx::query_as("SELECT year, city_code FROM cases WHERE case_no = $1")
+                .bind(no)
+                .fetch_one(app.db.pool())
+                .await
+                .unwrap();
+        assert_eq!((year, city.as_str()), (2023, "350100"), "{no}");
+    }
+    // The minimum per type: a type present in the region is drawn.
+    let has_measure: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM measures m JOIN cases c ON c.id = m.case_id \
+         WHERE c.city_code = '350100' AND c.year = 2023 AND c.decided_on IS NOT NULL",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    if has_measure > 0 {
+        assert!(a.iter().any(|v| v["case_type"] != "一般处罚"), "{a:?}");
+    }
+    let (code, _, _) = run(
+        &app.url,
+        &[
+            "dossier", "sample", "--year", "2023", "--region", "999999", "--size", "3", "--seed",
+            "1", "--format", "jsonl",
+        ],
+    );
+    assert_eq!(code, Some(1));
 }
