@@ -2,8 +2,9 @@
 
 use rust_xlsxwriter::Workbook;
 
+use crate::helpers::get_text;
 use crate::helpers::spawn_app;
-use crate::ledger_io::{BOUNDARY, case_count, import_as, multipart};
+use crate::ledger_io::{BOUNDARY, case_count, csv, first_sheet, good, import_as, multipart, with};
 
 /// The probe's file: a few-KB workbook whose only cells are A1 and XFD1048576.
 fn far_cell_workbook() -> Vec<u8> {
@@ -62,5 +63,174 @@ async fn a_far_cell_workbook_is_refused_and_the_server_stays_up() {
     assert!(
         err.contains("bomb.xlsx") && err.contains("XFD1048576"),
         "{err}"
+    );
+}
+
+/// Issue #16: a fine of 92,233,720,368,547,758.07 yuan was stored; statistics then failed and
+/// the dashboard showed a negative sum.
+#[tokio::test]
+async fn amounts_and_days_are_bounded_and_sums_never_overflow() {
+    let app = spawn_app().await;
+    let before = case_count(&app).await;
+    let rows = [
+        with(good(1), "fine", "92233720368547758.07"),
+        with(good(2), "fine", "1000000000.01"),
+    ];
+    let (status, page) = import_as(&app, "gulou", &[("cases.csv", csv(&rows).as_bytes())]).await;
+    assert_eq!(status, 422, "{page}");
+    assert_eq!(page.matches("不能超过10亿元").count(), 2, "{page}");
+    assert_eq!(case_count(&app).await, before);
+    let (status, page) = import_as(
+        &app,
+        "gulou",
+        &[(
+            "cases.csv",
+            csv(&[with(good(3), "fine", "1000000000")]).as_bytes(),
+        )],
+    )
+    .await;
+    assert_eq!(status, 200, "10亿元 itself is allowed: {page}");
+
+    // Amounts stored before the bound: the figures stay computable and never negative.
+    sqlx::query("UPDATE cases SET fine_fen = 9223372036854775807 WHERE year = 2023 AND id IN (SELECT id FROM cases WHERE year = 2023 ORDER BY id LIMIT 3)")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let (c, _) = app.login("admin").await;
+    for path in [
+        "/stats?year=2023",
+        "/stats/export.xlsx?year=2023",
+        "/?year=2023",
+        "/third-parties",
+    ] {
+        let r = c.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    let d: serde_json::Value =
+        crate::helpers::get_json(&c, format!("{}/api/v1/dashboard?year=2023", app.base)).await;
+    assert!(d["fine_fen"].as_i64().unwrap() > 0, "{d}");
+    for r in d["by_region"].as_array().unwrap() {
+        assert!(r[3].as_i64().unwrap() >= 0, "{r}");
+    }
+}
+
+/// Issue #16: a million characters were accepted in a text field, and one 违法行为 over
+/// 32,767 characters made the ledger export panic.
+#[tokio::test]
+async fn text_is_bounded_and_exports_cut_what_is_stored() {
+    let app = spawn_app().await;
+    let long = "x".repeat(2001);
+    let (status, page) = import_as(
+        &app,
+        "gulou",
+        &[(
+            "cases.csv",
+            csv(&[with(good(1), "violation", &long)]).as_bytes(),
+        )],
+    )
+    .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("“违法行为”不能超过2000字（现有2001字）"),
+        "{page}"
+    );
+    // The template and the form say the bound.
+    let (c, _) = app.login("gulou").await;
+    let form = get_text(&c, format!("{}/cases/new", app.base)).await;
+    assert!(form.contains("maxlength=\"2000\""), "{form}");
+    // Text stored before the bound: the export cuts it for Excel instead of failing.
+    let id = app.case_in("350102").await;
+    sqlx::query("UPDATE cases SET violation = $1 WHERE id = $2")
+        .bind("污".repeat(40_000))
+        .bind(id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let year: i64 = sqlx::query_scalar("SELECT year FROM cases WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let r = c
+        .get(format!("{}/cases/export.xlsx?year={year}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sheet = first_sheet(r.bytes().await.unwrap().to_vec());
+    let cut = sheet
+        .iter()
+        .flatten()
+        .find_map(|d| match d {
+            calamine::Data::String(s) if s.starts_with("污污污") => Some(s.clone()),
+            _ => None,
+        })
+        .expect("the long text is exported");
+    assert!(cut.ends_with("已截断）"), "{}", &cut[cut.len() - 60..]);
+}
+
+/// Issue #16: one case dated 2099 moved every user's home page and statistics to 2099.
+#[tokio::test]
+async fn a_future_case_neither_sets_the_default_year_nor_is_accepted() {
+    let app = spawn_app().await;
+    let (status, page) = import_as(
+        &app,
+        "gulou",
+        &[(
+            "cases.csv",
+            csv(&[with(good(1), "discovered_on", "2099-01-01")]).as_bytes(),
+        )],
+    )
+    .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("2099-01-01晚于今天，不能填写将来的日期"),
+        "{page}"
+    );
+    // A case stored with a future year before the check does not move the default.
+    let id = app.case_in("350103").await;
+    sqlx::query("UPDATE cases SET year = 2099, discovered_on = '2099-01-01' WHERE id = $1")
+        .bind(id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let (c, _) = app.login("gulou").await;
+    let d: serde_json::Value =
+        crate::helpers::get_json(&c, format!("{}/api/v1/dashboard", app.base)).await;
+    assert_eq!(d["year"], 2023, "{d}");
+    let page = get_text(&c, format!("{}/stats", app.base)).await;
+    assert!(!page.contains("2099年"), "{page}");
+}
+
+/// Issue #16: any user opened any provider and saw its province-wide case count and fines.
+#[tokio::test]
+async fn a_provider_page_shows_only_the_figures_in_scope() {
+    let app = spawn_app().await;
+    // The provider with the most cases, and a county where it has none.
+    let (provider, total): (i64, i64) = sqlx::query_as(
+        "SELECT third_party_id, COUNT(*) FROM cases WHERE third_party_id IS NOT NULL \
+         GROUP BY third_party_id ORDER BY COUNT(*) DESC, third_party_id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let in_gulou: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM cases WHERE third_party_id = $1 AND region_code = '350102'",
+    )
+    .bind(provider)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert!(total > in_gulou, "fixture: the provider works outside 鼓楼");
+    let figures =
+        |page: &str| crate::helpers::extract(page, "本辖区弄虚作假案件</dt><dd>", "</dd>");
+    let (admin, _) = app.login("admin").await;
+    let page = get_text(&admin, format!("{}/third-parties/{provider}", app.base)).await;
+    assert!(figures(&page).starts_with(&format!("{total} 件")), "{page}");
+    let (gulou, _) = app.login("gulou").await;
+    let page = get_text(&gulou, format!("{}/third-parties/{provider}", app.base)).await;
+    assert!(
+        figures(&page).starts_with(&format!("{in_gulou} 件")),
+        "{page}"
     );
 }

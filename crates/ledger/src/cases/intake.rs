@@ -77,7 +77,7 @@ pub struct NewMeasure {
 impl NewCase {
     /// Checks every field against the rules and the caller's scope; all problems at once.
     pub fn validate(&self, org: &Org, scope: &Scope) -> Result<ValidCase, Vec<FieldError>> {
-        let mut errs = Vec::new();
+        let mut errs = self.check_bounds(ecowarden_core::clock::today());
         let mut err =
             |field: &'static str, message: String| errs.push(FieldError { field, message });
         for f in FIELDS.iter().filter(|f| f.required) {

@@ -75,6 +75,12 @@ pub struct Rows<'a> {
 }
 
 /// Every figure of the rows, in the order the statistics page shows them.
+/// A sum that cannot overflow: it stops at `i64::MAX` (stored amounts are bounded, so only
+/// data from before the bounds could reach it).
+fn sum(values: impl Iterator<Item = i64>) -> i64 {
+    values.fold(0, i64::saturating_add)
+}
+
 pub fn figures(rows: &Rows) -> Vec<Figure> {
     let Rows {
         regions,
@@ -86,9 +92,9 @@ pub fn figures(rows: &Rows) -> Vec<Figure> {
         task_forces,
     } = *rows;
     let mut f = Figures::default();
-    let total: i64 = regions.iter().map(|r| r.n).sum();
-    let fine: i64 = regions.iter().map(|r| r.fine).sum();
-    let closed: i64 = regions.iter().map(|r| r.closed).sum();
+    let total = sum(regions.iter().map(|r| r.n));
+    let fine = sum(regions.iter().map(|r| r.fine));
+    let closed = sum(regions.iter().map(|r| r.closed));
     f.push_all("cases.total", "案件", "查处案件", total, "件");
     f.push_all("cases.fine", "案件", "罚没金额", fine, "元");
     f.push_all("cases.closed", "案件", "已结案", closed, "件");
@@ -171,11 +177,10 @@ pub fn figures(rows: &Rows) -> Vec<Figure> {
 
     // 第三方弄虚作假.
     let tp = tagged(Tag::ThirdPartyFraud);
-    let tp_fine = tp
+    let tp_fine = sum(tp
         .iter()
         .filter_map(|id| details.get(id))
-        .map(|d| d.fine_fen)
-        .sum();
+        .map(|d| d.fine_fen));
     f.cases(
         "third_party.cases",
         "第三方弄虚作假",
@@ -330,7 +335,7 @@ fn referral_figures(
             &format!("{prefix}.{key}.persons"),
             group,
             &format!("{label}（人）"),
-            hits.iter().map(|r| persons(r)).sum(),
+            sum(hits.iter().map(|r| persons(r))),
             "人",
             ids.iter().copied().collect(),
         );

@@ -110,8 +110,9 @@ pub async fn compute(db: &Db, org: &Org, area: &Area, period: Period) -> Result<
 
     // 1. Headline figures by region, one scan.
     let mut sql = Sql::new(&format!(
-        "SELECT {group_col} AS k, COUNT(*) AS n, CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) AS fine, \
-         CAST(COALESCE(SUM(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS closed FROM cases c WHERE 1=1"
+        "SELECT {group_col} AS k, COUNT(*) AS n, {fine_sum} AS fine, \
+         CAST(COALESCE(SUM(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS closed FROM cases c WHERE 1=1",
+        fine_sum = fine_sum!()
     ));
     case_filter(&mut sql, area, period);
     sql.push(&format!(" GROUP BY {group_col}"));
