@@ -234,3 +234,46 @@ async fn a_provider_page_shows_only_the_figures_in_scope() {
         "{page}"
     );
 }
+
+/// Issue #16: 鼓楼 could register 台江's next number, and 台江 then could not record any
+/// auto-numbered case that year.
+#[tokio::test]
+async fn a_given_case_number_carries_its_own_units_prefix() {
+    let app = spawn_app().await;
+    let (status, page) = import_as(
+        &app,
+        "gulou",
+        &[(
+            "cases.csv",
+            csv(&[with(good(1), "case_no", "榕台江环罚〔2024〕1号")]).as_bytes(),
+        )],
+    )
+    .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("案号“榕台江环罚〔2024〕1号”不是本单位的编号，应以“榕鼓楼环罚〔年份〕”开头"),
+        "{page}"
+    );
+    // A number squatted before the check: auto-numbering skips it.
+    let id = app.case_in("350102").await;
+    sqlx::query("UPDATE cases SET case_no = '榕台江环罚〔2024〕1号' WHERE id = $1")
+        .bind(id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let taijiang = |n: u32| {
+        let row = with(good(n), "case_no", "");
+        let row = with(row, "region_code", "350103");
+        with(row, "officers", "闽3501030001、闽3501030002")
+    };
+    let body = csv(&[taijiang(2), taijiang(3)]);
+    let (status, page) = import_as(&app, "taijiang", &[("cases.csv", body.as_bytes())]).await;
+    assert_eq!(status, 200, "{page}");
+    let nos: Vec<String> = sqlx::query_scalar(
+        "SELECT case_no FROM cases WHERE region_code = '350103' AND year = 2024 ORDER BY case_no",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(nos, ["榕台江环罚〔2024〕2号", "榕台江环罚〔2024〕3号"]);
+}
