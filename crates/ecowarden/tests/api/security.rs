@@ -3,8 +3,27 @@
 use rust_xlsxwriter::Workbook;
 
 use crate::helpers::get_text;
-use crate::helpers::spawn_app;
-use crate::ledger_io::{BOUNDARY, case_count, csv, first_sheet, good, import_as, multipart, with};
+use crate::helpers::{TestApp, spawn_app};
+use crate::ledger_io::{
+    BOUNDARY, Row, case_count, csv, first_sheet, good, import_as, multipart, with,
+};
+
+/// Imports one row as 鼓楼 and returns the page that refuses it.
+async fn refused(app: &TestApp, row: Row) -> String {
+    let (status, page) = import_as(app, "gulou", &[("cases.csv", csv(&[row]).as_bytes())]).await;
+    assert_eq!(status, 422, "{page}");
+    page
+}
+
+/// Stores what the checks now refuse, as data from before them: `sql` sets case `id`
+/// (the last placeholder), after one text value if given.
+async fn store_raw(app: &TestApp, sql: &'static str, value: Option<String>, id: i64) {
+    let mut q = sqlx::query(sql);
+    if let Some(v) = value {
+        q = q.bind(v);
+    }
+    q.bind(id).execute(app.db.pool()).await.unwrap();
+}
 
 /// The probe's file: a few-KB workbook whose only cells are A1 and XFD1048576.
 fn far_cell_workbook() -> Vec<u8> {
@@ -120,16 +139,7 @@ async fn amounts_and_days_are_bounded_and_sums_never_overflow() {
 async fn text_is_bounded_and_exports_cut_what_is_stored() {
     let app = spawn_app().await;
     let long = "x".repeat(2001);
-    let (status, page) = import_as(
-        &app,
-        "gulou",
-        &[(
-            "cases.csv",
-            csv(&[with(good(1), "violation", &long)]).as_bytes(),
-        )],
-    )
-    .await;
-    assert_eq!(status, 422, "{page}");
+    let page = refused(&app, with(good(1), "violation", &long)).await;
     assert!(
         page.contains("“违法行为”不能超过2000字（现有2001字）"),
         "{page}"
@@ -140,12 +150,8 @@ async fn text_is_bounded_and_exports_cut_what_is_stored() {
     assert!(form.contains("maxlength=\"2000\""), "{form}");
     // Text stored before the bound: the export cuts it for Excel instead of failing.
     let id = app.case_in("350102").await;
-    sqlx::query("UPDATE cases SET violation = $1 WHERE id = $2")
-        .bind("污".repeat(40_000))
-        .bind(id)
-        .execute(app.db.pool())
-        .await
-        .unwrap();
+    let sql = "UPDATE cases SET violation = $1 WHERE id = $2";
+    store_raw(&app, sql, Some("污".repeat(40_000)), id).await;
     let year: i64 = sqlx::query_scalar("SELECT year FROM cases WHERE id = $1")
         .bind(id)
         .fetch_one(app.db.pool())
@@ -173,27 +179,15 @@ async fn text_is_bounded_and_exports_cut_what_is_stored() {
 #[tokio::test]
 async fn a_future_case_neither_sets_the_default_year_nor_is_accepted() {
     let app = spawn_app().await;
-    let (status, page) = import_as(
-        &app,
-        "gulou",
-        &[(
-            "cases.csv",
-            csv(&[with(good(1), "discovered_on", "2099-01-01")]).as_bytes(),
-        )],
-    )
-    .await;
-    assert_eq!(status, 422, "{page}");
+    let page = refused(&app, with(good(1), "discovered_on", "2099-01-01")).await;
     assert!(
         page.contains("2099-01-01晚于今天，不能填写将来的日期"),
         "{page}"
     );
     // A case stored with a future year before the check does not move the default.
     let id = app.case_in("350103").await;
-    sqlx::query("UPDATE cases SET year = 2099, discovered_on = '2099-01-01' WHERE id = $1")
-        .bind(id)
-        .execute(app.db.pool())
-        .await
-        .unwrap();
+    let sql = "UPDATE cases SET year = 2099, discovered_on = '2099-01-01' WHERE id = $1";
+    store_raw(&app, sql, None, id).await;
     let (c, _) = app.login("gulou").await;
     let d: serde_json::Value =
         crate::helpers::get_json(&c, format!("{}/api/v1/dashboard", app.base)).await;
@@ -240,27 +234,15 @@ async fn a_provider_page_shows_only_the_figures_in_scope() {
 #[tokio::test]
 async fn a_given_case_number_carries_its_own_units_prefix() {
     let app = spawn_app().await;
-    let (status, page) = import_as(
-        &app,
-        "gulou",
-        &[(
-            "cases.csv",
-            csv(&[with(good(1), "case_no", "榕台江环罚〔2024〕1号")]).as_bytes(),
-        )],
-    )
-    .await;
-    assert_eq!(status, 422, "{page}");
+    let page = refused(&app, with(good(1), "case_no", "榕台江环罚〔2024〕1号")).await;
     assert!(
         page.contains("案号“榕台江环罚〔2024〕1号”不是本单位的编号，应以“榕鼓楼环罚〔年份〕”开头"),
         "{page}"
     );
     // A number squatted before the check: auto-numbering skips it.
     let id = app.case_in("350102").await;
-    sqlx::query("UPDATE cases SET case_no = '榕台江环罚〔2024〕1号' WHERE id = $1")
-        .bind(id)
-        .execute(app.db.pool())
-        .await
-        .unwrap();
+    let sql = "UPDATE cases SET case_no = '榕台江环罚〔2024〕1号' WHERE id = $1";
+    store_raw(&app, sql, None, id).await;
     let taijiang = |n: u32| {
         let row = with(good(n), "case_no", "");
         let row = with(row, "region_code", "350103");
