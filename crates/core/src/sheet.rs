@@ -88,12 +88,35 @@ pub fn column_letter(index: u32) -> String {
     String::from_utf8(letters).expect("ASCII letters")
 }
 
+/// Bounds on what an uploaded workbook may make the reader build. A case ledger of 100,000
+/// rows × 60 columns fits; a "zip bomb" or a sheet whose cells sit at A1 and XFD1048576 is
+/// refused before anything of its size is allocated.
+pub mod limits {
+    /// Rows of a sheet (the header included).
+    pub const MAX_ROWS: u32 = 200_000;
+    /// Columns of a sheet (A to IV).
+    pub const MAX_COLS: u32 = 256;
+    /// Non-empty cells of a sheet.
+    pub const MAX_CELLS: usize = 8_000_000;
+    /// Worksheets of a workbook.
+    pub const MAX_SHEETS: usize = 255;
+    /// Entries (parts) of the zip container.
+    pub const MAX_ENTRIES: usize = 10_000;
+    /// Inflated bytes of the whole container, of one part, and the largest inflate ratio of a
+    /// part of more than 1 MiB (Excel's own XML compresses about 10:1).
+    pub const MAX_INFLATED: u64 = 1 << 30;
+    pub const MAX_PART: u64 = 512 << 20;
+    pub const MAX_RATIO: u64 = 300;
+}
+
 /// Reads a table; the format is told by content, not by the file name. Only the first
 /// worksheet of a workbook is read (templates keep instructions on the second).
 pub fn read_table(bytes: &[u8]) -> Result<Table, String> {
     const ZIP: &[u8] = b"PK\x03\x04";
     const OLE: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
-    if bytes.starts_with(ZIP) || bytes.starts_with(OLE) {
+    if bytes.starts_with(ZIP) {
+        read_xlsx(bytes)
+    } else if bytes.starts_with(OLE) {
         let range = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
             .map_err(|e| format!("无法作为Excel工作簿读取（{e}）"))
             .and_then(|mut wb| match wb.worksheet_range_at(0) {
@@ -112,6 +135,20 @@ pub fn read_table(bytes: &[u8]) -> Result<Table, String> {
         })
     } else {
         let records = csv_records(&decode_text(bytes)?)?;
+        if records.len() > limits::MAX_ROWS as usize {
+            return Err(too_many_rows());
+        }
+        if let Some(i) = records
+            .iter()
+            .position(|r| r.len() > limits::MAX_COLS as usize)
+        {
+            return Err(format!(
+                "第{}行有{}列，超过上限{}列",
+                i + 1,
+                records[i].len(),
+                limits::MAX_COLS
+            ));
+        }
         Ok(Table {
             first_col: 0,
             rows: records
@@ -121,6 +158,152 @@ pub fn read_table(bytes: &[u8]) -> Result<Table, String> {
                 .collect(),
         })
     }
+}
+
+fn too_many_rows() -> String {
+    format!("行数超过上限{}行，请拆分为多个文件导入", limits::MAX_ROWS)
+}
+
+/// Inflates every part of the zip container once, counting bytes, before calamine opens it:
+/// calamine keeps the shared strings in memory, and a part may lie about its size.
+fn check_zip(bytes: &[u8]) -> Result<(), String> {
+    use limits::*;
+    use std::io::Read;
+    let bad = |e: zip::result::ZipError| format!("无法作为Excel工作簿读取（{e}）");
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(bad)?;
+    if zip.len() > MAX_ENTRIES {
+        return Err(format!(
+            "工作簿含{}个部件，超过上限{MAX_ENTRIES}个，不是正常的Excel文件",
+            zip.len()
+        ));
+    }
+    let declared: u64 = (0..zip.len())
+        .filter_map(|i| zip.by_index_raw(i).ok().map(|f| f.size()))
+        .fold(0u64, u64::saturating_add);
+    if declared > MAX_INFLATED {
+        return Err(format!(
+            "工作簿解压后超过{}MB，文件过大或已损坏，请拆分后导入",
+            MAX_INFLATED >> 20
+        ));
+    }
+    let mut total = 0u64;
+    let mut sink = vec![0u8; 64 * 1024];
+    for i in 0..zip.len() {
+        let mut part = zip.by_index(i).map_err(bad)?;
+        let compressed = part.compressed_size().max(1);
+        let name = part.name().map(|n| n.into_owned()).unwrap_or_default();
+        let mut inflated = 0u64;
+        loop {
+            let n = part
+                .read(&mut sink)
+                .map_err(|e| format!("无法作为Excel工作簿读取（{name}：{e}）"))?;
+            if n == 0 {
+                break;
+            }
+            inflated += n as u64;
+            total += n as u64;
+            if inflated > MAX_PART || total > MAX_INFLATED {
+                return Err(format!(
+                    "工作簿解压后超过{}MB（部件{name}），文件过大或已损坏，请拆分后导入",
+                    MAX_PART.min(MAX_INFLATED) >> 20
+                ));
+            }
+            if inflated > 1 << 20 && inflated / compressed > MAX_RATIO {
+                return Err(format!(
+                    "工作簿部件{name}的压缩比超过{MAX_RATIO}倍，不是正常的Excel文件"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first worksheet of an .xlsx, read cell by cell (never as a dense range): a cell beyond
+/// the row or column bound, or too many cells, is refused as soon as it is met.
+fn read_xlsx(bytes: &[u8]) -> Result<Table, String> {
+    use limits::*;
+    check_zip(bytes)?;
+    let mut wb = calamine::Xlsx::new(Cursor::new(bytes))
+        .map_err(|e| format!("无法作为Excel工作簿读取（{e}）"))?;
+    let names = wb.sheet_names();
+    if names.len() > MAX_SHEETS {
+        return Err(format!(
+            "工作簿有{}个工作表，超过上限{MAX_SHEETS}个",
+            names.len()
+        ));
+    }
+    let Some(first) = names.first().cloned() else {
+        return Err("工作簿中没有工作表".into());
+    };
+    let mut reader = wb
+        .worksheet_cells_reader(&first)
+        .map_err(|e| format!("无法读取第一个工作表（{e}）"))?;
+    let mut rows: std::collections::BTreeMap<u32, Vec<(u32, Cell)>> = Default::default();
+    let mut cells = 0usize;
+    while let Some(cell) = reader
+        .next_cell()
+        .map_err(|e| format!("无法读取第一个工作表（{e}）"))?
+    {
+        let (row, col) = cell.get_position();
+        let value: Data = cell.get_value().clone().into();
+        if matches!(value, Data::Empty) {
+            continue;
+        }
+        let at = || {
+            format!(
+                "工作表“{first}”{}{}单元格",
+                column_letter(col),
+                row as u64 + 1
+            )
+        };
+        if row >= MAX_ROWS {
+            return Err(format!("{}有内容：{}", at(), too_many_rows()));
+        }
+        if col >= MAX_COLS {
+            return Err(format!(
+                "{}有内容：列数超过上限{MAX_COLS}列（A至{}列）",
+                at(),
+                column_letter(MAX_COLS - 1)
+            ));
+        }
+        cells += 1;
+        if cells > MAX_CELLS {
+            return Err(format!(
+                "非空单元格超过上限{MAX_CELLS}个，请拆分为多个文件导入"
+            ));
+        }
+        rows.entry(row).or_default().push((col, cell_text(&value)));
+    }
+    let first_col = rows
+        .values()
+        .flat_map(|r| r.iter().map(|(c, _)| *c))
+        .min()
+        .unwrap_or(0);
+    // Rows are filled out to their last cell: bound what that builds, too.
+    let dense: u64 = rows
+        .values()
+        .map(|r| r.iter().map(|(c, _)| c - first_col + 1).max().unwrap_or(0) as u64)
+        .sum();
+    if dense > MAX_CELLS as u64 {
+        return Err(format!(
+            "工作表“{first}”的单元格（含行内空格）超过上限{MAX_CELLS}个，请删除多余的行列或拆分导入"
+        ));
+    }
+    Ok(Table {
+        first_col,
+        rows: rows
+            .into_iter()
+            .map(|(row, mut cells)| {
+                cells.sort_by_key(|(c, _)| *c);
+                let width = cells.last().map_or(0, |(c, _)| c - first_col + 1);
+                let mut dense = vec![Ok(String::new()); width as usize];
+                for (c, text) in cells {
+                    dense[(c - first_col) as usize] = text;
+                }
+                (row + 1, dense)
+            })
+            .collect(),
+    })
 }
 
 /// A cell as the text an officer sees: dates as YYYY-MM-DD, numbers without float noise.
@@ -228,5 +411,137 @@ mod tests {
         assert_eq!(number_text(0.1 + 0.2), "0.3");
         assert_eq!(number_text(12345.0), "12345");
         assert_eq!(number_text(963.5), "963.5");
+    }
+
+    /// A workbook written by hand: `sheets` worksheets named S1…, the first holding
+    /// `sheet_data` (the inside of `<sheetData>`), and the given shared strings part.
+    fn workbook(sheets: usize, sheet_data: &str, sst: Option<&[u8]>) -> Vec<u8> {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(9));
+        let mut put = |name: &str, body: &[u8]| {
+            zip.start_file(name, opts).unwrap();
+            zip.write_all(body).unwrap();
+        };
+        put("[Content_Types].xml", br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/></Types>"#);
+        put("_rels/.rels", br#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#);
+        let mut wb = String::from(
+            r#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>"#,
+        );
+        let mut rels = String::from(
+            r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#,
+        );
+        for i in 1..=sheets {
+            wb += &format!(r#"<sheet name="S{i}" sheetId="{i}" r:id="rId{i}"/>"#);
+            rels += &format!(
+                r#"<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{i}.xml"/>"#
+            );
+        }
+        wb += "</sheets></workbook>";
+        if sst.is_some() {
+            rels += r#"<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>"#;
+        }
+        rels += "</Relationships>";
+        put("xl/workbook.xml", wb.as_bytes());
+        put("xl/_rels/workbook.xml.rels", rels.as_bytes());
+        for i in 1..=sheets {
+            let data = if i == 1 { sheet_data } else { "" };
+            put(
+                &format!("xl/worksheets/sheet{i}.xml"),
+                format!(r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{data}</sheetData></worksheet>"#).as_bytes(),
+            );
+        }
+        if let Some(sst) = sst {
+            put("xl/sharedStrings.xml", sst);
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn text_cell(r: &str, text: &str) -> String {
+        format!(r#"<c r="{r}" t="inlineStr"><is><t>{text}</t></is></c>"#)
+    }
+
+    #[test]
+    fn a_workbook_is_read_sparsely_from_its_first_cell() {
+        let data = format!(
+            r#"<row r="2">{}{}</row><row r="4">{}</row>"#,
+            text_cell("B2", "案号"),
+            text_cell("D2", "罚款"),
+            text_cell("C4", "x")
+        );
+        let t = read_table(&workbook(2, &data, None)).unwrap();
+        assert_eq!(t.first_col, 1);
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.rows[0].0, 2);
+        assert_eq!(
+            t.rows[0].1,
+            vec![Ok("案号".into()), Ok(String::new()), Ok("罚款".into())]
+        );
+        assert_eq!(t.rows[1], (4, vec![Ok(String::new()), Ok("x".into())]));
+    }
+
+    /// Issue #16: A1 and XFD1048576 made calamine allocate 17 billion cells and abort.
+    #[test]
+    fn a_far_cell_is_refused_before_anything_dense_is_built() {
+        let data = format!(
+            r#"<row r="1">{}</row><row r="1048576">{}</row>"#,
+            text_cell("A1", "a"),
+            text_cell("XFD1048576", "b")
+        );
+        let bytes = workbook(1, &data, None);
+        assert!(bytes.len() < 4096);
+        let e = read_table(&bytes).unwrap_err();
+        assert!(e.contains("XFD1048576") && e.contains("上限"), "{e}");
+        // The far row alone, within the columns.
+        let data = format!(r#"<row r="300000">{}</row>"#, text_cell("A300000", "b"));
+        let e = read_table(&workbook(1, &data, None)).unwrap_err();
+        assert!(e.contains("A300000") && e.contains("行数超过上限"), "{e}");
+        // Many short rows stretched to the last column: the dense size is bounded too.
+        let mut data = String::new();
+        for r in 1..=40_000 {
+            data += &format!(
+                r#"<row r="{r}">{}{}</row>"#,
+                text_cell(&format!("A{r}"), "a"),
+                text_cell(&format!("IV{r}"), "b")
+            );
+        }
+        let e = read_table(&workbook(1, &data, None)).unwrap_err();
+        assert!(e.contains("单元格") && e.contains("上限"), "{e}");
+    }
+
+    #[test]
+    fn zip_bombs_are_refused() {
+        // A worksheet part that inflates far beyond its size.
+        let padding = " ".repeat(16 << 20);
+        let e = read_table(&workbook(1, &padding, None)).unwrap_err();
+        assert!(e.contains("压缩比"), "{e}");
+        // A shared-strings table of millions of empty strings.
+        let mut sst = String::from(
+            r#"<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#,
+        );
+        sst += &"<si><t></t></si>".repeat(2_000_000);
+        sst += "</sst>";
+        let e = read_table(&workbook(1, "", Some(sst.as_bytes()))).unwrap_err();
+        assert!(e.contains("sharedStrings.xml"), "{e}");
+        // Many worksheets.
+        let e = read_table(&workbook(limits::MAX_SHEETS + 1, "", None)).unwrap_err();
+        assert!(e.contains("工作表") && e.contains("上限"), "{e}");
+        // A part that declares less than it inflates to is still counted as it inflates.
+        assert!(read_table(b"PK\x03\x04garbage").is_err());
+    }
+
+    #[test]
+    fn csv_rows_and_columns_are_bounded() {
+        let wide = vec!["x"; limits::MAX_COLS as usize + 1].join(",");
+        let e = read_table(format!("a\n{wide}\n").as_bytes()).unwrap_err();
+        assert!(e.contains("第2行") && e.contains("上限"), "{e}");
+        let tall = "a\n".repeat(limits::MAX_ROWS as usize + 1);
+        assert!(
+            read_table(tall.as_bytes())
+                .unwrap_err()
+                .contains("行数超过上限")
+        );
     }
 }

@@ -321,6 +321,20 @@ fn workbook(build: impl FnOnce(&mut Workbook) -> Result<(), XlsxError>) -> Vec<u
         .expect("workbook within Excel's limits")
 }
 
+/// Stored text as an Excel cell holds it: at most 32,767 characters, longer text cut with a
+/// marker (text stored before fields were bounded must not make an export fail).
+fn excel_text(s: &str) -> std::borrow::Cow<'_, str> {
+    const MARK: &str = "…（超出Excel单元格长度上限，已截断）";
+    let max = crate::cases::fields::limits::EXCEL_CELL_CHARS;
+    if s.chars().count() <= max {
+        return s.into();
+    }
+    let keep = max - MARK.chars().count();
+    let mut out: String = s.chars().take(keep).collect();
+    out.push_str(MARK);
+    out.into()
+}
+
 fn bold() -> Format {
     Format::new().set_bold()
 }
@@ -402,7 +416,7 @@ pub fn template_xlsx() -> Vec<u8> {
             help.write_string(row, 0, column_letter(i as u32))?;
             help.write_string(row, 1, f.header)?;
             help.write_string(row, 2, if f.required { "必填" } else { "选填" })?;
-            help.write_string(row, 3, f.hint)?;
+            help.write_string(row, 3, f.hint_text())?;
             help.write_string(row, 4, sample)?;
         }
         let note = FIELDS.len() as u32 + 2;
@@ -477,11 +491,11 @@ pub fn export_cases_xlsx(rows: &[CaseSummary], officers: &HashMap<i64, Vec<Strin
             for (col, (_, get)) in CASE_COLUMNS.iter().enumerate() {
                 let col = col as u16;
                 match get(c, &certs) {
-                    Out::Text(s) => ws.write_string(row, col, s)?,
+                    Out::Text(s) => ws.write_string(row, col, excel_text(s))?,
                     Out::Date(None) => ws,
                     Out::Date(Some(d)) => match excel_date(d) {
                         Some(x) => ws.write_date_with_format(row, col, &x, &date)?,
-                        None => ws.write_string(row, col, d)?,
+                        None => ws.write_string(row, col, excel_text(d))?,
                     },
                     Out::Fen(f) => {
                         ws.write_number_with_format(row, col, f as f64 / 100.0, &money)?
@@ -568,7 +582,11 @@ pub fn stats_xlsx(stats: &Stats, case_nos: &HashMap<i64, String>) -> Vec<u8> {
             ws.write_number(row, 2, r.cases as f64)?;
             ws.write_number_with_format(row, 3, wan_yuan(r.fine_fen), &two)?;
             ws.write_number(row, 4, r.closed as f64)?;
-            total = (total.0 + r.cases, total.1 + r.fine_fen, total.2 + r.closed);
+            total = (
+                total.0 + r.cases,
+                i64::saturating_add(total.1, r.fine_fen),
+                total.2 + r.closed,
+            );
         }
         let row = stats.by_region.len() as u32 + 1;
         ws.write_string_with_format(row, 1, "合计", &bold())?;
@@ -722,13 +740,13 @@ pub fn checks_xlsx(rows: &[Checked], org: &Org) -> Vec<u8> {
         for c in rows {
             for f in &c.findings {
                 let dates: Vec<String> = f.dates.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                ws.write_string(row, 0, &c.case_no)?;
+                ws.write_string(row, 0, excel_text(&c.case_no))?;
                 ws.write_string(row, 1, org.name(&c.region_code))?;
                 ws.write_string(row, 2, f.check)?;
                 ws.write_string(row, 3, checks::check_name(f.check))?;
                 ws.write_string(row, 4, f.severity.label())?;
                 ws.write_string(row, 5, f.article)?;
-                ws.write_string(row, 6, &f.message)?;
+                ws.write_string(row, 6, excel_text(&f.message))?;
                 ws.write_string(row, 7, dates.join("；"))?;
                 row += 1;
             }
@@ -770,6 +788,16 @@ pub fn stats_json(stats: &Stats, case_nos: &HashMap<i64, String>) -> serde_json:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue #16: a 违法行为 over 32,767 characters made the ledger export panic.
+    #[test]
+    fn over_long_text_is_cut_for_excel_with_a_marker() {
+        let long = "污".repeat(40_000);
+        let cut = excel_text(&long);
+        assert_eq!(cut.chars().count(), 32_767);
+        assert!(cut.ends_with("已截断）"));
+        assert_eq!(excel_text("短文本"), "短文本");
+    }
     use calamine::Reader;
 
     #[test]

@@ -13,6 +13,14 @@
 //! never reads the monitoring archive (the monitoring crate turns screening leads into cases
 //! through [`cases::intake`]).
 
+/// `SUM(c.fine_fen)` with each case's fine capped at 10亿元 (`fields::limits::MAX_AMOUNT`):
+/// a value stored before amounts were bounded cannot overflow a sum (issue #16).
+macro_rules! fine_sum {
+    () => {
+        "CAST(COALESCE(SUM(CASE WHEN c.fine_fen > 100000000000 THEN 100000000000 ELSE c.fine_fen END), 0) AS BIGINT)"
+    };
+}
+
 pub mod calendar;
 pub mod cases;
 pub mod checks;

@@ -36,23 +36,34 @@ impl Provider {
     }
 }
 
-const PROVIDER_SELECT: &str = "SELECT p.id, p.name, p.credit_code, p.service_types, p.region_code, \
-     (SELECT COUNT(*) FROM cases c WHERE c.third_party_id = p.id) AS cases, \
-     (SELECT CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) FROM cases c WHERE c.third_party_id = p.id) AS fine_fen \
-     FROM third_parties p WHERE 1=1";
+/// Providers with the number and fines of their cases **in the caller's scope**: a provider
+/// is seen across regions, its figures only where the reader may see cases (issue #16).
+fn provider_select(scope: &Scope) -> Sql {
+    let mut sql = Sql::new(
+        "SELECT p.id, p.name, p.credit_code, p.service_types, p.region_code, \
+         (SELECT COUNT(*) FROM cases c WHERE c.third_party_id = p.id",
+    );
+    sql.scope(scope, "c");
+    sql.push(") AS cases, (SELECT ")
+        .push(fine_sum!())
+        .push(" FROM cases c WHERE c.third_party_id = p.id");
+    sql.scope(scope, "c");
+    sql.push(") AS fine_fen FROM third_parties p WHERE 1=1");
+    sql
+}
 
 /// The providers registered in scope, most cases first.
 pub async fn list(db: &Db, scope: &Scope) -> Result<Vec<Provider>> {
-    let mut sql = Sql::new(PROVIDER_SELECT);
+    let mut sql = provider_select(scope);
     sql.scope(scope, "p");
     sql.push(" ORDER BY cases DESC, p.name");
     sql.fetch_all(db).await
 }
 
 /// One provider. Providers work across regions, so any reader of the ledger may open one;
-/// its cases are listed by the caller's scope.
-pub async fn get(db: &Db, id: i64) -> Result<Option<Provider>> {
-    let mut sql = Sql::new(PROVIDER_SELECT);
+/// its case count and fines, like its cases, are those in the caller's scope.
+pub async fn get(db: &Db, scope: &Scope, id: i64) -> Result<Option<Provider>> {
+    let mut sql = provider_select(scope);
     sql.push(" AND p.id = ").bind(id);
     Ok(sql.fetch_all(db).await?.into_iter().next())
 }

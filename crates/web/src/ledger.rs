@@ -502,7 +502,7 @@ pub async fn third_party(
     Path(id): Path<i64>,
 ) -> Result<Response> {
     require(&app, s.user(), Permission::ReadLedger, "/third-parties").await?;
-    let p = third_parties::get(&app.db, id)
+    let p = third_parties::get(&app.db, &s.user().scope, id)
         .await?
         .ok_or_else(|| Error::NotFound("第三方机构不存在".into()))?;
     let f = CaseFilter {

@@ -254,10 +254,21 @@ pub async fn login_form(
     Ok(res)
 }
 
-/// Only same-site paths: an open redirect would let a phishing link bounce through our login.
+/// Only same-origin paths: an open redirect would let a phishing link bounce through our
+/// login. Browsers drop tabs and line breaks and read `\\` as `/`, so `/\t/evil.example` is
+/// `//evil.example`: no control characters, whitespace, backslashes or `//` anywhere.
 fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        Some(n)
+            if n.starts_with('/')
+                && n.len() <= 2048
+                && !n.contains("//")
+                && !n
+                    .chars()
+                    .any(|c| c == '\\' || c.is_control() || c.is_whitespace()) =>
+        {
+            n
+        }
         _ => "/",
     }
 }
@@ -370,5 +381,40 @@ pub async fn api_login(State(app): State<AppState>, req: Request) -> Result<Resp
             .await;
             Err(Error::LoginFailed(login_message(why)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    /// Issue #16: `/login?next=/%09/evil.example/x` redirected off site.
+    #[test]
+    fn next_is_a_same_origin_path_only() {
+        for ok in [
+            "/",
+            "/cases?year=2023&page=2",
+            "/cases/12",
+            "/stats/figure?key=a.b",
+        ] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        for bad in [
+            "/\t/evil.example/x",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "/ /evil.example",
+            "/\u{3000}/evil.example",
+            "/cases//evil",
+            "https://evil.example/",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
     }
 }

@@ -13,7 +13,7 @@ use rust_xlsxwriter::{ExcelDateTime, Workbook};
 use crate::helpers::{TestApp, get_text, spawn_app};
 
 /// The fixture's columns, by field key, in this order (A, B, …).
-const COLS: &[&str] = &[
+pub(crate) const COLS: &[&str] = &[
     "case_no",
     "region_code",
     "facility_name",
@@ -32,27 +32,27 @@ const COLS: &[&str] = &[
     "production_restriction_kind",
 ];
 
-type Row = Vec<(&'static str, String)>;
+pub(crate) type Row = Vec<(&'static str, String)>;
 
-fn header(key: &str) -> &'static str {
+pub(crate) fn header(key: &str) -> &'static str {
     FIELDS.iter().find(|f| f.key == key).unwrap().header
 }
 
 /// "F列（案件来源）" for a fixture column.
-fn column(key: &str) -> String {
+pub(crate) fn column(key: &str) -> String {
     let i = COLS.iter().position(|k| *k == key).unwrap();
     format!("{}列（{}）", column_letter(i as u32), header(key))
 }
 
 /// A valid credit code of 鼓楼区 (check character computed).
-fn credit_code(n: u32) -> String {
+pub(crate) fn credit_code(n: u32) -> String {
     let body = format!("91350102MB{n:07}");
     let c = ecowarden_core::ids::CreditCode::check_char(body.as_bytes()).unwrap() as char;
     format!("{body}{c}")
 }
 
 /// A decided 2024 case of 鼓楼区 with two of its officers.
-fn good(n: u32) -> Row {
+pub(crate) fn good(n: u32) -> Row {
     vec![
         ("case_no", format!("榕鼓楼环罚〔2024〕{}号", 900 + n)),
         ("region_code", "350102".into()),
@@ -69,7 +69,7 @@ fn good(n: u32) -> Row {
     ]
 }
 
-fn with(mut row: Row, key: &'static str, value: &str) -> Row {
+pub(crate) fn with(mut row: Row, key: &'static str, value: &str) -> Row {
     row.retain(|(k, _)| *k != key);
     row.push((key, value.to_owned()));
     row
@@ -77,7 +77,7 @@ fn with(mut row: Row, key: &'static str, value: &str) -> Row {
 
 /// An .xlsx of the rows under the template's headers, as an officer fills it in: the
 /// discovery date as a date cell and the fine as a number where they parse as such.
-fn xlsx(rows: &[Row]) -> Vec<u8> {
+pub(crate) fn xlsx(rows: &[Row]) -> Vec<u8> {
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     for (c, key) in COLS.iter().enumerate() {
@@ -112,7 +112,7 @@ fn xlsx(rows: &[Row]) -> Vec<u8> {
 }
 
 /// The same rows as CSV text (quoted where needed).
-fn csv(rows: &[Row]) -> String {
+pub(crate) fn csv(rows: &[Row]) -> String {
     let quote = |s: &str| {
         if s.contains([',', '"', '\n']) {
             format!("\"{}\"", s.replace('"', "\"\""))
@@ -137,10 +137,10 @@ fn csv(rows: &[Row]) -> String {
     out
 }
 
-const BOUNDARY: &str = "----ecowardenTestBoundary7MA4YWxkTrZu0gW";
+pub(crate) const BOUNDARY: &str = "----ecowardenTestBoundary7MA4YWxkTrZu0gW";
 
 /// A multipart body as a browser sends the import form: the csrf field (if any) first.
-fn multipart(csrf: Option<&str>, files: &[(&str, &[u8])], csrf_last: bool) -> Vec<u8> {
+pub(crate) fn multipart(csrf: Option<&str>, files: &[(&str, &[u8])], csrf_last: bool) -> Vec<u8> {
     let field = |csrf: &str| {
         format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n")
             .into_bytes()
@@ -167,7 +167,11 @@ fn multipart(csrf: Option<&str>, files: &[(&str, &[u8])], csrf_last: bool) -> Ve
     body
 }
 
-async fn post_import(app: &TestApp, c: &reqwest::Client, body: Vec<u8>) -> (u16, String) {
+pub(crate) async fn post_import(
+    app: &TestApp,
+    c: &reqwest::Client,
+    body: Vec<u8>,
+) -> (u16, String) {
     let r = c
         .post(format!("{}/cases/import", app.base))
         .header(
@@ -182,12 +186,12 @@ async fn post_import(app: &TestApp, c: &reqwest::Client, body: Vec<u8>) -> (u16,
 }
 
 /// Uploads files through the import form as `user`.
-async fn import_as(app: &TestApp, user: &str, files: &[(&str, &[u8])]) -> (u16, String) {
+pub(crate) async fn import_as(app: &TestApp, user: &str, files: &[(&str, &[u8])]) -> (u16, String) {
     let (c, csrf) = app.login(user).await;
     post_import(app, &c, multipart(Some(&csrf), files, false)).await
 }
 
-async fn case_count(app: &TestApp) -> i64 {
+pub(crate) async fn case_count(app: &TestApp) -> i64 {
     app.scalar("SELECT COUNT(*) FROM cases").await
 }
 
@@ -202,7 +206,7 @@ async fn case_nos(app: &TestApp, year: i64) -> BTreeSet<String> {
 }
 
 /// The row of the error table for a problem (askama escapes quotes, not the Chinese ones).
-fn problem_row(file: &str, row: u32, column: &str, message_start: &str) -> String {
+pub(crate) fn problem_row(file: &str, row: u32, column: &str, message_start: &str) -> String {
     format!("<td>{file}</td><td class=\"num\">{row}</td><td>{column}</td><td>{message_start}")
 }
 
@@ -438,7 +442,7 @@ async fn upload_needs_the_csrf_field_first() {
     assert_eq!(case_count(&app).await, before + 1);
 }
 
-fn first_sheet(bytes: Vec<u8>) -> Vec<Vec<Data>> {
+pub(crate) fn first_sheet(bytes: Vec<u8>) -> Vec<Vec<Data>> {
     let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).unwrap();
     let range = wb.worksheet_range_at(0).unwrap().unwrap();
     range.rows().map(|r| r.to_vec()).collect()

@@ -13,4 +13,5 @@ mod ledger_io;
 mod load;
 mod monitoring;
 mod routes;
+mod security;
 mod store;

@@ -68,7 +68,7 @@ fields! {
     paid_on: "缴款日期", false, "";
     closed_on: "结案日期", false, "";
     penalty_kinds: "处罚种类", false, "警告、罚款、没收违法所得、暂扣许可证件、责令停产停业、责令关闭、不予处罚";
-    fine: "罚款金额（元）", false, "最多两位小数";
+    fine: "罚款金额（元）", false, "最多两位小数，不超过10亿元";
     officers: "执法人员证号", true, "至少两名持证执法人员，用“、”分隔";
     tags: "专项行动", false, "两打·危险废物、两打·自动监测数据造假、第三方弄虚作假、清水蓝天、划转职能";
     third_party_name: "第三方机构名称", false, "第三方弄虚作假案件必填";
@@ -79,8 +79,8 @@ fields! {
     production_restriction_on: "限产停产决定日期", false, "";
     production_restriction_kind: "限产或停产", false, "限产、停产";
     daily_penalty_on: "按日连续处罚决定日期", false, "";
-    daily_penalty_days: "按日连续处罚天数", false, "";
-    daily_penalty_amount: "按日连续处罚金额（元）", false, "";
+    daily_penalty_days: "按日连续处罚天数", false, "1至3650的整数";
+    daily_penalty_amount: "按日连续处罚金额（元）", false, "最多两位小数，不超过10亿元";
     detention_referral_on: "移送行政拘留日期", false, "";
     criminal_referral_on: "移送涉嫌犯罪日期", false, "";
     market_referral_on: "移送市场监管日期", false, "";
@@ -99,6 +99,87 @@ fields! {
     closure_type: "结案类型", false, "执行完毕、不予处罚、终结执行、撤销立案等";
     seal_and_seize_extended_on: "查封扣押延长批准日期", false, "";
     seal_and_seize_released_on: "查封扣押解除日期", false, "";
+}
+
+/// Bounds on what a case may hold (issue #16): no amount, day count or text beyond what a
+/// real case can have, so sums cannot overflow and exports cannot exceed Excel's cell limit.
+pub mod limits {
+    use ecowarden_core::ids::Money;
+
+    /// 10亿元: above any fine the law allows a single decision.
+    pub const MAX_AMOUNT: Money = Money::from_fen(1_000_000_000 * 100);
+    /// Ten years of 按日连续处罚.
+    pub const MAX_DAYS: i64 = 3650;
+    /// Dates that cannot lie in the future may lie at most this many days after today
+    /// (a clock a little ahead, a late-evening entry across midnight).
+    pub const FUTURE_DAYS: i64 = 1;
+    /// Excel holds at most 32,767 characters in a cell.
+    pub const EXCEL_CELL_CHARS: usize = 32_767;
+
+    /// The most characters a field may hold.
+    pub fn max_chars(key: &str) -> usize {
+        match key {
+            "violation" => 2000,
+            "legal_basis" | "seal_and_seize_items" => 1000,
+            "officers" => 500,
+            "facility_name" | "third_party_name" | "referral_agency" | "penalty_kinds" | "tags" => {
+                200
+            }
+            _ => 100,
+        }
+    }
+}
+
+impl Field {
+    /// The hint with the field's length bound, for the template and the form.
+    pub fn hint_text(&self) -> String {
+        let max = limits::max_chars(self.key);
+        match self.hint {
+            "" => format!("不超过{max}字"),
+            h => format!("{h}；不超过{max}字"),
+        }
+    }
+
+    pub fn max_chars(&self) -> usize {
+        limits::max_chars(self.key)
+    }
+}
+
+impl NewCase {
+    /// Every field against its bounds: length, amount, day count, and no date after today
+    /// (+ [`limits::FUTURE_DAYS`]): what is entered records what has happened.
+    pub fn check_bounds(&self, today: NaiveDate) -> Vec<FieldError> {
+        let mut errs = Vec::new();
+        let latest = today + chrono::Duration::days(limits::FUTURE_DAYS);
+        for f in FIELDS {
+            let v = self.get(f.key).trim();
+            let n = v.chars().count();
+            let max = limits::max_chars(f.key);
+            let message = if n > max {
+                format!("“{}”不能超过{max}字（现有{n}字）", f.header)
+            } else if matches!(f.key, "fine" | "daily_penalty_amount")
+                && v.parse::<ecowarden_core::ids::Money>()
+                    .is_ok_and(|m| m > limits::MAX_AMOUNT)
+            {
+                format!("“{}”不能超过10亿元", f.header)
+            } else if f.key == "daily_penalty_days"
+                && v.parse::<i64>().is_ok_and(|d| d > limits::MAX_DAYS)
+            {
+                format!("“{}”不能超过{}天", f.header, limits::MAX_DAYS)
+            } else if f.key.ends_with("_on")
+                && let Some(d) = parse_date(v).filter(|d| *d > latest)
+            {
+                format!("“{}”{d}晚于今天，不能填写将来的日期", f.header)
+            } else {
+                continue;
+            };
+            errs.push(FieldError {
+                field: f.key,
+                message,
+            });
+        }
+        errs
+    }
 }
 
 /// One problem with one field.

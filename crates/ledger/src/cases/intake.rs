@@ -77,7 +77,7 @@ pub struct NewMeasure {
 impl NewCase {
     /// Checks every field against the rules and the caller's scope; all problems at once.
     pub fn validate(&self, org: &Org, scope: &Scope) -> Result<ValidCase, Vec<FieldError>> {
-        let mut errs = Vec::new();
+        let mut errs = self.check_bounds(ecowarden_core::clock::today());
         let mut err =
             |field: &'static str, message: String| errs.push(FieldError { field, message });
         for f in FIELDS.iter().filter(|f| f.required) {
@@ -444,6 +444,40 @@ pub async fn record(
     Ok(ids)
 }
 
+/// Given case numbers that do not carry their own unit's prefix: a unit numbering into
+/// another's series would block that unit's own numbering (issue #16).
+async fn foreign_prefixes(
+    db: &Db,
+    rows: &[NewCase],
+) -> Result<Vec<(usize, FieldError)>, IntakeError> {
+    let mut prefixes: HashMap<String, String> = HashMap::new();
+    let units: Vec<(String, String)> =
+        sqlx::query_as("SELECT region_code, case_prefix FROM units ORDER BY id DESC")
+            .fetch_all(db.pool())
+            .await?;
+    // The first unit of a region numbers its cases (as `Writer::unit` picks it).
+    prefixes.extend(units);
+    Ok(rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let no = r.case_no.trim().parse::<CaseNo>().ok()?;
+            let prefix = prefixes.get(r.region_code.trim())?;
+            (!no.as_str().starts_with(&format!("{prefix}〔"))).then(|| {
+                (
+                    i,
+                    FieldError {
+                        field: "case_no",
+                        message: format!(
+                            "案号“{no}”不是本单位的编号，应以“{prefix}〔年份〕”开头（留空则自动编号）"
+                        ),
+                    },
+                )
+            })
+        })
+        .collect())
+}
+
 /// Rows that passed every check, ready for [`write_checked`].
 pub struct Checked {
     valid: Vec<ValidCase>,
@@ -473,6 +507,7 @@ pub async fn check(
     .await?
     .into_iter()
     .collect();
+    errors.extend(foreign_prefixes(db, rows).await?);
     let mut seen_nos: HashMap<String, usize> = HashMap::new();
     let mut given_nos = Vec::new();
     for (i, r) in rows.iter().enumerate() {
@@ -842,12 +877,16 @@ impl Writer {
         year: i32,
     ) -> Result<CaseNo, IntakeError> {
         if let std::collections::hash_map::Entry::Vacant(slot) = self.serials.entry((unit, year)) {
-            let nos: Vec<String> =
-                sqlx::query_scalar("SELECT case_no FROM cases WHERE unit_id = $1 AND year = $2")
-                    .bind(unit)
-                    .bind(year as i64)
-                    .fetch_all(&mut *conn)
-                    .await?;
+            // The unit's numbers, and any of its series stored by another unit before given
+            // numbers had to carry their own prefix.
+            let nos: Vec<String> = sqlx::query_scalar(
+                "SELECT case_no FROM cases WHERE (unit_id = $1 AND year = $2) OR case_no LIKE $3",
+            )
+            .bind(unit)
+            .bind(year as i64)
+            .bind(format!("{prefix}〔{year}〕%"))
+            .fetch_all(&mut *conn)
+            .await?;
             let serial = |n: &str| {
                 n.rsplit_once('〕')
                     .and_then(|(_, s)| s.trim_end_matches('号').parse::<u32>().ok())

@@ -285,11 +285,16 @@ pub async fn list(db: &Db, area: &Area, f: &CaseFilter) -> Result<(Vec<CaseSumma
     Ok(page_of(sql.fetch_all(db).await?, PAGE_SIZE))
 }
 
-/// The newest statistical year with cases; `None` on an empty ledger.
+/// The newest statistical year with cases, not after the current year (one case mis-dated
+/// 2099 must not move every user's pages to an empty 2099); `None` on an empty ledger.
 pub async fn latest_year(db: &Db) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT MAX(year) FROM cases")
-        .fetch_one(db.pool())
-        .await?)
+    let this_year = chrono::Datelike::year(&ecowarden_core::clock::today()) as i64;
+    Ok(
+        sqlx::query_scalar("SELECT MAX(year) FROM cases WHERE year <= $1")
+            .bind(this_year)
+            .fetch_one(db.pool())
+            .await?,
+    )
 }
 
 /// Why a case could not be read.
@@ -383,8 +388,9 @@ pub async fn dashboard(
     };
     let mut sql = Sql::new(&format!(
         "SELECT substr(COALESCE(c.filed_on, c.discovered_on), 6, 2) AS m, {group_col} AS r, c.source AS s, \
-         c.status AS st, COUNT(*) AS n, CAST(COALESCE(SUM(c.fine_fen), 0) AS BIGINT) AS fine \
-         FROM cases c WHERE c.year = "
+         c.status AS st, COUNT(*) AS n, {fine_sum} AS fine \
+         FROM cases c WHERE c.year = ",
+        fine_sum = fine_sum!()
     ));
     sql.bind(year);
     sql.scope(scope, "c");
@@ -407,7 +413,7 @@ pub async fn dashboard(
             d.by_month[i - 1] += g.n;
         }
         d.cases += g.n;
-        d.fine_fen += g.fine;
+        d.fine_fen = d.fine_fen.saturating_add(g.fine);
         if g.st == Status::Closed.as_str() {
             d.closed += g.n;
         }
@@ -417,7 +423,7 @@ pub async fn dashboard(
         }
         let r = regions.entry(g.r).or_default();
         r.0 += g.n;
-        r.1 += g.fine;
+        r.1 = r.1.saturating_add(g.fine);
         match sources.iter_mut().find(|(k, _)| *k == g.s) {
             Some(x) => x.1 += g.n,
             None => sources.push((g.s, g.n)),

@@ -64,6 +64,46 @@ fn refuse(breaches: Vec<rules::Breach>) -> Result<(), WorkflowError> {
     }
 }
 
+/// The decision's amount and texts within the bounds intake applies (`fields::limits`).
+fn bounded_decision(d: &rules::Decision) -> Result<(), WorkflowError> {
+    use super::fields::{header, limits};
+    if d.fine > limits::MAX_AMOUNT {
+        return Err(WorkflowError::Rule("罚款金额不能超过10亿元".into()));
+    }
+    for (key, text) in [
+        ("legal_basis", &d.legal_basis),
+        ("decision_no", &d.decision_no),
+    ] {
+        let max = limits::max_chars(key);
+        if text.trim().chars().count() > max {
+            return Err(WorkflowError::Rule(format!(
+                "“{}”不能超过{max}字",
+                header(key)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A measure's days, amount and items within the bounds intake applies.
+fn bounded_measure(m: &MeasureInput) -> Result<(), WorkflowError> {
+    use super::fields::limits;
+    if m.amount > limits::MAX_AMOUNT {
+        return Err(WorkflowError::Rule("金额不能超过10亿元".into()));
+    }
+    if m.days.is_some_and(|d| !(0..=limits::MAX_DAYS).contains(&d)) {
+        return Err(WorkflowError::Rule(format!(
+            "天数应在0至{}之间",
+            limits::MAX_DAYS
+        )));
+    }
+    let max = limits::max_chars("seal_and_seize_items");
+    if m.items.chars().count() > max {
+        return Err(WorkflowError::Rule(format!("物品清单不能超过{max}字")));
+    }
+    Ok(())
+}
+
 async fn officer_count(conn: &mut AnyConnection, id: i64) -> Result<i64, WorkflowError> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM case_officers co JOIN officers o ON o.id = co.officer_id \
@@ -91,6 +131,9 @@ pub async fn transition(
     cal: &Calendar,
     policy: &Policy,
 ) -> Result<(), WorkflowError> {
+    if let Some(d) = &step.decision {
+        bounded_decision(d)?;
+    }
     let before = super::get(db, scope, id).await?;
     let from = Status::parse(&before.status).unwrap_or(Status::Filed);
     let mut w = db.write().await?;
@@ -219,6 +262,7 @@ pub async fn add_measure(
     case_id: i64,
     m: &MeasureInput,
 ) -> Result<i64, WorkflowError> {
+    bounded_measure(m)?;
     let c = super::get(db, scope, case_id).await?;
     if let Some(discovered) = c.dates().discovered_on {
         refuse(rules::measure(m.kind, m.decided_on, discovered))?;

@@ -119,6 +119,12 @@ pub fn fines_by_region(decisions: &[DecisionRow], measures: &[MeasureRow]) -> Ha
 }
 
 /// Every figure of the rows, in the order the statistics page shows them.
+/// A sum that cannot overflow: it stops at `i64::MAX` (stored amounts are bounded, so only
+/// data from before the bounds could reach it).
+fn sum(values: impl Iterator<Item = i64>) -> i64 {
+    values.fold(0, i64::saturating_add)
+}
+
 pub fn figures(rows: &Rows) -> Vec<Figure> {
     let Rows {
         regions,
@@ -131,19 +137,15 @@ pub fn figures(rows: &Rows) -> Vec<Figure> {
         task_forces,
     } = *rows;
     let mut f = Figures::default();
-    let total: i64 = regions.iter().map(|r| r.n).sum();
-    let closed: i64 = regions.iter().map(|r| r.closed).sum();
+    let total = sum(regions.iter().map(|r| r.n));
+    let closed = sum(regions.iter().map(|r| r.closed));
     let penalties: Vec<&DecisionRow> = decisions.iter().filter(|d| d.no_penalty == 0).collect();
     let daily: Vec<&MeasureRow> = measures
         .iter()
         .filter(|m| m.kind == MeasureKind::DailyPenalty.as_str())
         .collect();
-    let daily_amount = daily
-        .iter()
-        .fold(0i64, |a, m| a.saturating_add(m.amount_fen));
-    let fine = fines_by_region(decisions, measures)
-        .values()
-        .fold(0i64, |a, v| a.saturating_add(*v));
+    let daily_amount = sum(daily.iter().map(|m| m.amount_fen));
+    let fine = sum(fines_by_region(decisions, measures).values().copied());
     f.push_all("cases.total", "案件", "立案查处案件", total, "件");
     f.decisions(
         "cases.penalty_decisions",
@@ -261,11 +263,10 @@ pub fn figures(rows: &Rows) -> Vec<Figure> {
 
     // 第三方弄虚作假.
     let tp = tagged(Tag::ThirdPartyFraud);
-    let tp_fine = tp
+    let tp_fine = sum(tp
         .iter()
         .filter_map(|id| details.get(id))
-        .map(|d| d.fine_fen)
-        .sum();
+        .map(|d| d.fine_fen));
     f.cases(
         "third_party.cases",
         "第三方弄虚作假",
@@ -426,7 +427,7 @@ fn referral_figures(
             &format!("{prefix}.{key}.persons"),
             group,
             &format!("{label}（人）"),
-            hits.iter().map(|r| persons(r)).sum(),
+            sum(hits.iter().map(|r| persons(r))),
             "人",
             ids.iter().copied().collect(),
         );

@@ -1,0 +1,261 @@
+//! Regression tests of issue #16 (a black-box probe): each defect the probe found, refused.
+
+use rust_xlsxwriter::Workbook;
+
+use crate::helpers::get_text;
+use crate::helpers::{TestApp, spawn_app};
+use crate::ledger_io::{
+    BOUNDARY, Row, case_count, csv, first_sheet, good, import_as, multipart, with,
+};
+
+/// Imports one row as 鼓楼 and returns the page that refuses it.
+async fn refused(app: &TestApp, row: Row) -> String {
+    let (status, page) = import_as(app, "gulou", &[("cases.csv", csv(&[row]).as_bytes())]).await;
+    assert_eq!(status, 422, "{page}");
+    page
+}
+
+/// Stores what the checks now refuse, as data from before them: `sql` sets case `id`
+/// (the last placeholder), after one text value if given.
+async fn store_raw(app: &TestApp, sql: &'static str, value: Option<String>, id: i64) {
+    let mut q = sqlx::query(sql);
+    if let Some(v) = value {
+        q = q.bind(v);
+    }
+    q.bind(id).execute(app.db.pool()).await.unwrap();
+}
+
+/// The probe's file: a few-KB workbook whose only cells are A1 and XFD1048576.
+fn far_cell_workbook() -> Vec<u8> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "案号").unwrap();
+    ws.write_string(1_048_575, 16_383, "x").unwrap();
+    wb.save_to_buffer().unwrap()
+}
+
+#[tokio::test]
+async fn a_far_cell_workbook_is_refused_and_the_server_stays_up() {
+    let app = spawn_app().await;
+    let bomb = far_cell_workbook();
+    assert!(bomb.len() < 8192, "{}", bomb.len());
+    let before = case_count(&app).await;
+    let (status, page) = import_as(&app, "gulou", &[("bomb.xlsx", &bomb)]).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("XFD1048576单元格有内容") && page.contains("上限"),
+        "{page}"
+    );
+    assert_eq!(case_count(&app).await, before);
+    // The registry import reads the same way.
+    let (c, csrf) = app.login("admin").await;
+    let r = c
+        .post(format!("{}/monitoring/registry/import", app.base))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(multipart(Some(&csrf), &[("bomb.xlsx", &bomb)], false))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let page = r.text().await.unwrap();
+    assert!(page.contains("XFD1048576"), "{status} {page}");
+    // Still serving.
+    let r = c.get(format!("{}/cases", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // The command line refuses it too, by file.
+    let dir =
+        std::env::temp_dir().join(format!("ew-bomb-{}", ecowarden_core::auth::random_token()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("bomb.xlsx"), &bomb).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecowarden"))
+        .arg("--database-url")
+        .arg(&app.url)
+        .args(["cases", "import", "--as", "gulou", "bomb.xlsx"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("bomb.xlsx") && err.contains("XFD1048576"),
+        "{err}"
+    );
+}
+
+/// Issue #16: a fine of 92,233,720,368,547,758.07 yuan was stored; statistics then failed and
+/// the dashboard showed a negative sum.
+#[tokio::test]
+async fn amounts_and_days_are_bounded_and_sums_never_overflow() {
+    let app = spawn_app().await;
+    let before = case_count(&app).await;
+    let rows = [
+        with(good(1), "fine", "92233720368547758.07"),
+        with(good(2), "fine", "1000000000.01"),
+    ];
+    let (status, page) = import_as(&app, "gulou", &[("cases.csv", csv(&rows).as_bytes())]).await;
+    assert_eq!(status, 422, "{page}");
+    assert_eq!(page.matches("不能超过10亿元").count(), 2, "{page}");
+    assert_eq!(case_count(&app).await, before);
+    let (status, page) = import_as(
+        &app,
+        "gulou",
+        &[(
+            "cases.csv",
+            csv(&[with(good(3), "fine", "1000000000")]).as_bytes(),
+        )],
+    )
+    .await;
+    assert_eq!(status, 200, "10亿元 itself is allowed: {page}");
+
+    // Amounts stored before the bound: the figures stay computable and never negative.
+    sqlx::query("UPDATE cases SET fine_fen = 9223372036854775807 WHERE year = 2023 AND id IN (SELECT id FROM cases WHERE year = 2023 ORDER BY id LIMIT 3)")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let (c, _) = app.login("admin").await;
+    for path in [
+        "/stats?year=2023",
+        "/stats/export.xlsx?year=2023",
+        "/?year=2023",
+        "/third-parties",
+    ] {
+        let r = c.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    let d: serde_json::Value =
+        crate::helpers::get_json(&c, format!("{}/api/v1/dashboard?year=2023", app.base)).await;
+    assert!(d["fine_fen"].as_i64().unwrap() > 0, "{d}");
+    for r in d["by_region"].as_array().unwrap() {
+        assert!(r[3].as_i64().unwrap() >= 0, "{r}");
+    }
+}
+
+/// Issue #16: a million characters were accepted in a text field, and one 违法行为 over
+/// 32,767 characters made the ledger export panic.
+#[tokio::test]
+async fn text_is_bounded_and_exports_cut_what_is_stored() {
+    let app = spawn_app().await;
+    let long = "x".repeat(2001);
+    let page = refused(&app, with(good(1), "violation", &long)).await;
+    assert!(
+        page.contains("“违法行为”不能超过2000字（现有2001字）"),
+        "{page}"
+    );
+    // The template and the form say the bound.
+    let (c, _) = app.login("gulou").await;
+    let form = get_text(&c, format!("{}/cases/new", app.base)).await;
+    assert!(form.contains("maxlength=\"2000\""), "{form}");
+    // Text stored before the bound: the export cuts it for Excel instead of failing.
+    let id = app.case_in("350102").await;
+    let sql = "UPDATE cases SET violation = $1 WHERE id = $2";
+    store_raw(&app, sql, Some("污".repeat(40_000)), id).await;
+    let year: i64 = sqlx::query_scalar("SELECT year FROM cases WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let r = c
+        .get(format!("{}/cases/export.xlsx?year={year}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sheet = first_sheet(r.bytes().await.unwrap().to_vec());
+    let cut = sheet
+        .iter()
+        .flatten()
+        .find_map(|d| match d {
+            calamine::Data::String(s) if s.starts_with("污污污") => Some(s.clone()),
+            _ => None,
+        })
+        .expect("the long text is exported");
+    assert!(cut.ends_with("已截断）"), "{}", &cut[cut.len() - 60..]);
+}
+
+/// Issue #16: one case dated 2099 moved every user's home page and statistics to 2099.
+#[tokio::test]
+async fn a_future_case_neither_sets_the_default_year_nor_is_accepted() {
+    let app = spawn_app().await;
+    let page = refused(&app, with(good(1), "discovered_on", "2099-01-01")).await;
+    assert!(
+        page.contains("2099-01-01晚于今天，不能填写将来的日期"),
+        "{page}"
+    );
+    // A case stored with a future year before the check does not move the default.
+    let id = app.case_in("350103").await;
+    let sql = "UPDATE cases SET year = 2099, discovered_on = '2099-01-01' WHERE id = $1";
+    store_raw(&app, sql, None, id).await;
+    let (c, _) = app.login("gulou").await;
+    let d: serde_json::Value =
+        crate::helpers::get_json(&c, format!("{}/api/v1/dashboard", app.base)).await;
+    assert_eq!(d["year"], 2023, "{d}");
+    let page = get_text(&c, format!("{}/stats", app.base)).await;
+    assert!(!page.contains("2099年"), "{page}");
+}
+
+/// Issue #16: any user opened any provider and saw its province-wide case count and fines.
+#[tokio::test]
+async fn a_provider_page_shows_only_the_figures_in_scope() {
+    let app = spawn_app().await;
+    // The provider with the most cases, and a county where it has none.
+    let (provider, total): (i64, i64) = sqlx::query_as(
+        "SELECT third_party_id, COUNT(*) FROM cases WHERE third_party_id IS NOT NULL \
+         GROUP BY third_party_id ORDER BY COUNT(*) DESC, third_party_id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let in_gulou: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM cases WHERE third_party_id = $1 AND region_code = '350102'",
+    )
+    .bind(provider)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert!(total > in_gulou, "fixture: the provider works outside 鼓楼");
+    let figures =
+        |page: &str| crate::helpers::extract(page, "本辖区弄虚作假案件</dt><dd>", "</dd>");
+    let (admin, _) = app.login("admin").await;
+    let page = get_text(&admin, format!("{}/third-parties/{provider}", app.base)).await;
+    assert!(figures(&page).starts_with(&format!("{total} 件")), "{page}");
+    let (gulou, _) = app.login("gulou").await;
+    let page = get_text(&gulou, format!("{}/third-parties/{provider}", app.base)).await;
+    assert!(
+        figures(&page).starts_with(&format!("{in_gulou} 件")),
+        "{page}"
+    );
+}
+
+/// Issue #16: 鼓楼 could register 台江's next number, and 台江 then could not record any
+/// auto-numbered case that year.
+#[tokio::test]
+async fn a_given_case_number_carries_its_own_units_prefix() {
+    let app = spawn_app().await;
+    let page = refused(&app, with(good(1), "case_no", "榕台江环罚〔2024〕1号")).await;
+    assert!(
+        page.contains("案号“榕台江环罚〔2024〕1号”不是本单位的编号，应以“榕鼓楼环罚〔年份〕”开头"),
+        "{page}"
+    );
+    // A number squatted before the check: auto-numbering skips it.
+    let id = app.case_in("350102").await;
+    let sql = "UPDATE cases SET case_no = '榕台江环罚〔2024〕1号' WHERE id = $1";
+    store_raw(&app, sql, None, id).await;
+    let taijiang = |n: u32| {
+        let row = with(good(n), "case_no", "");
+        let row = with(row, "region_code", "350103");
+        with(row, "officers", "闽3501030001、闽3501030002")
+    };
+    let body = csv(&[taijiang(2), taijiang(3)]);
+    let (status, page) = import_as(&app, "taijiang", &[("cases.csv", body.as_bytes())]).await;
+    assert_eq!(status, 200, "{page}");
+    let nos: Vec<String> = sqlx::query_scalar(
+        "SELECT case_no FROM cases WHERE region_code = '350103' AND year = 2024 ORDER BY case_no",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(nos, ["榕台江环罚〔2024〕2号", "榕台江环罚〔2024〕3号"]);
+}
