@@ -161,7 +161,9 @@ pub async fn seed(db: &Db, cases: usize, year: i32, seed: u64) -> Result<Option<
             _ => 8,
         };
         for i in 0..n {
-            sqlx::query("INSERT INTO officers (name, unit_id, certificate_no, region_code, city_code) VALUES ($1,$2,$3,$4,$5)")
+            // Certificates issued before the demo's years and valid through them.
+            sqlx::query("INSERT INTO officers (name, unit_id, certificate_no, region_code, city_code, certified_on, certificate_expires_on) \
+                         VALUES ($1,$2,$3,$4,$5,'2019-01-01','2029-12-31')")
                 .bind(person(&mut rng))
                 .bind(u.id)
                 .bind(format!("闽{}{:04}", u.region_code, i + 1))

@@ -188,7 +188,8 @@ pub struct Dossier {
     pub penalty_kinds: Vec<PenaltyKind>,
     pub fine: Money,
     pub late_fee: Money,
-    /// Distinct officers with a valid certificate on the case.
+    /// Distinct officers on the case whose certificate was valid on the day of the decision
+    /// (of filing, before one).
     pub certified_officers: usize,
     pub statement_waived_on: Option<NaiveDate>,
     pub hearing_notice_on: Option<NaiveDate>,
@@ -402,7 +403,7 @@ fn c4_officers(d: &Dossier, o: &mut Out) {
             "C4",
             Severity::Fail,
             format!(
-                "案件仅有{}名持证执法人员，应不少于两人",
+                "案件仅有{}名在行为之日持有有效执法证的执法人员，应不少于两人",
                 d.certified_officers
             ),
             &[],

@@ -187,10 +187,13 @@ async fn fill(db: &Db, files: &mut HashMap<i64, Dossier>, first: i64, last: i64)
             d.documents.push(r.get("doc_type"));
         }
     }
-    let mut officers = range(
+    // Certified on the day of the decision (or of filing, before one): an officer who has
+    // left since still acted lawfully then.
+    let mut officers = range(&format!(
         "SELECT co.case_id, COUNT(*) AS n FROM case_officers co JOIN officers o ON o.id = co.officer_id \
-         WHERE o.certificate_no IS NOT NULL AND o.active = 1 AND co.case_id BETWEEN ",
-    );
+         JOIN cases c ON c.id = co.case_id WHERE {} AND co.case_id BETWEEN ",
+        crate::cases::certified_on("COALESCE(c.decided_on, c.filed_on, c.discovered_on)")
+    ));
     officers.push(" GROUP BY co.case_id");
     let rows = officers.fetch_rows(db).await?;
     for r in &rows {

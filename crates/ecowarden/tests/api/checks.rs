@@ -262,3 +262,50 @@ async fn the_sample_is_reproducible_seeded_and_of_its_year_and_region() {
     );
     assert_eq!(code, Some(1));
 }
+
+#[tokio::test]
+async fn qualification_is_judged_at_the_date_of_the_act() {
+    let app = spawn_app().await;
+    let (id, no, decided): (i64, String, String) = sqlx::query_as(
+        "SELECT id, case_no, decided_on FROM cases WHERE region_code = '350103' AND status = 'closed' \
+         AND decided_on IS NOT NULL ORDER BY id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let check = || async {
+        let (_, out, _) = run(
+            &app.url,
+            &["dossier", "check", "--case", &no, "--format", "jsonl"],
+        );
+        out
+    };
+    assert!(!check().await.contains("\"C4\""));
+    // One officer's certificate ran out the day before the decision: one was qualified then.
+    let day_before =
+        (decided.parse::<chrono::NaiveDate>().unwrap() - chrono::Days::new(1)).to_string();
+    sqlx::query(
+        "UPDATE officers SET certificate_expires_on = $1 WHERE id = \
+         (SELECT officer_id FROM case_officers WHERE case_id = $2 AND lead = 0)",
+    )
+    .bind(&day_before)
+    .bind(id)
+    .execute(app.db.pool())
+    .await
+    .unwrap();
+    let out = check().await;
+    assert!(
+        out.contains("\"C4\"") && out.contains("有效执法证"),
+        "{out}"
+    );
+    // Issued only after the decision counts as not qualified either; still active today.
+    sqlx::query(
+        "UPDATE officers SET certificate_expires_on = NULL, certified_on = '2099-01-01' WHERE id = \
+         (SELECT officer_id FROM case_officers WHERE case_id = $1 AND lead = 0)",
+    )
+    .bind(id)
+    .execute(app.db.pool())
+    .await
+    .unwrap();
+    assert!(check().await.contains("\"C4\""));
+}

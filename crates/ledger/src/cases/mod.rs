@@ -285,6 +285,16 @@ pub async fn list(db: &Db, area: &Area, f: &CaseFilter) -> Result<(Vec<CaseSumma
     Ok(page_of(sql.fetch_all(db).await?, PAGE_SIZE))
 }
 
+/// SQL condition: officer `o` held an enforcement certificate valid on the date expression
+/// `on` (issue and expiry dates not recorded count as valid). Qualification is judged at the
+/// date of the act, not today (行政处罚法 Art 42).
+pub fn certified_on(on: &str) -> String {
+    format!(
+        "o.certificate_no IS NOT NULL AND (o.certified_on IS NULL OR o.certified_on <= {on}) \
+         AND (o.certificate_expires_on IS NULL OR o.certificate_expires_on >= {on})"
+    )
+}
+
 /// The newest statistical year with cases, not after the current year (one case mis-dated
 /// 2099 must not move every user's pages to an empty 2099); `None` on an empty ledger.
 pub async fn latest_year(db: &Db) -> Result<Option<i64>> {

@@ -104,12 +104,19 @@ fn bounded_measure(m: &MeasureInput) -> Result<(), WorkflowError> {
     Ok(())
 }
 
-async fn officer_count(conn: &mut AnyConnection, id: i64) -> Result<i64, WorkflowError> {
-    Ok(sqlx::query_scalar(
+/// The case's active officers whose certificate is valid on the day of the act.
+async fn officer_count(
+    conn: &mut AnyConnection,
+    id: i64,
+    on: NaiveDate,
+) -> Result<i64, WorkflowError> {
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT COUNT(*) FROM case_officers co JOIN officers o ON o.id = co.officer_id \
-         WHERE co.case_id = $1 AND o.certificate_no IS NOT NULL AND o.active = 1",
-    )
+         WHERE co.case_id = $1 AND o.active = 1 AND {}",
+        super::certified_on("$2")
+    )))
     .bind(id)
+    .bind(on.to_string())
     .fetch_one(&mut *conn)
     .await?)
 }
@@ -137,7 +144,7 @@ pub async fn transition(
     let before = super::get(db, scope, id).await?;
     let from = Status::parse(&before.status).unwrap_or(Status::Filed);
     let mut w = db.write().await?;
-    let officers = officer_count(&mut w.tx, id).await? as usize;
+    let officers = officer_count(&mut w.tx, id, on).await? as usize;
     let (waived_on, enforced): (Option<String>, Option<String>) = sqlx::query_as(
         "SELECT statement_waived_on, enforcement_applied_on FROM cases WHERE id = $1",
     )
