@@ -17,6 +17,7 @@ use ecowarden_core::audit_log;
 use ecowarden_core::auth::{Permission, User};
 use ecowarden_core::ids::Money;
 use ecowarden_core::scope::Area;
+use ecowarden_ledger::cases::documents::{self, DocumentError, NewDocument};
 use ecowarden_ledger::cases::intake::{self, FIELDS, Field, IntakeError, NewCase};
 use ecowarden_ledger::cases::rules::{Decision, Step};
 use ecowarden_ledger::cases::vocab::{self, MeasureKind, PenaltyKind, ReferralKind, Tag};
@@ -131,6 +132,8 @@ struct CasePage {
     /// What the legal checks found (empty: all passed).
     checks: Vec<ecowarden_ledger::checks::Finding>,
     penalty_kinds: &'static [PenaltyKind],
+    documents: Vec<documents::Document>,
+    templates: &'static [(i64, &'static str)],
 }
 
 impl CasePage {
@@ -184,6 +187,8 @@ pub async fn case_page(
         lead_id: ecowarden_monitoring::leads::for_case(&app.db, id).await?,
         checks: super::checks::of_case(&app, s.user(), id).await?,
         penalty_kinds: PenaltyKind::ALL,
+        documents: documents::list(&app.db, id).await?,
+        templates: &documents::TEMPLATES,
         c,
         d,
         history,
@@ -302,6 +307,52 @@ pub async fn transition(
         Ok(()) => Ok(back(id, &format!("已转为“{}”", to.label()))),
         Err(WorkflowError::Access(e)) => {
             Err(refuse(&app, s.user(), &format!("/cases/{id}"), e.into()).await)
+        }
+        Err(e) => Ok(back(id, &e.to_string())),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DocumentForm {
+    doc_type: String,
+    #[serde(default)]
+    doc_no: String,
+    signed_on: String,
+}
+
+/// Registers a document of the case file (its template, number and the day signed).
+pub async fn add_document(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    form: std::result::Result<Form<DocumentForm>, FormRejection>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
+    let Form(f) = form.map_err(super::form_rejection)?;
+    let doc_type = f
+        .doc_type
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| Error::Unprocessable(format!("未知的文书种类“{}”", f.doc_type)))?;
+    let signed_on = date(&f.signed_on, "签发日期")?;
+    let u = s.user();
+    match documents::record(
+        &app.db,
+        &u.scope,
+        &u.username,
+        id,
+        &NewDocument {
+            doc_type,
+            doc_no: f.doc_no.clone(),
+            signed_on,
+        },
+        ecowarden_core::clock::today(),
+    )
+    .await
+    {
+        Ok(_) => Ok(back(id, "已登记文书")),
+        Err(DocumentError::Access(e)) => {
+            Err(refuse(&app, u, &format!("/cases/{id}"), e.into()).await)
         }
         Err(e) => Ok(back(id, &e.to_string())),
     }

@@ -309,3 +309,68 @@ async fn qualification_is_judged_at_the_date_of_the_act() {
     .unwrap();
     assert!(check().await.contains("\"C4\""));
 }
+
+#[tokio::test]
+async fn a_document_registered_on_the_case_page_completes_the_file() {
+    let app = spawn_app().await;
+    let (id, no, served): (i64, String, String) = sqlx::query_as(
+        "SELECT id, case_no, served_on FROM cases WHERE region_code = '350103' AND status = 'closed' \
+         AND served_on IS NOT NULL ORDER BY id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM case_documents WHERE case_id = $1 AND doc_type = 18")
+        .bind(id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let check = || {
+        run(
+            &app.url,
+            &["dossier", "check", "--case", &no, "--format", "jsonl"],
+        )
+        .1
+    };
+    assert!(check().contains("送达回证"));
+    let (c, csrf) = app.login("taijiang").await;
+    let post = |signed: &str| {
+        c.post(format!("{}/cases/{id}/documents", app.base))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("doc_type", "18"),
+                ("doc_no", "台江送达〔2023〕1号"),
+                ("signed_on", signed),
+            ])
+            .send()
+    };
+    // Signed before the violation was found: refused, with the reason on the page.
+    let r = post("2000-01-01").await.unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(!check().is_empty());
+    let r = post(&served).await.unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(!check().contains("送达回证"), "{}", check());
+    let page = c
+        .get(format!("{}/cases/{id}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("台江送达〔2023〕1号"));
+    // 鼓楼 may not add to 台江's file.
+    let (g, gcsrf) = app.login("gulou").await;
+    let r = g
+        .post(format!("{}/cases/{id}/documents", app.base))
+        .form(&[
+            ("csrf", gcsrf.as_str()),
+            ("doc_type", "4"),
+            ("signed_on", served.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+}

@@ -351,6 +351,14 @@ const TABLE: &[Row] = &[
     },
     Row {
         method: "POST",
+        route: "/cases/{id}/documents",
+        path: "/cases/{case}/documents",
+        body: "doc_type=4&doc_no=询问笔录1&signed_on=2024-12-31",
+        anonymous: 303,
+        expect: TAIJIANG_WRITE,
+    },
+    Row {
+        method: "POST",
         route: "/cases/{id}/measures",
         path: "/cases/{case}/measures",
         body: "kind=seal_and_seize&decided_on=2024-12-31&items=设备",

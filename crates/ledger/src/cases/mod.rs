@@ -1,6 +1,7 @@
 //! The case ledger (案件台账): the case record, its scoped list and page, and the dashboard.
 //! `intake` records cases (forms, API, imports), `vocab` holds the controlled vocabularies.
 
+pub mod documents;
 pub mod fields;
 pub mod intake;
 pub mod rules;

@@ -3,3 +3,4 @@
 -- of the act, not today. NULL: not recorded (treated as valid).
 ALTER TABLE officers ADD COLUMN certified_on TEXT;
 ALTER TABLE officers ADD COLUMN certificate_expires_on TEXT;
+ALTER TABLE case_documents ADD COLUMN doc_no TEXT NOT NULL DEFAULT '';             -- 文书编号
