@@ -162,6 +162,17 @@ pub struct ReferralFacts {
     pub approved_on: Option<NaiveDate>,
 }
 
+/// An inspection or interview record (笔录) as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordFacts {
+    /// inspection | interview
+    pub kind: String,
+    pub started_at: Option<chrono::NaiveDateTime>,
+    pub ended_at: Option<chrono::NaiveDateTime>,
+    /// Distinct officers present.
+    pub officers: usize,
+}
+
 /// A period that does not count towards the decision deadline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Excluded {
@@ -210,6 +221,8 @@ pub struct Dossier {
     pub referrals: Vec<ReferralFacts>,
     /// The MEE 2016 template numbers of the documents in the file (1 立案审批表 … 33).
     pub documents: Vec<i64>,
+    /// Inspection and interview records.
+    pub records: Vec<RecordFacts>,
 }
 
 impl Dossier {
@@ -396,8 +409,26 @@ fn c3_term(d: &Dossier, cal: &Calendar, o: &mut Out) {
     }
 }
 
-/// C4: at least two officers with enforcement certificates.
+/// C4: at least two officers with enforcement certificates, on the case and at each
+/// inspection and interview.
 fn c4_officers(d: &Dossier, o: &mut Out) {
+    for r in d.records.iter().filter(|r| r.officers < 2) {
+        let on: Vec<(&'static str, NaiveDate)> = r
+            .started_at
+            .map(|t| ("started_at", t.date()))
+            .into_iter()
+            .collect();
+        o.push(
+            "C4",
+            Severity::Fail,
+            format!(
+                "{}仅有{}名执法人员在场，应不少于两人",
+                crate::cases::records::kind_label(&r.kind),
+                r.officers
+            ),
+            &on,
+        );
+    }
     if d.dates.filed_on.is_some() && d.certified_officers < 2 {
         o.push(
             "C4",
@@ -892,6 +923,24 @@ fn c16_dates(d: &Dossier, o: &mut Out) {
     }
     for b in breaches {
         o.push("C16", Severity::Fail, b.message, &[]);
+    }
+    for r in &d.records {
+        let label = crate::cases::records::kind_label(&r.kind);
+        match (r.started_at, r.ended_at) {
+            (Some(s), Some(e)) if e > s => {}
+            (Some(s), Some(_)) => o.push(
+                "C16",
+                Severity::Fail,
+                format!("{label}的结束时间不晚于开始时间"),
+                &[("started_at", s.date())],
+            ),
+            _ => o.push(
+                "C16",
+                Severity::Fail,
+                format!("{label}未记录精确到分钟的起止时间"),
+                &[],
+            ),
+        }
     }
 }
 

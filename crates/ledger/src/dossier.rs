@@ -11,8 +11,11 @@ use sqlx::any::AnyRow;
 use crate::calendar::Calendar;
 use crate::cases::Status;
 use crate::cases::fields::Dates;
+use crate::cases::records;
 use crate::cases::vocab::{MeasureKind, PenaltyKind, ReferralKind, SuspensionKind, parse_list};
-use crate::checks::{self, Dossier, Excluded, Finding, MeasureFacts, Policy, ReferralFacts};
+use crate::checks::{
+    self, Dossier, Excluded, Finding, MeasureFacts, Policy, RecordFacts, ReferralFacts,
+};
 use ecowarden_core::config::LegalSettings;
 use ecowarden_core::ids::Money;
 use ecowarden_core::scope::Area;
@@ -189,6 +192,28 @@ async fn fill(db: &Db, files: &mut HashMap<i64, Dossier>, first: i64, last: i64)
     }
     // Certified on the day of the decision (or of filing, before one): an officer who has
     // left since still acted lawfully then.
+    let rows: Vec<AnyRow> = range(
+        "SELECT case_id, kind, started_at, ended_at, officers FROM case_records WHERE case_id BETWEEN ",
+    )
+    .fetch_rows(db)
+    .await?;
+    for r in &rows {
+        if let Some(d) = files.get_mut(&r.get::<i64, _>("case_id")) {
+            let time = |col: &str| {
+                chrono::NaiveDateTime::parse_from_str(
+                    &r.get::<String, _>(col),
+                    records::TIME_FORMAT,
+                )
+                .ok()
+            };
+            d.records.push(RecordFacts {
+                kind: r.get("kind"),
+                started_at: time("started_at"),
+                ended_at: time("ended_at"),
+                officers: records::officers_of(&r.get::<String, _>("officers")),
+            });
+        }
+    }
     let mut officers = range(&format!(
         "SELECT co.case_id, COUNT(*) AS n FROM case_officers co JOIN officers o ON o.id = co.officer_id \
          JOIN cases c ON c.id = co.case_id WHERE {} AND co.case_id BETWEEN ",

@@ -19,6 +19,7 @@ use ecowarden_core::ids::Money;
 use ecowarden_core::scope::Area;
 use ecowarden_ledger::cases::documents::{self, DocumentError, NewDocument};
 use ecowarden_ledger::cases::intake::{self, FIELDS, Field, IntakeError, NewCase};
+use ecowarden_ledger::cases::records::{self, NewRecord, RecordError};
 use ecowarden_ledger::cases::rules::{Decision, Step};
 use ecowarden_ledger::cases::vocab::{self, MeasureKind, PenaltyKind, ReferralKind, Tag};
 use ecowarden_ledger::cases::workflow::{self, CaseDetail, MeasureInput, Outcome, WorkflowError};
@@ -134,6 +135,8 @@ struct CasePage {
     penalty_kinds: &'static [PenaltyKind],
     documents: Vec<documents::Document>,
     templates: &'static [(i64, &'static str)],
+    records: Vec<records::Record>,
+    record_kinds: &'static [(&'static str, &'static str)],
 }
 
 impl CasePage {
@@ -189,6 +192,8 @@ pub async fn case_page(
         penalty_kinds: PenaltyKind::ALL,
         documents: documents::list(&app.db, id).await?,
         templates: &documents::TEMPLATES,
+        records: records::list(&app.db, id).await?,
+        record_kinds: &records::KINDS,
         c,
         d,
         history,
@@ -307,6 +312,50 @@ pub async fn transition(
         Ok(()) => Ok(back(id, &format!("已转为“{}”", to.label()))),
         Err(WorkflowError::Access(e)) => {
             Err(refuse(&app, s.user(), &format!("/cases/{id}"), e.into()).await)
+        }
+        Err(e) => Ok(back(id, &e.to_string())),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecordForm {
+    kind: String,
+    started_at: String,
+    ended_at: String,
+    #[serde(default)]
+    place: String,
+    officers: String,
+}
+
+/// Registers an inspection or interview record (笔录) of the case.
+pub async fn add_record(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    form: std::result::Result<Form<RecordForm>, FormRejection>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
+    let Form(f) = form.map_err(super::form_rejection)?;
+    let time = |v: &str, label: &str| {
+        chrono::NaiveDateTime::parse_from_str(v.trim(), records::TIME_FORMAT).map_err(|_| {
+            Error::Unprocessable(format!("{label}“{v}”无法识别，应为YYYY-MM-DDTHH:MM"))
+        })
+    };
+    let r = NewRecord {
+        kind: f.kind.trim().to_owned(),
+        started_at: time(&f.started_at, "开始时间")?,
+        ended_at: time(&f.ended_at, "结束时间")?,
+        place: f.place.clone(),
+        officers: vocab::parse_list(&f.officers, |x| Some(x.to_owned())).unwrap_or_default(),
+    };
+    let now = chrono::Utc::now()
+        .with_timezone(&ecowarden_core::clock::cst())
+        .naive_local();
+    let u = s.user();
+    match records::record(&app.db, &u.scope, &u.username, id, &r, now).await {
+        Ok(_) => Ok(back(id, &format!("已登记{}", records::kind_label(&r.kind)))),
+        Err(RecordError::Access(e)) => {
+            Err(refuse(&app, u, &format!("/cases/{id}"), e.into()).await)
         }
         Err(e) => Ok(back(id, &e.to_string())),
     }

@@ -225,6 +225,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/cases/{id}"),
     ("POST", "/cases/{id}/transition"),
     ("POST", "/cases/{id}/documents"),
+    ("POST", "/cases/{id}/records"),
     ("POST", "/cases/{id}/measures"),
     ("POST", "/cases/{id}/referrals"),
     ("POST", "/referrals/{id}/outcome"),
@@ -299,6 +300,7 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}", get(ledger::case_page))
         .route("/cases/{id}/transition", post(ledger::transition))
         .route("/cases/{id}/documents", post(ledger::add_document))
+        .route("/cases/{id}/records", post(ledger::add_record))
         .route("/cases/{id}/measures", post(ledger::add_measure))
         .route("/cases/{id}/referrals", post(ledger::add_referral))
         .route("/referrals/{id}/outcome", post(ledger::referral_outcome))

@@ -374,3 +374,54 @@ async fn a_document_registered_on_the_case_page_completes_the_file() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
 }
+
+#[tokio::test]
+async fn an_interview_with_one_officer_is_recorded_and_flagged() {
+    let app = spawn_app().await;
+    let (id, no): (i64, String) = sqlx::query_as(
+        "SELECT id, case_no FROM cases WHERE region_code = '350103' AND status = 'closed' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let (c, csrf) = app.login("taijiang").await;
+    let post = |started: &str, ended: &str, officers: &str| {
+        c.post(format!("{}/cases/{id}/records", app.base))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("kind", "interview"),
+                ("started_at", started),
+                ("ended_at", ended),
+                ("place", "执法大队询问室"),
+                ("officers", officers),
+            ])
+            .send()
+    };
+    // An end before the start is refused and nothing is written.
+    post(
+        "2023-06-01T10:00",
+        "2023-06-01T09:00",
+        "闽3501030001、闽3501030002",
+    )
+    .await
+    .unwrap();
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM case_records").await, 0);
+    post("2023-06-01T09:00", "2023-06-01T10:20", "闽3501030001")
+        .await
+        .unwrap();
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM case_records").await, 1);
+    let (_, out, _) = run(
+        &app.url,
+        &["dossier", "check", "--case", &no, "--format", "jsonl"],
+    );
+    assert!(out.contains("调查询问笔录仅有1名执法人员在场"), "{out}");
+    let page = c
+        .get(format!("{}/cases/{id}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("执法大队询问室") && page.contains("2023-06-01T10:20"));
+}

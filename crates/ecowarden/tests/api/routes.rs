@@ -359,6 +359,14 @@ const TABLE: &[Row] = &[
     },
     Row {
         method: "POST",
+        route: "/cases/{id}/records",
+        path: "/cases/{case}/records",
+        body: "kind=inspection&started_at=2024-12-30T09:00&ended_at=2024-12-30T10:30&place=厂区&officers=闽3501030001、闽3501030002",
+        anonymous: 303,
+        expect: TAIJIANG_WRITE,
+    },
+    Row {
+        method: "POST",
         route: "/cases/{id}/measures",
         path: "/cases/{case}/measures",
         body: "kind=seal_and_seize&decided_on=2024-12-31&items=设备",

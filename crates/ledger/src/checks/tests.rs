@@ -75,8 +75,18 @@ fn lawful() -> Dossier {
             approved_on: on("2023-03-21"),
         }],
         documents: vec![1, 10, 12, 17, 18, 20, 22, 23, 24],
+        records: vec![RecordFacts {
+            kind: "inspection".into(),
+            started_at: Some(at("2023-03-01T09:30")),
+            ended_at: Some(at("2023-03-01T11:05")),
+            officers: 2,
+        }],
         ..Default::default()
     }
+}
+
+fn at(s: &str) -> chrono::NaiveDateTime {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").unwrap()
 }
 
 fn checks_of(d: &Dossier) -> Vec<&'static str> {
@@ -323,6 +333,20 @@ fn c15_document_missing() {
 fn c16_dates_out_of_order() {
     let mut f = lawful();
     f.dates.investigation_on = on("2023-03-04");
+    breaks_only(f, "C16", Severity::Fail);
+}
+
+#[test]
+fn c4_an_inspection_with_one_officer() {
+    let mut f = lawful();
+    f.records[0].officers = 1;
+    breaks_only(f, "C4", Severity::Fail);
+}
+
+#[test]
+fn c16_a_record_ending_before_it_starts() {
+    let mut f = lawful();
+    f.records[0].ended_at = Some(at("2023-03-01T09:00"));
     breaks_only(f, "C16", Severity::Fail);
 }
 
