@@ -39,76 +39,144 @@ pub struct Checked {
     pub findings: Vec<Finding>,
 }
 
-const CASE_COLUMNS: &str = "c.id, c.case_no, c.region_code, c.city_code, c.status, c.discovered_on, \
-     c.filed_on, c.investigation_on, c.prior_notice_on, c.hearing_requested_on, c.hearing_held_on, \
-     c.decided_on, c.served_on, c.paid_on, c.closed_on, c.violation_ended_on, c.continuing, \
-     c.special_limitation, c.filing_extended_on, c.term_extended_on, c.term_discussed_on, \
-     c.penalty_kinds, c.fine_fen, c.late_fee_fen, c.statement_waived_on, c.hearing_notice_on, \
-     c.collective_discussion_on, c.legal_review_on, c.decision_no, c.service_method, \
-     c.service_consent, c.deferral_approved_on, c.enforcement_applied_on, c.disclosed_on, \
-     c.closure_type, c.preserved_on, c.preservation_approved_on, c.preservation_handled_on";
+/// The date columns a check reads, in the order [`case_columns`] packs them.
+const DATE_COLUMNS: [&str; 24] = [
+    "discovered_on",
+    "filed_on",
+    "investigation_on",
+    "prior_notice_on",
+    "hearing_requested_on",
+    "hearing_held_on",
+    "decided_on",
+    "served_on",
+    "paid_on",
+    "closed_on",
+    "violation_ended_on",
+    "filing_extended_on",
+    "term_extended_on",
+    "term_discussed_on",
+    "statement_waived_on",
+    "hearing_notice_on",
+    "collective_discussion_on",
+    "legal_review_on",
+    "deferral_approved_on",
+    "enforcement_applied_on",
+    "disclosed_on",
+    "preserved_on",
+    "preservation_approved_on",
+    "preservation_handled_on",
+];
+
+/// The case columns the checks read. The dates come packed into one text column
+/// (`2023-03-01,,2023-03-05,…`): the `Any` driver turns every value of every row into an owned
+/// value, and over a million cases the 24 mostly empty date columns cost more than the checks.
+fn case_columns() -> String {
+    let dates: Vec<String> = DATE_COLUMNS
+        .iter()
+        .map(|c| format!("COALESCE(c.{c}, '')"))
+        .collect();
+    format!(
+        "c.id, c.case_no, c.region_code, c.city_code, c.status, c.penalty_kinds, c.fine_fen, \
+         c.late_fee_fen, c.continuing + 2 * c.special_limitation + 4 * c.service_consent AS flags, \
+         c.service_method || '|' || c.closure_type AS texts, {} AS dates",
+        dates.join(" || ',' || ")
+    )
+}
 
 /// Cases per chunk: large enough that the side tables are read by a few range scans, small
 /// enough that a chunk's rows stay in cache.
 const CHUNK: i64 = 20_000;
 
-fn date(r: &AnyRow, col: &str) -> Option<NaiveDate> {
-    r.get::<Option<String>, _>(col).and_then(|s| s.parse().ok())
-}
-
 fn dossier_of(r: &AnyRow) -> (Checked, Dossier) {
     let checked = Checked {
-        case_id: r.get("id"),
-        case_no: r.get("case_no"),
-        region_code: r.get("region_code"),
-        city_code: r.get("city_code"),
+        case_id: r.get(0),
+        case_no: r.get(1),
+        region_code: r.get(2),
+        city_code: r.get(3),
         findings: Vec::new(),
     };
+    let packed: String = r.get(10);
+    let mut dates = [None; 24];
+    for (slot, text) in dates.iter_mut().zip(packed.split(',')) {
+        *slot = text.parse::<NaiveDate>().ok();
+    }
+    let [
+        discovered_on,
+        filed_on,
+        investigation_on,
+        prior_notice_on,
+        hearing_requested_on,
+        hearing_held_on,
+        decided_on,
+        served_on,
+        paid_on,
+        closed_on,
+        violation_ended_on,
+        filing_extended_on,
+        term_extended_on,
+        term_discussed_on,
+        statement_waived_on,
+        hearing_notice_on,
+        collective_discussion_on,
+        legal_review_on,
+        deferral_approved_on,
+        enforcement_applied_on,
+        disclosed_on,
+        preserved_on,
+        preservation_approved_on,
+        preservation_handled_on,
+    ] = dates;
+    let flags: i64 = r.get(8);
+    let texts: String = r.get(9);
+    let (service_method, closure_type) = texts.split_once('|').unwrap_or((&texts, ""));
     let d = Dossier {
         case_no: checked.case_no.clone(),
-        status: Status::parse(&r.get::<String, _>("status")),
+        status: Status::parse(&r.get::<String, _>(4)),
         dates: Dates {
-            discovered_on: r.get::<String, _>("discovered_on").parse().ok(),
-            filed_on: date(r, "filed_on"),
-            investigation_on: date(r, "investigation_on"),
-            prior_notice_on: date(r, "prior_notice_on"),
-            hearing_requested_on: date(r, "hearing_requested_on"),
-            hearing_held_on: date(r, "hearing_held_on"),
-            decided_on: date(r, "decided_on"),
-            served_on: date(r, "served_on"),
-            paid_on: date(r, "paid_on"),
-            closed_on: date(r, "closed_on"),
+            discovered_on,
+            filed_on,
+            investigation_on,
+            prior_notice_on,
+            hearing_requested_on,
+            hearing_held_on,
+            decided_on,
+            served_on,
+            paid_on,
+            closed_on,
         },
-        violation_ended_on: date(r, "violation_ended_on"),
-        continuing: r.get::<i64, _>("continuing") != 0,
-        special_limitation: r.get::<i64, _>("special_limitation") != 0,
-        filing_extended_on: date(r, "filing_extended_on"),
-        term_extended_on: date(r, "term_extended_on"),
-        term_discussed_on: date(r, "term_discussed_on"),
-        penalty_kinds: parse_list(&r.get::<String, _>("penalty_kinds"), PenaltyKind::parse)
-            .unwrap_or_default(),
-        fine: Money::from_fen(r.get("fine_fen")),
-        late_fee: Money::from_fen(r.get("late_fee_fen")),
-        statement_waived_on: date(r, "statement_waived_on"),
-        hearing_notice_on: date(r, "hearing_notice_on"),
-        collective_discussion_on: date(r, "collective_discussion_on"),
-        legal_review_on: date(r, "legal_review_on"),
-        decision_no: r.get("decision_no"),
-        service_method: r.get("service_method"),
-        service_consent: r.get::<i64, _>("service_consent") != 0,
-        deferral_approved_on: date(r, "deferral_approved_on"),
-        enforcement_applied_on: date(r, "enforcement_applied_on"),
-        disclosed_on: date(r, "disclosed_on"),
-        closure_type: r.get("closure_type"),
-        preserved_on: date(r, "preserved_on"),
-        preservation_approved_on: date(r, "preservation_approved_on"),
-        preservation_handled_on: date(r, "preservation_handled_on"),
+        violation_ended_on,
+        continuing: flags & 1 != 0,
+        special_limitation: flags & 2 != 0,
+        filing_extended_on,
+        term_extended_on,
+        term_discussed_on,
+        penalty_kinds: parse_list(&r.get::<String, _>(5), PenaltyKind::parse).unwrap_or_default(),
+        fine: Money::from_fen(r.get(6)),
+        late_fee: Money::from_fen(r.get(7)),
+        statement_waived_on,
+        hearing_notice_on,
+        collective_discussion_on,
+        legal_review_on,
+        service_method: service_method.to_owned(),
+        service_consent: flags & 4 != 0,
+        deferral_approved_on,
+        enforcement_applied_on,
+        disclosed_on,
+        closure_type: closure_type.to_owned(),
+        preserved_on,
+        preservation_approved_on,
+        preservation_handled_on,
         ..Default::default()
     };
     (checked, d)
 }
 
-/// Fills the side tables (measures, referrals, excluded periods, documents, certified
+/// A date column of a side-table row.
+fn date(r: &AnyRow, col: &str) -> Option<NaiveDate> {
+    r.get::<Option<String>, _>(col).and_then(|s| s.parse().ok())
+}
+
+/// Fills the side tables (measures, referrals, excluded periods, records, documents, certified
 /// officers) of the cases with ids in `first..=last`.
 async fn fill(db: &Db, files: &mut HashMap<i64, Dossier>, first: i64, last: i64) -> Result<()> {
     let range = |select: &str| {
@@ -181,17 +249,6 @@ async fn fill(db: &Db, files: &mut HashMap<i64, Dossier>, first: i64, last: i64)
             end_on: date(r, "end_on"),
         });
     }
-    let rows: Vec<AnyRow> =
-        range("SELECT case_id, doc_type FROM case_documents WHERE case_id BETWEEN ")
-            .fetch_rows(db)
-            .await?;
-    for r in &rows {
-        if let Some(d) = files.get_mut(&r.get::<i64, _>("case_id")) {
-            d.documents.push(r.get("doc_type"));
-        }
-    }
-    // Certified on the day of the decision (or of filing, before one): an officer who has
-    // left since still acted lawfully then.
     let rows: Vec<AnyRow> = range(
         "SELECT case_id, kind, started_at, ended_at, officers FROM case_records WHERE case_id BETWEEN ",
     )
@@ -214,16 +271,29 @@ async fn fill(db: &Db, files: &mut HashMap<i64, Dossier>, first: i64, last: i64)
             });
         }
     }
+    // One row a case: the templates present as bits (numbers 1–62), not a row a document.
+    let mut docs = range(
+        "SELECT case_id, CAST(SUM(DISTINCT CAST(1 AS BIGINT) << CAST(doc_type AS INTEGER)) AS BIGINT) AS mask \
+         FROM case_documents WHERE doc_type BETWEEN 1 AND 62 AND case_id BETWEEN ",
+    );
+    docs.push(" GROUP BY case_id");
+    for r in &docs.fetch_rows(db).await? {
+        if let Some(d) = files.get_mut(&r.get::<i64, _>(0)) {
+            let mask: i64 = r.get(1);
+            d.documents = (1..=62).filter(|n| mask & (1 << n) != 0).collect();
+        }
+    }
+    // Certified on the day of the decision (or of filing, before one): an officer who has
+    // left since still acted lawfully then.
     let mut officers = range(&format!(
         "SELECT co.case_id, COUNT(*) AS n FROM case_officers co JOIN officers o ON o.id = co.officer_id \
          JOIN cases c ON c.id = co.case_id WHERE {} AND co.case_id BETWEEN ",
         crate::cases::certified_on("COALESCE(c.decided_on, c.filed_on, c.discovered_on)")
     ));
     officers.push(" GROUP BY co.case_id");
-    let rows = officers.fetch_rows(db).await?;
-    for r in &rows {
-        if let Some(d) = files.get_mut(&r.get::<i64, _>("case_id")) {
-            d.certified_officers = r.get::<i64, _>("n") as usize;
+    for r in &officers.fetch_rows(db).await? {
+        if let Some(d) = files.get_mut(&r.get::<i64, _>(0)) {
+            d.certified_officers = r.get::<i64, _>(1) as usize;
         }
     }
     Ok(())
@@ -237,7 +307,10 @@ pub async fn check_case(
     cal: &Calendar,
     policy: &Policy,
 ) -> Result<Option<Checked>> {
-    let mut sql = Sql::new(&format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.id = "));
+    let mut sql = Sql::new(&format!(
+        "SELECT {} FROM cases c WHERE c.id = ",
+        case_columns()
+    ));
     sql.bind(case_id);
     sql.scope(area, "c");
     let mut out = Vec::new();
@@ -296,7 +369,10 @@ pub async fn check_all(
     let mut after = 0i64;
     let mut n = 0;
     loop {
-        let mut sql = Sql::new(&format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.id > "));
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM cases c WHERE c.id > ",
+            case_columns()
+        ));
         sql.bind(after);
         sql.scope(area, "c");
         if let Some(y) = year {
