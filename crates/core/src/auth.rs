@@ -295,7 +295,7 @@ pub async fn create_user(
         Err(e) => return Err(e.into()),
     };
     audit_log::append(
-        &mut w.tx,
+        &mut w,
         &Change {
             actor,
             action: "create",
@@ -362,7 +362,7 @@ pub async fn set_disabled(db: &Db, actor: &str, id: i64, disabled: bool) -> Resu
             .await?;
     }
     audit_log::append(
-        &mut w.tx,
+        &mut w,
         &Change {
             actor,
             action: if disabled { "disable" } else { "enable" },
@@ -407,7 +407,7 @@ pub async fn reset_password(
         .await
         .map_err(StoreError::from)?;
     audit_log::append(
-        &mut w.tx,
+        &mut w,
         &Change {
             actor,
             action: "reset_password",
