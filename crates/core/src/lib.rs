@@ -25,6 +25,7 @@ pub mod org;
 pub mod scope;
 pub mod sheet;
 pub mod store;
+pub mod throttle;
 
 use anyhow::Context;
 
