@@ -29,6 +29,24 @@ pub const MAX_USERNAME_BYTES: usize = 64;
 /// Longest password accepted at login, in bytes.
 pub const MAX_PASSWORD_BYTES: usize = 256;
 
+/// Signs in through the per-address throttle (see `auth::login`).
+async fn try_login(
+    app: &AppState,
+    peer: Option<&str>,
+    username: &str,
+    password: &str,
+) -> Result<std::result::Result<auth::NewSession, LoginFailure>> {
+    let address = peer.unwrap_or("");
+    Ok(auth::login(
+        &app.db,
+        &app.login_throttle,
+        username.trim(),
+        password,
+        address,
+    )
+    .await?)
+}
+
 /// Refuses over-long login fields before they reach the store or the logs.
 fn check_login_fields(username: &str, password: &str) -> Result<()> {
     if username.len() > MAX_USERNAME_BYTES {
@@ -322,16 +340,7 @@ pub async fn login_submit(State(app): State<AppState>, req: Request) -> Result<R
         .await;
         return Err(Error::Csrf);
     }
-    let address = peer.as_deref().unwrap_or("");
-    match auth::login(
-        &app.db,
-        &app.login_throttle,
-        f.username.trim(),
-        &f.password,
-        address,
-    )
-    .await?
-    {
+    match try_login(&app, peer.as_deref(), &f.username, &f.password).await? {
         Ok(s) => {
             let mut res = Redirect::to(safe_next(f.next.as_deref())).into_response();
             res.headers_mut().append(
@@ -391,16 +400,7 @@ pub async fn api_login(State(app): State<AppState>, req: Request) -> Result<Resp
         .await
         .map_err(super::json_rejection)?;
     check_login_fields(&f.username, &f.password)?;
-    let address = peer.as_deref().unwrap_or("");
-    match auth::login(
-        &app.db,
-        &app.login_throttle,
-        f.username.trim(),
-        &f.password,
-        address,
-    )
-    .await?
-    {
+    match try_login(&app, peer.as_deref(), &f.username, &f.password).await? {
         Ok(s) => {
             let mut res = Json(serde_json::json!({"csrf_token": s.csrf})).into_response();
             res.headers_mut().append(
