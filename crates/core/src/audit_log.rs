@@ -5,12 +5,22 @@
 //! the store's write lock, so a gap in the numbers is a deleted entry, a broken link is a
 //! reordered or deleted one, and a hash that does not match its content is an edited one.
 //! `ecowarden audit-log verify` walks the chain and names each.
+//!
+//! The hash alone is unkeyed: whoever can write the database could edit an entry and recompute
+//! every later hash, or delete the last entries. So each entry also carries a MAC
+//! (HMAC-SHA256 of the same content) under a key kept outside the database, and the head is
+//! checkpointed outside it after each commit (see [`crate::anchor`]). Entries written before
+//! the key existed have no MAC and are verified by their hash only; every entry after the
+//! first keyed one must have one.
+
+use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
-use crate::store::{Db, Result};
+use crate::anchor::{Anchor, Checkpoint};
+use crate::store::{Db, Result, WriteTx};
 
 /// The `prev_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -39,6 +49,10 @@ pub struct Entry {
     pub after_json: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    /// HMAC-SHA256 of the content under the key outside the database; `None` for entries
+    /// written before the key existed. Not shown: pages and the API keep their fields.
+    #[serde(skip)]
+    pub mac: Option<String>,
 }
 
 impl Entry {
@@ -81,7 +95,12 @@ impl Entry {
 
     /// The hash this entry's content and link should have.
     pub fn expected_hash(&self) -> String {
-        entry_hash(
+        hex::encode(Sha256::digest(self.content().as_bytes()))
+    }
+
+    /// What the hash and the MAC cover.
+    fn content(&self) -> String {
+        entry_content(
             &self.prev_hash,
             self.seq,
             &self.at,
@@ -96,7 +115,7 @@ impl Entry {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn entry_hash(
+fn entry_content(
     prev: &str,
     seq: i64,
     at: &str,
@@ -108,39 +127,43 @@ fn entry_hash(
     after: Option<&str>,
 ) -> String {
     // A JSON array is an unambiguous encoding of the fields (no separator can be forged).
-    let content = serde_json::to_string(&(
+    serde_json::to_string(&(
         prev, seq, at, actor, action, entity, entity_id, before, after,
     ))
-    .expect("strings serialise");
-    hex::encode(Sha256::digest(content.as_bytes()))
+    .expect("strings serialise")
 }
 
 /// Appends an entry inside the caller's write transaction (see [`Db::write`]), so the change
 /// and its record commit or roll back together.
-pub async fn append(conn: &mut AnyConnection, change: &Change<'_>) -> Result<i64> {
-    Appender::start(conn).await?.append(conn, change).await
+pub async fn append(w: &mut WriteTx, change: &Change<'_>) -> Result<i64> {
+    Appender::start(w).await?.append(&mut w.tx, change).await
 }
 
 /// Appends many entries in one transaction, reading the chain's head once (imports).
 pub struct Appender {
     next_seq: i64,
     prev_hash: String,
+    anchor: Option<Arc<Anchor>>,
 }
 
 impl Appender {
-    /// Reads the head of the chain. Must run under the store's write lock.
-    pub async fn start(conn: &mut AnyConnection) -> Result<Self> {
+    /// Reads the head of the chain inside the write transaction (under the store's write
+    /// lock); the commit then checkpoints the new head.
+    pub async fn start(w: &mut WriteTx) -> Result<Self> {
+        let anchor = w.audit_anchor();
         let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
+            .fetch_optional(&mut *w.tx)
             .await?;
         Ok(match last {
             Some(r) => Appender {
                 next_seq: r.try_get::<i64, _>(0)? + 1,
                 prev_hash: r.try_get(1)?,
+                anchor,
             },
             None => Appender {
                 next_seq: 1,
                 prev_hash: GENESIS.to_owned(),
+                anchor,
             },
         })
     }
@@ -151,7 +174,7 @@ impl Appender {
         let at = crate::clock::now_rfc3339();
         let before = change.before.as_ref().map(|v| v.to_string());
         let after = change.after.as_ref().map(|v| v.to_string());
-        let hash = entry_hash(
+        let content = entry_content(
             &self.prev_hash,
             seq,
             &at,
@@ -162,6 +185,8 @@ impl Appender {
             before.as_deref(),
             after.as_deref(),
         );
+        let hash = hex::encode(Sha256::digest(content.as_bytes()));
+        let mac = self.anchor.as_ref().map(|a| a.mac(content.as_bytes()));
         let prev_hash = std::mem::replace(&mut self.prev_hash, hash.clone());
         self.next_seq += 1;
         Pending {
@@ -175,6 +200,7 @@ impl Appender {
             after,
             prev_hash,
             hash,
+            mac,
         }
     }
 
@@ -195,12 +221,13 @@ impl Appender {
         let mut head = Appender {
             next_seq: self.next_seq,
             prev_hash: self.prev_hash.clone(),
+            anchor: self.anchor.clone(),
         };
         let entries: Vec<Pending> = changes.iter().map(|c| head.next(c)).collect();
-        const COLS: usize = 10;
+        const COLS: usize = 11;
         for chunk in entries.chunks(ROWS_PER_INSERT) {
             let mut sql = String::from(
-                "INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash) VALUES ",
+                "INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash, mac) VALUES ",
             );
             for r in 0..chunk.len() {
                 if r > 0 {
@@ -227,7 +254,8 @@ impl Appender {
                     .bind(e.before.as_deref())
                     .bind(e.after.as_deref())
                     .bind(e.prev_hash.as_str())
-                    .bind(e.hash.as_str());
+                    .bind(e.hash.as_str())
+                    .bind(e.mac.as_deref());
             }
             q.execute(&mut *conn).await?;
         }
@@ -236,7 +264,7 @@ impl Appender {
     }
 }
 
-/// Entries per multi-row insert (10 values each): few, because a statement's cost in
+/// Entries per multi-row insert (11 values each): few, because a statement's cost in
 /// sqlx-sqlite grows with the square of its parameters (see `cases::intake`).
 const ROWS_PER_INSERT: usize = 80;
 
@@ -252,6 +280,7 @@ struct Pending {
     after: Option<String>,
     prev_hash: String,
     hash: String,
+    mac: Option<String>,
 }
 
 /// One break in the chain, naming the entry.
@@ -263,6 +292,17 @@ pub enum Problem {
     Missing { from: i64, to: i64 },
     /// The entry does not link to the one stored before it.
     BrokenLink { seq: i64 },
+    /// The entry's MAC does not match: its content, or the chain before it, was rewritten
+    /// (hashes recomputed) by someone without the key.
+    Rewritten { seq: i64 },
+    /// An entry after the first keyed one has no MAC.
+    Unkeyed { seq: i64 },
+    /// The store ends before the checkpoint's head: the last entries were deleted.
+    Truncated { entries: i64, checkpoint: i64 },
+    /// The entry at the checkpoint's head has another hash than the checkpoint records.
+    HeadChanged { seq: i64 },
+    /// Entries carry MACs but the key file is missing: they cannot be checked.
+    KeyMissing { file: String },
 }
 
 impl std::fmt::Display for Problem {
@@ -277,6 +317,30 @@ impl std::fmt::Display for Problem {
                 f,
                 "entry {seq}: does not link to the entry before it (reordered, replaced or preceded by a deletion)"
             ),
+            Problem::Rewritten { seq } => write!(
+                f,
+                "entry {seq}: rewritten (MAC does not match the key; content or hashes recomputed)"
+            ),
+            Problem::Unkeyed { seq } => write!(
+                f,
+                "entry {seq}: has no MAC although entries before it are keyed (rewritten)"
+            ),
+            Problem::Truncated {
+                entries,
+                checkpoint,
+            } => write!(
+                f,
+                "truncated: the checkpoint records {checkpoint} entries, the store ends at {entries} (entries {}..={checkpoint} deleted)",
+                entries + 1
+            ),
+            Problem::HeadChanged { seq } => write!(
+                f,
+                "entry {seq}: hash differs from the checkpoint (rewritten)"
+            ),
+            Problem::KeyMissing { file } => write!(
+                f,
+                "audit key {file} missing: the entries' MACs cannot be checked"
+            ),
         }
     }
 }
@@ -286,15 +350,36 @@ impl std::fmt::Display for Problem {
 pub struct Verification {
     pub entries: i64,
     pub head: String,
+    /// The head as the operator keeps it (`entries=N head=H first_keyed=K`).
+    pub head_checkpoint: Checkpoint,
+    /// The checkpoint the chain was compared with, if any.
+    pub checkpoint: Option<Checkpoint>,
     pub problems: Vec<Problem>,
 }
 
-/// Walks the chain in order. Reads in pages so a large log does not sit in memory.
+/// Walks the chain with the store's key and its checkpoint file (see [`verify_with`]).
 pub async fn verify(db: &Db) -> Result<Verification> {
+    let checkpoint = db
+        .anchor()
+        .and_then(|a| Checkpoint::read(&a.checkpoint_file).ok().flatten());
+    verify_with(db, db.anchor(), None, checkpoint.as_ref()).await
+}
+
+/// Walks the chain in order, checking each entry's link, hash and (with the key) MAC, and
+/// that the store reaches `checkpoint`'s head with its hash. `key_file` names a key that
+/// should exist when `anchor` is `None`. Reads in pages so a large log does not sit in memory.
+pub async fn verify_with(
+    db: &Db,
+    anchor: Option<&Anchor>,
+    key_file: Option<&str>,
+    checkpoint: Option<&Checkpoint>,
+) -> Result<Verification> {
     let mut problems = Vec::new();
     let mut prev_seq = 0i64;
     let mut prev_hash = GENESIS.to_owned();
     let mut entries = 0i64;
+    let mut first_keyed = checkpoint.and_then(|c| c.first_keyed);
+    let mut key_missing = false;
     loop {
         let page: Vec<Entry> =
             sqlx::query_as("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000")
@@ -315,16 +400,63 @@ pub async fn verify(db: &Db) -> Result<Verification> {
             if e.prev_hash != prev_hash {
                 problems.push(Problem::BrokenLink { seq: e.seq });
             }
-            if e.expected_hash() != e.hash {
+            let content = e.content();
+            let edited = hex::encode(Sha256::digest(content.as_bytes())) != e.hash;
+            if edited {
                 problems.push(Problem::Edited { seq: e.seq });
+            }
+            match (&e.mac, anchor) {
+                (Some(mac), Some(a)) => {
+                    // An entry already named as edited is not named twice.
+                    if !edited && !a.verify_mac(content.as_bytes(), mac) {
+                        problems.push(Problem::Rewritten { seq: e.seq });
+                    }
+                }
+                (Some(_), None) => key_missing = true,
+                (None, _) => {
+                    if first_keyed.is_some_and(|k| e.seq >= k) {
+                        problems.push(Problem::Unkeyed { seq: e.seq });
+                    }
+                }
+            }
+            if e.mac.is_some() && first_keyed.is_none() {
+                first_keyed = Some(e.seq);
+            }
+            if let Some(c) = checkpoint
+                && c.seq == e.seq
+                && c.hash != e.hash
+            {
+                problems.push(Problem::HeadChanged { seq: e.seq });
             }
             prev_seq = e.seq;
             prev_hash = e.hash;
         }
     }
+    if let Some(c) = checkpoint
+        && prev_seq < c.seq
+    {
+        problems.push(Problem::Truncated {
+            entries: prev_seq,
+            checkpoint: c.seq,
+        });
+    }
+    if key_missing {
+        problems.push(Problem::KeyMissing {
+            file: key_file
+                .map(str::to_owned)
+                .or_else(|| anchor.map(|a| a.key_file.display().to_string()))
+                .unwrap_or_default(),
+        });
+    }
     Ok(Verification {
         entries,
+        head_checkpoint: Checkpoint {
+            seq: prev_seq,
+            hash: prev_hash.clone(),
+            first_keyed,
+        },
         head: prev_hash,
+        checkpoint: checkpoint.cloned(),
         problems,
     })
 }

@@ -16,10 +16,6 @@ use crate::org::{Level, Org, Region};
 use crate::scope::Scope;
 use crate::store::{Db, Result, StoreError};
 
-/// Failed logins before an account is locked.
-pub const MAX_FAILED_LOGINS: i64 = 5;
-/// How long a lock lasts.
-pub const LOCKOUT_MINUTES: i64 = 15;
 /// Idle sessions end after this long.
 pub const SESSION_HOURS: i64 = 8;
 
@@ -295,7 +291,7 @@ pub async fn create_user(
         Err(e) => return Err(e.into()),
     };
     audit_log::append(
-        &mut w.tx,
+        &mut w,
         &Change {
             actor,
             action: "create",
@@ -362,7 +358,7 @@ pub async fn set_disabled(db: &Db, actor: &str, id: i64, disabled: bool) -> Resu
             .await?;
     }
     audit_log::append(
-        &mut w.tx,
+        &mut w,
         &Change {
             actor,
             action: if disabled { "disable" } else { "enable" },
@@ -407,7 +403,7 @@ pub async fn reset_password(
         .await
         .map_err(StoreError::from)?;
     audit_log::append(
-        &mut w.tx,
+        &mut w,
         &Change {
             actor,
             action: "reset_password",
@@ -450,51 +446,44 @@ pub struct NewSession {
     pub csrf: String,
 }
 
-/// Checks the password, counts failures, locks after [`MAX_FAILED_LOGINS`], and opens a session.
+/// Checks the password and opens a session. Failures count per (account, client address)
+/// in `throttle`, which makes that address wait before trying that account again (a growing
+/// backoff, see [`crate::throttle`]); the account itself is never locked for everyone.
+///
+/// Every attempt spends one Argon2 verification, against the account's hash or, for an unknown
+/// or disabled account or a waiting address, [`DUMMY_HASH`], and writes nothing on failure, so
+/// the response time does not tell those cases apart (the page's message does not either).
 pub async fn login(
     db: &Db,
+    throttle: &crate::throttle::LoginThrottle,
     username: &str,
     password: &str,
+    peer: &str,
 ) -> Result<std::result::Result<NewSession, LoginFailure>> {
-    let Some(user) = find_by_username(db, username).await? else {
-        // Spend the same time as a real check so response times do not reveal usernames.
-        let dummy = password.to_owned();
-        tokio::task::spawn_blocking(move || verify_password(&dummy, DUMMY_HASH))
-            .await
-            .ok();
-        return Ok(Err(LoginFailure::UnknownUser));
+    let waiting = throttle.is_blocked(username, peer);
+    let user = find_by_username(db, username).await?;
+    let hash = match &user {
+        Some(u) if u.disabled == 0 && !waiting => u.password_hash.clone(),
+        _ => DUMMY_HASH.to_owned(),
     };
-    if user.disabled != 0 {
-        return Ok(Err(LoginFailure::Disabled));
-    }
-    let now = clock::now_rfc3339();
-    if user
-        .locked_until
-        .as_deref()
-        .is_some_and(|t| t > now.as_str())
-    {
-        return Ok(Err(LoginFailure::Locked));
-    }
-    let (pw, hash) = (password.to_owned(), user.password_hash.clone());
+    let pw = password.to_owned();
     let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
         .await
         .expect("verify task");
+    let failure = match &user {
+        None => Some(LoginFailure::UnknownUser),
+        Some(u) if u.disabled != 0 => Some(LoginFailure::Disabled),
+        Some(_) if waiting => Some(LoginFailure::Locked),
+        Some(_) if !ok => Some(LoginFailure::WrongPassword),
+        Some(_) => None,
+    };
+    let (Some(user), None) = (user, failure) else {
+        throttle.failed(username, peer);
+        return Ok(Err(failure.unwrap_or(LoginFailure::WrongPassword)));
+    };
+    throttle.succeeded(username, peer);
+    let now = clock::now_rfc3339();
     let mut w = db.write().await?;
-    if !ok {
-        let failed = user.failed_logins + 1;
-        let locked_until = (failed >= MAX_FAILED_LOGINS).then(|| {
-            (chrono::Utc::now() + chrono::Duration::minutes(LOCKOUT_MINUTES))
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-        });
-        sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
-            .bind(if locked_until.is_some() { 0 } else { failed })
-            .bind(locked_until)
-            .bind(user.id)
-            .execute(&mut *w.tx)
-            .await?;
-        w.commit().await?;
-        return Ok(Err(LoginFailure::WrongPassword));
-    }
     let s = NewSession {
         token: random_token(),
         csrf: random_token(),
@@ -558,6 +547,11 @@ pub async fn security_event(
     path: &str,
     detail: &str,
 ) {
+    // Issue #16: what an anonymous request sends is stored and logged capped.
+    let username = username.map(|u| cap(u, 64));
+    let username = username.as_deref();
+    let (peer, path, detail) = (peer.map(|p| cap(p, 64)), cap(path, 256), cap(detail, 512));
+    let (peer, path, detail) = (peer.as_deref(), path.as_str(), detail.as_str());
     let res = sqlx::query("INSERT INTO security_events (at, kind, username, peer, path, detail) VALUES ($1,$2,$3,$4,$5,$6)")
         .bind(clock::now_rfc3339())
         .bind(kind)
@@ -570,6 +564,14 @@ pub async fn security_event(
     tracing::warn!(kind, username, peer, path, detail, "security event");
     if let Err(e) = res {
         tracing::error!(error = %e, "could not record security event");
+    }
+}
+
+/// At most `max` characters of `s`, marked with `…` when cut.
+fn cap(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
     }
 }
 

@@ -14,6 +14,17 @@ pub struct Settings {
     pub http: HttpSettings,
     pub ingest: IngestSettings,
     pub legal: LegalSettings,
+    pub audit: AuditSettings,
+}
+
+/// The audit log's anchor outside the database (see `anchor`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditSettings {
+    /// The MAC key, created (mode 0600) at first start; empty: `<data_dir>/audit.key`.
+    pub key_file: PathBuf,
+    /// The head checkpoint, rewritten after each audited commit; empty:
+    /// `<data_dir>/audit-checkpoint`.
+    pub checkpoint_file: PathBuf,
 }
 
 /// What the law leaves to the province, for the legal checks.
@@ -79,7 +90,9 @@ impl Settings {
             .set_default("ingest.max_open_groups", 16)?
             .set_default("ingest.compact_interval_secs", 60)?
             .set_default("ingest.silent_after_secs", 3900)?
-            .set_default("legal.large_fine_yuan", 50_000)?;
+            .set_default("legal.large_fine_yuan", 50_000)?
+            .set_default("audit.key_file", "")?
+            .set_default("audit.checkpoint_file", "")?;
         b = match file {
             Some(f) => b.add_source(config::File::from(f).required(true)),
             None => b.add_source(config::File::with_name("ecowarden.toml").required(false)),
@@ -93,6 +106,20 @@ impl Settings {
         .try_deserialize()
     }
 
+    /// Where the audit log's MAC key is.
+    pub fn audit_key_file(&self) -> PathBuf {
+        or_in(&self.audit.key_file, &self.data_dir, "audit.key")
+    }
+
+    /// Where the audit log's head checkpoint is.
+    pub fn audit_checkpoint_file(&self) -> PathBuf {
+        or_in(
+            &self.audit.checkpoint_file,
+            &self.data_dir,
+            "audit-checkpoint",
+        )
+    }
+
     /// The database URL, defaulting to `sqlite:<data_dir>/ecowarden.sqlite`.
     pub fn database_url(&self) -> String {
         if self.database_url.is_empty() {
@@ -103,6 +130,14 @@ impl Settings {
         } else {
             self.database_url.clone()
         }
+    }
+}
+
+fn or_in(set: &Path, dir: &Path, name: &str) -> PathBuf {
+    if set.as_os_str().is_empty() {
+        dir.join(name)
+    } else {
+        set.to_owned()
     }
 }
 

@@ -7,13 +7,15 @@
 //! - [`org`]: the region tree, units and officers;
 //! - [`scope`]: where a caller may read and write (`Scope`, `Area`);
 //! - [`auth`]: accounts, roles, passwords, sessions, security events;
-//! - [`audit_log`]: the append-only, hash-chained log of every change;
+//! - [`audit_log`]: the append-only, hash-chained log of every change, keyed and
+//!   checkpointed by [`anchor`] outside the database;
 //! - [`sheet`]: reading spreadsheets (.xlsx, .xls, CSV in UTF-8 or GBK) into cells.
 //!
 //! It never holds a domain rule of the ledger, monitoring or assessment, never speaks HTTP and
 //! never parses a command line. Dependency direction: `ids`, `clock` ← `store` ← `org` ←
 //! `scope` ← `audit_log` ← `auth`; the store knows scopes only through `store::ScopeFilter`.
 
+pub mod anchor;
 pub mod audit_log;
 pub mod auth;
 pub mod clock;
@@ -23,6 +25,7 @@ pub mod org;
 pub mod scope;
 pub mod sheet;
 pub mod store;
+pub mod throttle;
 
 use anyhow::Context;
 
@@ -32,6 +35,12 @@ use store::Db;
 /// Opens the store named by the settings (creating the data directory for SQLite), applies
 /// the migrations and seeds the organisation: what every command does first.
 pub async fn open(settings: &Settings) -> anyhow::Result<Db> {
+    open_with(settings, true).await
+}
+
+/// [`open`]; `create_key` off leaves a missing audit key missing (`audit-log verify` reads
+/// the key, it never makes one).
+pub async fn open_with(settings: &Settings, create_key: bool) -> anyhow::Result<Db> {
     let url = settings.database_url();
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&settings.data_dir)
@@ -40,6 +49,10 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Db> {
     let db = Db::connect(&url)
         .await
         .with_context(|| format!("opening {}", store::redact(&url)))?;
+    let (key, checkpoint) = (settings.audit_key_file(), settings.audit_checkpoint_file());
+    let anchor = anchor::Anchor::load(&key, &checkpoint, create_key)
+        .with_context(|| format!("reading the audit-log key {}", key.display()))?;
+    let db = db.with_anchor(anchor);
     org::seed(&db).await?;
     Ok(db)
 }

@@ -14,6 +14,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::anchor::{Anchor, Checkpoint};
+
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -190,19 +192,76 @@ pub struct Db {
     /// deferred transaction that upgrades to a write can fail with SQLITE_BUSY instead of
     /// waiting); the audit log's hash chain needs its appends in one order on both backends.
     write_lock: Arc<Mutex<()>>,
+    /// The audit log's key and checkpoint (see [`crate::anchor`]); `None`: entries are
+    /// written unkeyed and no checkpoint is kept (stores opened without settings).
+    anchor: Option<Arc<Anchor>>,
 }
 
 /// A write transaction holding the process-wide write lock until commit or drop.
 pub struct WriteTx {
     pub tx: Transaction<'static, Any>,
     _guard: OwnedMutexGuard<()>,
+    anchor: Option<Arc<Anchor>>,
+    /// Audit entries were appended: the checkpoint is rewritten after the commit.
+    audited: bool,
 }
 
 impl WriteTx {
-    pub async fn commit(self) -> Result<()> {
+    /// Commits; when audit entries were appended, then records the chain's head in the
+    /// checkpoint (after the commit, so a rolled-back append never reaches it). A checkpoint
+    /// that cannot be written is logged, not an error: the change is stored.
+    pub async fn commit(mut self) -> Result<()> {
+        let head = match (&self.anchor, self.audited) {
+            (Some(a), true) => Some(head_checkpoint(&mut self.tx, a).await?),
+            _ => None,
+        };
         self.tx.commit().await?;
+        if let (Some(a), Some(Some(c))) = (&self.anchor, head)
+            && let Err(e) = a.write_checkpoint(&c)
+        {
+            tracing::error!(file = %a.checkpoint_file.display(), error = %e, "writing the audit-log checkpoint");
+        }
         Ok(())
     }
+
+    /// The audit log's key, for the entries' MACs; marks the transaction as audited.
+    pub fn audit_anchor(&mut self) -> Option<Arc<Anchor>> {
+        self.audited = true;
+        self.anchor.clone()
+    }
+}
+
+/// The head of the audit log as the checkpoint records it, read inside the transaction.
+async fn head_checkpoint(
+    tx: &mut Transaction<'static, Any>,
+    anchor: &Anchor,
+) -> Result<Option<Checkpoint>> {
+    use sqlx::Row;
+    let Some(head) = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut **tx)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let known = Checkpoint::read(&anchor.checkpoint_file)
+        .ok()
+        .flatten()
+        .and_then(|c| c.first_keyed);
+    let first_keyed = match known {
+        Some(k) => Some(k),
+        None => {
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT MIN(seq) FROM audit_log WHERE mac IS NOT NULL",
+            )
+            .fetch_one(&mut **tx)
+            .await?
+        }
+    };
+    Ok(Some(Checkpoint {
+        seq: head.try_get(0)?,
+        hash: head.try_get(1)?,
+        first_keyed,
+    }))
 }
 
 impl Db {
@@ -245,6 +304,7 @@ impl Db {
             pool,
             backend,
             write_lock: Arc::new(Mutex::new(())),
+            anchor: None,
         };
         db.migrate().await?;
         Ok(db)
@@ -278,6 +338,16 @@ impl Db {
         self.backend
     }
 
+    /// This store with the audit log's key and checkpoint (see [`crate::open`]).
+    pub fn with_anchor(mut self, anchor: Option<Anchor>) -> Db {
+        self.anchor = anchor.map(Arc::new);
+        self
+    }
+
+    pub fn anchor(&self) -> Option<&Anchor> {
+        self.anchor.as_deref()
+    }
+
     /// Starts a write transaction; every change and its audit entry go through one.
     pub async fn write(&self) -> Result<WriteTx> {
         let guard = self.write_lock.clone().lock_owned().await;
@@ -289,7 +359,12 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
         }
-        Ok(WriteTx { tx, _guard: guard })
+        Ok(WriteTx {
+            tx,
+            _guard: guard,
+            anchor: self.anchor.clone(),
+            audited: false,
+        })
     }
 }
 

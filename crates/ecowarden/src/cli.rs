@@ -271,8 +271,15 @@ pub enum ExportFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the chain and name every edited, reordered or deleted entry (exit 1 if any).
-    Verify,
+    /// Walk the chain and name every edited, reordered, rewritten or deleted entry, check each
+    /// entry's MAC with the key file and the chain against the checkpoint (exit 1 if any);
+    /// print the head for the operator to keep.
+    Verify {
+        /// A checkpoint to compare with instead of the one in the data directory, e.g. the
+        /// operator's kept copy of a printed head (`entries=N head=H [first_keyed=K]`).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -142,24 +142,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             commands::user::user_command(&db, &org, command).await?;
         }
         Command::AuditLog {
-            command: AuditCommand::Verify,
-        } => {
-            let db = ecowarden_core::open(&settings).await?;
-            let v = audit_log::verify(&db).await?;
-            if v.problems.is_empty() {
-                println!("audit log intact: {} entries, head {}", v.entries, v.head);
-            } else {
-                for p in &v.problems {
-                    println!("{p}");
-                }
-                println!(
-                    "audit log BROKEN: {} problem(s) in {} entries",
-                    v.problems.len(),
-                    v.entries
-                );
-                return Ok(ExitCode::FAILURE);
-            }
-        }
+            command: AuditCommand::Verify { checkpoint },
+        } => return audit_verify(&settings, checkpoint.as_deref()).await,
         Command::Cases { command } => {
             return commands::ledger::cases_command(&settings, command).await;
         }
@@ -170,6 +154,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hj212 { .. } => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `audit-log verify`: the chain, its MACs and the checkpoint; never creates a key.
+async fn audit_verify(
+    settings: &Settings,
+    checkpoint: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    let db = ecowarden_core::open_with(settings, false).await?;
+    let file = checkpoint
+        .map(|p| p.to_owned())
+        .unwrap_or_else(|| settings.audit_checkpoint_file());
+    let cp = match ecowarden_core::anchor::Checkpoint::read(&file)
+        .with_context(|| format!("reading the checkpoint {}", file.display()))?
+    {
+        Some(c) => Some(c),
+        None if checkpoint.is_some() => {
+            anyhow::bail!("{}: not a checkpoint (entries=N head=H)", file.display())
+        }
+        None => None,
+    };
+    let key_file = settings.audit_key_file().display().to_string();
+    let v = audit_log::verify_with(&db, db.anchor(), Some(&key_file), cp.as_ref()).await?;
+    match &cp {
+        Some(c) => println!("checkpoint {}: {c}", file.display()),
+        None => println!("no checkpoint at {}", file.display()),
+    }
+    if db.anchor().is_none() {
+        println!("no audit key at {key_file}: MACs not checked");
+    }
+    println!("head (keep this): {}", v.head_checkpoint);
+    if v.problems.is_empty() {
+        println!("audit log intact: {} entries, head {}", v.entries, v.head);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &v.problems {
+        println!("{p}");
+    }
+    println!(
+        "audit log BROKEN: {} problem(s) in {} entries",
+        v.problems.len(),
+        v.entries
+    );
+    Ok(ExitCode::FAILURE)
 }
 
 /// Seeds the screening demo once (when no generated outlet is registered yet).

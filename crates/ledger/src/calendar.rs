@@ -217,7 +217,7 @@ pub async fn save_year(db: &Db, actor: &str, year: i32, days: &[Day]) -> Result<
             .await?;
     }
     audit_log::append(
-        &mut w.tx,
+        &mut w,
         &Change {
             actor,
             action: "save_holidays",

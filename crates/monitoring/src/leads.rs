@@ -559,7 +559,7 @@ pub async fn save_run(
     let (from, to) = (period.0.to_string(), period.1.to_string());
     let now = clock::now_rfc3339();
     let mut w = db.write().await?;
-    let mut audit = Appender::start(&mut w.tx).await?;
+    let mut audit = Appender::start(&mut w).await?;
     let mut saved = Saved::default();
     for lead in leads {
         let Some(o) = outlets.get(&lead.mn) else {
@@ -732,7 +732,7 @@ pub async fn accept(
         Err(IntakeError::Store(e)) => return Err(e.into()),
     };
     let mut w = db.write().await?;
-    let mut audit = Appender::start(&mut w.tx).await?;
+    let mut audit = Appender::start(&mut w).await?;
     let case_id = match intake::write_checked(db, &mut w, &mut audit, actor, checked).await {
         Ok(ids) => ids[0],
         Err(IntakeError::Invalid(es)) => {
@@ -787,7 +787,7 @@ pub async fn dismiss(
     }
     let now = clock::now_rfc3339();
     let mut w = db.write().await?;
-    let mut audit = Appender::start(&mut w.tx).await?;
+    let mut audit = Appender::start(&mut w).await?;
     // Read inside the transaction: a re-screening may replace an open lead's findings.
     let findings: Vec<(String, Option<String>, i64, i64)> = sqlx::query_as(
         "SELECT signature, factor, start_ts, end_ts FROM lead_findings WHERE lead_id = $1 ORDER BY id",
@@ -855,7 +855,7 @@ pub async fn lift(
     }
     let now = clock::now_rfc3339();
     let mut w = db.write().await?;
-    let mut audit = Appender::start(&mut w.tx).await?;
+    let mut audit = Appender::start(&mut w).await?;
     let changed = sqlx::query(
         "UPDATE suppressions SET lifted_at = $1, lifted_by = $2, lift_reason = $3 \
          WHERE id = $4 AND lifted_at IS NULL",

@@ -201,7 +201,7 @@ pub async fn set_crc_variant(
         .await
         .map_err(StoreError::from)?;
     ecowarden_core::audit_log::append(
-        &mut w.tx,
+        &mut w,
         &Change {
             actor,
             action: "set_crc_variant",
@@ -768,7 +768,7 @@ pub async fn save(
     }
 
     let mut w = db.write().await?;
-    let mut audit = Appender::start(&mut w.tx).await?;
+    let mut audit = Appender::start(&mut w).await?;
     let mut done = Imported::default();
     let now = clock::now_rfc3339();
     // Credit code → (facility id, region code), for the facilities this save touches.

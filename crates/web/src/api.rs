@@ -66,7 +66,12 @@ struct ApiDoc;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
-        .route("/session", post(session::api_login))
+        .route(
+            "/session",
+            post(session::api_login).layer(axum::extract::DefaultBodyLimit::max(
+                session::LOGIN_BODY_LIMIT,
+            )),
+        )
         .route("/me", get(me))
         .route("/regions", get(regions))
         .route("/dashboard", get(dashboard))

@@ -50,6 +50,8 @@ pub struct AppState {
     dashboards: Arc<DashboardCache>,
     /// The HJ 212 receiver running in this process, if any (its figures for the pages).
     pub receiver: Option<Arc<ecowarden_monitoring::ingest::Context>>,
+    /// Failed logins per (account, client address): see `ecowarden_core::throttle`.
+    pub login_throttle: Arc<ecowarden_core::throttle::LoginThrottle>,
 }
 
 /// Dashboard figures per (scope, year).
@@ -120,6 +122,7 @@ impl AppState {
             settings: Arc::new(settings),
             dashboards: Arc::new(DashboardCache::new()),
             receiver: None,
+            login_throttle: Arc::new(ecowarden_core::throttle::LoginThrottle::new()),
         }
     }
 
@@ -335,7 +338,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/docs", get(api::docs))
         .route(
             "/login",
-            get(session::login_form).post(session::login_submit),
+            get(session::login_form)
+                .post(session::login_submit)
+                .layer(DefaultBodyLimit::max(session::LOGIN_BODY_LIMIT)),
         )
         .merge(monitoring::pages())
         .merge(leads::pages())

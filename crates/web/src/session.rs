@@ -22,6 +22,45 @@ use super::error::{Error, Result};
 use ecowarden_core::auth::{self, LoginFailure, User};
 
 pub const SESSION_COOKIE: &str = "ew_session";
+/// Body limit of the login routes (issue #16: each request could carry the 32 MB of an import).
+pub const LOGIN_BODY_LIMIT: usize = 8 * 1024;
+/// Longest username accepted at login, in bytes.
+pub const MAX_USERNAME_BYTES: usize = 64;
+/// Longest password accepted at login, in bytes.
+pub const MAX_PASSWORD_BYTES: usize = 256;
+
+/// Signs in through the per-address throttle (see `auth::login`).
+async fn try_login(
+    app: &AppState,
+    peer: Option<&str>,
+    username: &str,
+    password: &str,
+) -> Result<std::result::Result<auth::NewSession, LoginFailure>> {
+    let address = peer.unwrap_or("");
+    Ok(auth::login(
+        &app.db,
+        &app.login_throttle,
+        username.trim(),
+        password,
+        address,
+    )
+    .await?)
+}
+
+/// Refuses over-long login fields before they reach the store or the logs.
+fn check_login_fields(username: &str, password: &str) -> Result<()> {
+    if username.len() > MAX_USERNAME_BYTES {
+        return Err(Error::BadRequest(format!(
+            "用户名过长（不超过{MAX_USERNAME_BYTES}字节）"
+        )));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(Error::BadRequest(format!(
+            "密码过长（不超过{MAX_PASSWORD_BYTES}字节）"
+        )));
+    }
+    Ok(())
+}
 const LOGIN_CSRF_COOKIE: &str = "ew_login_csrf";
 
 /// The resolved session of a request, put in its extensions by [`load_session`].
@@ -287,6 +326,7 @@ pub async fn login_submit(State(app): State<AppState>, req: Request) -> Result<R
     let Form(f): Form<LoginForm> = Form::from_request(req, &app)
         .await
         .map_err(super::form_rejection)?;
+    check_login_fields(&f.username, &f.password)?;
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE);
     if expected.as_deref() != Some(f.csrf.as_str()) {
         auth::security_event(
@@ -300,7 +340,7 @@ pub async fn login_submit(State(app): State<AppState>, req: Request) -> Result<R
         .await;
         return Err(Error::Csrf);
     }
-    match auth::login(&app.db, f.username.trim(), &f.password).await? {
+    match try_login(&app, peer.as_deref(), &f.username, &f.password).await? {
         Ok(s) => {
             let mut res = Redirect::to(safe_next(f.next.as_deref())).into_response();
             res.headers_mut().append(
@@ -329,11 +369,10 @@ pub async fn login_submit(State(app): State<AppState>, req: Request) -> Result<R
     }
 }
 
-fn login_message(why: LoginFailure) -> &'static str {
-    match why {
-        LoginFailure::Locked => "登录失败次数过多，账户已临时锁定，请15分钟后再试或联系管理员",
-        _ => "用户名或密码错误（连续失败5次将锁定15分钟）",
-    }
+/// One message for every failure (unknown, disabled, wrong password, an address that must
+/// wait), so the answer does not tell whether an account exists.
+fn login_message(_why: LoginFailure) -> &'static str {
+    "用户名或密码错误；同一地址连续失败5次后须稍候再试，等待时间逐次加长"
 }
 
 use axum::extract::FromRequest;
@@ -360,7 +399,8 @@ pub async fn api_login(State(app): State<AppState>, req: Request) -> Result<Resp
     let Json(f): Json<ApiLogin> = Json::from_request(req, &app)
         .await
         .map_err(super::json_rejection)?;
-    match auth::login(&app.db, f.username.trim(), &f.password).await? {
+    check_login_fields(&f.username, &f.password)?;
+    match try_login(&app, peer.as_deref(), &f.username, &f.password).await? {
         Ok(s) => {
             let mut res = Json(serde_json::json!({"csrf_token": s.csrf})).into_response();
             res.headers_mut().append(

@@ -141,3 +141,145 @@ async fn swapped_entries_are_found() {
         v.problems
     );
 }
+
+/// `ecowarden audit-log verify` on the app's store with its data directory.
+fn verify_cli(app: &crate::helpers::TestApp) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecowarden"))
+        .args(["--database-url", &app.url, "--data"])
+        .arg(&app.data)
+        .args(["audit-log", "verify"])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_checkpoint_finds_deleted_last_entries() {
+    let app = spawn_app().await;
+    some_changes(&app).await;
+    let last: i64 = app.scalar("SELECT MAX(seq) FROM audit_log").await;
+    // The key is private to the app's user; the seeded entries (written before the key) are
+    // unkeyed and still verify, by their hash.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(app.data.join("audit.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let unkeyed: i64 = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE mac IS NULL")
+        .await;
+    assert!(unkeyed > 0 && unkeyed < last);
+    let (ok, text) = verify_cli(&app);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains(&format!("head (keep this): entries={last} head=")),
+        "{text}"
+    );
+
+    // Delete the last two entries: the chain that is left is consistent, the checkpoint is not.
+    sqlx::query("DELETE FROM audit_log WHERE seq > $1")
+        .bind(last - 2)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let v = audit_log::verify(&app.db).await.unwrap();
+    assert_eq!(
+        v.problems,
+        vec![Problem::Truncated {
+            entries: last - 2,
+            checkpoint: last
+        }]
+    );
+    let (ok, text) = verify_cli(&app);
+    assert!(!ok);
+    assert!(
+        text.contains(&format!(
+            "truncated: the checkpoint records {last} entries, the store ends at {}",
+            last - 2
+        )),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_mac_finds_an_edit_with_every_later_hash_recomputed() {
+    let app = spawn_app().await;
+    some_changes(&app).await;
+    let last: i64 = app.scalar("SELECT MAX(seq) FROM audit_log").await;
+    // Edit an entry, then recompute its hash and every later one (what the unkeyed chain
+    // cannot see).
+    let mut entries = audit_log::recent(&app.db, 3).await.unwrap();
+    entries.reverse();
+    assert_eq!(entries[0].seq, last - 2);
+    let mut prev = entries[0].prev_hash.clone();
+    for (i, e) in entries.iter_mut().enumerate() {
+        if i == 1 {
+            e.after_json = Some("{\"disabled\":false}".into());
+        }
+        e.prev_hash = prev.clone();
+        e.hash = e.expected_hash();
+        prev = e.hash.clone();
+        sqlx::query(
+            "UPDATE audit_log SET after_json = $1, prev_hash = $2, hash = $3 WHERE seq = $4",
+        )
+        .bind(e.after_json.as_deref())
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .bind(e.seq)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    }
+    let unkeyed = audit_log::verify_with(&app.db, None, None, None)
+        .await
+        .unwrap();
+    assert!(
+        unkeyed
+            .problems
+            .iter()
+            .all(|p| matches!(p, Problem::KeyMissing { .. })),
+        "the hash chain alone is fooled: {:?}",
+        unkeyed.problems
+    );
+    let v = audit_log::verify(&app.db).await.unwrap();
+    assert!(
+        v.problems.contains(&Problem::Rewritten { seq: last - 1 })
+            && v.problems.contains(&Problem::Rewritten { seq: last })
+            && v.problems.contains(&Problem::HeadChanged { seq: last }),
+        "{:?}",
+        v.problems
+    );
+    assert!(!v.problems.contains(&Problem::Rewritten { seq: last - 2 }));
+    let (ok, text) = verify_cli(&app);
+    assert!(!ok);
+    assert!(
+        text.contains(&format!("entry {}: rewritten", last - 1)),
+        "{text}"
+    );
+
+    // Dropping the MACs does not help: entries after the first keyed one must carry one.
+    sqlx::query("UPDATE audit_log SET mac = NULL WHERE seq >= $1")
+        .bind(last - 1)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let v = audit_log::verify(&app.db).await.unwrap();
+    assert!(
+        v.problems.contains(&Problem::Unkeyed { seq: last - 1 }),
+        "{:?}",
+        v.problems
+    );
+    // Without the key file the MACs cannot be checked, and verify says so.
+    std::fs::remove_file(app.data.join("audit.key")).unwrap();
+    let (ok, text) = verify_cli(&app);
+    assert!(!ok);
+    assert!(text.contains("MACs cannot be checked"), "{text}");
+    assert!(!app.data.join("audit.key").exists(), "verify makes no key");
+}

@@ -40,7 +40,7 @@ async fn form_login_dashboard_logout() {
 }
 
 #[tokio::test]
-async fn wrong_password_is_refused_and_logged_then_locks() {
+async fn wrong_password_is_refused_and_logged_then_the_address_waits() {
     let app = spawn_app().await;
     let (_, r) = app.form_login("taijiang", "not-the-password").await;
     assert_eq!(r.status(), 401);
@@ -53,19 +53,67 @@ async fn wrong_password_is_refused_and_logged_then_locks() {
     for _ in 0..4 {
         app.form_login("taijiang", "still-wrong").await;
     }
-    // Five failures: now even the right password is refused until the lock expires.
+    // Five failures from this address: now even the right password is refused from it.
     let (_, r) = app.form_login("taijiang", PASSWORD).await;
     assert_eq!(r.status(), 401);
-    assert!(r.text().await.unwrap().contains("锁定"));
-    // An administrator's password reset unlocks.
-    let id: i64 = app
-        .scalar("SELECT id FROM users WHERE username = 'taijiang'")
+    assert!(r.text().await.unwrap().contains("用户名或密码错误"));
+    let locked: i64 = app
+        .scalar("SELECT COUNT(*) FROM security_events WHERE kind = 'login_failed' AND detail = 'locked'")
         .await;
-    ecowarden_core::auth::reset_password(&app.db, "test", id, "Fresh-Passw0rd!")
+    assert_eq!(locked, 1);
+    // Issue #16: the account is not locked for everyone; another address signs in.
+    let other = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let r = other
+        .post(format!("{}/api/v1/session", app.base))
+        .json(&serde_json::json!({"username": "taijiang", "password": PASSWORD}))
+        .send()
         .await
         .unwrap();
-    let (_, r) = app.form_login("taijiang", "Fresh-Passw0rd!").await;
-    assert_eq!(r.status(), 303);
+    assert_eq!(r.status(), 200);
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT locked_until FROM users WHERE username = 'taijiang'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(stored, None);
+}
+
+/// Issue #16: an unknown, a disabled and a waiting account answer alike.
+#[tokio::test]
+async fn login_failures_read_alike() {
+    let app = spawn_app().await;
+    let c = client();
+    let answer = |username: &'static str, password: &'static str| {
+        let c = c.clone();
+        let url = format!("{}/api/v1/session", app.base);
+        async move {
+            let r = c
+                .post(url)
+                .json(&serde_json::json!({"username": username, "password": password}))
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let unknown = answer("no_such_user", "x").await;
+    assert_eq!(unknown.0, 401);
+    let wrong = answer("gulou", "wrong").await;
+    assert_eq!(wrong, unknown);
+    sqlx::query("UPDATE users SET disabled = 1 WHERE username = 'taijiang'")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(answer("taijiang", PASSWORD).await, unknown);
+    for _ in 0..5 {
+        answer("gulou", "wrong").await;
+    }
+    assert_eq!(answer("gulou", PASSWORD).await, unknown);
 }
 
 #[tokio::test]
@@ -188,4 +236,43 @@ async fn next_parameter_cannot_redirect_off_site() {
     let c = client();
     let page = get_text(&c, format!("{}/login?next=//evil.example/", app.base)).await;
     assert!(page.contains("name=\"next\" value=\"/\""));
+}
+
+/// Issue #16, item 6: a huge username filled the security log and the server log.
+#[tokio::test]
+async fn long_login_fields_are_refused_and_not_stored() {
+    let app = spawn_app().await;
+    let c = client();
+    let url = format!("{}/api/v1/session", app.base);
+    // Over the login routes' body limit: refused before it is read whole.
+    let huge = "a".repeat(64 * 1024);
+    let r = c
+        .post(&url)
+        .json(&serde_json::json!({"username": huge, "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    // Within the body but over the field caps: refused in Chinese, nothing stored.
+    let long = "b".repeat(65);
+    let r = c
+        .post(&url)
+        .json(&serde_json::json!({"username": long, "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("用户名过长"));
+    let r = c
+        .post(&url)
+        .json(&serde_json::json!({"username": "gulou", "password": "p".repeat(257)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("密码过长"));
+    let longest: i64 = app
+        .scalar("SELECT COALESCE(MAX(LENGTH(username)), 0) FROM security_events")
+        .await;
+    assert!(longest <= 65, "{longest}");
 }

@@ -18,6 +18,8 @@ pub struct TestApp {
     pub db: Db,
     pub org: Arc<Org>,
     pub url: String,
+    /// The data directory (audit key and checkpoint).
+    pub data: std::path::PathBuf,
 }
 
 /// Where the seeded template store is: a SQLite file or a PostgreSQL database name.
@@ -118,13 +120,20 @@ pub async fn spawn_app() -> TestApp {
     settings.http.listen = "127.0.0.1:0".into();
     settings.http.body_limit = BODY_LIMIT;
     settings.ingest.listen = String::new();
+    let data = settings.data_dir.clone();
     let app = App::build(settings, Options::default())
         .await
         .expect("build the app");
     let base = format!("http://{}", app.address());
     let (db, org) = (app.state().db.clone(), app.state().org.clone());
     tokio::spawn(app.run());
-    TestApp { base, db, org, url }
+    TestApp {
+        base,
+        db,
+        org,
+        url,
+        data,
+    }
 }
 
 /// A client that keeps cookies and does not follow redirects (tests look at them).

@@ -438,7 +438,7 @@ pub async fn record(
 ) -> Result<Vec<i64>, IntakeError> {
     let checked = check(db, org, scope, rows).await?;
     let mut w = db.write().await?;
-    let mut audit = audit_log::Appender::start(&mut w.tx).await?;
+    let mut audit = audit_log::Appender::start(&mut w).await?;
     let ids = write_checked(db, &mut w, &mut audit, actor, checked).await?;
     w.commit().await?;
     Ok(ids)

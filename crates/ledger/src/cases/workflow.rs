@@ -236,7 +236,7 @@ pub async fn transition(
         after["closure_type"] = serde_json::json!(step.closure_type.trim());
     }
     audit_log::append(
-        &mut w.tx,
+        &mut w,
         &Change {
             actor,
             action: "transition",
@@ -288,7 +288,7 @@ pub async fn add_measure(
     .fetch_one(&mut *w.tx)
     .await?;
     audit_log::append(
-        &mut w.tx,
+        &mut w,
         &Change {
             actor,
             action: "add_measure",
@@ -335,7 +335,7 @@ pub async fn add_referral(
         .fetch_one(&mut *w.tx)
         .await?;
     audit_log::append(
-        &mut w.tx,
+        &mut w,
         &Change {
             actor,
             action: "add_referral",
@@ -419,7 +419,7 @@ pub async fn record_outcome(
     .execute(&mut *w.tx)
     .await?;
     audit_log::append(
-        &mut w.tx,
+        &mut w,
         &Change {
             actor,
             action: "referral_outcome",
