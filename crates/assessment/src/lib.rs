@@ -186,14 +186,7 @@ pub async fn run(
 
 /// A stored run, as it was printed when made.
 pub async fn load(db: &Db, id: i64) -> Result<StoredRun, AssessError> {
-    let row = sqlx::query("SELECT result_json FROM assessment_runs WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(AssessError::NoSuchRun(id))?;
-    let text: String = row.try_get(0)?;
-    let result: Value = serde_json::from_str(&text)
-        .map_err(|e| AssessError::Invalid(format!("考核结果 {id} 的存档无法读取：{e}")))?;
+    let result = stored_json(db, id, "result_json").await?;
     Ok(StoredRun {
         id,
         result: with_id(id, result),
@@ -202,18 +195,25 @@ pub async fn load(db: &Db, id: i64) -> Result<StoredRun, AssessError> {
 
 /// The case ids behind one unit's metric in a stored run (empty when the run has none).
 pub async fn evidence(db: &Db, id: i64, unit: &str, metric: &str) -> Result<Vec<i64>, AssessError> {
-    let row = sqlx::query("SELECT evidence_json FROM assessment_runs WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or(AssessError::NoSuchRun(id))?;
-    let text: String = row.try_get(0)?;
-    let all: Value = serde_json::from_str(&text)
-        .map_err(|e| AssessError::Invalid(format!("考核结果 {id} 的存档无法读取：{e}")))?;
+    let all = stored_json(db, id, "evidence_json").await?;
     Ok(all[unit][metric]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_i64).collect())
         .unwrap_or_default())
+}
+
+/// One of a stored run's JSON columns (`result_json` or `evidence_json`).
+async fn stored_json(db: &Db, id: i64, column: &str) -> Result<Value, AssessError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {column} FROM assessment_runs WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(AssessError::NoSuchRun(id))?;
+    let text: String = row.try_get(0)?;
+    serde_json::from_str(&text)
+        .map_err(|e| AssessError::Invalid(format!("考核结果 {id} 的存档无法读取：{e}")))
 }
 
 /// The stored result carries no id (it is written before the id exists); the printed one
