@@ -123,6 +123,11 @@ pub enum Command {
         #[command(subcommand)]
         command: DossierCommand,
     },
+    /// Assessment (科学考核): units scored and ranked against a rule file, as stored runs.
+    Assess {
+        #[command(subcommand)]
+        command: AssessCommand,
+    },
 }
 
 /// `ecowarden simulate` arguments.
@@ -330,6 +335,47 @@ pub enum ReportCommand {
 pub enum StatsFormat {
     Json,
     Xlsx,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AssessCommand {
+    /// Scores the units of the rule file's level inside a region (default: the province) for
+    /// a year or half-year, stores the run and prints it.
+    Run {
+        /// The rule file (TOML), e.g. crates/scoring/rules/default-county-2023.toml.
+        #[arg(long)]
+        rules: PathBuf,
+        #[arg(long)]
+        year: i32,
+        /// Half-year: 1 (January–June) or 2 (July–December); the whole year if absent.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
+        half: Option<u8>,
+        /// A city or county code, e.g. 350100.
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long, value_enum)]
+        format: AssessFormat,
+        /// Output file (standard output without it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Prints a stored run as it was made.
+    Show {
+        /// The run's id, as `assess run` printed it.
+        run: i64,
+        #[arg(long, value_enum)]
+        format: AssessFormat,
+        /// Output file (standard output without it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AssessFormat {
+    Json,
+    Xlsx,
+    Pdf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -151,6 +151,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dossier { command } => {
             return commands::dossier::dossier_command(&settings, command).await;
         }
+        Command::Assess { command } => {
+            return commands::assess::assess_command(&settings, command).await;
+        }
         Command::Hj212 { .. } => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)

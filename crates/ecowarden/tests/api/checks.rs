@@ -3,22 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::helpers::spawn_app;
-
-fn run(url: &str, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecowarden"))
-        .arg("--database-url")
-        .arg(url)
-        .args(args)
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use crate::helpers::{run, spawn_app};
 
 #[tokio::test]
 async fn the_demo_fails_only_its_planted_checks_and_the_command_prints_them() {

@@ -321,3 +321,19 @@ impl TestApp {
             .unwrap()
     }
 }
+
+/// Runs the binary on a test store: exit code, standard output, standard error.
+pub fn run(url: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecowarden"))
+        .arg("--database-url")
+        .arg(url)
+        .args(args)
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}

@@ -2,6 +2,7 @@
 //! over a fresh copy of a seeded store. SQLite always; PostgreSQL when `TEST_DATABASE_URL`
 //! names a server (each test then gets its own database).
 
+mod assess;
 mod audit;
 mod auth_flow;
 mod bad_input;

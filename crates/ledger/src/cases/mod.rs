@@ -15,7 +15,7 @@ use ecowarden_core::scope::{Area, Scope};
 use ecowarden_core::store::{Backend, Db, Result, Sql, StoreError, in_region, page_of};
 
 /// Where a case came from (案件来源).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseSource {
     Inspection,

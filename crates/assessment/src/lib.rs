@@ -1,0 +1,303 @@
+//! ecowarden's assessment (科学考核): a rule file ([`ecowarden_scoring`]) applied to the case
+//! ledger, as frozen runs.
+//!
+//! - [`metrics`]: the metrics a rule may name, measured for every unit of an area at once;
+//! - [`run`] computes a run and stores it with its rule set's text and the case ids behind
+//!   every value; [`load`] reads a stored run back. A stored run is never recomputed: what it
+//!   printed the day it was made is what it prints later, whatever the ledger or the rules
+//!   became since.
+//!
+//! It depends on core (store, organisation, scopes), ledger (vocabularies, periods) and
+//! scoring; it never parses a command line or speaks HTTP.
+
+pub mod metrics;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use ecowarden_core::audit_log::{self, Change};
+use ecowarden_core::clock;
+use ecowarden_core::org::Org;
+use ecowarden_core::scope::{AreaError, Scope};
+use ecowarden_core::store::{Db, StoreError};
+use ecowarden_ledger::stats::Period;
+use ecowarden_scoring::{RuleErrors, Subject, round2};
+
+use metrics::Metric;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AssessError {
+    /// The rule file, with every problem and its line.
+    #[error("评分细则有误：\n{0}")]
+    Rules(RuleErrors),
+    /// The request does not fit the rules or the organisation; shown to the user as is.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Area(#[from] AreaError),
+    #[error("没有编号为 {0} 的考核结果")]
+    NoSuchRun(i64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for AssessError {
+    fn from(e: sqlx::Error) -> Self {
+        AssessError::Store(e.into())
+    }
+}
+
+/// A stored run: its id and its result as printed (`{"run", "year", "half", …, "units"}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRun {
+    pub id: i64,
+    pub result: Value,
+}
+
+/// Parses the rule file, measures its metrics for the units of its level inside `region`
+/// (default: the province) in the period, scores and ranks them, and stores the run.
+pub async fn run(
+    db: &Db,
+    org: &Org,
+    rules_text: &str,
+    period: Period,
+    region: Option<&str>,
+    actor: &str,
+) -> Result<StoredRun, AssessError> {
+    let rules = ecowarden_scoring::parse(rules_text).map_err(AssessError::Rules)?;
+    let wanted = metrics::check(&rules).map_err(AssessError::Rules)?;
+    if rules.subject == Subject::Individual {
+        return Err(AssessError::Invalid(
+            "个人考核（subject = \"individual\"）尚未实现，请使用 collective 细则".into(),
+        ));
+    }
+    if rules.year != period.year {
+        return Err(AssessError::Invalid(format!(
+            "细则年度为 {}，与考核年度 {} 不符",
+            rules.year, period.year
+        )));
+    }
+    let area = Scope::Province.area(org, region)?;
+    let units = metrics::units(org, &area, rules.level);
+    if units.is_empty() {
+        return Err(AssessError::Invalid(format!(
+            "{}内没有{}考核单位",
+            area.label(org),
+            match rules.level {
+                ecowarden_scoring::Level::Province => "省级",
+                ecowarden_scoring::Level::City => "设区市级",
+                ecowarden_scoring::Level::County => "县级",
+            }
+        )));
+    }
+    let measured = metrics::measure(db, &area, rules.level, period, &units, &wanted).await?;
+    let scores = ecowarden_scoring::score(&rules, &measured.values);
+
+    let result = json!({
+        "year": period.year,
+        "half": period.half,
+        "subject": rules.subject.code(),
+        "level": rules.level.code(),
+        "units": scores.iter().map(|u| json!({
+            "region_code": u.unit,
+            "name": org.name(&u.unit),
+            "score": round2(u.score),
+            "rank": u.rank,
+            "indicators": u.indicators.iter().map(|i| json!({
+                "id": i.id,
+                "name": i.name,
+                "score": round2(i.score),
+                "rules": i.rules.iter().map(|r| json!({
+                    "id": r.id,
+                    "name": if r.name.is_empty() {
+                        Metric::parse(&r.metric).map(Metric::label).unwrap_or_default()
+                    } else {
+                        r.name.clone()
+                    },
+                    "metric": r.metric,
+                    // Counts and yuan are exact at 0.01; a share keeps four places.
+                    "value": (r.value * 10_000.0).round() / 10_000.0,
+                    "score": round2(r.score),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    });
+
+    let sha = hex::encode(Sha256::digest(rules_text.as_bytes()));
+    let now = clock::now_rfc3339();
+    let mut w = db.write().await?;
+    sqlx::query(
+        "INSERT INTO assessment_rule_sets (name, year, subject, level, rules_toml, sha256, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(&rules.name)
+    .bind(rules.year as i64)
+    .bind(rules.subject.code())
+    .bind(rules.level.code())
+    .bind(rules_text)
+    .bind(&sha)
+    .bind(&now)
+    .bind(actor)
+    .execute(&mut *w.tx)
+    .await?;
+    let rule_set_id: i64 = sqlx::query("SELECT id FROM assessment_rule_sets WHERE sha256 = $1")
+        .bind(&sha)
+        .fetch_one(&mut *w.tx)
+        .await?
+        .try_get(0)?;
+    let region_code = area.code(org).to_owned();
+    let id: i64 = sqlx::query(
+        "INSERT INTO assessment_runs (rule_set_id, year, half, region_code, created_at, created_by, result_json, evidence_json) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(rule_set_id)
+    .bind(period.year as i64)
+    .bind(period.half.map(i64::from))
+    .bind(&region_code)
+    .bind(&now)
+    .bind(actor)
+    .bind(result.to_string())
+    .bind(serde_json::to_string(&measured.evidence).expect("ids serialise"))
+    .fetch_one(&mut *w.tx)
+    .await?
+    .try_get(0)?;
+    audit_log::append(
+        &mut w.tx,
+        &Change {
+            actor,
+            action: "create",
+            entity: "assessment_run",
+            entity_id: id.to_string(),
+            before: None,
+            after: Some(json!({
+                "rule_set_id": rule_set_id, "rules_sha256": sha, "rules_name": rules.name,
+                "year": period.year, "half": period.half, "region_code": region_code,
+            })),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(StoredRun {
+        id,
+        result: with_id(id, result),
+    })
+}
+
+/// A stored run, as it was printed when made.
+pub async fn load(db: &Db, id: i64) -> Result<StoredRun, AssessError> {
+    let result = stored_json(db, id, "result_json").await?;
+    Ok(StoredRun {
+        id,
+        result: with_id(id, result),
+    })
+}
+
+/// The case ids behind one unit's metric in a stored run (empty when the run has none).
+pub async fn evidence(db: &Db, id: i64, unit: &str, metric: &str) -> Result<Vec<i64>, AssessError> {
+    let all = stored_json(db, id, "evidence_json").await?;
+    Ok(all[unit][metric]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default())
+}
+
+/// One of a stored run's JSON columns (`result_json` or `evidence_json`).
+async fn stored_json(db: &Db, id: i64, column: &str) -> Result<Value, AssessError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {column} FROM assessment_runs WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(AssessError::NoSuchRun(id))?;
+    let text: String = row.try_get(0)?;
+    serde_json::from_str(&text)
+        .map_err(|e| AssessError::Invalid(format!("考核结果 {id} 的存档无法读取：{e}")))
+}
+
+/// The stored result carries no id (it is written before the id exists); the printed one
+/// leads with it.
+fn with_id(id: i64, mut result: Value) -> Value {
+    if let Value::Object(m) = &mut result {
+        m.insert("run".into(), Value::String(id.to_string()));
+    }
+    result
+}
+
+/// A run as a workbook: 排名 (rank, unit, total and each indicator's score) and 明细 (every
+/// rule of every unit with its value and points).
+pub fn to_xlsx(result: &Value) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let empty = Vec::new();
+    let units = result["units"].as_array().unwrap_or(&empty);
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    let num = |v: &Value| v.as_f64().unwrap_or_default();
+    let bold = Format::new().set_bold();
+    let mut wb = Workbook::new();
+
+    let ranking = wb.add_worksheet().set_name("排名")?;
+    let mut header = vec![
+        "名次".to_owned(),
+        "行政区划代码".into(),
+        "单位".into(),
+        "总分".into(),
+    ];
+    if let Some(first) = units.first() {
+        for i in first["indicators"].as_array().unwrap_or(&empty) {
+            header.push(format!("{} {}", text(&i["id"]), text(&i["name"])));
+        }
+    }
+    for (c, h) in header.iter().enumerate() {
+        ranking.write_string_with_format(0, c as u16, h, &bold)?;
+    }
+    for (r, u) in units.iter().enumerate() {
+        let row = r as u32 + 1;
+        ranking.write_number(row, 0, num(&u["rank"]))?;
+        ranking.write_string(row, 1, text(&u["region_code"]))?;
+        ranking.write_string(row, 2, text(&u["name"]))?;
+        ranking.write_number(row, 3, num(&u["score"]))?;
+        for (c, i) in u["indicators"]
+            .as_array()
+            .unwrap_or(&empty)
+            .iter()
+            .enumerate()
+        {
+            ranking.write_number(row, 4 + c as u16, num(&i["score"]))?;
+        }
+    }
+
+    let detail = wb.add_worksheet().set_name("明细")?;
+    let header = [
+        "名次",
+        "单位",
+        "指标",
+        "指标得分",
+        "规则",
+        "规则名称",
+        "考核数据项",
+        "数值",
+        "得分",
+    ];
+    for (c, h) in header.iter().enumerate() {
+        detail.write_string_with_format(0, c as u16, *h, &bold)?;
+    }
+    let mut row = 1u32;
+    for u in units {
+        for i in u["indicators"].as_array().unwrap_or(&empty) {
+            for r in i["rules"].as_array().unwrap_or(&empty) {
+                detail.write_number(row, 0, num(&u["rank"]))?;
+                detail.write_string(row, 1, text(&u["name"]))?;
+                detail.write_string(row, 2, format!("{} {}", text(&i["id"]), text(&i["name"])))?;
+                detail.write_number(row, 3, num(&i["score"]))?;
+                detail.write_string(row, 4, text(&r["id"]))?;
+                detail.write_string(row, 5, text(&r["name"]))?;
+                detail.write_string(row, 6, text(&r["metric"]))?;
+                detail.write_number(row, 7, num(&r["value"]))?;
+                detail.write_number(row, 8, num(&r["score"]))?;
+                row += 1;
+            }
+        }
+    }
+    wb.save_to_buffer()
+}

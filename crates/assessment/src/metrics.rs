@@ -1,0 +1,368 @@
+//! The metrics a rule may score, measured from the case ledger for every unit at once.
+//!
+//! Each family is one scan of its rows for the whole area and period (cases filed, decisions,
+//! measures, referrals, campaign tags), never a query per unit; the rows carry the unit key
+//! and the case id, so every value comes with the cases behind it. Each record counts by its
+//! own date, as the statistics do: a decision by its decision date, a measure by its decision
+//! date, a referral by its referral date, a filed case (and its tags and source) by its 立案
+//! date.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use ecowarden_core::org::Region;
+use ecowarden_core::scope::Area;
+use ecowarden_core::store::{Db, Result, Sql};
+use ecowarden_ledger::cases::CaseSource;
+use ecowarden_ledger::cases::vocab::{MeasureKind, ReferralKind, Tag};
+use ecowarden_ledger::stats::Period;
+use ecowarden_scoring::{Level, RuleError, RuleErrors, RuleSet, UnitValues};
+
+/// A metric a rule file may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// `cases`: cases filed (立案) in the period, the withdrawn left out.
+    Cases,
+    /// `penalty_cases`: penalty decisions dated in the period, 不予处罚 left out.
+    PenaltyCases,
+    /// `fines_yuan`: the fines of those decisions, in yuan.
+    FinesYuan,
+    /// `measures.<kind>`: measure decisions dated in the period.
+    Measure(MeasureKind),
+    /// `referrals.<kind>`: referrals dated in the period.
+    Referral(ReferralKind),
+    /// `tags.<tag>`: cases filed in the period with the campaign tag.
+    Tag(Tag),
+    /// `share.source.<label>`: cases filed in the period from the source ÷ `cases` (0 if none).
+    SourceShare(CaseSource),
+}
+
+impl Metric {
+    pub fn parse(name: &str) -> Option<Metric> {
+        let of = |prefix: &str| name.strip_prefix(prefix);
+        Some(match name {
+            "cases" => Metric::Cases,
+            "penalty_cases" => Metric::PenaltyCases,
+            "fines_yuan" => Metric::FinesYuan,
+            _ => {
+                if let Some(k) = of("measures.") {
+                    Metric::Measure(MeasureKind::ALL.iter().copied().find(|m| m.as_str() == k)?)
+                } else if let Some(k) = of("referrals.") {
+                    Metric::Referral(
+                        ReferralKind::ALL
+                            .iter()
+                            .copied()
+                            .find(|m| m.as_str() == k)?,
+                    )
+                } else if let Some(k) = of("tags.") {
+                    Metric::Tag(Tag::ALL.iter().copied().find(|m| m.as_str() == k)?)
+                } else if let Some(l) = of("share.source.") {
+                    Metric::SourceShare(CaseSource::ALL.iter().copied().find(|s| s.label() == l)?)
+                } else {
+                    return None;
+                }
+            }
+        })
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            Metric::Cases => "cases".into(),
+            Metric::PenaltyCases => "penalty_cases".into(),
+            Metric::FinesYuan => "fines_yuan".into(),
+            Metric::Measure(k) => format!("measures.{}", k.as_str()),
+            Metric::Referral(k) => format!("referrals.{}", k.as_str()),
+            Metric::Tag(t) => format!("tags.{}", t.as_str()),
+            Metric::SourceShare(s) => format!("share.source.{}", s.label()),
+        }
+    }
+
+    /// The Chinese name shown for a rule the file leaves unnamed.
+    pub fn label(self) -> String {
+        match self {
+            Metric::Cases => "立案数".into(),
+            Metric::PenaltyCases => "行政处罚决定数".into(),
+            Metric::FinesYuan => "罚款金额（元）".into(),
+            Metric::Measure(k) => format!("{}决定数", k.label()),
+            Metric::Referral(k) => format!("{}数", k.label()),
+            Metric::Tag(t) => format!("{}案件数", t.label()),
+            Metric::SourceShare(s) => format!("{}立案占比", s.label()),
+        }
+    }
+}
+
+/// Every metric the rule set names, or the lines of those this platform does not measure.
+pub fn check(rules: &RuleSet) -> std::result::Result<Vec<Metric>, RuleErrors> {
+    let mut metrics = Vec::new();
+    let mut errors = Vec::new();
+    for r in rules.indicators.iter().flat_map(|i| &i.rules) {
+        match Metric::parse(&r.metric) {
+            Some(m) => {
+                if !metrics.contains(&m) {
+                    metrics.push(m);
+                }
+            }
+            None => errors.push(RuleError {
+                line: r.metric_line,
+                message: format!(
+                    "规则 {} 的考核数据项 metric“{}”未知，可用：cases、penalty_cases、fines_yuan、\
+                     measures.<{}>、referrals.<{}>、tags.<{}>、share.source.<{}>",
+                    r.id,
+                    r.metric,
+                    codes(MeasureKind::ALL.iter().map(|k| k.as_str())),
+                    codes(ReferralKind::ALL.iter().map(|k| k.as_str())),
+                    codes(Tag::ALL.iter().map(|k| k.as_str())),
+                    codes(CaseSource::ALL.iter().map(|k| k.label())),
+                ),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(metrics)
+    } else {
+        Err(RuleErrors(errors))
+    }
+}
+
+fn codes<'a>(it: impl Iterator<Item = &'a str>) -> String {
+    it.collect::<Vec<_>>().join("|")
+}
+
+/// The units a rule set of `level` ranks inside an area: the county-level regions (平潭综合
+/// 实验区 is a peer of the cities, so it is a city unit, not a county one), the cities and
+/// 平潭, or the province alone.
+pub fn units<'a>(org: &'a ecowarden_core::org::Org, area: &Area, level: Level) -> Vec<&'a Region> {
+    use ecowarden_core::org::Level as L;
+    org.all()
+        .filter(|r| match level {
+            Level::County => r.level == L::County && area.covers(&r.code, &r.city_code),
+            Level::City => r.level == L::City && area.covers(&r.code, &r.code),
+            Level::Province => r.level == L::Province && area.region().is_none(),
+        })
+        .collect()
+}
+
+/// Every unit's values and, per unit and metric, the ids of the cases behind the value.
+#[derive(Debug, Clone, Default)]
+pub struct Measured {
+    pub values: Vec<UnitValues>,
+    pub evidence: BTreeMap<String, BTreeMap<String, Vec<i64>>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Filed {
+    k: String,
+    id: i64,
+    source: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Decision {
+    k: String,
+    id: i64,
+    fine_fen: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Coded {
+    k: String,
+    id: i64,
+    code: String,
+}
+
+/// Measures `metrics` for `units` (all of one level) in an area and period.
+pub async fn measure(
+    db: &Db,
+    area: &Area,
+    level: Level,
+    period: Period,
+    units: &[&Region],
+    metrics: &[Metric],
+) -> Result<Measured> {
+    // A county unit is its own region; a city unit its whole city (the detachment's own cases
+    // and its counties'); the province everything.
+    let key = match level {
+        Level::County => "c.region_code",
+        Level::City => "c.city_code",
+        Level::Province => "''",
+    };
+    let (from, to) = period.bounds();
+    let need = |f: fn(&Metric) -> bool| metrics.iter().any(f);
+    // A filed case's statistical year is its filing year, so the period's filed cases are one
+    // range of the year index; decisions, measures and referrals may follow filing into the
+    // next year, so their cases are those of the year and the one before, narrowed by the
+    // record's own date.
+    let filed_cases = |select: &str, from_clause: &str| {
+        let mut s = Sql::new(&format!(
+            "SELECT {key} AS k, {select} FROM {from_clause} WHERE c.year = "
+        ));
+        s.bind(period.year as i64)
+            .push(" AND c.status <> 'withdrawn' AND c.filed_on BETWEEN ")
+            .bind(from.to_string())
+            .push(" AND ")
+            .bind(to.to_string());
+        s.scope(area, "c");
+        s
+    };
+    let dated = |select: &str, from_clause: &str, col: &str| {
+        let mut s = Sql::new(&format!(
+            "SELECT {key} AS k, {select} FROM {from_clause} WHERE c.year BETWEEN "
+        ));
+        s.bind(period.year as i64 - 1)
+            .push(" AND ")
+            .bind(period.year as i64)
+            .push(&format!(" AND {col} BETWEEN "))
+            .bind(from.to_string())
+            .push(" AND ")
+            .bind(to.to_string());
+        s.scope(area, "c");
+        s
+    };
+
+    let mut acc = Acc::new(units, metrics, level);
+    if need(|m| matches!(m, Metric::Cases | Metric::SourceShare(_))) {
+        for r in filed_cases("c.id, c.source", "cases c")
+            .fetch_all::<Filed>(db)
+            .await?
+        {
+            acc.add(&r.k, Metric::Cases, r.id, 1.0);
+            if let Some(s) = CaseSource::parse(&r.source) {
+                acc.add(&r.k, Metric::SourceShare(s), r.id, 1.0);
+            }
+        }
+    }
+    if need(|m| matches!(m, Metric::PenaltyCases | Metric::FinesYuan)) {
+        let sql = dated(
+            // Each stored fine capped at 10亿元, as the statistics sum them (issue #16).
+            "c.id, CASE WHEN c.fine_fen > 100000000000 THEN 100000000000 ELSE c.fine_fen END AS fine_fen",
+            "cases c",
+            "c.decided_on",
+        );
+        let mut sql = sql;
+        sql.push(" AND c.penalty_kinds NOT LIKE '%no_penalty%'");
+        for r in sql.fetch_all::<Decision>(db).await? {
+            acc.add(&r.k, Metric::PenaltyCases, r.id, 1.0);
+            acc.add(&r.k, Metric::FinesYuan, r.id, r.fine_fen as f64 / 100.0);
+        }
+    }
+    if need(|m| matches!(m, Metric::Measure(_))) {
+        for r in dated(
+            "m.case_id AS id, m.kind AS code",
+            "measures m JOIN cases c ON c.id = m.case_id",
+            "m.decided_on",
+        )
+        .fetch_all::<Coded>(db)
+        .await?
+        {
+            if let Some(k) = MeasureKind::parse(&r.code) {
+                acc.add(&r.k, Metric::Measure(k), r.id, 1.0);
+            }
+        }
+    }
+    if need(|m| matches!(m, Metric::Referral(_))) {
+        for r in dated(
+            "r.case_id AS id, r.kind AS code",
+            "referrals r JOIN cases c ON c.id = r.case_id",
+            "r.referred_on",
+        )
+        .fetch_all::<Coded>(db)
+        .await?
+        {
+            if let Some(k) = ReferralKind::parse(&r.code) {
+                acc.add(&r.k, Metric::Referral(k), r.id, 1.0);
+            }
+        }
+    }
+    if need(|m| matches!(m, Metric::Tag(_))) {
+        for r in filed_cases(
+            "t.case_id AS id, t.tag AS code",
+            "case_tags t JOIN cases c ON c.id = t.case_id",
+        )
+        .fetch_all::<Coded>(db)
+        .await?
+        {
+            if let Some(t) = Tag::parse(&r.code) {
+                acc.add(&r.k, Metric::Tag(t), r.id, 1.0);
+            }
+        }
+    }
+    Ok(acc.finish())
+}
+
+/// Sums per unit and metric, keeping only the units scored and the metrics asked for.
+struct Acc {
+    unit_of: HashMap<String, String>,
+    wanted: HashSet<Metric>,
+    sums: HashMap<(String, Metric), (f64, Vec<i64>)>,
+    units: Vec<String>,
+    metrics: Vec<Metric>,
+}
+
+impl Acc {
+    fn new(units: &[&Region], metrics: &[Metric], level: Level) -> Acc {
+        let mut wanted: HashSet<Metric> = metrics.iter().copied().collect();
+        // A share needs its denominator.
+        if metrics.iter().any(|m| matches!(m, Metric::SourceShare(_))) {
+            wanted.insert(Metric::Cases);
+        }
+        Acc {
+            // The province's unit takes every row (its key is the empty string).
+            unit_of: units
+                .iter()
+                .map(|u| {
+                    let key = if level == Level::Province {
+                        String::new()
+                    } else {
+                        u.code.clone()
+                    };
+                    (key, u.code.clone())
+                })
+                .collect(),
+            wanted,
+            sums: HashMap::new(),
+            units: units.iter().map(|u| u.code.clone()).collect(),
+            metrics: metrics.to_vec(),
+        }
+    }
+
+    fn add(&mut self, key: &str, metric: Metric, case_id: i64, amount: f64) {
+        if !self.wanted.contains(&metric) {
+            return;
+        }
+        let Some(unit) = self.unit_of.get(key) else {
+            return;
+        };
+        let e = self.sums.entry((unit.clone(), metric)).or_default();
+        e.0 += amount;
+        e.1.push(case_id);
+    }
+
+    fn finish(mut self) -> Measured {
+        let mut out = Measured::default();
+        for unit in &self.units {
+            let mut values = BTreeMap::new();
+            let mut evidence = BTreeMap::new();
+            let cases = self
+                .sums
+                .get(&(unit.clone(), Metric::Cases))
+                .map_or(0.0, |s| s.0);
+            for &m in &self.metrics {
+                let (sum, mut ids) = self.sums.remove(&(unit.clone(), m)).unwrap_or_default();
+                let value = match m {
+                    Metric::SourceShare(_) if cases > 0.0 => sum / cases,
+                    Metric::SourceShare(_) => 0.0,
+                    _ => sum,
+                };
+                ids.sort_unstable();
+                ids.dedup();
+                values.insert(m.name(), value);
+                evidence.insert(m.name(), ids);
+            }
+            out.values.push(UnitValues {
+                unit: unit.clone(),
+                values,
+            });
+            out.evidence.insert(unit.clone(), evidence);
+        }
+        out
+    }
+}
