@@ -163,7 +163,7 @@ pub async fn run(
     .await?
     .try_get(0)?;
     audit_log::append(
-        &mut w.tx,
+        &mut w,
         &Change {
             actor,
             action: "create",

@@ -137,7 +137,7 @@ pub async fn record(
     .await
     .map_err(StoreError::from)?;
     audit_log::append(
-        &mut w.tx,
+        &mut w,
         &Change {
             actor,
             action: "add_document",
