@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::helpers::{run, spawn_app};
+use crate::helpers::{get_text, run, spawn_app};
 
 #[tokio::test]
 async fn the_demo_fails_only_its_planted_checks_and_the_command_prints_them() {
@@ -103,37 +103,16 @@ async fn a_case_without_notice_shows_the_failed_check_on_its_page_and_in_the_lis
         .await
         .unwrap();
     let (c, _) = app.login("taijiang").await;
-    let page = c
-        .get(format!("{}/cases/{id}", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(&c, format!("{}/cases/{id}", app.base)).await;
     assert!(page.contains("id=\"case-checks\""), "{page}");
     assert!(page.contains("C5 告知与听证"));
     assert!(page.contains("未经行政处罚事先告知即作出处罚决定"));
     assert!(page.contains("check-fail"));
-    let list = c
-        .get(format!("{}/checks?year=2023&check=C5", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = get_text(&c, format!("{}/checks?year=2023&check=C5", app.base)).await;
     assert!(list.contains(&no), "{list}");
     // 鼓楼 does not see 台江's case in its list.
     let (g, _) = app.login("gulou").await;
-    let list = g
-        .get(format!("{}/checks?year=2023&check=C5", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = get_text(&g, format!("{}/checks?year=2023&check=C5", app.base)).await;
     assert!(!list.contains(&no));
     let r = g
         .get(format!(
@@ -336,14 +315,7 @@ async fn a_document_registered_on_the_case_page_completes_the_file() {
     let r = post(&served).await.unwrap();
     assert_eq!(r.status().as_u16(), 303);
     assert!(!check().contains("送达回证"), "{}", check());
-    let page = c
-        .get(format!("{}/cases/{id}", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(&c, format!("{}/cases/{id}", app.base)).await;
     assert!(page.contains("台江送达〔2023〕1号"));
     // 鼓楼 may not add to 台江's file.
     let (g, gcsrf) = app.login("gulou").await;
@@ -400,13 +372,6 @@ async fn an_interview_with_one_officer_is_recorded_and_flagged() {
         &["dossier", "check", "--case", &no, "--format", "jsonl"],
     );
     assert!(out.contains("调查询问笔录仅有1名执法人员在场"), "{out}");
-    let page = c
-        .get(format!("{}/cases/{id}", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(&c, format!("{}/cases/{id}", app.base)).await;
     assert!(page.contains("执法大队询问室") && page.contains("2023-06-01T10:20"));
 }
