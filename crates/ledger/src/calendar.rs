@@ -24,6 +24,10 @@ use ecowarden_core::store::{Db, Result};
 
 const BUILTIN_CSV: &str = include_str!("../data/holidays-cn.csv");
 
+/// The built-in days, parsed once: every page that counts working days loads a calendar.
+static BUILTIN: std::sync::LazyLock<Vec<Day>> =
+    std::sync::LazyLock::new(|| parse_csv(BUILTIN_CSV).expect("the built-in holiday list parses"));
+
 /// A day the notices name: a statutory holiday, or a weekend day worked instead (调休上班).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Day {
@@ -91,10 +95,7 @@ pub fn parse_csv(text: &str) -> std::result::Result<Vec<Day>, String> {
 impl Calendar {
     /// The holidays that come with the build (2022–2025).
     pub fn builtin() -> Calendar {
-        parse_csv(BUILTIN_CSV)
-            .expect("the built-in holiday list parses")
-            .into_iter()
-            .collect()
+        BUILTIN.iter().cloned().collect()
     }
 
     /// Each known year with its number of holidays and make-up working days.
@@ -178,10 +179,10 @@ pub async fn load(db: &Db) -> Result<Calendar> {
         })
         .collect();
     let stored_years: BTreeSet<i32> = stored.iter().map(|d| d.day.year()).collect();
-    let builtin = parse_csv(BUILTIN_CSV).expect("the built-in holiday list parses");
-    Ok(builtin
-        .into_iter()
+    Ok(BUILTIN
+        .iter()
         .filter(|d| !stored_years.contains(&d.day.year()))
+        .cloned()
         .chain(stored)
         .collect())
 }

@@ -191,7 +191,7 @@ fn iso_date(s: &str) -> Option<NaiveDate> {
 
 /// A date column of a side-table row.
 fn date(r: &AnyRow, col: &str) -> Option<NaiveDate> {
-    r.get::<Option<String>, _>(col).and_then(|s| s.parse().ok())
+    r.get::<Option<String>, _>(col).and_then(|s| iso_date(&s))
 }
 
 /// Fills the side tables (measures, referrals, excluded periods, records, documents, certified

@@ -13,7 +13,7 @@ use super::pages::{Nav, render, require};
 use super::session::CurrentUser;
 use ecowarden_core::auth::{Permission, User};
 use ecowarden_core::scope::Area;
-use ecowarden_ledger::checks::{self, CHECKS, Finding, Policy, Severity};
+use ecowarden_ledger::checks::{CHECKS, Finding, Policy, Severity};
 use ecowarden_ledger::dossier::{self, Checked};
 use ecowarden_ledger::{calendar, ledger_io};
 
@@ -94,15 +94,6 @@ struct ChecksPage {
     keeps_calendar: bool,
 }
 
-impl ChecksPage {
-    fn severity_class(&self, s: &Severity) -> &'static str {
-        match s {
-            Severity::Fail => "check-fail",
-            Severity::Advisory => "check-advisory",
-        }
-    }
-}
-
 /// The failed checks of a year and region, filtered by check.
 pub async fn checks_page(
     State(app): State<AppState>,
@@ -127,18 +118,15 @@ pub async fn checks_page(
     }
     let total = rows.iter().map(|c| c.findings.len()).sum();
     let mut shown = 0;
-    let rows: Vec<(Checked, String)> = rows
-        .into_iter()
-        .take_while(|c| {
-            shown += c.findings.len();
-            shown <= PAGE_ROWS
-        })
-        .map(|c| {
-            let name = app.org.name(&c.region_code).to_owned();
-            (c, name)
-        })
-        .collect();
-    let shown = rows.iter().map(|(c, _)| c.findings.len()).sum();
+    let mut page_rows: Vec<(Checked, String)> = Vec::new();
+    for c in rows {
+        if shown + c.findings.len() > PAGE_ROWS {
+            break;
+        }
+        shown += c.findings.len();
+        let name = app.org.name(&c.region_code).to_owned();
+        page_rows.push((c, name));
+    }
     let region = area.region().map(|r| r.code.clone()).unwrap_or_default();
     let query = format!(
         "year={year}&region={region}&check={}",
@@ -153,7 +141,7 @@ pub async fn checks_page(
         check: q.check().unwrap_or("").to_owned(),
         checks: &CHECKS,
         summary,
-        rows,
+        rows: page_rows,
         shown,
         total,
         query,
@@ -173,9 +161,4 @@ pub async fn export_checks(
         "checks.xlsx",
         "案卷检查.xlsx",
     ))
-}
-
-/// The name of a check, for templates.
-pub fn name(check: &str) -> &'static str {
-    checks::check_name(check)
 }

@@ -191,10 +191,6 @@ pub fn hearing_eligible(kinds: &[PenaltyKind], fine: Money, policy: &Policy) -> 
     }) || fine >= policy.large_fine
 }
 
-fn dates_waiver(case: &Case) -> Option<NaiveDate> {
-    case.waived_on
-}
-
 /// What the law leaves to the province.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
@@ -366,7 +362,7 @@ fn decision(
             "当事人已申请听证，须举行听证后方可作出处罚决定",
         ));
     } else if held.is_none()
-        && step.waived_on.or(dates_waiver(case)).is_none()
+        && step.waived_on.or(case.waived_on).is_none()
         && hearing_eligible(&d.penalty_kinds, d.fine, policy)
     {
         let window = cal.working_deadline(notice, 5);
@@ -409,12 +405,11 @@ pub fn referral(on: NaiveDate, discovered: NaiveDate, agency: &str) -> Vec<Breac
     out
 }
 
-/// What the police and the procuratorate report for a referral, in persons: never negative,
-/// approvals never more than reviews, accepted no earlier than referred.
+/// What the police and the procuratorate report for a referral, in persons (detained, arrest
+/// reviewed, arrest approved, prosecuted, guilty pleas): never negative, approvals never more
+/// than reviews, accepted no earlier than referred.
 pub fn referral_outcome(
     persons: [i64; 5],
-    arrest_review: i64,
-    arrest_approved: i64,
     accepted_on: Option<NaiveDate>,
     referred_on: NaiveDate,
 ) -> Vec<Breach> {
@@ -422,6 +417,7 @@ pub fn referral_outcome(
     if persons.iter().any(|n| *n < 0) {
         out.push(Breach::new("referral_agency", "人数不能为负数"));
     }
+    let [_, arrest_review, arrest_approved, _, _] = persons;
     if arrest_approved > arrest_review {
         out.push(Breach::new(
             "referral_agency",
@@ -805,9 +801,9 @@ mod tests {
     #[test]
     fn referral_outcomes_are_consistent() {
         let on = d("2023-05-01");
-        assert!(referral_outcome([0, 2, 1, 0, 0], 2, 1, Some(on), on).is_empty());
+        assert!(referral_outcome([0, 2, 1, 0, 0], Some(on), on).is_empty());
         assert_eq!(
-            referral_outcome([-1, 1, 2, 0, 0], 1, 2, Some(d("2023-04-30")), on).len(),
+            referral_outcome([-1, 1, 2, 0, 0], Some(d("2023-04-30")), on).len(),
             3
         );
     }

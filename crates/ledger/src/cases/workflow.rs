@@ -382,13 +382,7 @@ pub async fn record_outcome(
     let referred = referred_on
         .parse()
         .map_err(|_| WorkflowError::Rule(format!("移送日期“{referred_on}”无法识别")))?;
-    refuse(rules::referral_outcome(
-        counts,
-        o.arrest_review_persons,
-        o.arrest_approved_persons,
-        accepted,
-        referred,
-    ))?;
+    refuse(rules::referral_outcome(counts, accepted, referred))?;
     let mut w = db.write().await?;
     let before: Outcome = sqlx::query_as::<_, (Option<String>, i64, i64, i64, i64, i64)>(
         "SELECT accepted_on, persons_detained, arrest_review_persons, arrest_approved_persons, prosecution_persons, guilty_plea_persons \
