@@ -189,8 +189,10 @@ pub struct FlagAbuse {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CalibrationAnomaly {
-    pub max_interval_s: Threshold,
     pub identical_events: Threshold,
+    pub tie_rate: Threshold,
+    pub alpha: Threshold,
+    pub zero_readings: Threshold,
     pub zero_drift: Threshold,
     pub drift_events: Threshold,
 }

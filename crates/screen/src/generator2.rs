@@ -105,6 +105,23 @@ impl Plant {
         }
     }
 
+    /// The last row at or before `a` (else the first after it) where channels `ks` are all
+    /// sent as normal with a value.
+    fn last_sent(&self, ks: &[usize], a: usize) -> usize {
+        let normal = |i: &usize| {
+            self.present[*i]
+                && ks.iter().all(|&k| {
+                    let c = &self.channels[k];
+                    c.flag[*i] == b'N' && c.x[*i].is_finite()
+                })
+        };
+        (0..=a)
+            .rev()
+            .find(normal)
+            .or_else(|| (a..self.n()).find(normal))
+            .unwrap_or(a)
+    }
+
     fn first(&self, role: Role) -> usize {
         self.role(role)
             .next()
@@ -161,7 +178,13 @@ pub fn outlet(
     let mut p = plant(&mut rng, mn, industry, start, days as usize * 24);
     p.from = history_days as usize * 24;
     if inject == Some(Signature::CalibrationAnomaly) {
-        p.logger.zero_check.get_or_insert(3);
+        // Checks at an hour the unit runs steadily on most days: a boiler stopped at night
+        // has no night-time checks to tamper with, nor checks in its start-up hours.
+        let runs = |h: usize| {
+            let days = p.n() / 24;
+            (0..days).filter(|d| p.since_start[d * 24 + h] >= 3).count() * 2 > days
+        };
+        p.logger.zero_check = Some(p.logger.zero_check.filter(|&h| runs(h)).unwrap_or(10));
     }
     let before = inject.filter(|s| acts_on_process(*s));
     let truth_before = before.map(|s| inject_process(&mut rng, &mut p, s));
@@ -525,15 +548,21 @@ fn logger(rng: &mut StdRng, p: &mut Plant) {
             let i = day * 24 + h;
             for &k in &gas {
                 let c = &mut p.channels[k];
-                if c.role != Role::Pollutant || i >= n || c.flag[i] != b'N' {
+                if c.role != Role::Pollutant {
                     continue;
                 }
+                // The zero drifts on days without a check too, and the weekly maintenance
+                // resets it even when that day's check is not sent: a zero left to drift for
+                // weeks beyond HJ 75's limit is S12's signature, not clean data.
                 let fs = c.range.unwrap_or(100.0);
                 drift[k] = if day % 7 == 0 {
                     0.0
                 } else {
                     drift[k] + 0.002 * fs * normal(rng)
                 };
+                if i >= n || c.flag[i] != b'N' {
+                    continue;
+                }
                 c.x[i] = drift[k] + 0.003 * fs * normal(rng);
                 c.flag[i] = b'C';
             }
@@ -730,7 +759,8 @@ fn inject_reported(rng: &mut StdRng, p: &mut Plant, s: Signature) -> Truth {
             let len = rng.random_range(12..36);
             let a = running_window(rng, p, len, 1.0);
             let b = (a + len).min(n);
-            let v = p.channels[k].x[a];
+            // The value held is one the analyser sent as normal, not a gap's NaN.
+            let v = p.channels[k].x[p.last_sent(&[k], a)];
             p.rewrite(k, a, b, |_| v);
             truth(p, s, Some(k), a, b)
         }
@@ -786,10 +816,14 @@ fn inject_reported(rng: &mut StdRng, p: &mut Plant, s: Signature) -> Truth {
             let len = rng.random_range(10..30);
             let a = running_window(rng, p, len, 1.0);
             let b = (a + len).min(n);
+            // The last packet sent as normal, repeated: not a gap's NaN or a start-up hour's
+            // stop flag, which would make the freeze a (flagged) gap.
+            let all: Vec<usize> = (0..p.channels.len()).collect();
+            let j = p.last_sent(&all, a);
             for c in &mut p.channels {
-                let (v, f) = (c.x[a], c.flag[a]);
+                let v = c.x[j];
                 c.x[a..b].fill(v);
-                c.flag[a..b].fill(f);
+                c.flag[a..b].fill(b'N');
             }
             truth(p, s, None, a, b)
         }
@@ -841,12 +875,20 @@ fn inject_reported(rng: &mut StdRng, p: &mut Plant, s: Signature) -> Truth {
             let (mut first, mut last) = (n, 0);
             for k in ks {
                 let fs = p.channels[k].range.unwrap_or(100.0);
+                // The same typed-in reading every day: 0, or on a logger that clips negative
+                // readings to 0 (where a run of zeros is what a zero drifting below 0 sends)
+                // a small positive one.
+                let typed = if p.logger.clip_negative {
+                    fs * uniform(rng, 0.002, 0.01)
+                } else {
+                    0.0
+                };
                 let c = &mut p.channels[k];
                 let checks: Vec<usize> = (p.from..n).filter(|&i| c.flag[i] == b'C').collect();
                 for (j, &i) in checks.iter().enumerate() {
                     // Too perfect (the same reading every day) or drifting out of control.
                     c.x[i] = if perfect {
-                        0.0
+                        typed
                     } else {
                         fs * fs_drift * (j + 1) as f64 / checks.len() as f64 * 2.0
                     };

@@ -244,32 +244,49 @@ fn flag_counts(flags: impl Iterator<Item = u8>) -> (String, serde_json::Value) {
     (text, json!(counts))
 }
 
-/// S12: calibration readings (the values sent under C flags, zero gas then span gas) that
-/// are identical over `identical_events` calibrations in a row (too perfect: real readings
-/// scatter), or zero readings beyond `zero_drift` × range in `drift_events` calibrations.
-/// Only series at `max_interval_s` or finer show the readings.
+/// S12: calibration readings (the values sent under C flags) that are too perfect or out of
+/// control. A calibration shows a zero and a span reading when the series is fine enough to
+/// hold both (minute data); an hourly logger may send only the zero reading as the hour's
+/// value. Both are read:
+/// - zero and span identical over `identical_events` calibrations in a row (real readings
+///   scatter);
+/// - zero readings alone identical over a chain that `tie_rate` (the most a zero reading
+///   centred on zero and clipped at 0 ties with the last one by chance) makes less likely
+///   than `alpha` over the period's checks; a run at exactly 0 counts only where the logger
+///   sends negative values, else it is a negative zero clipped;
+/// - zero readings beyond `zero_drift` × range in `drift_events` calibrations.
+///
+/// Single C values count as zero readings only on a logger that never shows a span, and where
+/// at least `zero_readings` of its checks (history included) read within the drift limit: a
+/// C hour that averages process and span gas never reads near zero and says nothing about
+/// the zero.
 pub fn calibration_anomaly(cx: &Context, params: &CalibrationAnomaly) -> Vec<Finding> {
     let p = cx.p;
     let mut out = Vec::new();
-    if p.interval as f64 > params.max_interval_s.value {
-        return out;
-    }
     for (ch, c) in p.channels.iter().enumerate() {
         let Some(fs) = c.range.filter(|r| *r > 0.0 && c.role == Role::Pollutant) else {
             continue;
         };
-        // (first slot, end slot, zero reading, span reading) of each calibration that shows
-        // both a zero and a span.
-        let events: Vec<(usize, usize, f64, f64)> = segments(p.len, 1, |i| c.flag[i] == b'C')
-            .into_iter()
-            .filter_map(|(s, e)| {
-                let v = (s..e).map(|i| c.x[i]).filter(|x| x.is_finite());
-                let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
-                    (lo.min(x), hi.max(x))
-                });
-                (hi.is_finite() && e - s >= 2 && lo < 0.5 * hi).then_some((s, e, lo, hi))
-            })
-            .collect();
+        let limit = params.zero_drift.value * fs;
+        let mut events = calibrations(c);
+        let past_channel = cx
+            .history
+            .and_then(|h| h.channels.iter().find(|hc| hc.factor == c.factor));
+        let past_x = past_channel.map_or(&[][..], |hc| &hc.x[..]);
+        if events.iter().any(|e| e.3.is_some()) {
+            // A logger that shows zero and span: a lone reading is a calibration cut short.
+            events.retain(|e| e.3.is_some());
+        } else if !events.is_empty() {
+            let past = past_channel.map(calibrations).unwrap_or_default();
+            let near_zero = past
+                .iter()
+                .chain(&events)
+                .filter(|e| e.2.abs() <= limit)
+                .count();
+            if near_zero < params.zero_readings.value as usize {
+                events.clear();
+            }
+        }
         // Longest chain of identical readings.
         let (mut best, mut run_start) = ((0usize, 0usize), 0usize);
         for k in 1..events.len() {
@@ -285,21 +302,36 @@ pub fn calibration_anomaly(cx: &Context, params: &CalibrationAnomaly) -> Vec<Fin
         } else {
             best.1 + 1 - best.0
         };
-        let drifted: Vec<&(usize, usize, f64, f64)> = events
-            .iter()
-            .filter(|e| e.2.abs() > params.zero_drift.value * fs)
-            .collect();
-        let (range, strength, what, kind) = if chain as f64 >= params.identical_events.value {
+        // Zero readings alone tie by chance far more often than zero and span together; and
+        // a run of zeros from a logger that never sends a negative value is what a zero
+        // drifting below 0 sends once clipped.
+        let clipped = events
+            .get(best.0)
+            .is_some_and(|e| e.2 == 0.0 && e.3.is_none())
+            && !c.x.iter().chain(past_x).any(|&x| x < 0.0);
+        let needed = if clipped {
+            f64::INFINITY
+        } else if events.get(best.0).is_some_and(|e| e.3.is_none()) {
+            let n = events.len() as f64;
+            1.0 + ((params.alpha.value / n).ln() / params.tie_rate.value.ln()).ceil()
+        } else {
+            params.identical_events.value
+        };
+        let drifted: Vec<&Calibration> = events.iter().filter(|e| e.2.abs() > limit).collect();
+        let (range, strength, what, kind) = if chain >= 2 && chain as f64 >= needed {
             let (a, b) = (events[best.0], events[best.1]);
+            let span =
+                a.3.map(|s| format!("、量程读数均为 {}{}", num(s), unit(&c.factor)))
+                    .unwrap_or_default();
             (
                 (a.0, b.1),
-                chain as f64 / params.identical_events.value,
+                chain as f64 / needed,
                 format!(
-                    "连续 {} 次校准的零点读数均为 {}、量程读数均为 {}{}，分毫不差。真实仪器的校准读数必有随机波动，完全相同提示校准数据系人工设定或仪器参数被修改",
+                    "连续 {} 次校准的零点读数均为 {}{}{}，分毫不差。真实仪器的校准读数必有随机波动，完全相同提示校准数据系人工设定或仪器参数被修改",
                     chain,
                     num(a.2),
-                    num(a.3),
-                    unit(&c.factor)
+                    if a.3.is_some() { "" } else { unit(&c.factor) },
+                    span,
                 ),
                 "identical",
             )
@@ -307,7 +339,7 @@ pub fn calibration_anomaly(cx: &Context, params: &CalibrationAnomaly) -> Vec<Fin
             let worst = drifted.iter().map(|e| e.2.abs()).fold(0.0, f64::max);
             (
                 (drifted[0].0, drifted[drifted.len() - 1].1),
-                worst / (params.zero_drift.value * fs),
+                worst / limit,
                 format!(
                     "{} 次校准的零点读数超出量程（{}{}）的 ±{:.1}%，最大偏差 {}{}，仪器已失控，期间数据的有效性存疑",
                     drifted.len(),
@@ -347,4 +379,27 @@ pub fn calibration_anomaly(cx: &Context, params: &CalibrationAnomaly) -> Vec<Fin
         ));
     }
     out
+}
+
+/// A calibration: first slot, end slot, zero reading, span reading (none when the series
+/// shows one reading per calibration).
+type Calibration = (usize, usize, f64, Option<f64>);
+
+/// The calibrations of a channel: each run of C flags with a finite reading; a run of two or
+/// more whose lowest reading is under half its highest shows a zero and a span.
+fn calibrations(c: &crate::series::PreparedChannel) -> Vec<Calibration> {
+    segments(c.x.len(), 1, |i| c.flag[i] == b'C')
+        .into_iter()
+        .filter_map(|(s, e)| {
+            let v = (s..e).map(|i| c.x[i]).filter(|x| x.is_finite());
+            let (lo, hi, n) = v.fold((f64::INFINITY, f64::NEG_INFINITY, 0), |(lo, hi, n), x| {
+                (lo.min(x), hi.max(x), n + 1)
+            });
+            match n {
+                0 => None,
+                1 => Some((s, e, lo, None)),
+                _ => (lo < 0.5 * hi).then_some((s, e, lo, Some(hi))),
+            }
+        })
+        .collect()
 }

@@ -224,7 +224,6 @@ impl Generator {
                 Signature::CopiedSeries,
                 Signature::LevelShift,
                 Signature::StrategicGaps,
-                Signature::CalibrationAnomaly,
                 Signature::DigitPreference,
             ],
         }
