@@ -146,6 +146,7 @@ pub struct CopiedSeries {
     pub scaled_min_steps: Threshold,
     pub scaled_min_turn_share: Threshold,
     pub scaled_tolerance_units: Threshold,
+    pub scaled_min_spread: Threshold,
     pub min_scale: Threshold,
 }
 

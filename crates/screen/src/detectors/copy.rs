@@ -3,6 +3,9 @@
 //! either exactly or scaled (each value × a + b and re-rounded: a good day scaled down to pass,
 //! or a neighbour's data made to look like one's own).
 //!
+//! A window is `k` consecutive valid values of a channel: flagged hours (daily zero checks,
+//! maintenance) and lost rows are skipped, as they are no part of the data a logger replays
+//! and would otherwise cut every day of an hourly series into pieces shorter than a window.
 //! Windows are hashed with a rolling polynomial hash, so all windows cost one multiply-add
 //! per value. Only windows whose hash is divisible by the number of samples in two hours are
 //! kept ("content-defined" sampling: both copies of a window make the same choice, so a copy
@@ -38,7 +41,24 @@ pub struct Fingerprint {
     /// A hash of step signs (scaled copies) rather than of values.
     pub scaled: bool,
     pub ch: u32,
+    /// The window's first value, counted among the channel's valid values.
     pub pos: u32,
+}
+
+/// A channel's valid values in time order and their slots. S8 matches windows of valid
+/// values: flagged hours (a daily zero check, a maintenance) and lost rows are not part of
+/// a replayed day's shape, and a copy keeps matching across them.
+fn valid_values(p: &Prepared, ch: usize) -> (Vec<f64>, Vec<usize>) {
+    let c = &p.channels[ch];
+    (0..p.len)
+        .filter(|&i| c.qa[i] == Qa::Valid)
+        .map(|i| (c.x[i], i))
+        .unzip()
+}
+
+/// Slots `[start, end)` of the valid values `[v0, v0 + len)`.
+fn slots_of(slot: &[usize], v0: usize, len: usize) -> (usize, usize) {
+    (slot[v0], slot[v0 + len - 1] + 1)
 }
 
 /// SplitMix64 finaliser: spreads a value's bits over the whole word.
@@ -81,19 +101,20 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries, exact: bool) -> Vec<Fin
         // step against the last step that moved: a window that rarely turns (a smooth load
         // curve) has a shape every day shares.
         let mut last = 0i8;
-        let slots: Vec<Slot> = (0..p.len)
+        let xs = valid_values(p, ch as usize).0;
+        let slots: Vec<Slot> = (0..xs.len())
             .map(|i| {
-                let valid = c.qa[i] == Qa::Valid;
-                let step = valid && i > 0 && c.qa[i - 1] == Qa::Valid;
-                let d = if step { c.x[i] - c.x[i - 1] } else { 0.0 };
+                let valid = true;
+                let step = i > 0;
+                let d = if step { xs[i] - xs[i - 1] } else { 0.0 };
                 let sign = i8::from(d > 0.0) - i8::from(d < 0.0);
                 let turn = sign != 0 && sign == -last;
                 if sign != 0 {
                     last = sign;
                 }
                 Slot {
-                    value: if valid && exact {
-                        mix(c.x[i].to_bits() ^ salt)
+                    value: if exact {
+                        mix(xs[i].to_bits() ^ salt)
                     } else {
                         0
                     },
@@ -291,7 +312,7 @@ fn line(x: &[f64], y: &[f64], unit: f64, params: &CopiedSeries) -> Option<Fit> {
         .zip(y)
         .map(|(&xi, &yi)| (yi - (scale * xi + offset)).abs())
         .fold(0.0, f64::max);
-    let moves = m.variance_x().sqrt() >= 10.0 * tolerance;
+    let moves = m.variance_x().sqrt() >= params.scaled_min_spread.value * tolerance;
     (max_deviation <= tolerance && moves).then_some(Fit {
         scale,
         offset,
@@ -372,6 +393,7 @@ pub fn within(
         let Some(src) = src else { continue };
         let src_ch = first.ch as usize;
         let k = window_slots(p, params, first.scaled);
+        let (src_x, src_slot) = valid_values(src, src_ch);
         for &(later, _) in group[1..].iter().filter(|(_, old)| !old) {
             let (a, b, ch) = (first.pos as usize, later.pos as usize, later.ch as usize);
             if p.channels[ch].factor != src.channels[src_ch].factor
@@ -382,15 +404,22 @@ pub fn within(
             {
                 continue;
             }
-            let x = (&src.channels[src_ch].x[..], &p.channels[ch].x[..]);
+            let (this_x, this_slot) = if old || ch != src_ch {
+                valid_values(p, ch)
+            } else {
+                (src_x.clone(), src_slot.clone())
+            };
+            let x = (&src_x[..], &this_x[..]);
             let Some(m) = confirm(x, (a, b), (k, first.scaled), !old, unit(p, ch), params) else {
                 continue;
             };
-            let (a0, b0, len) = (m.a0, m.b0, m.len);
-            covered.push((later.ch, b0, b0 + len));
+            covered.push((later.ch, m.b0, m.b0 + m.len));
+            let len = m.len;
+            let (a0, a1) = slots_of(&src_slot, m.a0, len);
+            let (b0, b1) = slots_of(&this_slot, m.b0, len);
             let factor = &p.channels[ch].factor;
-            let (src_start, src_end) = src.window(a0, a0 + len);
-            let (start, end) = p.window(b0, b0 + len);
+            let (src_start, src_end) = src.window(a0, a1);
+            let (start, end) = p.window(b0, b1);
             let explanation = format!(
                 "{} 在 {} 共 {} 的数据，与本排口 {} 的数据{}。连续这么长的实测数据不可能{}，提示{}，属于伪造自动监测数据。",
                 factor_label(factor),
@@ -410,9 +439,9 @@ pub fn within(
                 },
             );
             let evidence = json!({
-                "window": cx.window(ch, (b0, b0 + len)),
+                "window": cx.window(ch, (b0, b1)),
                 "source": {"mn": p.series.mn, "start": iso(src_start), "end": iso(src_end),
-                           "window": src.evidence_window(src_ch, a0, a0 + len, cx.evidence_points)},
+                           "window": src.evidence_window(src_ch, a0, a1, cx.evidence_points)},
                 "matched_values": len,
                 "window_values": k,
                 "relation": relation_json(m.fit),
@@ -420,7 +449,7 @@ pub fn within(
             out.push(cx.finding(
                 Signature::CopiedSeries,
                 Some(factor),
-                (b0, b0 + len),
+                (b0, b1),
                 len as f64 / k as f64,
                 explanation,
                 evidence,
@@ -473,15 +502,23 @@ pub fn across(
                     continue;
                 }
                 let k = window_slots(a, params, scaled);
-                let (xa, xb) = (&a.channels[ca as usize].x, &b.channels[cb as usize].x);
+                let (xa, slot_a) = valid_values(a, ca as usize);
+                let (xb, slot_b) = valid_values(b, cb as usize);
                 let unit = unit(b, cb as usize);
-                let Some(m) = confirm((xa, xb), (pa, pb), (k, scaled), false, unit, params) else {
+                let Some(m) = confirm((&xa, &xb), (pa, pb), (k, scaled), false, unit, params)
+                else {
                     continue;
                 };
                 covered.push((oa, ob, ca, m.a0, m.a0 + m.len));
                 let sides = [
-                    (oa, a, ca, m.a0, m.fit.map(Fit::inverse)),
-                    (ob, b, cb, m.b0, m.fit),
+                    (
+                        oa,
+                        a,
+                        ca,
+                        slots_of(&slot_a, m.a0, m.len),
+                        m.fit.map(Fit::inverse),
+                    ),
+                    (ob, b, cb, slots_of(&slot_b, m.b0, m.len), m.fit),
                 ];
                 for (this, other) in [(sides[0], sides[1]), (sides[1], sides[0])] {
                     let finding = across_finding(
@@ -501,14 +538,14 @@ pub fn across(
 /// The finding on `this` side of a cross-outlet match with `other`; `fit` is this side as a
 /// line of the other.
 fn across_finding(
-    (this, ch, s): (&Prepared, usize, usize),
-    (other, och, os): (&Prepared, usize, usize),
+    (this, ch, (s, e)): (&Prepared, usize, (usize, usize)),
+    (other, och, (os, oe)): (&Prepared, usize, (usize, usize)),
     (len, k, fit): (usize, usize, Option<Fit>),
     evidence_points: usize,
 ) -> Finding {
     let factor = this.channels[ch].factor.clone();
-    let (start, end) = this.window(s, s + len);
-    let (ostart, oend) = other.window(os, os + len);
+    let (start, end) = this.window(s, e);
+    let (ostart, oend) = other.window(os, oe);
     let explanation = format!(
         "{} 在 {} 共 {} 的数据，与另一排口（{}，MN {}）{} 的数据{}。不同排放口的实测数据不可能{}，提示其中一方{}，属于伪造自动监测数据。",
         factor_label(&factor),
@@ -530,10 +567,10 @@ fn across_finding(
         },
     );
     let evidence = json!({
-        "window": this.evidence_window(ch, s, s + len, evidence_points),
+        "window": this.evidence_window(ch, s, e, evidence_points),
         "other": {"mn": other.series.mn, "outlet": other.series.outlet,
                   "start": iso(ostart), "end": iso(oend),
-                  "window": other.evidence_window(och, os, os + len, evidence_points)},
+                  "window": other.evidence_window(och, os, oe, evidence_points)},
         "matched_values": len,
         "window_values": k,
         "relation": relation_json(fit),
