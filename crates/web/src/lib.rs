@@ -52,6 +52,8 @@ pub struct AppState {
     pub receiver: Option<Arc<ecowarden_monitoring::ingest::Context>>,
     /// Failed logins per (account, client address): see `ecowarden_core::throttle`.
     pub login_throttle: Arc<ecowarden_core::throttle::LoginThrottle>,
+    /// Requests per address without a session: see `ecowarden_core::throttle::RateLimit`.
+    pub rate_limit: Arc<ecowarden_core::throttle::RateLimit>,
 }
 
 /// Dashboard figures per (scope, year).
@@ -116,6 +118,8 @@ const DASHBOARD_COMPUTATIONS: usize = 2;
 
 impl AppState {
     pub fn new(db: Db, org: Arc<Org>, settings: Settings) -> Self {
+        let rate_limit =
+            ecowarden_core::throttle::RateLimit::new(settings.http.anonymous_per_minute);
         Self {
             db,
             org,
@@ -123,6 +127,7 @@ impl AppState {
             dashboards: Arc::new(DashboardCache::new()),
             receiver: None,
             login_throttle: Arc::new(ecowarden_core::throttle::LoginThrottle::new()),
+            rate_limit: Arc::new(rate_limit),
         }
     }
 
@@ -352,6 +357,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .fallback(|| async { Error::NotFound("页面不存在".into()) })
         .layer(from_fn_with_state(state.clone(), session::csrf_guard))
+        .layer(from_fn_with_state(state.clone(), anonymous_rate_limit))
         .layer(from_fn_with_state(state.clone(), session::load_session))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
@@ -385,13 +391,56 @@ async fn html_errors(req: Request, next: Next) -> Response {
         };
         return Redirect::to(&format!("/login?next={next}{expired}")).into_response();
     }
+    error_page(res)
+}
+
+/// An error response as the Chinese HTML page (keeping its status and headers), or as it is
+/// if it carries no [`ErrorInfo`].
+fn error_page(res: Response) -> Response {
+    let Some(info) = res.extensions().get::<ErrorInfo>().cloned() else {
+        return res;
+    };
     let page = ErrorPage {
         status: info.status.as_u16(),
         message: &info.message,
     };
     match page.render() {
-        Ok(html) => (info.status, Html(html)).into_response(),
+        Ok(html) => {
+            let (mut parts, _) = res.into_parts();
+            parts.headers.remove(axum::http::header::CONTENT_TYPE);
+            (parts, Html(html)).into_response()
+        }
         Err(_) => res,
+    }
+}
+
+/// Limits requests without a valid session per client address (429 with `Retry-After`; a
+/// page for pages, JSON for the API). Signed-in users are limited by their accounts, and
+/// `/healthz` is left to monitoring probes. The first refusal of a run is logged once.
+async fn anonymous_rate_limit(
+    axum::extract::State(app): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let signed_in = matches!(
+        req.extensions().get::<session::SessionState>(),
+        Some(session::SessionState::Valid(_))
+    );
+    if signed_in || req.uri().path() == "/healthz" {
+        return next.run(req).await;
+    }
+    let peer = session::peer(req.extensions()).unwrap_or_default();
+    let Err(refused) = app.rate_limit.take(&peer) else {
+        return next.run(req).await;
+    };
+    if refused.first {
+        tracing::warn!(peer = %peer, "anonymous requests over the rate limit");
+    }
+    let res = Error::TooManyRequests(refused.wait.as_secs()).into_response();
+    if req.uri().path().starts_with("/api/") {
+        res
+    } else {
+        error_page(res)
     }
 }
 

@@ -259,3 +259,54 @@ async fn a_given_case_number_carries_its_own_units_prefix() {
     .unwrap();
     assert_eq!(nos, ["榕台江环罚〔2024〕2号", "榕台江环罚〔2024〕3号"]);
 }
+
+/// Issue #16: anonymous requests were not limited; each could carry 32 MB and a login try.
+#[tokio::test]
+async fn anonymous_requests_are_rate_limited_per_address() {
+    let app = crate::helpers::spawn_app_with(|s| s.http.anonymous_per_minute = 60).await;
+    // A signed-in user is not limited by the anonymous budget.
+    let (admin, _) = app.login("admin").await;
+    let anon = crate::helpers::client();
+    let mut refused = None;
+    for i in 0..400 {
+        let r = anon
+            .get(format!("{}/nowhere-{i}", app.base))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            refused = Some(r);
+            break;
+        }
+    }
+    let r = refused.expect("429 within 400 anonymous requests");
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("请求过于频繁") && page.contains("<html"),
+        "{page}"
+    );
+    // The API answers JSON, in Chinese.
+    let r = anon
+        .post(format!("{}/api/v1/session", app.base))
+        .json(&serde_json::json!({"username": "admin", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "too_many_requests", "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("秒后再试"));
+    let status = |c, path| crate::helpers::get_status(c, format!("{}{path}", app.base));
+    assert_eq!(status(&admin, "/cases").await, 200);
+    assert_eq!(
+        status(&anon, "/healthz").await,
+        200,
+        "probes are not limited"
+    );
+}
