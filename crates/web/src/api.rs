@@ -297,6 +297,6 @@ pub async fn docs(_s: CurrentUser) -> Html<&'static str> {
         r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>API 文档 · 生态环境执法效能平台</title>
 <link rel="stylesheet" href="/assets/vendor/swagger-ui.css"></head><body><div id="swagger"></div>
 <script src="/assets/vendor/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({ url: '/api/v1/openapi.json', dom_id: '#swagger' });</script></body></html>"#,
+<script src="/assets/swagger-init.js"></script></body></html>"#,
     )
 }

@@ -25,6 +25,22 @@ async fn store_raw(app: &TestApp, sql: &'static str, value: Option<String>, id: 
     q.bind(id).execute(app.db.pool()).await.unwrap();
 }
 
+/// Uploads a file to the monitoring registry import as `user`; the status and page.
+async fn registry_import_as(app: &TestApp, user: &str, name: &str, file: &[u8]) -> (u16, String) {
+    let (c, csrf) = app.login(user).await;
+    let r = c
+        .post(format!("{}/monitoring/registry/import", app.base))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(multipart(Some(&csrf), &[(name, file)], false))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
 /// The probe's file: a few-KB workbook whose only cells are A1 and XFD1048576.
 fn far_cell_workbook() -> Vec<u8> {
     let mut wb = Workbook::new();
@@ -48,21 +64,10 @@ async fn a_far_cell_workbook_is_refused_and_the_server_stays_up() {
     );
     assert_eq!(case_count(&app).await, before);
     // The registry import reads the same way.
-    let (c, csrf) = app.login("admin").await;
-    let r = c
-        .post(format!("{}/monitoring/registry/import", app.base))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(multipart(Some(&csrf), &[("bomb.xlsx", &bomb)], false))
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let page = r.text().await.unwrap();
+    let (status, page) = registry_import_as(&app, "admin", "bomb.xlsx", &bomb).await;
     assert!(page.contains("XFD1048576"), "{status} {page}");
     // Still serving.
+    let (c, _) = app.login("admin").await;
     let r = c.get(format!("{}/cases", app.base)).send().await.unwrap();
     assert_eq!(r.status(), 200);
     // The command line refuses it too, by file.
@@ -309,4 +314,130 @@ async fn anonymous_requests_are_rate_limited_per_address() {
         200,
         "probes are not limited"
     );
+}
+
+/// Issue #16: no CSP, X-Frame-Options, nosniff or no-store; the login form's anti-forgery
+/// cookie lacked `Secure` when secure cookies were on.
+#[tokio::test]
+async fn responses_carry_the_security_headers_and_pages_no_inline_script() {
+    let app = crate::helpers::spawn_app_with(|s| s.http.secure_cookies = true).await;
+    let anon = crate::helpers::client();
+    let r = anon
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.ends_with("; Secure"),
+        "{cookie}"
+    );
+    let h = r.headers();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["cache-control"], "no-store");
+    assert!(h.contains_key("referrer-policy"));
+    let r = anon
+        .get(format!("{}/assets/app.css", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        r.headers()["cache-control"],
+        "no-store",
+        "assets stay cacheable"
+    );
+
+    // Signed in (secure cookies off: the test client speaks plain HTTP).
+    let app = spawn_app().await;
+    let (c, _) = app.login("admin").await;
+    let outlet = app.outlet_in("350102").await;
+    let lead = app.lead_in("350102").await;
+    // An attribute such as onchange= in any tag.
+    let inline_handler = |page: &str| {
+        page.split('<')
+            .filter_map(|t| t.split('>').next())
+            .any(|tag| {
+                tag.split_whitespace()
+                    .skip(1)
+                    .any(|a| a.to_ascii_lowercase().starts_with("on") && a.contains('='))
+            })
+    };
+    for path in [
+        "/".to_owned(),
+        "/cases".to_owned(),
+        format!("/monitoring/outlets/{outlet}"),
+        format!("/leads/{lead}"),
+        "/monitoring/receiver".to_owned(),
+        "/api/docs".to_owned(),
+    ] {
+        let r = c.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(r.headers()["cache-control"], "no-store", "{path}");
+        assert!(
+            r.headers().contains_key("content-security-policy"),
+            "{path}"
+        );
+        let page = r.text().await.unwrap();
+        for tag in page.split("<script").skip(1) {
+            let open = &tag[..tag.find('>').unwrap()];
+            assert!(
+                open.contains("src=\"/assets/") || open.contains("application/json"),
+                "{path}: inline script <script{open}>"
+            );
+        }
+        assert!(!inline_handler(&page), "{path}: inline handler");
+    }
+}
+
+/// Issue #16: messages confirmed that a 案号, MN or credit code exists in another region.
+#[tokio::test]
+async fn nothing_confirms_what_exists_in_another_region() {
+    let app = spawn_app().await;
+    // 台江's stored number and one it never used: 鼓楼 gets the same answer for both.
+    let taken: String = sqlx::query_scalar(
+        "SELECT case_no FROM cases WHERE region_code = '350103' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let free = "榕台江环罚〔2023〕99999号";
+    let answer = |no: &str, page: &str| {
+        let row = crate::helpers::extract(page, "<tbody>", "</tbody>");
+        row.replace(no, "N")
+    };
+    let page = refused(&app, with(good(1), "case_no", &taken)).await;
+    assert!(!page.contains("已存在"), "{page}");
+    let other = refused(&app, with(good(1), "case_no", free)).await;
+    assert_eq!(answer(&taken, &page), answer(free, &other));
+
+    // An MN and a credit code registered in 台江.
+    let (mn, credit): (String, String) = sqlx::query_as(
+        "SELECT o.mn, f.credit_code FROM outlets o JOIN facilities f ON f.id = o.facility_id \
+         WHERE f.region_code = '350103' ORDER BY o.id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let registry = |mn: &str, credit: &str| {
+        format!(
+            "{}\n{mn},123456,福建鼓楼测试化工有限公司,{credit},350102,1号排口,化工,31,a21026,35,mg/m3,0-500,3,6\n",
+            ecowarden_monitoring::registry::HEADERS.join(",")
+        )
+    };
+    for csv in [
+        registry(&mn, "91350102MA2YK8LQ1M"),
+        registry("TESTMN0001", &credit),
+    ] {
+        let (status, page) =
+            registry_import_as(&app, "gulou", "registry.csv", csv.as_bytes()).await;
+        assert_eq!(status, 422, "{page}");
+        assert!(page.contains("无法在本辖区登记或修改"), "{page}");
+        assert!(
+            !page.contains("台江") && !page.contains("已登记在"),
+            "{page}"
+        );
+    }
 }
