@@ -38,6 +38,9 @@ pub enum Error {
     Unprocessable(String),
     #[error("请求体超过大小上限")]
     PayloadTooLarge,
+    /// A method the route does not have (a form posted to a page that only shows).
+    #[error("此网址不支持该请求方法")]
+    MethodNotAllowed,
     /// Too many requests from one address without a session; retry after this many seconds.
     #[error("请求过于频繁，请{0}秒后再试")]
     TooManyRequests(u64),
@@ -65,6 +68,7 @@ impl Error {
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -81,6 +85,7 @@ impl Error {
             Error::Unprocessable(_) => "unprocessable",
             Error::PayloadTooLarge => "payload_too_large",
             Error::TooManyRequests(_) => "too_many_requests",
+            Error::MethodNotAllowed => "method_not_allowed",
             Error::Internal(_) => "internal",
         }
     }

@@ -441,3 +441,77 @@ async fn nothing_confirms_what_exists_in_another_region() {
         );
     }
 }
+
+/// Issue #16: "2023年" in the year filter gave "Failed to deserialize query string…",
+/// `/cases/abc` a Rust type error, an unknown path raw JSON: every error a user can reach is
+/// a Chinese page inside the layout, and the API answers JSON in Chinese.
+#[tokio::test]
+async fn every_reachable_error_is_a_chinese_page_with_the_menu() {
+    let app = spawn_app().await;
+    let (c, csrf) = app.login("gulou").await;
+    let get = |c: &reqwest::Client, path: &str| c.get(format!("{}{path}", app.base)).send();
+    let menu = "<nav class=\"side\">";
+    for (path, status, says) in [
+        ("/?year=2023年", 400, "查询参数“year”的值格式不正确"),
+        ("/cases?year=2023年", 400, "查询参数“year”的值格式不正确"),
+        ("/cases/abc", 404, "编号无效"),
+        ("/cases/99999999999999999999", 404, "编号无效"),
+        ("/no/such/page", 404, "页面不存在"),
+    ] {
+        let r = get(&c, path).await.unwrap();
+        assert_eq!(r.status(), status, "{path}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let page = r.text().await.unwrap();
+        assert!(page.contains(says) && page.contains(menu), "{path}: {page}");
+        assert!(
+            !page.contains("Failed") && !page.contains("Invalid"),
+            "{path}: {page}"
+        );
+    }
+    // A method the route does not have.
+    let with_token = |method: reqwest::Method, path: &str| {
+        c.request(method, format!("{}{path}", app.base))
+            .header("x-csrf-token", &csrf)
+            .send()
+    };
+    let r = with_token(reqwest::Method::POST, "/cases").await.unwrap();
+    assert_eq!(r.status(), 405);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("不支持该请求方法") && page.contains(menu),
+        "{page}"
+    );
+    // Signed out: a page without the menu, never JSON.
+    let r = get(&crate::helpers::client(), "/no/such/page")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("页面不存在") && !page.contains(menu),
+        "{page}"
+    );
+    // The API keeps JSON, in Chinese.
+    for (path, status) in [
+        ("/api/v1/nowhere", 404),
+        ("/api/v1/cases/99999999999999999999", 404),
+        ("/api/v1/cases/abc", 404),
+    ] {
+        let r = get(&c, path).await.unwrap();
+        assert_eq!(r.status(), status, "{path}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        let m = v["error"]["message"].as_str().unwrap();
+        assert!(!m.is_ascii(), "{path}: {v}");
+    }
+    let r = with_token(reqwest::Method::DELETE, "/api/v1/cases")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "method_not_allowed", "{v}");
+}
