@@ -515,3 +515,23 @@ async fn every_reachable_error_is_a_chinese_page_with_the_menu() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "method_not_allowed", "{v}");
 }
+
+/// Issue #16: `ecowarden demo --cases 10` and `--cases 0` panicked (index out of bounds).
+#[test]
+fn the_demo_seeds_any_number_of_cases() {
+    for n in ["0", "10"] {
+        let dir =
+            std::env::temp_dir().join(format!("ew-demo-{}", ecowarden_core::auth::random_token()));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecowarden"))
+            .arg("--data")
+            .arg(&dir)
+            .args(["demo", "--cases", n, "--seed-only"])
+            .env_remove("ECOWARDEN__DATABASE_URL")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "--cases {n}: {err}");
+        assert!(!err.contains("panicked"), "--cases {n}: {err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
