@@ -599,6 +599,29 @@ pub async fn recent_security_events(db: &Db, limit: i64) -> Result<Vec<SecurityE
 mod tests {
     use super::*;
 
+    /// A login for an unknown, disabled or waiting account verifies against the dummy hash:
+    /// it must be a real hash of the same cost as a stored one, or such a login answers
+    /// measurably faster than a wrong password and tells the account apart.
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        let dummy = PasswordHash::new(DUMMY_HASH).expect("the dummy hash parses");
+        let real_hash = hash_password("Fujian-2023!");
+        let real = PasswordHash::new(&real_hash).unwrap();
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.params, real.params);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.hash.map(|h| h.len()), real.hash.map(|h| h.len()));
+        let time = |hash: &str| {
+            let t = std::time::Instant::now();
+            for _ in 0..3 {
+                assert!(!verify_password("wrong", hash));
+            }
+            t.elapsed().as_secs_f64()
+        };
+        let (d, r) = (time(DUMMY_HASH), time(&real_hash));
+        assert!(d > r / 3.0 && d < r * 3.0, "dummy {d:.3} s, real {r:.3} s");
+    }
+
     #[test]
     fn password_round_trip_and_policy() {
         let h = hash_password("Fujian-2023!");

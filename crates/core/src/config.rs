@@ -43,6 +43,9 @@ pub struct HttpSettings {
     pub body_limit: usize,
     /// Mark cookies `Secure`; turn on behind HTTPS.
     pub secure_cookies: bool,
+    /// Requests per minute from one address without a session (the login form, assets,
+    /// unknown paths); more are answered 429 with `Retry-After`. 0 turns the limit off.
+    pub anonymous_per_minute: u32,
 }
 
 /// The HJ 212 receiver (`ingest`, and inside `serve`/`demo`) and its archive compactor.
@@ -80,6 +83,7 @@ impl Settings {
             .set_default("http.listen", "127.0.0.1:8080")?
             .set_default("http.body_limit", 32 * 1024 * 1024)?
             .set_default("http.secure_cookies", false)?
+            .set_default("http.anonymous_per_minute", 120)?
             .set_default("ingest.listen", "127.0.0.1:9212")?
             .set_default("ingest.max_connections", 50_000)?
             .set_default("ingest.idle_timeout_secs", 900)?

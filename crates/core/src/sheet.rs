@@ -5,7 +5,9 @@
 
 use std::io::Cursor;
 
-use calamine::{Data, Reader};
+use calamine::{Data, DataRef, Reader};
+
+mod xls;
 use serde::Serialize;
 
 /// A cell as text, or why it cannot be read (an Excel error value such as #N/A).
@@ -107,6 +109,9 @@ pub mod limits {
     pub const MAX_INFLATED: u64 = 1 << 30;
     pub const MAX_PART: u64 = 512 << 20;
     pub const MAX_RATIO: u64 = 300;
+    /// UTF-8 bytes of all cell text: a shared string is copied into every cell that refers
+    /// to it, so a small file can name a long string millions of times.
+    pub const MAX_TEXT: u64 = 512 << 20;
 }
 
 /// Reads a table; the format is told by content, not by the file name. Only the first
@@ -117,22 +122,7 @@ pub fn read_table(bytes: &[u8]) -> Result<Table, String> {
     if bytes.starts_with(ZIP) {
         read_xlsx(bytes)
     } else if bytes.starts_with(OLE) {
-        let range = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
-            .map_err(|e| format!("无法作为Excel工作簿读取（{e}）"))
-            .and_then(|mut wb| match wb.worksheet_range_at(0) {
-                Some(Ok(r)) => Ok(r),
-                Some(Err(e)) => Err(format!("无法读取第一个工作表（{e}）")),
-                None => Err("工作簿中没有工作表".into()),
-            })?;
-        let (row0, col0) = range.start().unwrap_or((0, 0));
-        Ok(Table {
-            first_col: col0,
-            rows: range
-                .rows()
-                .enumerate()
-                .map(|(i, cells)| (row0 + i as u32 + 1, cells.iter().map(cell_text).collect()))
-                .collect(),
-        })
+        read_xls(bytes)
     } else {
         let records = csv_records(&decode_text(bytes)?)?;
         if records.len() > limits::MAX_ROWS as usize {
@@ -158,6 +148,32 @@ pub fn read_table(bytes: &[u8]) -> Result<Table, String> {
                 .collect(),
         })
     }
+}
+
+/// The first worksheet of a legacy .xls. calamine reads every sheet densely when it opens
+/// the workbook, so [`xls::sanitize`] bounds what it will build first; a panic of the reader
+/// on a damaged file is a refusal like any other.
+fn read_xls(bytes: &[u8]) -> Result<Table, String> {
+    let clean = xls::sanitize(bytes)?;
+    let read = std::panic::catch_unwind(|| {
+        let mut wb = calamine::Xls::new(Cursor::new(clean))
+            .map_err(|e| format!("无法作为Excel工作簿读取（{e}）"))?;
+        match wb.worksheet_range_at(0) {
+            Some(Ok(r)) => Ok(r),
+            Some(Err(e)) => Err(format!("无法读取第一个工作表（{e}）")),
+            None => Err("工作簿中没有工作表".to_string()),
+        }
+    });
+    let range = read.unwrap_or_else(|_| Err("无法作为Excel工作簿读取（文件已损坏）".into()))?;
+    let (row0, col0) = range.start().unwrap_or((0, 0));
+    Ok(Table {
+        first_col: col0,
+        rows: range
+            .rows()
+            .enumerate()
+            .map(|(i, cells)| (row0 + i as u32 + 1, cells.iter().map(cell_text).collect()))
+            .collect(),
+    })
 }
 
 fn too_many_rows() -> String {
@@ -240,13 +256,14 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table, String> {
         .map_err(|e| format!("无法读取第一个工作表（{e}）"))?;
     let mut rows: std::collections::BTreeMap<u32, Vec<(u32, Cell)>> = Default::default();
     let mut cells = 0usize;
+    let mut text = 0u64;
     while let Some(cell) = reader
         .next_cell()
         .map_err(|e| format!("无法读取第一个工作表（{e}）"))?
     {
         let (row, col) = cell.get_position();
-        let value: Data = cell.get_value().clone().into();
-        if matches!(value, Data::Empty) {
+        let value = cell.get_value();
+        if matches!(value, DataRef::Empty) {
             continue;
         }
         let at = || {
@@ -272,6 +289,21 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table, String> {
                 "非空单元格超过上限{MAX_CELLS}个，请拆分为多个文件导入"
             ));
         }
+        // Measured before the text is copied out of the shared strings.
+        text += match value {
+            DataRef::SharedString(s) => s.len() as u64,
+            DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => {
+                s.len() as u64
+            }
+            _ => 32,
+        };
+        if text > MAX_TEXT {
+            return Err(format!(
+                "单元格文字超过上限{}MB，请拆分为多个文件导入",
+                MAX_TEXT >> 20
+            ));
+        }
+        let value: Data = value.clone().into();
         rows.entry(row).or_default().push((col, cell_text(&value)));
     }
     let first_col = rows
@@ -530,6 +562,167 @@ mod tests {
         assert!(e.contains("工作表") && e.contains("上限"), "{e}");
         // A part that declares less than it inflates to is still counted as it inflates.
         assert!(read_table(b"PK\x03\x04garbage").is_err());
+    }
+
+    fn record(typ: u16, data: &[u8]) -> Vec<u8> {
+        let mut r = typ.to_le_bytes().to_vec();
+        r.extend((data.len() as u16).to_le_bytes());
+        r.extend(data);
+        r
+    }
+
+    /// A BIFF8 workbook written by hand: `sheets` worksheets, each holding `sheet` (its
+    /// records between BOF and EOF), with the shared strings `sst` (an SST record's data).
+    fn xls_workbook(sheets: usize, sheet: &[u8], sst: Option<&[u8]>) -> Vec<u8> {
+        use std::io::Write;
+        let bof = |dt: u8| {
+            record(
+                0x0809,
+                &[0x00, 0x06, dt, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            )
+        };
+        let boundsheet = |pos: u32, i: usize| {
+            let name = format!("S{i}");
+            let mut d = pos.to_le_bytes().to_vec();
+            d.extend([0, 0, name.len() as u8, 0]);
+            d.extend(name.as_bytes());
+            record(0x0085, &d)
+        };
+        let globals = |positions: &[u32]| {
+            let mut g = bof(0x05);
+            for (i, pos) in positions.iter().enumerate() {
+                g.extend(boundsheet(*pos, i));
+            }
+            if let Some(sst) = sst {
+                g.extend(record(0x00FC, sst));
+            }
+            g.extend(record(0x000A, &[]));
+            g
+        };
+        // BOUNDSHEET records are of fixed size: the globals' length does not depend on them.
+        let start = globals(&vec![0; sheets]).len();
+        let mut body = Vec::new();
+        let mut positions = Vec::new();
+        for _ in 0..sheets {
+            positions.push((start + body.len()) as u32);
+            body.extend(bof(0x10));
+            body.extend(sheet);
+            body.extend(record(0x000A, &[]));
+        }
+        let mut stream = globals(&positions);
+        stream.extend(body);
+        let mut file =
+            cfb::CompoundFile::create_with_version(cfb::Version::V3, Cursor::new(Vec::new()))
+                .unwrap();
+        file.create_stream("/Workbook")
+            .unwrap()
+            .write_all(&stream)
+            .unwrap();
+        file.flush().unwrap();
+        file.into_inner().into_inner()
+    }
+
+    /// A LABELSST cell: row, column, format 0, shared string `i`.
+    fn label_sst(row: u16, col: u16, i: u32) -> Vec<u8> {
+        let mut d = row.to_le_bytes().to_vec();
+        d.extend(col.to_le_bytes());
+        d.extend(0u16.to_le_bytes());
+        d.extend(i.to_le_bytes());
+        record(0x00FD, &d)
+    }
+
+    /// An SST of the given strings (8-bit characters, no CONTINUE).
+    fn sst(strings: &[&str]) -> Vec<u8> {
+        let mut d = (strings.len() as u32).to_le_bytes().to_vec();
+        d.extend((strings.len() as u32).to_le_bytes());
+        for s in strings {
+            d.extend((s.len() as u16).to_le_bytes());
+            d.push(0);
+            d.extend(s.as_bytes());
+        }
+        d
+    }
+
+    #[test]
+    fn an_xls_is_read() {
+        let sst = sst(&["6", "abc"]);
+        let mut sheet = label_sst(0, 0, 1);
+        sheet.extend(label_sst(2, 1, 0));
+        let t = read_table(&xls_workbook(1, &sheet, Some(&sst))).unwrap();
+        assert_eq!(t.rows.len(), 3);
+        assert_eq!(t.rows[0], (1, vec![Ok("abc".into()), Ok(String::new())]));
+        assert_eq!(t.rows[2], (3, vec![Ok(String::new()), Ok("6".into())]));
+    }
+
+    /// Issue #16: calamine reads an .xls densely and eagerly; each of these is a small file
+    /// that made it build gigabytes.
+    #[test]
+    fn xls_bombs_are_refused() {
+        let strings = sst(&["x"]);
+        // Cells at A1 and IV65536: 16.7 million dense cells.
+        let mut far = label_sst(0, 0, 0);
+        far.extend(label_sst(65535, 255, 0));
+        let bytes = xls_workbook(1, &far, Some(&strings));
+        assert!(bytes.len() < 8192);
+        let e = read_table(&bytes).unwrap_err();
+        assert!(e.contains("上限"), "{e}");
+        // A DIMENSIONS record claiming 4 billion rows: calamine reserves them.
+        let mut dims = 0u32.to_le_bytes().to_vec();
+        dims.extend(u32::MAX.to_le_bytes());
+        dims.extend([0, 0, 0, 1, 0, 0]);
+        let e = read_table(&xls_workbook(1, &record(0x0200, &dims), None)).unwrap_err();
+        assert!(e.contains("区域超过上限"), "{e}");
+        // A long shared string named by many cells: copied into each.
+        let long = "y".repeat(30_000);
+        let strings = sst(&[&long]);
+        let mut many = Vec::new();
+        for r in 0..5_000u16 {
+            for c in 0..4 {
+                many.extend(label_sst(r, c, 0));
+            }
+        }
+        let bytes = xls_workbook(1, &many, Some(&strings));
+        assert!(bytes.len() < 512 << 10);
+        let e = read_table(&bytes).unwrap_err();
+        assert!(e.contains("文字超过上限"), "{e}");
+        // Many sheets, each filled out densely: counted together.
+        let mut block = Vec::new();
+        block.extend(label_sst(0, 0, 0));
+        block.extend(label_sst(9999, 99, 0));
+        let e = read_table(&xls_workbook(100, &block, Some(&sst(&["z"])))).unwrap_err();
+        assert!(e.contains("上限"), "{e}");
+        let e = read_table(&xls_workbook(limits::MAX_SHEETS + 1, &[], None)).unwrap_err();
+        assert!(e.contains("工作表超过上限"), "{e}");
+        // Damaged files are refused, not panicked on.
+        assert!(read_table(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0]).is_err());
+        let short = xls_workbook(1, &record(0x00FD, &[1, 0]), Some(&sst(&["a"])));
+        let e = read_table(&short).unwrap_err();
+        assert!(e.contains("第1个工作表") && e.contains("已损坏"), "{e}");
+    }
+
+    /// Issue #16: a shared string of 1 MiB named by every cell of an .xlsx.
+    #[test]
+    fn xlsx_text_is_bounded_before_it_is_copied() {
+        // Letters that do not compress much, so the zip checks pass.
+        let mut seed = 12345u64;
+        let long: String = (0..1 << 20)
+            .map(|_| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                char::from(b'a' + (seed >> 59) as u8)
+            })
+            .collect();
+        let mut sst = String::from(
+            r#"<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#,
+        );
+        sst += &format!("<si><t>{long}</t></si></sst>");
+        let mut data = String::new();
+        for r in 1..=700 {
+            data += &format!(r#"<row r="{r}"><c r="A{r}" t="s"><v>0</v></c></row>"#);
+        }
+        let e = read_table(&workbook(1, &data, Some(sst.as_bytes()))).unwrap_err();
+        assert!(e.contains("文字超过上限"), "{e}");
     }
 
     #[test]

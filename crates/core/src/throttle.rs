@@ -109,6 +109,99 @@ impl LoginThrottle {
     }
 }
 
+/// Requests per address without a session: a token bucket per client address that holds
+/// `per_minute` requests and refills at that rate, so a burst of a page and its assets passes
+/// and a script that hammers the login form or unknown paths is answered 429 cheaply.
+///
+/// At most [`MAX_PAIRS`] addresses are tracked; when full, addresses idle for a minute (their
+/// bucket full again) are forgotten, and if none are, all are (a flood from that many
+/// addresses is beyond what a per-address limit can stop).
+#[derive(Debug)]
+pub struct RateLimit {
+    buckets: Mutex<HashMap<String, Bucket>>,
+    per_minute: u32,
+    capacity: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+    /// The last request was refused (so only the first refusal of a run is logged).
+    refused: bool,
+}
+
+/// A refused request: how long until the next is allowed, and whether it is the first
+/// refusal since the address was last allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub wait: Duration,
+    pub first: bool,
+}
+
+impl RateLimit {
+    /// `per_minute` 0 turns the limit off.
+    pub fn new(per_minute: u32) -> Self {
+        Self::with_capacity(per_minute, MAX_PAIRS)
+    }
+
+    pub fn with_capacity(per_minute: u32, capacity: usize) -> Self {
+        RateLimit {
+            buckets: Mutex::new(HashMap::new()),
+            per_minute,
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Takes one request of `peer`; refused when its bucket is empty, with the time until
+    /// the next request is allowed (at least one second, as `Retry-After` counts).
+    pub fn take(&self, peer: &str) -> Result<(), Refused> {
+        self.take_at(peer, Instant::now())
+    }
+
+    fn take_at(&self, peer: &str, now: Instant) -> Result<(), Refused> {
+        if self.per_minute == 0 {
+            return Ok(());
+        }
+        let full = self.per_minute as f64;
+        let rate = full / 60.0;
+        let mut buckets = self.buckets.lock().expect("lock");
+        if !buckets.contains_key(peer) && buckets.len() >= self.capacity {
+            buckets.retain(|_, b| now.duration_since(b.at) < Duration::from_secs(60));
+            if buckets.len() >= self.capacity {
+                buckets.clear();
+            }
+        }
+        let b = buckets.entry(peer.to_owned()).or_insert(Bucket {
+            tokens: full,
+            at: now,
+            refused: false,
+        });
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(full);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            b.refused = false;
+            Ok(())
+        } else {
+            let first = !b.refused;
+            b.refused = true;
+            Err(Refused {
+                wait: Duration::from_secs(((1.0 - b.tokens) / rate).ceil().max(1.0) as u64),
+                first,
+            })
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.buckets.lock().expect("lock").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// The wait after `failures` failures: none for the first [`FREE_FAILURES`] − 1.
 pub fn backoff(failures: u32) -> Option<Duration> {
     let extra = failures.checked_sub(FREE_FAILURES)?;
@@ -146,5 +239,33 @@ mod tests {
         assert_eq!(t.len(), 3);
         t.succeeded("u9", "10.0.0.3");
         assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn anonymous_requests_are_limited_per_address() {
+        let r = RateLimit::with_capacity(60, 2);
+        let t0 = Instant::now();
+        for _ in 0..60 {
+            assert!(r.take_at("10.0.0.1", t0).is_ok());
+        }
+        let refused = |first| {
+            Err(Refused {
+                wait: Duration::from_secs(1),
+                first,
+            })
+        };
+        assert_eq!(r.take_at("10.0.0.1", t0), refused(true));
+        assert_eq!(r.take_at("10.0.0.1", t0), refused(false));
+        assert!(
+            r.take_at("10.0.0.2", t0).is_ok(),
+            "other addresses unaffected"
+        );
+        // One per second comes back.
+        assert!(r.take_at("10.0.0.1", t0 + Duration::from_secs(1)).is_ok());
+        assert!(r.take_at("10.0.0.1", t0 + Duration::from_secs(1)).is_err());
+        // A third address: the others are recent, so all are forgotten.
+        assert!(r.take_at("10.0.0.3", t0 + Duration::from_secs(2)).is_ok());
+        assert_eq!(r.len(), 1);
+        assert!(RateLimit::new(0).take("x").is_ok());
     }
 }

@@ -672,7 +672,11 @@ async fn seed_ledger(db: &Db, org: &Org, year: i32, rng: &mut StdRng) -> Result<
         .iter()
         .map(|x| ((x / wsum * total_fine as f64) / 10_000.0).floor() as i64 * 10_000)
         .collect();
-    fines[0] += total_fine - fines.iter().sum::<i64>();
+    // What flooring left over goes to the first case (a ledger too small for any has none).
+    let rest = total_fine - fines.iter().sum::<i64>();
+    if let Some(first) = fines.first_mut() {
+        *first += rest;
+    }
     let mut it = tp_cases.iter().zip(fines);
     for (subtype, count) in subtypes {
         for (c, fine) in it.by_ref().take(count) {
@@ -723,7 +727,11 @@ async fn seed_ledger(db: &Db, org: &Org, year: i32, rng: &mut StdRng) -> Result<
         .chain(std::iter::repeat_n(Tag::HazardousWaste, 3))
         .enumerate()
     {
-        let c = &take_decided(1)[0];
+        // A small ledger runs out of decided cases: fewer task forces.
+        let Some(c) = take_decided(1).pop() else {
+            break;
+        };
+        let c = &c;
         let force = cooperation::NewTaskForce {
             name: format!("{}专案组（{}号）", theme.label(), i + 1),
             theme,

@@ -143,9 +143,18 @@ pub struct FindingRow {
     /// Per mille.
     pub score: i64,
     pub explanation: String,
-    /// JSON text.
+    /// Stored as JSON text; answered as the JSON object it holds.
     #[schema(value_type = Object)]
+    #[serde(serialize_with = "json_text")]
     pub evidence: String,
+}
+
+/// Serializes JSON text as the value it holds (text that is not JSON as a string).
+fn json_text<S: serde::Serializer>(text: &str, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) => v.serialize(s),
+        Err(_) => s.serialize_str(text),
+    }
 }
 
 impl FindingLabels for FindingRow {

@@ -734,6 +734,12 @@ fn parse_range(t: &str) -> std::result::Result<(Option<String>, Option<String>),
 /// Records outlets (and facilities new to the store), all or nothing, in the caller's scope.
 /// An outlet is matched by MN: a new MN is created, a known one replaced by what the file
 /// says (its factors included); outlets not in the file stay as they are.
+/// The refusal of an outlet or enterprise registered outside the caller's area: one message
+/// that names neither the other region nor what of the row is registered there.
+fn out_of_reach(mn: &str) -> String {
+    format!("MN“{mn}”：无法在本辖区登记或修改，请核对MN和统一社会信用代码，或联系上级管理员")
+}
+
 pub async fn save(
     db: &Db,
     org: &Org,
@@ -826,13 +832,19 @@ pub async fn save(
         };
         let (_, facility_region) = &facilities[&f.credit_code];
         if *facility_region != f.region_code {
-            problems.push(problem(format!(
-                "MN“{}”：统一社会信用代码{}已登记在{}，不是{}",
-                o.mn,
-                f.credit_code,
-                org.name(facility_region),
-                org.name(&f.region_code)
-            )));
+            // Where an enterprise outside the caller's area is registered is not theirs to
+            // learn: name the region only when the caller can see it.
+            let message = match org.region(facility_region) {
+                Some(r) if scope.covers(&r.code, &r.city_code) => format!(
+                    "MN“{}”：统一社会信用代码{}已登记在{}，不是{}",
+                    o.mn,
+                    f.credit_code,
+                    r.name,
+                    org.name(&f.region_code)
+                ),
+                _ => out_of_reach(&o.mn),
+            };
+            problems.push(problem(message));
             continue;
         }
         let after = outlet_json(facility_id, o);
@@ -880,11 +892,7 @@ pub async fn save(
                 }
                 let (region, city) = scope_of_facility(&mut w.tx, old_facility).await?;
                 if !scope.covers(&region, &city) {
-                    problems.push(problem(format!(
-                        "MN“{}”已登记在{}，无权修改",
-                        o.mn,
-                        org.name(&region)
-                    )));
+                    problems.push(problem(out_of_reach(&o.mn)));
                     continue;
                 }
                 if let Err(StoreError::Conflict(_)) = sqlx::query(

@@ -22,7 +22,7 @@ use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Dashboard};
 #[openapi(
     info(
         title = "ecowarden API",
-        description = "生态环境执法效能平台 REST API. Sign in with POST /api/v1/session; send X-CSRF-Token on unsafe methods."
+        description = "生态环境执法效能平台 REST API。先用 POST /api/v1/session 登录（会话 Cookie），改变数据的请求须带 X-CSRF-Token 请求头。错误一律为 {\"error\": {\"code\", \"message\"}}，message 为中文。"
     ),
     paths(
         session::api_login,
@@ -63,9 +63,102 @@ use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Dashboard};
 )]
 struct ApiDoc;
 
+/// The document as served: the derived one, with what the derive cannot say added.
+static DOCUMENT: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(document);
+
+/// The OpenAPI document of the API, made faithful to the code:
+/// - how to sign in: the session cookie, and `X-CSRF-Token` on unsafe methods;
+/// - every status an operation can answer besides its own (a bad parameter 400, no session
+///   401, role or region 403, an unknown id 404, a rule 422, the anonymous rate limit 429),
+///   each with the one error body;
+/// - the constraints that live in code: region codes of 6 digits (empty: any), the password
+///   policy, the 31-day span of outlet data.
+pub fn document() -> serde_json::Value {
+    use serde_json::json;
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serializes");
+    let components = doc["components"].as_object_mut().expect("components");
+    components.insert(
+        "securitySchemes".into(),
+        json!({
+            "session": {"type": "apiKey", "in": "cookie", "name": session::SESSION_COOKIE,
+                "description": "POST /api/v1/session 登录后设置的会话 Cookie"},
+            "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+                "description": "登录响应中的 csrf_token；POST 等改变数据的请求必须携带"},
+        }),
+    );
+    components["schemas"]["Error"] = json!({
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "机器可读的错误类别"},
+                "message": {"type": "string", "description": "中文说明"},
+            },
+        }},
+    });
+    let user = &mut components["schemas"]["NewUser"]["properties"];
+    user["region_code"]["pattern"] = json!(REGION_CODE);
+    user["password"]["minLength"] = json!(10);
+    user["password"]["pattern"] = json!(PASSWORD_POLICY);
+    user["password"]["description"] =
+        json!("至少10位，且包含大写字母、小写字母、数字、符号中的三类");
+    let error = json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
+    for (path, item) in doc["paths"].as_object_mut().expect("paths") {
+        for (method, op) in item.as_object_mut().expect("path item") {
+            let unsafe_method = method != "get";
+            let mut codes = vec![
+                ("400", "请求参数格式错误"),
+                ("403", "角色或辖区不允许"),
+                ("404", "记录或接口不存在"),
+                ("429", "未登录的请求过于频繁（带 Retry-After）"),
+            ];
+            if path == "/api/v1/session" {
+                op["security"] = json!([]);
+                codes.push(("401", "用户名或密码错误"));
+            } else {
+                op["security"] = if unsafe_method {
+                    json!([{"session": [], "csrf": []}])
+                } else {
+                    json!([{"session": []}])
+                };
+                codes.push(("401", "未登录或会话已过期"));
+            }
+            if unsafe_method {
+                codes.push(("413", "请求体超过大小上限"));
+                codes.push(("422", "内容不符合规则"));
+            }
+            if path == "/api/v1/monitoring/outlets/{id}/data" {
+                codes.push(("422", "日期范围超过31天或起止颠倒"));
+            }
+            let responses = op["responses"].as_object_mut().expect("responses");
+            for (code, description) in codes {
+                let r = responses
+                    .entry(code)
+                    .or_insert_with(|| json!({"description": description}));
+                r["content"] = error.clone();
+            }
+            for p in op["parameters"].as_array_mut().into_iter().flatten() {
+                if p["name"] == "region" {
+                    p["schema"]["pattern"] = json!(REGION_CODE_OR_EMPTY);
+                }
+            }
+        }
+    }
+    doc
+}
+
+/// A region code: 6 digits (`org` says which exist).
+const REGION_CODE: &str = "^[0-9]{6}$";
+/// A region filter: a code, or empty for any.
+const REGION_CODE_OR_EMPTY: &str = "^([0-9]{6})?$";
+/// `auth::check_password_policy`: at least 10 characters of at least three of four classes.
+const PASSWORD_POLICY: &str = "^(?:(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])|(?=.*[a-z])(?=.*[A-Z])(?=.*[^A-Za-z0-9])|(?=.*[a-z])(?=.*[0-9])(?=.*[^A-Za-z0-9])|(?=.*[A-Z])(?=.*[0-9])(?=.*[^A-Za-z0-9])).{10,}$";
+
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/openapi.json", get(|| async { Json(&*DOCUMENT) }))
         .route(
             "/session",
             post(session::api_login).layer(axum::extract::DefaultBodyLimit::max(
@@ -297,6 +390,6 @@ pub async fn docs(_s: CurrentUser) -> Html<&'static str> {
         r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>API 文档 · 生态环境执法效能平台</title>
 <link rel="stylesheet" href="/assets/vendor/swagger-ui.css"></head><body><div id="swagger"></div>
 <script src="/assets/vendor/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({ url: '/api/v1/openapi.json', dom_id: '#swagger' });</script></body></html>"#,
+<script src="/assets/swagger-init.js"></script></body></html>"#,
     )
 }

@@ -12,6 +12,16 @@ include!(concat!(env!("OUT_DIR"), "/vendor_assets.rs"));
 const OWN: &[(&str, &str, &[u8])] = &[
     ("app.css", "text/css", include_bytes!("../assets/app.css")),
     (
+        "app.js",
+        "text/javascript",
+        include_bytes!("../assets/app.js"),
+    ),
+    (
+        "swagger-init.js",
+        "text/javascript",
+        include_bytes!("../assets/swagger-init.js"),
+    ),
+    (
         "dashboard.js",
         "text/javascript",
         include_bytes!("../assets/dashboard.js"),

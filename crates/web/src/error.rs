@@ -38,6 +38,12 @@ pub enum Error {
     Unprocessable(String),
     #[error("请求体超过大小上限")]
     PayloadTooLarge,
+    /// A method the route does not have (a form posted to a page that only shows).
+    #[error("此网址不支持该请求方法")]
+    MethodNotAllowed,
+    /// Too many requests from one address without a session; retry after this many seconds.
+    #[error("请求过于频繁，请{0}秒后再试")]
+    TooManyRequests(u64),
     #[error("服务器内部错误")]
     Internal(#[source] anyhow::Error),
 }
@@ -61,6 +67,8 @@ impl Error {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -76,6 +84,8 @@ impl Error {
             Error::BadRequest(_) => "bad_request",
             Error::Unprocessable(_) => "unprocessable",
             Error::PayloadTooLarge => "payload_too_large",
+            Error::TooManyRequests(_) => "too_many_requests",
+            Error::MethodNotAllowed => "method_not_allowed",
             Error::Internal(_) => "internal",
         }
     }
@@ -101,6 +111,10 @@ impl IntoResponse for Error {
         };
         let body = serde_json::json!({"error": {"code": info.code, "message": info.message}});
         let mut res = (info.status, Json(body)).into_response();
+        if let Error::TooManyRequests(secs) = self {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         res.extensions_mut().insert(info);
         res
     }

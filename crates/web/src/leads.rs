@@ -415,6 +415,7 @@ pub async fn api_suppressions(
 
 /// One lead in scope with its findings (explanation and evidence).
 #[utoipa::path(get, path = "/api/v1/leads/{id}", tag = "screening",
+    params(("id" = i64, Path, description = "线索编号")),
     responses((status = 200, body = LeadDetail), (status = 403), (status = 404)))]
 pub async fn api_lead(
     State(app): State<AppState>,

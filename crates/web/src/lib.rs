@@ -52,6 +52,8 @@ pub struct AppState {
     pub receiver: Option<Arc<ecowarden_monitoring::ingest::Context>>,
     /// Failed logins per (account, client address): see `ecowarden_core::throttle`.
     pub login_throttle: Arc<ecowarden_core::throttle::LoginThrottle>,
+    /// Requests per address without a session: see `ecowarden_core::throttle::RateLimit`.
+    pub rate_limit: Arc<ecowarden_core::throttle::RateLimit>,
 }
 
 /// Dashboard figures per (scope, year).
@@ -116,6 +118,8 @@ const DASHBOARD_COMPUTATIONS: usize = 2;
 
 impl AppState {
     pub fn new(db: Db, org: Arc<Org>, settings: Settings) -> Self {
+        let rate_limit =
+            ecowarden_core::throttle::RateLimit::new(settings.http.anonymous_per_minute);
         Self {
             db,
             org,
@@ -123,6 +127,7 @@ impl AppState {
             dashboards: Arc::new(DashboardCache::new()),
             receiver: None,
             login_throttle: Arc::new(ecowarden_core::throttle::LoginThrottle::new()),
+            rate_limit: Arc::new(rate_limit),
         }
     }
 
@@ -343,16 +348,18 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(session::LOGIN_BODY_LIMIT)),
         )
         .merge(monitoring::pages())
-        .merge(leads::pages())
-        .layer(from_fn(html_errors));
+        .merge(leads::pages());
     Router::new()
         .merge(pages)
         .route("/healthz", get(|| async { "ok" }))
         .route("/assets/{*file}", get(assets::serve))
         .nest("/api/v1", api::router())
-        .fallback(|| async { Error::NotFound("页面不存在".into()) })
+        .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), session::csrf_guard))
+        .layer(from_fn_with_state(state.clone(), anonymous_rate_limit))
+        .layer(from_fn_with_state(state.clone(), error_responses))
         .layer(from_fn_with_state(state.clone(), session::load_session))
+        .layer(from_fn(security_headers))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -365,14 +372,52 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
-/// Turns error responses of page routes into HTML pages, and 401s into the login form.
-async fn html_errors(req: Request, next: Next) -> Response {
+/// An error inside the layout, for a signed-in user: the menu stays.
+#[derive(Template)]
+#[template(path = "error_in_layout.html")]
+struct ErrorInLayout<'a> {
+    nav: pages::Nav,
+    status: u16,
+    message: &'a str,
+}
+
+/// An unknown path: a page for pages, JSON for the API (both in Chinese).
+async fn not_found(uri: axum::http::Uri) -> Error {
+    if is_api(uri.path()) {
+        Error::NotFound(format!("接口“{}”不存在", uri.path()))
+    } else {
+        Error::NotFound("页面不存在，请检查网址或从菜单进入".into())
+    }
+}
+
+/// The JSON API, as opposed to pages (`/api/docs` is a page).
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/v1/") || path == "/api/v1"
+}
+
+/// Every error a user can reach, in Chinese: errors that axum answers itself (a query string,
+/// path or body it cannot parse, a method a route does not have) become [`Error`]s; then on
+/// page routes an error is a page (inside the layout, menu kept, for a signed-in user) and a
+/// 401 is the login form; the API keeps JSON.
+async fn error_responses(
+    axum::extract::State(app): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let path = req
         .uri()
         .path_and_query()
         .map(|p| p.to_string())
         .unwrap_or_default();
-    let res = next.run(req).await;
+    let api = is_api(req.uri().path());
+    let session = match req.extensions().get::<session::SessionState>() {
+        Some(session::SessionState::Valid(s)) => Some(session::CurrentUser(s.clone())),
+        _ => None,
+    };
+    let res = translate_rejection(next.run(req).await).await;
+    if api {
+        return res;
+    }
     let Some(info) = res.extensions().get::<ErrorInfo>().cloned() else {
         return res;
     };
@@ -385,14 +430,138 @@ async fn html_errors(req: Request, next: Next) -> Response {
         };
         return Redirect::to(&format!("/login?next={next}{expired}")).into_response();
     }
-    let page = ErrorPage {
-        status: info.status.as_u16(),
-        message: &info.message,
+    let (status, message) = (info.status.as_u16(), info.message.as_str());
+    let html = match &session {
+        Some(s) => ErrorInLayout {
+            nav: pages::Nav::new(&app, s, ""),
+            status,
+            message,
+        }
+        .render(),
+        None => ErrorPage { status, message }.render(),
     };
-    match page.render() {
-        Ok(html) => (info.status, Html(html)).into_response(),
+    match html {
+        Ok(html) => {
+            let (mut parts, _) = res.into_parts();
+            parts.headers.remove(axum::http::header::CONTENT_TYPE);
+            (parts, Html(html)).into_response()
+        }
         Err(_) => res,
     }
+}
+
+/// An error response of axum itself (plain text in English, or empty) as our [`Error`];
+/// responses we made (JSON errors, pages that show a refused form with its input) pass.
+async fn translate_rejection(res: Response) -> Response {
+    use axum::http::header::CONTENT_TYPE;
+    let status = res.status();
+    let ours = res.extensions().get::<ErrorInfo>().is_some()
+        || res.headers().get(CONTENT_TYPE).is_some_and(|t| {
+            let t = t.to_str().unwrap_or("");
+            t.starts_with("text/html") || t.starts_with("application/json")
+        });
+    if status.as_u16() < 400 || ours {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let mut res = rejection_error(status, &text).into_response();
+    if let Some(allow) = parts.headers.get(axum::http::header::ALLOW) {
+        res.headers_mut()
+            .insert(axum::http::header::ALLOW, allow.clone());
+    }
+    res
+}
+
+/// The Chinese error for one of axum's rejections, told by status and its English text.
+fn rejection_error(status: StatusCode, text: &str) -> Error {
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => Error::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => Error::PayloadTooLarge,
+        StatusCode::NOT_FOUND => Error::NotFound("页面不存在，请检查网址或从菜单进入".into()),
+        // "Invalid URL: Cannot parse `abc` to a `i64`": no such record can exist.
+        _ if text.starts_with("Invalid URL") => {
+            Error::NotFound("网址中的编号无效：记录不存在".into())
+        }
+        // "Failed to deserialize query string: year: invalid digit found in string"
+        _ if text.contains("query string") => Error::BadRequest(match query_field(text) {
+            Some(f) => format!("查询参数“{f}”的值格式不正确，请检查后重试"),
+            None => "查询参数格式不正确，请检查后重试".into(),
+        }),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::BadRequest("不支持的请求内容类型".into()),
+        _ => Error::BadRequest("请求格式不正确，请检查后重试".into()),
+    }
+}
+
+/// The field a query-string error names ("…query string: year: invalid digit…" → "year").
+fn query_field(text: &str) -> Option<&str> {
+    let rest = text.split_once("query string: ")?.1;
+    let (field, _) = rest.split_once(": ")?;
+    (!field.is_empty() && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(field)
+}
+
+/// What every response tells the browser: scripts, styles and frames only from this origin
+/// (no inline script: page behaviour lives in /assets; inline styles stay allowed for the
+/// chart and API-docs libraries, which set them), never inside a frame, no type sniffing, no
+/// full URL in the Referer, and nothing but the static assets kept in a cache (pages show
+/// case data to whoever is signed in).
+async fn security_headers(req: Request, next: Next) -> Response {
+    use axum::http::HeaderValue;
+    use axum::http::header;
+    let asset = req.uri().path().starts_with("/assets/");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if !asset {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// The Content-Security-Policy of every response.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; font-src 'self' data:; object-src 'none'; \
+     base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// Limits requests without a valid session per client address (429 with `Retry-After`; a
+/// page for pages, JSON for the API, by [`error_responses`]). Signed-in users are limited by their accounts, and
+/// `/healthz` is left to monitoring probes. The first refusal of a run is logged once.
+async fn anonymous_rate_limit(
+    axum::extract::State(app): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let signed_in = matches!(
+        req.extensions().get::<session::SessionState>(),
+        Some(session::SessionState::Valid(_))
+    );
+    if signed_in || req.uri().path() == "/healthz" {
+        return next.run(req).await;
+    }
+    let peer = session::peer(req.extensions()).unwrap_or_default();
+    let Err(refused) = app.rate_limit.take(&peer) else {
+        return next.run(req).await;
+    };
+    if refused.first {
+        tracing::warn!(peer = %peer, "anonymous requests over the rate limit");
+    }
+    Error::TooManyRequests(refused.wait.as_secs()).into_response()
 }
 
 /// A form that does not parse is a bad request, with the reason in Chinese.

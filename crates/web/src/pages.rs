@@ -226,12 +226,12 @@ pub async fn dashboard(
     let chart_json = serde_json::json!({
         "months": (1..=12).map(|m| format!("{m}月")).collect::<Vec<_>>(),
         "by_month": d.by_month,
-        "regions": d.by_region.iter().map(|r| &r.1).collect::<Vec<_>>(),
-        "region_cases": d.by_region.iter().map(|r| r.2).collect::<Vec<_>>(),
-        "region_fines_wan": d.by_region.iter().map(|r| (r.3 as f64 / 1_000_000.0 * 100.0).round() / 100.0).collect::<Vec<_>>(),
-        "sources": d.by_source.iter().map(|r| serde_json::json!({"name": r.1, "value": r.2})).collect::<Vec<_>>(),
-        "statuses": d.by_status.iter().map(|r| &r.1).collect::<Vec<_>>(),
-        "status_cases": d.by_status.iter().map(|r| r.2).collect::<Vec<_>>(),
+        "regions": d.by_region.iter().map(|r| &r.name).collect::<Vec<_>>(),
+        "region_cases": d.by_region.iter().map(|r| r.cases).collect::<Vec<_>>(),
+        "region_fines_wan": d.by_region.iter().map(|r| (r.fine_fen as f64 / 1_000_000.0 * 100.0).round() / 100.0).collect::<Vec<_>>(),
+        "sources": d.by_source.iter().map(|r| serde_json::json!({"name": r.label, "value": r.cases})).collect::<Vec<_>>(),
+        "statuses": d.by_status.iter().map(|r| &r.label).collect::<Vec<_>>(),
+        "status_cases": d.by_status.iter().map(|r| r.cases).collect::<Vec<_>>(),
     })
     .to_string()
     // Inside a <script> element "</" would end it early.

@@ -240,12 +240,17 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
-fn session_cookie(app: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if app.settings.http.secure_cookies {
+/// `; Secure` when cookies must only travel over HTTPS.
+fn secure(app: &AppState) -> &'static str {
+    if app.settings.http.secure_cookies {
         "; Secure"
     } else {
         ""
-    };
+    }
+}
+
+fn session_cookie(app: &AppState, value: &str, max_age: i64) -> HeaderValue {
+    let secure = secure(app);
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
     ))
@@ -267,6 +272,7 @@ pub struct LoginQuery {
 }
 
 pub async fn login_form(
+    State(app): State<AppState>,
     headers: HeaderMap,
     axum::extract::Query(q): axum::extract::Query<LoginQuery>,
 ) -> Result<Response> {
@@ -286,7 +292,8 @@ pub async fn login_form(
     res.headers_mut().append(
         SET_COOKIE,
         HeaderValue::from_str(&format!(
-            "{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict"
+            "{LOGIN_CSRF_COOKIE}={csrf}; Path=/login; HttpOnly; SameSite=Strict{}",
+            secure(&app)
         ))
         .expect("ascii"),
     );

@@ -111,8 +111,14 @@ pub async fn fresh_db_url() -> String {
 }
 
 /// The real application over a fresh store, built as `serve` builds it, listening on port 0
-/// (no HJ 212 receiver: the monitoring tests start their own).
+/// (no HJ 212 receiver: the monitoring tests start their own). Every test's client comes from
+/// 127.0.0.1, so the limit on anonymous requests is raised beyond what a test sends.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|s| s.http.anonymous_per_minute = 100_000).await
+}
+
+/// [`spawn_app`] with settings changed by `change`.
+pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     let url = fresh_db_url().await;
     let mut settings = Settings::load(None).unwrap();
     settings.database_url = url.clone();
@@ -120,6 +126,7 @@ pub async fn spawn_app() -> TestApp {
     settings.http.listen = "127.0.0.1:0".into();
     settings.http.body_limit = BODY_LIMIT;
     settings.ingest.listen = String::new();
+    change(&mut settings);
     let data = settings.data_dir.clone();
     let app = App::build(settings, Options::default())
         .await
@@ -306,6 +313,11 @@ pub fn extract(s: &str, start: &str, end: &str) -> String {
 
 pub async fn get_text(c: &reqwest::Client, url: String) -> String {
     c.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// The status of a GET.
+pub async fn get_status(c: &reqwest::Client, url: String) -> u16 {
+    c.get(url).send().await.unwrap().status().as_u16()
 }
 
 pub async fn get_json<T: serde::de::DeserializeOwned>(c: &reqwest::Client, url: String) -> T {

@@ -129,8 +129,15 @@ async fn dashboard_matches_the_rows() {
         months[r.0[5..7].parse::<usize>().unwrap() - 1] += 1;
     }
     assert_eq!(d.by_month, months);
-    let gulou = d.by_region.iter().find(|r| r.0 == "350102").unwrap();
-    assert_eq!(gulou.1, "鼓楼区");
+    let region = |d: &ecowarden_ledger::cases::Dashboard, code: &str| {
+        d.by_region
+            .iter()
+            .find(|r| r.region_code == code)
+            .cloned()
+            .unwrap()
+    };
+    let gulou = region(&d, "350102");
+    assert_eq!(gulou.name, "鼓楼区");
     // At the province's scope, the province's own code is the corps' own cases.
     let province = ecowarden_ledger::cases::dashboard(
         &app.db,
@@ -140,28 +147,23 @@ async fn dashboard_matches_the_rows() {
     )
     .await
     .unwrap();
-    let corps = province.by_region.iter().find(|r| r.0 == "350000").unwrap();
-    assert_eq!(corps.1, "省总队直办");
+    let corps = region(&province, "350000");
+    assert_eq!(corps.name, "省总队直办");
+    assert_eq!(region(&province, "350100").name, "福州市");
     assert_eq!(
-        province
-            .by_region
-            .iter()
-            .find(|r| r.0 == "350100")
-            .unwrap()
-            .1,
-        "福州市"
-    );
-    assert_eq!(
-        gulou.2,
+        gulou.cases,
         rows.iter().filter(|r| r.3 == "350102").count() as i64
     );
     // Where the cases stand, per stage in workflow order, adds up to every case.
-    for (status, label, n) in &d.by_status {
-        assert_eq!(*n, rows.iter().filter(|r| &r.1 == status).count() as i64);
-        assert!(!label.is_empty() && *n > 0);
+    for s in &d.by_status {
+        assert_eq!(
+            s.cases,
+            rows.iter().filter(|r| r.1 == s.code).count() as i64
+        );
+        assert!(!s.label.is_empty() && s.cases > 0);
     }
-    assert_eq!(d.by_status.iter().map(|s| s.2).sum::<i64>(), d.cases);
-    let order: Vec<_> = d.by_status.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(d.by_status.iter().map(|s| s.cases).sum::<i64>(), d.cases);
+    let order: Vec<_> = d.by_status.iter().map(|s| s.code.as_str()).collect();
     let all: Vec<_> = ecowarden_ledger::cases::Status::ALL
         .iter()
         .map(|s| s.as_str())

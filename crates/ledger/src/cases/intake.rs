@@ -507,7 +507,11 @@ pub async fn check(
     .await?
     .into_iter()
     .collect();
-    errors.extend(foreign_prefixes(db, rows).await?);
+    // A number of another unit is refused for its prefix alone, never looked up: whether it
+    // exists elsewhere is not the caller's to learn.
+    let foreign = foreign_prefixes(db, rows).await?;
+    let foreign_rows: HashSet<usize> = foreign.iter().map(|(i, _)| *i).collect();
+    errors.extend(foreign);
     let mut seen_nos: HashMap<String, usize> = HashMap::new();
     let mut given_nos = Vec::new();
     for (i, r) in rows.iter().enumerate() {
@@ -537,7 +541,9 @@ pub async fn check(
                     },
                 ));
             }
-            given_nos.push((i, no.to_string()));
+            if !foreign_rows.contains(&i) {
+                given_nos.push((i, no.to_string()));
+            }
         }
     }
     for chunk in given_nos.chunks(ROWS_PER_INSERT * 4) {

@@ -365,12 +365,29 @@ pub struct Dashboard {
     pub fine_fen: i64,
     /// Cases discovered per month, January first.
     pub by_month: Vec<i64>,
-    /// (region code, region name, cases, fine in fen) for the scope's sub-regions.
-    pub by_region: Vec<(String, String, i64, i64)>,
-    /// (source, label, cases).
-    pub by_source: Vec<(String, String, i64)>,
-    /// (status, label, cases) in workflow order: where the scope's cases stand.
-    pub by_status: Vec<(String, String, i64)>,
+    /// The scope's sub-regions.
+    pub by_region: Vec<RegionFigures>,
+    /// Cases per source.
+    pub by_source: Vec<Count>,
+    /// Cases per status in workflow order: where the scope's cases stand.
+    pub by_status: Vec<Count>,
+}
+
+/// One sub-region's figures on the dashboard.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct RegionFigures {
+    pub region_code: String,
+    pub name: String,
+    pub cases: i64,
+    pub fine_fen: i64,
+}
+
+/// Cases of one value of a vocabulary (a source, a status), with its Chinese label.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Count {
+    pub code: String,
+    pub label: String,
+    pub cases: i64,
 }
 
 /// One group of the dashboard's single scan: month × sub-region × source × status.
@@ -443,27 +460,34 @@ pub async fn dashboard(
     }
     d.by_region = regions
         .into_iter()
-        .map(|(k, (n, fine))| {
-            let name = org.breakdown_name(&k).to_owned();
-            (k, name, n, fine)
+        .map(|(k, (n, fine))| RegionFigures {
+            name: org.breakdown_name(&k).to_owned(),
+            region_code: k,
+            cases: n,
+            fine_fen: fine,
         })
         .collect();
     sources.sort();
     d.by_source = sources
         .into_iter()
-        .map(|(k, n)| {
-            let label = CaseSource::parse(&k)
+        .map(|(k, n)| Count {
+            label: CaseSource::parse(&k)
                 .map(CaseSource::label)
                 .unwrap_or("其他")
-                .to_owned();
-            (k, label, n)
+                .to_owned(),
+            code: k,
+            cases: n,
         })
         .collect();
     d.by_status = Status::ALL
         .iter()
         .filter_map(|st| {
             let n = statuses.iter().find(|(k, _)| k == st.as_str())?.1;
-            Some((st.as_str().to_owned(), st.label().to_owned(), n))
+            Some(Count {
+                code: st.as_str().to_owned(),
+                label: st.label().to_owned(),
+                cases: n,
+            })
         })
         .collect();
     Ok(d)

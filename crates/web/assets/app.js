@@ -1,0 +1,8 @@
+// Behaviour every page shares, kept out of the markup so the Content-Security-Policy can
+// forbid inline script: a select or input marked data-autosubmit submits its form on change.
+document.addEventListener('change', function (e) {
+  var el = e.target;
+  if (el && el.hasAttribute && el.hasAttribute('data-autosubmit') && el.form) {
+    el.form.submit();
+  }
+});
