@@ -11,6 +11,7 @@
 //! scoring; it never parses a command line or speaks HTTP.
 
 pub mod metrics;
+pub mod review;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
