@@ -1098,9 +1098,12 @@ pub async fn results(db: &Db, org: &Org, plan_id: i64, area: &Area) -> Result<Re
     })
 }
 
-/// The mean settled dossier score per unit (county-level region, or a city's own code for its
-/// detachment) of the year's plans inside an area: the metric the assessment reads.
-pub async fn mean_scores(db: &Db, area: &Area, year: i32) -> Result<BTreeMap<String, f64>> {
+/// The settled dossiers of the year's plans inside an area: (region, city, case id, score).
+pub async fn settled(
+    db: &Db,
+    area: &Area,
+    year: i32,
+) -> ecowarden_core::store::Result<Vec<(String, String, i64, f64)>> {
     let mut sql = Sql::new(ASSIGNMENT);
     sql.push(" JOIN review_plans p ON p.id = d.plan_id WHERE p.year = ")
         .bind(year as i64);
@@ -1117,16 +1120,30 @@ pub async fn mean_scores(db: &Db, area: &Area, year: i32) -> Result<BTreeMap<Str
     for a in sheets {
         by_plan.entry(a.plan_id).or_default().push(a);
     }
-    let mut per_unit: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    let mut out = Vec::new();
     for (plan_id, v) in by_plan {
         let margin = margin_of.get(&plan_id).copied().unwrap_or(DEFAULT_MARGIN);
         for d in dossier_results(&v, margin) {
             if let Some(s) = d.score {
-                let e = per_unit.entry(d.region_code).or_insert((0.0, 0));
-                e.0 += s;
-                e.1 += 1;
+                out.push((d.region_code, d.city_code, d.case_id, s));
             }
         }
+    }
+    Ok(out)
+}
+
+/// The mean settled dossier score per unit (county-level region, or a city's own code for its
+/// detachment) of the year's plans inside an area: the metric `dossier.mean_score`.
+pub async fn mean_scores(
+    db: &Db,
+    area: &Area,
+    year: i32,
+) -> ecowarden_core::store::Result<BTreeMap<String, f64>> {
+    let mut per_unit: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    for (region, _, _, s) in settled(db, area, year).await? {
+        let e = per_unit.entry(region).or_insert((0.0, 0));
+        e.0 += s;
+        e.1 += 1;
     }
     Ok(per_unit
         .into_iter()
