@@ -10,6 +10,7 @@
 //! It depends on core (store, organisation, scopes), ledger (vocabularies, periods) and
 //! scoring; it never parses a command line or speaks HTTP.
 
+pub mod inspection;
 pub mod metrics;
 pub mod review;
 
