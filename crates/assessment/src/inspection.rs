@@ -754,6 +754,126 @@ pub async fn update_rectification(
     Ok(())
 }
 
+/// A factor's emission limits: (factor code, limit).
+pub type Limits = Vec<(String, f64)>;
+
+/// What the comparison needs of the monitoring archive for an audit: each outlet's MN and
+/// factor limits, and each lead's MN and the window of its findings (seconds).
+#[derive(Debug, Clone, Default)]
+pub struct ArchiveNeeds {
+    /// (outlet id, MN, (factor, limit) of the factors with a limit)
+    pub outlets: Vec<(i64, String, Limits)>,
+    pub windows: Vec<(i64, String, i64, i64)>,
+}
+
+impl ArchiveNeeds {
+    /// Every MN the archive must be read for.
+    pub fn mns(&self) -> HashSet<String> {
+        self.outlets
+            .iter()
+            .map(|o| o.1.clone())
+            .chain(self.windows.iter().map(|w| w.1.clone()))
+            .collect()
+    }
+}
+
+/// Counts, from archived uploads fed one at a time, the days each outlet's daily average
+/// (CN 2031, `Avg`) exceeded a factor's limit and the uploads inside each lead's windows.
+#[derive(Debug, Default)]
+pub struct ArchiveTally {
+    limits: HashMap<String, (i64, HashMap<String, f64>)>,
+    windows: HashMap<String, Vec<(i64, i64, i64)>>,
+    over_days: HashMap<i64, HashSet<NaiveDate>>,
+    frames: HashMap<i64, u64>,
+}
+
+impl ArchiveTally {
+    pub fn new(needs: &ArchiveNeeds) -> Self {
+        let mut t = ArchiveTally::default();
+        for (id, mn, limits) in &needs.outlets {
+            t.limits
+                .insert(mn.clone(), (*id, limits.iter().cloned().collect()));
+        }
+        for (lead, mn, from, to) in &needs.windows {
+            t.windows
+                .entry(mn.clone())
+                .or_default()
+                .push((*lead, *from * 1000, *to * 1000));
+        }
+        t
+    }
+
+    /// One archived upload: its MN, CN, `DataTime` (ms), date and (factor, field, value).
+    pub fn see<'a>(
+        &mut self,
+        mn: &str,
+        cn: &str,
+        time_ms: i64,
+        date: NaiveDate,
+        values: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
+    ) {
+        for (lead, from, to) in self.windows.get(mn).into_iter().flatten() {
+            if (*from..=*to).contains(&time_ms) {
+                *self.frames.entry(*lead).or_default() += 1;
+            }
+        }
+        if cn != "2031" {
+            return;
+        }
+        let Some((outlet, limits)) = self.limits.get(mn) else {
+            return;
+        };
+        let over = values.filter(|(_, field, _)| *field == "Avg").any(|(f, _, v)| {
+            matches!((limits.get(f), v.trim().parse::<f64>()), (Some(l), Ok(x)) if x > *l)
+        });
+        if over {
+            self.over_days.entry(*outlet).or_default().insert(date);
+        }
+    }
+
+    /// (uploads per lead, exceedance days per outlet).
+    pub fn finish(self) -> (HashMap<i64, u64>, HashMap<i64, u32>) {
+        let days = self
+            .over_days
+            .into_iter()
+            .map(|(o, d)| (o, d.len() as u32))
+            .collect();
+        (self.frames, days)
+    }
+}
+
+/// The outlets of an audit's unit with their limits, and its leads' finding windows.
+pub async fn archive_needs(db: &Db, audit: &AuditRow) -> Result<ArchiveNeeds> {
+    let mut sql = Sql::new(
+        "SELECT o.id, o.mn, COALESCE(ofc.code, ''), COALESCE(ofc.emission_limit, '') FROM outlets o \
+         JOIN facilities f ON f.id = o.facility_id LEFT JOIN outlet_factors ofc ON ofc.outlet_id = o.id \
+         WHERE f.region_code = ",
+    );
+    sql.bind(audit.region_code.as_str()).push(" ORDER BY o.id");
+    let rows: Vec<(i64, String, String, String)> = sql.fetch_all(db).await?;
+    let mut needs = ArchiveNeeds::default();
+    for (id, mn, code, limit) in rows {
+        if needs.outlets.last().is_none_or(|o| o.0 != id) {
+            needs.outlets.push((id, mn, Vec::new()));
+        }
+        if let Ok(l) = limit.trim().parse::<f64>() {
+            needs.outlets.last_mut().expect("pushed").2.push((code, l));
+        }
+    }
+    let mut sql = Sql::new(
+        "SELECT l.id, l.mn, MIN(lf.start_ts), MAX(lf.end_ts) FROM leads l JOIN lead_findings lf ON lf.lead_id = l.id \
+         WHERE l.case_id IS NOT NULL AND l.region_code = ",
+    );
+    sql.bind(audit.region_code.as_str())
+        .push(" AND l.period_from <= ")
+        .bind(audit.period_to.as_str())
+        .push(" AND l.period_to >= ")
+        .bind(audit.period_from.as_str())
+        .push(" GROUP BY l.id, l.mn");
+    needs.windows = sql.fetch_all(db).await?;
+    Ok(needs)
+}
+
 /// A lead as read: id, outlet, status, case, signatures, period start, creation time.
 type StoredLead = (i64, i64, String, Option<i64>, String, String, String);
 
@@ -976,6 +1096,42 @@ mod tests {
                 (Rule::MissingEvidence, "闽环罚〔2024〕12号".into())
             ]
         );
+    }
+
+    #[test]
+    fn the_tally_counts_days_over_the_limit_and_uploads_in_lead_windows() {
+        let needs = ArchiveNeeds {
+            outlets: vec![(1, "MN1".into(), vec![("w01018".into(), 50.0)])],
+            windows: vec![(7, "MN1".into(), 1_000, 2_000)],
+        };
+        let mut t = ArchiveTally::new(&needs);
+        let day = |n| d("2024-03-01") + chrono::Days::new(n);
+        for (n, avg) in [(0, "60"), (0, "70"), (1, "40"), (2, "50.1"), (3, "bad")] {
+            t.see(
+                "MN1",
+                "2031",
+                5_000_000,
+                day(n),
+                [("w01018", "Avg", avg)].into_iter(),
+            );
+        }
+        t.see(
+            "MN1",
+            "2011",
+            1_500_000,
+            day(0),
+            [("w01018", "Rtd", "90")].into_iter(),
+        );
+        t.see(
+            "MN2",
+            "2031",
+            1_500_000,
+            day(0),
+            [("w01018", "Avg", "90")].into_iter(),
+        );
+        let (frames, days) = t.finish();
+        assert_eq!(days[&1], 2);
+        assert_eq!(frames[&7], 1);
     }
 
     #[test]

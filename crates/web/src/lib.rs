@@ -9,11 +9,13 @@ mod assets;
 mod checks;
 pub mod error;
 mod holidays;
+mod inspection;
 mod leads;
 mod ledger;
 mod ledger_io;
 mod monitoring;
 mod pages;
+mod review;
 pub mod session;
 
 use std::collections::HashMap;
@@ -289,6 +291,22 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/leads"),
     ("GET", "/api/v1/leads/{id}"),
     ("GET", "/api/v1/leads/suppressions"),
+    ("GET", "/review"),
+    ("POST", "/review/plans"),
+    ("GET", "/review/plans/{id}"),
+    ("GET", "/review/plans/{id}/export.xlsx"),
+    ("POST", "/review/plans/{id}/chosen"),
+    ("GET", "/review/assignments/{id}"),
+    ("POST", "/review/assignments/{id}"),
+    ("GET", "/review/sheet"),
+    ("POST", "/review/sheet"),
+    ("GET", "/audits"),
+    ("POST", "/audits"),
+    ("GET", "/audits/{id}"),
+    ("POST", "/audits/{id}/checklist/{item}"),
+    ("POST", "/audits/{id}/findings"),
+    ("POST", "/audits/{id}/rectifications"),
+    ("POST", "/audits/{id}/rectifications/{rid}"),
 ];
 
 pub fn router(state: AppState) -> Router {
@@ -344,6 +362,8 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(monitoring::pages())
         .merge(leads::pages())
+        .merge(review::pages())
+        .merge(inspection::pages())
         .layer(from_fn(html_errors));
     Router::new()
         .merge(pages)

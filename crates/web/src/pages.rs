@@ -100,9 +100,9 @@ pub const MODULES: &[Module] = &[
     Module {
         slug: "dossier-review",
         title: "案卷评查",
-        href: "/modules/dossier-review",
+        href: "/review",
         purpose: "案卷评查与稽查，法定期限自动核验。",
-        built: false,
+        built: true,
     },
     Module {
         slug: "contests",
