@@ -1098,6 +1098,27 @@ pub async fn results(db: &Db, org: &Org, plan_id: i64, area: &Area) -> Result<Re
     })
 }
 
+/// The reviews of one case (one result per plan that drew or chose it), for its page.
+pub async fn of_case(db: &Db, case_id: i64) -> ecowarden_core::store::Result<Vec<DossierResult>> {
+    let mut sql = Sql::new(ASSIGNMENT);
+    sql.push(" WHERE d.case_id = ").bind(case_id);
+    sql.push(" ORDER BY d.id, a.role");
+    let sheets: Vec<Assignment> = sql.fetch_all(db).await?;
+    let mut out = Vec::new();
+    let mut by_plan: BTreeMap<i64, Vec<Assignment>> = BTreeMap::new();
+    for a in sheets {
+        by_plan.entry(a.plan_id).or_default().push(a);
+    }
+    for (plan_id, v) in by_plan {
+        let margin = match plan(db, plan_id).await {
+            Ok(p) => p.margin(),
+            Err(_) => DEFAULT_MARGIN,
+        };
+        out.extend(dossier_results(&v, margin));
+    }
+    Ok(out)
+}
+
 /// The settled dossiers of the year's plans inside an area: (region, city, case id, score).
 pub async fn settled(
     db: &Db,

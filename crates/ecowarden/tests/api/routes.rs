@@ -3,8 +3,6 @@
 //! The table names each route of `web::ROUTES`; a route added to the app without a row here
 //! fails `every_route_is_in_the_table`.
 
-use ecowarden_core::scope::Area;
-
 use crate::helpers::{client, get_json, spawn_app};
 
 /// Demo users, one per role (and two scopes of the same role).
@@ -1059,68 +1057,12 @@ impl ReviewFixtures {
 }
 
 async fn review_fixtures(app: &crate::helpers::TestApp) -> ReviewFixtures {
-    use ecowarden_assessment::{inspection, review};
-    use ecowarden_core::scope::Scope;
-    let year: i64 = sqlx::query_scalar(
-        "SELECT MAX(year) FROM cases WHERE region_code = '350103' AND decided_on IS NOT NULL",
-    )
-    .fetch_one(app.db.pool())
-    .await
-    .unwrap();
-    let area = Scope::Province.area(&app.org, Some("350103")).unwrap();
-    let spec = review::PlanSpec {
-        year: year as i32,
-        size: 1,
-        seed: 9,
-        min_per_type: 0,
-        min_per_unit: 0,
-        margin: 10.0,
-    };
-    let plan = review::create_plan(&app.db, &app.org, &area, "test", spec)
+    let (plan, year) = crate::review::plan_of_one(app, 10.0).await;
+    let assignment = ecowarden_assessment::review::assignments_of(&app.db, "gulou")
         .await
-        .unwrap();
-    let assignment = review::assignments_of(&app.db, "gulou").await.unwrap()[0].id;
-    let spec = inspection::AuditSpec {
-        region_code: "350103".into(),
-        scope: "案卷".into(),
-        period_from: format!("{year}-01-01"),
-        period_to: format!("{year}-12-31"),
-        team: "auditor".into(),
-        starts_on: "2024-01-02".into(),
-        ends_on: "2024-01-05".into(),
-    };
-    let audit = inspection::create_audit(
-        &app.db,
-        &app.org,
-        &Area::whole(&Scope::Province),
-        "test",
-        &spec,
-    )
-    .await
-    .unwrap();
-    let item = inspection::checklist(&app.db, audit).await.unwrap()[0].id;
-    let finding = inspection::add_finding(
-        &app.db,
-        "test",
-        audit,
-        "improvement",
-        "线索未跟进",
-        "清单",
-        None,
-    )
-    .await
-    .unwrap();
-    let rectification = inspection::add_rectification(
-        &app.db,
-        "test",
-        audit,
-        finding,
-        "补办",
-        "台江大队",
-        "2024-02-01",
-    )
-    .await
-    .unwrap();
+        .unwrap()[0]
+        .id;
+    let (audit, item, finding, rectification) = crate::review::audit_of_taijiang(app).await;
     ReviewFixtures(vec![
         ("{year}", year.to_string()),
         ("{plan}", plan.to_string()),
