@@ -430,6 +430,38 @@ pub enum DossierCommand {
         #[arg(long, value_enum)]
         format: SampleFormat,
     },
+    /// Stores a review plan (the draw of `sample`, its seed kept) and assigns two
+    /// cross-reviewers to each dossier; one line per dossier: {"case_no","unit","case_type",
+    /// "how","reviewers"} after a first line {"plan": ID}.
+    Plan {
+        #[arg(long)]
+        year: i32,
+        /// The province, a city or a county.
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        size: usize,
+        #[arg(long)]
+        seed: u64,
+        #[arg(long, default_value_t = 1)]
+        min_per_type: usize,
+        #[arg(long, default_value_t = 0)]
+        min_per_unit: usize,
+        /// Two scores further apart than this call an arbiter.
+        #[arg(long, default_value_t = 10.0)]
+        margin: f64,
+        /// Who the audit log records.
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// A review plan's results (per dossier, unit and city, the items most often lost) as a
+    /// workbook.
+    Results {
+        #[arg(long)]
+        plan: i64,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -4,7 +4,9 @@
 use ecowarden_assessment::{inspection, review};
 use ecowarden_core::scope::{Area, Scope};
 
-use crate::helpers::{TestApp, spawn_app};
+use std::collections::BTreeSet;
+
+use crate::helpers::{TestApp, run, spawn_app};
 
 /// An audit of 台江 in 2023 whose team is the auditor, with its checklist, a finding graded
 /// 需改进 and a rectification item due 2024-02-01: (audit, first checklist item, finding,
@@ -302,4 +304,70 @@ async fn a_rectification_closes_only_with_evidence_and_overdue_ones_are_listed()
         .unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("平台数据比对"));
+}
+
+/// `ecowarden dossier plan` stores the plan with the same draw as `dossier sample` and two
+/// reviewers per dossier, none of its own unit; `dossier results` writes its workbook.
+#[tokio::test]
+async fn the_plan_command_stores_the_sample_with_its_reviewers() {
+    let app = spawn_app().await;
+    let args = [
+        "--year", "2023", "--region", "350100", "--size", "8", "--seed", "42",
+    ];
+    let (code, sample, err) = run(
+        &app.url,
+        &[&["dossier", "sample"][..], &args, &["--format", "jsonl"]].concat(),
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let (code, plan, err) = run(&app.url, &[&["dossier", "plan"][..], &args].concat());
+    assert_eq!(code, Some(0), "{err}");
+    let lines: Vec<serde_json::Value> = plan
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let id = lines[0]["plan"].as_i64().expect("the plan id first");
+    let drawn: BTreeSet<String> = sample
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["case_no"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let stored: BTreeSet<String> = lines[1..]
+        .iter()
+        .map(|v| v["case_no"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(drawn, stored, "the plan stores the sample's draw");
+    let area = Area::whole(&Scope::Province);
+    for a in review::plan_assignments(&app.db, id, &area).await.unwrap() {
+        let region: String =
+            sqlx::query_scalar("SELECT region_code FROM users WHERE username = $1")
+                .bind(&a.reviewer)
+                .fetch_one(app.db.pool())
+                .await
+                .unwrap();
+        assert_ne!(
+            region, a.region_code,
+            "{} reviews their own unit",
+            a.reviewer
+        );
+        // A city-level reviewer's region is their city.
+        assert_ne!(region, a.city_code, "{} reviews their own city", a.reviewer);
+    }
+    let out = app.data.join("review.xlsx");
+    let (code, _, err) = run(
+        &app.url,
+        &[
+            "dossier",
+            "results",
+            "--plan",
+            &id.to_string(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(std::fs::read(&out).unwrap().starts_with(b"PK"));
 }
