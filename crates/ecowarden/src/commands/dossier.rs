@@ -30,23 +30,17 @@ pub async fn dossier_command(settings: &Settings, cmd: DossierCommand) -> anyhow
             out,
         } => check(settings, case_no, year, region, format, out).await,
         DossierCommand::Sample {
-            year,
-            region,
-            size,
-            seed,
-            min_per_type,
-            min_per_unit,
+            draw,
             format: SampleFormat::Jsonl,
         } => {
-            let db = ecowarden_core::open(settings).await?;
-            let org = Org::load(&db).await?;
-            let area = Scope::Province.area(&org, Some(&region))?;
-            let pool = sampling::candidates(&db, &area, year).await?;
+            let (db, _, area) = open_area(settings, &draw.region).await?;
+            let pool = sampling::candidates(&db, &area, draw.year).await?;
+            let size = draw.size;
             let plan = sampling::Plan {
                 size,
-                seed,
-                min_per_type,
-                min_per_unit,
+                seed: draw.seed,
+                min_per_type: draw.min_per_type,
+                min_per_unit: draw.min_per_unit,
             };
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for c in sampling::draw(&pool, &plan) {
@@ -63,24 +57,17 @@ pub async fn dossier_command(settings: &Settings, cmd: DossierCommand) -> anyhow
             Ok(ExitCode::SUCCESS)
         }
         DossierCommand::Plan {
-            year,
-            region,
-            size,
-            seed,
-            min_per_type,
-            min_per_unit,
+            draw,
             margin,
             actor,
         } => {
-            let db = ecowarden_core::open(settings).await?;
-            let org = Org::load(&db).await?;
-            let area = Scope::Province.area(&org, Some(&region))?;
+            let (db, org, area) = open_area(settings, &draw.region).await?;
             let spec = review::PlanSpec {
-                year,
-                size,
-                seed,
-                min_per_type,
-                min_per_unit,
+                year: draw.year,
+                size: draw.size,
+                seed: draw.seed,
+                min_per_type: draw.min_per_type,
+                min_per_unit: draw.min_per_unit,
                 margin,
             };
             let id = review::create_plan(&db, &org, &area, &actor, spec).await?;
@@ -115,6 +102,18 @@ pub async fn dossier_command(settings: &Settings, cmd: DossierCommand) -> anyhow
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The store, the organisation and a region's area (province-wide: the commands run as the
+/// operator).
+async fn open_area(
+    settings: &Settings,
+    region: &str,
+) -> anyhow::Result<(ecowarden_core::store::Db, std::sync::Arc<Org>, Area)> {
+    let db = ecowarden_core::open(settings).await?;
+    let org = Org::load(&db).await?;
+    let area = Scope::Province.area(&org, Some(region))?;
+    Ok((db, org, area))
 }
 
 /// `ecowarden dossier check`.
