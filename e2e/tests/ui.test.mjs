@@ -481,3 +481,81 @@ test('province: 案卷检查 lists the failed checks, a case page shows its own 
     await context.close();
   }
 });
+
+test('案卷评查 and 稽查: a plan is drawn, a reviewer completes a sheet, an auditor an audit with a finding and a rectification', async (t) => {
+  const admin = await newPage();
+  try {
+    await login(admin.page, 'admin');
+    await t.test('the administrator draws a plan for 福州 and the reviewers are assigned', async () => {
+      await admin.page.goto('/review');
+      await admin.page.fill('#new-plan input[name=year]', '2023');
+      await admin.page.selectOption('#new-plan select[name=region]', '350100');
+      await admin.page.fill('#new-plan input[name=size]', '6');
+      await Promise.all([admin.page.waitForURL(/\/review\/plans\/\d+/), admin.page.click('#create-plan')]);
+      const rows = admin.page.locator('#review-dossiers tbody tr');
+      assert.equal(await rows.count(), 6);
+      assert.match(await rows.first().innerText(), /初评一[\s\S]*初评二[\s\S]*评查中/);
+    });
+    assert.deepEqual(admin.problems, []);
+  } finally {
+    await admin.context.close();
+  }
+
+  const reviewer = await newPage();
+  try {
+    const { page } = reviewer;
+    await login(page, 'gulou');
+    await t.test('the reviewer fills the sheet beside the record and the automatic checks', async () => {
+      await page.goto('/review');
+      const open = page.locator('#my-reviews tbody tr', { hasText: '待评查' }).first();
+      await Promise.all([page.waitForURL(/\/review\/assignments\/\d+$/), open.locator('a').click()]);
+      assert.ok(await page.locator('#review-checks').isVisible());
+      await page.fill('#d_D5', '3');
+      await page.fill('#c_D5', '询问笔录未告知权利');
+      await page.check('#b_B3');
+      await Promise.all([page.waitForLoadState('load'), page.click('#submit-review')]);
+      assert.match(await page.locator('[role=status]').innerText(), /已提交评查表：98 分，合格/);
+      assert.match(await page.locator('#review-result').innerText(), /98/);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'review-sheet.png'), fullPage: true });
+    });
+    assert.deepEqual(reviewer.problems, []);
+  } finally {
+    await reviewer.context.close();
+  }
+
+  const auditor = await newPage();
+  try {
+    const { page, problems } = auditor;
+    await login(page, 'auditor');
+    await t.test('the auditor plans an audit, records a finding and a rectification, closes it with evidence', async () => {
+      await page.goto('/audits');
+      await page.selectOption('#new-audit select[name=region]', '350103');
+      await page.fill('#new-audit input[name=period_from]', '2023-01-01');
+      await page.fill('#new-audit input[name=period_to]', '2023-12-31');
+      await Promise.all([page.waitForURL(/\/audits\/\d+/), page.click('#create-audit')]);
+      assert.ok((await page.locator('#audit-checklist tbody tr').count()) >= 5);
+      assert.ok(await page.locator('#audit-comparison').isVisible());
+      await page.selectOption('#new-finding select[name=grade]', 'improvement');
+      await page.fill('#new-finding input[name=title]', '非现场线索处置记录不全');
+      await page.fill('#new-finding textarea[name=evidence]', '抽查 3 条线索，2 条无处置记录');
+      await Promise.all([page.waitForLoadState('load'), page.click('#add-finding')]);
+      assert.match(await page.locator('#audit-findings').innerText(), /需改进[\s\S]*非现场线索处置记录不全/);
+      await page.fill('#new-rectification input[name=item]', '补齐线索处置记录');
+      await page.fill('#new-rectification input[name=owner]', '台江区执法大队');
+      await page.fill('#new-rectification input[name=deadline]', '2099-12-31');
+      await Promise.all([page.waitForLoadState('load'), page.click('#add-rectification')]);
+      const row = page.locator('#audit-rectifications tbody tr').first();
+      assert.match(await row.innerText(), /补齐线索处置记录[\s\S]*整改中/);
+      await row.locator('input[name=progress]').fill('已补齐');
+      await row.locator('input[name=evidence]').fill('线索处置台账（2024-01-05）');
+      await row.locator('input[name=close]').check();
+      await Promise.all([page.waitForLoadState('load'), row.locator('button').click()]);
+      assert.match(await page.locator('[role=status]').innerText(), /已销号/);
+      assert.match(await page.locator('#audit-rectifications tbody tr').first().innerText(), /已销号/);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'audit.png'), fullPage: true });
+    });
+    assert.deepEqual(problems, []);
+  } finally {
+    await auditor.context.close();
+  }
+});

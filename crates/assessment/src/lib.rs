@@ -10,7 +10,9 @@
 //! It depends on core (store, organisation, scopes), ledger (vocabularies, periods) and
 //! scoring; it never parses a command line or speaks HTTP.
 
+pub mod inspection;
 pub mod metrics;
+pub mod review;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};

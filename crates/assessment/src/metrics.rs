@@ -34,6 +34,10 @@ pub enum Metric {
     Tag(Tag),
     /// `share.source.<label>`: cases filed in the period from the source ÷ `cases` (0 if none).
     SourceShare(CaseSource),
+    /// `dossier.mean_score`: the mean settled dossier-review score of the units' dossiers in
+    /// the year's review plans (a review is yearly, so a half-year period reads its year);
+    /// 0 where no dossier is settled.
+    DossierMeanScore,
 }
 
 impl Metric {
@@ -43,6 +47,7 @@ impl Metric {
             "cases" => Metric::Cases,
             "penalty_cases" => Metric::PenaltyCases,
             "fines_yuan" => Metric::FinesYuan,
+            "dossier.mean_score" => Metric::DossierMeanScore,
             _ => {
                 if let Some(k) = of("measures.") {
                     Metric::Measure(MeasureKind::ALL.iter().copied().find(|m| m.as_str() == k)?)
@@ -73,6 +78,7 @@ impl Metric {
             Metric::Referral(k) => format!("referrals.{}", k.as_str()),
             Metric::Tag(t) => format!("tags.{}", t.as_str()),
             Metric::SourceShare(s) => format!("share.source.{}", s.label()),
+            Metric::DossierMeanScore => "dossier.mean_score".into(),
         }
     }
 
@@ -86,6 +92,7 @@ impl Metric {
             Metric::Referral(k) => format!("{}数", k.label()),
             Metric::Tag(t) => format!("{}案件数", t.label()),
             Metric::SourceShare(s) => format!("{}立案占比", s.label()),
+            Metric::DossierMeanScore => "案卷评查平均分".into(),
         }
     }
 }
@@ -104,7 +111,7 @@ pub fn check(rules: &RuleSet) -> std::result::Result<Vec<Metric>, RuleErrors> {
             None => errors.push(RuleError {
                 line: r.metric_line,
                 message: format!(
-                    "规则 {} 的考核数据项 metric“{}”未知，可用：cases、penalty_cases、fines_yuan、\
+                    "规则 {} 的考核数据项 metric“{}”未知，可用：cases、penalty_cases、fines_yuan、dossier.mean_score、\
                      measures.<{}>、referrals.<{}>、tags.<{}>、share.source.<{}>",
                     r.id,
                     r.metric,
@@ -285,7 +292,56 @@ pub async fn measure(
             }
         }
     }
-    Ok(acc.finish())
+    let mut out = acc.finish();
+    if need(|m| *m == Metric::DossierMeanScore) {
+        dossier_means(db, area, level, period, &mut out).await?;
+    }
+    Ok(out)
+}
+
+/// Puts each unit's mean settled dossier score, and the cases behind it, into `out` (a mean
+/// is not a sum, so it does not go through [`Acc`]).
+async fn dossier_means(
+    db: &Db,
+    area: &Area,
+    level: Level,
+    period: Period,
+    out: &mut Measured,
+) -> Result<()> {
+    let mut by: HashMap<String, (f64, Vec<i64>)> = HashMap::new();
+    for (region, city, case_id, score) in crate::review::settled(db, area, period.year).await? {
+        let key = match level {
+            Level::County => region,
+            Level::City => city,
+            Level::Province => String::new(),
+        };
+        let e = by.entry(key).or_default();
+        e.0 += score;
+        e.1.push(case_id);
+    }
+    let name = Metric::DossierMeanScore.name();
+    for u in &mut out.values {
+        let key = if level == Level::Province {
+            ""
+        } else {
+            u.unit.as_str()
+        };
+        let (sum, ids) = by.get(key).cloned().unwrap_or_default();
+        let mean = if ids.is_empty() {
+            0.0
+        } else {
+            (sum / ids.len() as f64 * 100.0).round() / 100.0
+        };
+        u.values.insert(name.clone(), mean);
+        let mut ids = ids;
+        ids.sort_unstable();
+        ids.dedup();
+        out.evidence
+            .entry(u.unit.clone())
+            .or_default()
+            .insert(name.clone(), ids);
+    }
+    Ok(())
 }
 
 /// Sums per unit and metric, keeping only the units scored and the metrics asked for.

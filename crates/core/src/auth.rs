@@ -45,6 +45,13 @@ pub enum Permission {
     HandleLeads,
     /// Keep the province-wide settings every legal check reads (the holiday calendar).
     ManageCalendar,
+    /// Fill the dossier-review sheets assigned to one (案卷评查), and put one's unit's own
+    /// dossiers forward to a plan.
+    ReviewDossiers,
+    /// Keep the review sheet and draw review plans.
+    ManageReviews,
+    /// Conduct the inspection audits (稽查) one is on the team of.
+    Inspect,
 }
 
 impl Role {
@@ -98,11 +105,14 @@ impl Role {
         match self {
             Role::ProvincialAdmin => true,
             Role::ProvincialAnalyst => matches!(p, ReadLedger | HandleLeads),
-            Role::CityLeader => matches!(p, ReadLedger | WriteLedger | ManageUsers | HandleLeads),
+            Role::CityLeader => matches!(
+                p,
+                ReadLedger | WriteLedger | ManageUsers | HandleLeads | ReviewDossiers
+            ),
             Role::CityOfficer | Role::CountyOfficer => {
-                matches!(p, ReadLedger | WriteLedger | HandleLeads)
+                matches!(p, ReadLedger | WriteLedger | HandleLeads | ReviewDossiers)
             }
-            Role::Auditor => matches!(p, ReadLedger | ReadAudit),
+            Role::Auditor => matches!(p, ReadLedger | ReadAudit | Inspect),
         }
     }
 }

@@ -411,25 +411,53 @@ pub enum DossierCommand {
     /// each case type and --min-per-unit of each unit; one line per drawn case:
     /// {"case_no","unit","case_type","how":"random"}.
     Sample {
-        /// Cases filed in this year (discovered in it when not filed), with a decision.
-        #[arg(long)]
-        year: i32,
-        /// The province, a city or a county.
-        #[arg(long)]
-        region: String,
-        /// How many files to draw.
-        #[arg(long)]
-        size: usize,
-        /// The draw's seed: keep it with the plan to draw the same list again.
-        #[arg(long)]
-        seed: u64,
-        #[arg(long, default_value_t = 1)]
-        min_per_type: usize,
-        #[arg(long, default_value_t = 0)]
-        min_per_unit: usize,
+        #[command(flatten)]
+        draw: DrawArgs,
         #[arg(long, value_enum)]
         format: SampleFormat,
     },
+    /// Stores a review plan (the draw of `sample`, its seed kept) and assigns two
+    /// cross-reviewers to each dossier; one line per dossier: {"case_no","unit","case_type",
+    /// "how","reviewers"} after a first line {"plan": ID}.
+    Plan {
+        #[command(flatten)]
+        draw: DrawArgs,
+        /// Two scores further apart than this call an arbiter.
+        #[arg(long, default_value_t = 10.0)]
+        margin: f64,
+        /// Who the audit log records.
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// A review plan's results (per dossier, unit and city, the items most often lost) as a
+    /// workbook.
+    Results {
+        #[arg(long)]
+        plan: i64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// What a draw of case files for review takes (`dossier sample`, `dossier plan`).
+#[derive(Debug, clap::Args)]
+pub struct DrawArgs {
+    /// Cases filed in this year (discovered in it when not filed), with a decision.
+    #[arg(long)]
+    pub year: i32,
+    /// The province, a city or a county.
+    #[arg(long)]
+    pub region: String,
+    /// How many files to draw.
+    #[arg(long)]
+    pub size: usize,
+    /// The draw's seed: keep it with the plan to draw the same list again.
+    #[arg(long)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 1)]
+    pub min_per_type: usize,
+    #[arg(long, default_value_t = 0)]
+    pub min_per_unit: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -119,6 +119,8 @@ pub async fn new_case_submit(
 #[template(path = "case.html")]
 struct CasePage {
     nav: Nav,
+    /// The dossier reviews that drew or chose this case.
+    reviews: Vec<ecowarden_assessment::review::DossierResult>,
     c: CaseSummary,
     d: CaseDetail,
     region_name: String,
@@ -189,6 +191,7 @@ pub async fn case_page(
         message: q.msg.unwrap_or_default(),
         lead_id: ecowarden_monitoring::leads::for_case(&app.db, id).await?,
         checks: super::checks::of_case(&app, s.user(), id).await?,
+        reviews: ecowarden_assessment::review::of_case(&app.db, id).await?,
         penalty_kinds: PenaltyKind::ALL,
         documents: documents::list(&app.db, id).await?,
         templates: &documents::TEMPLATES,

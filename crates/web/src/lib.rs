@@ -9,11 +9,13 @@ mod assets;
 mod checks;
 pub mod error;
 mod holidays;
+mod inspection;
 mod leads;
 mod ledger;
 mod ledger_io;
 mod monitoring;
 mod pages;
+mod review;
 pub mod session;
 
 use std::collections::HashMap;
@@ -294,6 +296,22 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/leads"),
     ("GET", "/api/v1/leads/{id}"),
     ("GET", "/api/v1/leads/suppressions"),
+    ("GET", "/review"),
+    ("POST", "/review/plans"),
+    ("GET", "/review/plans/{id}"),
+    ("GET", "/review/plans/{id}/export.xlsx"),
+    ("POST", "/review/plans/{id}/chosen"),
+    ("GET", "/review/assignments/{id}"),
+    ("POST", "/review/assignments/{id}"),
+    ("GET", "/review/sheet"),
+    ("POST", "/review/sheet"),
+    ("GET", "/audits"),
+    ("POST", "/audits"),
+    ("GET", "/audits/{id}"),
+    ("POST", "/audits/{id}/checklist/{item}"),
+    ("POST", "/audits/{id}/findings"),
+    ("POST", "/audits/{id}/rectifications"),
+    ("POST", "/audits/{id}/rectifications/{rid}"),
 ];
 
 pub fn router(state: AppState) -> Router {
@@ -348,7 +366,9 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(session::LOGIN_BODY_LIMIT)),
         )
         .merge(monitoring::pages())
-        .merge(leads::pages());
+        .merge(leads::pages())
+        .merge(review::pages())
+        .merge(inspection::pages());
     Router::new()
         .merge(pages)
         .route("/healthz", get(|| async { "ok" }))

@@ -100,9 +100,9 @@ pub const MODULES: &[Module] = &[
     Module {
         slug: "dossier-review",
         title: "案卷评查",
-        href: "/modules/dossier-review",
+        href: "/review",
         purpose: "案卷评查与稽查，法定期限自动核验。",
-        built: false,
+        built: true,
     },
     Module {
         slug: "contests",
@@ -199,6 +199,8 @@ struct DashboardPage {
     year: i64,
     years: Vec<i64>,
     d: std::sync::Arc<cases::Dashboard>,
+    /// Rectification items of inspection audits past their deadline, in scope.
+    overdue: Vec<ecowarden_assessment::inspection::RectificationRow>,
     fine_wan: String,
     chart_json: String,
 }
@@ -236,7 +238,15 @@ pub async fn dashboard(
     .to_string()
     // Inside a <script> element "</" would end it early.
     .replace("</", "<\\/");
+    let overdue = ecowarden_assessment::inspection::overdue(
+        &app.db,
+        &ecowarden_core::scope::Area::whole(&s.user().scope),
+        clock::today(),
+    )
+    .await
+    .map_err(|e| Error::Internal(e.into()))?;
     render(DashboardPage {
+        overdue,
         nav: Nav::new(&app, &s, "dashboard"),
         year,
         years: (latest - 4..=latest).rev().collect(),

@@ -1,6 +1,7 @@
 //! `ecowarden dossier check`: the legal checks C1–C16 of one case or of every case of a year
 //! and region, as JSON lines or a workbook; `ecowarden dossier sample`: a reproducible draw of
-//! case files for review.
+//! case files for review; `ecowarden dossier plan` and `results`: stored review plans with
+//! their cross-reviewers, and their results as a workbook.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -8,9 +9,10 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
+use ecowarden_assessment::review;
 use ecowarden_core::config::Settings;
 use ecowarden_core::org::Org;
-use ecowarden_core::scope::Scope;
+use ecowarden_core::scope::{Area, Scope};
 use ecowarden_ledger::checks::{Policy, Severity};
 use ecowarden_ledger::dossier::{self, Checked};
 use ecowarden_ledger::{calendar, ledger_io, sampling};
@@ -28,23 +30,17 @@ pub async fn dossier_command(settings: &Settings, cmd: DossierCommand) -> anyhow
             out,
         } => check(settings, case_no, year, region, format, out).await,
         DossierCommand::Sample {
-            year,
-            region,
-            size,
-            seed,
-            min_per_type,
-            min_per_unit,
+            draw,
             format: SampleFormat::Jsonl,
         } => {
-            let db = ecowarden_core::open(settings).await?;
-            let org = Org::load(&db).await?;
-            let area = Scope::Province.area(&org, Some(&region))?;
-            let pool = sampling::candidates(&db, &area, year).await?;
+            let (db, _, area) = open_area(settings, &draw.region).await?;
+            let pool = sampling::candidates(&db, &area, draw.year).await?;
+            let size = draw.size;
             let plan = sampling::Plan {
                 size,
-                seed,
-                min_per_type,
-                min_per_unit,
+                seed: draw.seed,
+                min_per_type: draw.min_per_type,
+                min_per_unit: draw.min_per_unit,
             };
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for c in sampling::draw(&pool, &plan) {
@@ -60,7 +56,64 @@ pub async fn dossier_command(settings: &Settings, cmd: DossierCommand) -> anyhow
             eprintln!("drew {} of {} case files", size.min(pool.len()), pool.len());
             Ok(ExitCode::SUCCESS)
         }
+        DossierCommand::Plan {
+            draw,
+            margin,
+            actor,
+        } => {
+            let (db, org, area) = open_area(settings, &draw.region).await?;
+            let spec = review::PlanSpec {
+                year: draw.year,
+                size: draw.size,
+                seed: draw.seed,
+                min_per_type: draw.min_per_type,
+                min_per_unit: draw.min_per_unit,
+                margin,
+            };
+            let id = review::create_plan(&db, &org, &area, &actor, spec).await?;
+            let whole = Area::whole(&Scope::Province);
+            let r = review::results(&db, &org, id, &whole).await?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            writeln!(out, "{}", serde_json::json!({ "plan": id }))?;
+            for d in &r.dossiers {
+                let line = serde_json::json!({
+                    "case_no": d.case_no,
+                    "unit": d.unit,
+                    "case_type": d.case_type,
+                    "how": d.how,
+                    "reviewers": d.sheets.iter().map(|s| &s.0).collect::<Vec<_>>(),
+                });
+                writeln!(out, "{line}")?;
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        DossierCommand::Results { plan, out } => {
+            let db = ecowarden_core::open(settings).await?;
+            let org = Org::load(&db).await?;
+            let r = review::results(&db, &org, plan, &Area::whole(&Scope::Province)).await?;
+            std::fs::write(&out, review::to_xlsx(&r, &org)?)
+                .with_context(|| format!("writing {}", out.display()))?;
+            eprintln!(
+                "wrote the results of plan {plan} ({} dossiers) to {}",
+                r.dossiers.len(),
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// The store, the organisation and a region's area (province-wide: the commands run as the
+/// operator).
+async fn open_area(
+    settings: &Settings,
+    region: &str,
+) -> anyhow::Result<(ecowarden_core::store::Db, std::sync::Arc<Org>, Area)> {
+    let db = ecowarden_core::open(settings).await?;
+    let org = Org::load(&db).await?;
+    let area = Scope::Province.area(&org, Some(region))?;
+    Ok((db, org, area))
 }
 
 /// `ecowarden dossier check`.

@@ -13,6 +13,7 @@ mod ledger;
 mod ledger_io;
 mod load;
 mod monitoring;
+mod review;
 mod routes;
 mod security;
 mod store;

@@ -35,6 +35,10 @@ const ALL_OK: [u16; 8] = [200; 8];
 const TAIJIANG_SCOPED: [u16; 8] = [200, 200, 200, 200, 403, 200, 403, 200];
 /// Changes to 台江's records: writers whose scope covers it (province, 福州, 台江 itself).
 const TAIJIANG_WRITE: [u16; 8] = [303, 403, 303, 303, 403, 303, 403, 403];
+/// 稽查 pages: the provincial administrator and the auditor.
+const INSPECT_OK: [u16; 8] = [200, 403, 403, 403, 403, 403, 403, 200];
+/// 稽查 changes: as reading, answered with a redirect.
+const INSPECT_WRITE: [u16; 8] = [303, 403, 403, 403, 403, 403, 403, 303];
 /// Deciding 台江's screening leads: as writing, and the provincial analyst too.
 const TAIJIANG_LEADS: [u16; 8] = [303, 303, 303, 303, 403, 303, 403, 403];
 
@@ -677,6 +681,142 @@ const TABLE: &[Row] = &[
         anonymous: 401,
         expect: TAIJIANG_SCOPED,
     },
+    // 案卷评查: every reader sees the plans and results of their scope; plans and the sheet
+    // are the provincial administrator's; a sheet is read and filled by its reviewer only
+    // ({assignment} is 鼓楼's, of a 台江 dossier).
+    Row {
+        method: "GET",
+        route: "/review",
+        path: "/review",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "POST",
+        route: "/review/plans",
+        path: "/review/plans",
+        body: "year={year}&region=350103&size=1&seed=9",
+        anonymous: 303,
+        expect: [303, 403, 403, 403, 403, 403, 403, 403],
+    },
+    Row {
+        method: "GET",
+        route: "/review/plans/{id}",
+        path: "/review/plans/{plan}",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/review/plans/{id}/export.xlsx",
+        path: "/review/plans/{plan}/export.xlsx",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    // Reviewers' units put dossiers forward; a case number not in the plan is refused (422).
+    Row {
+        method: "POST",
+        route: "/review/plans/{id}/chosen",
+        path: "/review/plans/{plan}/chosen",
+        body: "case_no=不存在的案号",
+        anonymous: 303,
+        expect: [422, 403, 422, 422, 422, 422, 422, 403],
+    },
+    Row {
+        method: "GET",
+        route: "/review/assignments/{id}",
+        path: "/review/assignments/{assignment}",
+        body: "",
+        anonymous: 303,
+        expect: [200, 403, 403, 403, 200, 403, 403, 403],
+    },
+    // Only the assigned reviewer submits; a deduction above the item's points is refused.
+    Row {
+        method: "POST",
+        route: "/review/assignments/{id}",
+        path: "/review/assignments/{assignment}",
+        body: "d_L1=9&c_L1=超分",
+        anonymous: 303,
+        expect: [403, 403, 403, 403, 422, 403, 403, 403],
+    },
+    Row {
+        method: "GET",
+        route: "/review/sheet",
+        path: "/review/sheet",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "POST",
+        route: "/review/sheet",
+        path: "/review/sheet",
+        body: "sheet=not json",
+        anonymous: 303,
+        expect: [422, 403, 403, 403, 403, 403, 403, 403],
+    },
+    // 稽查: the provincial administrator and auditors; an auditor reaches their team's audits
+    // ({audit}'s team is the auditor).
+    Row {
+        method: "GET",
+        route: "/audits",
+        path: "/audits",
+        body: "",
+        anonymous: 303,
+        expect: INSPECT_OK,
+    },
+    Row {
+        method: "POST",
+        route: "/audits",
+        path: "/audits",
+        body: "region=350103&scope=案卷&period_from=2023-01-01&period_to=2023-12-31&team=auditor&starts_on=2024-01-02&ends_on=2024-01-05",
+        anonymous: 303,
+        expect: INSPECT_WRITE,
+    },
+    Row {
+        method: "GET",
+        route: "/audits/{id}",
+        path: "/audits/{audit}",
+        body: "",
+        anonymous: 303,
+        expect: INSPECT_OK,
+    },
+    Row {
+        method: "POST",
+        route: "/audits/{id}/checklist/{item}",
+        path: "/audits/{audit}/checklist/{audit_item}",
+        body: "done=1&note=已查阅",
+        anonymous: 303,
+        expect: INSPECT_WRITE,
+    },
+    Row {
+        method: "POST",
+        route: "/audits/{id}/findings",
+        path: "/audits/{audit}/findings",
+        body: "grade=improvement&title=线索未跟进&evidence=线索清单",
+        anonymous: 303,
+        expect: INSPECT_WRITE,
+    },
+    Row {
+        method: "POST",
+        route: "/audits/{id}/rectifications",
+        path: "/audits/{audit}/rectifications",
+        body: "finding={finding}&item=补办&owner=台江大队&deadline=2024-02-01",
+        anonymous: 303,
+        expect: INSPECT_WRITE,
+    },
+    // Closing without evidence is refused (422) for those who reach the audit.
+    Row {
+        method: "POST",
+        route: "/audits/{id}/rectifications/{rid}",
+        path: "/audits/{audit}/rectifications/{rectification}",
+        body: "progress=进行中&close=1",
+        anonymous: 303,
+        expect: [422, 403, 403, 403, 403, 403, 403, 422],
+    },
 ];
 
 #[test]
@@ -726,6 +866,7 @@ async fn every_route_for_every_role() {
     .await
     .unwrap()
     .to_string();
+    let review = review_fixtures(&app).await;
     let mut failures = Vec::new();
     for who in std::iter::once(None).chain(USERS.iter().map(Some)) {
         for row in TABLE {
@@ -743,8 +884,9 @@ async fn every_route_for_every_role() {
                 .replace("{outlet}", &outlet)
                 .replace("{lead}", &lead)
                 .replace("{suppression}", &suppression);
+            let path = review.fill(&path);
             let url = format!("{}{path}", app.base);
-            let body = row.body.replace("{me}", me);
+            let body = review.fill(&row.body.replace("{me}", me));
             let req = match row.method {
                 "GET" => c.get(&url),
                 _ if body.starts_with('{') => c
@@ -899,4 +1041,35 @@ async fn out_of_scope_attempt_is_logged() {
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("无权访问其他地区的数据"));
     assert_eq!(app.security_events("forbidden").await, before + 1);
+}
+
+/// A review plan of one 台江 dossier (reviewed by 鼓楼 and 厦门, the only eligible reviewers of
+/// the demo), and an audit of 台江 whose team is the auditor, with a finding and a
+/// rectification item: the ids the table's paths name.
+struct ReviewFixtures(Vec<(&'static str, String)>);
+
+impl ReviewFixtures {
+    fn fill(&self, s: &str) -> String {
+        self.0
+            .iter()
+            .fold(s.to_owned(), |s, (k, v)| s.replace(k, v))
+    }
+}
+
+async fn review_fixtures(app: &crate::helpers::TestApp) -> ReviewFixtures {
+    let (plan, year) = crate::review::plan_of_one(app, 10.0).await;
+    let assignment = ecowarden_assessment::review::assignments_of(&app.db, "gulou")
+        .await
+        .unwrap()[0]
+        .id;
+    let (audit, item, finding, rectification) = crate::review::audit_of_taijiang(app).await;
+    ReviewFixtures(vec![
+        ("{year}", year.to_string()),
+        ("{plan}", plan.to_string()),
+        ("{assignment}", assignment.to_string()),
+        ("{audit_item}", item.to_string()),
+        ("{audit}", audit.to_string()),
+        ("{finding}", finding.to_string()),
+        ("{rectification}", rectification.to_string()),
+    ])
 }

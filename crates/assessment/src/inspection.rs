@@ -1,0 +1,1142 @@
+//! Inspection audits (稽查): an audit plan for a unit, its checklists, the platform-data
+//! comparison, findings graded 符合 / 需关注 / 需改进 with evidence, and rectification items
+//! tracked to closure (the EPA State Review Framework's finding levels and recommendation
+//! tracking, §5.1).
+//!
+//! The comparison rules are one pure function, [`compare`], over facts read from the ledger
+//! and the monitoring archive ([`LeadFact`], [`CaseFact`], [`OutletFact`]); the archive's
+//! part (days over the limit, frames in a lead's windows) is counted by the caller, which
+//! may read it, and passed in. Every change goes through the audit log.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::json;
+use sqlx::Row;
+
+use ecowarden_core::audit_log::{self, Change};
+use ecowarden_core::clock;
+use ecowarden_core::org::Org;
+use ecowarden_core::scope::Area;
+use ecowarden_core::store::{Db, Sql, StoreError};
+
+use crate::review::ReviewError;
+
+type Result<T, E = ReviewError> = std::result::Result<T, E>;
+
+/// A screening lead, as the comparison reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadFact {
+    pub id: i64,
+    pub outlet_id: i64,
+    /// open | accepted | dismissed
+    pub status: String,
+    pub case_id: Option<i64>,
+    pub signatures: Vec<String>,
+    pub period_from: NaiveDate,
+    pub created_on: NaiveDate,
+    /// Frames the archive holds in the windows of the lead's findings.
+    pub frames: u64,
+}
+
+/// A case, as the comparison reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseFact {
+    pub id: i64,
+    pub case_no: String,
+    pub facility_id: i64,
+    /// The case source code (`off_site_screening`, …).
+    pub source: String,
+    pub closed_on: Option<NaiveDate>,
+}
+
+/// An outlet and the days of the period its daily values exceeded the limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutletFact {
+    pub id: i64,
+    pub facility_id: i64,
+    pub name: String,
+    pub exceedance_days: u32,
+}
+
+/// The comparison rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// A screening lead left open longer than the follow-up limit, or accepted without a case.
+    UnfollowedLead,
+    /// A case closed while its outlet still shows the signature that opened it.
+    ClosedStillSignalling,
+    /// An outlet over its limit on repeated days with no case against its facility.
+    ExceedancesWithoutCase,
+    /// A case from an off-site lead whose evidence frames are missing.
+    MissingEvidence,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 4] = [
+        Rule::UnfollowedLead,
+        Rule::ClosedStillSignalling,
+        Rule::ExceedancesWithoutCase,
+        Rule::MissingEvidence,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::UnfollowedLead => "unfollowed_lead",
+            Rule::ClosedStillSignalling => "closed_still_signalling",
+            Rule::ExceedancesWithoutCase => "exceedances_without_case",
+            Rule::MissingEvidence => "missing_evidence",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Rule::UnfollowedLead => "筛查线索未跟进",
+            Rule::ClosedStillSignalling => "结案后排放口仍现同类特征",
+            Rule::ExceedancesWithoutCase => "反复超标未立案",
+            Rule::MissingEvidence => "非现场线索案件证据报文缺失",
+        }
+    }
+
+    /// The grade a finding of this rule proposes.
+    pub fn grade(self) -> Grade {
+        match self {
+            Rule::ExceedancesWithoutCase => Grade::Attention,
+            _ => Grade::Improvement,
+        }
+    }
+}
+
+/// A finding's grade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grade {
+    Meets,
+    Attention,
+    Improvement,
+}
+
+impl Grade {
+    pub const ALL: [Grade; 3] = [Grade::Meets, Grade::Attention, Grade::Improvement];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grade::Meets => "meets",
+            Grade::Attention => "attention",
+            Grade::Improvement => "improvement",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Grade::Meets => "符合",
+            Grade::Attention => "需关注",
+            Grade::Improvement => "需改进",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Grade> {
+        Grade::ALL
+            .into_iter()
+            .find(|g| g.as_str() == s || g.label() == s)
+    }
+}
+
+/// The limits the rules apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// An open lead older than this many days is not followed up.
+    pub lead_days: i64,
+    /// An outlet over its limit on at least this many days needs a case.
+    pub exceedance_days: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            lead_days: 30,
+            exceedance_days: 3,
+        }
+    }
+}
+
+/// One mismatch between the ledger and the platform's data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mismatch {
+    pub rule: Rule,
+    /// What it is about (a case number, a lead, an outlet), for the finding's title.
+    pub subject: String,
+    /// Why, with the figures, for the finding's evidence.
+    pub evidence: String,
+}
+
+/// The platform-data comparison: every mismatch of the four rules, in rule order.
+pub fn compare(
+    leads: &[LeadFact],
+    cases: &[CaseFact],
+    outlets: &[OutletFact],
+    as_of: NaiveDate,
+    t: Thresholds,
+) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    let case_by_id: HashMap<i64, &CaseFact> = cases.iter().map(|c| (c.id, c)).collect();
+
+    // 1. Leads never followed up.
+    for l in leads {
+        let age = (as_of - l.created_on).num_days();
+        if l.status == "open" && age > t.lead_days {
+            out.push(Mismatch {
+                rule: Rule::UnfollowedLead,
+                subject: format!("线索 {}", l.id),
+                evidence: format!(
+                    "线索生成于 {}，至 {as_of} 已 {age} 天未处理（超过 {} 天）",
+                    l.created_on, t.lead_days
+                ),
+            });
+        } else if l.status == "accepted" && l.case_id.is_none() {
+            out.push(Mismatch {
+                rule: Rule::UnfollowedLead,
+                subject: format!("线索 {}", l.id),
+                evidence: "线索已受理但未关联立案".into(),
+            });
+        }
+    }
+
+    // 2. Cases closed while the outlet still shows the signature that opened them.
+    let mut by_outlet: HashMap<i64, Vec<&LeadFact>> = HashMap::new();
+    for l in leads {
+        by_outlet.entry(l.outlet_id).or_default().push(l);
+    }
+    for l in leads {
+        let Some(c) = l.case_id.and_then(|id| case_by_id.get(&id)) else {
+            continue;
+        };
+        let Some(closed) = c.closed_on else { continue };
+        let later = by_outlet[&l.outlet_id].iter().find(|m| {
+            m.id != l.id
+                && m.period_from > closed
+                && m.signatures.iter().any(|s| l.signatures.contains(s))
+        });
+        if let Some(m) = later {
+            let shared: Vec<&str> = m
+                .signatures
+                .iter()
+                .filter(|s| l.signatures.contains(s))
+                .map(String::as_str)
+                .collect();
+            out.push(Mismatch {
+                rule: Rule::ClosedStillSignalling,
+                subject: c.case_no.clone(),
+                evidence: format!(
+                    "案件 {} 于 {closed} 结案，其后线索 {}（{} 起）仍显示同类特征 {}",
+                    c.case_no,
+                    m.id,
+                    m.period_from,
+                    shared.join("、")
+                ),
+            });
+        }
+    }
+
+    // 3. Outlets with repeated exceedances and no case against their facility.
+    let with_case: HashSet<i64> = cases.iter().map(|c| c.facility_id).collect();
+    for o in outlets {
+        if o.exceedance_days >= t.exceedance_days && !with_case.contains(&o.facility_id) {
+            out.push(Mismatch {
+                rule: Rule::ExceedancesWithoutCase,
+                subject: format!("排放口 {}", o.name),
+                evidence: format!(
+                    "期内 {} 天日均值超过排放限值（阈值 {} 天），该单位期内无立案",
+                    o.exceedance_days, t.exceedance_days
+                ),
+            });
+        }
+    }
+
+    // 4. Cases from off-site leads whose evidence frames are missing.
+    let mut lead_of: HashMap<i64, &LeadFact> = HashMap::new();
+    for l in leads {
+        if let Some(c) = l.case_id {
+            lead_of.insert(c, l);
+        }
+    }
+    for c in cases.iter().filter(|c| c.source == "off_site_screening") {
+        let why = match lead_of.get(&c.id) {
+            None => "案件来源为非现场筛查线索，但平台无对应线索".to_owned(),
+            Some(l) if l.frames == 0 => {
+                format!("对应线索 {} 的特征时段内，原始报文存证中无报文", l.id)
+            }
+            Some(_) => continue,
+        };
+        out.push(Mismatch {
+            rule: Rule::MissingEvidence,
+            subject: c.case_no.clone(),
+            evidence: why,
+        });
+    }
+    out
+}
+
+/// Whether a rectification may be closed: only with evidence of the fix.
+pub fn may_close(evidence: &str) -> std::result::Result<(), String> {
+    if evidence.trim().is_empty() {
+        Err("整改销号须提供整改证据".into())
+    } else {
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The store.
+
+/// What an audit plan says.
+#[derive(Debug, Clone, Default)]
+pub struct AuditSpec {
+    pub region_code: String,
+    pub scope: String,
+    pub period_from: String,
+    pub period_to: String,
+    /// Usernames, comma- or 、-separated.
+    pub team: String,
+    pub starts_on: String,
+    pub ends_on: String,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub region_code: String,
+    pub city_code: String,
+    pub scope: String,
+    pub period_from: String,
+    pub period_to: String,
+    pub team: String,
+    pub starts_on: String,
+    pub ends_on: String,
+    pub status: String,
+    pub created_at: String,
+    pub created_by: String,
+}
+ecowarden_core::store::in_region!(AuditRow);
+
+impl AuditRow {
+    pub fn on_team(&self, username: &str) -> bool {
+        self.team.split(',').any(|m| m == username)
+    }
+}
+
+/// The checklist every audit starts with (files, interviews, site visits).
+const CHECKLIST: &[(&str, &str)] = &[
+    ("files", "抽查执法案卷，核对台账与卷宗一致"),
+    ("files", "核对非现场线索的处置记录"),
+    ("interviews", "访谈执法机构负责人"),
+    ("interviews", "访谈一线执法人员"),
+    ("site_visits", "现场核查重点排污单位整改情况"),
+];
+
+pub fn checklist_kind_label(kind: &str) -> &'static str {
+    match kind {
+        "files" => "查阅卷宗",
+        "interviews" => "人员访谈",
+        _ => "现场核查",
+    }
+}
+
+fn date(s: &str, what: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| ReviewError::Invalid(format!("{what}“{}”应为YYYY-MM-DD", s.trim())))
+}
+
+/// Plans an audit of a unit inside the creator's area, with the standard checklist.
+pub async fn create_audit(
+    db: &Db,
+    org: &Org,
+    area: &Area,
+    actor: &str,
+    spec: &AuditSpec,
+) -> Result<i64> {
+    let region = org
+        .known(spec.region_code.trim())
+        .map_err(ReviewError::Invalid)?;
+    if !area.covers(&region.code, &region.city_code) {
+        return Err(ReviewError::Forbidden(format!("无权稽查{}", region.name)));
+    }
+    let (from, to) = (
+        date(&spec.period_from, "稽查期间起")?,
+        date(&spec.period_to, "稽查期间止")?,
+    );
+    let (start, end) = (
+        date(&spec.starts_on, "开始日期")?,
+        date(&spec.ends_on, "结束日期")?,
+    );
+    if from > to || start > end {
+        return Err(ReviewError::Invalid("起始日期不能晚于结束日期".into()));
+    }
+    let team: Vec<String> = spec
+        .team
+        .split([',', '，', '、', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if team.is_empty() {
+        return Err(ReviewError::Invalid(
+            "稽查组至少须有一名成员（填写用户名）".into(),
+        ));
+    }
+    for m in &team {
+        if ecowarden_core::auth::find_by_username(db, m)
+            .await?
+            .is_none()
+        {
+            return Err(ReviewError::Invalid(format!("稽查组成员“{m}”不是平台用户")));
+        }
+    }
+    if spec.scope.trim().is_empty() {
+        return Err(ReviewError::Invalid("请填写稽查范围".into()));
+    }
+    let mut w = db.write().await?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO audits (region_code, city_code, scope, period_from, period_to, team, starts_on, ends_on, \
+         created_at, created_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING id",
+    )
+    .bind(&region.code)
+    .bind(&region.city_code)
+    .bind(spec.scope.trim())
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .bind(team.join(","))
+    .bind(start.to_string())
+    .bind(end.to_string())
+    .bind(clock::now_rfc3339())
+    .bind(actor)
+    .fetch_one(&mut *w.tx)
+    .await?
+    .try_get(0)?;
+    for (kind, item) in CHECKLIST {
+        sqlx::query("INSERT INTO audit_checklist (audit_id, kind, item) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(*kind)
+            .bind(*item)
+            .execute(&mut *w.tx)
+            .await?;
+    }
+    audit_log::append(
+        &mut w,
+        &Change {
+            actor,
+            action: "create",
+            entity: "audit",
+            entity_id: id.to_string(),
+            before: None,
+            after: Some(json!({
+                "region_code": region.code, "scope": spec.scope.trim(),
+                "period": [from.to_string(), to.to_string()], "team": team,
+                "dates": [start.to_string(), end.to_string()],
+            })),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(id)
+}
+
+/// The audits a user may see: inside their area and, unless `all`, with them on the team.
+pub async fn audits(db: &Db, area: &Area, username: &str, all: bool) -> Result<Vec<AuditRow>> {
+    let mut sql = Sql::new("SELECT * FROM audits a WHERE 1 = 1");
+    sql.scope(area, "a");
+    sql.push(" ORDER BY a.id DESC");
+    let rows: Vec<AuditRow> = sql.fetch_all(db).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|a| all || a.on_team(username))
+        .collect())
+}
+
+/// One audit, for a team member (or, with `all`, anyone whose area covers it).
+pub async fn audit(db: &Db, area: &Area, id: i64, username: &str, all: bool) -> Result<AuditRow> {
+    let mut sql = Sql::new("SELECT * FROM audits WHERE id = ");
+    sql.bind(id);
+    let a: AuditRow = match sql.fetch_in_scope(db, area).await {
+        Ok(a) => a,
+        Err(StoreError::NotFound) => {
+            return Err(ReviewError::NotFound(format!("没有编号为 {id} 的稽查")));
+        }
+        Err(StoreError::OutOfScope) => {
+            return Err(ReviewError::Forbidden("无权访问其他地区的稽查".into()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !all && !a.on_team(username) {
+        return Err(ReviewError::Forbidden("只能查看本人参加的稽查".into()));
+    }
+    Ok(a)
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ChecklistRow {
+    pub id: i64,
+    pub audit_id: i64,
+    pub kind: String,
+    pub item: String,
+    pub done: i64,
+    pub note: String,
+}
+
+pub async fn checklist(db: &Db, audit_id: i64) -> Result<Vec<ChecklistRow>> {
+    let mut sql = Sql::new("SELECT * FROM audit_checklist WHERE audit_id = ");
+    sql.bind(audit_id).push(" ORDER BY id");
+    Ok(sql.fetch_all(db).await?)
+}
+
+/// Ticks (or unticks) a checklist item of an audit, with a note.
+pub async fn tick(
+    db: &Db,
+    actor: &str,
+    audit_id: i64,
+    item_id: i64,
+    done: bool,
+    note: &str,
+) -> Result<()> {
+    let mut w = db.write().await?;
+    let n = sqlx::query(
+        "UPDATE audit_checklist SET done = $1, note = $2 WHERE id = $3 AND audit_id = $4",
+    )
+    .bind(done as i64)
+    .bind(note.trim())
+    .bind(item_id)
+    .bind(audit_id)
+    .execute(&mut *w.tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(ReviewError::NotFound("该稽查没有此核查事项".into()));
+    }
+    audit_log::append(
+        &mut w,
+        &Change {
+            actor,
+            action: "update",
+            entity: "audit_checklist",
+            entity_id: item_id.to_string(),
+            before: None,
+            after: Some(json!({"audit_id": audit_id, "done": done, "note": note.trim()})),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct FindingRow {
+    pub id: i64,
+    pub audit_id: i64,
+    pub grade: String,
+    pub title: String,
+    pub evidence: String,
+    pub rule: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+impl FindingRow {
+    pub fn grade_label(&self) -> &'static str {
+        Grade::parse(&self.grade).map_or("", Grade::label)
+    }
+}
+
+/// Records a finding; every finding needs its evidence.
+pub async fn add_finding(
+    db: &Db,
+    actor: &str,
+    audit_id: i64,
+    grade: &str,
+    title: &str,
+    evidence: &str,
+    rule: Option<&str>,
+) -> Result<i64> {
+    let g = Grade::parse(grade.trim())
+        .ok_or_else(|| ReviewError::Invalid(format!("等级“{grade}”应为 符合、需关注 或 需改进")))?;
+    if title.trim().is_empty() {
+        return Err(ReviewError::Invalid("请填写发现事项".into()));
+    }
+    if evidence.trim().is_empty() {
+        return Err(ReviewError::Invalid("每项发现须附证据".into()));
+    }
+    let rule = rule.map(str::trim).filter(|r| !r.is_empty());
+    if let Some(r) = rule
+        && !Rule::ALL.iter().any(|x| x.as_str() == r)
+    {
+        return Err(ReviewError::Invalid(format!("比对规则“{r}”未知")));
+    }
+    let mut w = db.write().await?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO audit_findings (audit_id, grade, title, evidence, rule, created_at, created_by) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id",
+    )
+    .bind(audit_id)
+    .bind(g.as_str())
+    .bind(title.trim())
+    .bind(evidence.trim())
+    .bind(rule)
+    .bind(clock::now_rfc3339())
+    .bind(actor)
+    .fetch_one(&mut *w.tx)
+    .await?
+    .try_get(0)?;
+    audit_log::append(
+        &mut w,
+        &Change {
+            actor,
+            action: "create",
+            entity: "audit_finding",
+            entity_id: id.to_string(),
+            before: None,
+            after: Some(json!({"audit_id": audit_id, "grade": g.as_str(), "title": title.trim(), "rule": rule})),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(id)
+}
+
+pub async fn findings(db: &Db, audit_id: i64) -> Result<Vec<FindingRow>> {
+    let mut sql = Sql::new("SELECT * FROM audit_findings WHERE audit_id = ");
+    sql.bind(audit_id).push(" ORDER BY id");
+    Ok(sql.fetch_all(db).await?)
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RectificationRow {
+    pub id: i64,
+    pub finding_id: i64,
+    pub item: String,
+    pub owner: String,
+    pub deadline: String,
+    pub progress: String,
+    pub evidence: String,
+    pub closed_on: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+    pub audit_id: i64,
+    pub region_code: String,
+    pub city_code: String,
+}
+
+impl RectificationRow {
+    pub fn overdue(&self, today: NaiveDate) -> bool {
+        self.closed_on.is_none() && self.deadline.as_str() < today.to_string().as_str()
+    }
+}
+
+/// Adds a rectification item to a finding graded 需关注 or 需改进.
+pub async fn add_rectification(
+    db: &Db,
+    actor: &str,
+    audit_id: i64,
+    finding_id: i64,
+    item: &str,
+    owner: &str,
+    deadline: &str,
+) -> Result<i64> {
+    let f = findings(db, audit_id)
+        .await?
+        .into_iter()
+        .find(|f| f.id == finding_id)
+        .ok_or_else(|| ReviewError::NotFound("该稽查没有此发现事项".into()))?;
+    if f.grade == Grade::Meets.as_str() {
+        return Err(ReviewError::Invalid("“符合”的事项无需整改".into()));
+    }
+    let deadline = date(deadline, "整改期限")?;
+    if item.trim().is_empty() || owner.trim().is_empty() {
+        return Err(ReviewError::Invalid("请填写整改事项和责任人".into()));
+    }
+    let mut w = db.write().await?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO rectifications (finding_id, item, owner, deadline, created_at, created_by) \
+         VALUES ($1,$2,$3,$4,$5,$6) RETURNING id",
+    )
+    .bind(finding_id)
+    .bind(item.trim())
+    .bind(owner.trim())
+    .bind(deadline.to_string())
+    .bind(clock::now_rfc3339())
+    .bind(actor)
+    .fetch_one(&mut *w.tx)
+    .await?
+    .try_get(0)?;
+    audit_log::append(
+        &mut w,
+        &Change {
+            actor,
+            action: "create",
+            entity: "rectification",
+            entity_id: id.to_string(),
+            before: None,
+            after: Some(json!({"finding_id": finding_id, "item": item.trim(), "owner": owner.trim(), "deadline": deadline.to_string()})),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(id)
+}
+
+const RECTIFICATION: &str = "SELECT r.id, r.finding_id, r.item, r.owner, r.deadline, r.progress, r.evidence, \
+     r.closed_on, r.created_at, r.created_by, a.id AS audit_id, a.region_code, a.city_code \
+     FROM rectifications r JOIN audit_findings f ON f.id = r.finding_id JOIN audits a ON a.id = f.audit_id";
+
+pub async fn rectifications(db: &Db, audit_id: i64) -> Result<Vec<RectificationRow>> {
+    let mut sql = Sql::new(RECTIFICATION);
+    sql.push(" WHERE a.id = ")
+        .bind(audit_id)
+        .push(" ORDER BY r.id");
+    Ok(sql.fetch_all(db).await?)
+}
+
+/// Open rectifications past their deadline inside an area, the oldest deadline first.
+pub async fn overdue(db: &Db, area: &Area, today: NaiveDate) -> Result<Vec<RectificationRow>> {
+    let mut sql = Sql::new(RECTIFICATION);
+    sql.push(" WHERE r.closed_on IS NULL AND r.deadline < ")
+        .bind(today.to_string());
+    sql.scope(area, "a");
+    sql.push(" ORDER BY r.deadline, r.id");
+    Ok(sql.fetch_all(db).await?)
+}
+
+/// Records progress on a rectification and, with `close`, closes it: only with evidence.
+pub async fn update_rectification(
+    db: &Db,
+    actor: &str,
+    audit_id: i64,
+    id: i64,
+    progress: &str,
+    evidence: &str,
+    close: bool,
+) -> Result<()> {
+    let r = rectifications(db, audit_id)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| ReviewError::NotFound("该稽查没有此整改事项".into()))?;
+    if r.closed_on.is_some() {
+        return Err(ReviewError::Invalid("该整改事项已销号".into()));
+    }
+    if close {
+        may_close(evidence).map_err(ReviewError::Invalid)?;
+    }
+    let closed_on = close.then(|| clock::today().to_string());
+    let mut w = db.write().await?;
+    sqlx::query(
+        "UPDATE rectifications SET progress = $1, evidence = $2, closed_on = $3 WHERE id = $4",
+    )
+    .bind(progress.trim())
+    .bind(evidence.trim())
+    .bind(&closed_on)
+    .bind(id)
+    .execute(&mut *w.tx)
+    .await?;
+    audit_log::append(
+        &mut w,
+        &Change {
+            actor,
+            action: if close { "close" } else { "update" },
+            entity: "rectification",
+            entity_id: id.to_string(),
+            before: Some(json!({"progress": r.progress, "evidence": r.evidence})),
+            after: Some(json!({"progress": progress.trim(), "evidence": evidence.trim(), "closed_on": closed_on})),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(())
+}
+
+/// A factor's emission limits: (factor code, limit).
+pub type Limits = Vec<(String, f64)>;
+
+/// What the comparison needs of the monitoring archive for an audit: each outlet's MN and
+/// factor limits, and each lead's MN and the window of its findings (seconds).
+#[derive(Debug, Clone, Default)]
+pub struct ArchiveNeeds {
+    /// (outlet id, MN, (factor, limit) of the factors with a limit)
+    pub outlets: Vec<(i64, String, Limits)>,
+    pub windows: Vec<(i64, String, i64, i64)>,
+}
+
+impl ArchiveNeeds {
+    /// Every MN the archive must be read for.
+    pub fn mns(&self) -> HashSet<String> {
+        self.outlets
+            .iter()
+            .map(|o| o.1.clone())
+            .chain(self.windows.iter().map(|w| w.1.clone()))
+            .collect()
+    }
+}
+
+/// Counts, from archived uploads fed one at a time, the days each outlet's daily average
+/// (CN 2031, `Avg`) exceeded a factor's limit and the uploads inside each lead's windows.
+#[derive(Debug, Default)]
+pub struct ArchiveTally {
+    limits: HashMap<String, (i64, HashMap<String, f64>)>,
+    windows: HashMap<String, Vec<(i64, i64, i64)>>,
+    over_days: HashMap<i64, HashSet<NaiveDate>>,
+    frames: HashMap<i64, u64>,
+}
+
+impl ArchiveTally {
+    pub fn new(needs: &ArchiveNeeds) -> Self {
+        let mut t = ArchiveTally::default();
+        for (id, mn, limits) in &needs.outlets {
+            t.limits
+                .insert(mn.clone(), (*id, limits.iter().cloned().collect()));
+        }
+        for (lead, mn, from, to) in &needs.windows {
+            t.windows
+                .entry(mn.clone())
+                .or_default()
+                .push((*lead, *from * 1000, *to * 1000));
+        }
+        t
+    }
+
+    /// One archived upload: its MN, CN, `DataTime` (ms), date and (factor, field, value).
+    pub fn see<'a>(
+        &mut self,
+        mn: &str,
+        cn: &str,
+        time_ms: i64,
+        date: NaiveDate,
+        values: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
+    ) {
+        for (lead, from, to) in self.windows.get(mn).into_iter().flatten() {
+            if (*from..=*to).contains(&time_ms) {
+                *self.frames.entry(*lead).or_default() += 1;
+            }
+        }
+        if cn != "2031" {
+            return;
+        }
+        let Some((outlet, limits)) = self.limits.get(mn) else {
+            return;
+        };
+        let over = values.filter(|(_, field, _)| *field == "Avg").any(|(f, _, v)| {
+            matches!((limits.get(f), v.trim().parse::<f64>()), (Some(l), Ok(x)) if x > *l)
+        });
+        if over {
+            self.over_days.entry(*outlet).or_default().insert(date);
+        }
+    }
+
+    /// (uploads per lead, exceedance days per outlet).
+    pub fn finish(self) -> (HashMap<i64, u64>, HashMap<i64, u32>) {
+        let days = self
+            .over_days
+            .into_iter()
+            .map(|(o, d)| (o, d.len() as u32))
+            .collect();
+        (self.frames, days)
+    }
+}
+
+/// The outlets of an audit's unit with their limits, and its leads' finding windows.
+pub async fn archive_needs(db: &Db, audit: &AuditRow) -> Result<ArchiveNeeds> {
+    let mut sql = Sql::new(
+        "SELECT o.id, o.mn, COALESCE(ofc.code, ''), COALESCE(ofc.emission_limit, '') FROM outlets o \
+         JOIN facilities f ON f.id = o.facility_id LEFT JOIN outlet_factors ofc ON ofc.outlet_id = o.id \
+         WHERE f.region_code = ",
+    );
+    sql.bind(audit.region_code.as_str()).push(" ORDER BY o.id");
+    let rows: Vec<(i64, String, String, String)> = sql.fetch_all(db).await?;
+    let mut needs = ArchiveNeeds::default();
+    for (id, mn, code, limit) in rows {
+        if needs.outlets.last().is_none_or(|o| o.0 != id) {
+            needs.outlets.push((id, mn, Vec::new()));
+        }
+        if let Ok(l) = limit.trim().parse::<f64>() {
+            needs.outlets.last_mut().expect("pushed").2.push((code, l));
+        }
+    }
+    let mut sql = Sql::new(
+        "SELECT l.id, l.mn, MIN(lf.start_ts), MAX(lf.end_ts) FROM leads l JOIN lead_findings lf ON lf.lead_id = l.id \
+         WHERE l.case_id IS NOT NULL AND l.region_code = ",
+    );
+    sql.bind(audit.region_code.as_str())
+        .push(" AND l.period_from <= ")
+        .bind(audit.period_to.as_str())
+        .push(" AND l.period_to >= ")
+        .bind(audit.period_from.as_str())
+        .push(" GROUP BY l.id, l.mn");
+    needs.windows = sql.fetch_all(db).await?;
+    Ok(needs)
+}
+
+/// A lead as read: id, outlet, status, case, signatures, period start, creation time.
+type StoredLead = (i64, i64, String, Option<i64>, String, String, String);
+
+/// The ledger's and the screening's facts for an audit's unit and period (leads created and
+/// cases discovered in the period); the archive's counts (frames per lead, exceedance days per
+/// outlet) come from the caller.
+pub async fn facts(
+    db: &Db,
+    audit: &AuditRow,
+    frames: &HashMap<i64, u64>,
+    exceedance_days: &HashMap<i64, u32>,
+) -> Result<(Vec<LeadFact>, Vec<CaseFact>, Vec<OutletFact>)> {
+    let region = &audit.region_code;
+    let mut sql = Sql::new(
+        "SELECT id, outlet_id, status, case_id, signatures, period_from, created_at FROM leads WHERE region_code = ",
+    );
+    sql.bind(region.as_str())
+        .push(" AND period_from <= ")
+        .bind(audit.period_to.as_str())
+        .push(" AND period_to >= ")
+        .bind(audit.period_from.as_str());
+    let leads: Vec<StoredLead> = sql.fetch_all(db).await?;
+    let day = |s: &str| NaiveDate::parse_from_str(&s[..s.len().min(10)], "%Y-%m-%d").ok();
+    let leads = leads
+        .into_iter()
+        .filter_map(|(id, outlet_id, status, case_id, sigs, from, created)| {
+            Some(LeadFact {
+                id,
+                outlet_id,
+                status,
+                case_id,
+                signatures: sigs
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                period_from: day(&from)?,
+                created_on: day(&created)?,
+                frames: frames.get(&id).copied().unwrap_or(0),
+            })
+        })
+        .collect();
+    let mut sql = Sql::new(
+        "SELECT id, case_no, facility_id, source, closed_on FROM cases WHERE region_code = ",
+    );
+    sql.bind(region.as_str())
+        .push(" AND discovered_on BETWEEN ")
+        .bind(audit.period_from.as_str())
+        .push(" AND ")
+        .bind(audit.period_to.as_str());
+    let cases: Vec<(i64, String, i64, String, Option<String>)> = sql.fetch_all(db).await?;
+    let cases = cases
+        .into_iter()
+        .map(|(id, case_no, facility_id, source, closed)| CaseFact {
+            id,
+            case_no,
+            facility_id,
+            source,
+            closed_on: closed.as_deref().and_then(day),
+        })
+        .collect();
+    let mut sql = Sql::new(
+        "SELECT o.id, o.facility_id, f.name || ' ' || o.name FROM outlets o JOIN facilities f ON f.id = o.facility_id \
+         WHERE f.region_code = ",
+    );
+    sql.bind(region.as_str()).push(" ORDER BY o.id");
+    let outlets: Vec<(i64, i64, String)> = sql.fetch_all(db).await?;
+    let outlets = outlets
+        .into_iter()
+        .map(|(id, facility_id, name)| OutletFact {
+            id,
+            facility_id,
+            name,
+            exceedance_days: exceedance_days.get(&id).copied().unwrap_or(0),
+        })
+        .collect();
+    Ok((leads, cases, outlets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn lead(
+        id: i64,
+        outlet: i64,
+        status: &str,
+        case: Option<i64>,
+        sigs: &[&str],
+        from: &str,
+    ) -> LeadFact {
+        LeadFact {
+            id,
+            outlet_id: outlet,
+            status: status.into(),
+            case_id: case,
+            signatures: sigs.iter().map(|s| s.to_string()).collect(),
+            period_from: d(from),
+            created_on: d(from),
+            frames: 10,
+        }
+    }
+
+    fn case(id: i64, facility: i64, source: &str, closed: Option<&str>) -> CaseFact {
+        CaseFact {
+            id,
+            case_no: format!("闽环罚〔2024〕{id}号"),
+            facility_id: facility,
+            source: source.into(),
+            closed_on: closed.map(d),
+        }
+    }
+
+    fn rules(m: &[Mismatch]) -> Vec<(Rule, String)> {
+        m.iter().map(|m| (m.rule, m.subject.clone())).collect()
+    }
+
+    const AS_OF: &str = "2024-12-31";
+
+    #[test]
+    fn a_lead_open_past_the_limit_or_accepted_without_a_case_is_unfollowed() {
+        let leads = [
+            lead(1, 1, "open", None, &["S1"], "2024-11-01"),
+            lead(2, 1, "open", None, &["S1"], "2024-12-15"),
+            lead(3, 2, "accepted", None, &["S2"], "2024-06-01"),
+            lead(4, 2, "dismissed", None, &["S2"], "2024-01-01"),
+        ];
+        let m = compare(&leads, &[], &[], d(AS_OF), Thresholds::default());
+        assert_eq!(
+            rules(&m),
+            [
+                (Rule::UnfollowedLead, "线索 1".into()),
+                (Rule::UnfollowedLead, "线索 3".into())
+            ]
+        );
+        assert!(m[0].evidence.contains("60 天"), "{}", m[0].evidence);
+    }
+
+    #[test]
+    fn a_case_closed_while_the_outlet_still_shows_the_signature_is_found() {
+        let cases = [
+            case(10, 100, "off_site_screening", Some("2024-05-01")),
+            case(11, 101, "off_site_screening", Some("2024-05-01")),
+        ];
+        let leads = [
+            lead(1, 1, "accepted", Some(10), &["S3", "S7"], "2024-03-01"),
+            lead(2, 1, "open", None, &["S7"], "2024-12-01"),
+            // Outlet 2: the later lead shows another signature; before closing does not count.
+            lead(3, 2, "accepted", Some(11), &["S3"], "2024-03-01"),
+            lead(4, 2, "open", None, &["S5"], "2024-12-01"),
+            lead(5, 2, "dismissed", None, &["S3"], "2024-04-01"),
+        ];
+        let m = compare(&leads, &cases, &[], d(AS_OF), Thresholds::default());
+        let closed: Vec<_> = m
+            .iter()
+            .filter(|m| m.rule == Rule::ClosedStillSignalling)
+            .collect();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].subject, "闽环罚〔2024〕10号");
+        assert!(closed[0].evidence.contains("S7"));
+    }
+
+    #[test]
+    fn an_outlet_over_the_limit_on_repeated_days_without_a_case_is_found() {
+        let outlets = [
+            OutletFact {
+                id: 1,
+                facility_id: 100,
+                name: "甲厂 废水总排口".into(),
+                exceedance_days: 5,
+            },
+            OutletFact {
+                id: 2,
+                facility_id: 101,
+                name: "乙厂 废水总排口".into(),
+                exceedance_days: 9,
+            },
+            OutletFact {
+                id: 3,
+                facility_id: 102,
+                name: "丙厂 废气排口".into(),
+                exceedance_days: 2,
+            },
+        ];
+        let cases = [case(10, 101, "inspection", None)];
+        let m = compare(&[], &cases, &outlets, d(AS_OF), Thresholds::default());
+        assert_eq!(
+            rules(&m),
+            [(
+                Rule::ExceedancesWithoutCase,
+                "排放口 甲厂 废水总排口".into()
+            )]
+        );
+        assert_eq!(Rule::ExceedancesWithoutCase.grade(), Grade::Attention);
+    }
+
+    #[test]
+    fn an_off_site_case_without_its_lead_or_frames_is_found() {
+        let cases = [
+            case(10, 100, "off_site_screening", None),
+            case(11, 101, "off_site_screening", None),
+            case(12, 102, "off_site_screening", None),
+            case(13, 103, "inspection", None),
+        ];
+        let mut empty = lead(2, 2, "accepted", Some(11), &["S1"], "2024-12-20");
+        empty.frames = 0;
+        let leads = [
+            lead(1, 1, "accepted", Some(10), &["S1"], "2024-12-20"),
+            empty,
+        ];
+        let m = compare(&leads, &cases, &[], d(AS_OF), Thresholds::default());
+        assert_eq!(
+            rules(&m),
+            [
+                (Rule::MissingEvidence, "闽环罚〔2024〕11号".into()),
+                (Rule::MissingEvidence, "闽环罚〔2024〕12号".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn the_tally_counts_days_over_the_limit_and_uploads_in_lead_windows() {
+        let needs = ArchiveNeeds {
+            outlets: vec![(1, "MN1".into(), vec![("w01018".into(), 50.0)])],
+            windows: vec![(7, "MN1".into(), 1_000, 2_000)],
+        };
+        let mut t = ArchiveTally::new(&needs);
+        let day = |n| d("2024-03-01") + chrono::Days::new(n);
+        for (n, avg) in [(0, "60"), (0, "70"), (1, "40"), (2, "50.1"), (3, "bad")] {
+            t.see(
+                "MN1",
+                "2031",
+                5_000_000,
+                day(n),
+                [("w01018", "Avg", avg)].into_iter(),
+            );
+        }
+        t.see(
+            "MN1",
+            "2011",
+            1_500_000,
+            day(0),
+            [("w01018", "Rtd", "90")].into_iter(),
+        );
+        t.see(
+            "MN2",
+            "2031",
+            1_500_000,
+            day(0),
+            [("w01018", "Avg", "90")].into_iter(),
+        );
+        let (frames, days) = t.finish();
+        assert_eq!(days[&1], 2);
+        assert_eq!(frames[&7], 1);
+    }
+
+    #[test]
+    fn a_rectification_closes_only_with_evidence() {
+        assert!(may_close("  ").is_err());
+        assert!(may_close("整改验收报告 2024-12-01").is_ok());
+    }
+}
