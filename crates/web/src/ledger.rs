@@ -234,9 +234,13 @@ fn date(s: &str, label: &str) -> Result<chrono::NaiveDate> {
         .ok_or_else(|| Error::Unprocessable(format!("{label}“{s}”无法识别，应为YYYY-MM-DD")))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct TransitionForm {
+/// A stage change as the case page's form and the API send it: the stage, its date, the
+/// version the caller saw, and what the step records.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TransitionInput {
+    /// The stage (状态代码, e.g. `decided`) or its Chinese label.
     to: String,
+    /// YYYY-MM-DD.
     on: String,
     version: i64,
     /// With 处罚决定: 处罚种类 (、-separated), 罚款金额（元）, 处罚依据, 决定书文号.
@@ -260,7 +264,7 @@ pub struct TransitionForm {
     closure_type: String,
 }
 
-impl TransitionForm {
+impl TransitionInput {
     /// What the step records, parsed; a value that does not parse is named.
     fn step(&self, to: Status) -> Result<Step> {
         let optional = |s: &str, label: &str| -> Result<Option<chrono::NaiveDate>> {
@@ -302,26 +306,29 @@ impl TransitionForm {
     }
 }
 
-pub async fn transition(
-    State(app): State<AppState>,
-    s: CurrentUser,
-    Path(id): Path<i64>,
-    form: std::result::Result<Form<TransitionForm>, FormRejection>,
-) -> Result<Response> {
-    require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
-    let Form(f) = form.map_err(super::form_rejection)?;
-    let to = Status::parse(&f.to).ok_or_else(|| Error::BadRequest("未知的案件状态".into()))?;
+/// Applies a stage change under the workflow rules ([`workflow::transition`]), for the form
+/// and the API alike. The outer error is a request to refuse (no access, an unknown stage, a
+/// date that does not read); the inner one the rule or value that stops the step, in Chinese.
+pub(crate) async fn apply_transition(
+    app: &AppState,
+    u: &User,
+    id: i64,
+    f: &TransitionInput,
+) -> Result<std::result::Result<Status, String>> {
+    let to = Status::parse(f.to.trim())
+        .or_else(|| Status::ALL.into_iter().find(|s| s.label() == f.to.trim()))
+        .ok_or_else(|| Error::BadRequest(format!("未知的案件状态“{}”", f.to)))?;
     let on = date(&f.on, "日期")?;
     let step = match f.step(to) {
         Ok(step) => step,
-        Err(e) => return Ok(back(id, &e.to_string())),
+        Err(e) => return Ok(Err(e.to_string())),
     };
     let cal = ecowarden_ledger::calendar::load(&app.db).await?;
     let policy = ecowarden_ledger::checks::Policy::from(&app.settings.legal);
-    match workflow::transition(
+    let done = workflow::transition(
         &app.db,
-        &s.user().scope,
-        &s.user().username,
+        &u.scope,
+        &u.username,
         id,
         f.version,
         to,
@@ -330,14 +337,28 @@ pub async fn transition(
         &cal,
         &policy,
     )
-    .await
-    {
-        Ok(()) => Ok(back(id, &format!("已转为“{}”", to.label()))),
+    .await;
+    match done {
+        Ok(()) => Ok(Ok(to)),
         Err(WorkflowError::Access(e)) => {
-            Err(refuse(&app, s.user(), &format!("/cases/{id}"), e.into()).await)
+            Err(refuse(app, u, &format!("/cases/{id}"), e.into()).await)
         }
-        Err(e) => Ok(back(id, &e.to_string())),
+        Err(e) => Ok(Err(e.to_string())),
     }
+}
+
+pub async fn transition(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    form: std::result::Result<Form<TransitionInput>, FormRejection>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
+    let Form(f) = form.map_err(super::form_rejection)?;
+    Ok(match apply_transition(&app, s.user(), id, &f).await? {
+        Ok(to) => back(id, &format!("已转为“{}”", to.label())),
+        Err(m) => back(id, &m),
+    })
 }
 
 #[derive(Debug, Deserialize)]

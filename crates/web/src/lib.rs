@@ -264,6 +264,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/cases"),
     ("GET", "/api/v1/cases/{id}"),
     ("GET", "/api/v1/cases/{id}/history"),
+    ("POST", "/api/v1/cases/{id}/transitions"),
     ("GET", "/api/v1/users"),
     ("POST", "/api/v1/users"),
     ("GET", "/api/v1/audit-log"),

@@ -248,6 +248,15 @@ const TABLE: &[Row] = &[
         anonymous: 401,
         expect: TAIJIANG_SCOPED,
     },
+    // A version nobody saw: refused as stale (or by a rule) where the caller may write.
+    Row {
+        method: "POST",
+        route: "/api/v1/cases/{id}/transitions",
+        path: "/api/v1/cases/{case}/transitions",
+        body: r#"{"to":"suspended","on":"2024-12-31","version":0}"#,
+        anonymous: 401,
+        expect: [422, 403, 422, 422, 403, 422, 403, 403],
+    },
     Row {
         method: "GET",
         route: "/api/v1/users",
