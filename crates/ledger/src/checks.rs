@@ -115,6 +115,11 @@ pub fn article(check: &str) -> &'static str {
         .unwrap_or("")
 }
 
+/// A check's id as the static text of [`CHECKS`] (for findings read back from the store).
+pub fn check_id(check: &str) -> Option<&'static str> {
+    CHECKS.iter().find(|c| c.0 == check).map(|c| c.0)
+}
+
 /// The name of a check.
 pub fn check_name(check: &str) -> &'static str {
     CHECKS
@@ -132,7 +137,7 @@ pub struct Finding {
     pub article: &'static str,
     pub message: String,
     /// The dates the finding rests on, by name.
-    pub dates: BTreeMap<&'static str, NaiveDate>,
+    pub dates: BTreeMap<String, NaiveDate>,
 }
 
 pub use crate::cases::rules::Policy;
@@ -277,7 +282,7 @@ impl Out<'_> {
             severity,
             article: article(check),
             message,
-            dates: dates.iter().copied().collect(),
+            dates: dates.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
         });
     }
 }

@@ -38,6 +38,8 @@ pub struct Checked {
     pub case_no: String,
     pub region_code: String,
     pub city_code: String,
+    /// The statistical year (立案 year, or discovery year when not filed).
+    pub year: i64,
     pub findings: Vec<Finding>,
 }
 
@@ -86,7 +88,7 @@ fn case_columns() -> String {
            AND (o.certificate_no = c.hearing_host OR o.name = c.hearing_host)) THEN 8 ELSE 0 END \
          + CASE WHEN c.legal_basis <> '' OR EXISTS (SELECT 1 FROM case_provisions p \
            WHERE p.case_id = c.id AND p.role = 'penalty') THEN 16 ELSE 0 END AS flags, \
-         c.service_method || '|' || c.closure_type || '|' || c.notice_kind AS texts, {} AS dates",
+         c.service_method || '|' || c.closure_type || '|' || c.notice_kind AS texts, {} AS dates, c.year",
         dates.join(" || ',' || ")
     )
 }
@@ -101,6 +103,7 @@ fn dossier_of(r: &AnyRow) -> (Checked, Dossier) {
         case_no: r.get(1),
         region_code: r.get(2),
         city_code: r.get(3),
+        year: r.get(11),
         findings: Vec::new(),
     };
     let packed: String = r.get(10);

@@ -48,3 +48,26 @@ ALTER TABLE cases ADD COLUMN hearing_host TEXT NOT NULL DEFAULT '';       -- 听
 ALTER TABLE cases ADD COLUMN hearing_officers TEXT NOT NULL DEFAULT '';   -- investigators at the hearing
 ALTER TABLE cases ADD COLUMN discretion_item TEXT NOT NULL DEFAULT '';    -- 裁量基准条目
 ALTER TABLE cases ADD COLUMN discretion_factors TEXT NOT NULL DEFAULT ''; -- 从重/从轻/减轻情节
+
+-- The last run of the legal checks over a statistical year and its findings, so the list of
+-- failed checks answers from them: a case changed since the run (an audit entry after
+-- `audit_seq`) is checked again when the list is read; a new calendar year clears the runs.
+CREATE TABLE check_runs (
+    year        INTEGER PRIMARY KEY,
+    computed_at TEXT NOT NULL,
+    audit_seq   BIGINT NOT NULL
+);
+CREATE TABLE check_findings (
+    case_id     BIGINT NOT NULL,
+    year        INTEGER NOT NULL,
+    case_no     TEXT NOT NULL,
+    region_code TEXT NOT NULL,
+    city_code   TEXT NOT NULL,
+    position    INTEGER NOT NULL,         -- the finding's place among its case's
+    check_id    TEXT NOT NULL,
+    severity    TEXT NOT NULL,            -- fail | advisory
+    message     TEXT NOT NULL,
+    dates       TEXT NOT NULL             -- JSON object: name → YYYY-MM-DD
+);
+CREATE INDEX check_findings_year ON check_findings(year, case_id, position);
+CREATE INDEX check_findings_case ON check_findings(case_id);

@@ -503,3 +503,45 @@ async fn the_procedural_record_entered_on_the_case_page_is_what_the_checks_read(
     );
     assert_eq!(audited.await.unwrap(), 5);
 }
+
+/// The list of failed checks answers from the stored run, shows when it was computed, checks
+/// a case changed since (an audited change) again on reading, and computes all again on
+/// request; an unaudited change to the store waits for that.
+#[tokio::test]
+async fn the_list_answers_from_the_stored_run_and_follows_changes() {
+    let app = spawn_app().await;
+    let (c, csrf) = app.login("taijiang").await;
+    let list = |q: &'static str| get_text(&c, format!("{}/checks?year=2023{q}", app.base));
+    let page = list("&check=C4").await;
+    assert!(page.contains("检查结果计算于 20"), "{page}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM check_runs").await, 1);
+    let (id, no): (i64, String) = sqlx::query_as(
+        "SELECT id, case_no FROM cases WHERE region_code = '350103' AND status = 'closed' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert!(!page.contains(&no));
+    // An interview with one officer, entered on the case page: on the list at once.
+    c.post(format!("{}/cases/{id}/records", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "interview"),
+            ("started_at", "2023-06-01T09:00"),
+            ("ended_at", "2023-06-01T10:20"),
+            ("officers", "闽3501030001"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let page = list("&check=C4").await;
+    assert!(page.contains(&no), "{page}");
+    // A change behind the application's back is seen after 全部重新计算.
+    sqlx::query("DELETE FROM case_records WHERE case_id = $1")
+        .bind(id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    assert!(list("&check=C4").await.contains(&no));
+    assert!(!list("&check=C4&refresh=1").await.contains(&no));
+}
