@@ -66,8 +66,13 @@ pub async fn findings(
     read(db, area, year).await
 }
 
+/// The last audit entry now: a run stores it as seen ([`store_year`]).
+pub async fn audit_seq(db: &Db) -> Result<i64> {
+    last_seq(db).await
+}
+
 /// Checks every case of the year in the province and replaces the year's stored findings.
-pub async fn run_year(db: &Db, year: i32, seq: i64, cal: &Calendar, policy: &Policy) -> Result<()> {
+async fn run_year(db: &Db, year: i32, seq: i64, cal: &Calendar, policy: &Policy) -> Result<()> {
     let mut rows = Vec::new();
     let province = Area::whole(&Scope::Province);
     dossier::check_all(db, &province, Some(year), cal, policy, |c| {
@@ -76,12 +81,19 @@ pub async fn run_year(db: &Db, year: i32, seq: i64, cal: &Calendar, policy: &Pol
         }
     })
     .await?;
+    store_year(db, year, seq, &rows).await
+}
+
+/// Replaces the year's stored findings with those of a run over every case of the province
+/// that began when the audit log ended at `seq` (`ecowarden dossier check --all --year Y`
+/// stores its run this way).
+pub async fn store_year(db: &Db, year: i32, seq: i64, rows: &[Checked]) -> Result<()> {
     let mut w = db.write().await?;
     sqlx::query("DELETE FROM check_findings WHERE year = $1")
         .bind(year as i64)
         .execute(&mut *w.tx)
         .await?;
-    insert(&mut w.tx, &rows).await?;
+    insert(&mut w.tx, rows).await?;
     sqlx::query("DELETE FROM check_runs WHERE year = $1")
         .bind(year as i64)
         .execute(&mut *w.tx)

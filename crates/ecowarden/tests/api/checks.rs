@@ -544,4 +544,17 @@ async fn the_list_answers_from_the_stored_run_and_follows_changes() {
         .unwrap();
     assert!(list("&check=C4").await.contains(&no));
     assert!(!list("&check=C4&refresh=1").await.contains(&no));
+    // `dossier check --all --year` over the province stores its run too.
+    sqlx::query("DELETE FROM check_runs")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let (code, _, err) = run(
+        &app.url,
+        &[
+            "dossier", "check", "--all", "--year", "2023", "--format", "jsonl",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM check_runs").await, 1);
 }
