@@ -208,6 +208,10 @@ pub async fn save_year(db: &Db, actor: &str, year: i32, days: &[Day]) -> Result<
         .bind(&last)
         .execute(&mut *w.tx)
         .await?;
+    // Working days changed: every stored run of the checks is out of date.
+    sqlx::query("DELETE FROM check_runs")
+        .execute(&mut *w.tx)
+        .await?;
     for d in days {
         sqlx::query("INSERT INTO holidays (day, kind, name, source) VALUES ($1, $2, $3, $4)")
             .bind(d.day.to_string())

@@ -18,7 +18,9 @@ use crate::calendar::Calendar;
 use crate::cases::Status;
 use crate::cases::fields::Dates;
 use crate::cases::rules;
-use crate::cases::vocab::{MeasureKind, PenaltyKind, ReferralKind, SuspensionKind};
+use crate::cases::vocab::{
+    ApprovalKind, MeasureKind, NoticeKind, PenaltyKind, ReferralKind, SuspensionKind,
+};
 use ecowarden_core::ids::Money;
 
 /// `fail`: the record shows the law was broken; `advisory`: look at it.
@@ -113,6 +115,11 @@ pub fn article(check: &str) -> &'static str {
         .unwrap_or("")
 }
 
+/// A check's id as the static text of [`CHECKS`] (for findings read back from the store).
+pub fn check_id(check: &str) -> Option<&'static str> {
+    CHECKS.iter().find(|c| c.0 == check).map(|c| c.0)
+}
+
 /// The name of a check.
 pub fn check_name(check: &str) -> &'static str {
     CHECKS
@@ -130,7 +137,7 @@ pub struct Finding {
     pub article: &'static str,
     pub message: String,
     /// The dates the finding rests on, by name.
-    pub dates: BTreeMap<&'static str, NaiveDate>,
+    pub dates: BTreeMap<String, NaiveDate>,
 }
 
 pub use crate::cases::rules::Policy;
@@ -223,9 +230,25 @@ pub struct Dossier {
     pub documents: Vec<i64>,
     /// Inspection and interview records.
     pub records: Vec<RecordFacts>,
+    /// Approvals registered with their approver: kind and date.
+    pub approvals: Vec<(ApprovalKind, NaiveDate)>,
+    /// The latest day an evidence item was collected.
+    pub last_evidence_on: Option<NaiveDate>,
+    pub notice_kind: Option<NoticeKind>,
+    /// The party's statement (陈述申辩) heard.
+    pub statement_on: Option<NaiveDate>,
+    /// The hearing's host is one of the case's officers (处罚法 Art 64(4) forbids it).
+    pub hearing_host_investigates: bool,
+    /// The decision's basis: a text on the case, or a penalty provision cited.
+    pub legal_basis_given: bool,
 }
 
 impl Dossier {
+    /// Whether an approval of this kind is registered with its approver.
+    pub fn approved(&self, kind: ApprovalKind) -> bool {
+        self.approvals.iter().any(|a| a.0 == kind)
+    }
+
     /// A penalty was decided (不予处罚 is a decision, but not a penalty).
     fn penalised(&self) -> bool {
         self.dates.decided_on.is_some() && !self.penalty_kinds.contains(&PenaltyKind::NoPenalty)
@@ -259,7 +282,7 @@ impl Out<'_> {
             severity,
             article: article(check),
             message,
-            dates: dates.iter().copied().collect(),
+            dates: dates.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
         });
     }
 }
@@ -289,6 +312,16 @@ pub fn run(d: &Dossier, cal: &Calendar, policy: &Policy) -> Vec<Finding> {
 
 /// C1: the decision to open a case within 15 days of discovery, 30 with an approved extension.
 fn c1_filing(d: &Dossier, cal: &Calendar, o: &mut Out) {
+    if let (Some(found), Some(ext)) = (d.dates.discovered_on, d.filing_extended_on) {
+        extension(
+            d,
+            cal,
+            o,
+            ("C1", ApprovalKind::FilingExtension, "filing_extended_on"),
+            (found, 15),
+            ext,
+        );
+    }
     let (Some(found), Some(filed)) = (d.dates.discovered_on, d.dates.filed_on) else {
         return;
     };
@@ -307,6 +340,39 @@ fn c1_filing(d: &Dossier, cal: &Calendar, o: &mut Out) {
                 ("filed_on", filed),
                 ("deadline", deadline),
             ],
+        );
+    }
+}
+
+/// An extension approved with its approver on file (advisory when the register lacks it,
+/// as import records only the date) and before the period it extends ran out: an expired
+/// period cannot be extended (办法 Arts 18, 57 "可以延长"; assumed, the text sets no day).
+fn extension(
+    d: &Dossier,
+    cal: &Calendar,
+    o: &mut Out,
+    (check, kind, key): (&'static str, ApprovalKind, &'static str),
+    (from, days): (NaiveDate, u64),
+    on: NaiveDate,
+) {
+    let due = cal.calendar_deadline(from, days);
+    if on > due {
+        o.push(
+            check,
+            Severity::Fail,
+            format!(
+                "{}批准（{on}）晚于原期限届满之日（{due}），期限届满后不能延长",
+                kind.label()
+            ),
+            &[(key, on), ("deadline", due)],
+        );
+    }
+    if !d.approved(kind) {
+        o.push(
+            check,
+            Severity::Advisory,
+            format!("{}（{on}）未登记审批表及批准人", kind.label()),
+            &[(key, on)],
         );
     }
 }
@@ -382,6 +448,46 @@ fn c3_term(d: &Dossier, cal: &Calendar, o: &mut Out) {
     };
     let excluded = excluded_days(&d.excluded, filed, decided);
     let deadline = cal.calendar_deadline(filed, (limit + excluded) as u64);
+    for (kind, key, on, days) in [
+        (
+            ApprovalKind::TermExtension,
+            "term_extended_on",
+            d.term_extended_on,
+            90,
+        ),
+        (
+            ApprovalKind::TermCollective,
+            "term_discussed_on",
+            d.term_discussed_on,
+            120,
+        ),
+    ] {
+        if let Some(on) = on {
+            let net = days + excluded_days(&d.excluded, filed, on) as u64;
+            extension(d, cal, o, ("C3", kind, key), (filed, net), on);
+        }
+    }
+    for e in d
+        .excluded
+        .iter()
+        .filter(|e| e.kind == SuspensionKind::Suspension)
+    {
+        if !d
+            .approvals
+            .iter()
+            .any(|a| a.0 == ApprovalKind::Suspension && a.1 <= e.start_on)
+        {
+            o.push(
+                "C3",
+                Severity::Advisory,
+                format!(
+                    "中止调查（{}起）未登记负责人批准（办法第三十五条）",
+                    e.start_on
+                ),
+                &[("suspended_on", e.start_on)],
+            );
+        }
+    }
     if decided > deadline {
         let used = (decided - filed).num_days() - excluded;
         o.push(
@@ -461,6 +567,41 @@ fn c5_notice_and_hearing(d: &Dossier, cal: &Calendar, policy: &Policy, o: &mut O
         );
         return;
     };
+    if let Some(heard) = d.statement_on
+        && heard > decided
+    {
+        o.push(
+            "C5",
+            Severity::Fail,
+            format!("当事人陈述申辩（{heard}）在处罚决定（{decided}）之后，决定前未听取陈述申辩（第七条、第六十二条）"),
+            &[("statement_on", heard), ("decided_on", decided)],
+        );
+    }
+    if d.hearing_host_investigates && d.dates.hearing_held_on.is_some() {
+        o.push(
+            "C5",
+            Severity::Fail,
+            "听证由本案调查人员主持；听证应由行政机关指定的非本案调查人员主持（第六十四条第四项）"
+                .into(),
+            &d.dates
+                .hearing_held_on
+                .map(|h| ("hearing_held_on", h))
+                .into_iter()
+                .collect::<Vec<_>>(),
+        );
+    }
+    if d.notice_kind == Some(NoticeKind::Penalty)
+        && d.hearing_eligible(policy)
+        && d.dates.hearing_requested_on.is_none()
+    {
+        o.push(
+            "C5",
+            Severity::Fail,
+            "可申请听证的处罚，事先告知未告知当事人有要求听证的权利（第六十三条、第六十四条）"
+                .into(),
+            &[("prior_notice_on", notice)],
+        );
+    }
     if let Some(asked) = d.dates.hearing_requested_on {
         match d.dates.hearing_held_on {
             Some(held) if held <= decided => {
@@ -893,6 +1034,18 @@ fn c15_documents(d: &Dossier, o: &mut Out) {
         .filter(|(n, _)| !d.documents.contains(n))
         .map(|(_, name)| name)
         .collect();
+    if d.penalised() && !d.legal_basis_given {
+        o.push(
+            "C15",
+            Severity::Advisory,
+            "处罚决定未载明处罚依据（处罚法第五十九条）：请登记违反条款和处罚依据条款".into(),
+            &d.dates
+                .decided_on
+                .map(|x| ("decided_on", x))
+                .into_iter()
+                .collect::<Vec<_>>(),
+        );
+    }
     if !missing.is_empty() {
         o.push(
             "C15",
@@ -923,6 +1076,16 @@ fn c16_dates(d: &Dossier, o: &mut Out) {
     }
     for b in breaches {
         o.push("C16", Severity::Fail, b.message, &[]);
+    }
+    if let (Some(last), Some(decided)) = (d.last_evidence_on, d.dates.decided_on)
+        && last > decided
+    {
+        o.push(
+            "C16",
+            Severity::Fail,
+            format!("证据于{last}收集，晚于处罚决定（{decided}）：应先调查取证、后作出决定（处罚法第四十条、第五十四条）"),
+            &[("collected_on", last), ("decided_on", decided)],
+        );
     }
     for r in &d.records {
         let label = crate::cases::records::kind_label(&r.kind);

@@ -12,7 +12,9 @@ use crate::calendar::Calendar;
 use crate::cases::Status;
 use crate::cases::fields::Dates;
 use crate::cases::records;
-use crate::cases::vocab::{MeasureKind, PenaltyKind, ReferralKind, SuspensionKind, parse_list};
+use crate::cases::vocab::{
+    ApprovalKind, MeasureKind, NoticeKind, PenaltyKind, ReferralKind, SuspensionKind, parse_list,
+};
 use crate::checks::{
     self, Dossier, Excluded, Finding, MeasureFacts, Policy, RecordFacts, ReferralFacts,
 };
@@ -36,11 +38,13 @@ pub struct Checked {
     pub case_no: String,
     pub region_code: String,
     pub city_code: String,
+    /// The statistical year (立案 year, or discovery year when not filed).
+    pub year: i64,
     pub findings: Vec<Finding>,
 }
 
 /// The date columns a check reads, in the order [`case_columns`] packs them.
-const DATE_COLUMNS: [&str; 24] = [
+const DATE_COLUMNS: [&str; 25] = [
     "discovered_on",
     "filed_on",
     "investigation_on",
@@ -65,6 +69,7 @@ const DATE_COLUMNS: [&str; 24] = [
     "preserved_on",
     "preservation_approved_on",
     "preservation_handled_on",
+    "statement_on",
 ];
 
 /// The case columns the checks read. The dates come packed into one text column
@@ -77,8 +82,13 @@ fn case_columns() -> String {
         .collect();
     format!(
         "c.id, c.case_no, c.region_code, c.city_code, c.status, c.penalty_kinds, c.fine_fen, \
-         c.late_fee_fen, c.continuing + 2 * c.special_limitation + 4 * c.service_consent AS flags, \
-         c.service_method || '|' || c.closure_type AS texts, {} AS dates",
+         c.late_fee_fen, c.continuing + 2 * c.special_limitation + 4 * c.service_consent \
+         + CASE WHEN c.hearing_host <> '' AND EXISTS (SELECT 1 FROM case_officers co \
+           JOIN officers o ON o.id = co.officer_id WHERE co.case_id = c.id \
+           AND (o.certificate_no = c.hearing_host OR o.name = c.hearing_host)) THEN 8 ELSE 0 END \
+         + CASE WHEN c.legal_basis <> '' OR EXISTS (SELECT 1 FROM case_provisions p \
+           WHERE p.case_id = c.id AND p.role = 'penalty') THEN 16 ELSE 0 END AS flags, \
+         c.service_method || '|' || c.closure_type || '|' || c.notice_kind AS texts, {} AS dates, c.year",
         dates.join(" || ',' || ")
     )
 }
@@ -93,10 +103,11 @@ fn dossier_of(r: &AnyRow) -> (Checked, Dossier) {
         case_no: r.get(1),
         region_code: r.get(2),
         city_code: r.get(3),
+        year: r.get(11),
         findings: Vec::new(),
     };
     let packed: String = r.get(10);
-    let mut dates = [None; 24];
+    let mut dates = [None; 25];
     for (slot, text) in dates.iter_mut().zip(packed.split(',')) {
         *slot = iso_date(text);
     }
@@ -125,10 +136,13 @@ fn dossier_of(r: &AnyRow) -> (Checked, Dossier) {
         preserved_on,
         preservation_approved_on,
         preservation_handled_on,
+        statement_on,
     ] = dates;
     let flags: i64 = r.get(8);
     let texts: String = r.get(9);
-    let (service_method, closure_type) = texts.split_once('|').unwrap_or((&texts, ""));
+    let mut texts = texts.split('|');
+    let mut text = || texts.next().unwrap_or("").to_owned();
+    let (service_method, closure_type, notice_kind) = (text(), text(), text());
     let d = Dossier {
         case_no: checked.case_no.clone(),
         status: Status::parse(&r.get::<String, _>(4)),
@@ -157,12 +171,16 @@ fn dossier_of(r: &AnyRow) -> (Checked, Dossier) {
         hearing_notice_on,
         collective_discussion_on,
         legal_review_on,
-        service_method: service_method.to_owned(),
+        service_method,
         service_consent: flags & 4 != 0,
         deferral_approved_on,
         enforcement_applied_on,
         disclosed_on,
-        closure_type: closure_type.to_owned(),
+        closure_type,
+        notice_kind: NoticeKind::parse(&notice_kind),
+        statement_on,
+        hearing_host_investigates: flags & 8 != 0,
+        legal_basis_given: flags & 16 != 0,
         preserved_on,
         preservation_approved_on,
         preservation_handled_on,
@@ -287,6 +305,28 @@ async fn fill(db: &Db, files: &mut HashMap<i64, Dossier>, first: i64, last: i64)
                 ended_at: time("ended_at"),
                 officers: records::officers_of(&r.get::<String, _>("officers")),
             });
+        }
+    }
+    let rows: Vec<AnyRow> =
+        range("SELECT case_id, kind, approved_on FROM case_approvals WHERE case_id BETWEEN ")
+            .fetch_rows(db)
+            .await?;
+    for r in &rows {
+        if let (Some(d), Some(kind), Some(on)) = (
+            files.get_mut(&r.get::<i64, _>("case_id")),
+            ApprovalKind::parse(&r.get::<String, _>("kind")),
+            date(r, "approved_on"),
+        ) {
+            d.approvals.push((kind, on));
+        }
+    }
+    let mut evidence = range(
+        "SELECT case_id, MAX(collected_on) AS last_on FROM case_evidence WHERE case_id BETWEEN ",
+    );
+    evidence.push(" GROUP BY case_id");
+    for r in &evidence.fetch_rows(db).await? {
+        if let Some(d) = files.get_mut(&r.get::<i64, _>(0)) {
+            d.last_evidence_on = date(r, "last_on");
         }
     }
     // One row a case: the templates present as bits (numbers 1–62), not a row a document.

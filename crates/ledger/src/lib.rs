@@ -7,6 +7,8 @@
 //! - [`cooperation`]: task forces, typical-case batches, lead transfers, listed supervision and
 //!   cross enforcement, each table with the functions that record and read it;
 //! - [`third_parties`]: the providers named in third-party fraud cases;
+//! - [`checks`], [`dossier`], [`check_results`]: the legal checks C1–C16, the case files
+//!   they read from the store, and their stored results for the list of failed checks;
 //! - [`ledger_io`]: the ledger in and out of spreadsheets (import, template, exports).
 //!
 //! It depends on `ecowarden-core` only. It never speaks HTTP, never parses a command line and
@@ -23,6 +25,7 @@ macro_rules! fine_sum {
 
 pub mod calendar;
 pub mod cases;
+pub mod check_results;
 pub mod checks;
 pub mod cooperation;
 pub mod dossier;

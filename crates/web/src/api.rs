@@ -32,6 +32,7 @@ use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Dashboard};
         list_cases,
         get_case,
         case_history,
+        transition_case,
         list_users,
         create_user,
         audit_log_entries,
@@ -44,6 +45,7 @@ use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Dashboard};
     ),
     components(schemas(
         CaseSummary,
+        super::ledger::TransitionInput,
         Dashboard,
         NewUser,
         auth::Role,
@@ -171,6 +173,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases", get(list_cases))
         .route("/cases/{id}", get(get_case))
         .route("/cases/{id}/history", get(case_history))
+        .route("/cases/{id}/transitions", post(transition_case))
         .route("/users", get(list_users).post(create_user))
         .route("/audit-log", get(audit_log_entries))
         .merge(super::monitoring::api())
@@ -336,6 +339,27 @@ async fn case_history(
     Ok(Json(
         audit_log::history(&app.db, "case", &id.to_string()).await?,
     ))
+}
+
+/// Moves a case to its next stage under the same workflow rules as the case page: a step
+/// the law forbids (a decision without a prior notice, inside the hearing window, before a
+/// requested hearing; a fined case closed without payment, enforcement or closure type;
+/// fewer than two officers certified on the day) is refused with 422 and a Chinese message,
+/// a stale `version` too. Returns the case as it is after the step.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/transitions", tag = "cases", params(("id" = i64, Path)),
+    request_body = super::ledger::TransitionInput,
+    responses((status = 200, body = CaseSummary), (status = 400, description = "unknown stage"), (status = 403), (status = 404), (status = 422, description = "refused by a rule of the law, or stale version")))]
+async fn transition_case(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    ApiJson(t): ApiJson<super::ledger::TransitionInput>,
+) -> Result<Json<CaseSummary>> {
+    require(&app, &s, Permission::WriteLedger, "/api/v1/cases").await?;
+    super::ledger::apply_transition(&app, s.user(), id, &t)
+        .await?
+        .map_err(Error::Unprocessable)?;
+    get_case(State(app), s, Path(id)).await
 }
 
 /// Accounts inside the caller's scope.

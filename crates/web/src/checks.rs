@@ -15,7 +15,7 @@ use ecowarden_core::auth::{Permission, User};
 use ecowarden_core::scope::Area;
 use ecowarden_ledger::checks::{CHECKS, Finding, Policy, Severity};
 use ecowarden_ledger::dossier::{self, Checked};
-use ecowarden_ledger::{calendar, ledger_io};
+use ecowarden_ledger::{calendar, check_results, ledger_io};
 
 /// Rows a page shows; the workbook holds them all.
 const PAGE_ROWS: usize = 500;
@@ -26,6 +26,9 @@ pub struct ChecksQuery {
     region: Option<String>,
     /// C1 … C16, or empty for all.
     check: Option<String>,
+    /// Check the year again as a whole instead of answering from the stored run.
+    #[serde(default)]
+    refresh: Option<String>,
 }
 
 impl ChecksQuery {
@@ -53,7 +56,7 @@ async fn failed(
     u: &User,
     q: &ChecksQuery,
     path: &str,
-) -> Result<(Area, i32, Vec<Checked>)> {
+) -> Result<(Area, i32, check_results::Stored)> {
     require(app, u, Permission::ReadLedger, path).await?;
     let area = super::area(app, u, q.region.as_deref(), path).await?;
     let year = match q.year {
@@ -61,17 +64,16 @@ async fn failed(
         None => super::pages::latest_year(app).await? as i32,
     };
     let cal = calendar::load(&app.db).await?;
-    let mut rows = Vec::new();
-    dossier::check_all(&app.db, &area, Some(year), &cal, &policy(app), |mut c| {
-        if let Some(id) = q.check() {
+    let refresh = q.refresh.as_deref().is_some_and(|r| !r.is_empty());
+    let mut stored =
+        check_results::findings(&app.db, &area, year, &cal, &policy(app), refresh).await?;
+    if let Some(id) = q.check() {
+        for c in &mut stored.rows {
             c.findings.retain(|f| f.check == id);
         }
-        if !c.findings.is_empty() {
-            rows.push(c);
-        }
-    })
-    .await?;
-    Ok((area, year, rows))
+        stored.rows.retain(|c| !c.findings.is_empty());
+    }
+    Ok((area, year, stored))
 }
 
 #[derive(Template)]
@@ -92,6 +94,8 @@ struct ChecksPage {
     query: String,
     /// The user keeps the holiday calendar (a link to it).
     keeps_calendar: bool,
+    /// When the stored run was computed, China time (changed cases are checked on reading).
+    computed_at: String,
 }
 
 /// The failed checks of a year and region, filtered by check.
@@ -100,7 +104,8 @@ pub async fn checks_page(
     s: CurrentUser,
     Query(q): Query<ChecksQuery>,
 ) -> Result<Response> {
-    let (area, year, rows) = failed(&app, s.user(), &q, "/checks").await?;
+    let (area, year, stored) = failed(&app, s.user(), &q, "/checks").await?;
+    let rows = stored.rows;
     let latest = super::pages::latest_year(&app).await? as i32;
     let mut summary: Vec<(&str, &str, usize, usize)> = Vec::new();
     for (id, name, _) in CHECKS {
@@ -146,6 +151,13 @@ pub async fn checks_page(
         total,
         query,
         keeps_calendar: s.user().can(Permission::ManageCalendar),
+        computed_at: chrono::DateTime::parse_from_rfc3339(&stored.computed_at)
+            .map(|t| {
+                t.with_timezone(&ecowarden_core::clock::cst())
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or(stored.computed_at),
     })
 }
 
@@ -155,9 +167,9 @@ pub async fn export_checks(
     s: CurrentUser,
     Query(q): Query<ChecksQuery>,
 ) -> Result<Response> {
-    let (_, _, rows) = failed(&app, s.user(), &q, "/checks/export.xlsx").await?;
+    let (_, _, stored) = failed(&app, s.user(), &q, "/checks/export.xlsx").await?;
     Ok(xlsx(
-        ledger_io::checks_xlsx(&rows, &app.org),
+        ledger_io::checks_xlsx(&stored.rows, &app.org),
         "checks.xlsx",
         "案卷检查.xlsx",
     ))

@@ -19,9 +19,13 @@ use ecowarden_core::ids::Money;
 use ecowarden_core::scope::Area;
 use ecowarden_ledger::cases::documents::{self, DocumentError, NewDocument};
 use ecowarden_ledger::cases::intake::{self, FIELDS, Field, IntakeError, NewCase};
+use ecowarden_ledger::cases::procedure::{self, Entry, HearingInput, ProcedureError};
 use ecowarden_ledger::cases::records::{self, NewRecord, RecordError};
 use ecowarden_ledger::cases::rules::{Decision, Step};
-use ecowarden_ledger::cases::vocab::{self, MeasureKind, PenaltyKind, ReferralKind, Tag};
+use ecowarden_ledger::cases::vocab::{
+    self, ApprovalKind, EvidenceKind, MeasureKind, NoticeKind, PenaltyKind, ProvisionRole,
+    ReferralKind, Tag,
+};
 use ecowarden_ledger::cases::workflow::{self, CaseDetail, MeasureInput, Outcome, WorkflowError};
 use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Status};
 use ecowarden_ledger::cooperation;
@@ -139,6 +143,14 @@ struct CasePage {
     templates: &'static [(i64, &'static str)],
     records: Vec<records::Record>,
     record_kinds: &'static [(&'static str, &'static str)],
+    /// Approvals, evidence and provisions; the notice, hearing and discretion record.
+    register: procedure::Register,
+    hearing: procedure::Hearing,
+    hearing_eligible: bool,
+    approval_kinds: &'static [ApprovalKind],
+    evidence_kinds: &'static [EvidenceKind],
+    notice_kinds: &'static [NoticeKind],
+    provision_roles: &'static [ProvisionRole],
 }
 
 impl CasePage {
@@ -197,6 +209,17 @@ pub async fn case_page(
         templates: &documents::TEMPLATES,
         records: records::list(&app.db, id).await?,
         record_kinds: &records::KINDS,
+        register: procedure::register(&app.db, id).await?,
+        hearing: procedure::hearing(&app.db, id).await?,
+        hearing_eligible: ecowarden_ledger::cases::rules::hearing_eligible(
+            &vocab::parse_list(&c.penalty_kinds, PenaltyKind::parse).unwrap_or_default(),
+            c.fine(),
+            &ecowarden_ledger::checks::Policy::from(&app.settings.legal),
+        ),
+        approval_kinds: ApprovalKind::ALL,
+        evidence_kinds: EvidenceKind::ALL,
+        notice_kinds: NoticeKind::ALL,
+        provision_roles: ProvisionRole::ALL,
         c,
         d,
         history,
@@ -214,9 +237,13 @@ fn date(s: &str, label: &str) -> Result<chrono::NaiveDate> {
         .ok_or_else(|| Error::Unprocessable(format!("{label}“{s}”无法识别，应为YYYY-MM-DD")))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct TransitionForm {
+/// A stage change as the case page's form and the API send it: the stage, its date, the
+/// version the caller saw, and what the step records.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TransitionInput {
+    /// The stage (状态代码, e.g. `decided`) or its Chinese label.
     to: String,
+    /// YYYY-MM-DD.
     on: String,
     version: i64,
     /// With 处罚决定: 处罚种类 (、-separated), 罚款金额（元）, 处罚依据, 决定书文号.
@@ -240,7 +267,7 @@ pub struct TransitionForm {
     closure_type: String,
 }
 
-impl TransitionForm {
+impl TransitionInput {
     /// What the step records, parsed; a value that does not parse is named.
     fn step(&self, to: Status) -> Result<Step> {
         let optional = |s: &str, label: &str| -> Result<Option<chrono::NaiveDate>> {
@@ -282,26 +309,29 @@ impl TransitionForm {
     }
 }
 
-pub async fn transition(
-    State(app): State<AppState>,
-    s: CurrentUser,
-    Path(id): Path<i64>,
-    form: std::result::Result<Form<TransitionForm>, FormRejection>,
-) -> Result<Response> {
-    require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
-    let Form(f) = form.map_err(super::form_rejection)?;
-    let to = Status::parse(&f.to).ok_or_else(|| Error::BadRequest("未知的案件状态".into()))?;
+/// Applies a stage change under the workflow rules ([`workflow::transition`]), for the form
+/// and the API alike. The outer error is a request to refuse (no access, an unknown stage, a
+/// date that does not read); the inner one the rule or value that stops the step, in Chinese.
+pub(crate) async fn apply_transition(
+    app: &AppState,
+    u: &User,
+    id: i64,
+    f: &TransitionInput,
+) -> Result<std::result::Result<Status, String>> {
+    let to = Status::parse(f.to.trim())
+        .or_else(|| Status::ALL.into_iter().find(|s| s.label() == f.to.trim()))
+        .ok_or_else(|| Error::BadRequest(format!("未知的案件状态“{}”", f.to)))?;
     let on = date(&f.on, "日期")?;
     let step = match f.step(to) {
         Ok(step) => step,
-        Err(e) => return Ok(back(id, &e.to_string())),
+        Err(e) => return Ok(Err(e.to_string())),
     };
     let cal = ecowarden_ledger::calendar::load(&app.db).await?;
     let policy = ecowarden_ledger::checks::Policy::from(&app.settings.legal);
-    match workflow::transition(
+    let done = workflow::transition(
         &app.db,
-        &s.user().scope,
-        &s.user().username,
+        &u.scope,
+        &u.username,
         id,
         f.version,
         to,
@@ -310,14 +340,28 @@ pub async fn transition(
         &cal,
         &policy,
     )
-    .await
-    {
-        Ok(()) => Ok(back(id, &format!("已转为“{}”", to.label()))),
+    .await;
+    match done {
+        Ok(()) => Ok(Ok(to)),
         Err(WorkflowError::Access(e)) => {
-            Err(refuse(&app, s.user(), &format!("/cases/{id}"), e.into()).await)
+            Err(refuse(app, u, &format!("/cases/{id}"), e.into()).await)
         }
-        Err(e) => Ok(back(id, &e.to_string())),
+        Err(e) => Ok(Err(e.to_string())),
     }
+}
+
+pub async fn transition(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    form: std::result::Result<Form<TransitionInput>, FormRejection>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
+    let Form(f) = form.map_err(super::form_rejection)?;
+    Ok(match apply_transition(&app, s.user(), id, &f).await? {
+        Ok(to) => back(id, &format!("已转为“{}”", to.label())),
+        Err(m) => back(id, &m),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -404,6 +448,165 @@ pub async fn add_document(
     {
         Ok(_) => Ok(back(id, "已登记文书")),
         Err(DocumentError::Access(e)) => {
+            Err(refuse(&app, u, &format!("/cases/{id}"), e.into()).await)
+        }
+        Err(e) => Ok(back(id, &e.to_string())),
+    }
+}
+
+/// A form of the case's procedural record: the entries it gives, or why a value does not read.
+pub trait EntryForm: serde::de::DeserializeOwned + Send {
+    /// What is recorded, for the message shown after.
+    const DONE: &'static str;
+    fn entries(self) -> std::result::Result<Vec<Entry>, String>;
+}
+
+/// Records the entries a form gives, one by one, and shows the case page again; a value that
+/// does not read is named on the page and nothing is written. One handler serves every
+/// [`EntryForm`] (approvals, evidence, provisions).
+pub async fn add_entries<F: EntryForm>(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    form: std::result::Result<Form<F>, FormRejection>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
+    let Form(f) = form.map_err(super::form_rejection)?;
+    let entries = match f.entries() {
+        Ok(v) => v,
+        Err(m) => return Ok(back(id, &m)),
+    };
+    let u = s.user();
+    for e in &entries {
+        let today = ecowarden_core::clock::today();
+        match procedure::record(&app.db, &u.scope, &u.username, id, e, today).await {
+            Ok(_) => {}
+            Err(ProcedureError::Access(e)) => {
+                return Err(refuse(&app, u, &format!("/cases/{id}"), e.into()).await);
+            }
+            Err(e) => return Ok(back(id, &e.to_string())),
+        }
+    }
+    Ok(back(id, F::DONE))
+}
+
+/// A vocabulary value by code or label; an unknown one is named with what is allowed.
+fn known<T>(
+    v: &str,
+    what: &str,
+    parse: fn(&str) -> Option<T>,
+    labels: fn() -> String,
+) -> std::result::Result<T, String> {
+    parse(v).ok_or_else(|| format!("未知的{what}“{v}”，应为：{}", labels()))
+}
+
+/// A date of a form, or the reason it does not read.
+fn form_date(v: &str, label: &str) -> std::result::Result<chrono::NaiveDate, String> {
+    date(v, label).map_err(|e| e.to_string())
+}
+
+/// An approval (审批) of the case with its approver.
+#[derive(Debug, Deserialize)]
+pub struct ApprovalForm {
+    kind: String,
+    approved_on: String,
+    approver: String,
+}
+
+impl EntryForm for ApprovalForm {
+    const DONE: &'static str = "已登记审批";
+    fn entries(self) -> std::result::Result<Vec<Entry>, String> {
+        let kind = known(
+            &self.kind,
+            "审批种类",
+            ApprovalKind::parse,
+            ApprovalKind::labels,
+        )?;
+        Ok(vec![Entry::Approval {
+            kind,
+            approved_on: form_date(&self.approved_on, "批准日期")?,
+            approver: self.approver,
+        }])
+    }
+}
+
+/// An evidence item of the case.
+#[derive(Debug, Deserialize)]
+pub struct EvidenceForm {
+    kind: String,
+    description: String,
+    collected_on: String,
+    collected_by: String,
+}
+
+impl EntryForm for EvidenceForm {
+    const DONE: &'static str = "已登记证据";
+    fn entries(self) -> std::result::Result<Vec<Entry>, String> {
+        let kind = known(
+            &self.kind,
+            "证据种类",
+            EvidenceKind::parse,
+            EvidenceKind::labels,
+        )?;
+        Ok(vec![Entry::Evidence {
+            kind,
+            description: self.description,
+            collected_on: form_date(&self.collected_on, "取证日期")?,
+            collected_by: vocab::parse_list(&self.collected_by, |x| Some(x.to_owned()))
+                .unwrap_or_default(),
+        }])
+    }
+}
+
+/// The provisions violated, or the penalty provisions, of the case.
+#[derive(Debug, Deserialize)]
+pub struct ProvisionForm {
+    role: String,
+    /// One or more provisions, separated by 、 or ；.
+    provisions: String,
+}
+
+impl EntryForm for ProvisionForm {
+    const DONE: &'static str = "已登记条款";
+    fn entries(self) -> std::result::Result<Vec<Entry>, String> {
+        let role = known(
+            &self.role,
+            "条款用途",
+            ProvisionRole::parse,
+            ProvisionRole::labels,
+        )?;
+        let v = procedure::parse_provisions(&self.provisions)?;
+        if v.is_empty() {
+            return Err("请填写条款".to_owned());
+        }
+        Ok(v.into_iter()
+            .map(|provision| Entry::Provision { role, provision })
+            .collect())
+    }
+}
+
+/// Sets the notice, statement or waiver, hearing record and discretion basis of the case.
+pub async fn record_hearing(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    form: std::result::Result<Form<HearingInput>, FormRejection>,
+) -> Result<Response> {
+    require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
+    let Form(f) = form.map_err(super::form_rejection)?;
+    let u = s.user();
+    match procedure::record_hearing(
+        &app.db,
+        &u.scope,
+        &u.username,
+        id,
+        &f,
+        ecowarden_core::clock::today(),
+    )
+    .await
+    {
+        Ok(()) => Ok(back(id, "已保存告知、听证与裁量记录")),
+        Err(ProcedureError::Access(e)) => {
             Err(refuse(&app, u, &format!("/cases/{id}"), e.into()).await)
         }
         Err(e) => Ok(back(id, &e.to_string())),

@@ -236,6 +236,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/cases/{id}/transition"),
     ("POST", "/cases/{id}/documents"),
     ("POST", "/cases/{id}/records"),
+    ("POST", "/cases/{id}/approvals"),
+    ("POST", "/cases/{id}/evidence"),
+    ("POST", "/cases/{id}/provisions"),
+    ("POST", "/cases/{id}/hearing"),
     ("POST", "/cases/{id}/measures"),
     ("POST", "/cases/{id}/referrals"),
     ("POST", "/referrals/{id}/outcome"),
@@ -267,6 +271,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/cases"),
     ("GET", "/api/v1/cases/{id}"),
     ("GET", "/api/v1/cases/{id}/history"),
+    ("POST", "/api/v1/cases/{id}/transitions"),
     ("GET", "/api/v1/users"),
     ("POST", "/api/v1/users"),
     ("GET", "/api/v1/audit-log"),
@@ -327,6 +332,19 @@ pub fn router(state: AppState) -> Router {
         .route("/cases/{id}/transition", post(ledger::transition))
         .route("/cases/{id}/documents", post(ledger::add_document))
         .route("/cases/{id}/records", post(ledger::add_record))
+        .route(
+            "/cases/{id}/approvals",
+            post(ledger::add_entries::<ledger::ApprovalForm>),
+        )
+        .route(
+            "/cases/{id}/evidence",
+            post(ledger::add_entries::<ledger::EvidenceForm>),
+        )
+        .route(
+            "/cases/{id}/provisions",
+            post(ledger::add_entries::<ledger::ProvisionForm>),
+        )
+        .route("/cases/{id}/hearing", post(ledger::record_hearing))
         .route("/cases/{id}/measures", post(ledger::add_measure))
         .route("/cases/{id}/referrals", post(ledger::add_referral))
         .route("/referrals/{id}/outcome", post(ledger::referral_outcome))

@@ -15,7 +15,7 @@ use ecowarden_core::org::Org;
 use ecowarden_core::scope::{Area, Scope};
 use ecowarden_ledger::checks::{Policy, Severity};
 use ecowarden_ledger::dossier::{self, Checked};
-use ecowarden_ledger::{calendar, ledger_io, sampling};
+use ecowarden_ledger::{calendar, check_results, ledger_io, sampling};
 
 use crate::cli::{CheckFormat, DossierCommand, SampleFormat};
 
@@ -140,10 +140,19 @@ async fn check(
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let started = Instant::now();
+    // A run over the whole province for a year is the stored run the 案卷检查 page reads.
+    let store = match (&case_no, &region, year) {
+        (None, None, Some(y)) => Some((y, check_results::audit_seq(&db).await?)),
+        _ => None,
+    };
+    let mut stored: Vec<Checked> = Vec::new();
     let mut kept: Vec<Checked> = Vec::new();
     let (mut fails, mut advisories) = (0usize, 0usize);
     let mut written: std::io::Result<()> = Ok(());
     let mut each = |c: Checked| {
+        if store.is_some() && !c.findings.is_empty() {
+            stored.push(c.clone());
+        }
         fails += c
             .findings
             .iter()
@@ -193,6 +202,9 @@ async fn check(
     }
     if format == CheckFormat::Xlsx {
         sink.write_all(&ledger_io::checks_xlsx(&kept, &org))?;
+    }
+    if let Some((y, seq)) = store {
+        check_results::store_year(&db, y, seq, &stored).await?;
     }
     sink.flush()?;
     eprintln!(

@@ -375,3 +375,186 @@ async fn an_interview_with_one_officer_is_recorded_and_flagged() {
     let page = get_text(&c, format!("{}/cases/{id}", app.base)).await;
     assert!(page.contains("执法大队询问室") && page.contains("2023-06-01T10:20"));
 }
+
+#[tokio::test]
+async fn the_procedural_record_entered_on_the_case_page_is_what_the_checks_read() {
+    let app = spawn_app().await;
+    let (id, no, decided, cert): (i64, String, String, String) = sqlx::query_as(
+        "SELECT c.id, c.case_no, c.decided_on, o.certificate_no FROM cases c \
+         JOIN case_officers co ON co.case_id = c.id JOIN officers o ON o.id = co.officer_id \
+         WHERE c.city_code = '350100' AND c.status = 'closed' AND c.hearing_held_on IS NOT NULL \
+         ORDER BY c.id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let check = || {
+        run(
+            &app.url,
+            &["dossier", "check", "--case", &no, "--format", "jsonl"],
+        )
+        .1
+    };
+    assert_eq!(check(), "");
+    let (c, csrf) = app.login("fz_officer").await;
+    let post = |path: &str, fields: &[(&str, &str)]| {
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        c.post(format!("{}/cases/{id}/{path}", app.base))
+            .form(&form)
+            .send()
+    };
+    // A provision that does not read is refused and nothing is written; a good one is kept
+    // as the law writes it.
+    post(
+        "provisions",
+        &[("role", "penalty"), ("provisions", "水污染防治法83条")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM case_provisions").await, 0);
+    post(
+        "provisions",
+        &[
+            ("role", "penalty"),
+            (
+                "provisions",
+                "《中华人民共和国水污染防治法》第83条第1款第3项",
+            ),
+        ],
+    )
+    .await
+    .unwrap();
+    let page = get_text(&c, format!("{}/cases/{id}", app.base)).await;
+    assert!(
+        page.contains("《中华人民共和国水污染防治法》第八十三条第一款第三项"),
+        "{page}"
+    );
+    // The hearing hosted by one of the case's own officers breaks 处罚法 Art 64(4).
+    post(
+        "hearing",
+        &[("notice_kind", "hearing"), ("hearing_host", cert.as_str())],
+    )
+    .await
+    .unwrap();
+    assert!(check().contains("非本案调查人员主持"), "{}", check());
+    post(
+        "hearing",
+        &[("notice_kind", "hearing"), ("hearing_host", "李法制")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(check(), "");
+    // Evidence collected after the decision: 先取证、后决定.
+    let after = (decided.parse::<chrono::NaiveDate>().unwrap() + chrono::Days::new(1)).to_string();
+    post(
+        "evidence",
+        &[
+            ("kind", "physical"),
+            ("description", "废水样品"),
+            ("collected_on", after.as_str()),
+            ("collected_by", cert.as_str()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(check().contains("应先调查取证、后作出决定"), "{}", check());
+    // An approval with its approver dates the extension the checks count.
+    post(
+        "approvals",
+        &[
+            ("kind", "filing_extension"),
+            ("approved_on", "2000-01-01"),
+            ("approver", "王局长"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM case_approvals").await, 0);
+    let (found,): (String,) = sqlx::query_as("SELECT discovered_on FROM cases WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    post(
+        "approvals",
+        &[
+            ("kind", "filing_extension"),
+            ("approved_on", found.as_str()),
+            ("approver", "王局长"),
+        ],
+    )
+    .await
+    .unwrap();
+    let count = |sql: &'static str| {
+        sqlx::query_scalar::<_, i64>(sql)
+            .bind(id)
+            .fetch_one(app.db.pool())
+    };
+    let extended =
+        count("SELECT COUNT(*) FROM cases WHERE id = $1 AND filing_extended_on = discovered_on");
+    assert_eq!(extended.await.unwrap(), 1);
+    let page = get_text(&c, format!("{}/cases/{id}", app.base)).await;
+    assert!(page.contains("王局长") && page.contains("立案延期"));
+    // Every entry is in the case's audit history.
+    let audited = count(
+        "SELECT COUNT(*) FROM audit_log WHERE entity = 'case' AND entity_id = CAST($1 AS TEXT) \
+         AND action IN ('add_provision', 'record_hearing', 'add_evidence', 'add_approval')",
+    );
+    assert_eq!(audited.await.unwrap(), 5);
+}
+
+/// The list of failed checks answers from the stored run, shows when it was computed, checks
+/// a case changed since (an audited change) again on reading, and computes all again on
+/// request; an unaudited change to the store waits for that.
+#[tokio::test]
+async fn the_list_answers_from_the_stored_run_and_follows_changes() {
+    let app = spawn_app().await;
+    let (c, csrf) = app.login("taijiang").await;
+    let list = |q: &'static str| get_text(&c, format!("{}/checks?year=2023{q}", app.base));
+    let page = list("&check=C4").await;
+    assert!(page.contains("检查结果计算于 20"), "{page}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM check_runs").await, 1);
+    let (id, no): (i64, String) = sqlx::query_as(
+        "SELECT id, case_no FROM cases WHERE region_code = '350103' AND status = 'closed' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert!(!page.contains(&no));
+    // An interview with one officer, entered on the case page: on the list at once.
+    c.post(format!("{}/cases/{id}/records", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "interview"),
+            ("started_at", "2023-06-01T09:00"),
+            ("ended_at", "2023-06-01T10:20"),
+            ("officers", "闽3501030001"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let page = list("&check=C4").await;
+    assert!(page.contains(&no), "{page}");
+    // A change behind the application's back is seen after 全部重新计算.
+    sqlx::query("DELETE FROM case_records WHERE case_id = $1")
+        .bind(id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    assert!(list("&check=C4").await.contains(&no));
+    assert!(!list("&check=C4&refresh=1").await.contains(&no));
+    // `dossier check --all --year` over the province stores its run too.
+    sqlx::query("DELETE FROM check_runs")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let (code, _, err) = run(
+        &app.url,
+        &[
+            "dossier", "check", "--all", "--year", "2023", "--format", "jsonl",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM check_runs").await, 1);
+}

@@ -482,3 +482,91 @@ async fn the_stage_form_keeps_the_law() {
         .unwrap();
     assert_eq!(paid.as_deref(), Some("2023-05-04"));
 }
+
+/// The API's transition endpoint keeps the same law as the stage form: each unlawful step is
+/// refused with 422 and the Chinese reason, nothing changes, and the lawful one returns the
+/// case as it is after.
+#[tokio::test]
+async fn the_transition_api_refuses_the_law_s_breaches() {
+    let app = spawn_app().await;
+    let mut c = case("350103", &code(202), "2023-03-06");
+    c.discovered_on = "2023-03-01".into();
+    c.investigation_on = "2023-03-10".into();
+    let id = intake::record(&app.db, &app.org, &Scope::Province, "test", &[c])
+        .await
+        .unwrap()[0];
+    let (client, csrf) = app.login("taijiang").await;
+    let version = || async {
+        sqlx::query_scalar::<_, i64>("SELECT version FROM cases WHERE id = $1")
+            .bind(id)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+    };
+    let post = |body: serde_json::Value| {
+        client
+            .post(format!("{}/api/v1/cases/{id}/transitions", app.base))
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+    };
+    let decide = |on: &str, v: i64| {
+        serde_json::json!({
+            "to": "decided", "on": on, "version": v, "penalty_kinds": "罚款", "fine": "100000",
+            "legal_basis": "《水污染防治法》第八十三条", "decision_no": "榕台江环罚决〔2023〕10号",
+        })
+    };
+    let refused = |r: reqwest::Response| async move {
+        assert_eq!(r.status().as_u16(), 422);
+        r.json::<serde_json::Value>().await.unwrap().to_string()
+    };
+    // No decision without the prior notice (处罚法 Art 62): the stage cannot be skipped.
+    let v = version().await;
+    let body = refused(post(decide("2023-04-20", v)).await.unwrap()).await;
+    assert!(body.contains("不能转为“已作出处罚决定”"), "{body}");
+    assert_eq!(version().await, v, "nothing changed");
+    let r = post(serde_json::json!({"to": "prior_notice", "on": "2023-04-03", "version": v}))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let after: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(after["status"], "prior_notice");
+    // A 10万 fine inside the five working days after the notice (清明 4-05 off: to 4-11).
+    let v = version().await;
+    let body = refused(post(decide("2023-04-11", v)).await.unwrap()).await;
+    assert!(body.contains("五个工作日内"), "{body}");
+    // A stale version is refused, not applied over another's change.
+    let body = refused(post(decide("2023-04-12", v - 1)).await.unwrap()).await;
+    assert!(body.contains("已被他人修改"), "{body}");
+    // The day after the window the decision stands.
+    let r = post(decide("2023-04-12", v)).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let after: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (after["status"].as_str(), after["decided_on"].as_str()),
+        (Some("decided"), Some("2023-04-12"))
+    );
+    // A fined case does not close unpaid; an unknown stage is a bad request.
+    let v = version().await;
+    let body = refused(
+        post(serde_json::json!({"to": "closed", "on": "2023-05-30", "version": v}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(body.contains("不能转为") || body.contains("缴款"), "{body}");
+    let r = post(serde_json::json!({"to": "nowhere", "on": "2023-05-30", "version": v}))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    // 鼓楼 may not move 台江's case.
+    let (g, gcsrf) = app.login("gulou").await;
+    let r = g
+        .post(format!("{}/api/v1/cases/{id}/transitions", app.base))
+        .header("x-csrf-token", &gcsrf)
+        .json(&serde_json::json!({"to": "served", "on": "2023-04-13", "version": v}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+}

@@ -651,3 +651,97 @@ async fn command_line_import_and_report() {
     assert!(!first_sheet(std::fs::read(dir.join("s.xlsx")).unwrap()).is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A CSV of rows with whatever columns they name, in the order of the first row.
+fn csv_of(rows: &[Row]) -> String {
+    let keys: Vec<&str> = rows[0].iter().map(|(k, _)| *k).collect();
+    let mut out = keys.iter().map(|k| header(k)).collect::<Vec<_>>().join(",");
+    for row in rows {
+        out.push_str("\r\n");
+        let cells: Vec<&str> = row.iter().map(|(_, v)| v.as_str()).collect();
+        out.push_str(&cells.join(","));
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_procedural_record_imports_from_its_own_columns() {
+    let app = spawn_app().await;
+    let record = |row: Row, continuing: &str, penalty: &str| {
+        let mut row = row;
+        row.extend([
+            ("continuing", continuing.to_owned()),
+            ("special_limitation", "否".to_owned()),
+            ("notice_kind", "行政处罚听证告知".to_owned()),
+            ("statement_on", "2024-05-10".to_owned()),
+            ("hearing_host", "李法制".to_owned()),
+            (
+                "violated_provisions",
+                "《中华人民共和国水污染防治法》第十条".to_owned(),
+            ),
+            ("penalty_provisions", penalty.to_owned()),
+            ("discretion_item", "水-3 超标排放".to_owned()),
+            ("discretion_factors", "首次违法；及时改正".to_owned()),
+        ]);
+        row
+    };
+    // A flag that is neither 是 nor 否, and a provision that does not read: refused by row
+    // and column, nothing written.
+    let before = case_count(&app).await;
+    let bad = [
+        record(
+            good(1),
+            "也许",
+            "《中华人民共和国水污染防治法》第八十三条第二项",
+        ),
+        record(good(2), "是", "水污染防治法第83条"),
+    ];
+    let (status, page) = import_as(&app, "gulou", &[("bad.csv", csv_of(&bad).as_bytes())]).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("应为“是”或“否”，不是“也许”"), "{page}");
+    assert!(
+        page.contains("处罚依据条款") && page.contains("水污染防治法第83条"),
+        "{page}"
+    );
+    assert_eq!(case_count(&app).await, before);
+    let good_rows = [record(
+        good(3),
+        "是",
+        "《中华人民共和国水污染防治法》第83条第2项",
+    )];
+    let (status, page) =
+        import_as(&app, "gulou", &[("ok.csv", csv_of(&good_rows).as_bytes())]).await;
+    assert_eq!(status, 200, "{page}");
+    let (continuing, notice, host, statement, item): (i64, String, String, String, String) =
+        sqlx::query_as(
+            "SELECT continuing, notice_kind, hearing_host, statement_on, discretion_item FROM cases \
+             WHERE case_no = '榕鼓楼环罚〔2024〕903号'",
+        )
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            continuing,
+            notice.as_str(),
+            host.as_str(),
+            statement.as_str(),
+            item.as_str()
+        ),
+        (1, "hearing", "李法制", "2024-05-10", "水-3 超标排放")
+    );
+    let provisions: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT p.role, p.article, p.item FROM case_provisions p JOIN cases c ON c.id = p.case_id \
+         WHERE c.case_no = '榕鼓楼环罚〔2024〕903号' ORDER BY p.role",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        provisions,
+        [
+            ("penalty".to_owned(), 83, Some(2)),
+            ("violated".to_owned(), 10, None)
+        ]
+    );
+}

@@ -99,6 +99,15 @@ fields! {
     closure_type: "结案类型", false, "执行完毕、不予处罚、终结执行、撤销立案等";
     seal_and_seize_extended_on: "查封扣押延长批准日期", false, "";
     seal_and_seize_released_on: "查封扣押解除日期", false, "";
+    continuing: "连续或继续状态", false, "是、否：违法行为有连续或者继续状态的，时效从行为终了之日起计算";
+    special_limitation: "五年追责时效", false, "是、否：涉及公民生命健康安全、金融安全且有危害后果的";
+    notice_kind: "告知类型", false, "行政处罚事先告知、行政处罚听证告知";
+    statement_on: "陈述申辩日期", false, "";
+    hearing_host: "听证主持人", false, "非本案调查人员";
+    violated_provisions: "违反条款", false, "如“《中华人民共和国水污染防治法》第三十九条”，多条用“；”分隔";
+    penalty_provisions: "处罚依据条款", false, "如“《中华人民共和国水污染防治法》第八十三条第三项”，多条用“；”分隔";
+    discretion_item: "裁量基准条目", false, "";
+    discretion_factors: "裁量情节", false, "从轻、从重情节";
 }
 
 /// Bounds on what a case may hold (issue #16): no amount, day count or text beyond what a
@@ -120,7 +129,12 @@ pub mod limits {
     pub fn max_chars(key: &str) -> usize {
         match key {
             "violation" => 2000,
-            "legal_basis" | "seal_and_seize_items" => 1000,
+            "legal_basis"
+            | "seal_and_seize_items"
+            | "violated_provisions"
+            | "penalty_provisions"
+            | "discretion_factors" => 1000,
+            "discretion_item" => 500,
             "officers" => 500,
             "facility_name" | "third_party_name" | "referral_agency" | "penalty_kinds" | "tags" => {
                 200

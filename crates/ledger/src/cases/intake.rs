@@ -9,7 +9,11 @@ use chrono::{Datelike, NaiveDate};
 use sqlx::{AnyConnection, Row};
 
 pub use super::fields::{Dates, FIELDS, Field, FieldError, NewCase, header, parse_date};
-use super::vocab::{MeasureKind, PenaltyKind, ReferralKind, Tag, ThirdPartySubtype, parse_list};
+use super::procedure::{Provision, parse_provisions};
+use super::vocab::{
+    MeasureKind, NoticeKind, PenaltyKind, ProvisionRole, ReferralKind, Tag, ThirdPartySubtype,
+    parse_list,
+};
 use super::{CaseSource, Status, rules};
 use ecowarden_core::audit_log::{self, Change};
 use ecowarden_core::ids::{CaseNo, CreditCode, Money};
@@ -59,6 +63,15 @@ pub struct Record {
     pub service_method: String,
     pub disclosed_on: Option<NaiveDate>,
     pub closure_type: String,
+    pub continuing: bool,
+    pub special_limitation: bool,
+    pub notice_kind: Option<NoticeKind>,
+    pub statement_on: Option<NaiveDate>,
+    pub hearing_host: String,
+    /// The provisions violated and the penalty provisions, as article references.
+    pub provisions: Vec<(ProvisionRole, Provision)>,
+    pub discretion_item: String,
+    pub discretion_factors: String,
 }
 
 #[derive(Debug, Clone)]
@@ -174,6 +187,11 @@ impl NewCase {
             service_method: self.service_method.trim().into(),
             disclosed_on: date("disclosed_on", &self.disclosed_on),
             closure_type: self.closure_type.trim().into(),
+            statement_on: date("statement_on", &self.statement_on),
+            hearing_host: self.hearing_host.trim().into(),
+            discretion_item: self.discretion_item.trim().into(),
+            discretion_factors: self.discretion_factors.trim().into(),
+            ..Default::default()
         };
         let restrict_on = date("production_restriction_on", &self.production_restriction_on);
         let daily_on = date("daily_penalty_on", &self.daily_penalty_on);
@@ -191,6 +209,42 @@ impl NewCase {
                 date("market_referral_on", &self.market_referral_on),
             ),
         ];
+        let mut record = record;
+        for (key, slot) in [
+            ("continuing", &mut record.continuing),
+            ("special_limitation", &mut record.special_limitation),
+        ] {
+            match yes_no(self.get(key)) {
+                Some(v) => *slot = v,
+                None => err(
+                    key,
+                    format!(
+                        "“{}”应为“是”或“否”，不是“{}”",
+                        header(key),
+                        self.get(key).trim()
+                    ),
+                ),
+            }
+        }
+        record.notice_kind = match self.notice_kind.trim() {
+            "" => None,
+            k => NoticeKind::parse(k).or_else(|| {
+                err(
+                    "notice_kind",
+                    format!("未知的告知类型“{k}”，应为：{}", NoticeKind::labels()),
+                );
+                None
+            }),
+        };
+        for (key, role) in [
+            ("violated_provisions", ProvisionRole::Violated),
+            ("penalty_provisions", ProvisionRole::Penalty),
+        ] {
+            match parse_provisions(self.get(key)) {
+                Ok(v) => record.provisions.extend(v.into_iter().map(|p| (role, p))),
+                Err(m) => err(key, format!("“{}”：{m}", header(key))),
+            }
+        }
         let fine = match self.fine.trim() {
             "" => Money::ZERO,
             f => f
@@ -599,7 +653,7 @@ pub async fn write_checked(
     let mut ids = Vec::with_capacity(valid.len());
     for (c, chunk) in valid.chunks(CASES_PER_INSERT).enumerate() {
         let first = c * CASES_PER_INSERT;
-        let (chunk_ids, case_nos) = match writer.insert(&mut w.tx, chunk, &officers).await {
+        let (chunk_ids, case_nos) = match writer.insert(&mut w.tx, chunk, &officers, actor).await {
             Ok(r) => r,
             Err(Failure::CaseNo(nos)) => {
                 // The caller rolls back (drops the transaction); name the number taken.
@@ -627,12 +681,12 @@ pub async fn write_checked(
     Ok(ids)
 }
 
-/// Cases per multi-row insert (37 values each). Small on purpose: sqlx-sqlite binds every
+/// Cases per multi-row insert (44 values each). Small on purpose: sqlx-sqlite binds every
 /// parameter by its name, and SQLite finds a name by walking the statement's list, so a
 /// statement costs the square of its parameters (10,000 made a 100,000-row import spend
 /// 70% of its time in `sqlite3_bind_parameter_name`); about 800 is the sweet spot between
 /// that and the per-statement overhead.
-const CASES_PER_INSERT: usize = 24;
+const CASES_PER_INSERT: usize = 18;
 
 /// Rows per multi-row insert or lookup of the smaller tables (at most 9 values each), for
 /// the same reason as [`CASES_PER_INSERT`].
@@ -688,6 +742,15 @@ fn placeholders(rows: usize, cols: usize, from: usize) -> String {
         }
     }
     s
+}
+
+/// 是/否 as typed (also 1/0, Y/N); blank is 否. `None` for anything else.
+fn yes_no(v: &str) -> Option<bool> {
+    match v.trim() {
+        "" | "否" | "0" | "N" | "n" | "false" => Some(false),
+        "是" | "1" | "Y" | "y" | "true" => Some(true),
+        _ => None,
+    }
 }
 
 /// A value bound into a multi-row statement.
@@ -923,20 +986,21 @@ impl Writer {
         }
     }
 
-    /// Writes a chunk of cases with their officers, tags, measures and referrals; returns
+    /// Writes a chunk of cases with their officers, tags, measures, referrals and provisions; returns
     /// their ids and case numbers in input order.
     async fn insert(
         &mut self,
         conn: &mut AnyConnection,
         chunk: &[ValidCase],
         officers: &HashMap<String, i64>,
+        actor: &str,
     ) -> Result<(Vec<i64>, Vec<String>), Failure> {
         self.facilities(conn, chunk).await?;
         self.third_parties(conn, chunk).await?;
         let now = ecowarden_core::clock::now_rfc3339();
         let d = |x: Option<NaiveDate>| Arg::OptText(x.map(|d| d.to_string()));
         let mut case_nos = Vec::with_capacity(chunk.len());
-        let mut args = Vec::with_capacity(chunk.len() * 37);
+        let mut args = Vec::with_capacity(chunk.len() * 44);
         for v in chunk {
             let (unit, prefix) = self.unit(conn, &v.region.code).await?;
             let discovered = v.dates.discovered_on.expect("required");
@@ -993,6 +1057,19 @@ impl Writer {
                 Arg::Text(v.record.service_method.clone()),
                 d(v.record.disclosed_on),
                 Arg::Text(v.record.closure_type.clone()),
+                Arg::Int(v.record.continuing.into()),
+                Arg::Int(v.record.special_limitation.into()),
+                Arg::Text(
+                    v.record
+                        .notice_kind
+                        .map(|k| k.as_str())
+                        .unwrap_or("")
+                        .to_owned(),
+                ),
+                d(v.record.statement_on),
+                Arg::Text(v.record.hearing_host.clone()),
+                Arg::Text(v.record.discretion_item.clone()),
+                Arg::Text(v.record.discretion_factors.clone()),
                 Arg::Text(now.clone()),
             ]);
             case_nos.push(case_no.to_string());
@@ -1006,7 +1083,7 @@ impl Writer {
             return Err(Failure::Taken(i, case_nos[i].clone()));
         }
         // COLUMNS values a row; created_at and updated_at share the last.
-        const COLUMNS: usize = 37;
+        const COLUMNS: usize = 44;
         let mut values = String::with_capacity(chunk.len() * 200);
         for r in 0..chunk.len() {
             if r > 0 {
@@ -1024,7 +1101,8 @@ impl Writer {
              served_on, paid_on, closed_on, penalty_kinds, fine_fen, third_party_id, third_party_subtype, year, \
              violation_ended_on, filing_extended_on, term_extended_on, term_discussed_on, statement_waived_on, \
              hearing_notice_on, legal_review_on, collective_discussion_on, decision_no, service_method, disclosed_on, \
-             closure_type, created_at, updated_at) \
+             closure_type, continuing, special_limitation, notice_kind, statement_on, hearing_host, \
+             discretion_item, discretion_factors, created_at, updated_at) \
              VALUES {values} RETURNING id, case_no"
         );
         let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args)
@@ -1059,7 +1137,20 @@ impl Writer {
         let mut case_tags = Vec::new();
         let mut measures = Vec::new();
         let mut referrals = Vec::new();
+        let mut provisions = Vec::new();
         for (v, &id) in chunk.iter().zip(&ids) {
+            for (role, p) in &v.record.provisions {
+                provisions.push(vec![
+                    Arg::Int(id),
+                    Arg::Text(role.as_str().to_owned()),
+                    Arg::Text(p.law.clone()),
+                    Arg::Int(p.article.into()),
+                    Arg::OptInt(p.paragraph.map(i64::from)),
+                    Arg::OptInt(p.item.map(i64::from)),
+                    Arg::Text(actor.to_owned()),
+                    Arg::Text(now.clone()),
+                ]);
+            }
             for (i, cert) in v.officer_certificates.iter().enumerate() {
                 case_officers.push(vec![
                     Arg::Int(id),
@@ -1127,6 +1218,14 @@ impl Writer {
             "",
             4,
             referrals,
+        )
+        .await?;
+        insert_rows(
+            conn,
+            "INSERT INTO case_provisions (case_id, role, law, article, paragraph, item, recorded_by, recorded_at)",
+            "",
+            8,
+            provisions,
         )
         .await?;
         Ok((ids, case_nos))

@@ -4,6 +4,7 @@
 pub mod documents;
 pub mod fields;
 pub mod intake;
+pub mod procedure;
 pub mod records;
 pub mod rules;
 pub mod vocab;

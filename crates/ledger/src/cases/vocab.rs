@@ -99,6 +99,50 @@ vocab! {
     }
 }
 
+vocab! {
+    /// Approvals a dossier keeps with the approver (办法 Arts 18, 35, 36, 57; 结案审批表).
+    ApprovalKind {
+        Filing => "filing", "立案";
+        FilingExtension => "filing_extension", "立案延期";
+        TermExtension => "term_extension", "办案期限延长";
+        TermCollective => "term_collective", "继续延期（集体讨论）";
+        Suspension => "suspension", "中止调查";
+        Termination => "termination", "终止调查";
+        Closure => "closure", "结案";
+    }
+}
+
+vocab! {
+    /// Kinds of evidence (行政处罚法 Art 46).
+    EvidenceKind {
+        Documentary => "documentary", "书证";
+        Physical => "physical", "物证";
+        Audiovisual => "audiovisual", "视听资料";
+        Electronic => "electronic", "电子数据";
+        Testimony => "testimony", "证人证言";
+        Statement => "statement", "当事人的陈述";
+        ExpertOpinion => "expert_opinion", "鉴定意见";
+        InspectionRecord => "inspection_record", "勘验笔录、现场笔录";
+    }
+}
+
+vocab! {
+    /// The prior notice served (行政处罚法 Art 44): of the penalty only, or of the penalty
+    /// with the right to ask for a hearing (Art 63).
+    NoticeKind {
+        Penalty => "penalty", "行政处罚事先告知";
+        Hearing => "hearing", "行政处罚听证告知";
+    }
+}
+
+vocab! {
+    /// What a provision is cited for in a decision (行政处罚法 Art 59).
+    ProvisionRole {
+        Violated => "violated", "违反条款";
+        Penalty => "penalty", "处罚依据条款";
+    }
+}
+
 /// Parses a list separated by 、 , ， ; ； or spaces.
 pub fn parse_list<T>(s: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, String> {
     s.split(['、', ',', '，', ';', '；', ' '])

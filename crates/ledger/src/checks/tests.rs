@@ -81,6 +81,11 @@ fn lawful() -> Dossier {
             ended_at: Some(at("2023-03-01T11:05")),
             officers: 2,
         }],
+        approvals: vec![(ApprovalKind::Filing, d("2023-03-06"))],
+        last_evidence_on: on("2023-03-30"),
+        notice_kind: Some(NoticeKind::Hearing),
+        statement_on: on("2023-04-07"),
+        legal_basis_given: true,
         ..Default::default()
     }
 }
@@ -123,7 +128,16 @@ fn c1_filing_late() {
     breaks_only(f.clone(), "C1", Severity::Fail);
     // An approved extension allows 30 days.
     f.filing_extended_on = on("2023-03-14");
+    f.approvals
+        .push((ApprovalKind::FilingExtension, d("2023-03-14")));
     assert_eq!(checks_of(&f), Vec::<&str>::new());
+    // Approved after the 15 days ran out (3-16): nothing left to extend.
+    f.filing_extended_on = on("2023-03-17");
+    breaks_only(f.clone(), "C1", Severity::Fail);
+    // An extension date without a registered approval and approver: advisory.
+    f.filing_extended_on = on("2023-03-14");
+    f.approvals.clear();
+    breaks_only(f, "C1", Severity::Advisory);
 }
 
 #[test]
@@ -148,9 +162,17 @@ fn c3_term() {
     breaks_only(f.clone(), "C3", Severity::Fail);
     // 126 days: the first extension is not enough, the collective second one is.
     f.term_extended_on = on("2023-05-30");
+    f.approvals
+        .push((ApprovalKind::TermExtension, d("2023-05-30")));
     breaks_only(f.clone(), "C3", Severity::Fail);
     f.term_discussed_on = on("2023-07-01");
+    f.approvals
+        .push((ApprovalKind::TermCollective, d("2023-07-01")));
     assert_eq!(checks_of(&f), Vec::<&str>::new());
+    // The collective decision after the 120 days (7-04) ran out cannot extend them.
+    let mut late = f.clone();
+    late.term_discussed_on = on("2023-07-05");
+    breaks_only(late, "C3", Severity::Fail);
     // Without extensions, an excluded hearing and appraisal of 40 days count out.
     let mut g = f.clone();
     g.term_extended_on = None;
@@ -215,6 +237,7 @@ fn c5_decided_inside_the_hearing_window() {
     h.fine = Money::from_yuan(20_000);
     h.measures[1].amount = Money::from_yuan(200_000);
     h.dates.decided_on = on("2023-04-06");
+    h.statement_on = None;
     h.legal_review_on = None;
     h.collective_discussion_on = None;
     h.measures[1].decided_on = d("2023-04-06");
@@ -357,6 +380,64 @@ fn every_check_has_a_name_and_an_article() {
     }
 }
 
+#[test]
+fn c3_suspension_without_approval() {
+    let mut f = lawful();
+    f.excluded.push(Excluded {
+        kind: SuspensionKind::Suspension,
+        start_on: d("2023-03-15"),
+        end_on: on("2023-03-25"),
+    });
+    breaks_only(f.clone(), "C3", Severity::Advisory);
+    f.approvals
+        .push((ApprovalKind::Suspension, d("2023-03-15")));
+    assert_eq!(checks_of(&f), Vec::<&str>::new());
+}
+
+#[test]
+fn c5_statement_heard_after_the_decision() {
+    let mut f = lawful();
+    f.statement_on = on("2023-04-21");
+    breaks_only(f, "C5", Severity::Fail);
+}
+
+#[test]
+fn c5_hearing_hosted_by_an_investigator() {
+    let mut f = lawful();
+    f.dates.hearing_requested_on = on("2023-04-06");
+    f.hearing_notice_on = on("2023-04-07");
+    f.dates.hearing_held_on = on("2023-04-18");
+    f.documents.extend([13, 14]);
+    assert_eq!(checks_of(&f), Vec::<&str>::new());
+    f.hearing_host_investigates = true;
+    breaks_only(f, "C5", Severity::Fail);
+}
+
+#[test]
+fn c5_notice_without_the_right_to_a_hearing() {
+    let mut f = lawful();
+    f.notice_kind = Some(NoticeKind::Penalty);
+    breaks_only(f.clone(), "C5", Severity::Fail);
+    // A fine below the 较大数额 needs no hearing notice.
+    f.fine = Money::from_yuan(10_000);
+    f.measures[1].amount = Money::from_yuan(100_000);
+    assert_eq!(checks_of(&f), Vec::<&str>::new());
+}
+
+#[test]
+fn c15_decision_without_legal_basis() {
+    let mut f = lawful();
+    f.legal_basis_given = false;
+    breaks_only(f, "C15", Severity::Advisory);
+}
+
+#[test]
+fn c16_evidence_collected_after_the_decision() {
+    let mut f = lawful();
+    f.last_evidence_on = on("2023-04-25");
+    breaks_only(f, "C16", Severity::Fail);
+}
+
 proptest! {
     /// Adding an excluded period never creates a C3 failure: excluded time only lengthens
     /// the term.
@@ -373,14 +454,19 @@ proptest! {
         let filed = d("2023-03-06");
         f.dates.decided_on = Some(filed + chrono::Days::new(term as u64));
         f.term_extended_on = extended.then_some(filed);
-        let before = run(&f, &cal, &Policy::default()).iter().any(|x| x.check == "C3");
+        let fails = |f: &Dossier| {
+            run(f, &cal, &Policy::default())
+                .iter()
+                .any(|x| x.check == "C3" && x.severity == Severity::Fail)
+        };
+        let before = fails(&f);
         let s = filed + chrono::Days::new(start as u64);
         f.excluded.push(Excluded {
             kind: SuspensionKind::Suspension,
             start_on: s,
             end_on: (!open).then(|| s + chrono::Days::new(len as u64)),
         });
-        let after = run(&f, &cal, &Policy::default()).iter().any(|x| x.check == "C3");
+        let after = fails(&f);
         prop_assert!(!after || before, "a C3 failure appeared");
     }
 }
