@@ -7,9 +7,12 @@
 //!   printed the day it was made is what it prints later, whatever the ledger or the rules
 //!   became since.
 //!
+//! - [`bulletin`] writes a stored run up as an official bulletin (通报) in PDF.
+//!
 //! It depends on core (store, organisation, scopes), ledger (vocabularies, periods) and
 //! scoring; it never parses a command line or speaks HTTP.
 
+pub mod bulletin;
 pub mod metrics;
 
 use serde_json::{Value, json};
@@ -48,11 +51,18 @@ impl From<sqlx::Error> for AssessError {
     }
 }
 
-/// A stored run: its id and its result as printed (`{"run", "year", "half", …, "units"}`).
+/// A stored run: its id, its result as printed (`{"run", "year", "half", …, "units"}`) and
+/// what a bulletin says about it besides the result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRun {
     pub id: i64,
     pub result: Value,
+    /// The name of the rule set the run used.
+    pub rules_name: String,
+    /// The area whose units were ranked.
+    pub region_code: String,
+    /// When the run was made (RFC 3339, UTC).
+    pub created_at: String,
 }
 
 /// Parses the rule file, measures its metrics for the units of its level inside `region`
@@ -181,15 +191,28 @@ pub async fn run(
     Ok(StoredRun {
         id,
         result: with_id(id, result),
+        rules_name: rules.name,
+        region_code,
+        created_at: now,
     })
 }
 
 /// A stored run, as it was printed when made.
 pub async fn load(db: &Db, id: i64) -> Result<StoredRun, AssessError> {
     let result = stored_json(db, id, "result_json").await?;
+    let row = sqlx::query(
+        "SELECT s.name, r.region_code, r.created_at FROM assessment_runs r \
+         JOIN assessment_rule_sets s ON s.id = r.rule_set_id WHERE r.id = $1",
+    )
+    .bind(id)
+    .fetch_one(db.pool())
+    .await?;
     Ok(StoredRun {
         id,
         result: with_id(id, result),
+        rules_name: row.try_get(0)?,
+        region_code: row.try_get(1)?,
+        created_at: row.try_get(2)?,
     })
 }
 

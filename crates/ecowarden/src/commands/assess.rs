@@ -1,5 +1,6 @@
 //! `ecowarden assess run`: scores the units of a rule file's level for a period, stores the
-//! run and prints it; `ecowarden assess show`: prints a stored run as it was made.
+//! run and prints it; `ecowarden assess show`: prints a stored run as it was made. Both print
+//! JSON, a workbook, or the run's bulletin (通报) as a PDF.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -8,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
+use ecowarden_assessment::bulletin::{self, BulletinFont};
 use ecowarden_assessment::{self as assessment, StoredRun};
 use ecowarden_core::config::Settings;
 use ecowarden_core::org::Org;
@@ -24,15 +26,17 @@ pub async fn assess_command(settings: &Settings, cmd: AssessCommand) -> anyhow::
             (*format, out.clone())
         }
     };
-    // Refused before anything is computed or stored: a run asked for as PDF stores nothing.
-    if format == AssessFormat::Pdf {
-        eprintln!("PDF 通报尚未实现，请使用 --format json 或 xlsx");
-        return Ok(ExitCode::from(2));
+    if format != AssessFormat::Json && out.is_none() && std::io::stdout().is_terminal() {
+        bail!("a workbook or a PDF is binary: give --out FILE or redirect standard output");
     }
-    if format == AssessFormat::Xlsx && out.is_none() && std::io::stdout().is_terminal() {
-        bail!("a workbook is binary: give --out FILE.xlsx or redirect standard output");
-    }
+    // Read before anything is computed or stored: a run asked for as PDF without a usable
+    // font stores nothing.
+    let font = match format {
+        AssessFormat::Pdf => Some(BulletinFont::load(&settings.assessment.bulletin_font)?),
+        _ => None,
+    };
     let db = ecowarden_core::open(settings).await?;
+    let org = Org::load(&db).await?;
     let stored = match cmd {
         AssessCommand::Run {
             rules,
@@ -43,7 +47,6 @@ pub async fn assess_command(settings: &Settings, cmd: AssessCommand) -> anyhow::
         } => {
             let text = std::fs::read_to_string(&rules)
                 .with_context(|| format!("读取评分细则 {} 失败", rules.display()))?;
-            let org = Org::load(&db).await?;
             let started = Instant::now();
             let run = assessment::run(
                 &db,
@@ -65,11 +68,17 @@ pub async fn assess_command(settings: &Settings, cmd: AssessCommand) -> anyhow::
         }
         AssessCommand::Show { run, .. } => assessment::load(&db, run).await?,
     };
-    write(&stored, format, out)?;
+    write(&stored, format, out, &org, font.as_ref())?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn write(run: &StoredRun, format: AssessFormat, out: Option<PathBuf>) -> anyhow::Result<()> {
+fn write(
+    run: &StoredRun,
+    format: AssessFormat,
+    out: Option<PathBuf>,
+    org: &Org,
+    font: Option<&BulletinFont>,
+) -> anyhow::Result<()> {
     let bytes = match format {
         AssessFormat::Json => {
             let mut s = serde_json::to_string_pretty(&run.result)?;
@@ -77,7 +86,11 @@ fn write(run: &StoredRun, format: AssessFormat, out: Option<PathBuf>) -> anyhow:
             s.into_bytes()
         }
         AssessFormat::Xlsx => assessment::to_xlsx(&run.result)?,
-        AssessFormat::Pdf => unreachable!("refused above"),
+        AssessFormat::Pdf => bulletin::to_pdf(
+            &bulletin::compose(run, org),
+            org,
+            font.context("the font is read above")?,
+        )?,
     };
     match out {
         Some(path) => {

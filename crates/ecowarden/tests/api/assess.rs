@@ -85,6 +85,16 @@ fn assess(app: &TestApp, rules: &str, extra: &[&str]) -> Value {
     serde_json::from_str(&out).unwrap()
 }
 
+/// `assess show RUN --format FORMAT --out FILE`, which must succeed.
+fn show(app: &TestApp, id: &str, format: &str, out: &std::path::Path) {
+    let out = out.to_str().unwrap();
+    let (code, _, err) = run(
+        &app.url,
+        &["assess", "show", id, "--format", format, "--out", out],
+    );
+    assert_eq!(code, Some(0), "{err}");
+}
+
 fn keys(v: &Value) -> Vec<&str> {
     v.as_object().unwrap().keys().map(String::as_str).collect()
 }
@@ -272,7 +282,7 @@ async fn a_run_has_the_contract_shape_counts_by_own_dates_and_stays_frozen() {
 }
 
 #[tokio::test]
-async fn bad_rules_pdf_and_unknown_runs_are_refused_in_chinese() {
+async fn bad_rules_a_missing_font_and_unknown_runs_are_refused_in_chinese() {
     let app = spawn_app().await;
     let bad = rules_file(&RULES.replace("metric = \"referrals.criminal\"", "metric = \"arrests\""));
     let (code, out, err) = run(
@@ -305,21 +315,24 @@ async fn bad_rules_pdf_and_unknown_runs_are_refused_in_chinese() {
         err.contains("细则年度为 2023，与考核年度 2022 不符"),
         "{err}"
     );
-    let (code, _, err) = run(
-        &app.url,
-        &[
-            "assess",
-            "run",
-            "--rules",
-            &rules_file(RULES),
-            "--year",
-            "2023",
-            "--format",
-            "pdf",
-        ],
+    // A bulletin without its font: the font's path in the error, nothing stored.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecowarden"))
+        .args(["--database-url", &app.url, "assess", "run", "--rules"])
+        .arg(rules_file(RULES))
+        .args(["--year", "2023", "--format", "pdf", "--out", "/dev/null"])
+        .env(
+            "ECOWARDEN__ASSESSMENT__BULLETIN_FONT",
+            "/nonexistent/cjk.ttc",
+        )
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("无法读取通报所用中文字体 /nonexistent/cjk.ttc"),
+        "{err}"
     );
-    assert_eq!(code, Some(2));
-    assert!(err.contains("PDF 通报尚未实现"), "{err}");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM assessment_runs").await, 0);
     let (code, _, err) = run(&app.url, &["assess", "show", "999", "--format", "json"]);
     assert_eq!(code, Some(1));
@@ -327,7 +340,7 @@ async fn bad_rules_pdf_and_unknown_runs_are_refused_in_chinese() {
 }
 
 #[tokio::test]
-async fn a_city_run_ranks_the_cities_and_pingtan_and_writes_a_workbook() {
+async fn a_city_run_ranks_the_cities_and_pingtan_and_writes_a_workbook_and_a_bulletin() {
     let app = spawn_app().await;
     let rules = rules_file(&RULES.replace("level = \"county\"", "level = \"city\""));
     let city = assess(&app, &rules, &[]);
@@ -354,19 +367,7 @@ async fn a_city_run_ranks_the_cities_and_pingtan_and_writes_a_workbook() {
         ecowarden_core::auth::random_token()
     ));
     let id = city["run"].as_str().unwrap();
-    let (code, _, err) = run(
-        &app.url,
-        &[
-            "assess",
-            "show",
-            id,
-            "--format",
-            "xlsx",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(code, Some(0), "{err}");
+    show(&app, id, "xlsx", &out);
     use calamine::Reader;
     let mut wb = calamine::open_workbook_auto(&out).unwrap();
     assert_eq!(wb.sheet_names(), ["排名", "明细"]);
@@ -374,4 +375,14 @@ async fn a_city_run_ranks_the_cities_and_pingtan_and_writes_a_workbook() {
     assert_eq!(ranking.height(), 11);
     let detail = wb.worksheet_range("明细").unwrap();
     assert_eq!(detail.height(), 1 + 10 * 7);
+
+    // The stored run as a bulletin, set in the system font (fonts-wqy-microhei).
+    let pdf = out.with_extension("pdf");
+    show(&app, id, "pdf", &pdf);
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    assert!(
+        bytes.windows(9).any(|w| w == b"FontFile2"),
+        "the font is embedded"
+    );
 }
