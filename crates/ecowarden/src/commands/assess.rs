@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 
 use ecowarden_assessment::bulletin::{self, BulletinFont};
-use ecowarden_assessment::{self as assessment, StoredRun};
+use ecowarden_assessment::{self as assessment, StoredRun, entries};
 use ecowarden_core::config::Settings;
 use ecowarden_core::org::Org;
 use ecowarden_ledger::stats::Period;
@@ -21,9 +21,43 @@ use crate::cli::{AssessCommand, AssessFormat};
 const ACTOR: &str = "cli";
 
 pub async fn assess_command(settings: &Settings, cmd: AssessCommand) -> anyhow::Result<ExitCode> {
-    let (format, out) = match &cmd {
-        AssessCommand::Run { format, out, .. } | AssessCommand::Show { format, out, .. } => {
-            (*format, out.clone())
+    let (format, out) = match cmd {
+        AssessCommand::Run {
+            format, ref out, ..
+        }
+        | AssessCommand::Show {
+            format, ref out, ..
+        } => (format, out.clone()),
+        AssessCommand::Enter {
+            year,
+            half,
+            unit,
+            metric,
+            value,
+            justification,
+            file,
+        } => {
+            let file = match file {
+                Some(path) => Some((
+                    path.file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                    std::fs::read(&path)
+                        .with_context(|| format!("读取证明材料 {} 失败", path.display()))?,
+                )),
+                None => None,
+            };
+            let db = ecowarden_core::open(settings).await?;
+            let org = Org::load(&db).await?;
+            let entry = entries::Entry {
+                unit,
+                metric,
+                value,
+                justification,
+                file,
+            };
+            let id = entries::enter(&db, &org, Period { year, half }, &entry, ACTOR).await?;
+            println!("{id}");
+            return Ok(ExitCode::SUCCESS);
         }
     };
     if format != AssessFormat::Json && out.is_none() && std::io::stdout().is_terminal() {
@@ -67,6 +101,7 @@ pub async fn assess_command(settings: &Settings, cmd: AssessCommand) -> anyhow::
             run
         }
         AssessCommand::Show { run, .. } => assessment::load(&db, run).await?,
+        AssessCommand::Enter { .. } => unreachable!("entered above"),
     };
     write(&stored, format, out, &org, font.as_ref())?;
     Ok(ExitCode::SUCCESS)
