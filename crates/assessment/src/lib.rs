@@ -7,9 +7,14 @@
 //!   printed the day it was made is what it prints later, whatever the ledger or the rules
 //!   became since.
 //!
+//! - [`entries`]: values entered by hand with their justification (`manual.<key>`);
+//! - [`bulletin`] writes a stored run up as an official bulletin (通报) in PDF.
+//!
 //! It depends on core (store, organisation, scopes), ledger (vocabularies, periods) and
 //! scoring; it never parses a command line or speaks HTTP.
 
+pub mod bulletin;
+pub mod entries;
 pub mod inspection;
 pub mod metrics;
 pub mod review;
@@ -20,11 +25,11 @@ use sqlx::Row;
 
 use ecowarden_core::audit_log::{self, Change};
 use ecowarden_core::clock;
-use ecowarden_core::org::Org;
-use ecowarden_core::scope::{AreaError, Scope};
+use ecowarden_core::org::{Org, Region};
+use ecowarden_core::scope::{Area, AreaError, Scope};
 use ecowarden_core::store::{Db, StoreError};
 use ecowarden_ledger::stats::Period;
-use ecowarden_scoring::{RuleErrors, Subject, round2};
+use ecowarden_scoring::{Kind, RuleErrors, RuleSet, Subject, previous_key, round2};
 
 use metrics::Metric;
 
@@ -50,11 +55,18 @@ impl From<sqlx::Error> for AssessError {
     }
 }
 
-/// A stored run: its id and its result as printed (`{"run", "year", "half", …, "units"}`).
+/// A stored run: its id, its result as printed (`{"run", "year", "half", …, "units"}`) and
+/// what a bulletin says about it besides the result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRun {
     pub id: i64,
     pub result: Value,
+    /// The name of the rule set the run used.
+    pub rules_name: String,
+    /// The area whose units were ranked.
+    pub region_code: String,
+    /// When the run was made (RFC 3339, UTC).
+    pub created_at: String,
 }
 
 /// Parses the rule file, measures its metrics for the units of its level inside `region`
@@ -93,7 +105,9 @@ pub async fn run(
             }
         )));
     }
-    let measured = metrics::measure(db, &area, rules.level, period, &units, &wanted).await?;
+    let mut measured = metrics::measure(db, &area, rules.level, period, &units, &wanted).await?;
+    year_on_year(db, &rules, &area, period, &units, &mut measured).await?;
+    entered(db, &rules, period, &mut measured).await?;
     let scores = ecowarden_scoring::score(&rules, &measured.values);
 
     let result = json!({
@@ -183,15 +197,106 @@ pub async fn run(
     Ok(StoredRun {
         id,
         result: with_id(id, result),
+        rules_name: rules.name,
+        region_code,
+        created_at: now,
     })
+}
+
+/// Measures the metrics of the `change` rules over the same period a year before, under
+/// [`previous_key`] (values and evidence), for the year-on-year change.
+async fn year_on_year(
+    db: &Db,
+    rules: &RuleSet,
+    area: &Area,
+    period: Period,
+    units: &[&Region],
+    measured: &mut metrics::Measured,
+) -> Result<(), AssessError> {
+    let mut previous = Vec::new();
+    for r in rules.indicators.iter().flat_map(|i| &i.rules) {
+        if let Kind::Change { .. } = r.kind {
+            let m = Metric::parse(&r.metric).ok_or_else(|| {
+                AssessError::Invalid(format!(
+                    "规则 {} 为同比增幅（change），其考核数据项须取自案件台账，不能为“{}”",
+                    r.id, r.metric
+                ))
+            })?;
+            if !previous.contains(&m) {
+                previous.push(m);
+            }
+        }
+    }
+    if previous.is_empty() {
+        return Ok(());
+    }
+    let before = Period {
+        year: period.year - 1,
+        half: period.half,
+    };
+    let then = metrics::measure(db, area, rules.level, before, units, &previous).await?;
+    for (u, old) in measured.values.iter_mut().zip(then.values) {
+        debug_assert_eq!(u.unit, old.unit);
+        for (k, v) in old.values {
+            u.values.insert(previous_key(&k), v);
+        }
+    }
+    for (unit, by_metric) in then.evidence {
+        let e = measured.evidence.entry(unit).or_default();
+        for (k, ids) in by_metric {
+            e.insert(previous_key(&k), ids);
+        }
+    }
+    Ok(())
+}
+
+/// Adds the values entered by hand (`manual.<key>`) for the period; their evidence is the
+/// entry's id.
+async fn entered(
+    db: &Db,
+    rules: &RuleSet,
+    period: Period,
+    measured: &mut metrics::Measured,
+) -> Result<(), AssessError> {
+    let manual: Vec<&str> = rules
+        .indicators
+        .iter()
+        .flat_map(|i| &i.rules)
+        .map(|r| r.metric.as_str())
+        .filter(|m| entries::is_manual(m))
+        .collect();
+    let values = entries::values(db, period, &manual).await?;
+    for u in &mut measured.values {
+        for m in &manual {
+            if let Some((v, id)) = values.get(&(u.unit.clone(), (*m).to_owned())) {
+                u.values.insert((*m).to_owned(), *v);
+                measured
+                    .evidence
+                    .entry(u.unit.clone())
+                    .or_default()
+                    .insert((*m).to_owned(), vec![*id]);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A stored run, as it was printed when made.
 pub async fn load(db: &Db, id: i64) -> Result<StoredRun, AssessError> {
     let result = stored_json(db, id, "result_json").await?;
+    let row = sqlx::query(
+        "SELECT s.name, r.region_code, r.created_at FROM assessment_runs r \
+         JOIN assessment_rule_sets s ON s.id = r.rule_set_id WHERE r.id = $1",
+    )
+    .bind(id)
+    .fetch_one(db.pool())
+    .await?;
     Ok(StoredRun {
         id,
         result: with_id(id, result),
+        rules_name: row.try_get(0)?,
+        region_code: row.try_get(1)?,
+        created_at: row.try_get(2)?,
     })
 }
 

@@ -102,6 +102,16 @@ pub fn check(rules: &RuleSet) -> std::result::Result<Vec<Metric>, RuleErrors> {
     let mut metrics = Vec::new();
     let mut errors = Vec::new();
     for r in rules.indicators.iter().flat_map(|i| &i.rules) {
+        // Entered by hand, not measured: see `entries`.
+        if crate::entries::is_manual(&r.metric) {
+            if let Some(problem) = crate::entries::check(&r.metric) {
+                errors.push(RuleError {
+                    line: r.metric_line,
+                    message: format!("规则 {} 的{problem}", r.id),
+                });
+            }
+            continue;
+        }
         match Metric::parse(&r.metric) {
             Some(m) => {
                 if !metrics.contains(&m) {
@@ -112,7 +122,7 @@ pub fn check(rules: &RuleSet) -> std::result::Result<Vec<Metric>, RuleErrors> {
                 line: r.metric_line,
                 message: format!(
                     "规则 {} 的考核数据项 metric“{}”未知，可用：cases、penalty_cases、fines_yuan、dossier.mean_score、\
-                     measures.<{}>、referrals.<{}>、tags.<{}>、share.source.<{}>",
+                     measures.<{}>、referrals.<{}>、tags.<{}>、share.source.<{}>、manual.<填报项>",
                     r.id,
                     r.metric,
                     codes(MeasureKind::ALL.iter().map(|k| k.as_str())),

@@ -15,6 +15,15 @@ pub struct Settings {
     pub ingest: IngestSettings,
     pub legal: LegalSettings,
     pub audit: AuditSettings,
+    pub assessment: AssessmentSettings,
+}
+
+/// Assessment (科学考核).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AssessmentSettings {
+    /// The CJK font bulletins (通报) are set in: a TrueType/OpenType file or collection, of
+    /// which the used glyphs are embedded. Not shipped; Debian's fonts-wqy-microhei by default.
+    pub bulletin_font: PathBuf,
 }
 
 /// The audit log's anchor outside the database (see `anchor`).
@@ -96,7 +105,11 @@ impl Settings {
             .set_default("ingest.silent_after_secs", 3900)?
             .set_default("legal.large_fine_yuan", 50_000)?
             .set_default("audit.key_file", "")?
-            .set_default("audit.checkpoint_file", "")?;
+            .set_default("audit.checkpoint_file", "")?
+            .set_default(
+                "assessment.bulletin_font",
+                "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+            )?;
         b = match file {
             Some(f) => b.add_source(config::File::from(f).required(true)),
             None => b.add_source(config::File::with_name("ecowarden.toml").required(false)),

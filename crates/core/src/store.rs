@@ -427,7 +427,8 @@ mod tests {
 
     /// A migration's statements without comments and spacing, with the backends' spellings of
     /// one type made one: `BIGSERIAL PRIMARY KEY` is SQLite's `INTEGER PRIMARY KEY` (a rowid),
-    /// and SQLite's `INTEGER` holds what PostgreSQL's `BIGINT` does.
+    /// SQLite's `INTEGER` holds what PostgreSQL's `BIGINT` does, its `REAL` what `DOUBLE
+    /// PRECISION` does and its `BLOB` what `BYTEA` does.
     fn normalised(sql: &str) -> Vec<String> {
         sql.lines()
             .map(|l| l.split("--").next().unwrap_or_default())
@@ -436,6 +437,8 @@ mod tests {
             .map(|l| {
                 l.replace("BIGSERIAL PRIMARY KEY", "INTEGER PRIMARY KEY")
                     .replace("BIGINT", "INTEGER")
+                    .replace("DOUBLE PRECISION", "REAL")
+                    .replace("BYTEA", "BLOB")
             })
             .collect()
     }

@@ -12,88 +12,21 @@ use std::time::Instant;
 
 use ecowarden_core::org::Org;
 use ecowarden_core::scope::Scope;
-use ecowarden_core::store::Db;
 use ecowarden_ledger::checks::Policy;
 use ecowarden_ledger::{calendar, dossier};
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ecowarden");
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The columns of a table, in order.
-async fn columns(db: &Db, table: &str) -> Vec<String> {
-    let rows: Vec<(i64, String, String, i64, Option<String>, i64)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("PRAGMA table_info({table})")))
-            .fetch_all(db.pool())
-            .await
-            .expect("table info");
-    rows.into_iter().map(|r| r.1).collect()
-}
-
-/// Copies `table`'s rows of the first `base` cases `copies - 1` times, shifting the case ids
-/// by multiples of `base` (and renumbering `case_no` in the cases table).
-async fn copy(db: &Db, table: &str, key: &str, base: i64, copies: i64) {
-    let cols = columns(db, table).await;
-    for k in 1..copies {
-        let select: Vec<String> = cols
-            .iter()
-            .map(|c| match c.as_str() {
-                c if c == key => format!("{c} + {}", k * base),
-                "case_no" => format!("case_no || '-{k}'"),
-                "id" if table != "cases" => "NULL".into(),
-                c => c.to_owned(),
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO {table} ({}) SELECT {} FROM {table} WHERE {key} <= {base}",
-            cols.join(", "),
-            select.join(", ")
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(db.pool())
-            .await
-            .unwrap_or_else(|e| panic!("copying {table}: {e}"));
-    }
-}
-
 fn main() {
-    let args: Vec<i64> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let (base, copies) = (
-        args.first().copied().unwrap_or(100_000),
-        args.get(1).copied().unwrap_or(10),
-    );
-    let dir = std::env::temp_dir().join(format!("ew-bench-checks-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let url = format!("sqlite:{}", dir.join("ecowarden.sqlite").display());
+    let (dir, url, base, copies) = common::place("checks");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let t = Instant::now();
-        let db = Db::connect(&url).await.expect("store");
-        ecowarden::demo::seed(&db, base as usize, 2023, 1)
-            .await
-            .expect("seed")
-            .expect("empty store");
-        for (table, key) in [
-            ("cases", "id"),
-            ("case_officers", "case_id"),
-            ("measures", "case_id"),
-            ("referrals", "case_id"),
-            ("case_documents", "case_id"),
-            ("case_suspensions", "case_id"),
-        ] {
-            copy(&db, table, key, base, copies).await;
-        }
-        sqlx::query("ANALYZE").execute(db.pool()).await.expect("analyze");
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE year = 2023")
-            .fetch_one(db.pool())
-            .await
-            .expect("count");
-        eprintln!("seeded {n} cases in {:.1} s", t.elapsed().as_secs_f64());
-
+        let db = common::million(&url, base, copies).await;
         let org = Org::load(&db).await.expect("org");
         let area = Scope::Province.area(&org, None).expect("area");
         let cal = calendar::load(&db).await.expect("calendar");

@@ -359,6 +359,32 @@ pub enum AssessCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Enters (or replaces) a value by hand for a `manual.<key>` metric of a unit and period:
+    /// a yes/no fact (1 or 0), points, or a count to deduct for, with its justification and
+    /// optionally the evidence file.
+    Enter {
+        #[arg(long)]
+        year: i32,
+        /// Half-year: 1 or 2; the whole year if absent.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
+        half: Option<u8>,
+        /// The unit's region code, e.g. 350102.
+        #[arg(long)]
+        unit: String,
+        /// `manual.<key>`, as the rule file names it.
+        #[arg(long)]
+        metric: String,
+        /// 1 or 0 for yes/no, else the points or the count (a negative one is refused in
+        /// Chinese, not taken for a flag).
+        #[arg(long, allow_negative_numbers = true)]
+        value: f64,
+        /// Why (依据说明).
+        #[arg(long)]
+        justification: String,
+        /// The evidence file (证明材料).
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
     /// Prints a stored run as it was made.
     Show {
         /// The run's id, as `assess run` printed it.

@@ -86,7 +86,7 @@ pub struct Rule {
 }
 
 /// How a rule turns a value into points. Every kind is capped at the rule's `max` and never
-/// goes below 0.
+/// goes below 0, except a deduction, which goes from `−max` to 0.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
     /// `per × value`.
@@ -99,6 +99,17 @@ pub enum Kind {
     Rank { points: Vec<f64> },
     /// `max × min(1, value / target)`.
     Ratio { target: f64 },
+    /// Year-on-year change: `max × min(1, change / target)`, where change is
+    /// `(value − previous) / previous` against the same period a year before (the value under
+    /// [`previous_key`]); from nothing to something is a full change of 1, nothing to nothing 0.
+    Change { target: f64 },
+    /// Yes or no (是否): `max` when the value is 1 (yes, entered with its evidence), else 0.
+    YesNo,
+    /// Points given by hand with a justification: the value itself, capped at `max`.
+    Manual,
+    /// `per` points taken off per unit of value, at most `max`: the rule scores from `−max`
+    /// to 0 and lowers its indicator (which still never goes below 0).
+    Deduction { per: f64 },
 }
 
 impl Kind {
@@ -108,7 +119,28 @@ impl Kind {
             Kind::Thresholds { .. } => "thresholds",
             Kind::Rank { .. } => "rank",
             Kind::Ratio { .. } => "ratio",
+            Kind::Change { .. } => "change",
+            Kind::YesNo => "yes_no",
+            Kind::Manual => "manual",
+            Kind::Deduction { .. } => "deduction",
         }
+    }
+}
+
+/// Where a unit's value of `metric` in the same period of the year before goes, for
+/// [`Kind::Change`] rules.
+pub fn previous_key(metric: &str) -> String {
+    format!("{metric}@previous")
+}
+
+/// Year-on-year change of `value` over `previous` (see [`Kind::Change`]).
+pub fn change(value: f64, previous: f64) -> f64 {
+    if previous > 0.0 {
+        (value - previous) / previous
+    } else if value > 0.0 {
+        1.0
+    } else {
+        0.0
     }
 }
 
@@ -167,7 +199,7 @@ pub fn score(rules: &RuleSet, units: &[UnitValues]) -> Vec<UnitScore> {
                         .rules
                         .iter()
                         .map(|r| {
-                            let v = value(u, &r.metric);
+                            let mut v = value(u, &r.metric);
                             let raw = match &r.kind {
                                 Kind::Linear { per } => per * v,
                                 Kind::Thresholds { thresholds } => thresholds
@@ -181,13 +213,29 @@ pub fn score(rules: &RuleSet, units: &[UnitValues]) -> Vec<UnitScore> {
                                     points.get(better).copied().unwrap_or(0.0)
                                 }
                                 Kind::Ratio { target } => r.max * (v / target).min(1.0),
+                                Kind::Change { target } => {
+                                    v = change(v, value(u, &previous_key(&r.metric)));
+                                    r.max * (v / target).min(1.0)
+                                }
+                                Kind::YesNo => {
+                                    if v >= 1.0 {
+                                        r.max
+                                    } else {
+                                        0.0
+                                    }
+                                }
+                                Kind::Manual => v,
+                                Kind::Deduction { per } => -(per * v),
                             };
                             RuleScore {
                                 id: r.id.clone(),
                                 name: r.name.clone(),
                                 metric: r.metric.clone(),
                                 value: v,
-                                score: cap(raw, r.max),
+                                score: match r.kind {
+                                    Kind::Deduction { .. } => -cap(-raw, r.max),
+                                    _ => cap(raw, r.max),
+                                },
                             }
                         })
                         .collect();

@@ -76,6 +76,18 @@ struct RawRule {
     target: Option<Spanned<f64>>,
 }
 
+/// The rule kinds a file may name.
+const KINDS: [&str; 8] = [
+    "linear",
+    "thresholds",
+    "rank",
+    "ratio",
+    "change",
+    "yes_no",
+    "manual",
+    "deduction",
+];
+
 /// Parses and validates a rule file.
 pub fn parse(text: &str) -> Result<RuleSet, RuleErrors> {
     let line = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
@@ -192,34 +204,50 @@ pub fn parse(text: &str) -> Result<RuleSet, RuleErrors> {
             let kind_at = r.kind.as_ref().map_or(at, |k| k.span().start);
             // Each kind takes exactly its own parameter; a stray one is a mistake in the file
             // (say `per` left on a rule changed to `rank`) that would otherwise be silently ignored.
-            let params = [
-                ("per", "linear", r.per.as_ref().map(|p| p.span().start)),
+            let params: [(&str, &[&str], Option<usize>); 4] = [
+                (
+                    "per",
+                    &["linear", "deduction"],
+                    r.per.as_ref().map(|p| p.span().start),
+                ),
                 (
                     "thresholds",
-                    "thresholds",
+                    &["thresholds"],
                     r.thresholds.as_ref().map(|p| p.span().start),
                 ),
-                ("points", "rank", r.points.as_ref().map(|p| p.span().start)),
-                ("target", "ratio", r.target.as_ref().map(|p| p.span().start)),
+                (
+                    "points",
+                    &["rank"],
+                    r.points.as_ref().map(|p| p.span().start),
+                ),
+                (
+                    "target",
+                    &["ratio", "change"],
+                    r.target.as_ref().map(|p| p.span().start),
+                ),
             ];
-            if let Some(k) = kind_name.filter(|k| params.iter().any(|(_, pk, _)| pk == k)) {
-                for (param, owner, span) in params {
-                    if let Some(s) = span.filter(|_| owner != k) {
+            if let Some(k) = kind_name.filter(|k| KINDS.contains(k)) {
+                for (param, owners, span) in params {
+                    if let Some(s) = span.filter(|_| !owners.contains(&k)) {
                         err(s, format!("规则 {rid} 的评分方式为 {k}，不使用 {param}"));
                     }
                 }
             }
+            let mut per = |p: Spanned<f64>| {
+                let per = *p.get_ref();
+                if !(per.is_finite() && per >= 0.0) {
+                    err(
+                        p.span().start,
+                        format!("规则 {rid} 的 per 不能小于 0，实为 {per}"),
+                    );
+                }
+                per
+            };
             let kind = match kind_name {
-                Some("linear") => r.per.map(|p| {
-                    let per = *p.get_ref();
-                    if !(per.is_finite() && per >= 0.0) {
-                        err(
-                            p.span().start,
-                            format!("规则 {rid} 的 per 不能小于 0，实为 {per}"),
-                        );
-                    }
-                    Kind::Linear { per }
-                }),
+                Some("linear") => r.per.map(|p| Kind::Linear { per: per(p) }),
+                Some("deduction") => r.per.map(|p| Kind::Deduction { per: per(p) }),
+                Some("yes_no") => Some(Kind::YesNo),
+                Some("manual") => Some(Kind::Manual),
                 Some("thresholds") => r.thresholds.map(|t| {
                     let list = t.get_ref().clone();
                     if list.is_empty() {
@@ -255,7 +283,7 @@ pub fn parse(text: &str) -> Result<RuleSet, RuleErrors> {
                     }
                     Kind::Rank { points }
                 }),
-                Some("ratio") => r.target.map(|t| {
+                Some(k @ ("ratio" | "change")) => r.target.map(|t| {
                     let target = *t.get_ref();
                     if !(target.is_finite() && target > 0.0) {
                         err(
@@ -263,13 +291,18 @@ pub fn parse(text: &str) -> Result<RuleSet, RuleErrors> {
                             format!("规则 {rid} 的 target 须大于 0，实为 {target}"),
                         );
                     }
-                    Kind::Ratio { target }
+                    if k == "ratio" {
+                        Kind::Ratio { target }
+                    } else {
+                        Kind::Change { target }
+                    }
                 }),
                 Some(other) => {
                     err(
                         kind_at,
                         format!(
-                            "规则 {rid} 的评分方式 kind“{other}”未知，应为 linear、thresholds、rank 或 ratio"
+                            "规则 {rid} 的评分方式 kind“{other}”未知，应为 {}",
+                            KINDS.join("、")
                         ),
                     );
                     continue;
@@ -282,6 +315,8 @@ pub fn parse(text: &str) -> Result<RuleSet, RuleErrors> {
             let Some(kind) = kind else {
                 let (param, what) = match kind_name {
                     Some("linear") => ("per", "每单位得分"),
+                    Some("deduction") => ("per", "每单位扣分"),
+                    Some("change") => ("target", "满分所需的同比增幅，如 0.1 即 10%"),
                     Some("thresholds") => ("thresholds", "[[门槛, 分值], …]"),
                     Some("rank") => ("points", "按名次的分值"),
                     _ => ("target", "满分目标值"),

@@ -183,6 +183,111 @@ fn scores_every_kind_by_hand() {
     );
 }
 
+/// Year-on-year change, yes/no, manual points and a deduction, in one indicator of 20.
+const MORE_KINDS: &str = r#"
+name = "t"
+year = 2023
+subject = "individual"
+level = "county"
+[[indicator]]
+id = "1"
+name = "综合"
+max = 20
+  [[indicator.rule]]
+  id = "1.1"
+  metric = "cases"
+  kind = "change"
+  target = 0.2
+  max = 10
+  [[indicator.rule]]
+  id = "1.2"
+  metric = "manual.standard_site"
+  kind = "yes_no"
+  max = 5
+  [[indicator.rule]]
+  id = "1.3"
+  metric = "manual.innovation"
+  kind = "manual"
+  max = 5
+  [[indicator.rule]]
+  id = "1.4"
+  metric = "manual.complaints"
+  kind = "deduction"
+  per = 2
+  max = 6
+"#;
+
+#[test]
+fn change_yes_no_manual_and_deduction_by_hand() {
+    let rules = parse(MORE_KINDS).unwrap();
+    assert_eq!(rules.subject, Subject::Individual);
+    let prev = previous_key("cases");
+    let units = [
+        // 12 over 10 is +20 % → the full 10; yes → 5; 3.5 by hand; one complaint −2. 16.5.
+        unit(
+            "A",
+            &[
+                ("cases", 12.0),
+                (&prev, 10.0),
+                ("manual.standard_site", 1.0),
+                ("manual.innovation", 3.5),
+                ("manual.complaints", 1.0),
+            ],
+        ),
+        // +10 % → 5; no → 0; 9 by hand capped at 5; five complaints −10 capped at −6. The
+        // indicator is 4.
+        unit(
+            "B",
+            &[
+                ("cases", 11.0),
+                (&prev, 10.0),
+                ("manual.innovation", 9.0),
+                ("manual.complaints", 5.0),
+            ],
+        ),
+        // A fall scores 0; from nothing to 3 is a full change; deductions cannot take the
+        // indicator below 0.
+        unit(
+            "C",
+            &[("cases", 5.0), (&prev, 10.0), ("manual.complaints", 1.0)],
+        ),
+        unit("D", &[("cases", 3.0)]),
+    ];
+    let s = score(&rules, &units);
+    let by = |code: &str| s.iter().find(|u| u.unit == code).unwrap();
+    let rules_of = |u: &UnitScore| {
+        u.indicators[0]
+            .rules
+            .iter()
+            .map(|r| r.score)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rules_of(by("A")), [10.0, 5.0, 3.5, -2.0]);
+    assert_eq!(by("A").score, 16.5);
+    assert_eq!(by("A").indicators[0].rules[0].value, 0.2);
+    assert_eq!(rules_of(by("B")), [5.0, 0.0, 5.0, -6.0]);
+    assert!((by("B").score - 4.0).abs() < 1e-9);
+    assert_eq!(rules_of(by("C")), [0.0, 0.0, 0.0, -2.0]);
+    assert_eq!(by("C").score, 0.0);
+    assert_eq!(by("C").indicators[0].rules[0].value, -0.5);
+    assert_eq!(rules_of(by("D")), [10.0, 0.0, 0.0, 0.0]);
+    assert_eq!(change(0.0, 0.0), 0.0);
+}
+
+#[test]
+fn new_kinds_take_their_own_parameters() {
+    let text = MORE_KINDS
+        .replace("kind = \"yes_no\"", "kind = \"yes_no\"\n  per = 1")
+        .replace("  per = 2\n", "");
+    assert_eq!(
+        errors(&text),
+        [
+            "第20行：规则 1.2 的评分方式为 yes_no，不使用 per",
+            "第30行：规则 1.4 的评分方式为 deduction，缺少 per（每单位扣分）",
+        ]
+    );
+}
+
 #[test]
 fn a_threshold_is_reached_at_its_value_and_points_are_capped() {
     let rules = parse(
@@ -343,7 +448,7 @@ max = -1
             "第7行：指标 1 的 max 不能小于 0，实为 -1",
             "第11行：规则 1.1 的评分方式为 linear，缺少 per（每单位得分）",
             "第14行：规则编号“1.1”重复（第9行已使用）",
-            "第16行：规则 1.1 的评分方式 kind“cubic”未知，应为 linear、thresholds、rank 或 ratio",
+            "第16行：规则 1.1 的评分方式 kind“cubic”未知，应为 linear、thresholds、rank、ratio、change、yes_no、manual、deduction",
             "第23行：规则 1.3 的评分方式为 rank，不使用 per",
         ]
     );
@@ -443,6 +548,10 @@ fn arbitrary_rules() -> impl Strategy<Value = RuleSet> {
                         ),
                         rule("1.3", Kind::Rank { points }),
                         rule("1.4", Kind::Ratio { target }),
+                        rule("1.5", Kind::Change { target }),
+                        rule("1.6", Kind::YesNo),
+                        rule("1.7", Kind::Manual),
+                        rule("1.8", Kind::Deduction { per }),
                     ],
                 }],
             }
@@ -457,7 +566,7 @@ fn arbitrary_units() -> impl Strategy<Value = Vec<UnitValues>> {
     .prop_map(|xs| {
         xs.into_iter()
             .enumerate()
-            .map(|(i, x)| unit(&format!("U{i:02}"), &[("x", x)]))
+            .map(|(i, x)| unit(&format!("U{i:02}"), &[("x", x), ("x@previous", 3.0)]))
             .collect()
     })
 }
@@ -471,7 +580,11 @@ proptest! {
             for (ind, spec) in u.indicators.iter().zip(&rules.indicators) {
                 prop_assert!(ind.score >= 0.0 && ind.score <= spec.max);
                 for (r, rs) in ind.rules.iter().zip(&spec.rules) {
-                    prop_assert!(r.score >= 0.0 && r.score <= rs.max);
+                    if let Kind::Deduction { .. } = rs.kind {
+                        prop_assert!(r.score <= 0.0 && r.score >= -rs.max);
+                    } else {
+                        prop_assert!(r.score >= 0.0 && r.score <= rs.max);
+                    }
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! `ecowarden assess run`: scores the units of a rule file's level for a period, stores the
-//! run and prints it; `ecowarden assess show`: prints a stored run as it was made.
+//! run and prints it; `ecowarden assess show`: prints a stored run as it was made. Both print
+//! JSON, a workbook, or the run's bulletin (通报) as a PDF.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -8,7 +9,8 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-use ecowarden_assessment::{self as assessment, StoredRun};
+use ecowarden_assessment::bulletin::{self, BulletinFont};
+use ecowarden_assessment::{self as assessment, StoredRun, entries};
 use ecowarden_core::config::Settings;
 use ecowarden_core::org::Org;
 use ecowarden_ledger::stats::Period;
@@ -19,20 +21,56 @@ use crate::cli::{AssessCommand, AssessFormat};
 const ACTOR: &str = "cli";
 
 pub async fn assess_command(settings: &Settings, cmd: AssessCommand) -> anyhow::Result<ExitCode> {
-    let (format, out) = match &cmd {
-        AssessCommand::Run { format, out, .. } | AssessCommand::Show { format, out, .. } => {
-            (*format, out.clone())
+    let (format, out) = match cmd {
+        AssessCommand::Run {
+            format, ref out, ..
+        }
+        | AssessCommand::Show {
+            format, ref out, ..
+        } => (format, out.clone()),
+        AssessCommand::Enter {
+            year,
+            half,
+            unit,
+            metric,
+            value,
+            justification,
+            file,
+        } => {
+            let file = match file {
+                Some(path) => Some((
+                    path.file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                    std::fs::read(&path)
+                        .with_context(|| format!("读取证明材料 {} 失败", path.display()))?,
+                )),
+                None => None,
+            };
+            let db = ecowarden_core::open(settings).await?;
+            let org = Org::load(&db).await?;
+            let entry = entries::Entry {
+                unit,
+                metric,
+                value,
+                justification,
+                file,
+            };
+            let id = entries::enter(&db, &org, Period { year, half }, &entry, ACTOR).await?;
+            println!("{id}");
+            return Ok(ExitCode::SUCCESS);
         }
     };
-    // Refused before anything is computed or stored: a run asked for as PDF stores nothing.
-    if format == AssessFormat::Pdf {
-        eprintln!("PDF 通报尚未实现，请使用 --format json 或 xlsx");
-        return Ok(ExitCode::from(2));
+    if format != AssessFormat::Json && out.is_none() && std::io::stdout().is_terminal() {
+        bail!("a workbook or a PDF is binary: give --out FILE or redirect standard output");
     }
-    if format == AssessFormat::Xlsx && out.is_none() && std::io::stdout().is_terminal() {
-        bail!("a workbook is binary: give --out FILE.xlsx or redirect standard output");
-    }
+    // Read before anything is computed or stored: a run asked for as PDF without a usable
+    // font stores nothing.
+    let font = match format {
+        AssessFormat::Pdf => Some(BulletinFont::load(&settings.assessment.bulletin_font)?),
+        _ => None,
+    };
     let db = ecowarden_core::open(settings).await?;
+    let org = Org::load(&db).await?;
     let stored = match cmd {
         AssessCommand::Run {
             rules,
@@ -43,7 +81,6 @@ pub async fn assess_command(settings: &Settings, cmd: AssessCommand) -> anyhow::
         } => {
             let text = std::fs::read_to_string(&rules)
                 .with_context(|| format!("读取评分细则 {} 失败", rules.display()))?;
-            let org = Org::load(&db).await?;
             let started = Instant::now();
             let run = assessment::run(
                 &db,
@@ -64,12 +101,19 @@ pub async fn assess_command(settings: &Settings, cmd: AssessCommand) -> anyhow::
             run
         }
         AssessCommand::Show { run, .. } => assessment::load(&db, run).await?,
+        AssessCommand::Enter { .. } => unreachable!("entered above"),
     };
-    write(&stored, format, out)?;
+    write(&stored, format, out, &org, font.as_ref())?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn write(run: &StoredRun, format: AssessFormat, out: Option<PathBuf>) -> anyhow::Result<()> {
+fn write(
+    run: &StoredRun,
+    format: AssessFormat,
+    out: Option<PathBuf>,
+    org: &Org,
+    font: Option<&BulletinFont>,
+) -> anyhow::Result<()> {
     let bytes = match format {
         AssessFormat::Json => {
             let mut s = serde_json::to_string_pretty(&run.result)?;
@@ -77,7 +121,11 @@ fn write(run: &StoredRun, format: AssessFormat, out: Option<PathBuf>) -> anyhow:
             s.into_bytes()
         }
         AssessFormat::Xlsx => assessment::to_xlsx(&run.result)?,
-        AssessFormat::Pdf => unreachable!("refused above"),
+        AssessFormat::Pdf => bulletin::to_pdf(
+            &bulletin::compose(run, org),
+            org,
+            font.context("the font is read above")?,
+        )?,
     };
     match out {
         Some(path) => {

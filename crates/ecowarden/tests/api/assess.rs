@@ -85,6 +85,16 @@ fn assess(app: &TestApp, rules: &str, extra: &[&str]) -> Value {
     serde_json::from_str(&out).unwrap()
 }
 
+/// `assess show RUN --format FORMAT --out FILE`, which must succeed.
+fn show(app: &TestApp, id: &str, format: &str, out: &std::path::Path) {
+    let out = out.to_str().unwrap();
+    let (code, _, err) = run(
+        &app.url,
+        &["assess", "show", id, "--format", format, "--out", out],
+    );
+    assert_eq!(code, Some(0), "{err}");
+}
+
 fn keys(v: &Value) -> Vec<&str> {
     v.as_object().unwrap().keys().map(String::as_str).collect()
 }
@@ -272,7 +282,7 @@ async fn a_run_has_the_contract_shape_counts_by_own_dates_and_stays_frozen() {
 }
 
 #[tokio::test]
-async fn bad_rules_pdf_and_unknown_runs_are_refused_in_chinese() {
+async fn bad_rules_a_missing_font_and_unknown_runs_are_refused_in_chinese() {
     let app = spawn_app().await;
     let bad = rules_file(&RULES.replace("metric = \"referrals.criminal\"", "metric = \"arrests\""));
     let (code, out, err) = run(
@@ -305,21 +315,24 @@ async fn bad_rules_pdf_and_unknown_runs_are_refused_in_chinese() {
         err.contains("细则年度为 2023，与考核年度 2022 不符"),
         "{err}"
     );
-    let (code, _, err) = run(
-        &app.url,
-        &[
-            "assess",
-            "run",
-            "--rules",
-            &rules_file(RULES),
-            "--year",
-            "2023",
-            "--format",
-            "pdf",
-        ],
+    // A bulletin without its font: the font's path in the error, nothing stored.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecowarden"))
+        .args(["--database-url", &app.url, "assess", "run", "--rules"])
+        .arg(rules_file(RULES))
+        .args(["--year", "2023", "--format", "pdf", "--out", "/dev/null"])
+        .env(
+            "ECOWARDEN__ASSESSMENT__BULLETIN_FONT",
+            "/nonexistent/cjk.ttc",
+        )
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("无法读取通报所用中文字体 /nonexistent/cjk.ttc"),
+        "{err}"
     );
-    assert_eq!(code, Some(2));
-    assert!(err.contains("PDF 通报尚未实现"), "{err}");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM assessment_runs").await, 0);
     let (code, _, err) = run(&app.url, &["assess", "show", "999", "--format", "json"]);
     assert_eq!(code, Some(1));
@@ -327,7 +340,7 @@ async fn bad_rules_pdf_and_unknown_runs_are_refused_in_chinese() {
 }
 
 #[tokio::test]
-async fn a_city_run_ranks_the_cities_and_pingtan_and_writes_a_workbook() {
+async fn a_city_run_ranks_the_cities_and_pingtan_and_writes_a_workbook_and_a_bulletin() {
     let app = spawn_app().await;
     let rules = rules_file(&RULES.replace("level = \"county\"", "level = \"city\""));
     let city = assess(&app, &rules, &[]);
@@ -354,19 +367,7 @@ async fn a_city_run_ranks_the_cities_and_pingtan_and_writes_a_workbook() {
         ecowarden_core::auth::random_token()
     ));
     let id = city["run"].as_str().unwrap();
-    let (code, _, err) = run(
-        &app.url,
-        &[
-            "assess",
-            "show",
-            id,
-            "--format",
-            "xlsx",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(code, Some(0), "{err}");
+    show(&app, id, "xlsx", &out);
     use calamine::Reader;
     let mut wb = calamine::open_workbook_auto(&out).unwrap();
     assert_eq!(wb.sheet_names(), ["排名", "明细"]);
@@ -374,4 +375,202 @@ async fn a_city_run_ranks_the_cities_and_pingtan_and_writes_a_workbook() {
     assert_eq!(ranking.height(), 11);
     let detail = wb.worksheet_range("明细").unwrap();
     assert_eq!(detail.height(), 1 + 10 * 7);
+
+    // The stored run as a bulletin, set in the system font (fonts-wqy-microhei).
+    let pdf = out.with_extension("pdf");
+    show(&app, id, "pdf", &pdf);
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    assert!(
+        bytes.windows(9).any(|w| w == b"FontFile2"),
+        "the font is embedded"
+    );
+}
+
+/// Year-on-year change, yes/no with evidence, manual points and a deduction.
+const MORE_KINDS: &str = r#"
+name = "测试细则（扩展）"
+year = 2023
+subject = "collective"
+level = "county"
+[[indicator]]
+id = "1"
+name = "综合"
+max = 30
+  [[indicator.rule]]
+  id = "1.1"
+  metric = "cases"
+  kind = "change"
+  target = 0.5
+  max = 10
+  [[indicator.rule]]
+  id = "1.2"
+  name = "规范化建设"
+  metric = "manual.standard_site"
+  kind = "yes_no"
+  max = 5
+  [[indicator.rule]]
+  id = "1.3"
+  name = "创新做法"
+  metric = "manual.innovation"
+  kind = "manual"
+  max = 5
+  [[indicator.rule]]
+  id = "1.4"
+  name = "被约谈"
+  metric = "manual.interviews"
+  kind = "deduction"
+  per = 3
+  max = 6
+"#;
+
+fn enter(
+    app: &TestApp,
+    unit: &str,
+    metric: &str,
+    value: &str,
+    extra: &[&str],
+) -> (Option<i32>, String, String) {
+    let mut args = vec![
+        "assess", "enter", "--year", "2023", "--unit", unit, "--metric", metric, "--value", value,
+    ];
+    args.extend_from_slice(extra);
+    run(&app.url, &args)
+}
+
+fn rule<'a>(run: &'a Value, code: &str, id: &str) -> &'a Value {
+    unit(run, code)["indicators"][0]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn entered_values_and_year_on_year_change_are_scored() {
+    let app = spawn_app().await;
+    let gulou = "350102";
+    let evidence_file = std::env::temp_dir().join(format!(
+        "ew-evidence-{}.txt",
+        ecowarden_core::auth::random_token()
+    ));
+    std::fs::write(&evidence_file, "验收意见").unwrap();
+    let why = ["--justification", "2023年通过省级规范化验收"];
+    let (code, _, err) = enter(&app, gulou, "manual.standard_site", "1", &why);
+    assert_eq!(code, Some(0), "{err}");
+    // Entering again replaces the value, now with the evidence file.
+    let file = evidence_file.to_str().unwrap();
+    let (code, id, err) = enter(
+        &app,
+        gulou,
+        "manual.standard_site",
+        "1",
+        &[why[0], why[1], "--file", file],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = enter(
+        &app,
+        gulou,
+        "manual.innovation",
+        "7",
+        &["--justification", "非现场执法创新"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = enter(
+        &app,
+        gulou,
+        "manual.interviews",
+        "1",
+        &["--justification", "被约谈一次"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM assessment_entries").await,
+        3
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM assessment_entries WHERE file_name LIKE 'ew-evidence-%'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM audit_log WHERE entity = 'assessment_entry'")
+            .await,
+        4
+    );
+
+    // Refused in Chinese, nothing stored: no justification, a malformed key, a negative value.
+    let (code, _, err) = enter(
+        &app,
+        gulou,
+        "manual.innovation",
+        "1",
+        &["--justification", " "],
+    );
+    assert_eq!(code, Some(1));
+    assert!(err.contains("请填写依据说明"), "{err}");
+    let (code, _, err) = enter(&app, gulou, "manual.创新", "1", &why);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("手工填报数据项“manual.创新”格式有误"), "{err}");
+    let (code, _, err) = enter(&app, gulou, "manual.innovation", "-1", &why);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("填报值须为不小于 0 的数"), "{err}");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM assessment_entries").await,
+        3
+    );
+
+    sqlx::query(
+        "UPDATE cases SET year = 2022, filed_on = '2022-' || substr(filed_on, 6) WHERE id IN \
+         (SELECT id FROM cases WHERE region_code = '350102' AND status <> 'withdrawn' \
+          AND filed_on LIKE '2023-%' ORDER BY id LIMIT 2)",
+    )
+    .execute(app.db.pool())
+    .await
+    .unwrap();
+    let result = assess(&app, &rules_file(MORE_KINDS), &[]);
+    // 1 → 5; 7 points capped at 5; one interview −3.
+    assert_eq!(rule(&result, gulou, "1.2")["score"], 5.0);
+    assert_eq!(rule(&result, gulou, "1.3")["score"], 5.0);
+    assert_eq!(rule(&result, gulou, "1.4")["score"], -3.0);
+    let entry_id: i64 = id.trim().parse().unwrap();
+    assert_eq!(
+        evidence(&app, &result, gulou, "manual.standard_site").await,
+        [entry_id]
+    );
+    // A unit with nothing entered scores 0 on them.
+    assert_eq!(rule(&result, "350103", "1.2")["score"], 0.0);
+
+    // The change is 2023 over 2022, each year's cases filed in it; the seed is all 2023, so
+    // two of 鼓楼's cases move to 2022 (before the run).
+    let filed = |year: i32| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM cases WHERE region_code = $1 AND status <> 'withdrawn' \
+                 AND filed_on BETWEEN $2 AND $3",
+            )
+            .bind(gulou)
+            .bind(format!("{year}-01-01"))
+            .bind(format!("{year}-12-31"))
+            .fetch_one(db.pool())
+            .await
+            .unwrap() as f64
+        }
+    };
+    let (now, then) = (filed(2023).await, filed(2022).await);
+    assert_eq!(then, 2.0);
+    assert!(now > 0.0);
+    let change = ecowarden_scoring::change(now, then);
+    let shown = rule(&result, gulou, "1.1");
+    assert_eq!(shown["value"], (change * 10_000.0).round() / 10_000.0);
+    assert_eq!(
+        shown["score"],
+        ecowarden_scoring::round2((10.0 * change / 0.5).clamp(0.0, 10.0))
+    );
+    assert_eq!(
+        evidence(&app, &result, gulou, "cases@previous").await.len() as f64,
+        then
+    );
 }

@@ -1,0 +1,177 @@
+//! Values entered by hand (`manual.<key>` in a rule file): what no ledger measures — a yes/no
+//! fact with its evidence (a `yes_no` rule), points given with a justification (`manual`), a
+//! count of failings to deduct for (`deduction`). One value per period, unit and key; entering
+//! again replaces it. Each entry goes through the audit log, since it changes a score.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use sqlx::Row;
+
+use ecowarden_core::audit_log::{self, Change};
+use ecowarden_core::clock;
+use ecowarden_core::org::Org;
+use ecowarden_core::store::Db;
+use ecowarden_ledger::stats::Period;
+
+use crate::AssessError;
+
+/// The prefix of the metrics read from entries.
+pub const PREFIX: &str = "manual.";
+
+/// An entry to store.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The unit's region code.
+    pub unit: String,
+    /// `manual.<key>`, as the rule file names it.
+    pub metric: String,
+    pub value: f64,
+    pub justification: String,
+    /// The uploaded evidence: its file name and bytes.
+    pub file: Option<(String, Vec<u8>)>,
+}
+
+/// Whether a metric is entered by hand rather than measured.
+pub fn is_manual(metric: &str) -> bool {
+    metric.starts_with(PREFIX)
+}
+
+/// The key of a `manual.<key>` metric, if well formed: lower-case ASCII letters, digits and
+/// underscores, as rule files name things.
+fn key(metric: &str) -> Option<&str> {
+    metric.strip_prefix(PREFIX).filter(|k| {
+        !k.is_empty()
+            && k.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    })
+}
+
+/// The problem of a malformed `manual.` metric, for the rule file's checks.
+pub fn check(metric: &str) -> Option<String> {
+    key(metric)
+        .is_none()
+        .then(|| format!("手工填报数据项“{metric}”格式有误，应为 manual.<小写字母、数字或下划线>"))
+}
+
+/// Stores (or replaces) an entry for a period and returns its id.
+pub async fn enter(
+    db: &Db,
+    org: &Org,
+    period: Period,
+    e: &Entry,
+    actor: &str,
+) -> Result<i64, AssessError> {
+    let key = key(&e.metric).ok_or_else(|| {
+        AssessError::Invalid(check(&e.metric).expect("a malformed key has a problem"))
+    })?;
+    org.known(&e.unit).map_err(AssessError::Invalid)?;
+    if !(e.value.is_finite() && e.value >= 0.0) {
+        return Err(AssessError::Invalid(format!(
+            "填报值须为不小于 0 的数，实为 {}",
+            e.value
+        )));
+    }
+    if e.justification.trim().is_empty() {
+        return Err(AssessError::Invalid(
+            "请填写依据说明（手工填报的分值和是否事项须说明依据）".into(),
+        ));
+    }
+    let half = i64::from(period.half.unwrap_or(0));
+    let mut w = db.write().await?;
+    let before = sqlx::query(
+        "SELECT id, value, justification, file_name FROM assessment_entries \
+         WHERE year = $1 AND half = $2 AND subject_code = $3 AND key = $4",
+    )
+    .bind(i64::from(period.year))
+    .bind(half)
+    .bind(&e.unit)
+    .bind(key)
+    .fetch_optional(&mut *w.tx)
+    .await?;
+    let before = match before {
+        Some(row) => {
+            let id: i64 = row.try_get(0)?;
+            sqlx::query("DELETE FROM assessment_entries WHERE id = $1")
+                .bind(id)
+                .execute(&mut *w.tx)
+                .await?;
+            Some(json!({
+                "id": id,
+                "value": row.try_get::<f64, _>(1)?,
+                "justification": row.try_get::<String, _>(2)?,
+                "file_name": row.try_get::<Option<String>, _>(3)?,
+            }))
+        }
+        None => None,
+    };
+    let (file_name, file_bytes) = match &e.file {
+        Some((name, bytes)) => (Some(name.as_str()), Some(bytes.as_slice())),
+        None => (None, None),
+    };
+    let id: i64 = sqlx::query(
+        "INSERT INTO assessment_entries (year, half, subject_code, key, value, justification, \
+         file_name, file_bytes, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(i64::from(period.year))
+    .bind(half)
+    .bind(&e.unit)
+    .bind(key)
+    .bind(e.value)
+    .bind(e.justification.trim())
+    .bind(file_name)
+    .bind(file_bytes)
+    .bind(clock::now_rfc3339())
+    .bind(actor)
+    .fetch_one(&mut *w.tx)
+    .await?
+    .try_get(0)?;
+    audit_log::append(
+        &mut w,
+        &Change {
+            actor,
+            action: if before.is_some() { "update" } else { "create" },
+            entity: "assessment_entry",
+            entity_id: id.to_string(),
+            before,
+            after: Some(json!({
+                "year": period.year, "half": period.half, "unit": e.unit, "metric": e.metric,
+                "value": e.value, "justification": e.justification.trim(), "file_name": file_name,
+            })),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(id)
+}
+
+/// The entered values of a period for the given metrics: per unit and metric, the value and
+/// the entry's id (the record behind it).
+pub async fn values(
+    db: &Db,
+    period: Period,
+    metrics: &[&str],
+) -> Result<BTreeMap<(String, String), (f64, i64)>, AssessError> {
+    let mut out = BTreeMap::new();
+    if metrics.is_empty() {
+        return Ok(out);
+    }
+    let rows = sqlx::query(
+        "SELECT subject_code, key, value, id FROM assessment_entries WHERE year = $1 AND half = $2",
+    )
+    .bind(i64::from(period.year))
+    .bind(i64::from(period.half.unwrap_or(0)))
+    .fetch_all(db.pool())
+    .await?;
+    for r in rows {
+        let metric = format!("{PREFIX}{}", r.try_get::<String, _>(1)?);
+        if metrics.contains(&metric.as_str()) {
+            out.insert(
+                (r.try_get(0)?, metric),
+                (r.try_get::<f64, _>(2)?, r.try_get::<i64, _>(3)?),
+            );
+        }
+    }
+    Ok(out)
+}
