@@ -243,39 +243,74 @@ test('county officer: record a case, work it through its stages, import a ledger
   try {
     await login(page, 'gulou');
 
-    await t.test('the form names every wrong field in Chinese and keeps what was typed', async () => {
+    let officerNames;
+    await t.test('the form is in sections by stage, with the region by name and officers from the roster', async () => {
       await page.goto('/cases/new');
-      await page.fill('input[name=region_code]', '350102');
+      const legends = await page.locator('fieldset.case-section legend').allInnerTexts();
+      assert.deepEqual(legends.slice(0, 3), ['当事人与案情', '发现与立案', '告知与听证']);
+      // The unit's region is preselected and shown by name, not as a code to type.
+      const region = page.locator('select[name=region_code]');
+      assert.equal(await region.inputValue(), '350102');
+      assert.equal((await region.locator('option:checked').innerText()).trim(), '鼓楼区');
+      // Every vocabulary is a choice: 案件来源 and 状态 selects, 处罚种类 and 专项行动 boxes.
+      const sources = await page.locator('select[name=source] option').allInnerTexts();
+      assert.ok(sources.includes('日常检查') && sources.includes('非现场筛查线索'), sources.join(','));
+      assert.ok((await page.locator('input[type=checkbox][name=penalty_kinds]').count()) >= 7);
+      assert.ok((await page.locator('input[type=checkbox][name=tags]').count()) >= 5);
+      assert.equal(await page.locator('select[name=third_party_subtype]').count(), 1);
+      // Limits are stated where text is typed.
+      assert.match(await page.locator('[data-field=violation] .hint').innerText(), /不超过2000字/);
+      // Officers are picked by name from the open roster of the county's brigade.
+      const roster = page.locator('.roster-pick details[open]');
+      assert.equal(await roster.count(), 1);
+      assert.match(await roster.locator('summary').innerText(), /鼓楼区生态环境保护综合执法大队/);
+      const picks = roster.locator('label.pick');
+      officerNames = [];
+      for (const i of [0, 1]) {
+        officerNames.push((await picks.nth(i).innerText()).trim().split(/\s/)[0]);
+        await picks.nth(i).locator('input').check();
+      }
+      assert.ok(officerNames.every((n) => /^[\u4e00-\u9fff]{2,4}$/.test(n)), officerNames.join(','));
+      await page.screenshot({ path: path.join(ARTIFACTS, 'case-form.png'), fullPage: true });
+    });
+
+    await t.test('the form names every wrong field in Chinese and keeps what was typed', async () => {
       await page.fill('input[name=facility_name]', '福州鼓楼端到端测试有限公司');
       // A wrong check character: the message says which character is wrong.
       await page.fill('input[name=credit_code]', code.slice(0, 17) + (code[17] === '0' ? '1' : '0'));
-      await page.fill('input[name=source]', '日常检查');
+      await page.selectOption('select[name=source]', '日常检查');
       await page.fill('input[name=discovered_on]', '2023-03-01');
       await page.fill('input[name=filed_on]', '2023-02-01');
-      await page.fill('input[name=officers]', '闽3501020001、闽3501020002');
+      await page.check('input[name=tags][value=清水蓝天]');
       await page.click('#save-case');
       await page.locator('p.error').waitFor();
       assert.equal(new URL(page.url()).pathname, '/cases/new');
-      const errors = await page.locator('label.invalid').allInnerTexts();
+      const errors = await page.locator('.case-field.invalid').allInnerTexts();
       const text = errors.join('\n');
       assert.match(text, /统一社会信用代码[\s\S]*校验/, text);
       assert.match(text, /违法行为[\s\S]*必填|违法行为[\s\S]*不能为空/, text);
       assert.match(text, /立案日期[\s\S]*发现日期/, text);
       assert.equal(await page.inputValue('input[name=facility_name]'), '福州鼓楼端到端测试有限公司');
+      // Choices are kept too: the source, the campaign and both officers.
+      assert.equal(await page.inputValue('select[name=source]'), '日常检查');
+      assert.ok(await page.isChecked('input[name=tags][value=清水蓝天]'));
+      assert.equal(await page.locator('input[name=officers]:checked').count(), 2);
       await page.screenshot({ path: path.join(ARTIFACTS, 'case-form-errors.png'), fullPage: true });
     });
 
     let caseNo;
     await t.test('a corrected form records the case and opens its page', async () => {
       await page.fill('input[name=credit_code]', code);
-      await page.fill('input[name=violation]', '未按规定运行污染防治设施');
+      await page.fill('textarea[name=violation]', '未按规定运行污染防治设施');
       await page.fill('input[name=filed_on]', '2023-03-03');
       await Promise.all([page.waitForURL(/\/cases\/\d+$/), page.click('#save-case')]);
       const h1 = (await page.locator('main h1').innerText()).trim();
       caseNo = h1.split(/\s/)[0];
       assert.match(caseNo, /〔2023〕\d+号$/);
       assert.match(h1, /已立案/);
-      assert.match(await page.locator('dl.fields').innerText(), /福州鼓楼端到端测试有限公司/);
+      const fields = await page.locator('dl.fields').innerText();
+      assert.match(fields, /福州鼓楼端到端测试有限公司/);
+      for (const n of officerNames) assert.match(fields, new RegExp(n));
     });
 
     await t.test('a stage is recorded and shows in the timeline and the history', async () => {
@@ -476,6 +511,27 @@ test('province: 案卷检查 lists the failed checks, a case page shows its own 
       assert.equal(color, 'rgb(179, 38, 30)');
       await page.screenshot({ path: path.join(ARTIFACTS, 'case-checks.png'), fullPage: true });
     });
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('city leader: the officer roster lists the city\'s officers by name with their certificates', async () => {
+  const { context, page, problems } = await newPage();
+  try {
+    await login(page, 'fz_leader');
+    await page.goto('/org');
+    await Promise.all([page.waitForURL(/\/org\/officers$/), page.click('#roster-link')]);
+    const head = await page.locator('#roster thead').innerText();
+    for (const h of ['姓名', '执法机构', '执法证号', '状态', '发证日期', '有效期至']) assert.match(head, new RegExp(h));
+    const rows = page.locator('#roster tbody tr');
+    assert.ok((await rows.count()) > 16, 'the detachment and its brigades');
+    const units = new Set(await page.locator('#roster tbody tr td:nth-child(2)').allInnerTexts());
+    assert.ok(units.has('福州市生态环境保护综合执法支队'), [...units].join(','));
+    assert.ok(![...units].some((u) => u.startsWith('厦门')), 'no other city');
+    assert.match(await rows.first().innerText(), /在岗持证/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'roster.png'), fullPage: true });
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

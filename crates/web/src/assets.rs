@@ -12,6 +12,11 @@ include!(concat!(env!("OUT_DIR"), "/vendor_assets.rs"));
 const OWN: &[(&str, &str, &[u8])] = &[
     ("app.css", "text/css", include_bytes!("../assets/app.css")),
     (
+        "case_form.js",
+        "text/javascript",
+        include_bytes!("../assets/case_form.js"),
+    ),
+    (
         "dashboard.js",
         "text/javascript",
         include_bytes!("../assets/dashboard.js"),

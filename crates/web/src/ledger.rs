@@ -18,7 +18,7 @@ use ecowarden_core::auth::{Permission, User};
 use ecowarden_core::ids::Money;
 use ecowarden_core::scope::Area;
 use ecowarden_ledger::cases::documents::{self, DocumentError, NewDocument};
-use ecowarden_ledger::cases::intake::{self, FIELDS, Field, IntakeError, NewCase};
+use ecowarden_ledger::cases::intake;
 use ecowarden_ledger::cases::records::{self, NewRecord, RecordError};
 use ecowarden_ledger::cases::rules::{Decision, Step};
 use ecowarden_ledger::cases::vocab::{self, MeasureKind, PenaltyKind, ReferralKind, Tag};
@@ -34,84 +34,6 @@ impl From<WorkflowError> for Error {
             WorkflowError::Access(a) => a.into(),
             e => Error::Unprocessable(e.to_string()),
         }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "case_new.html")]
-struct NewCasePage {
-    nav: Nav,
-    fields: &'static [Field],
-    values: NewCase,
-    errors: Vec<(String, String)>,
-}
-
-impl NewCasePage {
-    fn value(&self, key: &str) -> &str {
-        self.values.get(key)
-    }
-    fn error_for(&self, key: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, m)| m.as_str())
-    }
-}
-
-pub async fn new_case_form(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
-    require(&app, s.user(), Permission::WriteLedger, "/cases/new").await?;
-    let mut values = NewCase::default();
-    // Prefill the officer's own region where it is a county.
-    if let ecowarden_core::scope::Scope::County(c) = &s.user().scope {
-        values.region_code = c.clone();
-    }
-    render(NewCasePage {
-        nav: Nav::new(&app, &s, "cases"),
-        fields: FIELDS,
-        values,
-        errors: Vec::new(),
-    })
-}
-
-pub async fn new_case_submit(
-    State(app): State<AppState>,
-    s: CurrentUser,
-    form: std::result::Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Result<Response> {
-    require(&app, s.user(), Permission::WriteLedger, "/cases/new").await?;
-    let Form(pairs) = form.map_err(super::form_rejection)?;
-    let mut values = NewCase::default();
-    for (k, v) in pairs {
-        values.set(&k, v);
-    }
-    match intake::record(
-        &app.db,
-        &app.org,
-        &s.user().scope,
-        &s.user().username,
-        std::slice::from_ref(&values),
-    )
-    .await
-    {
-        Ok(ids) => Ok(Redirect::to(&format!("/cases/{}", ids[0])).into_response()),
-        Err(IntakeError::Invalid(errs)) => {
-            let errors = errs
-                .into_iter()
-                .map(|(_, e)| (e.field.to_owned(), e.message))
-                .collect();
-            let page = NewCasePage {
-                nav: Nav::new(&app, &s, "cases"),
-                fields: FIELDS,
-                values,
-                errors,
-            };
-            Ok((
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                axum::response::Html(page.render()?),
-            )
-                .into_response())
-        }
-        Err(IntakeError::Store(e)) => Err(e.into()),
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod api;
 mod assets;
+mod case_form;
 mod checks;
 pub mod error;
 mod holidays;
@@ -244,6 +245,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/holidays"),
     ("GET", "/checks/export.xlsx"),
     ("GET", "/org"),
+    ("GET", "/org/officers"),
     ("GET", "/users"),
     ("POST", "/users"),
     ("POST", "/users/{id}/disable"),
@@ -298,7 +300,7 @@ pub fn router(state: AppState) -> Router {
         .route("/cases", get(pages::cases))
         .route(
             "/cases/new",
-            get(ledger::new_case_form).post(ledger::new_case_submit),
+            get(case_form::new_case_form).post(case_form::new_case_submit),
         )
         .route("/cases/{id}", get(ledger::case_page))
         .route("/cases/{id}/transition", post(ledger::transition))
@@ -321,6 +323,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/checks/export.xlsx", get(checks::export_checks))
         .route("/org", get(pages::org))
+        .route("/org/officers", get(pages::roster))
         .route("/users", get(pages::users).post(pages::create_user))
         .route("/users/{id}/disable", post(pages::disable_user))
         .route("/users/{id}/enable", post(pages::enable_user))

@@ -331,6 +331,7 @@ pub async fn cases(
 struct OrgPage {
     nav: Nav,
     units: Vec<(ecowarden_core::org::Unit, String, i64)>,
+    can_roster: bool,
 }
 
 pub async fn org(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
@@ -349,6 +350,26 @@ pub async fn org(State(app): State<AppState>, s: CurrentUser) -> Result<Response
     render(OrgPage {
         nav: Nav::new(&app, &s, "org"),
         units,
+        can_roster: u.can(Permission::ManageUsers),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "roster.html")]
+struct RosterPage {
+    nav: Nav,
+    officers: Vec<ecowarden_core::org::RosterEntry>,
+    today: String,
+}
+
+/// The officers in scope with their certificates, for the leaders who staff cases and the
+/// administrators who keep the roster.
+pub async fn roster(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
+    require(&app, s.user(), Permission::ManageUsers, "/org/officers").await?;
+    render(RosterPage {
+        nav: Nav::new(&app, &s, "org"),
+        officers: ecowarden_core::org::roster(&app.db, &s.user().scope).await?,
+        today: clock::today().to_string(),
     })
 }
 

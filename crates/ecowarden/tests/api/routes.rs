@@ -112,6 +112,15 @@ const TABLE: &[Row] = &[
         anonymous: 303,
         expect: ALL_OK,
     },
+    // The officer roster: leaders and administrators.
+    Row {
+        method: "GET",
+        route: "/org/officers",
+        path: "/org/officers",
+        body: "",
+        anonymous: 303,
+        expect: [200, 403, 200, 403, 403, 403, 200, 403],
+    },
     Row {
         method: "GET",
         route: "/users",

@@ -8,8 +8,12 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Datelike, NaiveDate};
 use sqlx::{AnyConnection, Row};
 
-pub use super::fields::{Dates, FIELDS, Field, FieldError, NewCase, header, parse_date};
-use super::vocab::{MeasureKind, PenaltyKind, ReferralKind, Tag, ThirdPartySubtype, parse_list};
+pub use super::fields::{
+    Dates, FIELDS, Field, FieldError, Input, NewCase, SECTIONS, Section, field, header, parse_date,
+};
+use super::vocab::{
+    MeasureKind, PenaltyKind, ReferralKind, Tag, ThirdPartySubtype, items, parse_list,
+};
 use super::{CaseSource, Status, rules};
 use ecowarden_core::audit_log::{self, Change};
 use ecowarden_core::ids::{CaseNo, CreditCode, Money};
@@ -222,13 +226,7 @@ impl NewCase {
                     None
                 }),
         };
-        let officers: Vec<String> = self
-            .officers
-            .split(['、', ',', '，', ';', '；', ' '])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let officers: Vec<String> = items(&self.officers).map(str::to_owned).collect();
         let subtype = match self.third_party_subtype.trim() {
             "" => None,
             s => ThirdPartySubtype::parse(s).or_else(|| {
@@ -511,12 +509,7 @@ pub async fn check(
     let mut seen_nos: HashMap<String, usize> = HashMap::new();
     let mut given_nos = Vec::new();
     for (i, r) in rows.iter().enumerate() {
-        for cert in r
-            .officers
-            .split(['、', ',', '，', ';', '；', ' '])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        for cert in items(&r.officers) {
             if !officers.contains_key(cert) {
                 errors.push((
                     i,
