@@ -319,8 +319,31 @@ test('county officer: record a case, work it through its stages, import a ledger
       await Promise.all([page.waitForLoadState('load'), page.click('#transition')]);
       await page.locator('main h1 .status').filter({ hasText: '调查取证' }).waitFor();
       assert.match(await page.locator('ol.timeline').innerText(), /2023-03-10/);
-      const history = await page.locator('table.grid').last().innerText();
-      assert.match(history, /gulou/);
+      // The history names the officer, not the login, and the stage in Chinese.
+      const history = await page.locator('#case-history').innerText();
+      assert.match(history, /吴海燕[\s\S]*办理环节[\s\S]*案件状态：已立案 → 调查取证/);
+      assert.doesNotMatch(history, /gulou|investigation|\{"/);
+    });
+
+    await t.test('a correction with a reason changes the fields and is listed by field in the history', async () => {
+      await Promise.all([page.waitForURL(/\/cases\/\d+\/edit$/), page.click('#edit-case')]);
+      assert.equal(await page.inputValue('select[name=source]'), '日常检查');
+      await page.fill('textarea[name=violation]', '未按规定运行水污染防治设施');
+      await page.selectOption('select[name=source]', '信访投诉');
+      // Without a reason the browser refuses to send the form.
+      await page.click('#save-correction');
+      assert.match(new URL(page.url()).pathname, /\/edit$/);
+      await page.fill('textarea[name=reason]', '违法行为表述不准确，以现场检查笔录为准');
+      await Promise.all([page.waitForURL(/\/cases\/\d+(\?.*)?$/), page.click('#save-correction')]);
+      assert.match(await page.locator('p.ok').innerText(), /已更正/);
+      assert.match(await page.locator('dl.fields').innerText(), /未按规定运行水污染防治设施/);
+      const row = page.locator('#case-history tbody tr').filter({ hasText: '更正' });
+      const text = await row.innerText();
+      assert.match(text, /违法行为：未按规定运行污染防治设施 → 未按规定运行水污染防治设施/);
+      assert.match(text, /案件来源：日常检查 → 信访投诉/);
+      assert.match(text, /更正原因：违法行为表述不准确/);
+      assert.match(text, /吴海燕/);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'case-history.png'), fullPage: true });
     });
 
     await t.test('a supporting measure and a referral are recorded', async () => {

@@ -5,17 +5,18 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
 use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::AppState;
-use super::error::Result;
+use super::error::{Error, Result};
 use super::pages::{Nav, render, require};
 use super::session::CurrentUser;
 use ecowarden_core::auth::{Permission, User};
 use ecowarden_core::org::{self, Level, RosterEntry};
 use ecowarden_core::scope::Scope;
+use ecowarden_ledger::cases::correction::{self, CorrectionError};
 use ecowarden_ledger::cases::intake::{
     self, Field, FieldError, Input, IntakeError, NewCase, SECTIONS, Section,
 };
@@ -37,6 +38,10 @@ pub(super) struct CaseForm {
     pub regions: Vec<(String, String)>,
     pub units: Vec<RosterUnit>,
     pub today: String,
+    /// The fields shown; `None`: all (recording), else the ones a correction may change.
+    pub only: Option<&'static [&'static str]>,
+    /// A problem with the whole request (a stale version, no reason).
+    pub message: String,
 }
 
 impl CaseForm {
@@ -74,7 +79,16 @@ impl CaseForm {
             regions,
             units,
             today: ecowarden_core::clock::today().to_string(),
+            only: None,
+            message: String::new(),
         })
+    }
+
+    fn shows(&self, key: &str) -> bool {
+        self.only.is_none_or(|keys| keys.contains(&key))
+    }
+    fn shows_section(&self, s: &Section) -> bool {
+        s.keys.iter().any(|k| self.shows(k))
     }
 
     fn sections(&self) -> &'static [Section] {
@@ -199,4 +213,130 @@ pub async fn new_case_submit(
         }
         Err(IntakeError::Store(e)) => Err(e.into()),
     }
+}
+
+#[derive(Template)]
+#[template(path = "case_edit.html")]
+struct EditCasePage {
+    nav: Nav,
+    id: i64,
+    case_no: String,
+    version: i64,
+    reason: String,
+    form: CaseForm,
+}
+
+impl EditCasePage {
+    async fn new(
+        app: &AppState,
+        s: &CurrentUser,
+        id: i64,
+        values: NewCase,
+        version: i64,
+    ) -> Result<EditCasePage> {
+        let mut form = CaseForm::new(app, s.user(), values).await?;
+        form.only = Some(correction::EDITABLE);
+        Ok(EditCasePage {
+            nav: Nav::new(app, s, "cases"),
+            id,
+            case_no: form.values.case_no.clone(),
+            version,
+            reason: String::new(),
+            form,
+        })
+    }
+}
+
+/// The correction form: the case's fields as recorded, the ones a correction may change.
+pub async fn edit_case_form(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    let path = format!("/cases/{id}/edit");
+    require(&app, s.user(), Permission::WriteLedger, &path).await?;
+    let (values, version) = match correction::current(&app.db, &s.user().scope, id).await {
+        Ok(c) => c,
+        Err(CorrectionError::Access(e)) => {
+            return Err(super::refuse(&app, s.user(), &path, e.into()).await);
+        }
+        Err(e) => return Err(Error::Unprocessable(e.to_string())),
+    };
+    render(EditCasePage::new(&app, &s, id, values, version).await?)
+}
+
+pub async fn edit_case_submit(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+    form: std::result::Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Result<Response> {
+    let path = format!("/cases/{id}/edit");
+    require(&app, s.user(), Permission::WriteLedger, &path).await?;
+    let Form(mut pairs) = form.map_err(super::form_rejection)?;
+    let mut take = |name: &str| {
+        let v = pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        pairs.retain(|(k, _)| k != name);
+        v
+    };
+    let reason = take("reason");
+    let version: i64 = take("version")
+        .trim()
+        .parse()
+        .map_err(|_| Error::BadRequest("缺少案件版本号，请刷新后重试".into()))?;
+    let u = s.user();
+    // Fields the form did not send stay as recorded (list fields send an empty marker, so
+    // unticking every box clears them).
+    let sent: Vec<String> = pairs.iter().map(|(k, _)| k.clone()).collect();
+    let mut edited = posted(pairs);
+    let (recorded, _) = match correction::current(&app.db, &u.scope, id).await {
+        Ok(c) => c,
+        Err(CorrectionError::Access(e)) => {
+            return Err(super::refuse(&app, u, &path, e.into()).await);
+        }
+        Err(e) => return Err(Error::Unprocessable(e.to_string())),
+    };
+    for k in correction::EDITABLE
+        .iter()
+        .filter(|k| !sent.iter().any(|x| x == *k))
+    {
+        edited.set(k, recorded.get(k).to_owned());
+    }
+    let result = correction::correct(
+        &app.db,
+        &app.org,
+        &u.scope,
+        &u.username,
+        id,
+        version,
+        &edited,
+        &reason,
+    )
+    .await;
+    let (errors, message) = match result {
+        Ok(()) => return Ok(super::ledger::back(id, "已更正案件信息")),
+        Err(CorrectionError::Access(e)) => {
+            return Err(super::refuse(&app, u, &path, e.into()).await);
+        }
+        Err(CorrectionError::Invalid(errs)) => (errs, String::new()),
+        Err(e) => (Vec::new(), e.to_string()),
+    };
+    // The page again with what was typed over the case as recorded.
+    let mut values = recorded;
+    for k in correction::EDITABLE {
+        values.set(k, edited.get(k).to_owned());
+    }
+    let mut page = EditCasePage::new(&app, &s, id, values, version).await?;
+    page.form.set_errors(errors);
+    page.form.message = message;
+    page.reason = reason;
+    Ok((
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        axum::response::Html(page.render()?),
+    )
+        .into_response())
 }

@@ -18,12 +18,12 @@ use ecowarden_core::auth::{Permission, User};
 use ecowarden_core::ids::Money;
 use ecowarden_core::scope::Area;
 use ecowarden_ledger::cases::documents::{self, DocumentError, NewDocument};
-use ecowarden_ledger::cases::intake;
 use ecowarden_ledger::cases::records::{self, NewRecord, RecordError};
 use ecowarden_ledger::cases::rules::{Decision, Step};
 use ecowarden_ledger::cases::vocab::{self, MeasureKind, PenaltyKind, ReferralKind, Tag};
 use ecowarden_ledger::cases::workflow::{self, CaseDetail, MeasureInput, Outcome, WorkflowError};
 use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Status};
+use ecowarden_ledger::cases::{history, intake};
 use ecowarden_ledger::cooperation;
 use ecowarden_ledger::stats::{self, Period, Stats};
 use ecowarden_ledger::third_parties::{self, Provider};
@@ -44,7 +44,7 @@ struct CasePage {
     c: CaseSummary,
     d: CaseDetail,
     region_name: String,
-    history: Vec<audit_log::Entry>,
+    history: Vec<HistoryRow>,
     next: &'static [Status],
     can_write: bool,
     measure_kinds: &'static [MeasureKind],
@@ -83,6 +83,32 @@ impl CasePage {
     }
 }
 
+/// One entry of a case's history as the page lists it: who (by name), what, and the fields.
+struct HistoryRow {
+    at: String,
+    actor: String,
+    action: String,
+    lines: Vec<history::Line>,
+}
+
+/// The case's audit entries in words, people by name.
+async fn case_history(app: &AppState, id: i64) -> Result<Vec<HistoryRow>> {
+    let names = ecowarden_core::auth::display_names(&app.db).await?;
+    Ok(audit_log::history(&app.db, "case", &id.to_string())
+        .await?
+        .into_iter()
+        .map(|e| HistoryRow {
+            at: e.at_local(),
+            actor: names
+                .get(&e.actor)
+                .cloned()
+                .unwrap_or_else(|| e.actor.clone()),
+            action: e.action_label().to_owned(),
+            lines: history::lines(&e),
+        })
+        .collect())
+}
+
 #[derive(Debug, Deserialize)]
 pub struct MessageQuery {
     msg: Option<String>,
@@ -100,7 +126,7 @@ pub async fn case_page(
         Err(e) => return Err(refuse(&app, s.user(), &format!("/cases/{id}"), e.into()).await),
     };
     let d = workflow::detail(&app.db, &c).await?;
-    let history = audit_log::history(&app.db, "case", &id.to_string()).await?;
+    let history = case_history(&app, id).await?;
     render(CasePage {
         nav: Nav::new(&app, &s, "cases"),
         region_name: app.org.name(&c.region_code).to_owned(),
@@ -123,7 +149,7 @@ pub async fn case_page(
 }
 
 /// After an action the case page is shown again with a message (PRG: a reload does not repeat it).
-fn back(id: i64, msg: &str) -> Response {
+pub(super) fn back(id: i64, msg: &str) -> Response {
     let m = percent_encoding::utf8_percent_encode(msg, percent_encoding::NON_ALPHANUMERIC);
     Redirect::to(&format!("/cases/{id}?msg={m}")).into_response()
 }

@@ -227,6 +227,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/cases/new"),
     ("POST", "/cases/new"),
     ("GET", "/cases/{id}"),
+    ("GET", "/cases/{id}/edit"),
+    ("POST", "/cases/{id}/edit"),
     ("POST", "/cases/{id}/transition"),
     ("POST", "/cases/{id}/documents"),
     ("POST", "/cases/{id}/records"),
@@ -303,6 +305,10 @@ pub fn router(state: AppState) -> Router {
             get(case_form::new_case_form).post(case_form::new_case_submit),
         )
         .route("/cases/{id}", get(ledger::case_page))
+        .route(
+            "/cases/{id}/edit",
+            get(case_form::edit_case_form).post(case_form::edit_case_submit),
+        )
         .route("/cases/{id}/transition", post(ledger::transition))
         .route("/cases/{id}/documents", post(ledger::add_document))
         .route("/cases/{id}/records", post(ledger::add_record))
