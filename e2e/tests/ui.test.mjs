@@ -465,6 +465,8 @@ test('city leader: the lead queue, a lead with its charts, accept into a case, d
       await page.waitForURL((u) => u.pathname === first);
       assert.match(await page.locator('main h1 .status').innerText(), /已转立案/);
       assert.equal(await page.locator('#accept-form').count(), 0, 'a decided lead has no forms');
+      // The lead names its case by 案号, not by an internal number.
+      assert.match(await page.locator('#lead-case').innerText(), /〔\d{4}〕\d+号/);
     });
 
     let next;
@@ -555,6 +557,31 @@ test('city leader: the officer roster lists the city\'s officers by name with th
     assert.ok(![...units].some((u) => u.startsWith('厦门')), 'no other city');
     assert.match(await rows.first().innerText(), /在岗持证/);
     await page.screenshot({ path: path.join(ARTIFACTS, 'roster.png'), fullPage: true });
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('names, not codes: regions by name on every list, money with its unit in the drill-down', async (t) => {
+  const { context, page, problems } = await newPage();
+  try {
+    await login(page, 'admin');
+    for (const p of ['/third-parties', '/cooperation', '/monitoring', '/monitoring/receiver', '/leads', '/users']) {
+      await t.test(`${p} shows no bare region code`, async () => {
+        await page.goto(p);
+        const cells = await page.locator('main table td').allInnerTexts();
+        const codes = cells.map((c) => c.trim()).filter((c) => /^35\d{4}$/.test(c));
+        assert.deepEqual(codes, [], `${p}: ${codes.slice(0, 5).join(',')}`);
+      });
+    }
+    await t.test('a money figure drills down with its amount in 万元', async () => {
+      await page.goto('/stats?year=2023');
+      const money = page.locator('table a[data-key]').filter({ hasText: '万元' }).first();
+      await Promise.all([page.waitForURL(/\/stats\/figure/), money.click()]);
+      const title = await page.locator('main h1').innerText();
+      assert.match(title, /：[\d.]+万元$/, title);
+    });
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

@@ -83,28 +83,28 @@ impl CasePage {
     }
 }
 
-/// One entry of a case's history as the page lists it: who (by name), what, and the fields.
-struct HistoryRow {
-    at: String,
-    actor: String,
-    action: String,
-    lines: Vec<history::Line>,
+/// One audit entry as pages list it: who (by name), what, and the fields in words.
+pub(super) struct HistoryRow {
+    pub entry: audit_log::Entry,
+    pub actor: String,
+    pub lines: Vec<history::Line>,
 }
 
-/// The case's audit entries in words, people by name.
-async fn case_history(app: &AppState, id: i64) -> Result<Vec<HistoryRow>> {
+/// Audit entries in words, people by name.
+pub(super) async fn history_rows(
+    app: &AppState,
+    entries: Vec<audit_log::Entry>,
+) -> Result<Vec<HistoryRow>> {
     let names = ecowarden_core::auth::display_names(&app.db).await?;
-    Ok(audit_log::history(&app.db, "case", &id.to_string())
-        .await?
+    Ok(entries
         .into_iter()
         .map(|e| HistoryRow {
-            at: e.at_local(),
             actor: names
                 .get(&e.actor)
                 .cloned()
                 .unwrap_or_else(|| e.actor.clone()),
-            action: e.action_label().to_owned(),
             lines: history::lines(&e),
+            entry: e,
         })
         .collect())
 }
@@ -126,7 +126,11 @@ pub async fn case_page(
         Err(e) => return Err(refuse(&app, s.user(), &format!("/cases/{id}"), e.into()).await),
     };
     let d = workflow::detail(&app.db, &c).await?;
-    let history = case_history(&app, id).await?;
+    let history = history_rows(
+        &app,
+        audit_log::history(&app.db, "case", &id.to_string()).await?,
+    )
+    .await?;
     render(CasePage {
         nav: Nav::new(&app, &s, "cases"),
         region_name: app.org.name(&c.region_code).to_owned(),
@@ -643,12 +647,7 @@ struct StatsPage {
 
 impl StatsPage {
     fn show(&self, value: &i64, unit: &str) -> String {
-        let value = *value;
-        if unit == "元" {
-            format!("{}万元", Money::from_fen(value).wan_yuan())
-        } else {
-            format!("{value}{unit}")
-        }
+        stats::show(*value, unit)
     }
     fn new_group(&self, i: &usize) -> bool {
         *i == 0 || self.s.figures[*i - 1].group != self.s.figures[*i].group
@@ -705,7 +704,10 @@ pub async fn figure_page(
         .ok_or_else(|| Error::NotFound(format!("没有统计项“{key}”")))?;
     let title = format!(
         "{} · {} · {}：{}",
-        st.region_name, st.period_label, f.label, f.value
+        st.region_name,
+        st.period_label,
+        f.label,
+        f.display()
     );
     // Figures over every case of the period (totals) drill down to the filtered list.
     let all_cases_link = f.case_ids.is_empty().then(|| {

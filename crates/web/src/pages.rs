@@ -542,13 +542,13 @@ pub async fn reset_password(
 #[template(path = "audit.html")]
 struct AuditPage {
     nav: Nav,
-    entries: Vec<audit_log::Entry>,
+    entries: Vec<super::ledger::HistoryRow>,
     events: Vec<auth::SecurityEvent>,
 }
 
 pub async fn audit(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
     require(&app, s.user(), Permission::ReadAudit, "/audit").await?;
-    let entries = audit_log::recent(&app.db, 200).await?;
+    let entries = super::ledger::history_rows(&app, audit_log::recent(&app.db, 200).await?).await?;
     let events = auth::recent_security_events(&app.db, 200).await?;
     render(AuditPage {
         nav: Nav::new(&app, &s, "audit"),

@@ -1,4 +1,5 @@
-//! A case's history as people read it: each audit entry as a list of the fields it changed,
+//! A case's history (and the audit log's entries on accounts) as people read it: each audit
+//! entry as a list of the fields it changed,
 //! with the Chinese labels of the form and values in words (labels of the vocabularies,
 //! region names, amounts in 元), never raw JSON or code names.
 
@@ -39,6 +40,10 @@ fn label(key: &str) -> String {
         "ended_at" => "结束时间",
         "place" => "地点",
         "lead_id" => "筛查线索",
+        "disabled" => "停用",
+        "role" => "角色",
+        "username" => "登录名",
+        "display_name" => "姓名",
         _ => "",
     };
     match (known, header(key)) {
@@ -65,6 +70,7 @@ fn word(key: &str, s: &str) -> String {
             _ => None,
         },
         "region_code" => Some(ecowarden_core::org::region_name(s)).filter(|n| !n.is_empty()),
+        "role" => ecowarden_core::auth::Role::parse(s).map(|r| r.label()),
         _ => None,
     };
     found.map(str::to_owned).unwrap_or_else(|| s.to_owned())
