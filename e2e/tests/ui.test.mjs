@@ -587,3 +587,46 @@ test('names, not codes: regions by name on every list, money with its unit in th
     await context.close();
   }
 });
+
+test('the menu offers only what the role may do; pages carry breadcrumbs; no developer text', async (t) => {
+  const { context, page, problems } = await newPage();
+  try {
+    await t.test('the login page speaks Chinese only', async () => {
+      await page.goto('/login');
+      const sub = await page.locator('.login .sub').innerText();
+      assert.doesNotMatch(sub, /[A-Za-z]{3,}/, sub);
+    });
+    await t.test('a county officer sees neither 用户管理 nor 审计日志', async () => {
+      await login(page, 'gulou');
+      const menu = await page.locator('nav.side').innerText();
+      assert.match(menu, /案件台账/);
+      assert.doesNotMatch(menu, /用户管理|审计日志/);
+      await page.goto('/cases');
+      assert.equal(await page.locator('#new-case').count(), 1);
+      // A page inside a module says where it is and leads back.
+      await page.locator('table.grid tbody a').first().click();
+      await page.waitForURL(/\/cases\/\d+$/);
+      assert.equal(await page.locator('nav.crumbs a[href="/cases"]').innerText(), '案件台账');
+    });
+    await t.test('pages show no command lines or file formats', async () => {
+      for (const p of ['/leads', '/monitoring', '/monitoring/receiver']) {
+        await page.goto(p);
+        const text = await page.locator('main').innerText();
+        assert.doesNotMatch(text, /Parquet|DuckDB|ecowarden |ingest\.listen/, `${p}: ${text}`);
+      }
+    });
+    await page.click('#logout');
+    await t.test('the auditor reads the log but is offered no way to record cases', async () => {
+      await login(page, 'auditor');
+      const menu = await page.locator('nav.side').innerText();
+      assert.match(menu, /审计日志/);
+      assert.doesNotMatch(menu, /用户管理/);
+      await page.goto('/cases');
+      assert.equal(await page.locator('#new-case').count(), 0);
+      assert.equal(await page.locator('#import-cases').count(), 0);
+    });
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
