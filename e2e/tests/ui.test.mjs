@@ -243,39 +243,74 @@ test('county officer: record a case, work it through its stages, import a ledger
   try {
     await login(page, 'gulou');
 
-    await t.test('the form names every wrong field in Chinese and keeps what was typed', async () => {
+    let officerNames;
+    await t.test('the form is in sections by stage, with the region by name and officers from the roster', async () => {
       await page.goto('/cases/new');
-      await page.fill('input[name=region_code]', '350102');
+      const legends = await page.locator('fieldset.case-section legend').allInnerTexts();
+      assert.deepEqual(legends.slice(0, 3), ['当事人与案情', '发现与立案', '告知与听证']);
+      // The unit's region is preselected and shown by name, not as a code to type.
+      const region = page.locator('select[name=region_code]');
+      assert.equal(await region.inputValue(), '350102');
+      assert.equal((await region.locator('option:checked').innerText()).trim(), '鼓楼区');
+      // Every vocabulary is a choice: 案件来源 and 状态 selects, 处罚种类 and 专项行动 boxes.
+      const sources = await page.locator('select[name=source] option').allInnerTexts();
+      assert.ok(sources.includes('日常检查') && sources.includes('非现场筛查线索'), sources.join(','));
+      assert.ok((await page.locator('input[type=checkbox][name=penalty_kinds]').count()) >= 7);
+      assert.ok((await page.locator('input[type=checkbox][name=tags]').count()) >= 5);
+      assert.equal(await page.locator('select[name=third_party_subtype]').count(), 1);
+      // Limits are stated where text is typed.
+      assert.match(await page.locator('[data-field=violation] .hint').innerText(), /不超过2000字/);
+      // Officers are picked by name from the open roster of the county's brigade.
+      const roster = page.locator('.roster-pick details[open]');
+      assert.equal(await roster.count(), 1);
+      assert.match(await roster.locator('summary').innerText(), /鼓楼区生态环境保护综合执法大队/);
+      const picks = roster.locator('label.pick');
+      officerNames = [];
+      for (const i of [0, 1]) {
+        officerNames.push((await picks.nth(i).innerText()).trim().split(/\s/)[0]);
+        await picks.nth(i).locator('input').check();
+      }
+      assert.ok(officerNames.every((n) => /^[\u4e00-\u9fff]{2,4}$/.test(n)), officerNames.join(','));
+      await page.screenshot({ path: path.join(ARTIFACTS, 'case-form.png'), fullPage: true });
+    });
+
+    await t.test('the form names every wrong field in Chinese and keeps what was typed', async () => {
       await page.fill('input[name=facility_name]', '福州鼓楼端到端测试有限公司');
       // A wrong check character: the message says which character is wrong.
       await page.fill('input[name=credit_code]', code.slice(0, 17) + (code[17] === '0' ? '1' : '0'));
-      await page.fill('input[name=source]', '日常检查');
+      await page.selectOption('select[name=source]', '日常检查');
       await page.fill('input[name=discovered_on]', '2023-03-01');
       await page.fill('input[name=filed_on]', '2023-02-01');
-      await page.fill('input[name=officers]', '闽3501020001、闽3501020002');
+      await page.check('input[name=tags][value=清水蓝天]');
       await page.click('#save-case');
       await page.locator('p.error').waitFor();
       assert.equal(new URL(page.url()).pathname, '/cases/new');
-      const errors = await page.locator('label.invalid').allInnerTexts();
+      const errors = await page.locator('.case-field.invalid').allInnerTexts();
       const text = errors.join('\n');
       assert.match(text, /统一社会信用代码[\s\S]*校验/, text);
       assert.match(text, /违法行为[\s\S]*必填|违法行为[\s\S]*不能为空/, text);
       assert.match(text, /立案日期[\s\S]*发现日期/, text);
       assert.equal(await page.inputValue('input[name=facility_name]'), '福州鼓楼端到端测试有限公司');
+      // Choices are kept too: the source, the campaign and both officers.
+      assert.equal(await page.inputValue('select[name=source]'), '日常检查');
+      assert.ok(await page.isChecked('input[name=tags][value=清水蓝天]'));
+      assert.equal(await page.locator('input[name=officers]:checked').count(), 2);
       await page.screenshot({ path: path.join(ARTIFACTS, 'case-form-errors.png'), fullPage: true });
     });
 
     let caseNo;
     await t.test('a corrected form records the case and opens its page', async () => {
       await page.fill('input[name=credit_code]', code);
-      await page.fill('input[name=violation]', '未按规定运行污染防治设施');
+      await page.fill('textarea[name=violation]', '未按规定运行污染防治设施');
       await page.fill('input[name=filed_on]', '2023-03-03');
       await Promise.all([page.waitForURL(/\/cases\/\d+$/), page.click('#save-case')]);
       const h1 = (await page.locator('main h1').innerText()).trim();
       caseNo = h1.split(/\s/)[0];
       assert.match(caseNo, /〔2023〕\d+号$/);
       assert.match(h1, /已立案/);
-      assert.match(await page.locator('dl.fields').innerText(), /福州鼓楼端到端测试有限公司/);
+      const fields = await page.locator('dl.fields').innerText();
+      assert.match(fields, /福州鼓楼端到端测试有限公司/);
+      for (const n of officerNames) assert.match(fields, new RegExp(n));
     });
 
     await t.test('a stage is recorded and shows in the timeline and the history', async () => {
@@ -284,8 +319,31 @@ test('county officer: record a case, work it through its stages, import a ledger
       await Promise.all([page.waitForLoadState('load'), page.click('#transition')]);
       await page.locator('main h1 .status').filter({ hasText: '调查取证' }).waitFor();
       assert.match(await page.locator('ol.timeline').innerText(), /2023-03-10/);
-      const history = await page.locator('table.grid').last().innerText();
-      assert.match(history, /gulou/);
+      // The history names the officer, not the login, and the stage in Chinese.
+      const history = await page.locator('#case-history').innerText();
+      assert.match(history, /吴海燕[\s\S]*办理环节[\s\S]*案件状态：已立案 → 调查取证/);
+      assert.doesNotMatch(history, /gulou|investigation|\{"/);
+    });
+
+    await t.test('a correction with a reason changes the fields and is listed by field in the history', async () => {
+      await Promise.all([page.waitForURL(/\/cases\/\d+\/edit$/), page.click('#edit-case')]);
+      assert.equal(await page.inputValue('select[name=source]'), '日常检查');
+      await page.fill('textarea[name=violation]', '未按规定运行水污染防治设施');
+      await page.selectOption('select[name=source]', '信访投诉');
+      // Without a reason the browser refuses to send the form.
+      await page.click('#save-correction');
+      assert.match(new URL(page.url()).pathname, /\/edit$/);
+      await page.fill('textarea[name=reason]', '违法行为表述不准确，以现场检查笔录为准');
+      await Promise.all([page.waitForURL(/\/cases\/\d+(\?.*)?$/), page.click('#save-correction')]);
+      assert.match(await page.locator('p.ok').innerText(), /已更正/);
+      assert.match(await page.locator('dl.fields').innerText(), /未按规定运行水污染防治设施/);
+      const row = page.locator('#case-history tbody tr').filter({ hasText: '更正' });
+      const text = await row.innerText();
+      assert.match(text, /违法行为：未按规定运行污染防治设施 → 未按规定运行水污染防治设施/);
+      assert.match(text, /案件来源：日常检查 → 信访投诉/);
+      assert.match(text, /更正原因：违法行为表述不准确/);
+      assert.match(text, /吴海燕/);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'case-history.png'), fullPage: true });
     });
 
     await t.test('a supporting measure and a referral are recorded', async () => {
@@ -407,6 +465,8 @@ test('city leader: the lead queue, a lead with its charts, accept into a case, d
       await page.waitForURL((u) => u.pathname === first);
       assert.match(await page.locator('main h1 .status').innerText(), /已转立案/);
       assert.equal(await page.locator('#accept-form').count(), 0, 'a decided lead has no forms');
+      // The lead names its case by 案号, not by an internal number.
+      assert.match(await page.locator('#lead-case').innerText(), /〔\d{4}〕\d+号/);
     });
 
     let next;
@@ -475,6 +535,95 @@ test('province: 案卷检查 lists the failed checks, a case page shows its own 
       const color = await row.locator('td').first().evaluate((e) => getComputedStyle(e).color);
       assert.equal(color, 'rgb(179, 38, 30)');
       await page.screenshot({ path: path.join(ARTIFACTS, 'case-checks.png'), fullPage: true });
+    });
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('city leader: the officer roster lists the city\'s officers by name with their certificates', async () => {
+  const { context, page, problems } = await newPage();
+  try {
+    await login(page, 'fz_leader');
+    await page.goto('/org');
+    await Promise.all([page.waitForURL(/\/org\/officers$/), page.click('#roster-link')]);
+    const head = await page.locator('#roster thead').innerText();
+    for (const h of ['姓名', '执法机构', '执法证号', '状态', '发证日期', '有效期至']) assert.match(head, new RegExp(h));
+    const rows = page.locator('#roster tbody tr');
+    assert.ok((await rows.count()) > 16, 'the detachment and its brigades');
+    const units = new Set(await page.locator('#roster tbody tr td:nth-child(2)').allInnerTexts());
+    assert.ok(units.has('福州市生态环境保护综合执法支队'), [...units].join(','));
+    assert.ok(![...units].some((u) => u.startsWith('厦门')), 'no other city');
+    assert.match(await rows.first().innerText(), /在岗持证/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'roster.png'), fullPage: true });
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('names, not codes: regions by name on every list, money with its unit in the drill-down', async (t) => {
+  const { context, page, problems } = await newPage();
+  try {
+    await login(page, 'admin');
+    for (const p of ['/third-parties', '/cooperation', '/monitoring', '/monitoring/receiver', '/leads', '/users']) {
+      await t.test(`${p} shows no bare region code`, async () => {
+        await page.goto(p);
+        const cells = await page.locator('main table td').allInnerTexts();
+        const codes = cells.map((c) => c.trim()).filter((c) => /^35\d{4}$/.test(c));
+        assert.deepEqual(codes, [], `${p}: ${codes.slice(0, 5).join(',')}`);
+      });
+    }
+    await t.test('a money figure drills down with its amount in 万元', async () => {
+      await page.goto('/stats?year=2023');
+      const money = page.locator('table a[data-key]').filter({ hasText: '万元' }).first();
+      await Promise.all([page.waitForURL(/\/stats\/figure/), money.click()]);
+      const title = await page.locator('main h1').innerText();
+      assert.match(title, /：[\d.]+万元$/, title);
+    });
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the menu offers only what the role may do; pages carry breadcrumbs; no developer text', async (t) => {
+  const { context, page, problems } = await newPage();
+  try {
+    await t.test('the login page speaks Chinese only', async () => {
+      await page.goto('/login');
+      const sub = await page.locator('.login .sub').innerText();
+      assert.doesNotMatch(sub, /[A-Za-z]{3,}/, sub);
+    });
+    await t.test('a county officer sees neither 用户管理 nor 审计日志', async () => {
+      await login(page, 'gulou');
+      const menu = await page.locator('nav.side').innerText();
+      assert.match(menu, /案件台账/);
+      assert.doesNotMatch(menu, /用户管理|审计日志/);
+      await page.goto('/cases');
+      assert.equal(await page.locator('#new-case').count(), 1);
+      // A page inside a module says where it is and leads back.
+      await page.locator('table.grid tbody a').first().click();
+      await page.waitForURL(/\/cases\/\d+$/);
+      assert.equal(await page.locator('nav.crumbs a[href="/cases"]').innerText(), '案件台账');
+    });
+    await t.test('pages show no command lines or file formats', async () => {
+      for (const p of ['/leads', '/monitoring', '/monitoring/receiver']) {
+        await page.goto(p);
+        const text = await page.locator('main').innerText();
+        assert.doesNotMatch(text, /Parquet|DuckDB|ecowarden |ingest\.listen/, `${p}: ${text}`);
+      }
+    });
+    await page.click('#logout');
+    await t.test('the auditor reads the log but is offered no way to record cases', async () => {
+      await login(page, 'auditor');
+      const menu = await page.locator('nav.side').innerText();
+      assert.match(menu, /审计日志/);
+      assert.doesNotMatch(menu, /用户管理/);
+      await page.goto('/cases');
+      assert.equal(await page.locator('#new-case').count(), 0);
+      assert.equal(await page.locator('#import-cases').count(), 0);
     });
     assert.deepEqual(problems, []);
   } finally {

@@ -67,6 +67,7 @@ impl Entry {
             "create" => "新建",
             "update" => "修改",
             "transition" => "办理环节",
+            "correct" => "更正",
             "add_measure" => "登记配套措施",
             "add_referral" => "登记移送",
             "referral_outcome" => "更新移送结果",

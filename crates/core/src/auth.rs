@@ -352,6 +352,15 @@ pub async fn list_users(db: &Db, scope: &Scope) -> Result<Vec<UserRow>> {
     Ok(q.fetch_all(db.pool()).await?)
 }
 
+/// People's names by login name, for pages that say who did something (an account's login
+/// name means little to a reader).
+pub async fn display_names(db: &Db) -> Result<std::collections::HashMap<String, String>> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT username, display_name FROM users")
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Disables or re-enables an account; disabling ends its sessions.
 pub async fn set_disabled(db: &Db, actor: &str, id: i64, disabled: bool) -> Result<()> {
     let before = get_user(db, id).await?;

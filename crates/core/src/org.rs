@@ -297,6 +297,66 @@ pub async fn units(db: &Db) -> Result<Vec<Unit>> {
         .await?)
 }
 
+/// One officer of the roster: who, in which unit, with which certificate, for how long.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RosterEntry {
+    pub id: i64,
+    pub name: String,
+    pub unit_id: i64,
+    pub unit_name: String,
+    pub certificate_no: Option<String>,
+    pub region_code: String,
+    pub city_code: String,
+    pub active: i64,
+    pub certified_on: Option<String>,
+    pub certificate_expires_on: Option<String>,
+}
+
+impl RosterEntry {
+    /// Whether the officer may sign acts on `day`: active, with a certificate valid that day
+    /// (dates not recorded count as valid, as the legal checks read them).
+    pub fn may_act_on(&self, day: &str) -> bool {
+        self.active == 1
+            && self.certificate_no.is_some()
+            && self.certified_on.as_deref().is_none_or(|d| d <= day)
+            && self
+                .certificate_expires_on
+                .as_deref()
+                .is_none_or(|d| d >= day)
+    }
+
+    /// The officer's standing on `day`, in the words of the roster page.
+    pub fn status_label(&self, day: &str) -> &'static str {
+        if self.active != 1 {
+            "已停用"
+        } else if self.certificate_no.is_none() {
+            "无执法证"
+        } else if self
+            .certificate_expires_on
+            .as_deref()
+            .is_some_and(|d| d < day)
+        {
+            "执法证已过期"
+        } else if self.certified_on.as_deref().is_some_and(|d| d > day) {
+            "执法证未生效"
+        } else {
+            "在岗持证"
+        }
+    }
+}
+
+/// The officers in `scope`, by unit (the units in region order) and name.
+pub async fn roster(db: &Db, scope: &impl crate::store::ScopeFilter) -> Result<Vec<RosterEntry>> {
+    let mut sql = crate::store::Sql::new(
+        "SELECT o.id, o.name, o.unit_id, u.name AS unit_name, o.certificate_no, o.region_code, \
+         o.city_code, o.active, o.certified_on, o.certificate_expires_on \
+         FROM officers o JOIN units u ON u.id = o.unit_id WHERE 1 = 1",
+    );
+    sql.scope(scope, "o")
+        .push(" ORDER BY u.region_code, u.id, o.certificate_no, o.id");
+    sql.fetch_all(db).await
+}
+
 /// The number of officers of each unit, by unit id.
 pub async fn officer_counts(db: &Db) -> Result<std::collections::HashMap<i64, i64>> {
     let rows: Vec<(i64, i64)> =

@@ -22,6 +22,11 @@ const OWN: &[(&str, &str, &[u8])] = &[
         include_bytes!("../assets/swagger-init.js"),
     ),
     (
+        "case_form.js",
+        "text/javascript",
+        include_bytes!("../assets/case_form.js"),
+    ),
+    (
         "dashboard.js",
         "text/javascript",
         include_bytes!("../assets/dashboard.js"),

@@ -134,6 +134,8 @@ struct LeadPage {
     nav: Nav,
     d: LeadDetail,
     region_name: String,
+    /// The 案号 of the case the lead was accepted into.
+    case_no: Option<String>,
     can_handle: bool,
     message: String,
     chart_json: String,
@@ -176,9 +178,17 @@ async fn lead(
     let chart_json = serde_json::to_string(&charts)
         .expect("charts serialise")
         .replace("</", "<\\/");
+    let case_no = match d.lead.case_id {
+        Some(c) => ecowarden_ledger::cases::get(&app.db, &u.scope, c)
+            .await
+            .ok()
+            .map(|c| c.case_no),
+        None => None,
+    };
     render(LeadPage {
         nav: Nav::new(&app, &s, "screening"),
         region_name: app.org.name(&d.lead.region_code).to_owned(),
+        case_no,
         can_handle: u.can(Permission::HandleLeads),
         message: q.msg.unwrap_or_default(),
         chart_json,

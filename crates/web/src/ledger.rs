@@ -18,7 +18,6 @@ use ecowarden_core::auth::{Permission, User};
 use ecowarden_core::ids::Money;
 use ecowarden_core::scope::Area;
 use ecowarden_ledger::cases::documents::{self, DocumentError, NewDocument};
-use ecowarden_ledger::cases::intake::{self, FIELDS, Field, IntakeError, NewCase};
 use ecowarden_ledger::cases::procedure::{self, Entry, HearingInput, ProcedureError};
 use ecowarden_ledger::cases::records::{self, NewRecord, RecordError};
 use ecowarden_ledger::cases::rules::{Decision, Step};
@@ -28,6 +27,7 @@ use ecowarden_ledger::cases::vocab::{
 };
 use ecowarden_ledger::cases::workflow::{self, CaseDetail, MeasureInput, Outcome, WorkflowError};
 use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Status};
+use ecowarden_ledger::cases::{history, intake};
 use ecowarden_ledger::cooperation;
 use ecowarden_ledger::stats::{self, Period, Stats};
 use ecowarden_ledger::third_parties::{self, Provider};
@@ -42,84 +42,6 @@ impl From<WorkflowError> for Error {
 }
 
 #[derive(Template)]
-#[template(path = "case_new.html")]
-struct NewCasePage {
-    nav: Nav,
-    fields: &'static [Field],
-    values: NewCase,
-    errors: Vec<(String, String)>,
-}
-
-impl NewCasePage {
-    fn value(&self, key: &str) -> &str {
-        self.values.get(key)
-    }
-    fn error_for(&self, key: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, m)| m.as_str())
-    }
-}
-
-pub async fn new_case_form(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
-    require(&app, s.user(), Permission::WriteLedger, "/cases/new").await?;
-    let mut values = NewCase::default();
-    // Prefill the officer's own region where it is a county.
-    if let ecowarden_core::scope::Scope::County(c) = &s.user().scope {
-        values.region_code = c.clone();
-    }
-    render(NewCasePage {
-        nav: Nav::new(&app, &s, "cases"),
-        fields: FIELDS,
-        values,
-        errors: Vec::new(),
-    })
-}
-
-pub async fn new_case_submit(
-    State(app): State<AppState>,
-    s: CurrentUser,
-    form: std::result::Result<Form<Vec<(String, String)>>, FormRejection>,
-) -> Result<Response> {
-    require(&app, s.user(), Permission::WriteLedger, "/cases/new").await?;
-    let Form(pairs) = form.map_err(super::form_rejection)?;
-    let mut values = NewCase::default();
-    for (k, v) in pairs {
-        values.set(&k, v);
-    }
-    match intake::record(
-        &app.db,
-        &app.org,
-        &s.user().scope,
-        &s.user().username,
-        std::slice::from_ref(&values),
-    )
-    .await
-    {
-        Ok(ids) => Ok(Redirect::to(&format!("/cases/{}", ids[0])).into_response()),
-        Err(IntakeError::Invalid(errs)) => {
-            let errors = errs
-                .into_iter()
-                .map(|(_, e)| (e.field.to_owned(), e.message))
-                .collect();
-            let page = NewCasePage {
-                nav: Nav::new(&app, &s, "cases"),
-                fields: FIELDS,
-                values,
-                errors,
-            };
-            Ok((
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                axum::response::Html(page.render()?),
-            )
-                .into_response())
-        }
-        Err(IntakeError::Store(e)) => Err(e.into()),
-    }
-}
-
-#[derive(Template)]
 #[template(path = "case.html")]
 struct CasePage {
     nav: Nav,
@@ -128,7 +50,7 @@ struct CasePage {
     c: CaseSummary,
     d: CaseDetail,
     region_name: String,
-    history: Vec<audit_log::Entry>,
+    history: Vec<HistoryRow>,
     next: &'static [Status],
     can_write: bool,
     measure_kinds: &'static [MeasureKind],
@@ -175,6 +97,32 @@ impl CasePage {
     }
 }
 
+/// One audit entry as pages list it: who (by name), what, and the fields in words.
+pub(super) struct HistoryRow {
+    pub entry: audit_log::Entry,
+    pub actor: String,
+    pub lines: Vec<history::Line>,
+}
+
+/// Audit entries in words, people by name.
+pub(super) async fn history_rows(
+    app: &AppState,
+    entries: Vec<audit_log::Entry>,
+) -> Result<Vec<HistoryRow>> {
+    let names = ecowarden_core::auth::display_names(&app.db).await?;
+    Ok(entries
+        .into_iter()
+        .map(|e| HistoryRow {
+            actor: names
+                .get(&e.actor)
+                .cloned()
+                .unwrap_or_else(|| e.actor.clone()),
+            lines: history::lines(&e),
+            entry: e,
+        })
+        .collect())
+}
+
 #[derive(Debug, Deserialize)]
 pub struct MessageQuery {
     msg: Option<String>,
@@ -192,7 +140,11 @@ pub async fn case_page(
         Err(e) => return Err(refuse(&app, s.user(), &format!("/cases/{id}"), e.into()).await),
     };
     let d = workflow::detail(&app.db, &c).await?;
-    let history = audit_log::history(&app.db, "case", &id.to_string()).await?;
+    let history = history_rows(
+        &app,
+        audit_log::history(&app.db, "case", &id.to_string()).await?,
+    )
+    .await?;
     render(CasePage {
         nav: Nav::new(&app, &s, "cases"),
         region_name: app.org.name(&c.region_code).to_owned(),
@@ -227,7 +179,7 @@ pub async fn case_page(
 }
 
 /// After an action the case page is shown again with a message (PRG: a reload does not repeat it).
-fn back(id: i64, msg: &str) -> Response {
+pub(super) fn back(id: i64, msg: &str) -> Response {
     let m = percent_encoding::utf8_percent_encode(msg, percent_encoding::NON_ALPHANUMERIC);
     Redirect::to(&format!("/cases/{id}?msg={m}")).into_response()
 }
@@ -901,12 +853,7 @@ struct StatsPage {
 
 impl StatsPage {
     fn show(&self, value: &i64, unit: &str) -> String {
-        let value = *value;
-        if unit == "元" {
-            format!("{}万元", Money::from_fen(value).wan_yuan())
-        } else {
-            format!("{value}{unit}")
-        }
+        stats::show(*value, unit)
     }
     fn new_group(&self, i: &usize) -> bool {
         *i == 0 || self.s.figures[*i - 1].group != self.s.figures[*i].group
@@ -963,7 +910,10 @@ pub async fn figure_page(
         .ok_or_else(|| Error::NotFound(format!("没有统计项“{key}”")))?;
     let title = format!(
         "{} · {} · {}：{}",
-        st.region_name, st.period_label, f.label, f.value
+        st.region_name,
+        st.period_label,
+        f.label,
+        f.display()
     );
     // Figures over every case of the period (totals) drill down to the filtered list.
     let all_cases_link = f.case_ids.is_empty().then(|| {

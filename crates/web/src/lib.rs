@@ -6,6 +6,7 @@
 
 pub mod api;
 mod assets;
+mod case_form;
 mod checks;
 pub mod error;
 mod holidays;
@@ -233,6 +234,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/cases/new"),
     ("POST", "/cases/new"),
     ("GET", "/cases/{id}"),
+    ("GET", "/cases/{id}/edit"),
+    ("POST", "/cases/{id}/edit"),
     ("POST", "/cases/{id}/transition"),
     ("POST", "/cases/{id}/documents"),
     ("POST", "/cases/{id}/records"),
@@ -255,6 +258,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/holidays"),
     ("GET", "/checks/export.xlsx"),
     ("GET", "/org"),
+    ("GET", "/org/officers"),
     ("GET", "/users"),
     ("POST", "/users"),
     ("POST", "/users/{id}/disable"),
@@ -326,9 +330,13 @@ pub fn router(state: AppState) -> Router {
         .route("/cases", get(pages::cases))
         .route(
             "/cases/new",
-            get(ledger::new_case_form).post(ledger::new_case_submit),
+            get(case_form::new_case_form).post(case_form::new_case_submit),
         )
         .route("/cases/{id}", get(ledger::case_page))
+        .route(
+            "/cases/{id}/edit",
+            get(case_form::edit_case_form).post(case_form::edit_case_submit),
+        )
         .route("/cases/{id}/transition", post(ledger::transition))
         .route("/cases/{id}/documents", post(ledger::add_document))
         .route("/cases/{id}/records", post(ledger::add_record))
@@ -362,6 +370,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/checks/export.xlsx", get(checks::export_checks))
         .route("/org", get(pages::org))
+        .route("/org/officers", get(pages::roster))
         .route("/users", get(pages::users).post(pages::create_user))
         .route("/users/{id}/disable", post(pages::disable_user))
         .route("/users/{id}/enable", post(pages::enable_user))

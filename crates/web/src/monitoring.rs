@@ -22,8 +22,8 @@ use super::session::CurrentUser;
 use super::{AppState, refuse};
 use ecowarden_core::auth::{Permission, Role, User};
 use ecowarden_core::sheet::{Problem, Table};
+use ecowarden_monitoring::archive::Message;
 use ecowarden_monitoring::archive::query::{Filter, query};
-use ecowarden_monitoring::archive::{self, Message};
 use ecowarden_monitoring::evidence::Verdict;
 use ecowarden_monitoring::ingest::stats::Limit;
 use ecowarden_monitoring::registry::{
@@ -76,8 +76,6 @@ struct OutletsPage {
     regions: Vec<(String, String)>,
     query_base: String,
     can_write: bool,
-    /// Where analysts point DuckDB, Spark or DataFusion.
-    archive_dir: String,
 }
 
 impl OutletsPage {
@@ -134,9 +132,6 @@ async fn outlets(
         regions: filter_regions(&app, u),
         query_base,
         can_write: u.can(Permission::WriteLedger),
-        archive_dir: archive::dir_in(&app.settings.data_dir)
-            .display()
-            .to_string(),
         f,
     })
 }

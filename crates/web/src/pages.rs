@@ -24,6 +24,8 @@ pub struct Module {
     /// What the module will do, shown on its page until it is built.
     pub purpose: &'static str,
     pub built: bool,
+    /// What the role must be allowed to see the module in the menu.
+    pub needs: Permission,
 }
 
 pub const MODULES: &[Module] = &[
@@ -33,6 +35,7 @@ pub const MODULES: &[Module] = &[
         href: "/",
         purpose: "",
         built: true,
+        needs: Permission::ReadLedger,
     },
     Module {
         slug: "cases",
@@ -40,6 +43,7 @@ pub const MODULES: &[Module] = &[
         href: "/cases",
         purpose: "",
         built: true,
+        needs: Permission::ReadLedger,
     },
     Module {
         slug: "stats",
@@ -47,6 +51,7 @@ pub const MODULES: &[Module] = &[
         href: "/stats",
         purpose: "",
         built: true,
+        needs: Permission::ReadLedger,
     },
     Module {
         slug: "checks",
@@ -54,6 +59,7 @@ pub const MODULES: &[Module] = &[
         href: "/checks",
         purpose: "",
         built: true,
+        needs: Permission::ReadLedger,
     },
     Module {
         slug: "campaigns",
@@ -61,6 +67,7 @@ pub const MODULES: &[Module] = &[
         href: "/campaigns",
         purpose: "",
         built: true,
+        needs: Permission::ReadLedger,
     },
     Module {
         slug: "third-party",
@@ -68,6 +75,7 @@ pub const MODULES: &[Module] = &[
         href: "/third-parties",
         purpose: "",
         built: true,
+        needs: Permission::ReadLedger,
     },
     Module {
         slug: "cooperation",
@@ -75,6 +83,7 @@ pub const MODULES: &[Module] = &[
         href: "/cooperation",
         purpose: "",
         built: true,
+        needs: Permission::ReadLedger,
     },
     Module {
         slug: "monitoring",
@@ -82,6 +91,7 @@ pub const MODULES: &[Module] = &[
         href: "/monitoring",
         purpose: "HJ 212 自动监控数据接收、原始报文存证、排放口数据曲线。",
         built: true,
+        needs: Permission::ReadLedger,
     },
     Module {
         slug: "screening",
@@ -89,6 +99,7 @@ pub const MODULES: &[Module] = &[
         href: "/leads",
         purpose: "自动监控数据弄虚作假特征筛查，生成带证据说明的线索队列。",
         built: true,
+        needs: Permission::ReadLedger,
     },
     Module {
         slug: "assessment",
@@ -96,6 +107,7 @@ pub const MODULES: &[Module] = &[
         href: "/modules/assessment",
         purpose: "大练兵评分细则、任务分解、集体与个人半年及全年执法效能评估与通报。",
         built: false,
+        needs: Permission::ReadLedger,
     },
     Module {
         slug: "dossier-review",
@@ -103,6 +115,7 @@ pub const MODULES: &[Module] = &[
         href: "/review",
         purpose: "案卷评查与稽查，法定期限自动核验。",
         built: true,
+        needs: Permission::ReadLedger,
     },
     Module {
         slug: "contests",
@@ -110,6 +123,7 @@ pub const MODULES: &[Module] = &[
         href: "/modules/contests",
         purpose: "理论知识、现场执法、笔录制作、非现场筛查、废水采样、无人机等比武项目与成绩。",
         built: false,
+        needs: Permission::ReadLedger,
     },
     Module {
         slug: "equipment",
@@ -117,6 +131,7 @@ pub const MODULES: &[Module] = &[
         href: "/modules/equipment",
         purpose: "执法装备台账，对照装备标准化建设指导标准（2020年版、2024年版）分析缺口。",
         built: false,
+        needs: Permission::ReadLedger,
     },
     Module {
         slug: "commendations",
@@ -124,6 +139,7 @@ pub const MODULES: &[Module] = &[
         href: "/modules/commendations",
         purpose: "表现突出集体与个人、记功嘉奖与荣誉称号。",
         built: false,
+        needs: Permission::ReadLedger,
     },
     Module {
         slug: "org",
@@ -131,6 +147,7 @@ pub const MODULES: &[Module] = &[
         href: "/org",
         purpose: "",
         built: true,
+        needs: Permission::ReadLedger,
     },
     Module {
         slug: "users",
@@ -138,6 +155,7 @@ pub const MODULES: &[Module] = &[
         href: "/users",
         purpose: "",
         built: true,
+        needs: Permission::ManageUsers,
     },
     Module {
         slug: "audit",
@@ -145,6 +163,7 @@ pub const MODULES: &[Module] = &[
         href: "/audit",
         purpose: "",
         built: true,
+        needs: Permission::ReadAudit,
     },
     Module {
         slug: "api",
@@ -152,12 +171,15 @@ pub const MODULES: &[Module] = &[
         href: "/api/docs",
         purpose: "",
         built: true,
+        needs: Permission::ReadLedger,
     },
 ];
 
 /// What the layout shows about the signed-in user.
 pub struct Nav {
     pub active: &'static str,
+    /// The signed-in user's role: the menu offers only what it may use.
+    pub role: Role,
     pub user_name: String,
     pub role_label: &'static str,
     pub scope_label: String,
@@ -169,14 +191,26 @@ impl Nav {
         let u = s.user();
         Nav {
             active,
+            role: u.role,
             user_name: u.display_name.clone(),
             role_label: u.role.label(),
             scope_label: u.scope.label(&app.org),
             csrf: s.0.csrf.clone(),
         }
     }
-    pub fn modules(&self) -> &'static [Module] {
+    /// The modules the role may use, in menu order.
+    pub fn modules(&self) -> impl Iterator<Item = &'static Module> + '_ {
+        MODULES.iter().filter(|m| self.role.can(m.needs))
+    }
+    /// The module of the page, for the breadcrumbs (none on the home page).
+    pub fn module(&self) -> Option<&'static Module> {
         MODULES
+            .iter()
+            .find(|m| m.slug == self.active && m.slug != "dashboard")
+    }
+    /// Whether the role may record and change cases (the ledger's write actions).
+    pub fn can_write(&self) -> bool {
+        self.role.can(Permission::WriteLedger)
     }
 }
 
@@ -341,6 +375,7 @@ pub async fn cases(
 struct OrgPage {
     nav: Nav,
     units: Vec<(ecowarden_core::org::Unit, String, i64)>,
+    can_roster: bool,
 }
 
 pub async fn org(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
@@ -359,6 +394,26 @@ pub async fn org(State(app): State<AppState>, s: CurrentUser) -> Result<Response
     render(OrgPage {
         nav: Nav::new(&app, &s, "org"),
         units,
+        can_roster: u.can(Permission::ManageUsers),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "roster.html")]
+struct RosterPage {
+    nav: Nav,
+    officers: Vec<ecowarden_core::org::RosterEntry>,
+    today: String,
+}
+
+/// The officers in scope with their certificates, for the leaders who staff cases and the
+/// administrators who keep the roster.
+pub async fn roster(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
+    require(&app, s.user(), Permission::ManageUsers, "/org/officers").await?;
+    render(RosterPage {
+        nav: Nav::new(&app, &s, "org"),
+        officers: ecowarden_core::org::roster(&app.db, &s.user().scope).await?,
+        today: clock::today().to_string(),
     })
 }
 
@@ -531,13 +586,13 @@ pub async fn reset_password(
 #[template(path = "audit.html")]
 struct AuditPage {
     nav: Nav,
-    entries: Vec<audit_log::Entry>,
+    entries: Vec<super::ledger::HistoryRow>,
     events: Vec<auth::SecurityEvent>,
 }
 
 pub async fn audit(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
     require(&app, s.user(), Permission::ReadAudit, "/audit").await?;
-    let entries = audit_log::recent(&app.db, 200).await?;
+    let entries = super::ledger::history_rows(&app, audit_log::recent(&app.db, 200).await?).await?;
     let events = auth::recent_security_events(&app.db, 200).await?;
     render(AuditPage {
         nav: Nav::new(&app, &s, "audit"),

@@ -55,12 +55,23 @@ async fn changes_are_recorded_with_before_and_after() {
     // The audit page reads in Chinese and in Beijing time; the stored names stay English.
     let (c, _) = app.login("admin").await;
     let page = crate::helpers::get_text(&c, format!("{}/audit", app.base)).await;
-    let row = |action: &str| format!("<td>admin</td><td>{action}</td><td>用户 {id}</td>");
+    // People by name, the fields in words rather than JSON.
+    let name: String =
+        sqlx::query_scalar("SELECT display_name FROM users WHERE username = 'admin'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    let row = |action: &str| format!("<td>{name}</td><td>{action}</td><td>用户 {id}</td>");
     for action in ["新建", "停用", "启用"] {
         assert!(page.contains(&row(action)), "{action} row for user {id}");
     }
+    assert!(page.contains("<b>停用</b>：<del>否</del> → 是"), "{page}");
+    assert!(!page.contains("{&quot;disabled"), "no raw JSON");
     let shown = ecowarden_core::clock::display_instant(&h[1].at);
-    assert!(page.contains(&format!("<td>{shown}</td>")), "time {shown}");
+    assert!(
+        page.contains(&format!("<td class=\"nowrap\">{shown}</td>")),
+        "time {shown}"
+    );
 }
 
 #[tokio::test]

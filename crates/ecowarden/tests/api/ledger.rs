@@ -483,6 +483,165 @@ async fn the_stage_form_keeps_the_law() {
     assert_eq!(paid.as_deref(), Some("2023-05-04"));
 }
 
+/// Posts the correction form of case `id` with the version it has now; returns the status
+/// and the page it shows (the case page after a redirect).
+async fn post_correction(
+    app: &crate::helpers::TestApp,
+    client: &reqwest::Client,
+    csrf: &str,
+    id: i64,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let version: i64 = sqlx::query_scalar("SELECT version FROM cases WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let mut form: Vec<(&str, String)> =
+        vec![("csrf", csrf.to_owned()), ("version", version.to_string())];
+    form.extend(fields.iter().map(|(k, v)| (*k, v.to_string())));
+    let r = client
+        .post(format!("{}/cases/{id}/edit", app.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let page = match r.headers().get("location") {
+        Some(to) => client
+            .get(format!("{}{}", app.base, to.to_str().unwrap()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        None => r.text().await.unwrap(),
+    };
+    (status, page)
+}
+
+/// A case is corrected with a reason, under intake's rules and the version check; the
+/// correction is an audit entry the case page lists by field, in Chinese, by the person's name.
+#[tokio::test]
+async fn a_correction_keeps_the_rules_and_the_version_and_is_audited() {
+    let app = spawn_app().await;
+    let c = decided(
+        case("350103", &code(301), "2023-03-06"),
+        "2023-04-20",
+        "5000",
+    );
+    let id = intake::record(&app.db, &app.org, &Scope::Province, "test", &[c])
+        .await
+        .unwrap()[0];
+    let (client, csrf) = app.login("taijiang").await;
+    let audit = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM audit_log WHERE entity = 'case' AND action = 'correct'",
+        )
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+    };
+
+    let correct = |fields: &'static [(&'static str, &'static str)]| {
+        post_correction(&app, &client, &csrf, id, fields)
+    };
+
+    // The form shows the case as recorded, vocabularies by their labels.
+    let form = crate::helpers::get_text(&client, format!("{}/cases/{id}/edit", app.base)).await;
+    assert!(form.contains(r#"value="罚款" checked"#), "{form}");
+    assert!(form.contains("2023-04-20"), "{form}");
+
+    // No reason: refused, nothing written.
+    let (status, page) = correct(&[("decided_on", "2023-04-21")]).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("请填写更正原因"), "{page}");
+    // A decision before the filing breaks the same rule intake applies.
+    let (status, page) = correct(&[("decided_on", "2023-03-01"), ("reason", "录入错误")]).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("处罚决定日期"), "{page}");
+    assert_eq!(audit().await, 0);
+    // A fine beyond the bound is refused too.
+    let (status, _) = correct(&[("fine", "2000000000"), ("reason", "录入错误")]).await;
+    assert_eq!(status, 422);
+
+    // A good correction: the fields change, the version moves on, the audit names them.
+    let (status, page) = correct(&[
+        ("decided_on", "2023-04-21"),
+        ("fine", "6000.50"),
+        ("source", "信访投诉"),
+        ("penalty_kinds", "罚款"),
+        ("penalty_kinds", "警告"),
+        ("reason", "以处罚决定书为准"),
+    ])
+    .await;
+    assert_eq!(status, 303, "{page}");
+    let (decided_on, fine, source, kinds, version): (String, i64, String, String, i64) =
+        sqlx::query_as(
+            "SELECT decided_on, fine_fen, source, penalty_kinds, version FROM cases WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        (decided_on.as_str(), fine, source.as_str(), kinds.as_str()),
+        ("2023-04-21", 600_050, "complaint", "fine,warning")
+    );
+    assert_eq!(audit().await, 1);
+    // The case page lists the correction by field in Chinese, the officer by name.
+    let history = crate::helpers::extract(&page, "id=\"case-history\"", "</table>");
+    for want in [
+        "更正",
+        "处罚决定日期",
+        "2023-04-20",
+        "2023-04-21",
+        "6,000.50元",
+        "信访投诉",
+        "罚款、警告",
+        "以处罚决定书为准",
+    ] {
+        assert!(history.contains(want), "{want} in {history}");
+    }
+    assert!(
+        !history.contains("taijiang") && !history.contains("complaint"),
+        "{history}"
+    );
+    assert!(!history.contains("{&quot;"), "no raw JSON: {history}");
+
+    // The version seen before the correction is stale now.
+    let r = client
+        .post(format!("{}/cases/{id}/edit", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("version", &(version - 1).to_string()),
+            ("violation", "改"),
+            ("reason", "再改"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("已被他人修改"));
+    // Nothing changed: refused without an entry.
+    let (status, page) = correct(&[("reason", "无")]).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("没有字段被修改"), "{page}");
+    assert_eq!(audit().await, 1);
+    // Another county cannot correct it.
+    let (other, other_csrf) = app.login("gulou").await;
+    let (status, _) = post_correction(
+        &app,
+        &other,
+        &other_csrf,
+        id,
+        &[("violation", "改"), ("reason", "越权")],
+    )
+    .await;
+    assert_eq!(status, 403);
+}
+
 /// The API's transition endpoint keeps the same law as the stage form: each unlawful step is
 /// refused with 422 and the Chinese reason, nothing changes, and the lawful one returns the
 /// case as it is after.

@@ -116,6 +116,15 @@ const TABLE: &[Row] = &[
         anonymous: 303,
         expect: ALL_OK,
     },
+    // The officer roster: leaders and administrators.
+    Row {
+        method: "GET",
+        route: "/org/officers",
+        path: "/org/officers",
+        body: "",
+        anonymous: 303,
+        expect: [200, 403, 200, 403, 403, 403, 200, 403],
+    },
     Row {
         method: "GET",
         route: "/users",
@@ -361,6 +370,24 @@ const TABLE: &[Row] = &[
         body: "to=suspended&on=2024-12-31&version=1",
         anonymous: 303,
         expect: TAIJIANG_WRITE,
+    },
+    // Correcting 台江's case: the form for writers in scope; a stale version (0 never is
+    // current) is refused inside the page after the scope check.
+    Row {
+        method: "GET",
+        route: "/cases/{id}/edit",
+        path: "/cases/{case}/edit",
+        body: "",
+        anonymous: 303,
+        expect: [200, 403, 200, 200, 403, 200, 403, 403],
+    },
+    Row {
+        method: "POST",
+        route: "/cases/{id}/edit",
+        path: "/cases/{case}/edit",
+        body: "version=0&reason=%E5%BD%95%E5%85%A5%E9%94%99%E8%AF%AF&violation=x",
+        anonymous: 303,
+        expect: [422, 403, 422, 422, 403, 422, 403, 403],
     },
     Row {
         method: "POST",

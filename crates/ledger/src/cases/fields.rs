@@ -110,6 +110,181 @@ fields! {
     discretion_factors: "裁量情节", false, "从轻、从重情节";
 }
 
+/// A part of the case form: the fields one stage of the procedure records, with a word on
+/// when to fill them. Every field is in exactly one section (a test checks).
+pub struct Section {
+    pub title: &'static str,
+    pub help: &'static str,
+    pub keys: &'static [&'static str],
+}
+
+/// The case form's sections, in the order a case moves through its stages: an officer fills
+/// what has happened so far and leaves the later sections empty.
+pub const SECTIONS: &[Section] = &[
+    Section {
+        title: "当事人与案情",
+        help: "办案地区默认为本单位所在地区；案号留空则自动编号。",
+        keys: &[
+            "case_no",
+            "region_code",
+            "facility_name",
+            "credit_code",
+            "industry",
+            "source",
+            "violation",
+            "legal_basis",
+            "tags",
+            "status",
+        ],
+    },
+    Section {
+        title: "发现与立案",
+        help: "发现后15日内立案；调查取证须两名以上持证执法人员。",
+        keys: &[
+            "discovered_on",
+            "violation_ended_on",
+            "filed_on",
+            "filing_extended_on",
+            "investigation_on",
+            "officers",
+        ],
+    },
+    Section {
+        title: "告知与听证",
+        help: "事先告知后，当事人可在5个工作日内申请听证。",
+        keys: &[
+            "prior_notice_on",
+            "statement_waived_on",
+            "hearing_requested_on",
+            "hearing_notice_on",
+            "hearing_held_on",
+        ],
+    },
+    Section {
+        title: "审核与处罚决定",
+        help: "立案后90日内作出决定，经批准可延长。",
+        keys: &[
+            "legal_review_on",
+            "collective_discussion_on",
+            "term_extended_on",
+            "term_discussed_on",
+            "decided_on",
+            "decision_no",
+            "penalty_kinds",
+            "fine",
+        ],
+    },
+    Section {
+        title: "送达、执行与结案",
+        help: "决定作出后7日内送达。",
+        keys: &[
+            "served_on",
+            "service_method",
+            "disclosed_on",
+            "paid_on",
+            "closed_on",
+            "closure_type",
+        ],
+    },
+    Section {
+        title: "配套措施与移送",
+        help: "采取了查封扣押、限产停产、按日连续处罚或移送的，填写决定或移送日期。",
+        keys: &[
+            "seal_and_seize_on",
+            "seal_and_seize_items",
+            "seal_and_seize_extended_on",
+            "seal_and_seize_released_on",
+            "production_restriction_on",
+            "production_restriction_kind",
+            "daily_penalty_on",
+            "daily_penalty_days",
+            "daily_penalty_amount",
+            "detention_referral_on",
+            "criminal_referral_on",
+            "market_referral_on",
+            "referral_agency",
+        ],
+    },
+    Section {
+        title: "第三方弄虚作假",
+        help: "专项行动含“第三方弄虚作假”时必填。",
+        keys: &[
+            "third_party_name",
+            "third_party_credit_code",
+            "third_party_subtype",
+        ],
+    },
+];
+
+/// How a field is entered on the form. Vocabularies offer their Chinese labels, which intake
+/// parses like typed text, so a form keeps what was chosen exactly as an import row would.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Text,
+    /// Several lines (the violation, the legal basis).
+    LongText,
+    Date,
+    /// An amount in 元.
+    Amount,
+    /// A whole number of days.
+    Days,
+    /// A region in the caller's scope, chosen by name.
+    Region,
+    /// Officers picked by name from the roster.
+    Officers,
+    /// One label of a vocabulary.
+    Choice(Vec<&'static str>),
+    /// Any labels of a vocabulary (the list fields, 、-separated).
+    Choices(Vec<&'static str>),
+    /// Free text with the usual values offered.
+    Suggest(Vec<&'static str>),
+}
+
+impl Input {
+    /// Whether the field holds a 、-separated list (a form sends one value per item).
+    pub fn is_list(&self) -> bool {
+        matches!(self, Input::Officers | Input::Choices(_))
+    }
+}
+
+impl Field {
+    /// The control the form shows for the field.
+    pub fn input(&self) -> Input {
+        use super::vocab::{PenaltyKind, Tag, ThirdPartySubtype};
+        use super::{CaseSource, Status};
+        match self.key {
+            "region_code" => Input::Region,
+            "officers" => Input::Officers,
+            "violation" | "legal_basis" | "seal_and_seize_items" => Input::LongText,
+            "fine" | "daily_penalty_amount" => Input::Amount,
+            "daily_penalty_days" => Input::Days,
+            "source" => Input::Choice(CaseSource::ALL.iter().map(|v| v.label()).collect()),
+            "status" => Input::Choice(Status::ALL.iter().map(|v| v.label()).collect()),
+            "third_party_subtype" => {
+                Input::Choice(ThirdPartySubtype::ALL.iter().map(|v| v.label()).collect())
+            }
+            "production_restriction_kind" => Input::Choice(vec!["限产", "停产"]),
+            "penalty_kinds" => Input::Choices(PenaltyKind::ALL.iter().map(|v| v.label()).collect()),
+            "tags" => Input::Choices(Tag::ALL.iter().map(|v| v.label()).collect()),
+            "service_method" => Input::Suggest(vec![
+                "直接送达",
+                "留置送达",
+                "邮寄送达",
+                "电子送达",
+                "公告送达",
+            ]),
+            "closure_type" => Input::Suggest(vec!["执行完毕", "不予处罚", "终结执行", "撤销立案"]),
+            k if k.ends_with("_on") => Input::Date,
+            _ => Input::Text,
+        }
+    }
+}
+
+/// The field of a key.
+pub fn field(key: &str) -> Option<&'static Field> {
+    FIELDS.iter().find(|f| f.key == key)
+}
+
 /// Bounds on what a case may hold (issue #16): no amount, day count or text beyond what a
 /// real case can have, so sums cannot overflow and exports cannot exceed Excel's cell limit.
 pub mod limits {
@@ -267,4 +442,38 @@ pub fn header(key: &str) -> &'static str {
         .find(|f| f.key == key)
         .map(|f| f.header)
         .unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_is_in_exactly_one_section() {
+        for f in FIELDS {
+            let n = SECTIONS.iter().filter(|s| s.keys.contains(&f.key)).count();
+            assert_eq!(n, 1, "{} is in {n} sections", f.key);
+        }
+        let listed: usize = SECTIONS.iter().map(|s| s.keys.len()).sum();
+        assert_eq!(
+            listed,
+            FIELDS.len(),
+            "a section names a key that is not a field"
+        );
+    }
+
+    #[test]
+    fn vocabularies_are_chosen_and_their_labels_parse_back() {
+        let Input::Choices(kinds) = field("penalty_kinds").unwrap().input() else {
+            panic!("penalty_kinds is a multiple choice");
+        };
+        assert!(
+            kinds
+                .iter()
+                .all(|k| super::super::vocab::PenaltyKind::parse(k).is_some())
+        );
+        assert!(matches!(field("source").unwrap().input(), Input::Choice(_)));
+        assert_eq!(field("filed_on").unwrap().input(), Input::Date);
+        assert!(field("officers").unwrap().input().is_list());
+    }
 }

@@ -8,11 +8,13 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Datelike, NaiveDate};
 use sqlx::{AnyConnection, Row};
 
-pub use super::fields::{Dates, FIELDS, Field, FieldError, NewCase, header, parse_date};
+pub use super::fields::{
+    Dates, FIELDS, Field, FieldError, Input, NewCase, SECTIONS, Section, field, header, parse_date,
+};
 use super::procedure::{Provision, parse_provisions};
 use super::vocab::{
     MeasureKind, NoticeKind, PenaltyKind, ProvisionRole, ReferralKind, Tag, ThirdPartySubtype,
-    parse_list,
+    items, parse_list,
 };
 use super::{CaseSource, Status, rules};
 use ecowarden_core::audit_log::{self, Change};
@@ -276,13 +278,7 @@ impl NewCase {
                     None
                 }),
         };
-        let officers: Vec<String> = self
-            .officers
-            .split(['、', ',', '，', ';', '；', ' '])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let officers: Vec<String> = items(&self.officers).map(str::to_owned).collect();
         let subtype = match self.third_party_subtype.trim() {
             "" => None,
             s => ThirdPartySubtype::parse(s).or_else(|| {
@@ -569,12 +565,7 @@ pub async fn check(
     let mut seen_nos: HashMap<String, usize> = HashMap::new();
     let mut given_nos = Vec::new();
     for (i, r) in rows.iter().enumerate() {
-        for cert in r
-            .officers
-            .split(['、', ',', '，', ';', '；', ' '])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        for cert in items(&r.officers) {
             if !officers.contains_key(cert) {
                 errors.push((
                     i,

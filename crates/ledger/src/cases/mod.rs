@@ -1,8 +1,10 @@
 //! The case ledger (案件台账): the case record, its scoped list and page, and the dashboard.
 //! `intake` records cases (forms, API, imports), `vocab` holds the controlled vocabularies.
 
+pub mod correction;
 pub mod documents;
 pub mod fields;
+pub mod history;
 pub mod intake;
 pub mod procedure;
 pub mod records;

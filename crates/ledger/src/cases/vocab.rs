@@ -143,11 +143,16 @@ vocab! {
     }
 }
 
-/// Parses a list separated by 、 , ， ; ； or spaces.
-pub fn parse_list<T>(s: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, String> {
+/// The items of a list separated by 、 , ， ; ； or spaces.
+pub fn items(s: &str) -> impl Iterator<Item = &str> {
     s.split(['、', ',', '，', ';', '；', ' '])
         .map(str::trim)
         .filter(|x| !x.is_empty())
+}
+
+/// Parses a list separated by 、 , ， ; ； or spaces.
+pub fn parse_list<T>(s: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, String> {
+    items(s)
         .map(|x| parse(x).ok_or_else(|| x.to_owned()))
         .collect()
 }

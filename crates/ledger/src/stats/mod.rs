@@ -62,6 +62,25 @@ pub struct Figure {
     pub case_ids: Vec<i64>,
 }
 
+impl Figure {
+    /// The value with its unit as people read it: money (kept in fen) in 万元.
+    pub fn display(&self) -> String {
+        show(self.value, self.unit)
+    }
+}
+
+/// A figure's value with its unit; amounts in fen are shown in 万元.
+pub fn show(value: i64, unit: &str) -> String {
+    if unit == "元" {
+        format!(
+            "{}万元",
+            ecowarden_core::ids::Money::from_fen(value).wan_yuan()
+        )
+    } else {
+        format!("{value}{unit}")
+    }
+}
+
 /// Per-region breakdown of the headline figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct RegionRow {
