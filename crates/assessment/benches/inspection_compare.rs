@@ -80,7 +80,7 @@ fn main() {
                 id: o * 2,
                 outlet_id: o,
                 status: "accepted".into(),
-                case_id: Some(o * 200),
+                case_id: Some(o * 200 + 1),
                 signatures: vec!["S3".into(), "S7".into()],
                 period_from: day(d),
                 created_on: day(d),

@@ -72,6 +72,8 @@ struct ReviewPage {
     plans: Vec<PlanRow>,
     mine: Vec<Assignment>,
     manages: bool,
+    /// The user conducts inspection audits (a link to them).
+    inspects: bool,
     regions: Vec<(String, String)>,
     year: i64,
     sheet_version: i64,
@@ -101,6 +103,7 @@ pub async fn overview(
         plans,
         mine,
         manages: u.can(Permission::ManageReviews),
+        inspects: u.can(Permission::Inspect),
         regions: super::pages::filter_regions(&app, u),
         year: super::pages::latest_year(&app).await?,
         sheet_version: sheet.version,
