@@ -346,6 +346,16 @@ test('county officer: record a case, work it through its stages, import a ledger
       await page.screenshot({ path: path.join(ARTIFACTS, 'case-history.png'), fullPage: true });
     });
 
+    await t.test('the case page prints the record without the menu and the forms', async () => {
+      await page.emulateMedia({ media: 'print' });
+      assert.equal(await page.locator('nav.side').isVisible(), false);
+      assert.equal(await page.locator('form[action$="/transition"]').isVisible(), false);
+      assert.equal(await page.locator('dl.fields').isVisible(), true);
+      assert.equal(await page.locator('#case-history').isVisible(), true);
+      await page.pdf({ path: path.join(ARTIFACTS, 'case-print.pdf') });
+      await page.emulateMedia({ media: 'screen' });
+    });
+
     await t.test('a supporting measure and a referral are recorded', async () => {
       const measure = page.locator('form[action$="/measures"]');
       await measure.locator('select[name=kind]').selectOption('seal_and_seize');
@@ -607,6 +617,13 @@ test('the menu offers only what the role may do; pages carry breadcrumbs; no dev
       await page.locator('table.grid tbody a').first().click();
       await page.waitForURL(/\/cases\/\d+$/);
       assert.equal(await page.locator('nav.crumbs a[href="/cases"]').innerText(), '案件台账');
+    });
+    await t.test('the registry import names its columns in Chinese and offers the template', async () => {
+      await page.goto('/monitoring/registry/import');
+      assert.match(await page.locator('#registry-columns').innerText(), /^MN号、访问密码、企业名称/);
+      const res = await page.request.get('/monitoring/registry/template.xlsx');
+      assert.equal(res.status(), 200);
+      assert.match(res.headers()['content-disposition'], /filename\*=UTF-8''/);
     });
     await t.test('pages show no command lines or file formats', async () => {
       for (const p of ['/leads', '/monitoring', '/monitoring/receiver']) {

@@ -40,6 +40,72 @@ pub const HEADERS: [&str; 14] = [
     "o2_ref",
 ];
 
+/// The columns' Chinese names, in [`HEADERS`] order: the template's header row. A file may
+/// name each column either way.
+pub const LABELS: [&str; 14] = [
+    "MN号",
+    "访问密码",
+    "企业名称",
+    "统一社会信用代码",
+    "行政区划代码",
+    "排放口名称",
+    "行业",
+    "系统编码",
+    "监测因子",
+    "排放限值",
+    "单位",
+    "量程",
+    "检出限",
+    "基准氧含量",
+];
+
+/// The column a header names, by its code name or its Chinese name.
+pub fn column_of(header: &str) -> Option<usize> {
+    HEADERS
+        .iter()
+        .position(|h| *h == header)
+        .or_else(|| LABELS.iter().position(|l| *l == header))
+}
+
+/// The registry template: the Chinese header row, codes as text so Excel keeps their leading
+/// zeros, and one example outlet line to copy.
+pub fn template_xlsx() -> Vec<u8> {
+    let build = || -> std::result::Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        let text = rust_xlsxwriter::Format::new().set_num_format("@");
+        let ws = wb.add_worksheet().set_name("排放口登记")?;
+        for (col, label) in LABELS.iter().enumerate() {
+            let col = col as u16;
+            ws.write_string_with_format(0, col, *label, &bold)?;
+            ws.set_column_width(col, 16)?;
+            ws.set_column_format(col, &text)?;
+        }
+        let example = [
+            "88888880000001",
+            "123456",
+            "福州示例电镀有限公司",
+            "91350103MA2YK8LQ14",
+            "350103",
+            "废水总排口",
+            "电镀",
+            "32",
+            "w01018",
+            "50",
+            "mg/L",
+            "0-500",
+            "4",
+            "",
+        ];
+        for (col, v) in example.iter().enumerate() {
+            ws.write_string(1, col as u16, *v)?;
+        }
+        ws.set_freeze_panes(1, 0)?;
+        wb.save_to_buffer()
+    };
+    build().expect("a fixed template within Excel's limits")
+}
+
 /// What the registry knows of one factor of an outlet. Figures are exact decimal text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct FactorSpec {
@@ -404,7 +470,7 @@ pub fn parse_table(
     let Some((header_row, header)) = table.rows.first() else {
         return Err(vec![whole(format!(
             "文件是空的，第1行应为列名：{}",
-            HEADERS.join(",")
+            LABELS.join(",")
         ))]);
     };
     let mut columns = [None; HEADERS.len()];
@@ -420,11 +486,11 @@ pub fn parse_table(
             }),
             message,
         };
-        match HEADERS.iter().position(|h| *h == text) {
+        match column_of(text) {
             _ if text.is_empty() => {}
             Some(k) if columns[k].is_some() => problems.push(at("列名重复".into())),
             Some(k) => columns[k] = Some(i),
-            None => problems.push(at(format!("未知的列名，应为：{}", HEADERS.join(",")))),
+            None => problems.push(at(format!("未知的列名，应为：{}", LABELS.join(",")))),
         }
     }
     for (k, c) in columns.iter().enumerate() {
@@ -434,7 +500,7 @@ pub fn parse_table(
                 row: Some(*header_row),
                 column: Some(Column {
                     letter: None,
-                    header: HEADERS[k].to_owned(),
+                    header: LABELS[k].to_owned(),
                 }),
                 message: "缺少此列".into(),
             });
@@ -1016,6 +1082,20 @@ fn outlet_json(facility_id: i64, o: &OutletSpec) -> serde_json::Value {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_template_has_chinese_headers_and_its_example_parses() {
+        let t = ecowarden_core::sheet::read_table(&template_xlsx()).unwrap();
+        let head: Vec<String> = t.rows[0].1.iter().map(|c| c.clone().unwrap()).collect();
+        assert_eq!(head, LABELS);
+        let outlets = parse_table("模板.xlsx", &t).unwrap();
+        assert_eq!(outlets.len(), 1);
+        assert_eq!(outlets[0].mn, "88888880000001");
+        // Code names and Chinese names may be mixed.
+        assert_eq!(column_of("mn"), Some(0));
+        assert_eq!(column_of("监测因子"), Some(8));
+        assert_eq!(column_of("因子"), None);
+    }
+
     fn table(csv: &str) -> Table {
         Table {
             first_col: 0,
@@ -1081,7 +1161,7 @@ mod tests {
         assert!(
             missing
                 .iter()
-                .any(|p| p.to_string().contains("o2_ref（表中无此列）"))
+                .any(|p| p.to_string().contains("基准氧含量（表中无此列）"))
         );
     }
 

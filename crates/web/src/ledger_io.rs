@@ -109,6 +109,11 @@ pub(super) struct ImportPage {
 }
 
 impl ImportPage {
+    /// The registry's column names, as the page lists them (the code names are accepted too).
+    fn registry_labels(&self) -> String {
+        ecowarden_monitoring::registry::LABELS.join("、")
+    }
+
     /// The empty form, for a user who may write the ledger.
     pub(super) async fn new(app: &AppState, s: &CurrentUser, kind: ImportKind) -> Result<Self> {
         let words = kind.words();

@@ -291,6 +291,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/monitoring/outlets/{id}"),
     ("GET", "/monitoring/outlets/{id}/edit"),
     ("POST", "/monitoring/outlets/{id}/crc"),
+    ("GET", "/monitoring/registry/template.xlsx"),
     ("GET", "/monitoring/registry/import"),
     ("POST", "/monitoring/registry/import"),
     ("GET", "/api/v1/monitoring/outlets"),

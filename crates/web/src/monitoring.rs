@@ -42,6 +42,7 @@ pub fn pages() -> Router<AppState> {
             "/monitoring/outlets/{id}/crc",
             axum::routing::post(set_crc_variant),
         )
+        .route("/monitoring/registry/template.xlsx", get(registry_template))
         .route(
             "/monitoring/registry/import",
             get(import_form).post(import_upload),
@@ -606,6 +607,15 @@ async fn save_outlet(
         }
         Err(SaveError::Store(e)) => Err(e.into()),
     }
+}
+
+/// `GET /monitoring/registry/template.xlsx`: the registry's columns with their Chinese names.
+async fn registry_template(_s: CurrentUser) -> Response {
+    super::ledger_io::xlsx(
+        registry::template_xlsx(),
+        "registry-template.xlsx",
+        "排放口登记模板.xlsx",
+    )
 }
 
 /// `GET /monitoring/registry/import`.

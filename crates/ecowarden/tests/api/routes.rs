@@ -297,6 +297,14 @@ const TABLE: &[Row] = &[
     // The template holds no data: any signed-in user.
     Row {
         method: "GET",
+        route: "/monitoring/registry/template.xlsx",
+        path: "/monitoring/registry/template.xlsx",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
         route: "/cases/template.xlsx",
         path: "/cases/template.xlsx",
         body: "",
