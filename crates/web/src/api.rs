@@ -63,17 +63,14 @@ use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Dashboard};
 )]
 struct ApiDoc;
 
-/// The document as served: the derived one, with what the derive cannot say added.
-static DOCUMENT: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(document);
-
 /// The OpenAPI document of the API, made faithful to the code:
 /// - how to sign in: the session cookie, and `X-CSRF-Token` on unsafe methods;
 /// - every status an operation can answer besides its own (a bad parameter 400, no session
 ///   401, role or region 403, an unknown id 404, a rule 422, the anonymous rate limit 429),
 ///   each with the one error body;
-/// - the constraints that live in code: region codes of 6 digits (empty: any), the password
-///   policy, the 31-day span of outlet data.
-pub fn document() -> serde_json::Value {
+/// - the constraints that live in code: region codes of 6 digits and among the organisation's
+///   (empty: any), the password policy, the 31-day span of outlet data.
+pub fn document(org: &ecowarden_core::org::Org) -> serde_json::Value {
     use serde_json::json;
     let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serializes");
     let components = doc["components"].as_object_mut().expect("components");
@@ -99,7 +96,9 @@ pub fn document() -> serde_json::Value {
         }},
     });
     let user = &mut components["schemas"]["NewUser"]["properties"];
+    let region_codes: Vec<&str> = org.all().map(|r| r.code.as_str()).collect();
     user["region_code"]["pattern"] = json!(REGION_CODE);
+    user["region_code"]["enum"] = json!(region_codes);
     user["password"]["minLength"] = json!(10);
     user["password"]["pattern"] = json!(PASSWORD_POLICY);
     user["password"]["description"] =
@@ -139,9 +138,17 @@ pub fn document() -> serde_json::Value {
                     .or_insert_with(|| json!({"description": description}));
                 r["content"] = error.clone();
             }
+            for r in responses.values_mut() {
+                if r.get("description").is_none() {
+                    r["description"] = json!("成功");
+                }
+            }
             for p in op["parameters"].as_array_mut().into_iter().flatten() {
                 if p["name"] == "region" {
                     p["schema"]["pattern"] = json!(REGION_CODE_OR_EMPTY);
+                    p["schema"]["enum"] = std::iter::once("")
+                        .chain(region_codes.iter().copied())
+                        .collect();
                 }
             }
         }
@@ -158,7 +165,10 @@ const PASSWORD_POLICY: &str = "^(?:(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])|(?=.*[a-z])
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/openapi.json", get(|| async { Json(&*DOCUMENT) }))
+        .route(
+            "/openapi.json",
+            get(|State(app): State<AppState>| async move { Json(document(&app.org)) }),
+        )
         .route(
             "/session",
             post(session::api_login).layer(axum::extract::DefaultBodyLimit::max(
