@@ -69,7 +69,7 @@ struct ApiDoc;
 ///   401, role or region 403, an unknown id 404, a rule 422, the anonymous rate limit 429),
 ///   each with the one error body;
 /// - the constraints that live in code: region codes of 6 digits and among the organisation's
-///   (empty: any), the password policy, the 31-day span of outlet data.
+///   (empty: any), the password policy (the 31-day span of outlet data is cut, not refused).
 pub fn document(org: &ecowarden_core::org::Org) -> serde_json::Value {
     use serde_json::json;
     let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serializes");
@@ -99,10 +99,25 @@ pub fn document(org: &ecowarden_core::org::Org) -> serde_json::Value {
     let region_codes: Vec<&str> = org.all().map(|r| r.code.as_str()).collect();
     user["region_code"]["pattern"] = json!(REGION_CODE);
     user["region_code"]["enum"] = json!(region_codes);
+    user["username"]["pattern"] = json!("^[A-Za-z0-9_.-]{1,64}$");
+    user["display_name"]["pattern"] = json!("\\S");
+    // A role belongs to a unit of its level (`auth::create_user`).
+    let role_levels: Vec<serde_json::Value> = auth::Role::ALL
+        .iter()
+        .map(|role| {
+            let codes: Vec<&str> = org
+                .all()
+                .filter(|r| role.required_level().is_none_or(|l| l == r.level))
+                .map(|r| r.code.as_str())
+                .collect();
+            json!({"properties": {"role": {"const": role.as_str()}, "region_code": {"enum": codes}}})
+        })
+        .collect();
     user["password"]["minLength"] = json!(10);
     user["password"]["pattern"] = json!(PASSWORD_POLICY);
     user["password"]["description"] =
         json!("至少10位，且包含大写字母、小写字母、数字、符号中的三类");
+    components["schemas"]["NewUser"]["anyOf"] = json!(role_levels);
     let error = json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
     for (path, item) in doc["paths"].as_object_mut().expect("paths") {
         for (method, op) in item.as_object_mut().expect("path item") {
@@ -128,8 +143,8 @@ pub fn document(org: &ecowarden_core::org::Org) -> serde_json::Value {
                 codes.push(("413", "请求体超过大小上限"));
                 codes.push(("422", "内容不符合规则"));
             }
-            if path == "/api/v1/monitoring/outlets/{id}/data" {
-                codes.push(("422", "日期范围超过31天或起止颠倒"));
+            if path == "/api/v1/users" && method == "post" {
+                codes.push(("409", "用户名已存在"));
             }
             let responses = op["responses"].as_object_mut().expect("responses");
             for (code, description) in codes {
@@ -143,7 +158,8 @@ pub fn document(org: &ecowarden_core::org::Org) -> serde_json::Value {
                     r["description"] = json!("成功");
                 }
             }
-            for p in op["parameters"].as_array_mut().into_iter().flatten() {
+            let params = op.get_mut("parameters").and_then(|p| p.as_array_mut());
+            for p in params.into_iter().flatten() {
                 if p["name"] == "region" {
                     p["schema"]["pattern"] = json!(REGION_CODE_OR_EMPTY);
                     p["schema"]["enum"] = std::iter::once("")
