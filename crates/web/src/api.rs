@@ -65,17 +65,14 @@ use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Dashboard};
 )]
 struct ApiDoc;
 
-/// The document as served: the derived one, with what the derive cannot say added.
-static DOCUMENT: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(document);
-
 /// The OpenAPI document of the API, made faithful to the code:
 /// - how to sign in: the session cookie, and `X-CSRF-Token` on unsafe methods;
 /// - every status an operation can answer besides its own (a bad parameter 400, no session
 ///   401, role or region 403, an unknown id 404, a rule 422, the anonymous rate limit 429),
 ///   each with the one error body;
-/// - the constraints that live in code: region codes of 6 digits (empty: any), the password
-///   policy, the 31-day span of outlet data.
-pub fn document() -> serde_json::Value {
+/// - the constraints that live in code: region codes of 6 digits and among the organisation's
+///   (empty: any), the password policy (the 31-day span of outlet data is cut, not refused).
+pub fn document(org: &ecowarden_core::org::Org) -> serde_json::Value {
     use serde_json::json;
     let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serializes");
     let components = doc["components"].as_object_mut().expect("components");
@@ -101,11 +98,28 @@ pub fn document() -> serde_json::Value {
         }},
     });
     let user = &mut components["schemas"]["NewUser"]["properties"];
+    let region_codes: Vec<&str> = org.all().map(|r| r.code.as_str()).collect();
     user["region_code"]["pattern"] = json!(REGION_CODE);
+    user["region_code"]["enum"] = json!(region_codes);
+    user["username"]["pattern"] = json!("^[A-Za-z0-9_.-]{1,64}$");
+    user["display_name"]["pattern"] = json!("\\S");
+    // A role belongs to a unit of its level (`auth::create_user`).
+    let role_levels: Vec<serde_json::Value> = auth::Role::ALL
+        .iter()
+        .map(|role| {
+            let codes: Vec<&str> = org
+                .all()
+                .filter(|r| role.required_level().is_none_or(|l| l == r.level))
+                .map(|r| r.code.as_str())
+                .collect();
+            json!({"properties": {"role": {"const": role.as_str()}, "region_code": {"enum": codes}}})
+        })
+        .collect();
     user["password"]["minLength"] = json!(10);
     user["password"]["pattern"] = json!(PASSWORD_POLICY);
     user["password"]["description"] =
         json!("至少10位，且包含大写字母、小写字母、数字、符号中的三类");
+    components["schemas"]["NewUser"]["anyOf"] = json!(role_levels);
     let error = json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
     for (path, item) in doc["paths"].as_object_mut().expect("paths") {
         for (method, op) in item.as_object_mut().expect("path item") {
@@ -131,8 +145,8 @@ pub fn document() -> serde_json::Value {
                 codes.push(("413", "请求体超过大小上限"));
                 codes.push(("422", "内容不符合规则"));
             }
-            if path == "/api/v1/monitoring/outlets/{id}/data" {
-                codes.push(("422", "日期范围超过31天或起止颠倒"));
+            if path == "/api/v1/users" && method == "post" {
+                codes.push(("409", "用户名已存在"));
             }
             let responses = op["responses"].as_object_mut().expect("responses");
             for (code, description) in codes {
@@ -141,9 +155,18 @@ pub fn document() -> serde_json::Value {
                     .or_insert_with(|| json!({"description": description}));
                 r["content"] = error.clone();
             }
-            for p in op["parameters"].as_array_mut().into_iter().flatten() {
+            for r in responses.values_mut() {
+                if r.get("description").is_none() {
+                    r["description"] = json!("成功");
+                }
+            }
+            let params = op.get_mut("parameters").and_then(|p| p.as_array_mut());
+            for p in params.into_iter().flatten() {
                 if p["name"] == "region" {
                     p["schema"]["pattern"] = json!(REGION_CODE_OR_EMPTY);
+                    p["schema"]["enum"] = std::iter::once("")
+                        .chain(region_codes.iter().copied())
+                        .collect();
                 }
             }
         }
@@ -160,7 +183,10 @@ const PASSWORD_POLICY: &str = "^(?:(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])|(?=.*[a-z])
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/openapi.json", get(|| async { Json(&*DOCUMENT) }))
+        .route(
+            "/openapi.json",
+            get(|State(app): State<AppState>| async move { Json(document(&app.org)) }),
+        )
         .route(
             "/session",
             post(session::api_login).layer(axum::extract::DefaultBodyLimit::max(

@@ -33,9 +33,12 @@ pub enum Error {
     /// Malformed input: unparsable JSON or form, a bad query parameter.
     #[error("{0}")]
     BadRequest(String),
-    /// Well-formed input that breaks a rule (a bad credit code, a duplicate username).
+    /// Well-formed input that breaks a rule (a bad credit code).
     #[error("{0}")]
     Unprocessable(String),
+    /// A record that already exists (a username taken).
+    #[error("{0}")]
+    Conflict(String),
     #[error("请求体超过大小上限")]
     PayloadTooLarge,
     /// A method the route does not have (a form posted to a page that only shows).
@@ -67,6 +70,7 @@ impl Error {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Conflict(_) => StatusCode::CONFLICT,
             Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -84,6 +88,7 @@ impl Error {
             Error::BadRequest(_) => "bad_request",
             Error::Unprocessable(_) => "unprocessable",
             Error::PayloadTooLarge => "payload_too_large",
+            Error::Conflict(_) => "conflict",
             Error::TooManyRequests(_) => "too_many_requests",
             Error::MethodNotAllowed => "method_not_allowed",
             Error::Internal(_) => "internal",
@@ -147,7 +152,7 @@ impl From<ecowarden_core::auth::AccountError> for Error {
         use ecowarden_core::auth::AccountError as A;
         match e {
             A::Invalid(m) => Error::Unprocessable(m),
-            A::Duplicate(_) => Error::Unprocessable(e.to_string()),
+            A::Duplicate(_) => Error::Conflict(e.to_string()),
             A::Store(s) => s.into(),
         }
     }

@@ -585,6 +585,9 @@ async fn the_openapi_document_says_what_the_api_does() {
                 );
             }
             assert!(op["security"].is_array(), "{method} {path}");
+            for (code, r) in op["responses"].as_object().unwrap() {
+                assert!(r["description"].is_string(), "{method} {path} {code}");
+            }
         }
     }
     assert_eq!(
@@ -593,6 +596,14 @@ async fn the_openapi_document_says_what_the_api_does() {
     );
     let user = &schemas["NewUser"]["properties"];
     assert_eq!(user["region_code"]["pattern"], "^[0-9]{6}$");
+    assert!(
+        user["region_code"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "350102"),
+        "only the organisation's codes"
+    );
     assert_eq!(user["password"]["minLength"], 10);
     // The evidence of a finding is answered as the object the document declares.
     let (c, _) = app.login("admin").await;
