@@ -381,6 +381,22 @@ pub fn within(
     sorted.sort_unstable_by_key(|(f, old)| (f.scaled, f.key, !old, f.pos));
     let mut covered: Vec<(u32, usize, usize)> = Vec::new();
     let mut out = Vec::new();
+    // Each channel's valid values, once (only channels with a repeated window are read).
+    let wanted = |prints: &[&Fingerprint], q: &Prepared| -> Vec<(Vec<f64>, Vec<usize>)> {
+        (0..q.channels.len())
+            .map(|ch| {
+                if prints.iter().any(|f| f.ch as usize == ch) {
+                    valid_values(q, ch)
+                } else {
+                    Default::default()
+                }
+            })
+            .collect()
+    };
+    let now: Vec<&Fingerprint> = sorted.iter().filter(|f| !f.1).map(|f| f.0).collect();
+    let then: Vec<&Fingerprint> = sorted.iter().filter(|f| f.1).map(|f| f.0).collect();
+    let values = wanted(&now, p);
+    let past_values = history.map_or_else(Vec::new, |(h, _)| wanted(&then, h));
     for group in sorted.chunk_by(|a, b| (a.0.scaled, a.0.key) == (b.0.scaled, b.0.key)) {
         let Some(&(first, old)) = group.first() else {
             continue;
@@ -393,7 +409,11 @@ pub fn within(
         let Some(src) = src else { continue };
         let src_ch = first.ch as usize;
         let k = window_slots(p, params, first.scaled);
-        let (src_x, src_slot) = valid_values(src, src_ch);
+        let (src_x, src_slot) = if old {
+            &past_values[src_ch]
+        } else {
+            &values[src_ch]
+        };
         for &(later, _) in group[1..].iter().filter(|(_, old)| !old) {
             let (a, b, ch) = (first.pos as usize, later.pos as usize, later.ch as usize);
             if p.channels[ch].factor != src.channels[src_ch].factor
@@ -404,19 +424,15 @@ pub fn within(
             {
                 continue;
             }
-            let (this_x, this_slot) = if old || ch != src_ch {
-                valid_values(p, ch)
-            } else {
-                (src_x.clone(), src_slot.clone())
-            };
+            let (this_x, this_slot) = &values[ch];
             let x = (&src_x[..], &this_x[..]);
             let Some(m) = confirm(x, (a, b), (k, first.scaled), !old, unit(p, ch), params) else {
                 continue;
             };
             covered.push((later.ch, m.b0, m.b0 + m.len));
             let len = m.len;
-            let (a0, a1) = slots_of(&src_slot, m.a0, len);
-            let (b0, b1) = slots_of(&this_slot, m.b0, len);
+            let (a0, a1) = slots_of(src_slot, m.a0, len);
+            let (b0, b1) = slots_of(this_slot, m.b0, len);
             let factor = &p.channels[ch].factor;
             let (src_start, src_end) = src.window(a0, a1);
             let (start, end) = p.window(b0, b1);
@@ -483,6 +499,9 @@ pub fn across(
     order.sort_unstable();
     let mut covered: Vec<(u32, u32, u32, usize, usize)> = Vec::new();
     let mut out = Vec::new();
+    // Valid values of each (outlet, channel) read, once.
+    let mut cache: std::collections::HashMap<(u32, u32), (Vec<f64>, Vec<usize>)> =
+        std::collections::HashMap::new();
     for group in order.chunk_by(|a, b| a.0 == b.0) {
         let member = |&(_, i): &(u64, u32)| {
             let (o, f) = prints[i as usize];
@@ -502,11 +521,15 @@ pub fn across(
                     continue;
                 }
                 let k = window_slots(a, params, scaled);
-                let (xa, slot_a) = valid_values(a, ca as usize);
-                let (xb, slot_b) = valid_values(b, cb as usize);
+                for (o, q, c) in [(oa, a, ca), (ob, b, cb)] {
+                    cache
+                        .entry((o, c))
+                        .or_insert_with(|| valid_values(q, c as usize));
+                }
+                let (xa, slot_a) = &cache[&(oa, ca)];
+                let (xb, slot_b) = &cache[&(ob, cb)];
                 let unit = unit(b, cb as usize);
-                let Some(m) = confirm((&xa, &xb), (pa, pb), (k, scaled), false, unit, params)
-                else {
+                let Some(m) = confirm((xa, xb), (pa, pb), (k, scaled), false, unit, params) else {
                     continue;
                 };
                 covered.push((oa, ob, ca, m.a0, m.a0 + m.len));
@@ -515,10 +538,10 @@ pub fn across(
                         oa,
                         a,
                         ca,
-                        slots_of(&slot_a, m.a0, m.len),
+                        slots_of(slot_a, m.a0, m.len),
                         m.fit.map(Fit::inverse),
                     ),
-                    (ob, b, cb, slots_of(&slot_b, m.b0, m.len), m.fit),
+                    (ob, b, cb, slots_of(slot_b, m.b0, m.len), m.fit),
                 ];
                 for (this, other) in [(sides[0], sides[1]), (sides[1], sides[0])] {
                     let finding = across_finding(
