@@ -143,6 +143,8 @@ pub const SECTIONS: &[Section] = &[
         keys: &[
             "discovered_on",
             "violation_ended_on",
+            "continuing",
+            "special_limitation",
             "filed_on",
             "filing_extended_on",
             "investigation_on",
@@ -154,10 +156,13 @@ pub const SECTIONS: &[Section] = &[
         help: "事先告知后，当事人可在5个工作日内申请听证。",
         keys: &[
             "prior_notice_on",
+            "notice_kind",
+            "statement_on",
             "statement_waived_on",
             "hearing_requested_on",
             "hearing_notice_on",
             "hearing_held_on",
+            "hearing_host",
         ],
     },
     Section {
@@ -170,6 +175,10 @@ pub const SECTIONS: &[Section] = &[
             "term_discussed_on",
             "decided_on",
             "decision_no",
+            "violated_provisions",
+            "penalty_provisions",
+            "discretion_item",
+            "discretion_factors",
             "penalty_kinds",
             "fine",
         ],
@@ -250,7 +259,7 @@ impl Input {
 impl Field {
     /// The control the form shows for the field.
     pub fn input(&self) -> Input {
-        use super::vocab::{PenaltyKind, Tag, ThirdPartySubtype};
+        use super::vocab::{NoticeKind, PenaltyKind, Tag, ThirdPartySubtype};
         use super::{CaseSource, Status};
         match self.key {
             "region_code" => Input::Region,
@@ -264,6 +273,9 @@ impl Field {
                 Input::Choice(ThirdPartySubtype::ALL.iter().map(|v| v.label()).collect())
             }
             "production_restriction_kind" => Input::Choice(vec!["限产", "停产"]),
+            "continuing" | "special_limitation" => Input::Choice(vec!["否", "是"]),
+            "notice_kind" => Input::Choice(NoticeKind::ALL.iter().map(|v| v.label()).collect()),
+            "discretion_factors" => Input::LongText,
             "penalty_kinds" => Input::Choices(PenaltyKind::ALL.iter().map(|v| v.label()).collect()),
             "tags" => Input::Choices(Tag::ALL.iter().map(|v| v.label()).collect()),
             "service_method" => Input::Suggest(vec![
