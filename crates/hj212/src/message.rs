@@ -56,18 +56,7 @@ impl Message {
     pub fn new(version: Version) -> Self {
         Message {
             version,
-            qn: None,
-            st: None,
-            cn: None,
-            pw: None,
-            mn: None,
-            flag: None,
-            pnum: None,
-            pno: None,
-            rf: None,
-            extra: Vec::new(),
-            cp: Cp::default(),
-            warnings: Vec::new(),
+            ..MessageView::new().into_owned()
         }
     }
 
