@@ -27,14 +27,14 @@ last=$(printf '2025-03-%02d' "$days")
 
 # Wall seconds and CPU seconds (user + system of the children) of a command, to stdout as "W C".
 measure() {
-  local before after start end
-  before=$(awk '{print $14 + $15 + $16 + $17}' /proc/$BASHPID/stat)
+  local me=$BASHPID before after start end
+  before=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$me/stat")
   start=$(date +%s.%N)
   "$@" > /dev/null
   end=$(date +%s.%N)
-  after=$(awk '{print $14 + $15 + $16 + $17}' /proc/$BASHPID/stat)
+  after=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$me/stat")
   awk -v s="$start" -v e="$end" -v b="$before" -v a="$after" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN { printf "%.3f %.3f", e - s, (a - b) / hz }'
+    'BEGIN { printf "%.3f %.3f\n", e - s, (a - b) / hz }'
 }
 
 ecowarden_pipeline() {
