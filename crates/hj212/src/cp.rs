@@ -2,6 +2,8 @@
 //! code (`w01018-Rtd`, `w01018-Flag`, … → factor `w01018`), and every other
 //! key as sent. Values stay the exact strings sent; typed accessors read them.
 
+use std::borrow::Cow;
+
 use crate::codes::{self, DataFlag};
 use crate::error::{Deviations, Error, ErrorKind};
 use crate::segment::Segment;
@@ -160,14 +162,74 @@ impl Cp {
         Timestamp::parse(self.data_time.as_deref()?)
     }
 
+    /// A view borrowing from this data area.
+    pub fn view(&self) -> CpView<'_> {
+        CpView {
+            data_time: self.data_time.as_deref().map(Cow::Borrowed),
+            codes: self.codes().map(Cow::Borrowed).collect(),
+            fields: self
+                .factors
+                .iter()
+                .enumerate()
+                .flat_map(|(index, factor)| {
+                    factor.fields.iter().map(move |(f, v)| {
+                        (index, Cow::Borrowed(f.as_str()), Cow::Borrowed(v.as_str()))
+                    })
+                })
+                .collect(),
+            other: borrowed_pairs(&self.other),
+        }
+    }
+}
+
+/// The data area as read, borrowing every key and value from the frame (owned only
+/// where GBK text had to be decoded): what [`Cp`] is built from, and what a writer
+/// that only passes the fields on reads without allocating a string per field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CpView<'a> {
+    /// `DataTime` as sent.
+    pub data_time: Option<Cow<'a, str>>,
+    /// Factor codes in the order each first appears.
+    pub codes: Vec<Cow<'a, str>>,
+    /// `(index into codes, field, value)` in the order sent: one flat list, so a
+    /// message costs two vectors however many factors it carries.
+    pub fields: Vec<(usize, Cow<'a, str>, Cow<'a, str>)>,
+    /// Every other key, as sent.
+    pub other: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+impl<'a> CpView<'a> {
+    /// The `(field, value)` pairs of the factor at `index` in [`CpView::codes`], in the order sent.
+    pub fn factor_fields(&self, index: usize) -> impl Iterator<Item = (&str, &str)> {
+        self.fields
+            .iter()
+            .filter(move |(i, _, _)| *i == index)
+            .map(|(_, field, value)| (field.as_ref(), value.as_ref()))
+    }
+
+    /// The owned data area, factors grouped.
+    pub fn into_owned(self) -> Cp {
+        let mut factors: Vec<Factor> = self.codes.into_iter().map(Factor::new).collect();
+        for (index, field, value) in self.fields {
+            factors[index]
+                .fields
+                .push((field.into_owned(), value.into_owned()));
+        }
+        Cp {
+            data_time: self.data_time.map(Cow::into_owned),
+            factors,
+            other: owned_pairs(self.other),
+        }
+    }
+
     /// Reads the data area of `segment`, recording deviations.
     pub(crate) fn parse(
-        segment: &Segment<'_>,
+        segment: &Segment<'a>,
         version: Version,
         frame_offset: u64,
         dev: &mut Deviations,
-    ) -> Result<Cp, Error> {
-        let mut cp = Cp::default();
+    ) -> Result<CpView<'a>, Error> {
+        let mut cp = CpView::default();
         let at = |offset: usize| frame_offset + 6 + offset as u64;
         let mut report = |offset: usize, message: String| {
             dev.report(ErrorKind::MalformedCp, at(offset), message)
@@ -184,7 +246,7 @@ impl Cp {
             else {
                 continue;
             };
-            let trimmed = key.trim();
+            let trimmed = text::sub(&key, key.trim());
             if trimmed.len() != key.len() {
                 report(
                     item.offset,
@@ -198,7 +260,6 @@ impl Cp {
                 )?;
                 continue;
             }
-            let value = value.into_owned();
             if trimmed == "DataTime" {
                 if let Some(first) = &cp.data_time {
                     report(
@@ -215,15 +276,16 @@ impl Cp {
                 .split_once('-')
                 .filter(|(c, f)| !c.is_empty() && !f.is_empty())
             {
+                let (code, field) = (text::sub(&trimmed, code), text::sub(&trimmed, field));
                 cp.add_factor_field(code, field, value, version, item.offset, &mut report)?;
             } else {
-                if !PLAIN_KEYS.contains(&trimmed) {
+                if !PLAIN_KEYS.contains(&trimmed.as_ref()) {
                     report(
                         item.offset,
                         format!("\"{trimmed}\" is not a standard data-area field"),
                     )?;
                 }
-                if let Some(first) = lookup(&cp.other, trimmed) {
+                if let Some((_, first)) = cp.other.iter().find(|(k, _)| *k == trimmed) {
                     report(
                         item.offset,
                         format!(
@@ -232,7 +294,7 @@ impl Cp {
                     )?;
                     continue;
                 }
-                cp.other.push((trimmed.to_owned(), value));
+                cp.other.push((trimmed, value));
             }
         }
         Ok(cp)
@@ -240,17 +302,17 @@ impl Cp {
 
     fn add_factor_field(
         &mut self,
-        code: &str,
-        field: &str,
-        value: String,
+        code: Cow<'a, str>,
+        field: Cow<'a, str>,
+        value: Cow<'a, str>,
         version: Version,
         offset: usize,
         report: &mut impl FnMut(usize, String) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let index = match self.factors.iter().rposition(|f| f.code == code) {
+        let index = match self.codes.iter().rposition(|c| *c == code) {
             Some(index) => index,
             None => {
-                if !codes::is_standard_code(code, version) {
+                if !codes::is_standard_code(&code, version) {
                     report(
                         offset,
                         format!(
@@ -258,18 +320,18 @@ impl Cp {
                         ),
                     )?;
                 }
-                self.factors.push(Factor::new(code));
-                self.factors.len() - 1
+                self.codes.push(code);
+                self.codes.len() - 1
             }
         };
-        let factor = &mut self.factors[index];
-        if !FACTOR_FIELDS.contains(&field) {
+        let code = &self.codes[index];
+        if !is_factor_field(&field) {
             report(
                 offset,
                 format!("\"{code}-{field}\" is not a standard factor field"),
             )?;
         }
-        if let Some(first) = factor.get(field) {
+        if let Some((_, first)) = self.factor_fields(index).find(|(f, _)| *f == field) {
             return report(
                 offset,
                 format!(
@@ -282,9 +344,32 @@ impl Cp {
         {
             report(offset, format!("{code}-SampleTime \"{value}\" {problem}"))?;
         }
-        factor.fields.push((field.to_owned(), value));
+        self.fields.push((index, field, value));
         Ok(())
     }
+}
+
+/// Borrowed views of owned pairs.
+pub(crate) fn borrowed_pairs(pairs: &[(String, String)]) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+        .collect()
+}
+
+/// Owned copies of borrowed pairs.
+pub(crate) fn owned_pairs(pairs: Vec<(Cow<'_, str>, Cow<'_, str>)>) -> Vec<(String, String)> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// `field` is in [`FACTOR_FIELDS`]; the fields of hourly and real-time uploads are
+/// matched first, so a typical field costs one comparison instead of a scan.
+fn is_factor_field(field: &str) -> bool {
+    matches!(field, "Avg" | "Min" | "Max" | "Flag" | "Rtd" | "Cou")
+        || FACTOR_FIELDS.contains(&field)
 }
 
 /// Why a `YYYYMMDDhhmmss` value is not one, if it is not.
@@ -311,7 +396,7 @@ mod tests {
         let data = format!("ST=32;CP=&&{cp}&&");
         let segment = Segment::parse(data.as_bytes(), 0).unwrap();
         let mut dev = Deviations::new(strict, 0);
-        let result = Cp::parse(&segment, Version::V2017, 0, &mut dev);
+        let result = CpView::parse(&segment, Version::V2017, 0, &mut dev).map(CpView::into_owned);
         (
             result,
             dev.warnings.into_iter().map(|w| w.message).collect(),
@@ -380,7 +465,9 @@ mod tests {
         data.extend_from_slice(b"&&");
         let segment = Segment::parse(&data, 0).unwrap();
         let mut dev = Deviations::new(false, 0);
-        let cp = Cp::parse(&segment, Version::V2017, 0, &mut dev).unwrap();
+        let cp = CpView::parse(&segment, Version::V2017, 0, &mut dev)
+            .unwrap()
+            .into_owned();
         assert_eq!(cp.factors[0].get("Info"), Some("清洗"));
         assert!(dev.warnings[0].message.contains("GBK"));
     }

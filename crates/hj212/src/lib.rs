@@ -62,11 +62,11 @@ mod text;
 mod value;
 mod version;
 
-pub use cp::{Cp, FACTOR_FIELDS, Factor, PLAIN_KEYS};
+pub use cp::{Cp, CpView, FACTOR_FIELDS, Factor, PLAIN_KEYS};
 pub use crc::{CrcVariant, crc16, crc16_modbus_swapped};
 pub use error::{Error, ErrorKind, Warning};
 pub use frame::{Decoder, Frame, Frames, Options, Trailer};
-pub use message::{FLAG_ACK, FLAG_SPLIT, Message};
+pub use message::{FLAG_ACK, FLAG_SPLIT, Message, MessageView};
 pub use reassembly::{Assembled, Limits, Reassembler};
 pub use segment::{Item, Items, Segment};
 pub use value::{Decimal, Timestamp};

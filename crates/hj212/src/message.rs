@@ -2,7 +2,9 @@
 //! grouped data area, and the warnings lenient mode recorded.
 
 use crate::codes::{self, Medium};
-use crate::cp::Cp;
+use std::borrow::Cow;
+
+use crate::cp::{Cp, CpView, borrowed_pairs, owned_pairs};
 use crate::error::{Deviations, Error, ErrorKind, Warning};
 use crate::frame::{Frame, Options, Trailer};
 use crate::segment::Segment;
@@ -54,6 +56,95 @@ impl Message {
     pub fn new(version: Version) -> Self {
         Message {
             version,
+            ..MessageView::new().into_owned()
+        }
+    }
+
+    /// Parses a frame's data segment; frame-level deviations (trailer,
+    /// whitespace before the frame) become warnings too.
+    pub fn parse(frame: &Frame<'_>, opts: &Options) -> Result<Message, Error> {
+        MessageView::parse(frame, opts).map(MessageView::into_owned)
+    }
+
+    /// Parses a bare data segment (no `##`, length, CRC or trailer), as
+    /// if it sat in a frame at `frame_offset`.
+    pub fn parse_segment(data: &[u8], frame_offset: u64, opts: &Options) -> Result<Message, Error> {
+        MessageView::parse_segment(data, frame_offset, opts).map(MessageView::into_owned)
+    }
+
+    /// A view borrowing from this message, for code written once against views.
+    pub fn view(&self) -> MessageView<'_> {
+        MessageView {
+            version: self.version,
+            qn: borrowed(self.qn.as_ref()),
+            st: borrowed(self.st.as_ref()),
+            cn: borrowed(self.cn.as_ref()),
+            pw: borrowed(self.pw.as_ref()),
+            mn: borrowed(self.mn.as_ref()),
+            flag: self.flag,
+            pnum: self.pnum,
+            pno: self.pno,
+            rf: borrowed(self.rf.as_ref()),
+            extra: borrowed_pairs(&self.extra),
+            cp: self.cp.view(),
+            warnings: self.warnings.clone(),
+        }
+    }
+
+    /// Bit A of `Flag`: the sender wants a reply (9014 for data uploads).
+    pub fn needs_ack(&self) -> bool {
+        self.flag.is_some_and(|flag| flag & FLAG_ACK != 0)
+    }
+
+    /// This message is one part of a split message.
+    pub fn is_part(&self) -> bool {
+        self.pnum.is_some_and(|n| n > 1) || self.flag.is_some_and(|flag| flag & FLAG_SPLIT != 0)
+    }
+
+    /// `DataTime` as a timestamp (+08:00).
+    pub fn data_time(&self) -> Option<Timestamp> {
+        self.cp.data_time()
+    }
+}
+
+/// One message as read, borrowing its header fields, keys and values from the frame
+/// (owned only where GBK text was decoded): the one parser behind [`Message::parse`],
+/// and what a writer that passes the fields on (`ecowarden hj212 parse`) reads
+/// without an allocation per field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageView<'a> {
+    /// Edition, from `Flag`.
+    pub version: Version,
+    /// Request number as sent.
+    pub qn: Option<Cow<'a, str>>,
+    /// System code.
+    pub st: Option<Cow<'a, str>>,
+    /// Command code.
+    pub cn: Option<Cow<'a, str>>,
+    /// Access password.
+    pub pw: Option<Cow<'a, str>>,
+    /// Monitoring-point code.
+    pub mn: Option<Cow<'a, str>>,
+    /// `Flag`.
+    pub flag: Option<u8>,
+    /// Total number of parts.
+    pub pnum: Option<u16>,
+    /// This part's number.
+    pub pno: Option<u16>,
+    /// 2025 `RF` field.
+    pub rf: Option<Cow<'a, str>>,
+    /// Header fields the standard does not define, as sent.
+    pub extra: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    /// The data area.
+    pub cp: CpView<'a>,
+    /// Deviations accepted in lenient mode.
+    pub warnings: Vec<Warning>,
+}
+
+impl<'a> MessageView<'a> {
+    fn new() -> Self {
+        MessageView {
+            version: Version::V2005,
             qn: None,
             st: None,
             cn: None,
@@ -64,14 +155,34 @@ impl Message {
             pno: None,
             rf: None,
             extra: Vec::new(),
-            cp: Cp::default(),
+            cp: CpView::default(),
             warnings: Vec::new(),
+        }
+    }
+
+    /// The owned message.
+    pub fn into_owned(self) -> Message {
+        let owned = |text: Option<Cow<'_, str>>| text.map(Cow::into_owned);
+        Message {
+            version: self.version,
+            qn: owned(self.qn),
+            st: owned(self.st),
+            cn: owned(self.cn),
+            pw: owned(self.pw),
+            mn: owned(self.mn),
+            flag: self.flag,
+            pnum: self.pnum,
+            pno: self.pno,
+            rf: owned(self.rf),
+            extra: owned_pairs(self.extra),
+            cp: self.cp.into_owned(),
+            warnings: self.warnings,
         }
     }
 
     /// Parses a frame's data segment; frame-level deviations (trailer,
     /// whitespace before the frame) become warnings too.
-    pub fn parse(frame: &Frame<'_>, opts: &Options) -> Result<Message, Error> {
+    pub fn parse(frame: &Frame<'a>, opts: &Options) -> Result<MessageView<'a>, Error> {
         let mut dev = Deviations::new(opts.strict, frame.offset);
         if frame.gap > 0 {
             dev.report(
@@ -113,7 +224,11 @@ impl Message {
 
     /// Parses a bare data segment (no `##`, length, CRC or trailer), as
     /// if it sat in a frame at `frame_offset`.
-    pub fn parse_segment(data: &[u8], frame_offset: u64, opts: &Options) -> Result<Message, Error> {
+    pub fn parse_segment(
+        data: &'a [u8],
+        frame_offset: u64,
+        opts: &Options,
+    ) -> Result<MessageView<'a>, Error> {
         Self::parse_with(
             data,
             frame_offset,
@@ -121,9 +236,13 @@ impl Message {
         )
     }
 
-    fn parse_with(data: &[u8], frame_offset: u64, mut dev: Deviations) -> Result<Message, Error> {
+    fn parse_with(
+        data: &'a [u8],
+        frame_offset: u64,
+        mut dev: Deviations,
+    ) -> Result<MessageView<'a>, Error> {
         let segment = Segment::parse(data, frame_offset)?;
-        let mut message = Message::new(Version::V2005);
+        let mut message = MessageView::new();
         message.read_header(&segment, frame_offset, &mut dev)?;
         let (tail_offset, tail) = segment.tail();
         if !tail.is_empty() {
@@ -133,7 +252,7 @@ impl Message {
                 format!("{} bytes follow the CP terminator \"&&\"", tail.len()),
             )?;
         }
-        message.cp = Cp::parse(&segment, message.version, frame_offset, &mut dev)?;
+        message.cp = CpView::parse(&segment, message.version, frame_offset, &mut dev)?;
         message.check_medium(frame_offset + 6 + segment.cp_key_offset() as u64, &mut dev)?;
         message.warnings = dev.warnings;
         Ok(message)
@@ -141,7 +260,7 @@ impl Message {
 
     fn read_header(
         &mut self,
-        segment: &Segment<'_>,
+        segment: &Segment<'a>,
         frame_offset: u64,
         dev: &mut Deviations,
     ) -> Result<(), Error> {
@@ -174,9 +293,7 @@ impl Message {
             let Some((key, value)) = text::decode_item(&item, "header field", &mut report)? else {
                 continue;
             };
-            let key = key.into_owned();
-            let value = value.into_owned();
-            if let Some(rank) = HEADER_ORDER.iter().position(|k| *k == key) {
+            if let Some(rank) = HEADER_ORDER.iter().position(|k| *k == key.as_ref()) {
                 if let Some((previous, previous_key)) = last_rank
                     && rank < previous
                     && !order_reported
@@ -191,7 +308,7 @@ impl Message {
                 }
                 last_rank = Some((rank, HEADER_ORDER[rank]));
             }
-            let slot = match key.as_str() {
+            let slot = match key.as_ref() {
                 "QN" => &mut raw.qn,
                 "ST" => &mut raw.st,
                 "CN" => &mut raw.cn,
@@ -227,7 +344,7 @@ impl Message {
     /// Validates the raw header values and stores them.
     fn apply_header(
         &mut self,
-        raw: RawHeader,
+        raw: RawHeader<'a>,
         cp_offset: usize,
         report: &mut impl FnMut(usize, String) -> Result<(), Error>,
     ) -> Result<(), Error> {
@@ -253,7 +370,7 @@ impl Message {
             }
         };
 
-        let required: &[(&str, &Option<(String, usize)>)] = if self.version == Version::V2005 {
+        let required: &[(&str, &RawField<'a>)] = if self.version == Version::V2005 {
             &[
                 ("ST", &raw.st),
                 ("CN", &raw.cn),
@@ -330,7 +447,7 @@ impl Message {
             }
         }
 
-        let value = |field: Option<(String, usize)>| field.map(|(v, _)| v);
+        let value = |field: RawField<'a>| field.map(|(v, _)| v);
         self.qn = value(raw.qn);
         self.st = value(raw.st);
         self.cn = value(raw.cn);
@@ -349,14 +466,14 @@ impl Message {
         let Some(medium) = codes::system(st).and_then(|info| info.medium) else {
             return Ok(());
         };
-        let clash = self.cp.factors.iter().find_map(|factor| {
-            let factor_medium = codes::factor_medium(&factor.code)?;
+        let clash = self.cp.codes.iter().find_map(|code| {
+            let factor_medium = codes::factor_medium(code)?;
             let contradicts = matches!(
                 (medium, factor_medium),
                 (Medium::Air, Medium::Water) | (Medium::Water, Medium::Air)
             );
-            (contradicts && codes::is_standard_code(&factor.code, self.version))
-                .then_some((&factor.code, factor_medium))
+            (contradicts && codes::is_standard_code(code, self.version))
+                .then_some((code, factor_medium))
         });
         match clash {
             Some((code, factor_medium)) => dev.report(
@@ -371,35 +488,28 @@ impl Message {
             None => Ok(()),
         }
     }
-
-    /// Bit A of `Flag`: the sender wants a reply (9014 for data uploads).
-    pub fn needs_ack(&self) -> bool {
-        self.flag.is_some_and(|flag| flag & FLAG_ACK != 0)
-    }
-
-    /// This message is one part of a split message.
-    pub fn is_part(&self) -> bool {
-        self.pnum.is_some_and(|n| n > 1) || self.flag.is_some_and(|flag| flag & FLAG_SPLIT != 0)
-    }
-
-    /// `DataTime` as a timestamp (+08:00).
-    pub fn data_time(&self) -> Option<Timestamp> {
-        self.cp.data_time()
-    }
 }
+
+/// An owned header field as a borrowed one.
+fn borrowed(text: Option<&String>) -> Option<Cow<'_, str>> {
+    text.map(|t| Cow::Borrowed(t.as_str()))
+}
+
+/// A header value as sent and its offset in the data segment.
+type RawField<'a> = Option<(Cow<'a, str>, usize)>;
 
 /// Header values as sent, with their offsets, before validation.
 #[derive(Default)]
-struct RawHeader {
-    qn: Option<(String, usize)>,
-    st: Option<(String, usize)>,
-    cn: Option<(String, usize)>,
-    pw: Option<(String, usize)>,
-    mn: Option<(String, usize)>,
-    flag: Option<(String, usize)>,
-    pnum: Option<(String, usize)>,
-    pno: Option<(String, usize)>,
-    rf: Option<(String, usize)>,
+struct RawHeader<'a> {
+    qn: RawField<'a>,
+    st: RawField<'a>,
+    cn: RawField<'a>,
+    pw: RawField<'a>,
+    mn: RawField<'a>,
+    flag: RawField<'a>,
+    pnum: RawField<'a>,
+    pno: RawField<'a>,
+    rf: RawField<'a>,
 }
 
 /// ST codes A0–Z9 are reserved for extensions (Table 5).
@@ -408,7 +518,7 @@ fn is_extension_st(st: &str) -> bool {
 }
 
 fn part_number(
-    field: &Option<(String, usize)>,
+    field: &RawField<'_>,
     name: &str,
     report: &mut impl FnMut(usize, String) -> Result<(), Error>,
 ) -> Result<Option<u16>, Error> {

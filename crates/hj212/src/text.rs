@@ -52,6 +52,18 @@ pub(crate) fn decode_item<'a>(
     Ok(Some((key, value)))
 }
 
+/// `part`, a slice of `whole`, with `whole`'s lifetime when `whole` borrows from the
+/// frame; copied only when `whole` was decoded (GBK) into an owned string.
+pub(crate) fn sub<'a>(whole: &Cow<'a, str>, part: &str) -> Cow<'a, str> {
+    match whole {
+        Cow::Borrowed(text) => {
+            let start = part.as_ptr() as usize - text.as_ptr() as usize;
+            Cow::Borrowed(&text[start..start + part.len()])
+        }
+        Cow::Owned(_) => Cow::Owned(part.to_owned()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

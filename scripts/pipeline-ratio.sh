@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The pipeline a user runs against a plain Python script doing the same work, on this machine:
+#
+#   scripts/pipeline-ratio.sh [OUTLETS] [DAYS]      (default 52 30: about 37,000 hourly frames)
+#
+# 1. scripts/pipeline/month.py writes a month's packet log (a few damaged frames, a few
+#    injected signatures) and its registry.
+# 2. ecowarden (release build): `registry import`, `monitoring import` of the packet log,
+#    `screen` over the month, into a fresh data directory.
+# 3. scripts/pipeline/screen.py: parses the same frames (length and CRC checked) and screens
+#    them with one simple detector per signature.
+# Prints each side's wall and CPU seconds and the ratios ecowarden / Python. On a shared
+# machine the CPU ratio is the steadier figure.
+#
+# ECOWARDEN_BIN=path/to/ecowarden measures that binary instead of building this tree.
+set -euo pipefail
+outlets=${1:-52}
+days=${2:-30}
+cd "$(dirname "$0")/.."
+bin=${ECOWARDEN_BIN:-}
+[[ -n "$bin" ]] || { cargo build --release -p ecowarden --quiet; bin=$PWD/target/release/ecowarden; }
+work=$(mktemp -d -t ecowarden-pipeline.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+python3 scripts/pipeline/month.py "$work" "$outlets" "$days"
+frames=$(grep -ao '##[0-9]\{4\}QN' "$work/month.hj212" | wc -l)
+last=$(printf '2025-03-%02d' "$days")
+
+# Wall seconds and CPU seconds (user + system of the children) of a command, to stdout as "W C".
+measure() {
+  local me=$BASHPID before after start end
+  before=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$me/stat")
+  start=$(date +%s.%N)
+  "$@" > /dev/null
+  end=$(date +%s.%N)
+  after=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$me/stat")
+  awk -v s="$start" -v e="$end" -v b="$before" -v a="$after" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.3f %.3f\n", e - s, (a - b) / hz }'
+}
+
+ecowarden_pipeline() {
+  "$bin" --data "$work/data" registry import "$work/registry.csv"
+  "$bin" --data "$work/data" monitoring import "$work/month.hj212"
+  "$bin" --data "$work/data" screen --from 2025-03-01 --to "$last" --history-days 0
+}
+python_pipeline() {
+  python3 scripts/pipeline/screen.py "$work/registry.csv" "$work/month.hj212"
+}
+
+echo "== $outlets outlets, $days days: $frames frames, $(du -h "$work/month.hj212" | cut -f1) (cores: $(nproc); load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+read -r rw rc < <(measure ecowarden_pipeline)
+read -r pw pc < <(measure python_pipeline)
+echo "ecowarden: ${rw} s wall, ${rc} s CPU"
+echo "python:    ${pw} s wall, ${pc} s CPU"
+awk -v rw="$rw" -v rc="$rc" -v pw="$pw" -v pc="$pc" \
+  'BEGIN { printf "ratio ecowarden/python: %.3f wall, %.3f CPU\n", rw / pw, (pc > 0 ? rc / pc : 0) }'
