@@ -186,7 +186,7 @@ test('county officer: dashboard, case list, case page, out-of-scope case, logout
       // The heading is the case number (possibly followed by the status).
       const h1 = (await page.locator('main h1').innerText()).trim();
       assert.ok(h1.startsWith(firstCaseNo), `heading ${h1} names case ${firstCaseNo}`);
-      assert.match(await page.locator('dl.fields').innerText(), /鼓楼区（350102）/);
+      assert.match(await page.locator('#case-fields').innerText(), /鼓楼区（350102）/);
       await page.screenshot({ path: path.join(ARTIFACTS, 'case.png') });
     });
 
@@ -308,7 +308,7 @@ test('county officer: record a case, work it through its stages, import a ledger
       caseNo = h1.split(/\s/)[0];
       assert.match(caseNo, /〔2023〕\d+号$/);
       assert.match(h1, /已立案/);
-      const fields = await page.locator('dl.fields').innerText();
+      const fields = await page.locator('#case-fields').innerText();
       assert.match(fields, /福州鼓楼端到端测试有限公司/);
       for (const n of officerNames) assert.match(fields, new RegExp(n));
     });
@@ -336,7 +336,7 @@ test('county officer: record a case, work it through its stages, import a ledger
       await page.fill('textarea[name=reason]', '违法行为表述不准确，以现场检查笔录为准');
       await Promise.all([page.waitForURL(/\/cases\/\d+(\?.*)?$/), page.click('#save-correction')]);
       assert.match(await page.locator('p.ok').innerText(), /已更正/);
-      assert.match(await page.locator('dl.fields').innerText(), /未按规定运行水污染防治设施/);
+      assert.match(await page.locator('#case-fields').innerText(), /未按规定运行水污染防治设施/);
       const row = page.locator('#case-history tbody tr').filter({ hasText: '更正' });
       const text = await row.innerText();
       assert.match(text, /违法行为：未按规定运行污染防治设施 → 未按规定运行水污染防治设施/);
@@ -350,7 +350,7 @@ test('county officer: record a case, work it through its stages, import a ledger
       await page.emulateMedia({ media: 'print' });
       assert.equal(await page.locator('nav.side').isVisible(), false);
       assert.equal(await page.locator('form[action$="/transition"]').isVisible(), false);
-      assert.equal(await page.locator('dl.fields').isVisible(), true);
+      assert.equal(await page.locator('#case-fields').isVisible(), true);
       assert.equal(await page.locator('#case-history').isVisible(), true);
       await page.pdf({ path: path.join(ARTIFACTS, 'case-print.pdf') });
       await page.emulateMedia({ media: 'screen' });
@@ -394,7 +394,7 @@ test('county officer: record a case, work it through its stages, import a ledger
       await page.locator('main h1 .status').filter({ hasText: '事先告知' }).waitFor();
       await decide('2023-04-12');
       await page.locator('main h1 .status').filter({ hasText: '处罚决定' }).waitFor();
-      assert.match(await page.locator('dl.fields').innerText(), /100,000\.00/);
+      assert.match(await page.locator('#case-fields').innerText(), /100,000\.00/);
       // The checks pass on what was recorded in time, but for the documents not yet on file.
       const checks = await page.locator('#case-checks').innerText();
       assert.doesNotMatch(checks, /C5|C4|C3/, checks);
@@ -468,7 +468,7 @@ test('city leader: the lead queue, a lead with its charts, accept into a case, d
     await t.test('accepting makes an off-site-screening case that links back', async () => {
       await page.fill('#accept-form input[name=officers]', `闽${region}0001、闽${region}0002`);
       await Promise.all([page.waitForURL(/\/cases\/\d+/), page.click('#accept')]);
-      assert.match(await page.locator('dl.fields').innerText(), /非现场筛查线索/);
+      assert.match(await page.locator('#case-fields').innerText(), /非现场筛查线索/);
       const back = await page.locator('#case-lead').getAttribute('href');
       assert.equal(back, first);
       await page.click('#case-lead');
