@@ -374,7 +374,7 @@ async fn case_history(
 /// a stale `version` too. Returns the case as it is after the step.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/transitions", tag = "cases", params(("id" = i64, Path)),
     request_body = super::ledger::TransitionInput,
-    responses((status = 200, body = CaseSummary), (status = 400, description = "unknown stage"), (status = 403), (status = 404), (status = 422, description = "refused by a rule of the law, or stale version")))]
+    responses((status = 200, body = CaseSummary), (status = 400, description = "unknown stage"), (status = 403), (status = 404), (status = 409, description = "refused by a rule of the law or the case's stage, or stale version"), (status = 422, description = "a value in the body does not parse")))]
 async fn transition_case(
     State(app): State<AppState>,
     s: CurrentUser,
@@ -382,9 +382,16 @@ async fn transition_case(
     ApiJson(t): ApiJson<super::ledger::TransitionInput>,
 ) -> Result<Json<CaseSummary>> {
     require(&app, &s, Permission::WriteLedger, "/api/v1/cases").await?;
+    // A case the caller cannot see is 404/403 whatever the body says: the body's own
+    // problems (an unknown stage, a bad date) are only worth naming for a case they may move.
+    if let Err(e) = cases::get(&app.db, &s.user().scope, id).await {
+        return Err(refuse(&app, s.user(), &format!("/api/v1/cases/{id}"), e.into()).await);
+    }
+    // A step the law or the case's state forbids conflicts with the case as it stands (409),
+    // as a stale version does; a body that does not parse stays 400/422.
     super::ledger::apply_transition(&app, s.user(), id, &t)
         .await?
-        .map_err(Error::Unprocessable)?;
+        .map_err(Error::Conflict)?;
     get_case(State(app), s, Path(id)).await
 }
 

@@ -193,15 +193,19 @@ fn date(s: &str, label: &str) -> Result<chrono::NaiveDate> {
 /// version the caller saw, and what the step records.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TransitionInput {
-    /// The stage (状态代码, e.g. `decided`) or its Chinese label.
+    /// The stage (状态代码, e.g. `decided`); its Chinese label is accepted too.
+    #[schema(value_type = Status)]
     to: String,
-    /// YYYY-MM-DD.
+    /// YYYY-MM-DD, a year from 1990 to 2100 (as everywhere in the ledger).
+    #[schema(format = Date, pattern = "^(199[0-9]|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
     on: String,
     version: i64,
     /// With 处罚决定: 处罚种类 (、-separated), 罚款金额（元）, 处罚依据, 决定书文号.
     #[serde(default)]
+    #[schema(pattern = "^((警告|罚款|没收违法所得|暂扣许可证件|责令停产停业|责令关闭|不予处罚)(、(警告|罚款|没收违法所得|暂扣许可证件|责令停产停业|责令关闭|不予处罚))*)?$")]
     penalty_kinds: String,
     #[serde(default)]
+    #[schema(pattern = "^([0-9]{1,9}(\\.[0-9]{1,2})?)?$")]
     fine: String,
     #[serde(default)]
     legal_basis: String,
@@ -209,11 +213,14 @@ pub struct TransitionInput {
     decision_no: String,
     /// 书面放弃陈述申辩听证日期, 听证日期.
     #[serde(default)]
+    #[schema(format = Date, pattern = "^(199[0-9]|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
     waived_on: String,
     #[serde(default)]
+    #[schema(format = Date, pattern = "^(199[0-9]|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
     hearing_held_on: String,
     /// With 结案: 缴款日期, 结案类型.
     #[serde(default)]
+    #[schema(format = Date, pattern = "^(199[0-9]|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
     paid_on: String,
     #[serde(default)]
     closure_type: String,

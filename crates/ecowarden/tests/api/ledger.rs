@@ -643,7 +643,7 @@ async fn a_correction_keeps_the_rules_and_the_version_and_is_audited() {
 }
 
 /// The API's transition endpoint keeps the same law as the stage form: each unlawful step is
-/// refused with 422 and the Chinese reason, nothing changes, and the lawful one returns the
+/// refused with 409 and the Chinese reason, nothing changes, and the lawful one returns the
 /// case as it is after.
 #[tokio::test]
 async fn the_transition_api_refuses_the_law_s_breaches() {
@@ -676,7 +676,7 @@ async fn the_transition_api_refuses_the_law_s_breaches() {
         })
     };
     let refused = |r: reqwest::Response| async move {
-        assert_eq!(r.status().as_u16(), 422);
+        assert_eq!(r.status().as_u16(), 409);
         r.json::<serde_json::Value>().await.unwrap().to_string()
     };
     // No decision without the prior notice (处罚法 Art 62): the stage cannot be skipped.

@@ -205,6 +205,11 @@ pub struct Running {
 /// Opens the evidence log under the data directory, loads the registry, binds `addr` and
 /// starts accepting; the registry is re-read every [`REGISTRY_REFRESH`].
 pub async fn start(settings: &Settings, db: &Db, addr: &str) -> anyhow::Result<Running> {
+    // Bind first: a taken address must not leave the evidence log opened (and locked)
+    // behind it, or the demo's retry on a free port finds its own lock.
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the HJ 212 receiver to {addr}"))?;
     let dir = crate::evidence::dir_in(&settings.data_dir);
     let (log, recovery) = EvidenceLog::open(&dir)
         .with_context(|| format!("opening the evidence log in {}", dir.display()))?;
@@ -216,9 +221,6 @@ pub async fn start(settings: &Settings, db: &Db, addr: &str) -> anyhow::Result<R
         segment = recovery.segment,
         "evidence log recovered"
     );
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding the HJ 212 receiver to {addr}"))?;
     let stations = crate::registry::stations(db).await?;
     if stations.is_empty() {
         tracing::warn!(
