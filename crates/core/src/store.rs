@@ -425,6 +425,11 @@ mod tests {
         ("0006_list_indexes.sql", "ANALYZE;", "ANALYZE cases;"),
     ];
 
+    /// Migrations whose statements differ whole between the backends, by design: the list's
+    /// contains-search is FTS5 trigram tables with triggers on SQLite and pg_trgm GIN indexes
+    /// on PostgreSQL. Only their last lines (the plain indexes) must agree.
+    const BACKEND_OWN: &[(&str, usize)] = &[("0016_list_search.sql", 2)];
+
     /// A migration's statements without comments and spacing, with the backends' spellings of
     /// one type made one: `BIGSERIAL PRIMARY KEY` is SQLite's `INTEGER PRIMARY KEY` (a rowid),
     /// and SQLite's `INTEGER` holds what PostgreSQL's `BIGINT` does.
@@ -460,7 +465,11 @@ mod tests {
         let mut differences = Vec::new();
         for f in &files {
             let read = |b: &str| normalised(&std::fs::read_to_string(dir.join(b).join(f)).unwrap());
-            let (lite, pg) = (read("sqlite"), read("postgres"));
+            let (mut lite, mut pg) = (read("sqlite"), read("postgres"));
+            if let Some((_, common)) = BACKEND_OWN.iter().find(|(name, _)| name == f) {
+                lite.drain(..lite.len() - common);
+                pg.drain(..pg.len() - common);
+            }
             assert_eq!(lite.len(), pg.len(), "{f}: statements line up");
             for (a, b) in lite.iter().zip(&pg) {
                 if a != b {
