@@ -495,6 +495,24 @@ mod tests {
     }
 }
 
+/// A number or date field of a list's filter, as HTML forms send it: empty means the filter
+/// is not set; anything else that does not parse is refused with the value named.
+pub fn empty_as_none<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+{
+    let s: Option<String> = serde::Deserialize::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => t.parse().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "“{t}”无法识别：年份、页码为整数，日期为 YYYY-MM-DD"
+            ))
+        }),
+    }
+}
+
 /// A value bound into a [`Sql`] statement.
 #[derive(Debug, Clone)]
 pub enum Value {

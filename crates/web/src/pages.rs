@@ -640,18 +640,63 @@ pub async fn reset_password(
 struct AuditPage {
     nav: Nav,
     entries: Vec<super::ledger::HistoryRow>,
+    more: bool,
+    page: i64,
+    f: audit_log::Filter,
+    /// The filters as a query string (ending in `&`), for the page links.
+    query_base: String,
     events: Vec<auth::SecurityEvent>,
 }
 
-pub async fn audit(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
+impl AuditPage {
+    fn entities(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        audit_log::ENTITIES
+            .iter()
+            .map(|e| (*e, audit_log::entity_label(e)))
+    }
+    fn value(&self, field: &str) -> String {
+        let f = &self.f;
+        match field {
+            "entity" => f.entity.clone(),
+            "actor" => f.actor.clone(),
+            "case" => f.case.clone(),
+            "from" => f.from.map(|d| d.to_string()),
+            "to" => f.to.map(|d| d.to_string()),
+            _ => None,
+        }
+        .unwrap_or_default()
+    }
+}
+
+pub async fn audit(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    q: std::result::Result<Query<audit_log::Filter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response> {
     require(&app, s.user(), Permission::ReadAudit, "/audit").await?;
-    let entries = super::ledger::history_rows(&app, audit_log::recent(&app.db, 200).await?).await?;
+    let Query(f) = q.map_err(|r| Error::BadRequest(format!("查询参数错误：{}", r.body_text())))?;
+    let (entries, more) = audit_log::page(&app.db, &f).await?;
+    let entries = super::ledger::history_rows(&app, entries).await?;
     let events = auth::recent_security_events(&app.db, 200).await?;
-    render(AuditPage {
+    let mut page = AuditPage {
         nav: Nav::new(&app, &s, "audit"),
         entries,
+        more,
+        page: f.page.unwrap_or(1).max(1),
+        query_base: String::new(),
+        f,
         events,
-    })
+    };
+    page.query_base = ["entity", "actor", "case", "from", "to"]
+        .iter()
+        .map(|k| (k, page.value(k)))
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| {
+            let v = percent_encoding::utf8_percent_encode(&v, percent_encoding::NON_ALPHANUMERIC);
+            format!("{k}={v}&")
+        })
+        .collect();
+    render(page)
 }
 
 #[derive(Template)]

@@ -202,7 +202,7 @@ const SUMMARY_SELECT: &str = "SELECT c.id, c.case_no, c.region_code, c.city_code
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CaseFilter {
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
     pub year: Option<i64>,
     /// A region code inside the caller's scope (city or county); the caller resolves it into
     /// the [`Area`] that [`list`] takes (`Scope::area`).
@@ -214,14 +214,14 @@ pub struct CaseFilter {
     /// A campaign tag (code name), for the campaign ledgers.
     pub tag: Option<String>,
     /// A third-party provider's id, for its page.
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
     pub third_party: Option<i64>,
     /// Discovered on or after this day (YYYY-MM-DD).
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
     #[param(value_type = Option<String>, format = Date)]
     pub from: Option<chrono::NaiveDate>,
     /// Discovered on or before this day (YYYY-MM-DD).
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
     #[param(value_type = Option<String>, format = Date)]
     pub to: Option<chrono::NaiveDate>,
     /// The column the list is ordered by: `discovered` (default), `filed`, `case_no`, `fine`.
@@ -229,29 +229,11 @@ pub struct CaseFilter {
     /// `asc` for ascending; anything else is descending.
     pub dir: Option<String>,
     /// Rows a page: one of [`PAGE_SIZES`], [`PAGE_SIZE`] otherwise.
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
     pub per_page: Option<i64>,
     /// 1-based page number.
-    #[serde(default, deserialize_with = "empty_as_none")]
+    #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
     pub page: Option<i64>,
-}
-
-/// A number or date field a form may send empty (the filter not set); anything else that
-/// does not parse is refused with the value named.
-fn empty_as_none<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: std::str::FromStr,
-{
-    let s: Option<String> = Option::deserialize(d)?;
-    match s.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(t) => t.parse().map(Some).map_err(|_| {
-            serde::de::Error::custom(format!(
-                "“{t}”无法识别：年份、页码为整数，日期为 YYYY-MM-DD"
-            ))
-        }),
-    }
 }
 
 pub const PAGE_SIZE: i64 = 50;
