@@ -190,6 +190,27 @@ test('county officer: dashboard, case list, case page, out-of-scope case, logout
       await page.screenshot({ path: path.join(ARTIFACTS, 'case.png') });
     });
 
+    await t.test('the list finds a party by the middle of its name, counts, pages, sorts and jumps', async () => {
+      await page.goto('/cases');
+      const party = (await page.locator('#case-list tbody tr td:nth-child(2)').first().innerText()).trim();
+      const part = [...party].slice(4, 6).join('');
+      await page.fill('input[name="q"]', part);
+      await page.selectOption('select[name="per_page"]', '20');
+      await Promise.all([page.waitForURL((u) => u.searchParams.get('q') === part), page.click('form.filters button[type=submit]')]);
+      const parties = await page.locator('#case-list tbody tr td:nth-child(2)').allInnerTexts();
+      assert.ok(parties.length > 0 && parties.length <= 20, `${parties.length} rows for ${part}`);
+      assert.ok(parties.every((p) => p.includes(part)), `every party contains ${part}: ${parties.join(',')}`);
+      const total = Number(await page.locator('#case-total').innerText());
+      assert.ok(total >= parties.length, `total ${total}`);
+      await Promise.all([page.waitForURL((u) => u.searchParams.get('sort') === 'fine'), page.click('a.sort[data-sort="fine"]')]);
+      const fines = (await page.locator('#case-list tbody tr td:nth-child(10)').allInnerTexts()).map((f) => Number(f.replace(/,/g, '')));
+      assert.ok(fines.every((f, i) => i === 0 || fines[i - 1] >= f), `fines newest-largest first: ${fines.join(',')}`);
+      assert.equal(new URL(page.url()).searchParams.get('q'), part, 'sorting keeps the search');
+      await page.fill('#page-jump', '1');
+      await Promise.all([page.waitForURL((u) => u.searchParams.get('page') === '1'), page.click('form.pager button[type=submit]')]);
+      assert.equal(new URL(page.url()).searchParams.get('per_page'), '20', 'the jump keeps the page size');
+    });
+
     await t.test('a case of 台江区 answers 403 无权访问', async () => {
       const taijiang = await apiSession('taijiang');
       const list = await taijiang.get('/api/v1/cases?region=350103');

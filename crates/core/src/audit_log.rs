@@ -89,15 +89,7 @@ impl Entry {
 
     /// The kind of record in Chinese for pages.
     pub fn entity_label(&self) -> &str {
-        match self.entity.as_str() {
-            "case" => "案件",
-            "facility" => "企业",
-            "outlet" => "排口",
-            "user" => "用户",
-            "lead" => "线索",
-            "suppression" => "疑点屏蔽",
-            other => other,
-        }
+        entity_label(&self.entity)
     }
 
     /// The hash this entry's content and link should have.
@@ -487,4 +479,90 @@ pub async fn recent(db: &Db, limit: i64) -> Result<Vec<Entry>> {
             .fetch_all(db.pool())
             .await?,
     )
+}
+
+/// Filters of the audit page. Empty strings mean "any", as HTML forms send them.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Filter {
+    /// The kind of record (`case`, `user`, …).
+    pub entity: Option<String>,
+    /// Who: a login name or a person's name.
+    pub actor: Option<String>,
+    /// From this day, China Standard Time (YYYY-MM-DD).
+    #[serde(default, deserialize_with = "crate::store::empty_as_none")]
+    pub from: Option<chrono::NaiveDate>,
+    /// To this day included.
+    #[serde(default, deserialize_with = "crate::store::empty_as_none")]
+    pub to: Option<chrono::NaiveDate>,
+    /// One case: its 案号, or its id.
+    pub case: Option<String>,
+    /// 1-based page number.
+    #[serde(default, deserialize_with = "crate::store::empty_as_none")]
+    pub page: Option<i64>,
+}
+
+/// Entries on a page of the audit log.
+pub const PAGE_SIZE: i64 = 100;
+
+/// A kind of record in Chinese for pages (the stored name stays English and stable).
+pub fn entity_label(entity: &str) -> &str {
+    match entity {
+        "case" => "案件",
+        "facility" => "企业",
+        "outlet" => "排口",
+        "user" => "用户",
+        "lead" => "线索",
+        "suppression" => "疑点屏蔽",
+        other => other,
+    }
+}
+
+/// The entity kinds a page offers as a filter.
+pub const ENTITIES: [&str; 6] = ["case", "facility", "outlet", "user", "lead", "suppression"];
+
+/// The instant a China Standard Time day starts, as stored (`at` compares as text: every
+/// entry is written by [`crate::clock::now_rfc3339`] in UTC with microseconds).
+fn day_start(d: chrono::NaiveDate) -> String {
+    d.and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_local_timezone(crate::clock::cst())
+        .single()
+        .expect("fixed offset")
+        .with_timezone(&chrono::Utc)
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// One page of the entries a filter selects, newest first, and whether there is a next page.
+pub async fn page(db: &Db, f: &Filter) -> Result<(Vec<Entry>, bool)> {
+    let set = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let mut sql = crate::store::Sql::new("SELECT * FROM audit_log WHERE 1=1");
+    if let Some(e) = set(&f.entity) {
+        sql.push(" AND entity = ").bind(e);
+    }
+    if let Some(a) = set(&f.actor) {
+        sql.push(" AND (actor = ")
+            .bind(a.clone())
+            .push(" OR actor IN (SELECT username FROM users WHERE display_name = ")
+            .bind(a)
+            .push("))");
+    }
+    if let Some(d) = f.from {
+        sql.push(" AND at >= ").bind(day_start(d));
+    }
+    if let Some(d) = f.to.and_then(|d| d.succ_opt()) {
+        sql.push(" AND at < ").bind(day_start(d));
+    }
+    if let Some(c) = set(&f.case) {
+        sql.push(" AND entity = 'case' AND entity_id IN (SELECT CAST(id AS TEXT) FROM cases WHERE case_no = ")
+            .bind(c.clone())
+            .push(" OR CAST(id AS TEXT) = ")
+            .bind(c)
+            .push(")");
+    }
+    sql.fetch_page(db, "seq DESC", f.page, PAGE_SIZE).await
 }

@@ -319,9 +319,12 @@ pub struct CaseList {
     items: Vec<CaseSummary>,
     page: i64,
     has_next: bool,
+    /// Cases matching the filter (counted once per filter and reused briefly).
+    total: i64,
+    per_page: i64,
 }
 
-/// Cases in the caller's scope, newest first, 50 a page.
+/// Cases in the caller's scope, newest first (or by `sort`/`dir`), 50 a page (or `per_page`).
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseFilter), responses((status = 200, body = CaseList), (status = 403, description = "region outside the caller's scope")))]
 async fn list_cases(
     State(app): State<AppState>,
@@ -332,10 +335,13 @@ async fn list_cases(
     let Query(f) = q.map_err(|r| Error::BadRequest(format!("查询参数错误：{}", r.body_text())))?;
     let area = super::area(&app, s.user(), f.region.as_deref(), "/api/v1/cases").await?;
     let (items, has_next) = cases::list(&app.db, &area, &f).await?;
+    let total = app.case_totals.total(&app.db, &area, &f).await?;
     Ok(Json(CaseList {
         items,
         page: f.page.unwrap_or(1).max(1),
         has_next,
+        total,
+        per_page: f.page_size(),
     }))
 }
 

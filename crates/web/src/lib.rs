@@ -51,6 +51,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Dashboard figures per (scope, year); see [`DashboardCache`].
     dashboards: Arc<DashboardCache>,
+    /// Case list totals per (area, filter); see [`ecowarden_ledger::cases::Totals`].
+    pub case_totals: Arc<ecowarden_ledger::cases::Totals>,
     /// The HJ 212 receiver running in this process, if any (its figures for the pages).
     pub receiver: Option<Arc<ecowarden_monitoring::ingest::Context>>,
     /// Failed logins per (account, client address): see `ecowarden_core::throttle`.
@@ -128,6 +130,7 @@ impl AppState {
             org,
             settings: Arc::new(settings),
             dashboards: Arc::new(DashboardCache::new()),
+            case_totals: Default::default(),
             receiver: None,
             login_throttle: Arc::new(ecowarden_core::throttle::LoginThrottle::new()),
             rate_limit: Arc::new(rate_limit),

@@ -297,10 +297,15 @@ struct CasesPage {
     rows: Vec<CaseSummary>,
     more: bool,
     page: i64,
+    total: i64,
+    pages: i64,
     f: CaseFilter,
     regions: Vec<(String, String)>,
     statuses: &'static [Status],
     sources: &'static [CaseSource],
+    /// The filters as a query string (ending in `&`), for the sort links.
+    filter_query: String,
+    /// The filters, order and page size, for the page links and the export.
     query_base: String,
 }
 
@@ -320,6 +325,61 @@ impl CasesPage {
     fn q_value(&self) -> &str {
         self.f.q.as_deref().unwrap_or("")
     }
+    fn date_value(&self, field: &str) -> String {
+        let d = if field == "from" {
+            self.f.from
+        } else {
+            self.f.to
+        };
+        d.map(|d| d.to_string()).unwrap_or_default()
+    }
+    /// The filters, order and page size as hidden fields of the page-jump form.
+    fn jump_fields(&self) -> Vec<(&'static str, String)> {
+        list_params(&self.f)
+    }
+    fn page_sizes(&self) -> &'static [i64] {
+        &cases::PAGE_SIZES
+    }
+    /// A column header's link: sorts by `key`, flipping the direction when already sorted by it.
+    fn sort_href(&self, key: &str) -> String {
+        let current = cases::SortKey::parse(key) == Some(self.f.sort_key());
+        let dir = if current && !self.f.ascending() {
+            "asc"
+        } else {
+            "desc"
+        };
+        format!("/cases?{}sort={key}&dir={dir}", self.filter_query)
+    }
+    /// The header's arrow for `key` when the list is sorted by it.
+    fn sort_mark(&self, key: &str) -> &'static str {
+        match (
+            cases::SortKey::parse(key) == Some(self.f.sort_key()),
+            self.f.ascending(),
+        ) {
+            (false, _) => "",
+            (true, true) => "↑",
+            (true, false) => "↓",
+        }
+    }
+}
+
+/// The case list's filters, order and page size that are set, as (name, value).
+fn list_params(f: &CaseFilter) -> Vec<(&'static str, String)> {
+    [
+        ("year", f.year.map(|y| y.to_string())),
+        ("region", f.region.clone()),
+        ("status", f.status.clone()),
+        ("source", f.source.clone()),
+        ("q", f.q.clone()),
+        ("from", f.from.map(|d| d.to_string())),
+        ("to", f.to.map(|d| d.to_string())),
+        ("per_page", f.per_page.map(|n| n.to_string())),
+        ("sort", f.sort.clone()),
+        ("dir", f.dir.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k, v.filter(|v| !v.is_empty())?)))
+    .collect()
 }
 
 /// Regions a user may filter by: their own and the ones below it.
@@ -342,30 +402,33 @@ pub async fn cases(
     require(&app, s.user(), Permission::ReadLedger, "/cases").await?;
     let area = super::area(&app, s.user(), f.region.as_deref(), "/cases").await?;
     let (rows, more) = cases::list(&app.db, &area, &f).await?;
-    let mut qb = String::new();
-    for (k, v) in [
-        ("year", f.year.map(|y| y.to_string())),
-        ("region", f.region.clone()),
-        ("status", f.status.clone()),
-        ("source", f.source.clone()),
-        ("q", f.q.clone()),
-    ] {
-        if let Some(v) = v.filter(|v| !v.is_empty()) {
-            qb.push_str(&format!(
-                "{k}={}&",
-                percent_encoding::utf8_percent_encode(&v, percent_encoding::NON_ALPHANUMERIC)
-            ));
-        }
-    }
+    let total = app.case_totals.total(&app.db, &area, &f).await?;
+    let params = list_params(&f);
+    let query = |order: bool| {
+        params
+            .iter()
+            .filter(|(k, _)| order || !matches!(*k, "sort" | "dir"))
+            .map(|(k, v)| {
+                let v =
+                    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC);
+                format!("{k}={v}&")
+            })
+            .collect::<String>()
+    };
+    let (filter_query, query_base) = (query(false), query(true));
+    let size = f.page_size();
     render(CasesPage {
         nav: Nav::new(&app, &s, "cases"),
         rows,
         more,
         page: f.page.unwrap_or(1).max(1),
+        total,
+        pages: ((total + size - 1) / size).max(1),
         regions: filter_regions(&app, s.user()),
         statuses: &Status::ALL,
         sources: &CaseSource::ALL,
-        query_base: qb,
+        filter_query,
+        query_base,
         f,
     })
 }
@@ -587,18 +650,63 @@ pub async fn reset_password(
 struct AuditPage {
     nav: Nav,
     entries: Vec<super::ledger::HistoryRow>,
+    more: bool,
+    page: i64,
+    f: audit_log::Filter,
+    /// The filters as a query string (ending in `&`), for the page links.
+    query_base: String,
     events: Vec<auth::SecurityEvent>,
 }
 
-pub async fn audit(State(app): State<AppState>, s: CurrentUser) -> Result<Response> {
+impl AuditPage {
+    fn entities(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        audit_log::ENTITIES
+            .iter()
+            .map(|e| (*e, audit_log::entity_label(e)))
+    }
+    fn value(&self, field: &str) -> String {
+        let f = &self.f;
+        match field {
+            "entity" => f.entity.clone(),
+            "actor" => f.actor.clone(),
+            "case" => f.case.clone(),
+            "from" => f.from.map(|d| d.to_string()),
+            "to" => f.to.map(|d| d.to_string()),
+            _ => None,
+        }
+        .unwrap_or_default()
+    }
+}
+
+pub async fn audit(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    q: std::result::Result<Query<audit_log::Filter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response> {
     require(&app, s.user(), Permission::ReadAudit, "/audit").await?;
-    let entries = super::ledger::history_rows(&app, audit_log::recent(&app.db, 200).await?).await?;
+    let Query(f) = q.map_err(|r| Error::BadRequest(format!("查询参数错误：{}", r.body_text())))?;
+    let (entries, more) = audit_log::page(&app.db, &f).await?;
+    let entries = super::ledger::history_rows(&app, entries).await?;
     let events = auth::recent_security_events(&app.db, 200).await?;
-    render(AuditPage {
+    let mut page = AuditPage {
         nav: Nav::new(&app, &s, "audit"),
         entries,
+        more,
+        page: f.page.unwrap_or(1).max(1),
+        query_base: String::new(),
+        f,
         events,
-    })
+    };
+    page.query_base = ["entity", "actor", "case", "from", "to"]
+        .iter()
+        .map(|k| (k, page.value(k)))
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| {
+            let v = percent_encoding::utf8_percent_encode(&v, percent_encoding::NON_ALPHANUMERIC);
+            format!("{k}={v}&")
+        })
+        .collect();
+    render(page)
 }
 
 #[derive(Template)]

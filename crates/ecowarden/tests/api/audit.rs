@@ -294,3 +294,123 @@ async fn the_mac_finds_an_edit_with_every_later_hash_recomputed() {
     assert!(text.contains("MACs cannot be checked"), "{text}");
     assert!(!app.data.join("audit.key").exists(), "verify makes no key");
 }
+
+/// The audit page's entry rows, each from its first cell (the sequence number) on.
+fn audit_rows(page: &str) -> Vec<String> {
+    let table = page
+        .split("id=\"audit-entries\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("the entries table");
+    table
+        .split("<tr><td>")
+        .skip(1)
+        .map(|r| r.to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_audit_page_filters_by_entity_actor_date_and_case_and_pages() {
+    let app = spawn_app().await;
+    let user = some_changes(&app).await;
+    let (c, _) = app.login("auditor").await;
+    let get = |q: String| {
+        let c = c.clone();
+        let base = app.base.clone();
+        async move { crate::helpers::get_text(&c, format!("{base}/audit?{q}")).await }
+    };
+    let count = |sql: String| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                .fetch_one(db.pool())
+                .await
+                .unwrap() as usize
+        }
+    };
+    // Entity: the user's three entries and nothing of another kind.
+    let rows = audit_rows(&get("entity=user".into()).await);
+    assert_eq!(
+        rows.len(),
+        count("SELECT COUNT(*) FROM audit_log WHERE entity = 'user'".into()).await
+    );
+    assert!(rows.iter().all(|r| r.contains("<td>用户 ")), "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r.contains(&format!("<td>用户 {user}</td>")))
+    );
+    // Actor, by the person's name or the login name.
+    let by_name = audit_rows(
+        &get("actor=%E7%9C%81%E7%BA%A7%E7%AE%A1%E7%90%86%E5%91%98&entity=user".into()).await,
+    );
+    let by_login = audit_rows(&get("actor=admin&entity=user".into()).await);
+    let by_admin =
+        count("SELECT COUNT(*) FROM audit_log WHERE entity = 'user' AND actor = 'admin'".into())
+            .await;
+    assert!(by_admin >= 3);
+    assert_eq!(by_name.len(), by_admin);
+    assert_eq!(by_name, by_login);
+    let page = get("actor=nobody".into()).await;
+    assert!(audit_rows(&page).is_empty() && page.contains("没有符合条件的记录"));
+    // Date range, in Beijing days: today has the changes, tomorrow has none.
+    let today = ecowarden_core::clock::today();
+    let tomorrow = today.succ_opt().unwrap();
+    let rows = audit_rows(&get(format!("entity=user&from={today}&to={today}")).await);
+    assert!(
+        rows.iter()
+            .any(|r| r.contains(&format!("<td>用户 {user}</td>")))
+    );
+    assert!(audit_rows(&get(format!("from={tomorrow}")).await).is_empty());
+    let r = c
+        .get(format!("{}/audit?from=2024-02-30", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("2024-02-30"));
+    // One case, by its 案号: only its entries.
+    let case_id = app.case_in("350102").await;
+    let case_no: String = sqlx::query_scalar("SELECT case_no FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    for (id, note) in [(case_id, "本案"), (case_id + 1, "他案")] {
+        let mut w = app.db.write().await.unwrap();
+        audit_log::append(
+            &mut w,
+            &audit_log::Change {
+                actor: "gulou",
+                action: "correct",
+                entity: "case",
+                entity_id: id.to_string(),
+                before: None,
+                after: Some(serde_json::json!({ "note": note })),
+            },
+        )
+        .await
+        .unwrap();
+        w.commit().await.unwrap();
+    }
+    let url = reqwest::Url::parse_with_params("http://x/", &[("case", &case_no)]).unwrap();
+    let rows = audit_rows(&get(url.query().unwrap().to_owned()).await);
+    let n = count(format!(
+        "SELECT COUNT(*) FROM audit_log WHERE entity = 'case' AND entity_id = '{case_id}'"
+    ))
+    .await;
+    assert!(n > 0);
+    assert_eq!(rows.len(), n);
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(&format!("<td>案件 {case_id}</td>")))
+    );
+    // Paging: 100 a page, newest first, the next page continuing where this one stops.
+    let total = count("SELECT COUNT(*) FROM audit_log".into()).await;
+    assert!(total > 100, "the demo store has {total} entries");
+    let first = get(String::new()).await;
+    assert_eq!(audit_rows(&first).len(), 100);
+    assert!(first.contains("id=\"audit-next\""));
+    let second = audit_rows(&get("page=2".into()).await);
+    let seq = |r: &String| r.split("</td>").next().unwrap().parse::<i64>().unwrap();
+    assert_eq!(seq(&audit_rows(&first)[99]) - 1, seq(&second[0]));
+}

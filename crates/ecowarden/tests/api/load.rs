@@ -1,6 +1,6 @@
 //! What the load work changed: the case list's late row lookup and the dashboard cache.
 
-use ecowarden_core::scope::Scope;
+use ecowarden_core::scope::{Area, Scope};
 use ecowarden_ledger::cases::{self, CaseFilter, PAGE_SIZE};
 
 use crate::helpers::{get_json, spawn_app};
@@ -166,4 +166,153 @@ async fn dashboards_on_a_cold_cache_under_concurrency() {
         app.scalar("SELECT COUNT(*) FROM cases WHERE year = 2023")
             .await
     );
+}
+
+/// The case list's p95 over a million cases (issue #16's target: < 50 ms), as the list page
+/// asks for it: one page and its total (counted once per filter, then cached). SQLite only;
+/// slow to build (the seeded cases copied to a million by one set-based INSERT), so ignored:
+/// `cargo test --release -p ecowarden --test api list_p95 -- --ignored --nocapture`.
+///
+/// The target is asserted for the filters, orders and date range; the searches' figures are
+/// printed, not asserted: a selective query of three or more characters meets it, but a
+/// two-character query (LIKE) or one that matches most of the ledger ("〔2023〕1") does not yet.
+#[tokio::test]
+#[ignore]
+async fn list_p95_over_a_million_cases() {
+    use std::time::Duration;
+    let app = spawn_app().await;
+    if app.db.backend() != ecowarden_core::store::Backend::Sqlite {
+        return;
+    }
+    let t = std::time::Instant::now();
+    let cols: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('cases')")
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+    let base = app.scalar("SELECT MAX(id) FROM cases").await;
+    let copies = 1_000_000 / app.scalar("SELECT COUNT(*) FROM cases").await;
+    let select: Vec<String> = cols
+        .iter()
+        .map(|c| match c.as_str() {
+            "id" => format!("id + k.n * {base}"),
+            "case_no" => "case_no || '-' || k.n".into(),
+            c => c.to_owned(),
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO cases ({}) WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < {}) \
+         SELECT {} FROM cases, k WHERE id <= {base}",
+        cols.join(", "),
+        copies - 1,
+        select.join(", ")
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    sqlx::query("ANALYZE").execute(app.db.pool()).await.unwrap();
+    let n = app.scalar("SELECT COUNT(*) FROM cases").await;
+    println!("{n} cases built in {:.0?}", t.elapsed());
+    assert!(n >= 1_000_000);
+
+    let totals = cases::Totals::default();
+    let province = || Scope::Province.area(&app.org, None).unwrap();
+    let county = || Scope::County("350102".into()).area(&app.org, None).unwrap();
+    let city = || Scope::City("350100".into()).area(&app.org, None).unwrap();
+    let f = |q: &str, extra: fn(&mut CaseFilter)| {
+        let mut f = CaseFilter {
+            q: Some(q.into()).filter(|q: &String| !q.is_empty()),
+            ..Default::default()
+        };
+        extra(&mut f);
+        f
+    };
+    let mixes = [
+        ("province, newest", province(), f("", |_| {})),
+        (
+            "province, page 20",
+            province(),
+            f("", |f| f.page = Some(20)),
+        ),
+        (
+            "province, 2023 closed",
+            province(),
+            f("", |f| {
+                f.year = Some(2023);
+                f.status = Some("closed".into());
+            }),
+        ),
+        (
+            "province, complaints",
+            province(),
+            f("", |f| f.source = Some("complaint".into())),
+        ),
+        ("city", city(), f("", |_| {})),
+        ("county", county(), f("", |_| {})),
+        (
+            "province, by fine",
+            province(),
+            f("", |f| f.sort = Some("fine".into())),
+        ),
+        (
+            "province, by filed",
+            province(),
+            f("", |f| f.sort = Some("filed".into())),
+        ),
+        (
+            "province, by 案号",
+            province(),
+            f("", |f| f.sort = Some("case_no".into())),
+        ),
+        (
+            "province, a quarter",
+            province(),
+            f("", |f| {
+                f.from = "2023-04-01".parse().ok();
+                f.to = "2023-06-30".parse().ok();
+            }),
+        ),
+    ];
+    let searches = [
+        ("province, q=华联", province(), f("华联", |_| {})),
+        ("province, q=鼓楼华联", province(), f("鼓楼华联", |_| {})),
+        ("city, q=印染", city(), f("印染", |_| {})),
+        ("province, q=〔2023〕1", province(), f("〔2023〕1", |_| {})),
+    ];
+    let plain = p95(&app.db, &totals, &mixes).await;
+    let search = p95(&app.db, &totals, &searches).await;
+    println!("filters and orders p95 {plain:.1?}; searches p95 {search:.1?}");
+    assert!(plain < Duration::from_millis(50), "p95 {plain:?}");
+}
+
+/// Times each (name, area, filter) 20 times as the list page asks (a page and its total),
+/// prints its first (cold), p50 and p95, and returns the p95 over all of them.
+async fn p95(
+    db: &ecowarden_core::store::Db,
+    totals: &cases::Totals,
+    mixes: &[(&str, Area, CaseFilter)],
+) -> std::time::Duration {
+    let mut all = Vec::new();
+    for (name, area, filter) in mixes {
+        let mut times = Vec::new();
+        for _ in 0..20 {
+            let t = std::time::Instant::now();
+            let (rows, _) = cases::list(db, area, filter).await.unwrap();
+            let total = totals.total(db, area, filter).await.unwrap();
+            times.push(t.elapsed());
+            assert!(rows.len() as i64 <= total);
+        }
+        times.sort();
+        println!(
+            "{name:28} first {:>8.1?}  p50 {:>8.1?}  p95 {:>8.1?}",
+            times.iter().max().unwrap(),
+            times[times.len() / 2],
+            times[times.len() * 95 / 100]
+        );
+        all.extend(times);
+    }
+    all.sort();
+    let p95 = all[all.len() * 95 / 100];
+    println!("all {} requests: p95 {p95:.1?}", all.len());
+    p95
 }

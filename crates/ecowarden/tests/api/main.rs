@@ -11,6 +11,7 @@ mod helpers;
 mod leads;
 mod ledger;
 mod ledger_io;
+mod list;
 mod load;
 mod monitoring;
 mod review;

@@ -203,39 +203,152 @@ const SUMMARY_SELECT: &str = "SELECT c.id, c.case_no, c.region_code, c.city_code
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CaseFilter {
+    #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
     pub year: Option<i64>,
     /// A region code inside the caller's scope (city or county); the caller resolves it into
     /// the [`Area`] that [`list`] takes (`Scope::area`).
     pub region: Option<String>,
     pub status: Option<String>,
     pub source: Option<String>,
-    /// Case number or facility name, prefix match.
+    /// Part of a case number, a party's name or its credit code, matched anywhere.
     pub q: Option<String>,
     /// A campaign tag (code name), for the campaign ledgers.
     pub tag: Option<String>,
     /// A third-party provider's id, for its page.
+    #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
     pub third_party: Option<i64>,
+    /// Discovered on or after this day (YYYY-MM-DD).
+    #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Discovered on or before this day (YYYY-MM-DD).
+    #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<chrono::NaiveDate>,
+    /// The column the list is ordered by: `discovered` (default), `filed`, `case_no`, `fine`.
+    pub sort: Option<String>,
+    /// `asc` for ascending; anything else is descending.
+    pub dir: Option<String>,
+    /// Rows a page: one of [`PAGE_SIZES`], [`PAGE_SIZE`] otherwise.
+    #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
+    pub per_page: Option<i64>,
     /// 1-based page number.
+    #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
     pub page: Option<i64>,
 }
 
 pub const PAGE_SIZE: i64 = 50;
+/// The page sizes the list offers.
+pub const PAGE_SIZES: [i64; 4] = [20, 50, 100, 200];
 
-/// One page of the list, newest first. Counting a million rows on every page view costs more
-/// than the page; the list says whether there is a next page instead of a total.
+/// Queries shorter than this are not trigram phrases (see migration 0016) and use LIKE.
+const TRIGRAM: usize = 3;
+/// At most this many parties are looked up by a short (LIKE) query: the bound of its scan.
+const SHORT_QUERY_PARTIES: i64 = 2000;
+
+/// The columns the list can be ordered by, each with its SQL (ties broken by id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Discovered,
+    Filed,
+    CaseNo,
+    Fine,
+}
+
+impl SortKey {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "discovered" => Some(SortKey::Discovered),
+            "filed" => Some(SortKey::Filed),
+            "case_no" => Some(SortKey::CaseNo),
+            "fine" => Some(SortKey::Fine),
+            _ => None,
+        }
+    }
+    fn column(self) -> &'static str {
+        match self {
+            SortKey::Discovered => "c.discovered_on",
+            SortKey::Filed => "c.filed_on",
+            SortKey::CaseNo => "c.case_no",
+            SortKey::Fine => "c.fine_fen",
+        }
+    }
+}
+
+impl CaseFilter {
+    pub fn sort_key(&self) -> SortKey {
+        self.sort
+            .as_deref()
+            .and_then(SortKey::parse)
+            .unwrap_or(SortKey::Discovered)
+    }
+    pub fn ascending(&self) -> bool {
+        self.dir.as_deref() == Some("asc")
+    }
+    pub fn page_size(&self) -> i64 {
+        self.per_page
+            .filter(|n| PAGE_SIZES.contains(n))
+            .unwrap_or(PAGE_SIZE)
+    }
+    fn query(&self) -> Option<&str> {
+        self.q.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    }
+    /// `ORDER BY` of the list: cases not yet filed come last either way.
+    fn order(&self) -> String {
+        let dir = if self.ascending() { "ASC" } else { "DESC" };
+        let nulls = if self.sort_key() == SortKey::Filed {
+            " NULLS LAST"
+        } else {
+            ""
+        };
+        format!("{} {dir}{nulls}, c.id {dir}", self.sort_key().column())
+    }
+    /// What the total depends on (not the page, its size or the order), as a cache key.
+    fn total_key(&self) -> String {
+        format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            self.year,
+            self.region,
+            self.status,
+            self.source,
+            self.query(),
+            self.tag,
+            self.third_party,
+            self.from,
+            self.to
+        )
+    }
+}
+
+/// One page of the list, in the filter's order (newest discovered first by default), and
+/// whether there is a next page; [`Totals`] counts the matching cases, once per filter.
 ///
 /// Late row lookup: the inner query picks the page's case ids from the cases table alone, in
 /// `(discovered_on DESC, id DESC)` order, which one of 0006's covering indexes serves for each
-/// filter (year, city, county, status, source); only those 51 rows are then joined to units
+/// filter (year, city, county, status, source); only those rows are then joined to units
 /// and facilities. OFFSET therefore skips index entries, not joined rows.
 pub async fn list(db: &Db, area: &Area, f: &CaseFilter) -> Result<(Vec<CaseSummary>, bool)> {
-    let q = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let mut sql = Sql::new(SUMMARY_SELECT);
-    sql.push(" AND c.id IN (SELECT c.id FROM cases c");
-    if q.is_some() {
-        sql.push(" JOIN facilities f ON f.id = c.facility_id");
-    }
-    sql.push(" WHERE 1=1");
+    sql.push(" AND c.id IN (SELECT c.id FROM cases c WHERE 1=1");
+    conditions(&mut sql, db, area, f);
+    let order = f.order();
+    let size = f.page_size();
+    sql.page(&order, f.page, size)
+        .push(") ORDER BY ")
+        .push(&order);
+    Ok(page_of(sql.fetch_all(db).await?, size))
+}
+
+/// How many cases match a filter in an area.
+pub async fn count(db: &Db, area: &Area, f: &CaseFilter) -> Result<i64> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM cases c WHERE 1=1");
+    conditions(&mut sql, db, area, f);
+    sql.fetch_scalar(db).await
+}
+
+/// The list's conditions on `cases c`, shared by the page and its total.
+fn conditions(sql: &mut Sql, db: &Db, area: &Area, f: &CaseFilter) {
+    let q = f.query();
     // The area's one condition: a region inside the scope implies the scope's own, so the
     // planner can use the region's index alone.
     let area_cond = area.condition("c");
@@ -244,10 +357,13 @@ pub async fn list(db: &Db, area: &Area, f: &CaseFilter) -> Result<(Vec<CaseSumma
         .is_some_and(|(col, _)| col == "c.region_code");
     // The filter indexes lead with (column, year): without a year filter their order is not
     // the list's, and SQLite would sort every matching entry (a fifth of the ledger for a
-    // source). Then, unless the filter is one county (a small set, sorted quickly), SQLite is
-    // told (`+col` keeps a term off the indexes) to walk `cases_list_recent` newest first and
-    // test the filters on its entries, stopping at the page. PostgreSQL plans by statistics.
-    let walk_recent = db.backend() == Backend::Sqlite && f.year.is_none() && !county;
+    // source). Then, unless the filter is one county (a small set, sorted quickly) or a
+    // search (whose matches are looked up first), SQLite is told (`+col` keeps a term off
+    // the indexes) to walk the order's index and test the filters on its entries, stopping
+    // at the page. PostgreSQL plans by statistics.
+    let sqlite = db.backend() == Backend::Sqlite;
+    let walk_recent =
+        sqlite && f.year.is_none() && !county && q.is_none_or(|q| q.chars().count() < TRIGRAM);
     let col = |name: &str| {
         if walk_recent {
             format!(" AND +c.{name} = ")
@@ -267,6 +383,12 @@ pub async fn list(db: &Db, area: &Area, f: &CaseFilter) -> Result<(Vec<CaseSumma
     if let Some(s) = f.source.as_deref().and_then(CaseSource::parse) {
         sql.push(&col("source")).bind(s.as_str());
     }
+    if let Some(d) = f.from {
+        sql.push(" AND c.discovered_on >= ").bind(d.to_string());
+    }
+    if let Some(d) = f.to {
+        sql.push(" AND c.discovered_on <= ").bind(d.to_string());
+    }
     if let Some(t) = f.tag.as_deref().and_then(vocab::Tag::parse) {
         sql.push(" AND EXISTS (SELECT 1 FROM case_tags t WHERE t.case_id = c.id AND t.tag = ")
             .bind(t.as_str())
@@ -276,18 +398,86 @@ pub async fn list(db: &Db, area: &Area, f: &CaseFilter) -> Result<(Vec<CaseSumma
         sql.push(" AND c.third_party_id = ").bind(tp);
     }
     if let Some(q) = q {
-        let like = format!("{}%", q.replace(['%', '_'], ""));
-        sql.push(" AND (c.case_no LIKE ")
-            .bind(like.clone())
-            .push(" OR f.name LIKE ")
-            .bind(like)
-            .push(")");
+        search(sql, sqlite, q);
     }
-    let order = "c.discovered_on DESC, c.id DESC";
-    sql.page(order, f.page, PAGE_SIZE)
-        .push(") ORDER BY ")
-        .push(order);
-    Ok(page_of(sql.fetch_all(db).await?, PAGE_SIZE))
+}
+
+/// Contains-search on the 案号, the party's name and its credit code (migration 0016).
+fn search(sql: &mut Sql, sqlite: bool, q: &str) {
+    if sqlite && q.chars().count() >= TRIGRAM {
+        // One FTS5 phrase: quotes doubled, so the text is matched as typed. One `IN` over the
+        // union of both matches, so SQLite looks the matched cases up by id instead of
+        // testing two sets on every case.
+        let phrase = format!("\"{}\"", q.replace('"', "\"\""));
+        sql.push(" AND c.id IN (SELECT rowid FROM case_search WHERE case_search MATCH ")
+            .bind(phrase.clone())
+            .push(" UNION SELECT id FROM cases WHERE facility_id IN (SELECT rowid FROM facility_search WHERE facility_search MATCH ")
+            .bind(phrase)
+            .push("))");
+        return;
+    }
+    let like = format!("%{}%", q.replace(['%', '_', '\\'], ""));
+    let op = if sqlite { " LIKE " } else { " ILIKE " };
+    // Short queries: the parties are a bounded scan of the facilities; the 案号 is tested on
+    // the cases the list walks anyway (`+` keeps SQLite on the order's index rather than
+    // sorting every case of the matched parties).
+    let limit = if q.chars().count() < TRIGRAM {
+        format!(" LIMIT {SHORT_QUERY_PARTIES}")
+    } else {
+        String::new()
+    };
+    let facility = if sqlite {
+        " OR +c.facility_id IN"
+    } else {
+        " OR c.facility_id IN"
+    };
+    sql.push(" AND (c.case_no")
+        .push(op)
+        .bind(like.clone())
+        .push(facility)
+        .push(" (SELECT id FROM facilities WHERE name")
+        .push(op)
+        .bind(like.clone())
+        .push(" OR credit_code")
+        .push(op)
+        .bind(like)
+        .push(&limit)
+        .push("))");
+}
+
+/// Totals of the case list per (area, filter), computed once and kept [`TOTAL_TTL`]: a count
+/// over a million cases costs more than the page itself, and paging through one filter asks
+/// the same question again and again. A new case (a higher largest id) makes a new key, so a
+/// registration shows at once; a correction shows within the TTL.
+#[derive(Default)]
+pub struct Totals {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, i64)>>,
+}
+
+/// How long a counted total is reused.
+pub const TOTAL_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// Entries kept before the cache starts afresh (a bound on memory, not a policy).
+const TOTAL_ENTRIES: usize = 10_000;
+
+impl Totals {
+    pub async fn total(&self, db: &Db, area: &Area, f: &CaseFilter) -> Result<i64> {
+        let newest: i64 = Sql::new("SELECT COALESCE(MAX(id), 0) FROM cases")
+            .fetch_scalar(db)
+            .await?;
+        let key = format!("{:?}|{newest}|{}", area.condition("c"), f.total_key());
+        if let Some((at, n)) = self.entries.lock().expect("lock").get(&key)
+            && at.elapsed() < TOTAL_TTL
+        {
+            return Ok(*n);
+        }
+        let n = count(db, area, f).await?;
+        let mut entries = self.entries.lock().expect("lock");
+        if entries.len() >= TOTAL_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, (std::time::Instant::now(), n));
+        Ok(n)
+    }
 }
 
 /// SQL condition: officer `o` held an enforcement certificate valid on the date expression
