@@ -261,14 +261,14 @@ const TABLE: &[Row] = &[
         anonymous: 401,
         expect: TAIJIANG_SCOPED,
     },
-    // A version nobody saw: refused as stale (or by a rule) where the caller may write.
+    // A version nobody saw: refused as stale (409, a conflict with the case as it stands) where the caller may write.
     Row {
         method: "POST",
         route: "/api/v1/cases/{id}/transitions",
         path: "/api/v1/cases/{case}/transitions",
         body: r#"{"to":"suspended","on":"2024-12-31","version":0}"#,
         anonymous: 401,
-        expect: [422, 403, 422, 422, 403, 422, 403, 403],
+        expect: [409, 403, 409, 409, 403, 409, 403, 403],
     },
     Row {
         method: "GET",
