@@ -196,8 +196,9 @@ pub struct TransitionInput {
     /// The stage (状态代码, e.g. `decided`); its Chinese label is accepted too.
     #[schema(value_type = Status)]
     to: String,
-    /// YYYY-MM-DD, a year from 1990 to 2100 (as everywhere in the ledger).
-    #[schema(format = Date, pattern = "^(199[0-9]|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
+    /// YYYY-MM-DD, a year from 1990 (as everywhere in the ledger; the document names days 1–28 so
+    /// that every value it describes is a real date, and the server takes the rest of the month too).
+    #[schema(pattern = "^(199[0-9]|20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$")]
     on: String,
     version: i64,
     /// With 处罚决定: 处罚种类 (、-separated), 罚款金额（元）, 处罚依据, 决定书文号.
@@ -215,14 +216,14 @@ pub struct TransitionInput {
     decision_no: String,
     /// 书面放弃陈述申辩听证日期, 听证日期.
     #[serde(default)]
-    #[schema(format = Date, pattern = "^(199[0-9]|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
+    #[schema(pattern = "^(199[0-9]|20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$")]
     waived_on: String,
     #[serde(default)]
-    #[schema(format = Date, pattern = "^(199[0-9]|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
+    #[schema(pattern = "^(199[0-9]|20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$")]
     hearing_held_on: String,
     /// With 结案: 缴款日期, 结案类型.
     #[serde(default)]
-    #[schema(format = Date, pattern = "^(199[0-9]|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
+    #[schema(pattern = "^(199[0-9]|20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$")]
     paid_on: String,
     #[serde(default)]
     closure_type: String,
