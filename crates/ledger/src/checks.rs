@@ -256,14 +256,7 @@ impl Dossier {
 
     /// Whether the party may ask for a hearing (处罚法 Art 63).
     pub fn hearing_eligible(&self, policy: &Policy) -> bool {
-        self.penalty_kinds.iter().any(|k| {
-            matches!(
-                k,
-                PenaltyKind::ProductionSuspension
-                    | PenaltyKind::Closure
-                    | PenaltyKind::PermitSuspension
-            )
-        }) || self.fine >= policy.large_fine
+        crate::cases::rules::hearing_eligible(&self.penalty_kinds, self.fine, policy)
     }
 }
 

@@ -17,16 +17,16 @@ use ecowarden_core::audit_log;
 use ecowarden_core::auth::{Permission, User};
 use ecowarden_core::ids::Money;
 use ecowarden_core::scope::Area;
-use ecowarden_ledger::cases::documents::{self, DocumentError, NewDocument};
-use ecowarden_ledger::cases::procedure::{self, Entry, HearingInput, ProcedureError};
-use ecowarden_ledger::cases::records::{self, NewRecord, RecordError};
+use ecowarden_ledger::cases::documents::{self, NewDocument};
+use ecowarden_ledger::cases::procedure::{self, Entry, HearingInput};
+use ecowarden_ledger::cases::records::{self, NewRecord};
 use ecowarden_ledger::cases::rules::{Decision, Step};
 use ecowarden_ledger::cases::vocab::{
     self, ApprovalKind, EvidenceKind, MeasureKind, NoticeKind, PenaltyKind, ProvisionRole,
     ReferralKind, Tag,
 };
 use ecowarden_ledger::cases::workflow::{self, CaseDetail, MeasureInput, Outcome, WorkflowError};
-use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Status};
+use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, EntryError, Status};
 use ecowarden_ledger::cases::{history, intake};
 use ecowarden_ledger::cooperation;
 use ecowarden_ledger::stats::{self, Period, Stats};
@@ -363,10 +363,16 @@ pub async fn add_record(
     let u = s.user();
     match records::record(&app.db, &u.scope, &u.username, id, &r, now).await {
         Ok(_) => Ok(back(id, &format!("已登记{}", records::kind_label(&r.kind)))),
-        Err(RecordError::Access(e)) => {
-            Err(refuse(&app, u, &format!("/cases/{id}"), e.into()).await)
-        }
-        Err(e) => Ok(back(id, &e.to_string())),
+        Err(e) => entry_refused(&app, u, id, e).await,
+    }
+}
+
+/// A side-record entry that was not recorded: a case out of reach is refused (and logged)
+/// as any other access; a refused value is named on the case page, which keeps the menu.
+async fn entry_refused(app: &AppState, u: &User, id: i64, e: EntryError) -> Result<Response> {
+    match e {
+        EntryError::Access(e) => Err(refuse(app, u, &format!("/cases/{id}"), e.into()).await),
+        e => Ok(back(id, &e.to_string())),
     }
 }
 
@@ -409,10 +415,7 @@ pub async fn add_document(
     .await
     {
         Ok(_) => Ok(back(id, "已登记文书")),
-        Err(DocumentError::Access(e)) => {
-            Err(refuse(&app, u, &format!("/cases/{id}"), e.into()).await)
-        }
-        Err(e) => Ok(back(id, &e.to_string())),
+        Err(e) => entry_refused(&app, u, id, e).await,
     }
 }
 
@@ -441,12 +444,8 @@ pub async fn add_entries<F: EntryForm>(
     let u = s.user();
     for e in &entries {
         let today = ecowarden_core::clock::today();
-        match procedure::record(&app.db, &u.scope, &u.username, id, e, today).await {
-            Ok(_) => {}
-            Err(ProcedureError::Access(e)) => {
-                return Err(refuse(&app, u, &format!("/cases/{id}"), e.into()).await);
-            }
-            Err(e) => return Ok(back(id, &e.to_string())),
+        if let Err(e) = procedure::record(&app.db, &u.scope, &u.username, id, e, today).await {
+            return entry_refused(&app, u, id, e).await;
         }
     }
     Ok(back(id, F::DONE))
@@ -568,10 +567,7 @@ pub async fn record_hearing(
     .await
     {
         Ok(()) => Ok(back(id, "已保存告知、听证与裁量记录")),
-        Err(ProcedureError::Access(e)) => {
-            Err(refuse(&app, u, &format!("/cases/{id}"), e.into()).await)
-        }
-        Err(e) => Ok(back(id, &e.to_string())),
+        Err(e) => entry_refused(&app, u, id, e).await,
     }
 }
 

@@ -22,6 +22,20 @@ pub struct TestApp {
     pub data: std::path::PathBuf,
 }
 
+/// A test's own files go with it: its copy of the store (SQLite) and its data directory, so
+/// a run does not leave a store per test behind in the temp dir. The seeded template stays
+/// for the process; CI drops the PostgreSQL databases before each run.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(path) = self.url.strip_prefix("sqlite:") {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{path}{suffix}"));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
 /// Where the seeded template store is: a SQLite file or a PostgreSQL database name.
 struct Template {
     backend: Backend,

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{AccessError, Status};
+use super::{EntryError, Status};
 use ecowarden_core::audit_log::{self, Change};
 use ecowarden_core::scope::Scope;
 use ecowarden_core::store::{Db, Result, StoreError};
@@ -68,21 +68,6 @@ pub async fn list(db: &Db, case_id: i64) -> Result<Vec<Document>> {
     .await?)
 }
 
-/// Why a document was not recorded.
-#[derive(Debug, thiserror::Error)]
-pub enum DocumentError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Access(#[from] AccessError),
-}
-
-impl From<StoreError> for DocumentError {
-    fn from(e: StoreError) -> Self {
-        DocumentError::Access(e.into())
-    }
-}
-
 /// A document as registered.
 #[derive(Debug, Clone)]
 pub struct NewDocument {
@@ -101,25 +86,23 @@ pub async fn record(
     case_id: i64,
     doc: &NewDocument,
     today: NaiveDate,
-) -> std::result::Result<i64, DocumentError> {
+) -> std::result::Result<i64, EntryError> {
     let (doc_type, signed_on) = (doc.doc_type, doc.signed_on);
     let c = super::get(db, scope, case_id).await?;
     let title = template_name(doc_type)
-        .ok_or_else(|| DocumentError::Invalid(format!("未知的文书种类“{doc_type}”")))?;
+        .ok_or_else(|| EntryError::Invalid(format!("未知的文书种类“{doc_type}”")))?;
     let doc_no = doc.doc_no.trim();
     if doc_no.chars().count() > 100 {
-        return Err(DocumentError::Invalid("文书编号不超过100个字符".into()));
+        return Err(EntryError::Invalid("文书编号不超过100个字符".into()));
     }
     if c.dates().discovered_on.is_some_and(|d| signed_on < d) || signed_on > today {
-        return Err(DocumentError::Invalid(format!(
+        return Err(EntryError::Invalid(format!(
             "签发日期{signed_on}应在发现日期{}与今天之间",
             c.discovered_on
         )));
     }
     if Status::parse(&c.status) == Some(Status::Withdrawn) {
-        return Err(DocumentError::Invalid(
-            "已撤销立案的案件不能再登记文书".into(),
-        ));
+        return Err(EntryError::Invalid("已撤销立案的案件不能再登记文书".into()));
     }
     let mut w = db.write().await?;
     let id: i64 = sqlx::query_scalar(

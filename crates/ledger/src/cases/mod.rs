@@ -524,6 +524,29 @@ impl From<StoreError> for AccessError {
     }
 }
 
+/// Why an entry of a case's record (a document, a 笔录, an approval, evidence, a provision,
+/// the hearing record) was not recorded: a value the law or the form refuses, or a case out
+/// of reach. One type for every side record, so a page treats them all alike.
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Access(#[from] AccessError),
+}
+
+impl From<StoreError> for EntryError {
+    fn from(e: StoreError) -> Self {
+        EntryError::Access(e.into())
+    }
+}
+
+impl From<sqlx::Error> for EntryError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
 /// Cases by id inside a scope, in id order (drill-down from a statistic).
 pub async fn by_ids(db: &Db, scope: &Scope, ids: &[i64]) -> Result<Vec<CaseSummary>> {
     let mut out = Vec::with_capacity(ids.len());

@@ -8,10 +8,10 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::vocab::{ApprovalKind, EvidenceKind, NoticeKind, ProvisionRole, parse_list};
-use super::{AccessError, Status};
+use super::{EntryError, Status};
 use ecowarden_core::audit_log::{self, Change};
 use ecowarden_core::scope::Scope;
-use ecowarden_core::store::{Db, Result, StoreError};
+use ecowarden_core::store::{Db, Result};
 
 /// A provision cited: 《法》第N条, optionally 第N款 and 第N项.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -167,27 +167,6 @@ pub enum Entry {
     },
 }
 
-/// Why an entry was not recorded.
-#[derive(Debug, thiserror::Error)]
-pub enum ProcedureError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Access(#[from] AccessError),
-}
-
-impl From<StoreError> for ProcedureError {
-    fn from(e: StoreError) -> Self {
-        ProcedureError::Access(e.into())
-    }
-}
-
-impl From<sqlx::Error> for ProcedureError {
-    fn from(e: sqlx::Error) -> Self {
-        StoreError::from(e).into()
-    }
-}
-
 /// The case column an approval dates, where the checks read it: the extensions.
 pub fn approval_column(kind: ApprovalKind) -> Option<&'static str> {
     match kind {
@@ -199,10 +178,10 @@ pub fn approval_column(kind: ApprovalKind) -> Option<&'static str> {
 }
 
 /// A text that must be present and short enough.
-fn text(value: &str, label: &str, max: usize) -> std::result::Result<String, ProcedureError> {
+fn text(value: &str, label: &str, max: usize) -> std::result::Result<String, EntryError> {
     let v = value.trim();
     if v.is_empty() || v.chars().count() > max {
-        return Err(ProcedureError::Invalid(format!(
+        return Err(EntryError::Invalid(format!(
             "请填写{label}（不超过{max}字）"
         )));
     }
@@ -215,9 +194,9 @@ fn in_case(
     label: &str,
     discovered: Option<NaiveDate>,
     today: NaiveDate,
-) -> std::result::Result<(), ProcedureError> {
+) -> std::result::Result<(), EntryError> {
     if discovered.is_some_and(|d| on < d) || on > today {
-        return Err(ProcedureError::Invalid(format!(
+        return Err(EntryError::Invalid(format!(
             "{label}{on}应在发现日期与今天之间"
         )));
     }
@@ -239,10 +218,10 @@ pub async fn record(
     case_id: i64,
     entry: &Entry,
     today: NaiveDate,
-) -> std::result::Result<i64, ProcedureError> {
+) -> std::result::Result<i64, EntryError> {
     let c = super::get(db, scope, case_id).await?;
     if Status::parse(&c.status) == Some(Status::Withdrawn) {
-        return Err(ProcedureError::Invalid("已撤销立案的案件不能再登记".into()));
+        return Err(EntryError::Invalid("已撤销立案的案件不能再登记".into()));
     }
     let found = c.dates().discovered_on;
     let (table, cols, binds, action, after) = match entry {
@@ -405,12 +384,12 @@ impl HearingInput {
         &self,
         discovered: Option<NaiveDate>,
         today: NaiveDate,
-    ) -> std::result::Result<Hearing, ProcedureError> {
+    ) -> std::result::Result<Hearing, EntryError> {
         let notice_kind = match self.notice_kind.trim() {
             "" => String::new(),
             k => NoticeKind::parse(k)
                 .ok_or_else(|| {
-                    ProcedureError::Invalid(format!(
+                    EntryError::Invalid(format!(
                         "未知的告知类型“{k}”，应为：{}",
                         NoticeKind::labels()
                     ))
@@ -418,12 +397,12 @@ impl HearingInput {
                 .as_str()
                 .to_owned(),
         };
-        let date = |v: &str, label: &str| -> std::result::Result<Option<String>, ProcedureError> {
+        let date = |v: &str, label: &str| -> std::result::Result<Option<String>, EntryError> {
             match v.trim() {
                 "" => Ok(None),
                 v => {
                     let on = super::intake::parse_date(v).ok_or_else(|| {
-                        ProcedureError::Invalid(format!("{label}“{v}”无法识别，应为YYYY-MM-DD"))
+                        EntryError::Invalid(format!("{label}“{v}”无法识别，应为YYYY-MM-DD"))
                     })?;
                     in_case(on, label, discovered, today)?;
                     Ok(Some(on.to_string()))
@@ -433,7 +412,7 @@ impl HearingInput {
         let short = |v: &str, label: &str, max: usize| {
             let v = v.trim();
             if v.chars().count() > max {
-                return Err(ProcedureError::Invalid(format!("{label}不超过{max}字")));
+                return Err(EntryError::Invalid(format!("{label}不超过{max}字")));
             }
             Ok(v.to_owned())
         };
@@ -471,7 +450,7 @@ pub async fn record_hearing(
     case_id: i64,
     input: &HearingInput,
     today: NaiveDate,
-) -> std::result::Result<(), ProcedureError> {
+) -> std::result::Result<(), EntryError> {
     let c = super::get(db, scope, case_id).await?;
     let h = input.validate(c.dates().discovered_on, today)?;
     let before = hearing(db, case_id).await?;

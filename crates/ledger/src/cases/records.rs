@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use super::AccessError;
+use super::EntryError;
 use super::vocab::parse_list;
 use ecowarden_core::audit_log::{self, Change};
 use ecowarden_core::scope::Scope;
@@ -75,20 +75,6 @@ pub fn officers_of(list: &str) -> usize {
     v.len()
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum RecordError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Access(#[from] AccessError),
-}
-
-impl From<StoreError> for RecordError {
-    fn from(e: StoreError) -> Self {
-        RecordError::Access(e.into())
-    }
-}
-
 /// Records a 笔录 of a case in scope (audited). Its times must be in order and not in the
 /// future; fewer than two officers is recorded as it happened and flagged by the checks.
 pub async fn record(
@@ -98,19 +84,19 @@ pub async fn record(
     case_id: i64,
     r: &NewRecord,
     now: NaiveDateTime,
-) -> std::result::Result<i64, RecordError> {
+) -> std::result::Result<i64, EntryError> {
     super::get(db, scope, case_id).await?;
     if !KINDS.iter().any(|k| k.0 == r.kind) {
-        return Err(RecordError::Invalid(format!("未知的笔录种类“{}”", r.kind)));
+        return Err(EntryError::Invalid(format!("未知的笔录种类“{}”", r.kind)));
     }
     if r.ended_at <= r.started_at {
-        return Err(RecordError::Invalid("笔录的结束时间应晚于开始时间".into()));
+        return Err(EntryError::Invalid("笔录的结束时间应晚于开始时间".into()));
     }
     if r.ended_at > now {
-        return Err(RecordError::Invalid("笔录的时间不能晚于现在".into()));
+        return Err(EntryError::Invalid("笔录的时间不能晚于现在".into()));
     }
     if r.officers.is_empty() || r.place.chars().count() > 200 {
-        return Err(RecordError::Invalid(
+        return Err(EntryError::Invalid(
             "请填写在场执法人员证号；地点不超过200个字符".into(),
         ));
     }
