@@ -14,13 +14,15 @@
 //! scoring; it never parses a command line or speaks HTTP.
 
 pub mod bulletin;
+pub mod compare;
 pub mod entries;
 pub mod inspection;
 pub mod metrics;
 pub mod review;
+pub mod rule_sets;
+pub mod tasks;
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use ecowarden_core::audit_log::{self, Change};
@@ -45,6 +47,12 @@ pub enum AssessError {
     Area(#[from] AreaError),
     #[error("没有编号为 {0} 的考核结果")]
     NoSuchRun(i64),
+    /// A record that does not exist or lies outside the caller's scope.
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -98,11 +106,7 @@ pub async fn run(
         return Err(AssessError::Invalid(format!(
             "{}内没有{}考核单位",
             area.label(org),
-            match rules.level {
-                ecowarden_scoring::Level::Province => "省级",
-                ecowarden_scoring::Level::City => "设区市级",
-                ecowarden_scoring::Level::County => "县级",
-            }
+            rules.level.label()
         )));
     }
     let mut measured = metrics::measure(db, &area, rules.level, period, &units, &wanted).await?;
@@ -140,28 +144,9 @@ pub async fn run(
         })).collect::<Vec<_>>(),
     });
 
-    let sha = hex::encode(Sha256::digest(rules_text.as_bytes()));
     let now = clock::now_rfc3339();
     let mut w = db.write().await?;
-    sqlx::query(
-        "INSERT INTO assessment_rule_sets (name, year, subject, level, rules_toml, sha256, created_at, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (sha256) DO NOTHING",
-    )
-    .bind(&rules.name)
-    .bind(rules.year as i64)
-    .bind(rules.subject.code())
-    .bind(rules.level.code())
-    .bind(rules_text)
-    .bind(&sha)
-    .bind(&now)
-    .bind(actor)
-    .execute(&mut *w.tx)
-    .await?;
-    let rule_set_id: i64 = sqlx::query("SELECT id FROM assessment_rule_sets WHERE sha256 = $1")
-        .bind(&sha)
-        .fetch_one(&mut *w.tx)
-        .await?
-        .try_get(0)?;
+    let (rule_set_id, sha) = rule_sets::keep(&mut w, &rules, rules_text, actor).await?;
     let region_code = area.code(org).to_owned();
     let id: i64 = sqlx::query(
         "INSERT INTO assessment_runs (rule_set_id, year, half, region_code, created_at, created_by, result_json, evidence_json) \
@@ -281,6 +266,40 @@ async fn entered(
     Ok(())
 }
 
+/// A stored run as the list of runs shows it.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct RunRow {
+    pub id: i64,
+    pub rule_set_id: i64,
+    pub rules_name: String,
+    pub level: String,
+    pub year: i64,
+    pub half: Option<i64>,
+    pub region_code: String,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+impl RunRow {
+    pub fn period_label(&self) -> String {
+        bulletin::period_label(self.year, self.half)
+    }
+    pub fn level_label(&self) -> &'static str {
+        ecowarden_scoring::Level::parse(&self.level).map_or("", |l| l.label())
+    }
+}
+
+/// Every stored run, newest first.
+pub async fn runs(db: &Db) -> Result<Vec<RunRow>, AssessError> {
+    Ok(ecowarden_core::store::Sql::new(
+        "SELECT r.id, r.rule_set_id, s.name AS rules_name, s.level, r.year, r.half, r.region_code, \
+         r.created_at, r.created_by FROM assessment_runs r \
+         JOIN assessment_rule_sets s ON s.id = r.rule_set_id ORDER BY r.id DESC",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
 /// A stored run, as it was printed when made.
 pub async fn load(db: &Db, id: i64) -> Result<StoredRun, AssessError> {
     let result = stored_json(db, id, "result_json").await?;
@@ -302,10 +321,33 @@ pub async fn load(db: &Db, id: i64) -> Result<StoredRun, AssessError> {
 
 /// The case ids behind one unit's metric in a stored run (empty when the run has none).
 pub async fn evidence(db: &Db, id: i64, unit: &str, metric: &str) -> Result<Vec<i64>, AssessError> {
+    Ok(unit_evidence(db, id, unit)
+        .await?
+        .remove(metric)
+        .unwrap_or_default())
+}
+
+/// The ids behind every metric of one unit in a stored run: cases for the ledger's metrics,
+/// tasks for `tasks.completion`, the entry for `manual.<key>`.
+pub async fn unit_evidence(
+    db: &Db,
+    id: i64,
+    unit: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<i64>>, AssessError> {
     let all = stored_json(db, id, "evidence_json").await?;
-    Ok(all[unit][metric]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_i64).collect())
+    Ok(all[unit]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    let ids = v
+                        .as_array()
+                        .map(|a| a.iter().filter_map(Value::as_i64).collect())
+                        .unwrap_or_default();
+                    (k.clone(), ids)
+                })
+                .collect()
+        })
         .unwrap_or_default())
 }
 
@@ -407,4 +449,37 @@ pub fn to_xlsx(result: &Value) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         }
     }
     wb.save_to_buffer()
+}
+
+/// Who reads what of a run: provincial users every unit, a city's leaders their city's units;
+/// officers no ranking, only their own unit's sheet.
+pub mod access {
+    use ecowarden_core::auth::{Role, User};
+    use ecowarden_core::org::Org;
+
+    /// Whether the user reads rankings (of the units in scope) and comparisons.
+    pub fn reads_rankings(u: &User) -> bool {
+        !matches!(u.role, Role::CityOfficer | Role::CountyOfficer)
+    }
+
+    /// Whether the user reads the score sheet of the unit `code`.
+    pub fn reads_sheet(u: &User, org: &Org, code: &str) -> bool {
+        if reads_rankings(u) {
+            org.region(code)
+                .is_some_and(|r| u.scope.covers(&r.code, &r.city_code))
+        } else {
+            u.region_code == code
+        }
+    }
+
+    /// A run's result with only the units the user reads in a ranking (ranks as the run gave
+    /// them).
+    pub fn visible(u: &User, org: &Org, mut result: serde_json::Value) -> serde_json::Value {
+        if let Some(units) = result["units"].as_array_mut() {
+            units.retain(|x| {
+                reads_rankings(u) && reads_sheet(u, org, x["region_code"].as_str().unwrap_or(""))
+            });
+        }
+        result
+    }
 }

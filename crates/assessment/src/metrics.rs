@@ -38,6 +38,9 @@ pub enum Metric {
     /// the year's review plans (a review is yearly, so a half-year period reads its year);
     /// 0 where no dossier is settled.
     DossierMeanScore,
+    /// `tasks.completion`: the share of the unit's tasks (挂图作战) with a deadline in the
+    /// period that were done by their deadline; 0 where the unit has none.
+    TaskCompletion,
 }
 
 impl Metric {
@@ -48,6 +51,7 @@ impl Metric {
             "penalty_cases" => Metric::PenaltyCases,
             "fines_yuan" => Metric::FinesYuan,
             "dossier.mean_score" => Metric::DossierMeanScore,
+            "tasks.completion" => Metric::TaskCompletion,
             _ => {
                 if let Some(k) = of("measures.") {
                     Metric::Measure(MeasureKind::ALL.iter().copied().find(|m| m.as_str() == k)?)
@@ -79,6 +83,7 @@ impl Metric {
             Metric::Tag(t) => format!("tags.{}", t.as_str()),
             Metric::SourceShare(s) => format!("share.source.{}", s.label()),
             Metric::DossierMeanScore => "dossier.mean_score".into(),
+            Metric::TaskCompletion => "tasks.completion".into(),
         }
     }
 
@@ -93,6 +98,7 @@ impl Metric {
             Metric::Tag(t) => format!("{}案件数", t.label()),
             Metric::SourceShare(s) => format!("{}立案占比", s.label()),
             Metric::DossierMeanScore => "案卷评查平均分".into(),
+            Metric::TaskCompletion => "任务按期完成率".into(),
         }
     }
 }
@@ -121,7 +127,7 @@ pub fn check(rules: &RuleSet) -> std::result::Result<Vec<Metric>, RuleErrors> {
             None => errors.push(RuleError {
                 line: r.metric_line,
                 message: format!(
-                    "规则 {} 的考核数据项 metric“{}”未知，可用：cases、penalty_cases、fines_yuan、dossier.mean_score、\
+                    "规则 {} 的考核数据项 metric“{}”未知，可用：cases、penalty_cases、fines_yuan、dossier.mean_score、tasks.completion、\
                      measures.<{}>、referrals.<{}>、tags.<{}>、share.source.<{}>、manual.<填报项>",
                     r.id,
                     r.metric,
@@ -306,6 +312,9 @@ pub async fn measure(
     if need(|m| *m == Metric::DossierMeanScore) {
         dossier_means(db, area, level, period, &mut out).await?;
     }
+    if need(|m| *m == Metric::TaskCompletion) {
+        task_completion(db, area, level, period, &mut out).await?;
+    }
     Ok(out)
 }
 
@@ -329,21 +338,61 @@ async fn dossier_means(
         e.0 += score;
         e.1.push(case_id);
     }
-    let name = Metric::DossierMeanScore.name();
+    let by = by
+        .into_iter()
+        .map(|(k, (sum, ids))| (k, (sum, ids.len() as f64, ids)))
+        .collect();
+    put_ratios(out, level, Metric::DossierMeanScore, by, |x| {
+        (x * 100.0).round() / 100.0
+    });
+    Ok(())
+}
+
+/// Puts each unit's share of its tasks of the period done by their deadline, with the tasks
+/// behind it (their ids), into `out`.
+async fn task_completion(
+    db: &Db,
+    area: &Area,
+    level: Level,
+    period: Period,
+    out: &mut Measured,
+) -> Result<()> {
+    let (from, to) = period.bounds();
+    let mut by: HashMap<String, (f64, f64, Vec<i64>)> = HashMap::new();
+    for t in crate::tasks::of_period(db, area, from, to).await? {
+        let key = match level {
+            Level::County => t.region_code.clone(),
+            Level::City => t.city_code.clone(),
+            Level::Province => String::new(),
+        };
+        let e = by.entry(key).or_default();
+        e.0 += f64::from(u8::from(t.done_in_time()));
+        e.1 += 1.0;
+        e.2.push(t.id);
+    }
+    put_ratios(out, level, Metric::TaskCompletion, by, |x| x);
+    Ok(())
+}
+
+/// Puts `numerator ÷ denominator` per unit (0 without a denominator), rounded by `round`, and
+/// the ids behind it, under `metric`; `by` is keyed by unit code ("" for the province).
+fn put_ratios(
+    out: &mut Measured,
+    level: Level,
+    metric: Metric,
+    by: HashMap<String, (f64, f64, Vec<i64>)>,
+    round: fn(f64) -> f64,
+) {
+    let name = metric.name();
     for u in &mut out.values {
         let key = if level == Level::Province {
             ""
         } else {
             u.unit.as_str()
         };
-        let (sum, ids) = by.get(key).cloned().unwrap_or_default();
-        let mean = if ids.is_empty() {
-            0.0
-        } else {
-            (sum / ids.len() as f64 * 100.0).round() / 100.0
-        };
-        u.values.insert(name.clone(), mean);
-        let mut ids = ids;
+        let (num, den, mut ids) = by.get(key).cloned().unwrap_or_default();
+        let ratio = if den > 0.0 { round(num / den) } else { 0.0 };
+        u.values.insert(name.clone(), ratio);
         ids.sort_unstable();
         ids.dedup();
         out.evidence
@@ -351,7 +400,6 @@ async fn dossier_means(
             .or_default()
             .insert(name.clone(), ids);
     }
-    Ok(())
 }
 
 /// Sums per unit and metric, keeping only the units scored and the metrics asked for.

@@ -52,6 +52,8 @@ pub enum Permission {
     ManageReviews,
     /// Conduct the inspection audits (稽查) one is on the team of.
     Inspect,
+    /// Keep the scoring rules, decompose indicators into tasks and run evaluations (效能评估).
+    ManageAssessment,
 }
 
 impl Role {

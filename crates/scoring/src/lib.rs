@@ -270,3 +270,44 @@ fn cap(x: f64, max: f64) -> f64 {
 
 #[cfg(test)]
 mod tests;
+
+/// The shipped default rule file of a level (a template to adjust, see `rules/`), with its
+/// year and the year in its name set to `year`, so an administrator starts each year from it;
+/// none for the province, which has no template.
+pub fn template(level: Level, year: i32) -> Option<String> {
+    let text = match level {
+        Level::County => include_str!("../rules/default-county-2023.toml"),
+        Level::City => include_str!("../rules/default-city-2023.toml"),
+        Level::Province => return None,
+    };
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        if line.starts_with("year = ") {
+            out.push_str(&format!("year = {year}"));
+        } else if line.starts_with("name = ") {
+            out.push_str(&line.replacen("2023年度", &format!("{year}年度"), 1));
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    Some(out)
+}
+
+impl Level {
+    /// The level named by its code (`province`, `city`, `county`).
+    pub fn parse(code: &str) -> Option<Level> {
+        [Level::Province, Level::City, Level::County]
+            .into_iter()
+            .find(|l| l.code() == code)
+    }
+
+    /// The level's name in Chinese.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Province => "省级",
+            Level::City => "设区市级",
+            Level::County => "县级",
+        }
+    }
+}

@@ -104,6 +104,18 @@ fn the_default_rule_files_parse() {
 }
 
 #[test]
+fn a_template_is_the_default_file_set_to_the_year() {
+    for level in [Level::County, Level::City] {
+        let text = template(level, 2025).unwrap();
+        let rules = parse(&text).unwrap();
+        assert_eq!((rules.year, rules.level), (2025, level));
+        assert!(rules.name.starts_with("2025年度"), "{}", rules.name);
+        assert!(!text.contains("2023年度") && !text.contains("year = 2023"));
+    }
+    assert_eq!(template(Level::Province, 2025), None);
+}
+
+#[test]
 fn scores_every_kind_by_hand() {
     let rules = parse(CONTRACT).unwrap();
     let units = [

@@ -37,6 +37,11 @@ const OWN: &[(&str, &str, &[u8])] = &[
         include_bytes!("../assets/leads.js"),
     ),
     (
+        "assessment.js",
+        "text/javascript",
+        include_bytes!("../assets/assessment.js"),
+    ),
+    (
         "monitoring.js",
         "text/javascript",
         include_bytes!("../assets/monitoring.js"),

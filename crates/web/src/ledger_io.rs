@@ -24,11 +24,21 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 /// An .xlsx download. The Chinese file name goes in `filename*` (RFC 6266); `filename` is
 /// the ASCII fallback for old clients.
 pub(super) fn xlsx(bytes: Vec<u8>, ascii_name: &str, name: &str) -> Response {
+    attachment(bytes, XLSX, ascii_name, name)
+}
+
+/// A download: the bytes as a file of this type, named `name` (`ascii_name` for old clients).
+pub(super) fn attachment(
+    bytes: Vec<u8>,
+    content_type: &'static str,
+    ascii_name: &str,
+    name: &str,
+) -> Response {
     let encoded = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
     let disposition = format!("attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}");
     (
         [
-            (CONTENT_TYPE, HeaderValue::from_static(XLSX)),
+            (CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (
                 CONTENT_DISPOSITION,
                 HeaderValue::from_str(&disposition).expect("ASCII header"),
@@ -208,7 +218,7 @@ pub(super) async fn read_uploads(
     Ok(uploads)
 }
 
-fn upload_error(e: axum::extract::multipart::MultipartError) -> Error {
+pub(super) fn upload_error(e: axum::extract::multipart::MultipartError) -> Error {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         Error::PayloadTooLarge
     } else {

@@ -5,6 +5,7 @@
 //! [`session::CurrentUser`] and passes its scope down.
 
 pub mod api;
+mod assessment;
 mod assets;
 mod case_form;
 mod checks;
@@ -325,6 +326,21 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/audits/{id}/findings"),
     ("POST", "/audits/{id}/rectifications"),
     ("POST", "/audits/{id}/rectifications/{rid}"),
+    ("GET", "/assessment"),
+    ("GET", "/assessment/rules"),
+    ("POST", "/assessment/rules"),
+    ("GET", "/assessment/rules/{id}"),
+    ("GET", "/assessment/rules/{id}/export.toml"),
+    ("GET", "/assessment/tasks"),
+    ("POST", "/assessment/tasks"),
+    ("POST", "/assessment/tasks/{id}"),
+    ("GET", "/assessment/tasks/{id}/evidence"),
+    ("POST", "/assessment/runs"),
+    ("GET", "/assessment/runs/{id}"),
+    ("GET", "/assessment/runs/{id}/units/{code}"),
+    ("GET", "/assessment/runs/{id}/export.xlsx"),
+    ("GET", "/assessment/runs/{id}/bulletin.pdf"),
+    ("GET", "/assessment/compare"),
 ];
 
 pub fn router(state: AppState) -> Router {
@@ -399,7 +415,8 @@ pub fn router(state: AppState) -> Router {
         .merge(monitoring::pages())
         .merge(leads::pages())
         .merge(review::pages())
-        .merge(inspection::pages());
+        .merge(inspection::pages())
+        .merge(assessment::pages());
     Router::new()
         .merge(pages)
         .route("/healthz", get(|| async { "ok" }))

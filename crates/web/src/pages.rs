@@ -104,9 +104,9 @@ pub const MODULES: &[Module] = &[
     Module {
         slug: "assessment",
         title: "效能评估",
-        href: "/modules/assessment",
+        href: "/assessment",
         purpose: "大练兵评分细则、任务分解、集体与个人半年及全年执法效能评估与通报。",
-        built: false,
+        built: true,
         needs: Permission::ReadLedger,
     },
     Module {
@@ -235,6 +235,8 @@ struct DashboardPage {
     d: std::sync::Arc<cases::Dashboard>,
     /// Rectification items of inspection audits past their deadline, in scope.
     overdue: Vec<ecowarden_assessment::inspection::RectificationRow>,
+    /// Assessment tasks past their deadline and not done, whose owner is in scope.
+    overdue_tasks: Vec<ecowarden_assessment::tasks::Task>,
     fine_wan: String,
     chart_json: String,
 }
@@ -279,8 +281,16 @@ pub async fn dashboard(
     )
     .await
     .map_err(|e| Error::Internal(e.into()))?;
+    let overdue_tasks = ecowarden_assessment::tasks::overdue(
+        &app.db,
+        &ecowarden_core::scope::Area::whole(&s.user().scope),
+        clock::today(),
+    )
+    .await
+    .map_err(|e| Error::Internal(e.into()))?;
     render(DashboardPage {
         overdue,
+        overdue_tasks,
         nav: Nav::new(&app, &s, "dashboard"),
         year,
         years: (latest - 4..=latest).rev().collect(),

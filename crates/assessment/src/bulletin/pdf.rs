@@ -327,7 +327,7 @@ fn chart(l: &mut Layout<'_>, b: &Bulletin) {
     if rows.is_empty() {
         return;
     }
-    let (low, high) = bounds(b);
+    let (low, high) = map::bounds(&b.ranking);
     // The axis runs in five round steps (of 2, 5, 10, 20, 50… points) past the top score.
     let step = [2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0]
         .into_iter()
@@ -384,7 +384,7 @@ fn chart(l: &mut Layout<'_>, b: &Bulletin) {
 /// Attachment 3: the tile map (see [`map`]) and its legend.
 fn tile_map(l: &mut Layout<'_>, b: &Bulletin, org: &Org) {
     l.attachment(3, &b.attachments[2]);
-    let (low, high) = bounds(b);
+    let (low, high) = map::bounds(&b.ranking);
     let tiles = map::tiles(&b.ranking, org);
     let size = (WIDTH / f32::from(COLUMNS)).min((BOTTOM - l.y - 60.0) / f32::from(ROWS));
     let origin = (LEFT + (WIDTH - size * f32::from(COLUMNS)) / 2.0, l.y);
@@ -402,20 +402,15 @@ fn tile_map(l: &mut Layout<'_>, b: &Bulletin, org: &Org) {
             l.fitted(x, s, y + band + (s - band) / 2.0, 9.0, "未参评", GREY);
             continue;
         }
-        let cols = (n as f32).sqrt().ceil() as usize;
-        let rows = n.div_ceil(cols);
-        let (cw, ch) = (s / cols as f32, (s - band) / rows as f32);
-        for (i, c) in t.cells.iter().enumerate() {
-            let cx = x + cw * (i % cols) as f32;
-            let cy = y + band + ch * (i / cols) as f32;
+        for (c, (cx, cy, cw, ch)) in
+            t.cells
+                .iter()
+                .zip(map::cell_boxes(n, x, y + band, s, s - band))
+        {
             let fill = map::colour(c.score, low, high);
             l.rect(cx + 0.5, cy + 0.5, cw - 1.0, ch - 1.0, fill);
-            let ink = if luminance(fill) < 140.0 {
-                (255, 255, 255)
-            } else {
-                BLACK
-            };
-            let name = short_name(&c.name);
+            let ink = map::ink(fill);
+            let name = map::short_name(&c.name);
             l.fitted(cx + 1.0, cw - 2.0, cy + ch / 2.0, 8.0, &name, ink);
             if let Some(score) = c.score {
                 let t = super::points(score);
@@ -442,32 +437,6 @@ fn tile_map(l: &mut Layout<'_>, b: &Bulletin, org: &Org) {
          不反映实际地理边界和面积。",
         0.0,
     );
-}
-
-/// The lowest and highest score of the run.
-fn bounds(b: &Bulletin) -> (f64, f64) {
-    let scores = b.ranking.rows.iter().map(|r| r.score);
-    let low = scores.clone().fold(f64::INFINITY, f64::min);
-    let high = scores.fold(f64::NEG_INFINITY, f64::max);
-    if low.is_finite() {
-        (low, high)
-    } else {
-        (0.0, 0.0)
-    }
-}
-
-fn luminance((r, g, b): Rgb) -> f32 {
-    0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b)
-}
-
-/// A county's name for a small map cell: 鼓楼区 → 鼓楼, but 沙县区 stays whole.
-fn short_name(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    if chars.len() > 2 && matches!(chars.last(), Some('区' | '县' | '市')) {
-        chars[..chars.len() - 1].iter().collect()
-    } else {
-        name.to_owned()
-    }
 }
 
 fn render(b: &Bulletin, pages: &[Vec<Op>], font: &BulletinFont) -> Result<Vec<u8>, AssessError> {

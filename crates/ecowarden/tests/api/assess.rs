@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::helpers::{TestApp, run, spawn_app};
 
 /// A county rule set over one metric of each family.
-const RULES: &str = r#"
+pub(crate) const RULES: &str = r#"
 name = "测试细则"
 year = 2023
 subject = "collective"
@@ -65,7 +65,7 @@ max = 10
   max = 10
 "#;
 
-fn rules_file(text: &str) -> String {
+pub(crate) fn rules_file(text: &str) -> String {
     let path = std::env::temp_dir().join(format!(
         "ew-rules-{}.toml",
         ecowarden_core::auth::random_token()
@@ -75,7 +75,7 @@ fn rules_file(text: &str) -> String {
 }
 
 /// `assess run` with the rules and extra arguments, as JSON.
-fn assess(app: &TestApp, rules: &str, extra: &[&str]) -> Value {
+pub(crate) fn assess(app: &TestApp, rules: &str, extra: &[&str]) -> Value {
     let mut args = vec![
         "assess", "run", "--rules", rules, "--year", "2023", "--format", "json",
     ];

@@ -3,6 +3,7 @@
 //! names a server (each test then gets its own database).
 
 mod assess;
+mod assess_pages;
 mod audit;
 mod auth_flow;
 mod bad_input;

@@ -176,7 +176,7 @@ const TABLE: &[Row] = &[
     Row {
         method: "GET",
         route: "/modules/{name}",
-        path: "/modules/assessment",
+        path: "/modules/contests",
         body: "",
         anonymous: 303,
         expect: ALL_OK,
