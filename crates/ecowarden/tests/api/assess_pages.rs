@@ -126,6 +126,37 @@ fn unescape(html: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// A task of 台江 (350103) for the first indicator of a rule set, with an evidence file its
+/// owner uploaded; returns its id.
+pub(crate) async fn task_of_taijiang(app: &TestApp, set: i64) -> i64 {
+    let (admin, csrf) = app.login("admin").await;
+    let indicator = format!("{set}/1");
+    let r = post_form(
+        app,
+        &admin,
+        &csrf,
+        "/assessment/tasks",
+        &[
+            ("indicator", &indicator),
+            ("title", "整改台账"),
+            ("owner", "350103"),
+            ("deadline", "2024-06-30"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let id = app.scalar("SELECT MAX(id) FROM assessment_tasks").await;
+    let (c, csrf) = app.login("taijiang").await;
+    let body = form_data(
+        &csrf,
+        &[("progress", "60"), ("evidence", "已整改过半")],
+        Some(("证明.txt", b"proof")),
+    );
+    let r = post_multipart(app, &c, &format!("/assessment/tasks/{id}"), body).await;
+    assert_eq!(r.status(), 303);
+    id
+}
+
 #[tokio::test]
 async fn the_editor_loads_defaults_keeps_versions_and_names_each_bad_line() {
     let app = spawn_app().await;

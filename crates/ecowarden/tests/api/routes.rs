@@ -893,6 +893,132 @@ const TABLE: &[Row] = &[
         anonymous: 303,
         expect: [422, 403, 403, 403, 403, 403, 403, 422],
     },
+    // 效能评估: everyone reads the rules and the board; the provincial administrator keeps the
+    // rules, decomposes indicators and runs evaluations. A run's ranking and comparisons are
+    // for everyone but officers (a city leader sees their city's units), a sheet for those
+    // whose scope covers the unit and an officer's own unit, the downloads (every unit) for
+    // those whose scope covers the run's area. Uploads are multipart: a urlencoded body is a
+    // bad request (400) once the caller may send it. {task} is 台江's.
+    Row {
+        method: "GET",
+        route: "/assessment",
+        path: "/assessment",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/assessment/rules",
+        path: "/assessment/rules?template=county&year=2024",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "POST",
+        route: "/assessment/rules",
+        path: "/assessment/rules",
+        body: "text=name",
+        anonymous: 303,
+        expect: [400, 403, 403, 403, 403, 403, 403, 403],
+    },
+    Row {
+        method: "GET",
+        route: "/assessment/rules/{id}",
+        path: "/assessment/rules/{rule_set}",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/assessment/rules/{id}/export.toml",
+        path: "/assessment/rules/{rule_set}/export.toml",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/assessment/tasks",
+        path: "/assessment/tasks?by=owner",
+        body: "",
+        anonymous: 303,
+        expect: ALL_OK,
+    },
+    Row {
+        method: "POST",
+        route: "/assessment/tasks",
+        path: "/assessment/tasks",
+        body: "indicator={rule_set}/1&title=补充台账&owner=350103&deadline=2024-06-30",
+        anonymous: 303,
+        expect: [303, 403, 403, 403, 403, 403, 403, 403],
+    },
+    Row {
+        method: "POST",
+        route: "/assessment/tasks/{id}",
+        path: "/assessment/tasks/{task}",
+        body: "progress=50",
+        anonymous: 303,
+        expect: [400, 403, 403, 403, 403, 400, 403, 403],
+    },
+    Row {
+        method: "GET",
+        route: "/assessment/tasks/{id}/evidence",
+        path: "/assessment/tasks/{task}/evidence",
+        body: "",
+        anonymous: 303,
+        expect: TAIJIANG_SCOPED,
+    },
+    Row {
+        method: "POST",
+        route: "/assessment/runs",
+        path: "/assessment/runs",
+        body: "rule_set={rule_set}&year=2023&half=2&region=350100",
+        anonymous: 303,
+        expect: [303, 403, 403, 403, 403, 403, 403, 403],
+    },
+    Row {
+        method: "GET",
+        route: "/assessment/runs/{id}",
+        path: "/assessment/runs/{run}",
+        body: "",
+        anonymous: 303,
+        expect: [200, 200, 200, 403, 403, 403, 200, 200],
+    },
+    Row {
+        method: "GET",
+        route: "/assessment/runs/{id}/units/{code}",
+        path: "/assessment/runs/{run}/units/350103",
+        body: "",
+        anonymous: 303,
+        expect: [200, 200, 200, 403, 403, 200, 403, 200],
+    },
+    Row {
+        method: "GET",
+        route: "/assessment/runs/{id}/export.xlsx",
+        path: "/assessment/runs/{run}/export.xlsx",
+        body: "",
+        anonymous: 303,
+        expect: [200, 200, 403, 403, 403, 403, 403, 200],
+    },
+    Row {
+        method: "GET",
+        route: "/assessment/runs/{id}/bulletin.pdf",
+        path: "/assessment/runs/{run}/bulletin.pdf",
+        body: "",
+        anonymous: 303,
+        expect: [200, 200, 403, 403, 403, 403, 403, 200],
+    },
+    Row {
+        method: "GET",
+        route: "/assessment/compare",
+        path: "/assessment/compare?a={run}&b={run}",
+        body: "",
+        anonymous: 303,
+        expect: [200, 200, 200, 403, 403, 403, 200, 200],
+    },
 ];
 
 #[test]
@@ -1121,7 +1247,8 @@ async fn out_of_scope_attempt_is_logged() {
 
 /// A review plan of one 台江 dossier (reviewed by 鼓楼 and 厦门, the only eligible reviewers of
 /// the demo), and an audit of 台江 whose team is the auditor, with a finding and a
-/// rectification item: the ids the table's paths name.
+/// rectification item; a rule set, a county run of the province with it, and a task of 台江
+/// with an evidence file: the ids the table's paths name.
 struct ReviewFixtures(Vec<(&'static str, String)>);
 
 impl ReviewFixtures {
@@ -1139,7 +1266,13 @@ async fn review_fixtures(app: &crate::helpers::TestApp) -> ReviewFixtures {
         .unwrap()[0]
         .id;
     let (audit, item, finding, rectification) = crate::review::audit_of_taijiang(app).await;
+    let rule_set = crate::assess_pages::save_rules(app, crate::assess::RULES).await;
+    let run = crate::assess_pages::run_from_page(app, rule_set, "2023", "").await;
+    let task = crate::assess_pages::task_of_taijiang(app, rule_set).await;
     ReviewFixtures(vec![
+        ("{rule_set}", rule_set.to_string()),
+        ("{run}", run.to_string()),
+        ("{task}", task.to_string()),
         ("{year}", year.to_string()),
         ("{plan}", plan.to_string()),
         ("{assignment}", assignment.to_string()),
