@@ -746,3 +746,101 @@ test('案卷评查 and 稽查: a plan is drawn, a reviewer completes a sheet, an
     await auditor.context.close();
   }
 });
+
+test('效能评估: the administrator loads the default rules, adjusts a rule, decomposes an indicator into a task, runs the half-year evaluation, compares it with an earlier run and downloads the bulletin', async (t) => {
+  const { context, page, problems } = await newPage();
+  try {
+    await login(page, 'admin');
+    let version;
+    await t.test('the default county rules, set to the year, adjusted and saved as a version', async () => {
+      await page.goto('/');
+      await page.locator('nav.side a[href="/assessment"]').click();
+      await page.waitForURL(/\/assessment$/);
+      await page.click('#rules-link');
+      await page.selectOption('#template-level', 'county');
+      // The demo ledger's year (other tests record cases in the current one).
+      const year = '2023';
+      await page.fill('#template-year', year);
+      await Promise.all([page.waitForURL(/template=county/), page.click('#load-template')]);
+      const text = await page.inputValue('#rules-text');
+      assert.match(text, new RegExp(`year = ${year}`));
+      // Adjust a rule: 立案数 earns 0.6 a case instead of 0.5.
+      assert.match(text, /per = 0\.5/);
+      await page.fill('#rules-text', text.replace('per = 0.5', 'per = 0.6'));
+      // A typo first: refused with its line, the input kept.
+      await page.fill('#rules-text', text.replace('per = 0.5', 'per = 0.6').replace('kind = "linear"', 'kind = "linar"'));
+      await Promise.all([page.waitForLoadState('load'), page.click('#save-rules')]);
+      assert.match(await page.locator('#rule-errors').innerText(), /第\d+行：.*linar/);
+      const kept = await page.inputValue('#rules-text');
+      assert.match(kept, /kind = "linar"/);
+      await page.fill('#rules-text', kept.replace('kind = "linar"', 'kind = "linear"'));
+      await Promise.all([page.waitForURL(/\/assessment\/rules\/\d+/), page.click('#save-rules')]);
+      version = new URL(page.url()).pathname.split('/').pop();
+      assert.match(await page.locator('[role=status]').innerText(), /已保存为评分细则版本/);
+      assert.match(await page.inputValue('#rules-text'), /per = 0\.6/);
+      assert.ok((await page.locator('#indicators tbody tr').count()) >= 2);
+      const res = await page.request.get(`/assessment/rules/${version}/export.toml`);
+      assert.equal(res.status(), 200);
+      assert.match(await res.text(), /per = 0\.6/);
+    });
+    await t.test('an indicator decomposed into a task owned by a unit, on the board by indicator and by owner', async () => {
+      await page.goto('/assessment/tasks');
+      await page.selectOption('#task-indicator', `${version}/1`);
+      await page.fill('#task-title', '上半年立案数不少于 20 件');
+      await page.fill('#task-owner', '350102');
+      await page.fill('#task-deadline', '2099-06-30');
+      await Promise.all([page.waitForLoadState('load'), page.click('#create-task')]);
+      assert.match(await page.locator('[role=status]').innerText(), /已分解任务/);
+      assert.match(await page.locator('main').innerText(), /上半年立案数不少于 20 件[\s\S]*鼓楼区[\s\S]*2099-06-30/);
+      await page.click('#by-owner');
+      await page.waitForURL(/by=owner/);
+      assert.match(await page.locator('main h2', { hasText: '鼓楼区' }).innerText(), /1 项/);
+    });
+    let earlier;
+    await t.test('the first and the second half-year evaluations, each with its ranking, chart, map and sheets', async () => {
+      for (const half of ['1', '2']) {
+        await page.goto('/assessment');
+        await page.selectOption('#run-rules', version);
+        await page.fill('#run-year', '2023');
+        await page.selectOption('#run-half', half);
+        await Promise.all([page.waitForURL(/\/assessment\/runs\/\d+/), page.click('#run')]);
+        if (half === '1') earlier = new URL(page.url()).pathname.split('/').pop();
+      }
+      assert.match(await page.locator('h1').innerText(), /下半年/);
+      assert.ok((await page.locator('#ranking tbody tr').count()) > 60);
+      await page.locator('#chart-ranking[data-drawn=true]').waitFor();
+      assert.ok((await page.locator('svg.tile-map rect[data-score]').count()) > 60);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'assessment-run.png'), fullPage: true });
+      await Promise.all([
+        page.waitForURL(/\/units\/\d+$/),
+        page.locator('#ranking tbody tr').first().locator('a').click(),
+      ]);
+      assert.ok((await page.locator('#score-sheet a[href^="/cases/"]').count()) > 0);
+      await page.goBack();
+    });
+    await t.test('the download of the bulletin is a PDF', async () => {
+      const href = await page.locator('#download-pdf').getAttribute('href');
+      const res = await page.request.get(href);
+      assert.equal(res.status(), 200);
+      assert.equal(res.headers()['content-type'], 'application/pdf');
+      const body = await res.body();
+      assert.equal(body.subarray(0, 5).toString(), '%PDF-');
+      assert.ok(body.length > 10_000, `${body.length} bytes`);
+      const xlsx = await page.request.get(await page.locator('#download-xlsx').getAttribute('href'));
+      assert.equal(xlsx.status(), 200);
+    });
+    await t.test('the half-year compared with the earlier run, per unit and per indicator', async () => {
+      await page.goto('/assessment');
+      await page.selectOption('#compare-a', earlier);
+      await Promise.all([page.waitForURL(/\/assessment\/compare\?/), page.click('#compare')]);
+      const row = page.locator('#comparison tbody tr[data-code="350102"]');
+      assert.match(await row.innerText(), /鼓楼区/);
+      assert.ok((await row.locator('td').count()) > 7, 'both scores, ranks, changes and the indicators');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'assessment-compare.png'), fullPage: true });
+    });
+    // The refused typo is the only error status.
+    assert.deepEqual(problems, ['422 POST /assessment/rules']);
+  } finally {
+    await context.close();
+  }
+});
