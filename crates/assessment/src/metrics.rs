@@ -329,12 +329,7 @@ async fn dossier_means(
 ) -> Result<()> {
     let mut by: HashMap<String, (f64, Vec<i64>)> = HashMap::new();
     for (region, city, case_id, score) in crate::review::settled(db, area, period.year).await? {
-        let key = match level {
-            Level::County => region,
-            Level::City => city,
-            Level::Province => String::new(),
-        };
-        let e = by.entry(key).or_default();
+        let e = by.entry(unit_key(level, region, city)).or_default();
         e.0 += score;
         e.1.push(case_id);
     }
@@ -360,18 +355,24 @@ async fn task_completion(
     let (from, to) = period.bounds();
     let mut by: HashMap<String, (f64, f64, Vec<i64>)> = HashMap::new();
     for t in crate::tasks::of_period(db, area, from, to).await? {
-        let key = match level {
-            Level::County => t.region_code.clone(),
-            Level::City => t.city_code.clone(),
-            Level::Province => String::new(),
-        };
-        let e = by.entry(key).or_default();
+        let e = by
+            .entry(unit_key(level, t.region_code.clone(), t.city_code.clone()))
+            .or_default();
         e.0 += f64::from(u8::from(t.done_in_time()));
         e.1 += 1.0;
         e.2.push(t.id);
     }
     put_ratios(out, level, Metric::TaskCompletion, by, |x| x);
     Ok(())
+}
+
+/// The unit a record of `region` (in `city`) counts for at a level ("" for the province).
+fn unit_key(level: Level, region: String, city: String) -> String {
+    match level {
+        Level::County => region,
+        Level::City => city,
+        Level::Province => String::new(),
+    }
 }
 
 /// Puts `numerator ÷ denominator` per unit (0 without a denominator), rounded by `round`, and

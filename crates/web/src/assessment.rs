@@ -11,13 +11,14 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::{Error, Result};
 use super::ledger_io::{attachment, xlsx};
 use super::pages::{Nav, render, require};
+use super::review::{MessageQuery, back};
 use super::session::CurrentUser;
 use super::{AppState, refuse};
 use ecowarden_assessment::bulletin::{self, BulletinFont};
@@ -76,16 +77,6 @@ async fn forbid_unless(app: &AppState, u: &User, path: &str, allowed: bool) -> R
     } else {
         Err(refuse(app, u, path, Error::out_of_scope()).await)
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct MessageQuery {
-    msg: Option<String>,
-}
-
-fn back(to: &str, msg: &str) -> Response {
-    let m = percent_encoding::utf8_percent_encode(msg, percent_encoding::NON_ALPHANUMERIC);
-    Redirect::to(&format!("{to}?msg={m}")).into_response()
 }
 
 #[derive(Template)]

@@ -56,10 +56,11 @@ pub(crate) fn status_for(error: &str) -> axum::http::StatusCode {
 
 #[derive(Debug, Deserialize)]
 pub struct MessageQuery {
-    msg: Option<String>,
+    pub(crate) msg: Option<String>,
 }
 
-fn back(to: &str, msg: &str) -> Response {
+/// A redirect to `to` that shows `msg` there.
+pub(crate) fn back(to: &str, msg: &str) -> Response {
     let m = percent_encoding::utf8_percent_encode(msg, percent_encoding::NON_ALPHANUMERIC);
     Redirect::to(&format!("{to}?msg={m}")).into_response()
 }

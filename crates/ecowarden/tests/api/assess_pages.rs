@@ -6,7 +6,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use serde_json::Value;
 
 use crate::helpers::{TestApp, extract, get_status, get_text, spawn_app};
-use crate::ledger_io::BOUNDARY;
+use crate::ledger_io::{BOUNDARY, file_part};
 
 /// A multipart body as the pages' upload forms send it: csrf first, then the text fields,
 /// then the file (if any).
@@ -25,15 +25,7 @@ pub(crate) fn form_data(
         );
     }
     if let Some((name, bytes)) = file {
-        body.extend(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-                 Content-Type: application/octet-stream\r\n\r\n"
-            )
-            .into_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend(b"\r\n");
+        body.extend(file_part(name, bytes));
     }
     body.extend(format!("--{BOUNDARY}--\r\n").into_bytes());
     body

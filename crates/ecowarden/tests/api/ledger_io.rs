@@ -139,6 +139,18 @@ pub(crate) fn csv(rows: &[Row]) -> String {
 
 pub(crate) const BOUNDARY: &str = "----ecowardenTestBoundary7MA4YWxkTrZu0gW";
 
+/// One uploaded file of a multipart body, as the field `file`.
+pub(crate) fn file_part(name: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut part = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    part.extend_from_slice(bytes);
+    part.extend(b"\r\n");
+    part
+}
+
 /// A multipart body as a browser sends the import form: the csrf field (if any) first.
 pub(crate) fn multipart(csrf: Option<&str>, files: &[(&str, &[u8])], csrf_last: bool) -> Vec<u8> {
     let field = |csrf: &str| {
@@ -150,15 +162,7 @@ pub(crate) fn multipart(csrf: Option<&str>, files: &[(&str, &[u8])], csrf_last: 
         body.extend(field(c));
     }
     for (name, bytes) in files {
-        body.extend(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-                 Content-Type: application/octet-stream\r\n\r\n"
-            )
-            .into_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend(b"\r\n");
+        body.extend(file_part(name, bytes));
     }
     if let (Some(c), true) = (csrf, csrf_last) {
         body.extend(field(c));
