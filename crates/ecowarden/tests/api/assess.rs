@@ -65,7 +65,7 @@ max = 10
   max = 10
 "#;
 
-fn rules_file(text: &str) -> String {
+pub(crate) fn rules_file(text: &str) -> String {
     let path = std::env::temp_dir().join(format!(
         "ew-rules-{}.toml",
         ecowarden_core::auth::random_token()
@@ -75,7 +75,7 @@ fn rules_file(text: &str) -> String {
 }
 
 /// `assess run` with the rules and extra arguments, as JSON.
-fn assess(app: &TestApp, rules: &str, extra: &[&str]) -> Value {
+pub(crate) fn assess(app: &TestApp, rules: &str, extra: &[&str]) -> Value {
     let mut args = vec![
         "assess", "run", "--rules", rules, "--year", "2023", "--format", "json",
     ];
@@ -120,7 +120,7 @@ fn value(run: &Value, code: &str, metric: &str) -> f64 {
         .unwrap()
 }
 
-async fn evidence(app: &TestApp, run: &Value, code: &str, metric: &str) -> Vec<i64> {
+pub(crate) async fn evidence(app: &TestApp, run: &Value, code: &str, metric: &str) -> Vec<i64> {
     let id: i64 = run["run"].as_str().unwrap().parse().unwrap();
     ecowarden_assessment::evidence(&app.db, id, code, metric)
         .await
