@@ -4,8 +4,8 @@
 //! To the scoring crate an officer is a unit keyed by their certificate number (执法证号); the
 //! file's `level` says whose officers are ranked (the county brigades', the city detachments'
 //! or the corps'), inside the run's area. Each metric counts the records of the cases an
-//! officer is on, each by its own date as for units, in one scan per family for every officer
-//! at once, keyed by the officer's id; the case ids behind each value are kept.
+//! officer is on, each by its own date as for units, in one grouped scan per family for every
+//! officer at once, keyed by the officer's id; the case ids behind each value are kept.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -152,22 +152,18 @@ pub async fn of_units(db: &Db, org: &Org, area: &Area, level: Level) -> Result<V
         .collect())
 }
 
+/// The cases of one officer (and role) in a family, as the store groups them.
 #[derive(sqlx::FromRow)]
-struct OnCase {
+struct Group {
     officer_id: i64,
-    case_id: i64,
     lead: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct OnDecision {
-    officer_id: i64,
-    case_id: i64,
     fine_fen: i64,
+    /// The case ids, comma-separated.
+    ids: String,
 }
 
-/// Measures `metrics` for `officers` in a period: one scan of the period's filed cases' officers
-/// and one of its decisions' officers, whatever the number of officers.
+/// Measures `metrics` for `officers` in a period: one grouped scan of the period's filed cases'
+/// officers and one of its decisions' officers, whatever the number of officers.
 pub async fn measure(
     db: &Db,
     period: Period,
@@ -185,39 +181,54 @@ pub async fn measure(
         .iter()
         .map(|m| (*m, vec![(0.0, Vec::new()); officers.len()]))
         .collect();
-    let mut add = |m: OfficerMetric, officer: i64, case: i64, amount: f64| {
+    let mut add = |m: OfficerMetric, officer: i64, amount: f64, cases: &[i64]| {
         if let (Some(per), Some(&i)) = (acc.get_mut(&m), index.get(&officer)) {
             per[i].0 += amount;
-            per[i].1.push(case);
+            per[i].1.extend_from_slice(cases);
         }
     };
+    let parse = |ids: &str| -> Vec<i64> { ids.split(',').filter_map(|x| x.parse().ok()).collect() };
     let (from, to) = period.bounds();
+    let ids = db.ids_text("co.case_id");
     if need(OfficerMetric::Cases) || need(OfficerMetric::CasesLed) {
         // As `cases` for units: filed in the period (its statistical year), not withdrawn.
-        let mut sql = Sql::new(
-            "SELECT co.officer_id, co.case_id, co.lead FROM cases c \
-             JOIN case_officers co ON co.case_id = c.id WHERE c.year = ",
-        );
+        let mut sql = Sql::new(&format!(
+            "SELECT co.officer_id, co.lead, 0 AS fine_fen, {ids} AS ids FROM cases c \
+             JOIN case_officers co ON co.case_id = c.id WHERE c.year = "
+        ));
         sql.bind(period.year as i64)
             .push(" AND c.status <> 'withdrawn' AND c.filed_on BETWEEN ")
             .bind(from.to_string())
             .push(" AND ")
-            .bind(to.to_string());
-        for r in sql.fetch_all::<OnCase>(db).await? {
-            add(OfficerMetric::Cases, r.officer_id, r.case_id, 1.0);
-            if r.lead == 1 {
-                add(OfficerMetric::CasesLed, r.officer_id, r.case_id, 1.0);
+            .bind(to.to_string())
+            .push(" GROUP BY co.officer_id, co.lead");
+        for g in sql.fetch_all::<Group>(db).await? {
+            let cases = parse(&g.ids);
+            add(
+                OfficerMetric::Cases,
+                g.officer_id,
+                cases.len() as f64,
+                &cases,
+            );
+            if g.lead == 1 {
+                add(
+                    OfficerMetric::CasesLed,
+                    g.officer_id,
+                    cases.len() as f64,
+                    &cases,
+                );
             }
         }
     }
     if need(OfficerMetric::PenaltyDecisions) || need(OfficerMetric::FinesYuan) {
         // As `penalty_cases` and `fines_yuan` for units: a decision may follow filing into the
-        // next year, so the cases of the year and the one before, narrowed by the decision date.
-        let mut sql = Sql::new(
-            "SELECT co.officer_id, co.case_id, \
-             CASE WHEN c.fine_fen > 100000000000 THEN 100000000000 ELSE c.fine_fen END AS fine_fen \
-             FROM cases c JOIN case_officers co ON co.case_id = c.id WHERE c.year BETWEEN ",
-        );
+        // next year, so the cases of the year and the one before, narrowed by the decision
+        // date; each fine capped at 10亿元 as the statistics sum them.
+        let mut sql = Sql::new(&format!(
+            "SELECT co.officer_id, 0 AS lead, CAST(SUM(CASE WHEN c.fine_fen > 100000000000 \
+             THEN 100000000000 ELSE c.fine_fen END) AS BIGINT) AS fine_fen, {ids} AS ids \
+             FROM cases c JOIN case_officers co ON co.case_id = c.id WHERE c.year BETWEEN "
+        ));
         sql.bind(period.year as i64 - 1)
             .push(" AND ")
             .bind(period.year as i64)
@@ -225,23 +236,20 @@ pub async fn measure(
             .bind(from.to_string())
             .push(" AND ")
             .bind(to.to_string())
-            .push(" AND c.penalty_kinds NOT LIKE '%no_penalty%'");
-        for r in sql.fetch_all::<OnDecision>(db).await? {
-            add(
-                OfficerMetric::PenaltyDecisions,
-                r.officer_id,
-                r.case_id,
-                1.0,
-            );
-            let yuan = r.fine_fen as f64 / 100.0;
-            add(OfficerMetric::FinesYuan, r.officer_id, r.case_id, yuan);
+            .push(" AND c.penalty_kinds NOT LIKE '%no_penalty%' GROUP BY co.officer_id");
+        for g in sql.fetch_all::<Group>(db).await? {
+            let cases = parse(&g.ids);
+            let n = cases.len() as f64;
+            add(OfficerMetric::PenaltyDecisions, g.officer_id, n, &cases);
+            let yuan = g.fine_fen as f64 / 100.0;
+            add(OfficerMetric::FinesYuan, g.officer_id, yuan, &cases);
         }
     }
     if need(OfficerMetric::DossierScore) {
         // Mean, not sum: the count goes beside the sum and divides at the end.
         let led = dossier_scores(db, period.year).await?;
         for (officer, case, score) in led {
-            add(OfficerMetric::DossierScore, officer, case, score);
+            add(OfficerMetric::DossierScore, officer, score, &[case]);
         }
     }
 
