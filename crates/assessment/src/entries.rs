@@ -1,6 +1,7 @@
-//! Values entered by hand (`manual.<key>` in a rule file): what no ledger measures — a yes/no
-//! fact with its evidence (a `yes_no` rule), points given with a justification (`manual`), a
-//! count of failings to deduct for (`deduction`). One value per period, unit and key; entering
+//! Values entered by hand (`manual.<key>` in a rule file, and an officer's `officer.contest`
+//! and `officer.honours`): what no ledger measures — a yes/no fact with its evidence (a
+//! `yes_no` rule), points given with a justification (`manual`), a count of failings to deduct
+//! for (`deduction`). One value per period, subject (a unit or an officer) and key; entering
 //! again replaces it. Each entry goes through the audit log, since it changes a score.
 
 use std::collections::BTreeMap;
@@ -15,16 +16,26 @@ use ecowarden_core::store::Db;
 use ecowarden_ledger::stats::Period;
 
 use crate::AssessError;
+use crate::officers::OfficerMetric;
 
 /// The prefix of the metrics read from entries.
 pub const PREFIX: &str = "manual.";
 
+/// Whose value an entry is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// A unit, by its region code.
+    Unit(String),
+    /// An officer, by their certificate number.
+    Officer(String),
+}
+
 /// An entry to store.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    /// The unit's region code.
-    pub unit: String,
-    /// `manual.<key>`, as the rule file names it.
+    pub holder: Holder,
+    /// `manual.<key>` as the rule file names it, or for an officer `officer.contest` or
+    /// `officer.honours`.
     pub metric: String,
     pub value: f64,
     pub justification: String,
@@ -32,9 +43,34 @@ pub struct Entry {
     pub file: Option<(String, Vec<u8>)>,
 }
 
-/// Whether a metric is entered by hand rather than measured.
+/// Whether a metric is a `manual.<key>` one.
 pub fn is_manual(metric: &str) -> bool {
     metric.starts_with(PREFIX)
+}
+
+/// Whether a metric is entered by hand rather than measured: `manual.<key>`, or an officer's
+/// contest results and honours.
+pub fn is_entered(metric: &str) -> bool {
+    is_manual(metric) || OfficerMetric::parse(metric).is_some_and(OfficerMetric::entered)
+}
+
+/// What the `key` column holds for a metric: the key of `manual.<key>`, an officer metric's
+/// whole name (a manual key has no dot, so the two never meet).
+fn stored_key(metric: &str) -> Option<&str> {
+    key(metric).or_else(|| {
+        OfficerMetric::parse(metric)
+            .filter(|m| m.entered())
+            .map(OfficerMetric::name)
+    })
+}
+
+/// The metric of a stored key ([`stored_key`] backwards).
+fn metric_of(key: &str) -> String {
+    if key.contains('.') {
+        key.to_owned()
+    } else {
+        format!("{PREFIX}{key}")
+    }
 }
 
 /// The key of a `manual.<key>` metric, if well formed: lower-case ASCII letters, digits and
@@ -62,10 +98,34 @@ pub async fn enter(
     e: &Entry,
     actor: &str,
 ) -> Result<i64, AssessError> {
-    let key = key(&e.metric).ok_or_else(|| {
+    let key = stored_key(&e.metric).ok_or_else(|| {
         AssessError::Invalid(check(&e.metric).expect("a malformed key has a problem"))
     })?;
-    org.known(&e.unit).map_err(AssessError::Invalid)?;
+    let subject = match &e.holder {
+        Holder::Unit(code) => {
+            if !is_manual(&e.metric) {
+                return Err(AssessError::Invalid(format!(
+                    "“{}”是个人考核数据项，请用 --officer 为执法人员填报",
+                    e.metric
+                )));
+            }
+            org.known(code).map_err(AssessError::Invalid)?;
+            code
+        }
+        Holder::Officer(cert) => {
+            let known: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM officers WHERE certificate_no = $1")
+                    .bind(cert)
+                    .fetch_optional(db.pool())
+                    .await?;
+            if known.is_none() {
+                return Err(AssessError::Invalid(format!(
+                    "没有执法证号为 {cert} 的执法人员"
+                )));
+            }
+            cert
+        }
+    };
     if !(e.value.is_finite() && e.value >= 0.0) {
         return Err(AssessError::Invalid(format!(
             "填报值须为不小于 0 的数，实为 {}",
@@ -85,7 +145,7 @@ pub async fn enter(
     )
     .bind(i64::from(period.year))
     .bind(half)
-    .bind(&e.unit)
+    .bind(subject)
     .bind(key)
     .fetch_optional(&mut *w.tx)
     .await?;
@@ -116,7 +176,7 @@ pub async fn enter(
     )
     .bind(i64::from(period.year))
     .bind(half)
-    .bind(&e.unit)
+    .bind(subject)
     .bind(key)
     .bind(e.value)
     .bind(e.justification.trim())
@@ -136,7 +196,9 @@ pub async fn enter(
             entity_id: id.to_string(),
             before,
             after: Some(json!({
-                "year": period.year, "half": period.half, "unit": e.unit, "metric": e.metric,
+                "year": period.year, "half": period.half, "metric": e.metric,
+                "unit": matches!(e.holder, Holder::Unit(_)).then_some(subject),
+                "officer": matches!(e.holder, Holder::Officer(_)).then_some(subject),
                 "value": e.value, "justification": e.justification.trim(), "file_name": file_name,
             })),
         },
@@ -146,8 +208,8 @@ pub async fn enter(
     Ok(id)
 }
 
-/// The entered values of a period for the given metrics: per unit and metric, the value and
-/// the entry's id (the record behind it).
+/// The entered values of a period for the given metrics: per subject (unit code or certificate
+/// number) and metric, the value and the entry's id (the record behind it).
 pub async fn values(
     db: &Db,
     period: Period,
@@ -165,7 +227,7 @@ pub async fn values(
     .fetch_all(db.pool())
     .await?;
     for r in rows {
-        let metric = format!("{PREFIX}{}", r.try_get::<String, _>(1)?);
+        let metric = metric_of(&r.try_get::<String, _>(1)?);
         if metrics.contains(&metric.as_str()) {
             out.insert(
                 (r.try_get(0)?, metric),

@@ -7,6 +7,7 @@
 //!   printed the day it was made is what it prints later, whatever the ledger or the rules
 //!   became since.
 //!
+//! - [`officers`]: individuals (个人), officers scored like units by an individual rule file;
 //! - [`entries`]: values entered by hand with their justification (`manual.<key>`);
 //! - [`bulletin`] writes a stored run up as an official bulletin (通报) in PDF.
 //!
@@ -18,9 +19,12 @@ pub mod compare;
 pub mod entries;
 pub mod inspection;
 pub mod metrics;
+pub mod officers;
 pub mod review;
 pub mod rule_sets;
 pub mod tasks;
+
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -88,12 +92,6 @@ pub async fn run(
     actor: &str,
 ) -> Result<StoredRun, AssessError> {
     let rules = ecowarden_scoring::parse(rules_text).map_err(AssessError::Rules)?;
-    let wanted = metrics::check(&rules).map_err(AssessError::Rules)?;
-    if rules.subject == Subject::Individual {
-        return Err(AssessError::Invalid(
-            "个人考核（subject = \"individual\"）尚未实现，请使用 collective 细则".into(),
-        ));
-    }
     if rules.year != period.year {
         return Err(AssessError::Invalid(format!(
             "细则年度为 {}，与考核年度 {} 不符",
@@ -101,47 +99,94 @@ pub async fn run(
         )));
     }
     let area = Scope::Province.area(org, region)?;
-    let units = metrics::units(org, &area, rules.level);
-    if units.is_empty() {
-        return Err(AssessError::Invalid(format!(
-            "{}内没有{}考核单位",
-            area.label(org),
-            rules.level.label()
-        )));
-    }
-    let mut measured = metrics::measure(db, &area, rules.level, period, &units, &wanted).await?;
-    year_on_year(db, &rules, &area, period, &units, &mut measured).await?;
+    let level_label = rules.level.label();
+    let (mut measured, officer_of) = match rules.subject {
+        Subject::Collective => {
+            let wanted = metrics::check(&rules).map_err(AssessError::Rules)?;
+            let units = metrics::units(org, &area, rules.level);
+            if units.is_empty() {
+                return Err(AssessError::Invalid(format!(
+                    "{}内没有{level_label}考核单位",
+                    area.label(org)
+                )));
+            }
+            let mut measured =
+                metrics::measure(db, &area, rules.level, period, &units, &wanted).await?;
+            year_on_year(db, &rules, &area, period, &units, &mut measured).await?;
+            (measured, BTreeMap::new())
+        }
+        Subject::Individual => {
+            let wanted = officers::check(&rules).map_err(AssessError::Rules)?;
+            let all = officers::of_units(db, org, &area, rules.level).await?;
+            if all.is_empty() {
+                return Err(AssessError::Invalid(format!(
+                    "{}内没有{level_label}单位的持证执法人员",
+                    area.label(org)
+                )));
+            }
+            let mut measured = officers::measure(db, period, &all, &wanted).await?;
+            if let Some(previous) = changed(&rules, |m| {
+                officers::OfficerMetric::parse(m).filter(|m| !m.entered())
+            })? {
+                let then = officers::measure(db, year_before(period), &all, &previous).await?;
+                merge_previous(&mut measured, then);
+            }
+            let by_cert = all
+                .into_iter()
+                .map(|o| (o.certificate_no.clone(), o))
+                .collect();
+            (measured, by_cert)
+        }
+    };
     entered(db, &rules, period, &mut measured).await?;
+    if rules.subject == Subject::Individual {
+        // An officer who has left is scored only where the period has a record of theirs.
+        measured.values.retain(|u| {
+            officer_of[&u.unit].active == 1
+                || measured.evidence[&u.unit]
+                    .values()
+                    .any(|ids| !ids.is_empty())
+        });
+    }
     let scores = ecowarden_scoring::score(&rules, &measured.values);
 
+    let label = |metric: &str| match officers::OfficerMetric::parse(metric) {
+        Some(m) => m.label().to_owned(),
+        None => Metric::parse(metric).map(Metric::label).unwrap_or_default(),
+    };
     let result = json!({
         "year": period.year,
         "half": period.half,
         "subject": rules.subject.code(),
         "level": rules.level.code(),
-        "units": scores.iter().map(|u| json!({
-            "region_code": u.unit,
-            "name": org.name(&u.unit),
-            "score": round2(u.score),
-            "rank": u.rank,
-            "indicators": u.indicators.iter().map(|i| json!({
-                "id": i.id,
-                "name": i.name,
-                "score": round2(i.score),
-                "rules": i.rules.iter().map(|r| json!({
-                    "id": r.id,
-                    "name": if r.name.is_empty() {
-                        Metric::parse(&r.metric).map(Metric::label).unwrap_or_default()
-                    } else {
-                        r.name.clone()
-                    },
-                    "metric": r.metric,
-                    // Counts and yuan are exact at 0.01; a share keeps four places.
-                    "value": (r.value * 10_000.0).round() / 10_000.0,
-                    "score": round2(r.score),
+        "units": scores.iter().map(|u| {
+            // An officer's sheet names their unit's region and the officer.
+            let officer = officer_of.get(&u.unit);
+            let region_code = officer.map_or(&u.unit, |o| &o.region_code);
+            let mut unit = json!({
+                "region_code": region_code,
+                "name": org.name(region_code),
+                "score": round2(u.score),
+                "rank": u.rank,
+                "indicators": u.indicators.iter().map(|i| json!({
+                    "id": i.id,
+                    "name": i.name,
+                    "score": round2(i.score),
+                    "rules": i.rules.iter().map(|r| json!({
+                        "id": r.id,
+                        "name": if r.name.is_empty() { label(&r.metric) } else { r.name.clone() },
+                        "metric": r.metric,
+                        // Counts and yuan are exact at 0.01; a share keeps four places.
+                        "value": (r.value * 10_000.0).round() / 10_000.0,
+                        "score": round2(r.score),
+                    })).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
+            });
+            if let Some(o) = officer {
+                unit["officer"] = json!({"cert_no": o.certificate_no, "name": o.name});
+            }
+            unit
+        }).collect::<Vec<_>>(),
     });
 
     let now = clock::now_rfc3339();
@@ -198,10 +243,24 @@ async fn year_on_year(
     units: &[&Region],
     measured: &mut metrics::Measured,
 ) -> Result<(), AssessError> {
+    if let Some(previous) = changed(rules, Metric::parse)? {
+        let then =
+            metrics::measure(db, area, rules.level, year_before(period), units, &previous).await?;
+        merge_previous(measured, then);
+    }
+    Ok(())
+}
+
+/// The measured metrics of the rule set's `change` rules (`parse` names them), none if it has
+/// no such rule; a change of a metric not measured (entered by hand) is refused.
+fn changed<M: PartialEq>(
+    rules: &RuleSet,
+    parse: impl Fn(&str) -> Option<M>,
+) -> Result<Option<Vec<M>>, AssessError> {
     let mut previous = Vec::new();
     for r in rules.indicators.iter().flat_map(|i| &i.rules) {
         if let Kind::Change { .. } = r.kind {
-            let m = Metric::parse(&r.metric).ok_or_else(|| {
+            let m = parse(&r.metric).ok_or_else(|| {
                 AssessError::Invalid(format!(
                     "规则 {} 为同比增幅（change），其考核数据项须取自案件台账，不能为“{}”",
                     r.id, r.metric
@@ -212,14 +271,19 @@ async fn year_on_year(
             }
         }
     }
-    if previous.is_empty() {
-        return Ok(());
-    }
-    let before = Period {
+    Ok((!previous.is_empty()).then_some(previous))
+}
+
+/// The same period a year before.
+fn year_before(period: Period) -> Period {
+    Period {
         year: period.year - 1,
         half: period.half,
-    };
-    let then = metrics::measure(db, area, rules.level, before, units, &previous).await?;
+    }
+}
+
+/// Puts a year-earlier measurement beside the current one under [`previous_key`].
+fn merge_previous(measured: &mut metrics::Measured, then: metrics::Measured) {
     for (u, old) in measured.values.iter_mut().zip(then.values) {
         debug_assert_eq!(u.unit, old.unit);
         for (k, v) in old.values {
@@ -232,11 +296,10 @@ async fn year_on_year(
             e.insert(previous_key(&k), ids);
         }
     }
-    Ok(())
 }
 
-/// Adds the values entered by hand (`manual.<key>`) for the period; their evidence is the
-/// entry's id.
+/// Adds the values entered by hand (`manual.<key>`, an officer's contest results and
+/// honours) for the period; their evidence is the entry's id.
 async fn entered(
     db: &Db,
     rules: &RuleSet,
@@ -248,7 +311,7 @@ async fn entered(
         .iter()
         .flat_map(|i| &i.rules)
         .map(|r| r.metric.as_str())
-        .filter(|m| entries::is_manual(m))
+        .filter(|m| entries::is_entered(m))
         .collect();
     let values = entries::values(db, period, &manual).await?;
     for u in &mut measured.values {

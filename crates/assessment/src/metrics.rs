@@ -1,8 +1,8 @@
 //! The metrics a rule may score, measured from the case ledger for every unit at once.
 //!
 //! Each family is one scan of its rows for the whole area and period (cases filed, decisions,
-//! measures, referrals, campaign tags), never a query per unit; the rows carry the unit key
-//! and the case id, so every value comes with the cases behind it. Each record counts by its
+//! measures, referrals, campaign tags), never a query per unit, grouped in the store by unit
+//! key with the case ids of each group, so every value comes with the cases behind it. Each record counts by its
 //! own date, as the statistics do: a decision by its decision date, a measure by its decision
 //! date, a referral by its referral date, a filed case (and its tags and source) by its 立案
 //! date.
@@ -171,25 +171,16 @@ pub struct Measured {
     pub evidence: BTreeMap<String, BTreeMap<String, Vec<i64>>>,
 }
 
+/// The records of one unit key (and code) in a family, as the store groups them.
 #[derive(sqlx::FromRow)]
-struct Filed {
+struct Group {
     k: String,
-    id: i64,
-    source: String,
-}
-
-#[derive(sqlx::FromRow)]
-struct Decision {
-    k: String,
-    id: i64,
-    fine_fen: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct Coded {
-    k: String,
-    id: i64,
+    /// The source, measure kind, referral kind or tag (empty for decisions).
     code: String,
+    /// Decisions: the sum of their fines.
+    fine_fen: i64,
+    /// The case ids, comma-separated.
+    ids: String,
 }
 
 /// Measures `metrics` for `units` (all of one level) in an area and period.
@@ -202,33 +193,40 @@ pub async fn measure(
     metrics: &[Metric],
 ) -> Result<Measured> {
     // A county unit is its own region; a city unit its whole city (the detachment's own cases
-    // and its counties'); the province everything.
-    let key = match level {
-        Level::County => "c.region_code",
-        Level::City => "c.city_code",
-        Level::Province => "''",
+    // and its counties'); the province everything (its rows grouped by city, then summed).
+    let (key, group) = match level {
+        Level::County => ("c.region_code", "c.region_code"),
+        Level::City => ("c.city_code", "c.city_code"),
+        Level::Province => ("''", "c.city_code"),
     };
     let (from, to) = period.bounds();
     let need = |f: fn(&Metric) -> bool| metrics.iter().any(f);
+    // Each family is grouped by unit key (and code) in the store, the case ids of a group
+    // joined into one text: a million cases come back as a few hundred rows.
+    let select = |code: &str, fine: &str, id: &str| {
+        format!(
+            "SELECT {key} AS k, {code} AS code, {fine} AS fine_fen, {} AS ids",
+            db.ids_text(id)
+        )
+    };
     // A filed case's statistical year is its filing year, so the period's filed cases are one
     // range of the year index; decisions, measures and referrals may follow filing into the
     // next year, so their cases are those of the year and the one before, narrowed by the
     // record's own date.
-    let filed_cases = |select: &str, from_clause: &str| {
-        let mut s = Sql::new(&format!(
-            "SELECT {key} AS k, {select} FROM {from_clause} WHERE c.year = "
-        ));
+    let filed_cases = |select: String, from_clause: &str, code: &str| {
+        let mut s = Sql::new(&format!("{select} FROM {from_clause} WHERE c.year = "));
         s.bind(period.year as i64)
             .push(" AND c.status <> 'withdrawn' AND c.filed_on BETWEEN ")
             .bind(from.to_string())
             .push(" AND ")
             .bind(to.to_string());
-        s.scope(area, "c");
+        s.scope(area, "c")
+            .push(&format!(" GROUP BY {group}, {code}"));
         s
     };
-    let dated = |select: &str, from_clause: &str, col: &str| {
+    let dated = |select: String, from_clause: &str, col: &str, extra: &str, code: &str| {
         let mut s = Sql::new(&format!(
-            "SELECT {key} AS k, {select} FROM {from_clause} WHERE c.year BETWEEN "
+            "{select} FROM {from_clause} WHERE c.year BETWEEN "
         ));
         s.bind(period.year as i64 - 1)
             .push(" AND ")
@@ -236,75 +234,91 @@ pub async fn measure(
             .push(&format!(" AND {col} BETWEEN "))
             .bind(from.to_string())
             .push(" AND ")
-            .bind(to.to_string());
-        s.scope(area, "c");
+            .bind(to.to_string())
+            .push(extra);
+        s.scope(area, "c").push(&format!(" GROUP BY {group}{code}"));
         s
     };
+    let parse = |ids: &str| -> Vec<i64> { ids.split(',').filter_map(|x| x.parse().ok()).collect() };
 
     let mut acc = Acc::new(units, metrics, level);
     if need(|m| matches!(m, Metric::Cases | Metric::SourceShare(_))) {
-        for r in filed_cases("c.id, c.source", "cases c")
-            .fetch_all::<Filed>(db)
+        for g in filed_cases(select("c.source", "0", "c.id"), "cases c", "c.source")
+            .fetch_all::<Group>(db)
             .await?
         {
-            acc.add(&r.k, Metric::Cases, r.id, 1.0);
-            if let Some(s) = CaseSource::parse(&r.source) {
-                acc.add(&r.k, Metric::SourceShare(s), r.id, 1.0);
+            let ids = parse(&g.ids);
+            acc.add(&g.k, Metric::Cases, &ids, ids.len() as f64);
+            if let Some(s) = CaseSource::parse(&g.code) {
+                acc.add(&g.k, Metric::SourceShare(s), &ids, ids.len() as f64);
             }
         }
     }
     if need(|m| matches!(m, Metric::PenaltyCases | Metric::FinesYuan)) {
         let sql = dated(
             // Each stored fine capped at 10亿元, as the statistics sum them (issue #16).
-            "c.id, CASE WHEN c.fine_fen > 100000000000 THEN 100000000000 ELSE c.fine_fen END AS fine_fen",
+            select(
+                "''",
+                "CAST(SUM(CASE WHEN c.fine_fen > 100000000000 THEN 100000000000 ELSE c.fine_fen END) AS BIGINT)",
+                "c.id",
+            ),
             "cases c",
             "c.decided_on",
+            " AND c.penalty_kinds NOT LIKE '%no_penalty%'",
+            "",
         );
-        let mut sql = sql;
-        sql.push(" AND c.penalty_kinds NOT LIKE '%no_penalty%'");
-        for r in sql.fetch_all::<Decision>(db).await? {
-            acc.add(&r.k, Metric::PenaltyCases, r.id, 1.0);
-            acc.add(&r.k, Metric::FinesYuan, r.id, r.fine_fen as f64 / 100.0);
+        for g in sql.fetch_all::<Group>(db).await? {
+            let ids = parse(&g.ids);
+            acc.add(&g.k, Metric::PenaltyCases, &ids, ids.len() as f64);
+            acc.add(&g.k, Metric::FinesYuan, &ids, g.fine_fen as f64 / 100.0);
         }
     }
     if need(|m| matches!(m, Metric::Measure(_))) {
-        for r in dated(
-            "m.case_id AS id, m.kind AS code",
+        for g in dated(
+            select("m.kind", "0", "m.case_id"),
             "measures m JOIN cases c ON c.id = m.case_id",
             "m.decided_on",
+            "",
+            ", m.kind",
         )
-        .fetch_all::<Coded>(db)
+        .fetch_all::<Group>(db)
         .await?
         {
-            if let Some(k) = MeasureKind::parse(&r.code) {
-                acc.add(&r.k, Metric::Measure(k), r.id, 1.0);
+            if let Some(k) = MeasureKind::parse(&g.code) {
+                let ids = parse(&g.ids);
+                acc.add(&g.k, Metric::Measure(k), &ids, ids.len() as f64);
             }
         }
     }
     if need(|m| matches!(m, Metric::Referral(_))) {
-        for r in dated(
-            "r.case_id AS id, r.kind AS code",
+        for g in dated(
+            select("r.kind", "0", "r.case_id"),
             "referrals r JOIN cases c ON c.id = r.case_id",
             "r.referred_on",
+            "",
+            ", r.kind",
         )
-        .fetch_all::<Coded>(db)
+        .fetch_all::<Group>(db)
         .await?
         {
-            if let Some(k) = ReferralKind::parse(&r.code) {
-                acc.add(&r.k, Metric::Referral(k), r.id, 1.0);
+            if let Some(k) = ReferralKind::parse(&g.code) {
+                let ids = parse(&g.ids);
+                acc.add(&g.k, Metric::Referral(k), &ids, ids.len() as f64);
             }
         }
     }
     if need(|m| matches!(m, Metric::Tag(_))) {
-        for r in filed_cases(
-            "t.case_id AS id, t.tag AS code",
+        for g in filed_cases(
+            select("t.tag", "0", "t.case_id"),
             "case_tags t JOIN cases c ON c.id = t.case_id",
+            "t.tag",
         )
-        .fetch_all::<Coded>(db)
+        .fetch_all::<Group>(db)
         .await?
         {
-            if let Some(t) = Tag::parse(&r.code) {
-                acc.add(&r.k, Metric::Tag(t), r.id, 1.0);
+            if let Some(t) = Tag::parse(&g.code) {
+                let ids = parse(&g.ids);
+                acc.add(&g.k, Metric::Tag(t), &ids, ids.len() as f64);
             }
         }
     }
@@ -439,7 +453,7 @@ impl Acc {
         }
     }
 
-    fn add(&mut self, key: &str, metric: Metric, case_id: i64, amount: f64) {
+    fn add(&mut self, key: &str, metric: Metric, cases: &[i64], amount: f64) {
         if !self.wanted.contains(&metric) {
             return;
         }
@@ -448,7 +462,7 @@ impl Acc {
         };
         let e = self.sums.entry((unit.clone(), metric)).or_default();
         e.0 += amount;
-        e.1.push(case_id);
+        e.1.extend_from_slice(cases);
     }
 
     fn finish(mut self) -> Measured {

@@ -616,6 +616,73 @@ pub async fn recent_security_events(db: &Db, limit: i64) -> Result<Vec<SecurityE
     )
 }
 
+/// Makes an account an officer's (by certificate number), so that officer reads their own
+/// individual score sheet; the officer must sit in the account's scope.
+pub async fn link_officer(
+    db: &Db,
+    org: &Org,
+    actor: &str,
+    user_id: i64,
+    certificate_no: &str,
+) -> std::result::Result<(), AccountError> {
+    let user = get_user(db, user_id).await?;
+    let officer: Option<(i64, String, String)> =
+        sqlx::query_as("SELECT id, region_code, city_code FROM officers WHERE certificate_no = $1")
+            .bind(certificate_no)
+            .fetch_optional(db.pool())
+            .await
+            .map_err(StoreError::from)?;
+    let Some((officer_id, region, city)) = officer else {
+        return Err(AccountError::Invalid(format!(
+            "没有执法证号为 {certificate_no} 的执法人员"
+        )));
+    };
+    if !Scope::for_region(org, &user.region_code).covers(&region, &city) {
+        return Err(AccountError::Invalid(format!(
+            "执法人员 {certificate_no} 不在账户“{}”的单位范围内",
+            user.username
+        )));
+    }
+    let mut w = db.write().await?;
+    let before: Option<i64> = sqlx::query_scalar("SELECT officer_id FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(&mut *w.tx)
+        .await
+        .map_err(StoreError::from)?;
+    sqlx::query("UPDATE users SET officer_id = $1 WHERE id = $2")
+        .bind(officer_id)
+        .bind(user_id)
+        .execute(&mut *w.tx)
+        .await
+        .map_err(StoreError::from)?;
+    audit_log::append(
+        &mut w,
+        &Change {
+            actor,
+            action: "link_officer",
+            entity: "user",
+            entity_id: user_id.to_string(),
+            before: Some(serde_json::json!({"officer_id": before})),
+            after: Some(
+                serde_json::json!({"officer_id": officer_id, "certificate_no": certificate_no}),
+            ),
+        },
+    )
+    .await?;
+    Ok(w.commit().await?)
+}
+
+/// The certificate number of the officer whose account this is, if any.
+pub async fn officer_of(db: &Db, user_id: i64) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar::<_, Option<String>>(
+        "SELECT o.certificate_no FROM users u JOIN officers o ON o.id = u.officer_id WHERE u.id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(db.pool())
+    .await?
+    .flatten())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

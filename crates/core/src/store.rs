@@ -338,6 +338,16 @@ impl Db {
         self.backend
     }
 
+    /// The aggregate that joins a group's integer `col` into one comma-separated text
+    /// (`group_concat` on SQLite, `string_agg` on PostgreSQL): a million rows come back as
+    /// one row per group, with their ids.
+    pub fn ids_text(&self, col: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("group_concat({col}, ',')"),
+            Backend::Postgres => format!("string_agg(CAST({col} AS TEXT), ',')"),
+        }
+    }
+
     /// This store with the audit log's key and checkpoint (see [`crate::open`]).
     pub fn with_anchor(mut self, anchor: Option<Anchor>) -> Db {
         self.anchor = anchor.map(Arc::new);

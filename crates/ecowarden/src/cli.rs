@@ -222,6 +222,15 @@ pub enum UserCommand {
         #[arg(long)]
         username: String,
     },
+    /// Make an account an officer's (by certificate number), so the officer reads their own
+    /// individual score sheet.
+    LinkOfficer {
+        #[arg(long)]
+        username: String,
+        /// The officer's certificate number (执法证号).
+        #[arg(long, value_name = "CERT_NO")]
+        officer: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -359,7 +368,8 @@ pub enum AssessCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Enters (or replaces) a value by hand for a `manual.<key>` metric of a unit and period:
+    /// Enters (or replaces) a value by hand for a `manual.<key>` metric of a unit or an officer
+    /// (or an officer's `officer.contest`, `officer.honours`) and period:
     /// a yes/no fact (1 or 0), points, or a count to deduct for, with its justification and
     /// optionally the evidence file.
     Enter {
@@ -369,9 +379,13 @@ pub enum AssessCommand {
         #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
         half: Option<u8>,
         /// The unit's region code, e.g. 350102.
-        #[arg(long)]
-        unit: String,
-        /// `manual.<key>`, as the rule file names it.
+        #[arg(long, required_unless_present = "officer", conflicts_with = "officer")]
+        unit: Option<String>,
+        /// An officer's certificate number (执法证号), for an individual rule file.
+        #[arg(long, value_name = "CERT_NO")]
+        officer: Option<String>,
+        /// `manual.<key>` as the rule file names it; for an officer also `officer.contest`
+        /// or `officer.honours`.
         #[arg(long)]
         metric: String,
         /// 1 or 0 for yes/no, else the points or the count (a negative one is refused in

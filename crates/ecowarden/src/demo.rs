@@ -30,6 +30,14 @@ pub const DEMO_USERS: &[(&str, &str, Role, &str)] = &[
     ("auditor", "王慧", Role::Auditor, "350000"),
 ];
 
+/// Demo accounts that are officers' (username, certificate number): each reads their own
+/// individual score sheet.
+pub const DEMO_OFFICERS: &[(&str, &str)] = &[
+    ("fz_officer", "闽3501000001"),
+    ("gulou", "闽3501020001"),
+    ("taijiang", "闽3501030001"),
+];
+
 const SURNAMES: &[&str] = &[
     "陈", "林", "黄", "张", "吴", "王", "郑", "李", "刘", "许", "杨", "蔡", "叶", "周", "徐", "何",
     "赖", "邱", "曾", "罗",
@@ -214,6 +222,16 @@ pub async fn seed(db: &Db, cases: usize, year: i32, seed: u64) -> Result<Option<
     }
     out.facilities = facilities.len();
     w.commit().await?;
+    for (username, cert) in DEMO_OFFICERS {
+        let user = auth::find_by_username(db, username)
+            .await?
+            .expect("a demo account");
+        match auth::link_officer(db, &org, "system:demo", user.id, cert).await {
+            Ok(()) => {}
+            Err(auth::AccountError::Store(e)) => return Err(e),
+            Err(e) => panic!("demo officer {username}: {e}"),
+        }
+    }
 
     out.cases = insert_cases(db, &units, &facilities, cases, year, &mut rng).await?;
     seed_ledger(db, &org, year, &mut rng).await?;

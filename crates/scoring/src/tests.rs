@@ -97,6 +97,7 @@ fn the_default_rule_files_parse() {
     for text in [
         include_str!("../rules/default-county-2023.toml"),
         include_str!("../rules/default-city-2023.toml"),
+        include_str!("../rules/default-individual-2023.toml"),
     ] {
         let r = parse(text).unwrap_or_else(|e| panic!("{e}"));
         assert!(r.name.contains("模板"), "{}", r.name);
@@ -583,7 +584,53 @@ fn arbitrary_units() -> impl Strategy<Value = Vec<UnitValues>> {
     })
 }
 
+/// Officers as an individual run scores them: keyed by certificate number, with a value of
+/// every metric of the default individual rule file.
+fn arbitrary_officers() -> impl Strategy<Value = Vec<UnitValues>> {
+    let metrics = [
+        "officer.cases_led",
+        "officer.cases",
+        "officer.penalty_decisions",
+        "officer.fines_yuan",
+        "officer.dossier_score",
+        "officer.contest",
+        "officer.honours",
+        "manual.discipline",
+    ];
+    prop::collection::vec(
+        prop::collection::vec(
+            prop::sample::select(vec![0.0, 1.0, 2.0, 5.0, 88.5, 500000.0]),
+            8,
+        ),
+        1..40,
+    )
+    .prop_map(move |officers| {
+        officers
+            .into_iter()
+            .enumerate()
+            .map(|(i, xs)| {
+                let values: Vec<(&str, f64)> = metrics.iter().copied().zip(xs).collect();
+                unit(&format!("闽350102{i:04}"), &values)
+            })
+            .collect()
+    })
+}
+
 proptest! {
+    #[test]
+    fn an_individual_ranking_does_not_depend_on_the_order_of_the_officers(
+        (officers, shuffled) in arbitrary_officers().prop_flat_map(|o| {
+            let v = o.clone();
+            (Just(o), Just(v).prop_shuffle())
+        }),
+    ) {
+        let rules = parse(include_str!("../rules/default-individual-2023.toml")).unwrap();
+        prop_assert_eq!(rules.subject, Subject::Individual);
+        let scored = score(&rules, &officers);
+        prop_assert_eq!(&scored, &score(&rules, &shuffled));
+        prop_assert_eq!(scored[0].rank, 1);
+    }
+
     #[test]
     fn scores_stay_within_their_caps(rules in arbitrary_rules(), units in arbitrary_units()) {
         let total_max: f64 = rules.indicators.iter().map(|i| i.max).sum();

@@ -41,7 +41,8 @@ use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Dashboard};
         super::monitoring::api_receiver,
         super::leads::api_leads,
         super::leads::api_lead,
-        super::leads::api_suppressions
+        super::leads::api_suppressions,
+        super::officer_sheets::api_officer_sheets
     ),
     components(schemas(
         CaseSummary,
@@ -60,7 +61,8 @@ use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Dashboard};
         ecowarden_monitoring::leads::LeadRow,
         ecowarden_monitoring::leads::FindingRow,
         ecowarden_monitoring::leads::LeadDetail,
-        ecowarden_monitoring::leads::SuppressionRow
+        ecowarden_monitoring::leads::SuppressionRow,
+        super::officer_sheets::OfficerSheets
     ))
 )]
 struct ApiDoc;
@@ -204,6 +206,7 @@ pub fn router() -> Router<AppState> {
         .route("/audit-log", get(audit_log_entries))
         .merge(super::monitoring::api())
         .merge(super::leads::api())
+        .merge(super::officer_sheets::api())
 }
 
 /// JSON body whose rejections (malformed, wrong content type, too large) become our error

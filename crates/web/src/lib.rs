@@ -16,6 +16,7 @@ mod leads;
 mod ledger;
 mod ledger_io;
 mod monitoring;
+mod officer_sheets;
 mod pages;
 mod review;
 pub mod session;
@@ -310,6 +311,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/leads"),
     ("GET", "/api/v1/leads/{id}"),
     ("GET", "/api/v1/leads/suppressions"),
+    ("GET", "/api/v1/assessment/runs/{id}/officers"),
     ("GET", "/review"),
     ("POST", "/review/plans"),
     ("GET", "/review/plans/{id}"),

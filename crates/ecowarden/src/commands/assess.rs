@@ -32,6 +32,7 @@ pub async fn assess_command(settings: &Settings, cmd: AssessCommand) -> anyhow::
             year,
             half,
             unit,
+            officer,
             metric,
             value,
             justification,
@@ -48,8 +49,13 @@ pub async fn assess_command(settings: &Settings, cmd: AssessCommand) -> anyhow::
             };
             let db = ecowarden_core::open(settings).await?;
             let org = Org::load(&db).await?;
+            let holder = match (unit, officer) {
+                (Some(code), _) => entries::Holder::Unit(code),
+                (None, Some(cert)) => entries::Holder::Officer(cert),
+                (None, None) => unreachable!("clap requires --unit or --officer"),
+            };
             let entry = entries::Entry {
-                unit,
+                holder,
                 metric,
                 value,
                 justification,

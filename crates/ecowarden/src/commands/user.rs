@@ -1,4 +1,4 @@
-//! `ecowarden user create | reset-password | disable | enable`.
+//! `ecowarden user create | reset-password | disable | enable | link-officer`.
 
 use std::io::Read;
 
@@ -68,6 +68,11 @@ pub async fn user_command(db: &Db, org: &Org, cmd: UserCommand) -> anyhow::Resul
             let u = find(username).await?;
             auth::set_disabled(db, ACTOR, u.id, false).await?;
             println!("enabled {}", u.username);
+        }
+        UserCommand::LinkOfficer { username, officer } => {
+            let u = find(username).await?;
+            auth::link_officer(db, org, ACTOR, u.id, &officer).await?;
+            println!("{} is officer {officer}", u.username);
         }
     }
     Ok(())

@@ -120,7 +120,7 @@ fn value(run: &Value, code: &str, metric: &str) -> f64 {
         .unwrap()
 }
 
-async fn evidence(app: &TestApp, run: &Value, code: &str, metric: &str) -> Vec<i64> {
+pub(crate) async fn evidence(app: &TestApp, run: &Value, code: &str, metric: &str) -> Vec<i64> {
     let id: i64 = run["run"].as_str().unwrap().parse().unwrap();
     ecowarden_assessment::evidence(&app.db, id, code, metric)
         .await

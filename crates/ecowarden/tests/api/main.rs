@@ -9,6 +9,7 @@ mod auth_flow;
 mod bad_input;
 mod checks;
 mod helpers;
+mod individual;
 mod leads;
 mod ledger;
 mod ledger_io;

@@ -69,7 +69,7 @@ pub(crate) async fn plan_of_one(app: &TestApp, margin: f64) -> (i64, i32) {
 }
 
 /// Submits a sheet through the page as `who`; returns the status and the page it led to.
-async fn submit(app: &TestApp, who: &str, form: &[(&str, &str)]) -> (u16, String) {
+pub(crate) async fn submit(app: &TestApp, who: &str, form: &[(&str, &str)]) -> (u16, String) {
     let id = review::assignments_of(&app.db, who)
         .await
         .unwrap()

@@ -757,6 +757,16 @@ const TABLE: &[Row] = &[
         anonymous: 401,
         expect: TAIJIANG_SCOPED,
     },
+    // An individual run's sheets (个人考核): each reader gets the sheets they may read
+    // (`individual.rs` tests which); a run that does not exist is not found for anyone.
+    Row {
+        method: "GET",
+        route: "/api/v1/assessment/runs/{id}/officers",
+        path: "/api/v1/assessment/runs/999999/officers",
+        body: "",
+        anonymous: 401,
+        expect: [404; 8],
+    },
     // 案卷评查: every reader sees the plans and results of their scope; plans and the sheet
     // are the provincial administrator's; a sheet is read and filled by its reviewer only
     // ({assignment} is 鼓楼's, of a 台江 dossier).

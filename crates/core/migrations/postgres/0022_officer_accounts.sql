@@ -1,0 +1,4 @@
+-- PostgreSQL twin of migrations/sqlite/0022_officer_accounts.sql: keep the two in step.
+-- Individual assessment (个人考核): an account may be an officer's, so an officer reads their own
+-- score sheet and no one else's. NULL: the account is no officer's (leaders, analysts, admins).
+ALTER TABLE users ADD COLUMN officer_id BIGINT REFERENCES officers(id);
