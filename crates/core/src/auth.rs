@@ -52,6 +52,8 @@ pub enum Permission {
     ManageReviews,
     /// Conduct the inspection audits (稽查) one is on the team of.
     Inspect,
+    /// Start a screening run of the whole province's monitoring archive from the page.
+    RunScreening,
 }
 
 impl Role {
@@ -104,7 +106,7 @@ impl Role {
         use Permission::*;
         match self {
             Role::ProvincialAdmin => true,
-            Role::ProvincialAnalyst => matches!(p, ReadLedger | HandleLeads),
+            Role::ProvincialAnalyst => matches!(p, ReadLedger | HandleLeads | RunScreening),
             Role::CityLeader => matches!(
                 p,
                 ReadLedger | WriteLedger | ManageUsers | HandleLeads | ReviewDossiers

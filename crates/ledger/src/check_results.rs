@@ -66,6 +66,14 @@ pub async fn findings(
     read(db, area, year).await
 }
 
+/// The stored run of a year for an area as it was computed, checking nothing (`None` before
+/// the year's first run): for a page that shows a count beside a link to 案卷检查, which
+/// brings the run up to date.
+pub async fn stored(db: &Db, area: &Area, year: i32) -> Result<Option<Stored>> {
+    let s = read(db, area, year).await?;
+    Ok((!s.computed_at.is_empty()).then_some(s))
+}
+
 /// The last audit entry now: a run stores it as seen ([`store_year`]).
 pub async fn audit_seq(db: &Db) -> Result<i64> {
     last_seq(db).await

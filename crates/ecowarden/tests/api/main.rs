@@ -7,6 +7,7 @@ mod audit;
 mod auth_flow;
 mod bad_input;
 mod checks;
+mod dashboard;
 mod helpers;
 mod leads;
 mod ledger;

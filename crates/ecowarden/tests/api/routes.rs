@@ -723,6 +723,24 @@ const TABLE: &[Row] = &[
         anonymous: 303,
         expect: ALL_OK,
     },
+    // 启动筛查: the provincial administrator and analyst only. A reversed period is refused
+    // with the form as typed, so the table starts no run.
+    Row {
+        method: "GET",
+        route: "/leads/screening",
+        path: "/leads/screening",
+        body: "",
+        anonymous: 303,
+        expect: [200, 200, 403, 403, 403, 403, 403, 403],
+    },
+    Row {
+        method: "POST",
+        route: "/leads/screening",
+        path: "/leads/screening",
+        body: "from=2026-11-20&to=2026-11-10",
+        anonymous: 303,
+        expect: [422, 422, 403, 403, 403, 403, 403, 403],
+    },
     // Without a reason nothing is lifted: the page comes back with the reason, and the
     // suppression stays for the next row.
     Row {
