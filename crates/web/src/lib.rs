@@ -85,9 +85,12 @@ pub struct AppState {
 /// - **Warmed:** `serve` computes the province and every city for the latest year in the
 ///   background at start ([`AppState::warm_dashboards`]).
 pub struct DashboardCache {
-    slots: Mutex<HashMap<(String, i64, Option<chrono::NaiveDate>), Arc<DashboardSlot>>>,
+    slots: Mutex<HashMap<DashboardKey, Arc<DashboardSlot>>>,
     permits: tokio::sync::Semaphore,
 }
+
+/// A cache entry's scope (as text), year and the last day of the period (none: all of it).
+type DashboardKey = (String, i64, Option<chrono::NaiveDate>);
 
 /// What the dashboard shows of a scope and year that takes a scan: the figures and the open
 /// cases past their 办案期限 (judged from every open case's file, so cached with the figures).

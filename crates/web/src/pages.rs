@@ -357,7 +357,7 @@ pub async fn dashboard(
     let overdue = ecowarden_assessment::inspection::overdue(&app.db, &area, today)
         .await
         .map_err(|e| Error::Internal(e.into()))?;
-    let decided_late = ecowarden_ledger::check_results::stored(&app.db, &area, year as i32)
+    let decided_late = ecowarden_ledger::check_results::stored(&app.db, &area, year as i32, "C3")
         .await?
         .map(|st| {
             st.rows

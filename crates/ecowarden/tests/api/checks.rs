@@ -313,7 +313,10 @@ async fn a_document_registered_on_the_case_page_completes_the_file() {
     let r = post("2000-01-01").await.unwrap();
     assert_eq!(r.status().as_u16(), 422);
     let refused = r.text().await.unwrap();
-    assert!(refused.contains("value=\"台江送达〔2023〕1号\""), "{refused}");
+    assert!(
+        refused.contains("value=\"台江送达〔2023〕1号\""),
+        "{refused}"
+    );
     assert!(!check().is_empty());
     let r = post(&served).await.unwrap();
     assert_eq!(r.status().as_u16(), 303);

@@ -384,6 +384,9 @@ async fn a_screening_run_from_the_page() {
     assert_eq!(rescreened, stored);
 }
 
+/// A case-page form, the fields sent, the reason expected and the typed values expected back.
+type RefusedForm<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, Vec<&'a str>);
+
 /// Every case-page form that is refused comes back (422) with the reason and what was typed.
 #[tokio::test]
 async fn refused_case_forms_keep_what_was_typed() {
@@ -398,7 +401,7 @@ async fn refused_case_forms_keep_what_was_typed() {
     let version = version.to_string();
     let (c, csrf) = app.login("gulou").await;
     // (form, fields, the reason shown, the typed values shown again)
-    let forms: Vec<(&str, Vec<(&str, &str)>, &str, Vec<&str>)> = vec![
+    let forms: Vec<RefusedForm> = vec![
         (
             "documents",
             vec![
