@@ -23,7 +23,7 @@
   drill(m.c, function (p) { return data.month_links[p.dataIndex]; });
   var r = chart('chart-region');
   // A county unit has no sub-regions to compare: it sees where its own cases stand instead.
-  if (data.regions.length <= 1) {
+  if (data.county) {
     r.title.text = '案件办理环节（点击查看案件）';
     r.c.setOption({
       title: r.title, tooltip: { trigger: 'axis' }, grid: { left: 90, right: 40, top: 50, bottom: 30 },

@@ -339,6 +339,8 @@ pub async fn dashboard(
     // scope's, so their bar opens none.
     let list = |k: &str, v: &str| format!("/cases?year={year}&{k}={v}");
     let chart_json = serde_json::json!({
+        // A county has no sub-regions to compare: its chart shows where its cases stand.
+        "county": matches!(scope, ecowarden_core::scope::Scope::County(_)),
         "months": (1..=12).map(|m| format!("{m}月")).collect::<Vec<_>>(),
         "by_month": d.d.by_month,
         "month_links": (1..=12).map(|m| list("month", &m.to_string())).collect::<Vec<_>>(),
