@@ -411,8 +411,17 @@ test('county officer: record a case, work it through its stages, import a ledger
         await Promise.all([page.waitForLoadState('load'), page.click('#transition')]);
       };
       await decide('2023-04-06');
-      assert.match(await page.locator('p.ok').innerText(), /五个工作日/);
+      // Refused: the reason, and the form as it was filled in.
+      assert.match(await page.locator('#form-error').innerText(), /五个工作日/);
       await page.locator('main h1 .status').filter({ hasText: '事先告知' }).waitFor();
+      assert.match(await form.locator('.error').innerText(), /五个工作日/);
+      assert.equal(await form.locator('select[name=to]').inputValue(), 'decided');
+      assert.equal(await form.locator('input[name=on]').inputValue(), '2023-04-06');
+      assert.equal(await form.locator('input[name=penalty_kinds]').inputValue(), '罚款');
+      assert.equal(await form.locator('input[name=fine]').inputValue(), '100000');
+      assert.equal(await form.locator('input[name=legal_basis]').inputValue(), '《水污染防治法》第八十三条');
+      assert.equal(await form.locator('input[name=decision_no]').inputValue(), '榕鼓楼环罚决〔2023〕1号');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'case-refused-kept.png'), fullPage: true });
       await decide('2023-04-12');
       await page.locator('main h1 .status').filter({ hasText: '处罚决定' }).waitFor();
       assert.match(await page.locator('#case-fields').innerText(), /100,000\.00/);
@@ -448,8 +457,12 @@ test('county officer: record a case, work it through its stages, import a ledger
       await page.screenshot({ path: path.join(ARTIFACTS, 'case-import.png'), fullPage: true });
     });
 
-    // The refused import answers 4xx with its problem list; nothing else failed.
-    assert.ok(problems.every((p) => /^4\d\d (GET|POST) \/cases\/(new|import)$/.test(p)), problems.join('\n'));
+    // The refused import answers 4xx with its problem list, the refused decision 422 with its
+    // form; nothing else failed.
+    assert.ok(
+      problems.every((p) => /^4\d\d (GET|POST) \/cases\/(new|import)$/.test(p) || /^422 POST \/cases\/\d+\/transition$/.test(p)),
+      problems.join('\n'),
+    );
   } finally {
     await context.close();
   }
@@ -842,5 +855,107 @@ test('效能评估: the administrator loads the default rules, adjusts a rule, d
     assert.deepEqual(problems, ['422 POST /assessment/rules']);
   } finally {
     await context.close();
+  }
+});
+
+test('city leader: the dashboard ranks the counties, and its charts open the cases behind a bar', async (t) => {
+  const { context, page, problems } = await newPage();
+  try {
+    await login(page, 'fz_leader');
+    // The demo's year (a lead accepted above made a case of this year, in one county only).
+    await page.goto('/?year=2023');
+    await page.waitForFunction(() => document.body.dataset.chartsReady === '1');
+
+    await t.test('figures with 同比, the counties ranked, overdue, supervised and pending work', async () => {
+      assert.match(await page.locator('#yoy-cases').innerText(), /^同比 /);
+      const rows = page.locator('#ranking-table tbody tr');
+      assert.ok((await rows.count()) >= 10, 'every county of 福州 is ranked');
+      const codes = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.region));
+      assert.ok(codes.every((c) => c.startsWith('3501')), codes.join(','));
+      for (const id of ['past-term', 'listed', 'pending-leads']) await page.locator(`#${id}`).waitFor();
+      await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-city.png'), fullPage: true });
+    });
+
+    /** Clicks the middle of the first series' bar `index` of `chart`, and waits for the list. */
+    const clickBar = async (chart, index) => {
+      await page.locator(`#${chart}`).scrollIntoViewIfNeeded();
+      const xy = await page.evaluate(
+        ([id, i]) => {
+          const el = document.getElementById(id);
+          const bar = echarts.getInstanceByDom(el).getModel().getSeriesByIndex(0).getData().getItemLayout(i);
+          const r = el.getBoundingClientRect();
+          return { x: r.left + bar.x + bar.width / 2, y: r.top + bar.y + bar.height / 2 };
+        },
+        [chart, index],
+      );
+      await Promise.all([page.waitForURL((u) => u.pathname === '/cases'), page.mouse.click(xy.x, xy.y)]);
+    };
+    const data = JSON.parse(await page.locator('#dashboard-data').textContent());
+
+    await t.test('a click on a month bar opens that month\'s cases', async () => {
+      const m = data.by_month.findIndex((n) => n > 0);
+      await clickBar('chart-month', m);
+      const u = new URL(page.url());
+      assert.equal(u.searchParams.get('month'), String(m + 1));
+      assert.ok(u.searchParams.get('year'));
+      // The figures are cached up to a minute: cases recorded by the tests above may be newer.
+      assert.ok(Number(await page.locator('#case-total').innerText()) >= data.by_month[m]);
+      assert.equal(await page.locator('#month-filter').inputValue(), String(m + 1));
+      await page.goBack();
+      await page.waitForFunction(() => document.body.dataset.chartsReady === '1');
+    });
+
+    await t.test('a click on a county\'s bar opens that county\'s cases', async () => {
+      const i = data.region_links.findIndex((l) => l);
+      await clickBar('chart-region', i);
+      const u = new URL(page.url());
+      assert.equal(`${u.pathname}${u.search}`, data.region_links[i]);
+      assert.ok(Number(await page.locator('#case-total').innerText()) >= data.region_cases[i]);
+      const regions = await page.locator('#case-list tbody tr td:nth-child(3)').allInnerTexts();
+      assert.deepEqual([...new Set(regions.map((r) => r.trim()))], [data.regions[i]]);
+    });
+
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('province: a screening run started from the page runs with its progress and lists the leads it stored', async (t) => {
+  const { context, page, problems } = await newPage();
+  try {
+    await login(page, 'analyst');
+    await t.test('the queue offers 启动筛查 to a provincial user', async () => {
+      await page.goto('/leads');
+      await Promise.all([page.waitForURL((u) => u.pathname === '/leads/screening'), page.click('#screening-link')]);
+    });
+    await t.test('the run starts, shows its progress and ends with the leads it stored', async () => {
+      // The form proposes the three days before today: the demo's screened period.
+      assert.ok(await page.locator('#screening-form input[name=from]').inputValue());
+      await Promise.all([page.waitForURL((u) => u.pathname === '/leads/screening'), page.click('#start-screening')]);
+      await page.locator('#screening-run').waitFor();
+      await page.locator('#screening-run[data-running="0"]').waitFor({ timeout: 180_000 });
+      const n = Number(await page.locator('#screening-leads').innerText());
+      assert.ok(n > 0, `leads stored: ${n}`);
+      assert.equal(await page.locator('#screening-stored tbody tr').count(), n);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'screening-run.png'), fullPage: true });
+      await Promise.all([
+        page.waitForURL(/\/leads\/\d+$/),
+        page.locator('#screening-stored tbody tr a').first().click(),
+      ]);
+    });
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+  const leader = await newPage();
+  try {
+    await login(leader.page, 'fz_leader');
+    await leader.page.goto('/leads');
+    assert.equal(await leader.page.locator('#screening-link').count(), 0, 'no button for a city leader');
+    const res = await leader.page.goto('/leads/screening');
+    assert.equal(res.status(), 403);
+  } finally {
+    await leader.context.close();
   }
 });

@@ -83,6 +83,7 @@ impl Entry {
             "accept" => "采纳",
             "dismiss" => "排除",
             "lift" => "撤销",
+            "start" => "启动",
             other => other,
         }
     }
@@ -513,12 +514,21 @@ pub fn entity_label(entity: &str) -> &str {
         "user" => "用户",
         "lead" => "线索",
         "suppression" => "疑点屏蔽",
+        "screening" => "数据筛查",
         other => other,
     }
 }
 
 /// The entity kinds a page offers as a filter.
-pub const ENTITIES: [&str; 6] = ["case", "facility", "outlet", "user", "lead", "suppression"];
+pub const ENTITIES: [&str; 7] = [
+    "case",
+    "facility",
+    "outlet",
+    "user",
+    "lead",
+    "suppression",
+    "screening",
+];
 
 /// The instant a China Standard Time day starts, as stored (`at` compares as text: every
 /// entry is written by [`crate::clock::now_rfc3339`] in UTC with microseconds).

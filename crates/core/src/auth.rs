@@ -54,6 +54,8 @@ pub enum Permission {
     Inspect,
     /// Keep the scoring rules, decompose indicators into tasks and run evaluations (效能评估).
     ManageAssessment,
+    /// Start a screening run of the whole province's monitoring archive from the page.
+    RunScreening,
 }
 
 impl Role {
@@ -106,7 +108,7 @@ impl Role {
         use Permission::*;
         match self {
             Role::ProvincialAdmin => true,
-            Role::ProvincialAnalyst => matches!(p, ReadLedger | HandleLeads),
+            Role::ProvincialAnalyst => matches!(p, ReadLedger | HandleLeads | RunScreening),
             Role::CityLeader => matches!(
                 p,
                 ReadLedger | WriteLedger | ManageUsers | HandleLeads | ReviewDossiers

@@ -63,7 +63,15 @@ pub async fn findings(
     if !fresh {
         run_year(db, year, seq, cal, policy).await?;
     }
-    read(db, area, year).await
+    read(db, area, year, None).await
+}
+
+/// The findings of one check in the stored run of a year for an area as it was computed,
+/// checking nothing (`None` before the year's first run): for a page that shows a count
+/// beside a link to 案卷检查, which brings the run up to date.
+pub async fn stored(db: &Db, area: &Area, year: i32, check: &str) -> Result<Option<Stored>> {
+    let s = read(db, area, year, Some(check)).await?;
+    Ok((!s.computed_at.is_empty()).then_some(s))
 }
 
 /// The last audit entry now: a run stores it as seen ([`store_year`]).
@@ -188,7 +196,7 @@ async fn insert(conn: &mut sqlx::AnyConnection, rows: &[Checked]) -> Result<()> 
 }
 
 /// The stored findings of an area's cases of a year, by case in id order.
-async fn read(db: &Db, area: &Area, year: i32) -> Result<Stored> {
+async fn read(db: &Db, area: &Area, year: i32, check: Option<&str>) -> Result<Stored> {
     let computed_at: String =
         sqlx::query_scalar("SELECT computed_at FROM check_runs WHERE year = $1")
             .bind(year as i64)
@@ -201,6 +209,9 @@ async fn read(db: &Db, area: &Area, year: i32) -> Result<Stored> {
     );
     sql.bind(year as i64);
     sql.scope(area, "f");
+    if let Some(c) = check {
+        sql.push(" AND f.check_id = ").bind(c);
+    }
     sql.push(" ORDER BY f.case_id, f.position");
     let mut rows: Vec<Checked> = Vec::new();
     for r in sql.fetch_rows(db).await? {

@@ -140,6 +140,17 @@ pub struct Finding {
     pub dates: BTreeMap<String, NaiveDate>,
 }
 
+impl Finding {
+    /// C3's failure of a decision made after the term ran out, told by the dates it rests on
+    /// (the decision and the deadline: C3's other failures concern the extensions).
+    pub fn decided_past_term(&self) -> bool {
+        self.check == "C3"
+            && self.severity == Severity::Fail
+            && self.dates.contains_key("decided_on")
+            && self.dates.contains_key("deadline")
+    }
+}
+
 pub use crate::cases::rules::Policy;
 
 /// A supporting measure as recorded.
@@ -428,19 +439,57 @@ pub fn excluded_days(excluded: &[Excluded], from: NaiveDate, to: NaiveDate) -> i
     total
 }
 
+/// The shortest 办案期限 (C3): no case is past its term sooner after 立案.
+pub const TERM_DAYS: u64 = 90;
+
+/// A filed case's 办案期限 (C3) as it stands on a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Term {
+    /// 90, 120 with the extension, 150 with the collective second extension.
+    pub limit: i64,
+    /// Days of excluded periods (中止, 听证 …) from 立案 to the day.
+    pub excluded: i64,
+    /// The last day for the decision.
+    pub deadline: NaiveDate,
+}
+
+/// C3's term of a filed case, counting the excluded periods up to `until` (the decision, or
+/// today for a case not yet decided); `None` before 立案.
+pub fn term(d: &Dossier, cal: &Calendar, until: NaiveDate) -> Option<Term> {
+    let filed = d.dates.filed_on?;
+    let limit = match (d.term_extended_on, d.term_discussed_on) {
+        (Some(_), Some(_)) => 150,
+        (Some(_), None) => 120,
+        _ => TERM_DAYS as i64,
+    };
+    let excluded = excluded_days(&d.excluded, filed, until);
+    Some(Term {
+        limit,
+        excluded,
+        deadline: cal.calendar_deadline(filed, (limit + excluded) as u64),
+    })
+}
+
+/// A case filed and not decided that is past its 办案期限 on `today`: its term, which C3 will
+/// fail whatever day the decision comes.
+pub fn past_term(d: &Dossier, cal: &Calendar, today: NaiveDate) -> Option<Term> {
+    if d.dates.decided_on.is_some() {
+        return None;
+    }
+    term(d, cal, today).filter(|t| today > t.deadline)
+}
+
 /// C3: the decision within 90 days of 立案, 120 with an approved extension, 150 with the
 /// collective decision on a second one, not counting the excluded periods.
 fn c3_term(d: &Dossier, cal: &Calendar, o: &mut Out) {
     let (Some(filed), Some(decided)) = (d.dates.filed_on, d.dates.decided_on) else {
         return;
     };
-    let limit = match (d.term_extended_on, d.term_discussed_on) {
-        (Some(_), Some(_)) => 150,
-        (Some(_), None) => 120,
-        _ => 90,
-    };
-    let excluded = excluded_days(&d.excluded, filed, decided);
-    let deadline = cal.calendar_deadline(filed, (limit + excluded) as u64);
+    let Term {
+        limit,
+        excluded,
+        deadline,
+    } = term(d, cal, decided).expect("a filed case has a term");
     for (kind, key, on, days) in [
         (
             ApprovalKind::TermExtension,

@@ -395,23 +395,95 @@ async fn checked_rows(
     policy: &Policy,
     each: &mut impl FnMut(Checked),
 ) -> Result<Option<i64>> {
+    let Some((order, files)) = files_of(db, &rows).await? else {
+        return Ok(None);
+    };
+    let last = order.last().map(|c| c.case_id);
+    for mut c in order {
+        c.findings = checks::run(&files[&c.case_id], cal, policy);
+        each(c);
+    }
+    Ok(last)
+}
+
+/// The case files of rows in id order, with their side records; `None` for no rows.
+async fn files_of(
+    db: &Db,
+    rows: &[AnyRow],
+) -> Result<Option<(Vec<Checked>, HashMap<i64, Dossier>)>> {
     let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
         return Ok(None);
     };
     let (first, last): (i64, i64) = (first.get("id"), last.get("id"));
     let mut order = Vec::with_capacity(rows.len());
     let mut files = HashMap::with_capacity(rows.len());
-    for r in &rows {
+    for r in rows {
         let (c, d) = dossier_of(r);
         files.insert(c.case_id, d);
         order.push(c);
     }
     fill(db, &mut files, first, last).await?;
-    for mut c in order {
-        c.findings = checks::run(&files[&c.case_id], cal, policy);
-        each(c);
+    Ok(Some((order, files)))
+}
+
+/// An open case past its 办案期限 (C3's term, [`checks::past_term`]).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PastTerm {
+    pub case_id: i64,
+    pub case_no: String,
+    pub region_code: String,
+    #[schema(value_type = String, format = Date)]
+    pub filed_on: NaiveDate,
+    /// The last day the decision was due.
+    #[schema(value_type = String, format = Date)]
+    pub deadline: NaiveDate,
+}
+
+/// The cases of an area and statistical year filed, not decided, closed or withdrawn, and past
+/// their 办案期限 on `today`, the longest overdue first. Only cases filed more than
+/// [`checks::TERM_DAYS`] before today can be; their files are read and judged by C3's term.
+pub async fn past_term(
+    db: &Db,
+    area: &Area,
+    year: i32,
+    cal: &Calendar,
+    today: NaiveDate,
+) -> Result<Vec<PastTerm>> {
+    let earliest = today - chrono::Days::new(checks::TERM_DAYS);
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let mut sql = Sql::new(&format!(
+            "SELECT {} FROM cases c WHERE c.decided_on IS NULL \
+             AND c.status NOT IN ('closed', 'withdrawn') AND c.filed_on < ",
+            case_columns()
+        ));
+        sql.bind(earliest.to_string());
+        sql.push(" AND c.id > ").bind(after);
+        sql.scope(area, "c");
+        sql.push(" AND c.year = ").bind(year as i64);
+        sql.push(" ORDER BY c.id LIMIT ").bind(CHUNK);
+        let rows = sql.fetch_rows(db).await?;
+        let Some((order, files)) = files_of(db, &rows).await? else {
+            break;
+        };
+        after = order.last().map_or(after, |c| c.case_id);
+        for c in order {
+            let d = &files[&c.case_id];
+            if let (Some(t), Some(filed_on)) = (checks::past_term(d, cal, today), d.dates.filed_on)
+            {
+                out.push(PastTerm {
+                    case_id: c.case_id,
+                    case_no: c.case_no,
+                    region_code: c.region_code,
+                    filed_on,
+                    deadline: t.deadline,
+                });
+            }
+        }
     }
-    Ok(Some(last))
+    out.sort_by(|a, b| a.deadline.cmp(&b.deadline).then(a.case_id.cmp(&b.case_id)));
+    Ok(out)
 }
 
 /// The next chunk of an area's cases after id `after`, as the driver returns them.

@@ -396,6 +396,14 @@ pub async fn list(db: &Db, area: &Area, f: &LeadFilter) -> Result<(Vec<LeadRow>,
         .await
 }
 
+/// How many leads of an area are open (awaiting a decision).
+pub async fn open_count(db: &Db, area: &Area) -> Result<i64> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM leads l WHERE l.status = ");
+    sql.bind(Status::Open.as_str());
+    sql.scope(area, "l");
+    sql.fetch_scalar(db).await
+}
+
 /// The industries of leads in scope, for the queue's filter.
 pub async fn industries(db: &Db, scope: &Scope) -> Result<Vec<String>> {
     let mut sql = Sql::new("SELECT DISTINCT l.industry AS v FROM leads l WHERE 1=1");
@@ -548,12 +556,14 @@ pub struct OutletRef {
 }
 
 /// What saving a run did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Saved {
     pub created: usize,
     pub updated: usize,
     /// Leads of the period already accepted or dismissed: left as they are.
     pub decided: usize,
+    /// The leads created or updated, in rank order.
+    pub ids: Vec<i64>,
 }
 
 /// Stores a run's leads for the period: a new lead per outlet, or the open lead of the same
@@ -649,6 +659,7 @@ pub async fn save_run(
                 (id, None)
             }
         };
+        saved.ids.push(id);
         for f in &lead.findings {
             sqlx::query(
                 "INSERT INTO lead_findings (lead_id, factor, signature, start_ts, end_ts, score, explanation, evidence) \

@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -624,14 +625,46 @@ pub fn write_findings(leads: &[Lead], format: Format, out: &mut dyn Write) -> an
     Ok(())
 }
 
-/// Screens a period of the archive and stores its leads (the command and the demo).
+/// How far a screening run has come, for whoever watches it: the series (an outlet's 10-minute
+/// or hourly data) screened of those read, and the outlets they belong to; all 0 while the
+/// archive is being read.
+#[derive(Debug, Default)]
+pub struct Progress {
+    done: AtomicUsize,
+    total: AtomicUsize,
+    outlets: AtomicUsize,
+    /// Draw a bar on standard error when it is a terminal (the command).
+    bar: bool,
+}
+
+impl Progress {
+    /// Progress that also draws a bar on a terminal.
+    pub fn with_bar() -> Self {
+        Progress {
+            bar: true,
+            ..Default::default()
+        }
+    }
+    /// (series screened, series in all, outlets in all).
+    pub fn get(&self) -> (usize, usize, usize) {
+        (
+            self.done.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+            self.outlets.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Screens a period of the archive and stores its leads as `actor`: the command, the demo and
+/// the screening page's background run all call this.
 pub async fn screen_and_save(
     db: &Db,
     data_dir: &Path,
     from: NaiveDate,
     to: NaiveDate,
     history_days: u32,
-    progress_bar: bool,
+    actor: &str,
+    progress: Arc<Progress>,
 ) -> anyhow::Result<(Run, leads::Saved)> {
     use std::io::IsTerminal;
     let reg = Arc::new(registry(db).await?);
@@ -640,7 +673,10 @@ pub async fn screen_and_save(
     let reg2 = reg.clone();
     let run = tokio::task::spawn_blocking(move || -> anyhow::Result<Run> {
         let loaded = load(&data_dir, &reg2, from, to, history_days)?;
-        let bar = if progress_bar && std::io::stderr().is_terminal() {
+        let outlets: HashSet<&str> = loaded.series.iter().map(|(_, p)| p.mn.as_str()).collect();
+        progress.outlets.store(outlets.len(), Ordering::Relaxed);
+        progress.total.store(loaded.series.len(), Ordering::Relaxed);
+        let bar = if progress.bar && std::io::stderr().is_terminal() {
             let b = indicatif::ProgressBar::new(loaded.series.len() as u64);
             b.set_message("筛查");
             b
@@ -648,6 +684,7 @@ pub async fn screen_and_save(
             indicatif::ProgressBar::hidden()
         };
         let run = screen_loaded(&loaded, &dismissed, &screen::Config::default(), &|n| {
+            progress.done.store(n, Ordering::Relaxed);
             bar.set_position(n as u64)
         });
         bar.finish_and_clear();
@@ -659,8 +696,35 @@ pub async fn screen_and_save(
         .iter()
         .map(|(mn, r)| (mn.clone(), r.at.clone()))
         .collect();
-    let saved = leads::save_run(db, "system:screen", (from, to), &refs, &run.leads).await?;
+    let saved = leads::save_run(db, actor, (from, to), &refs, &run.leads).await?;
     Ok((run, saved))
+}
+
+/// Records in the audit log that `actor` started screening the period (the page's runs; the
+/// leads a run stores are audited as they are saved).
+pub async fn record_start(
+    db: &Db,
+    actor: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    history_days: u32,
+) -> ecowarden_core::store::Result<()> {
+    let mut w = db.write().await?;
+    ecowarden_core::audit_log::append(
+        &mut w,
+        &ecowarden_core::audit_log::Change {
+            actor,
+            action: "start",
+            entity: "screening",
+            entity_id: format!("{from}..{to}"),
+            before: None,
+            after: Some(serde_json::json!({
+                "from": from.to_string(), "to": to.to_string(), "history_days": history_days,
+            })),
+        },
+    )
+    .await?;
+    w.commit().await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -938,7 +1002,8 @@ pub async fn seed_demo(
         today - chrono::Days::new(u64::from(days)),
         today - chrono::Days::new(1),
         history_days,
-        false,
+        "system:screen",
+        Default::default(),
     )
     .await?;
     Ok(DemoScreening {

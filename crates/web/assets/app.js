@@ -6,3 +6,9 @@ document.addEventListener('change', function (e) {
     el.form.submit();
   }
 });
+// A page part marked data-refresh="N" (a background run in progress) reloads the page every
+// N seconds until the server stops marking it.
+(function () {
+  var el = document.querySelector('[data-refresh]');
+  if (el) setTimeout(function () { window.location.reload(); }, 1000 * Number(el.dataset.refresh));
+})();

@@ -314,7 +314,7 @@ async fn dashboard(
         Some(y) => y,
         None => super::pages::latest_year(&app).await?,
     };
-    Ok(Json((*app.dashboard(&s.user().scope, year).await?).clone()))
+    Ok(Json(app.dashboard(&s.user().scope, year).await?.d.clone()))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

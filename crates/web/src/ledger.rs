@@ -4,8 +4,8 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::{FormRejection, RawFormRejection};
+use axum::extract::{Path, Query, RawForm, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -56,6 +56,10 @@ struct CasePage {
     measure_kinds: &'static [MeasureKind],
     referral_kinds: &'static [ReferralKind],
     message: String,
+    /// Why the form sent was not applied (empty: none was refused).
+    error: String,
+    /// The refused form's fields as typed, shown again in it.
+    kept: Kept,
     /// The screening lead the case was accepted from, if any.
     lead_id: Option<i64>,
     /// What the legal checks found (empty: all passed).
@@ -76,6 +80,28 @@ struct CasePage {
 }
 
 impl CasePage {
+    /// Whether `form` is the one that was refused.
+    fn refused_in(&self, form: &str) -> bool {
+        !self.error.is_empty() && self.kept.form == form
+    }
+    /// The value typed into a field of the refused form (empty for the other forms).
+    fn kv(&self, form: &str, name: &str) -> &str {
+        self.kept.get(form, name).unwrap_or("")
+    }
+    /// The typed value of a field of the refused form, or what is recorded.
+    fn kv_or(&self, form: &str, name: &str, recorded: &str) -> String {
+        self.kept.get(form, name).unwrap_or(recorded).to_owned()
+    }
+    /// The same for a date that may be unrecorded.
+    fn kv_opt(&self, form: &str, name: &str, recorded: &Option<String>) -> String {
+        self.kv_or(form, name, recorded.as_deref().unwrap_or(""))
+    }
+    /// Whether an option was the one chosen in the refused form.
+    fn ks(&self, form: &str, name: &str, v: impl std::fmt::Display) -> bool {
+        self.kept
+            .get(form, name)
+            .is_some_and(|k| k == v.to_string())
+    }
     /// (label, date) of each lifecycle step reached, in order.
     fn timeline(&self) -> Vec<(&'static str, &str)> {
         let c = &self.c;
@@ -135,26 +161,71 @@ pub async fn case_page(
     Query(q): Query<MessageQuery>,
 ) -> Result<Response> {
     require(&app, s.user(), Permission::ReadLedger, "/cases").await?;
+    let page = case_view(&app, &s, id, q.msg.unwrap_or_default(), Refused::none()).await?;
+    render(page)
+}
+
+/// A refused case-page form's fields as typed.
+#[derive(Debug, Default)]
+pub(super) struct Kept {
+    form: &'static str,
+    values: Vec<(String, String)>,
+}
+
+impl Kept {
+    fn get(&self, form: &str, name: &str) -> Option<&str> {
+        (self.form == form)
+            .then(|| self.values.iter().find(|(k, _)| k == name))
+            .flatten()
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A form the case page shows again: why it was refused and what was typed.
+struct Refused {
+    reason: String,
+    kept: Kept,
+}
+
+impl Refused {
+    fn none() -> Self {
+        Refused {
+            reason: String::new(),
+            kept: Kept::default(),
+        }
+    }
+}
+
+/// The case page, with a message after an action, or a refused form shown again.
+async fn case_view(
+    app: &AppState,
+    s: &CurrentUser,
+    id: i64,
+    message: String,
+    refused: Refused,
+) -> Result<CasePage> {
     let c = match cases::get(&app.db, &s.user().scope, id).await {
         Ok(c) => c,
-        Err(e) => return Err(refuse(&app, s.user(), &format!("/cases/{id}"), e.into()).await),
+        Err(e) => return Err(refuse(app, s.user(), &format!("/cases/{id}"), e.into()).await),
     };
     let d = workflow::detail(&app.db, &c).await?;
     let history = history_rows(
-        &app,
+        app,
         audit_log::history(&app.db, "case", &id.to_string()).await?,
     )
     .await?;
-    render(CasePage {
-        nav: Nav::new(&app, &s, "cases"),
+    Ok(CasePage {
+        nav: Nav::new(app, s, "cases"),
+        error: refused.reason,
+        kept: refused.kept,
         region_name: app.org.name(&c.region_code).to_owned(),
         next: workflow::next_stages(Status::parse(&c.status).unwrap_or(Status::Filed)),
         can_write: s.user().can(Permission::WriteLedger),
         measure_kinds: MeasureKind::ALL,
         referral_kinds: ReferralKind::ALL,
-        message: q.msg.unwrap_or_default(),
+        message,
         lead_id: ecowarden_monitoring::leads::for_case(&app.db, id).await?,
-        checks: super::checks::of_case(&app, s.user(), id).await?,
+        checks: super::checks::of_case(app, s.user(), id).await?,
         reviews: ecowarden_assessment::review::of_case(&app.db, id).await?,
         penalty_kinds: PenaltyKind::ALL,
         documents: documents::list(&app.db, id).await?,
@@ -176,6 +247,84 @@ pub async fn case_page(
         d,
         history,
     })
+}
+
+/// Why a case-page form was not applied: no access to the case (refused and logged as any
+/// access is), or a value or rule that stops it (named on the page, the form keeping what
+/// was typed).
+enum Refusal {
+    Access(cases::AccessError),
+    Invalid(String),
+}
+
+impl From<EntryError> for Refusal {
+    fn from(e: EntryError) -> Self {
+        match e {
+            EntryError::Access(a) => Refusal::Access(a),
+            e => Refusal::Invalid(e.to_string()),
+        }
+    }
+}
+
+impl From<WorkflowError> for Refusal {
+    fn from(e: WorkflowError) -> Self {
+        match e {
+            WorkflowError::Access(a) => Refusal::Access(a),
+            e => Refusal::Invalid(e.to_string()),
+        }
+    }
+}
+
+/// A value of the form that does not read ([`date`] and the like).
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Self {
+        Refusal::Invalid(e.to_string())
+    }
+}
+
+/// A case-page form as sent: its fields typed, and as typed (`form` names it for [`Kept`]).
+fn sent<T: serde::de::DeserializeOwned>(
+    form: &'static str,
+    body: std::result::Result<RawForm, RawFormRejection>,
+) -> Result<(T, Kept)> {
+    let RawForm(bytes) = body.map_err(|r| {
+        if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge
+        } else {
+            Error::BadRequest(format!("表单格式错误：{}", r.body_text()))
+        }
+    })?;
+    let typed = serde_urlencoded::from_bytes(&bytes)
+        .map_err(|e| Error::BadRequest(format!("表单格式错误：{e}")))?;
+    let values: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+        .map_err(|e| Error::BadRequest(format!("表单格式错误：{e}")))?;
+    let values = values.into_iter().filter(|(k, _)| k != "csrf").collect();
+    Ok((typed, Kept { form, values }))
+}
+
+/// The end of a case-page form: the page with what was done, or the refused form again
+/// (422) with its reason and what was typed.
+async fn finish(
+    app: &AppState,
+    s: &CurrentUser,
+    id: i64,
+    kept: Kept,
+    done: std::result::Result<String, Refusal>,
+) -> Result<Response> {
+    match done {
+        Ok(m) => Ok(back(id, &m)),
+        Err(Refusal::Access(e)) => {
+            Err(refuse(app, s.user(), &format!("/cases/{id}"), e.into()).await)
+        }
+        Err(Refusal::Invalid(reason)) => {
+            let page = case_view(app, s, id, String::new(), Refused { reason, kept }).await?;
+            Ok((
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                axum::response::Html(page.render()?),
+            )
+                .into_response())
+        }
+    }
 }
 
 /// After an action the case page is shown again with a message (PRG: a reload does not repeat it).
@@ -316,14 +465,18 @@ pub async fn transition(
     State(app): State<AppState>,
     s: CurrentUser,
     Path(id): Path<i64>,
-    form: std::result::Result<Form<TransitionInput>, FormRejection>,
+    form: std::result::Result<RawForm, RawFormRejection>,
 ) -> Result<Response> {
     require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
-    let Form(f) = form.map_err(super::form_rejection)?;
-    Ok(match apply_transition(&app, s.user(), id, &f).await? {
-        Ok(to) => back(id, &format!("已转为“{}”", to.label())),
-        Err(m) => back(id, &m),
-    })
+    let (f, kept) = sent::<TransitionInput>("transition", form)?;
+    let done = match apply_transition(&app, s.user(), id, &f).await {
+        Ok(Ok(to)) => Ok(format!("已转为“{}”", to.label())),
+        Ok(Err(m)) => Err(Refusal::Invalid(m)),
+        // A stage or date that does not read: the form again, as typed.
+        Err(e @ (Error::BadRequest(_) | Error::Unprocessable(_))) => Err(e.into()),
+        Err(e) => return Err(e),
+    };
+    finish(&app, &s, id, kept, done).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -341,39 +494,32 @@ pub async fn add_record(
     State(app): State<AppState>,
     s: CurrentUser,
     Path(id): Path<i64>,
-    form: std::result::Result<Form<RecordForm>, FormRejection>,
+    form: std::result::Result<RawForm, RawFormRejection>,
 ) -> Result<Response> {
     require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
-    let Form(f) = form.map_err(super::form_rejection)?;
-    let time = |v: &str, label: &str| {
-        chrono::NaiveDateTime::parse_from_str(v.trim(), records::TIME_FORMAT).map_err(|_| {
-            Error::Unprocessable(format!("{label}“{v}”无法识别，应为YYYY-MM-DDTHH:MM"))
-        })
-    };
-    let r = NewRecord {
-        kind: f.kind.trim().to_owned(),
-        started_at: time(&f.started_at, "开始时间")?,
-        ended_at: time(&f.ended_at, "结束时间")?,
-        place: f.place.clone(),
-        officers: vocab::parse_list(&f.officers, |x| Some(x.to_owned())).unwrap_or_default(),
-    };
-    let now = chrono::Utc::now()
-        .with_timezone(&ecowarden_core::clock::cst())
-        .naive_local();
+    let (f, kept) = sent::<RecordForm>("records", form)?;
     let u = s.user();
-    match records::record(&app.db, &u.scope, &u.username, id, &r, now).await {
-        Ok(_) => Ok(back(id, &format!("已登记{}", records::kind_label(&r.kind)))),
-        Err(e) => entry_refused(&app, u, id, e).await,
+    let done: std::result::Result<String, Refusal> = async {
+        let time = |v: &str, label: &str| {
+            chrono::NaiveDateTime::parse_from_str(v.trim(), records::TIME_FORMAT).map_err(|_| {
+                Refusal::Invalid(format!("{label}“{v}”无法识别，应为YYYY-MM-DDTHH:MM"))
+            })
+        };
+        let r = NewRecord {
+            kind: f.kind.trim().to_owned(),
+            started_at: time(&f.started_at, "开始时间")?,
+            ended_at: time(&f.ended_at, "结束时间")?,
+            place: f.place.clone(),
+            officers: vocab::parse_list(&f.officers, |x| Some(x.to_owned())).unwrap_or_default(),
+        };
+        let now = chrono::Utc::now()
+            .with_timezone(&ecowarden_core::clock::cst())
+            .naive_local();
+        records::record(&app.db, &u.scope, &u.username, id, &r, now).await?;
+        Ok(format!("已登记{}", records::kind_label(&r.kind)))
     }
-}
-
-/// A side-record entry that was not recorded: a case out of reach is refused (and logged)
-/// as any other access; a refused value is named on the case page, which keeps the menu.
-async fn entry_refused(app: &AppState, u: &User, id: i64, e: EntryError) -> Result<Response> {
-    match e {
-        EntryError::Access(e) => Err(refuse(app, u, &format!("/cases/{id}"), e.into()).await),
-        e => Ok(back(id, &e.to_string())),
-    }
+    .await;
+    finish(&app, &s, id, kept, done).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -389,38 +535,34 @@ pub async fn add_document(
     State(app): State<AppState>,
     s: CurrentUser,
     Path(id): Path<i64>,
-    form: std::result::Result<Form<DocumentForm>, FormRejection>,
+    form: std::result::Result<RawForm, RawFormRejection>,
 ) -> Result<Response> {
     require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
-    let Form(f) = form.map_err(super::form_rejection)?;
-    let doc_type = f
-        .doc_type
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| Error::Unprocessable(format!("未知的文书种类“{}”", f.doc_type)))?;
-    let signed_on = date(&f.signed_on, "签发日期")?;
+    let (f, kept) = sent::<DocumentForm>("documents", form)?;
     let u = s.user();
-    match documents::record(
-        &app.db,
-        &u.scope,
-        &u.username,
-        id,
-        &NewDocument {
+    let done: std::result::Result<String, Refusal> = async {
+        let doc_type = f
+            .doc_type
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| Refusal::Invalid(format!("未知的文书种类“{}”", f.doc_type)))?;
+        let document = NewDocument {
             doc_type,
             doc_no: f.doc_no.clone(),
-            signed_on,
-        },
-        ecowarden_core::clock::today(),
-    )
-    .await
-    {
-        Ok(_) => Ok(back(id, "已登记文书")),
-        Err(e) => entry_refused(&app, u, id, e).await,
+            signed_on: date(&f.signed_on, "签发日期")?,
+        };
+        let today = ecowarden_core::clock::today();
+        documents::record(&app.db, &u.scope, &u.username, id, &document, today).await?;
+        Ok("已登记文书".to_owned())
     }
+    .await;
+    finish(&app, &s, id, kept, done).await
 }
 
 /// A form of the case's procedural record: the entries it gives, or why a value does not read.
 pub trait EntryForm: serde::de::DeserializeOwned + Send {
+    /// The form's name on the case page (to show it again when refused).
+    const FORM: &'static str;
     /// What is recorded, for the message shown after.
     const DONE: &'static str;
     fn entries(self) -> std::result::Result<Vec<Entry>, String>;
@@ -433,22 +575,20 @@ pub async fn add_entries<F: EntryForm>(
     State(app): State<AppState>,
     s: CurrentUser,
     Path(id): Path<i64>,
-    form: std::result::Result<Form<F>, FormRejection>,
+    form: std::result::Result<RawForm, RawFormRejection>,
 ) -> Result<Response> {
     require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
-    let Form(f) = form.map_err(super::form_rejection)?;
-    let entries = match f.entries() {
-        Ok(v) => v,
-        Err(m) => return Ok(back(id, &m)),
-    };
+    let (f, kept) = sent::<F>(F::FORM, form)?;
     let u = s.user();
-    for e in &entries {
+    let done: std::result::Result<String, Refusal> = async {
         let today = ecowarden_core::clock::today();
-        if let Err(e) = procedure::record(&app.db, &u.scope, &u.username, id, e, today).await {
-            return entry_refused(&app, u, id, e).await;
+        for e in &f.entries().map_err(Refusal::Invalid)? {
+            procedure::record(&app.db, &u.scope, &u.username, id, e, today).await?;
         }
+        Ok(F::DONE.to_owned())
     }
-    Ok(back(id, F::DONE))
+    .await;
+    finish(&app, &s, id, kept, done).await
 }
 
 /// A vocabulary value by code or label; an unknown one is named with what is allowed.
@@ -475,6 +615,7 @@ pub struct ApprovalForm {
 }
 
 impl EntryForm for ApprovalForm {
+    const FORM: &'static str = "approvals";
     const DONE: &'static str = "已登记审批";
     fn entries(self) -> std::result::Result<Vec<Entry>, String> {
         let kind = known(
@@ -501,6 +642,7 @@ pub struct EvidenceForm {
 }
 
 impl EntryForm for EvidenceForm {
+    const FORM: &'static str = "evidence";
     const DONE: &'static str = "已登记证据";
     fn entries(self) -> std::result::Result<Vec<Entry>, String> {
         let kind = known(
@@ -528,6 +670,7 @@ pub struct ProvisionForm {
 }
 
 impl EntryForm for ProvisionForm {
+    const FORM: &'static str = "provisions";
     const DONE: &'static str = "已登记条款";
     fn entries(self) -> std::result::Result<Vec<Entry>, String> {
         let role = known(
@@ -551,24 +694,17 @@ pub async fn record_hearing(
     State(app): State<AppState>,
     s: CurrentUser,
     Path(id): Path<i64>,
-    form: std::result::Result<Form<HearingInput>, FormRejection>,
+    form: std::result::Result<RawForm, RawFormRejection>,
 ) -> Result<Response> {
     require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
-    let Form(f) = form.map_err(super::form_rejection)?;
+    let (f, kept) = sent::<HearingInput>("hearing", form)?;
     let u = s.user();
-    match procedure::record_hearing(
-        &app.db,
-        &u.scope,
-        &u.username,
-        id,
-        &f,
-        ecowarden_core::clock::today(),
-    )
-    .await
-    {
-        Ok(()) => Ok(back(id, "已保存告知、听证与裁量记录")),
-        Err(e) => entry_refused(&app, u, id, e).await,
-    }
+    let today = ecowarden_core::clock::today();
+    let done = procedure::record_hearing(&app.db, &u.scope, &u.username, id, &f, today)
+        .await
+        .map(|()| "已保存告知、听证与裁量记录".to_owned())
+        .map_err(Refusal::from);
+    finish(&app, &s, id, kept, done).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -589,42 +725,42 @@ pub async fn add_measure(
     State(app): State<AppState>,
     s: CurrentUser,
     Path(id): Path<i64>,
-    form: std::result::Result<Form<MeasureForm>, FormRejection>,
+    form: std::result::Result<RawForm, RawFormRejection>,
 ) -> Result<Response> {
     require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
-    let Form(f) = form.map_err(super::form_rejection)?;
-    let kind = MeasureKind::parse(&f.kind)
-        .ok_or_else(|| Error::Unprocessable(format!("未知的配套措施“{}”", f.kind)))?;
-    let input = MeasureInput {
-        kind,
-        decided_on: date(&f.decided_on, "决定日期")?,
-        items: f.items.trim().to_owned(),
-        restriction: match (kind, f.restriction.as_str()) {
-            (MeasureKind::ProductionRestriction, "suspension") => Some("suspension"),
-            (MeasureKind::ProductionRestriction, _) => Some("restriction"),
-            _ => None,
-        },
-        days: match f.days.trim() {
-            "" => None,
-            d => Some(
-                d.parse()
-                    .map_err(|_| Error::Unprocessable(format!("天数“{d}”应为整数")))?,
-            ),
-        },
-        amount: match f.amount.trim() {
-            "" => Money::ZERO,
-            a => a
-                .parse()
-                .map_err(|e: ecowarden_core::ids::ParseIdError| Error::Unprocessable(e.0))?,
-        },
-    };
-    match workflow::add_measure(&app.db, &s.user().scope, &s.user().username, id, &input).await {
-        Ok(_) => Ok(back(id, &format!("已登记{}", kind.label()))),
-        Err(WorkflowError::Access(e)) => {
-            Err(refuse(&app, s.user(), &format!("/cases/{id}"), e.into()).await)
-        }
-        Err(e) => Ok(back(id, &e.to_string())),
+    let (f, kept) = sent::<MeasureForm>("measures", form)?;
+    let u = s.user();
+    let done: std::result::Result<String, Refusal> = async {
+        let kind = MeasureKind::parse(&f.kind)
+            .ok_or_else(|| Refusal::Invalid(format!("未知的配套措施“{}”", f.kind)))?;
+        let input = MeasureInput {
+            kind,
+            decided_on: date(&f.decided_on, "决定日期")?,
+            items: f.items.trim().to_owned(),
+            restriction: match (kind, f.restriction.as_str()) {
+                (MeasureKind::ProductionRestriction, "suspension") => Some("suspension"),
+                (MeasureKind::ProductionRestriction, _) => Some("restriction"),
+                _ => None,
+            },
+            days: match f.days.trim() {
+                "" => None,
+                d => Some(
+                    d.parse()
+                        .map_err(|_| Refusal::Invalid(format!("天数“{d}”应为整数")))?,
+                ),
+            },
+            amount: match f.amount.trim() {
+                "" => Money::ZERO,
+                a => a
+                    .parse()
+                    .map_err(|e: ecowarden_core::ids::ParseIdError| Refusal::Invalid(e.0))?,
+            },
+        };
+        workflow::add_measure(&app.db, &u.scope, &u.username, id, &input).await?;
+        Ok(format!("已登记{}", kind.label()))
     }
+    .await;
+    finish(&app, &s, id, kept, done).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -638,30 +774,20 @@ pub async fn add_referral(
     State(app): State<AppState>,
     s: CurrentUser,
     Path(id): Path<i64>,
-    form: std::result::Result<Form<ReferralForm>, FormRejection>,
+    form: std::result::Result<RawForm, RawFormRejection>,
 ) -> Result<Response> {
     require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
-    let Form(f) = form.map_err(super::form_rejection)?;
-    let kind = ReferralKind::parse(&f.kind)
-        .ok_or_else(|| Error::Unprocessable(format!("未知的移送类型“{}”", f.kind)))?;
-    let on = date(&f.referred_on, "移送日期")?;
-    match workflow::add_referral(
-        &app.db,
-        &s.user().scope,
-        &s.user().username,
-        id,
-        kind,
-        &f.agency,
-        on,
-    )
-    .await
-    {
-        Ok(_) => Ok(back(id, &format!("已登记{}", kind.label()))),
-        Err(WorkflowError::Access(e)) => {
-            Err(refuse(&app, s.user(), &format!("/cases/{id}"), e.into()).await)
-        }
-        Err(e) => Ok(back(id, &e.to_string())),
+    let (f, kept) = sent::<ReferralForm>("referrals", form)?;
+    let u = s.user();
+    let done: std::result::Result<String, Refusal> = async {
+        let kind = ReferralKind::parse(&f.kind)
+            .ok_or_else(|| Refusal::Invalid(format!("未知的移送类型“{}”", f.kind)))?;
+        let on = date(&f.referred_on, "移送日期")?;
+        workflow::add_referral(&app.db, &u.scope, &u.username, id, kind, &f.agency, on).await?;
+        Ok(format!("已登记{}", kind.label()))
     }
+    .await;
+    finish(&app, &s, id, kept, done).await
 }
 
 pub async fn referral_outcome(

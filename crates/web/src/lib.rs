@@ -19,6 +19,7 @@ mod monitoring;
 mod officer_sheets;
 mod pages;
 mod review;
+mod screening;
 pub mod session;
 
 use std::collections::HashMap;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub login_throttle: Arc<ecowarden_core::throttle::LoginThrottle>,
     /// Requests per address without a session: see `ecowarden_core::throttle::RateLimit`.
     pub rate_limit: Arc<ecowarden_core::throttle::RateLimit>,
+    /// The screening run started from the page (one at a time).
+    screening: Arc<screening::Job>,
 }
 
 /// Dashboard figures per (scope, year).
@@ -84,18 +87,30 @@ pub struct AppState {
 /// - **Warmed:** `serve` computes the province and every city for the latest year in the
 ///   background at start ([`AppState::warm_dashboards`]).
 pub struct DashboardCache {
-    slots: Mutex<HashMap<(String, i64), Arc<DashboardSlot>>>,
+    slots: Mutex<HashMap<DashboardKey, Arc<DashboardSlot>>>,
     permits: tokio::sync::Semaphore,
+}
+
+/// A cache entry's scope (as text), year and the last day of the period (none: all of it).
+type DashboardKey = (String, i64, Option<chrono::NaiveDate>);
+
+/// What the dashboard shows of a scope and year that takes a scan: the figures and the open
+/// cases past their 办案期限 (judged from every open case's file, so cached with the figures).
+#[derive(Debug, Default)]
+pub struct DashboardFigures {
+    pub d: Dashboard,
+    /// Empty for a period cut short (`through`): only the whole year's cases are judged.
+    pub past_term: Vec<ecowarden_ledger::dossier::PastTerm>,
 }
 
 #[derive(Default)]
 struct DashboardSlot {
-    value: Mutex<Option<(Instant, Arc<Dashboard>)>>,
+    value: Mutex<Option<(Instant, Arc<DashboardFigures>)>>,
     computing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl DashboardSlot {
-    fn current(&self) -> Option<(Instant, Arc<Dashboard>)> {
+    fn current(&self) -> Option<(Instant, Arc<DashboardFigures>)> {
         self.value.lock().expect("lock").clone()
     }
 }
@@ -108,11 +123,16 @@ impl DashboardCache {
         }
     }
 
-    fn slot(&self, scope: &Scope, year: i64) -> Arc<DashboardSlot> {
+    fn slot(
+        &self,
+        scope: &Scope,
+        year: i64,
+        through: Option<chrono::NaiveDate>,
+    ) -> Arc<DashboardSlot> {
         self.slots
             .lock()
             .expect("lock")
-            .entry((format!("{scope:?}"), year))
+            .entry((format!("{scope:?}"), year, through))
             .or_default()
             .clone()
     }
@@ -136,6 +156,7 @@ impl AppState {
             receiver: None,
             login_throttle: Arc::new(ecowarden_core::throttle::LoginThrottle::new()),
             rate_limit: Arc::new(rate_limit),
+            screening: Default::default(),
         }
     }
 
@@ -150,8 +171,23 @@ impl AppState {
 
     /// The dashboard figures of a scope and year, from the cache when it has them (see
     /// [`DashboardCache`]).
-    pub async fn dashboard(&self, scope: &Scope, year: i64) -> Result<Arc<Dashboard>, Error> {
-        let slot = self.dashboards.slot(scope, year);
+    pub async fn dashboard(
+        &self,
+        scope: &Scope,
+        year: i64,
+    ) -> Result<Arc<DashboardFigures>, Error> {
+        self.dashboard_through(scope, year, None).await
+    }
+
+    /// [`AppState::dashboard`] of the cases up to a day of the year (`through`, the same
+    /// period of last year for a year in progress).
+    pub async fn dashboard_through(
+        &self,
+        scope: &Scope,
+        year: i64,
+        through: Option<chrono::NaiveDate>,
+    ) -> Result<Arc<DashboardFigures>, Error> {
+        let slot = self.dashboards.slot(scope, year, through);
         if let Some((at, d)) = slot.current() {
             if at.elapsed() >= DASHBOARD_TTL
                 && let Ok(guard) = slot.computing.clone().try_lock_owned()
@@ -159,7 +195,7 @@ impl AppState {
                 let (app, scope) = (self.clone(), scope.clone());
                 tokio::spawn(async move {
                     let _guard = guard;
-                    if let Err(e) = app.compute_dashboard(&slot, &scope, year).await {
+                    if let Err(e) = app.compute_dashboard(&slot, &scope, year, through).await {
                         tracing::warn!("dashboard refresh for {scope:?} {year}: {e}");
                     }
                 });
@@ -170,7 +206,7 @@ impl AppState {
         if let Some((_, d)) = slot.current() {
             return Ok(d);
         }
-        Ok(self.compute_dashboard(&slot, scope, year).await?)
+        Ok(self.compute_dashboard(&slot, scope, year, through).await?)
     }
 
     async fn compute_dashboard(
@@ -178,7 +214,8 @@ impl AppState {
         slot: &DashboardSlot,
         scope: &Scope,
         year: i64,
-    ) -> ecowarden_core::store::Result<Arc<Dashboard>> {
+        through: Option<chrono::NaiveDate>,
+    ) -> ecowarden_core::store::Result<Arc<DashboardFigures>> {
         let _permit = self
             .dashboards
             .permits
@@ -186,9 +223,25 @@ impl AppState {
             .await
             .expect("never closed");
         let d =
-            Arc::new(ecowarden_ledger::cases::dashboard(&self.db, &self.org, scope, year).await?);
-        *slot.value.lock().expect("lock") = Some((Instant::now(), d.clone()));
-        Ok(d)
+            ecowarden_ledger::cases::dashboard_through(&self.db, &self.org, scope, year, through)
+                .await?;
+        let past_term = match through {
+            Some(_) => Vec::new(),
+            None => {
+                let cal = ecowarden_ledger::calendar::load(&self.db).await?;
+                ecowarden_ledger::dossier::past_term(
+                    &self.db,
+                    &Area::whole(scope),
+                    year as i32,
+                    &cal,
+                    ecowarden_core::clock::today(),
+                )
+                .await?
+            }
+        };
+        let f = Arc::new(DashboardFigures { d, past_term });
+        *slot.value.lock().expect("lock") = Some((Instant::now(), f.clone()));
+        Ok(f)
     }
 
     /// Computes the dashboards of the province and of every city for the latest year, one
@@ -307,6 +360,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/leads/{id}/accept"),
     ("POST", "/leads/{id}/dismiss"),
     ("GET", "/leads/suppressions"),
+    ("GET", "/leads/screening"),
+    ("POST", "/leads/screening"),
     ("POST", "/leads/suppressions/{id}/lift"),
     ("GET", "/api/v1/leads"),
     ("GET", "/api/v1/leads/{id}"),
@@ -416,6 +471,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(monitoring::pages())
         .merge(leads::pages())
+        .merge(screening::pages())
         .merge(review::pages())
         .merge(inspection::pages())
         .merge(assessment::pages());

@@ -212,6 +212,10 @@ impl Nav {
     pub fn can_write(&self) -> bool {
         self.role.can(Permission::WriteLedger)
     }
+    /// Whether the role may start a screening run from the page.
+    pub fn can_screen(&self) -> bool {
+        self.role.can(Permission::RunScreening)
+    }
 }
 
 pub(crate) fn render(t: impl Template) -> Result<Response> {
@@ -232,18 +236,56 @@ struct DashboardPage {
     nav: Nav,
     year: i64,
     years: Vec<i64>,
-    d: std::sync::Arc<cases::Dashboard>,
+    d: std::sync::Arc<super::DashboardFigures>,
+    /// The same period of last year (the whole year, or up to today's date a year ago).
+    before: std::sync::Arc<super::DashboardFigures>,
+    /// What "the same period" was, in words.
+    before_label: String,
     /// Rectification items of inspection audits past their deadline, in scope.
     overdue: Vec<ecowarden_assessment::inspection::RectificationRow>,
     /// Assessment tasks past their deadline and not done, whose owner is in scope.
     overdue_tasks: Vec<ecowarden_assessment::tasks::Task>,
-    fine_wan: String,
+    /// The sub-regions ranked (none for a county), and by what.
+    ranking: Vec<cases::Ranked>,
+    rank_by_fines: bool,
+    /// 县（市、区） under a city, 设区市 under the province.
+    sub_label: &'static str,
+    /// Cases decided after their term (C3 in the stored check run); `None` before a run.
+    decided_late: Option<usize>,
+    /// Open listed supervisions (挂牌督办) in scope, earliest deadline first.
+    listed: Vec<ecowarden_ledger::cooperation::ListedSupervision>,
+    pending_leads: i64,
+    top_leads: Vec<ecowarden_monitoring::leads::LeadRow>,
+    today: String,
     chart_json: String,
 }
 
+/// Rows of the past-term list shown on the dashboard; the count covers them all.
+const PAST_TERM_SHOWN: usize = 20;
+
+impl DashboardPage {
+    /// 同比 of a figure, in words: "+12.5%", "-3.0%", or that last year had none.
+    fn yoy(&self, now: &i64, before: &i64) -> String {
+        match cases::year_on_year(*now, *before) {
+            Some(c) => format!("{:+.1}%", c * 100.0),
+            None if *now == 0 => "持平".into(),
+            None => "去年同期为0".into(),
+        }
+    }
+    fn wan(&self, fen: &i64) -> String {
+        ecowarden_core::ids::Money::from_fen(*fen).wan_yuan()
+    }
+    fn past_term_shown(&self) -> &[ecowarden_ledger::dossier::PastTerm] {
+        &self.d.past_term[..self.d.past_term.len().min(PAST_TERM_SHOWN)]
+    }
+}
+
 #[derive(Debug, Deserialize)]
-pub struct YearQuery {
+pub struct DashboardQuery {
+    #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
     year: Option<i64>,
+    /// `fines` ranks the sub-regions by fines; anything else by cases.
+    rank: Option<String>,
 }
 
 /// The latest year with cases, or the current year on an empty ledger.
@@ -252,49 +294,111 @@ pub async fn latest_year(app: &AppState) -> Result<i64> {
     Ok(y.unwrap_or_else(|| chrono::Datelike::year(&clock::today()) as i64))
 }
 
+/// The last day of "the same period last year" for `year`: a year ago today while the year
+/// is in progress (29 February read as the 28th), none (the whole year) once it is over.
+fn same_period_end(year: i64, today: chrono::NaiveDate) -> Option<chrono::NaiveDate> {
+    use chrono::Datelike;
+    if i64::from(today.year()) != year {
+        return None;
+    }
+    today
+        .with_year(today.year() - 1)
+        .or_else(|| today.pred_opt()?.with_year(today.year() - 1))
+}
+
 pub async fn dashboard(
     State(app): State<AppState>,
     s: CurrentUser,
-    Query(q): Query<YearQuery>,
+    Query(q): Query<DashboardQuery>,
 ) -> Result<Response> {
     require(&app, s.user(), Permission::ReadLedger, "/").await?;
     let latest = latest_year(&app).await?;
     let year = q.year.unwrap_or(latest);
-    let d = app.dashboard(&s.user().scope, year).await?;
+    let scope = &s.user().scope;
+    let area = ecowarden_core::scope::Area::whole(scope);
+    let today = clock::today();
+    let d = app.dashboard(scope, year).await?;
+    let through = same_period_end(year, today);
+    let before = app.dashboard_through(scope, year - 1, through).await?;
+    let before_label = match through {
+        Some(t) => format!("{}年1月1日至{}", year - 1, t.format("%-m月%-d日")),
+        None => format!("{}年全年", year - 1),
+    };
+    let rank_by_fines = q.rank.as_deref() == Some("fines");
+    let by = if rank_by_fines {
+        cases::RankBy::Fines
+    } else {
+        cases::RankBy::Cases
+    };
+    let ranking = cases::ranking(&app.org, scope, &d.d, &before.d, by);
+    let own = match scope {
+        ecowarden_core::scope::Scope::County(c) => c.clone(),
+        ecowarden_core::scope::Scope::City(c) => c.clone(),
+        ecowarden_core::scope::Scope::Province => app.org.province().code.clone(),
+    };
+    // Every bar and slice opens the case list behind it (the year's cases of that month,
+    // sub-region, source or stage); the scope's own cases have no narrower list than the
+    // scope's, so their bar opens none.
+    let list = |k: &str, v: &str| format!("/cases?year={year}&{k}={v}");
     let chart_json = serde_json::json!({
+        // A county has no sub-regions to compare: its chart shows where its cases stand.
+        "county": matches!(scope, ecowarden_core::scope::Scope::County(_)),
         "months": (1..=12).map(|m| format!("{m}月")).collect::<Vec<_>>(),
-        "by_month": d.by_month,
-        "regions": d.by_region.iter().map(|r| &r.name).collect::<Vec<_>>(),
-        "region_cases": d.by_region.iter().map(|r| r.cases).collect::<Vec<_>>(),
-        "region_fines_wan": d.by_region.iter().map(|r| (r.fine_fen as f64 / 1_000_000.0 * 100.0).round() / 100.0).collect::<Vec<_>>(),
-        "sources": d.by_source.iter().map(|r| serde_json::json!({"name": r.label, "value": r.cases})).collect::<Vec<_>>(),
-        "statuses": d.by_status.iter().map(|r| &r.label).collect::<Vec<_>>(),
-        "status_cases": d.by_status.iter().map(|r| r.cases).collect::<Vec<_>>(),
+        "by_month": d.d.by_month,
+        "month_links": (1..=12).map(|m| list("month", &m.to_string())).collect::<Vec<_>>(),
+        "regions": d.d.by_region.iter().map(|r| &r.name).collect::<Vec<_>>(),
+        "region_links": d.d.by_region.iter().map(|r| (r.region_code != own).then(|| list("region", &r.region_code))).collect::<Vec<_>>(),
+        "region_cases": d.d.by_region.iter().map(|r| r.cases).collect::<Vec<_>>(),
+        "region_fines_wan": d.d.by_region.iter().map(|r| (r.fine_fen as f64 / 1_000_000.0 * 100.0).round() / 100.0).collect::<Vec<_>>(),
+        "sources": d.d.by_source.iter().map(|r| serde_json::json!({"name": r.label, "value": r.cases, "link": list("source", &r.code)})).collect::<Vec<_>>(),
+        "statuses": d.d.by_status.iter().map(|r| &r.label).collect::<Vec<_>>(),
+        "status_links": d.d.by_status.iter().map(|r| list("status", &r.code)).collect::<Vec<_>>(),
+        "status_cases": d.d.by_status.iter().map(|r| r.cases).collect::<Vec<_>>(),
     })
     .to_string()
     // Inside a <script> element "</" would end it early.
     .replace("</", "<\\/");
-    let overdue = ecowarden_assessment::inspection::overdue(
-        &app.db,
-        &ecowarden_core::scope::Area::whole(&s.user().scope),
-        clock::today(),
-    )
-    .await
-    .map_err(|e| Error::Internal(e.into()))?;
-    let overdue_tasks = ecowarden_assessment::tasks::overdue(
-        &app.db,
-        &ecowarden_core::scope::Area::whole(&s.user().scope),
-        clock::today(),
-    )
-    .await
-    .map_err(|e| Error::Internal(e.into()))?;
+    let overdue = ecowarden_assessment::inspection::overdue(&app.db, &area, today)
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    let overdue_tasks = ecowarden_assessment::tasks::overdue(&app.db, &area, today)
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    let decided_late = ecowarden_ledger::check_results::stored(&app.db, &area, year as i32, "C3")
+        .await?
+        .map(|st| {
+            st.rows
+                .iter()
+                .filter(|c| c.findings.iter().any(|f| f.decided_past_term()))
+                .count()
+        });
+    let listed = ecowarden_ledger::cooperation::listed_supervisions(&app.db, scope)
+        .await?
+        .into_iter()
+        .filter(|l| l.closed_on.is_none())
+        .collect();
+    let leads = ecowarden_monitoring::leads::LeadFilter::default();
+    let (mut top_leads, _) = ecowarden_monitoring::leads::list(&app.db, &area, &leads).await?;
+    top_leads.truncate(5);
     render(DashboardPage {
         overdue,
         overdue_tasks,
         nav: Nav::new(&app, &s, "dashboard"),
         year,
         years: (latest - 4..=latest).rev().collect(),
-        fine_wan: ecowarden_core::ids::Money::from_fen(d.fine_fen).wan_yuan(),
+        ranking,
+        rank_by_fines,
+        sub_label: match scope {
+            ecowarden_core::scope::Scope::Province => "设区市",
+            _ => "县（市、区）",
+        },
+        decided_late,
+        listed,
+        pending_leads: ecowarden_monitoring::leads::open_count(&app.db, &area).await?,
+        top_leads,
+        today: today.to_string(),
+        before,
+        before_label,
         d,
         chart_json,
     })
@@ -328,6 +432,9 @@ impl CasesPage {
             _ => None,
         };
         cur == Some(v)
+    }
+    fn month_selected(&self, m: &u32) -> bool {
+        self.f.month() == Some(*m)
     }
     fn year_value(&self) -> String {
         self.f.year.map(|y| y.to_string()).unwrap_or_default()
@@ -377,6 +484,7 @@ impl CasesPage {
 fn list_params(f: &CaseFilter) -> Vec<(&'static str, String)> {
     [
         ("year", f.year.map(|y| y.to_string())),
+        ("month", f.month().map(|m| m.to_string())),
         ("region", f.region.clone()),
         ("status", f.status.clone()),
         ("source", f.source.clone()),
@@ -742,4 +850,29 @@ pub async fn module(
         title: m.title,
         purpose: m.purpose,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_period_end;
+    use chrono::NaiveDate;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    /// 同比 of a year in progress compares with last year up to the same day; of a year that
+    /// is over, with the whole of last year.
+    #[test]
+    fn the_same_period_of_last_year() {
+        assert_eq!(
+            same_period_end(2026, d("2026-12-06")),
+            Some(d("2025-12-06"))
+        );
+        assert_eq!(
+            same_period_end(2024, d("2024-02-29")),
+            Some(d("2023-02-28"))
+        );
+        assert_eq!(same_period_end(2025, d("2026-12-06")), None);
+    }
 }

@@ -20,7 +20,7 @@ use ecowarden_monitoring::archive::{Message, Value};
 use ecowarden_monitoring::evidence::{self, EvidenceLog};
 use ecowarden_monitoring::ingest::session::Session;
 use ecowarden_monitoring::registry::{self, SaveError};
-use ecowarden_monitoring::screening::{Format, screen_and_save, write_findings};
+use ecowarden_monitoring::screening::{Format, Progress, screen_and_save, write_findings};
 use ecowarden_monitoring::simulate;
 
 use crate::cli::SimulateArgs;
@@ -389,8 +389,16 @@ pub async fn screen_command(
         anyhow::bail!("a workbook is binary: give --output FILE.xlsx or redirect standard output");
     }
     let db = ecowarden_core::open(settings).await?;
-    let (run, saved) =
-        screen_and_save(&db, &settings.data_dir, from, to, history_days, true).await?;
+    let (run, saved) = screen_and_save(
+        &db,
+        &settings.data_dir,
+        from,
+        to,
+        history_days,
+        "system:screen",
+        std::sync::Arc::new(Progress::with_bar()),
+    )
+    .await?;
     let mut out: Box<dyn std::io::Write> = match &output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,

@@ -308,9 +308,15 @@ async fn a_document_registered_on_the_case_page_completes_the_file() {
             ])
             .send()
     };
-    // Signed before the violation was found: refused, with the reason on the page.
+    // Signed before the violation was found: refused, with the reason on the page and the
+    // form as filled in.
     let r = post("2000-01-01").await.unwrap();
-    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.status().as_u16(), 422);
+    let refused = r.text().await.unwrap();
+    assert!(
+        refused.contains("value=\"台江送达〔2023〕1号\""),
+        "{refused}"
+    );
     assert!(!check().is_empty());
     let r = post(&served).await.unwrap();
     assert_eq!(r.status().as_u16(), 303);

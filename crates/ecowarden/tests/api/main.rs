@@ -8,6 +8,7 @@ mod audit;
 mod auth_flow;
 mod bad_input;
 mod checks;
+mod dashboard;
 mod helpers;
 mod individual;
 mod leads;

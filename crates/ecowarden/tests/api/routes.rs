@@ -371,13 +371,15 @@ const TABLE: &[Row] = &[
         anonymous: 303,
         expect: [422, 403, 422, 422, 422, 422, 422, 403],
     },
+    // A stage the case cannot take (or a stale version): writers in scope get the page again
+    // with the form as sent (422); nothing changes for the next row.
     Row {
         method: "POST",
         route: "/cases/{id}/transition",
         path: "/cases/{case}/transition",
         body: "to=suspended&on=2024-12-31&version=1",
         anonymous: 303,
-        expect: TAIJIANG_WRITE,
+        expect: [422, 403, 422, 422, 403, 422, 403, 403],
     },
     // Correcting 台江's case: the form for writers in scope; a stale version (0 never is
     // current) is refused inside the page after the scope check.
@@ -722,6 +724,24 @@ const TABLE: &[Row] = &[
         body: "",
         anonymous: 303,
         expect: ALL_OK,
+    },
+    // 启动筛查: the provincial administrator and analyst only. A reversed period is refused
+    // with the form as typed, so the table starts no run.
+    Row {
+        method: "GET",
+        route: "/leads/screening",
+        path: "/leads/screening",
+        body: "",
+        anonymous: 303,
+        expect: [200, 200, 403, 403, 403, 403, 403, 403],
+    },
+    Row {
+        method: "POST",
+        route: "/leads/screening",
+        path: "/leads/screening",
+        body: "from=2026-11-20&to=2026-11-10",
+        anonymous: 303,
+        expect: [422, 422, 403, 403, 403, 403, 403, 403],
     },
     // Without a reason nothing is lifted: the page comes back with the reason, and the
     // suppression stays for the next row.

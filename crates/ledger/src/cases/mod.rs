@@ -217,6 +217,11 @@ pub struct CaseFilter {
     /// A third-party provider's id, for its page.
     #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
     pub third_party: Option<i64>,
+    /// The statistical month, 1–12 (that of 立案, or of discovery when not filed: the month
+    /// the dashboard counts a case in), so a dashboard bar opens the cases behind it.
+    #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
+    #[param(minimum = 1, maximum = 12)]
+    pub month: Option<u32>,
     /// Discovered on or after this day (YYYY-MM-DD).
     #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
     #[param(value_type = Option<String>, format = Date)]
@@ -293,6 +298,10 @@ impl CaseFilter {
     fn query(&self) -> Option<&str> {
         self.q.as_deref().map(str::trim).filter(|s| !s.is_empty())
     }
+    /// The month filter when it names a month (anything else is ignored, as an unknown status is).
+    pub fn month(&self) -> Option<u32> {
+        self.month.filter(|m| (1..=12).contains(m))
+    }
     /// `ORDER BY` of the list: cases not yet filed come last either way.
     fn order(&self) -> String {
         let dir = if self.ascending() { "ASC" } else { "DESC" };
@@ -306,8 +315,9 @@ impl CaseFilter {
     /// What the total depends on (not the page, its size or the order), as a cache key.
     fn total_key(&self) -> String {
         format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
             self.year,
+            self.month(),
             self.region,
             self.status,
             self.source,
@@ -382,6 +392,10 @@ fn conditions(sql: &mut Sql, db: &Db, area: &Area, f: &CaseFilter) {
     }
     if let Some(s) = f.source.as_deref().and_then(CaseSource::parse) {
         sql.push(&col("source")).bind(s.as_str());
+    }
+    if let Some(m) = f.month() {
+        sql.push(&format!(" AND {STAT_MONTH} = "))
+            .bind(format!("{m:02}"));
     }
     if let Some(d) = f.from {
         sql.push(" AND c.discovered_on >= ").bind(d.to_string());
@@ -572,6 +586,10 @@ pub async fn get(db: &Db, scope: &Scope, id: i64) -> std::result::Result<CaseSum
     Ok(sql.fetch_in_scope(db, scope).await?)
 }
 
+/// The statistical month of a case `c` as two digits: that of 立案, or of discovery when not
+/// filed (as its year, `cases.year`, is).
+const STAT_MONTH: &str = "substr(COALESCE(c.filed_on, c.discovered_on), 6, 2)";
+
 /// Figures for the dashboard, for one scope and year.
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Dashboard {
@@ -627,20 +645,36 @@ pub async fn dashboard(
     scope: &Scope,
     year: i64,
 ) -> Result<Dashboard> {
+    dashboard_through(db, org, scope, year, None).await
+}
+
+/// [`dashboard`] of the cases whose statistical day (立案, or discovery) is on or before
+/// `through`, when given: the same period of an earlier year (同比 of a year in progress).
+pub async fn dashboard_through(
+    db: &Db,
+    org: &ecowarden_core::org::Org,
+    scope: &Scope,
+    year: i64,
+    through: Option<chrono::NaiveDate>,
+) -> Result<Dashboard> {
     let group_col = match scope {
         Scope::Province => "c.city_code",
         _ => "c.region_code",
     };
     let mut sql = Sql::new(&format!(
-        "SELECT substr(COALESCE(c.filed_on, c.discovered_on), 6, 2) AS m, {group_col} AS r, c.source AS s, \
+        "SELECT {STAT_MONTH} AS m, {group_col} AS r, c.source AS s, \
          c.status AS st, COUNT(*) AS n, {fine_sum} AS fine \
          FROM cases c WHERE c.year = ",
         fine_sum = fine_sum!()
     ));
     sql.bind(year);
     sql.scope(scope, "c");
+    if let Some(d) = through {
+        sql.push(" AND COALESCE(c.filed_on, c.discovered_on) <= ")
+            .bind(d.to_string());
+    }
     sql.push(&format!(
-        " GROUP BY substr(COALESCE(c.filed_on, c.discovered_on), 6, 2), {group_col}, c.source, c.status"
+        " GROUP BY {STAT_MONTH}, {group_col}, c.source, c.status"
     ));
     let groups: Vec<DashboardGroup> = sql.fetch_all(db).await?;
     let mut d = Dashboard {
@@ -707,4 +741,163 @@ pub async fn dashboard(
         })
         .collect();
     Ok(d)
+}
+
+/// The change of a figure against the same period of last year (同比) as a fraction (0.125 is
+/// +12.5%); `None` when last year's figure is 0 and there is nothing to compare with.
+pub fn year_on_year(now: i64, before: i64) -> Option<f64> {
+    (before != 0).then(|| (now as f64 - before as f64) / before as f64)
+}
+
+/// What the dashboard's ranking of sub-regions orders by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RankBy {
+    Cases,
+    Fines,
+}
+
+/// One sub-region in the dashboard's ranking, with last year's same period beside it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ranked {
+    pub rank: usize,
+    pub region_code: String,
+    pub name: String,
+    pub cases: i64,
+    pub fine_fen: i64,
+    pub cases_before: i64,
+    pub fine_before_fen: i64,
+}
+
+/// The sub-regions of a scope (the counties of a city, the cities and 平潭 of the province)
+/// ranked by the cases or fines of `now`, largest first; equal values share the better rank
+/// (1, 1, 3) and list in code order. Every sub-region is ranked, one without cases too, so a
+/// leader sees who recorded nothing. The scope's own cases (a city's detachment, the corps)
+/// belong to no sub-region; a county has none.
+pub fn ranking(
+    org: &ecowarden_core::org::Org,
+    scope: &Scope,
+    now: &Dashboard,
+    before: &Dashboard,
+    by: RankBy,
+) -> Vec<Ranked> {
+    let subs: Vec<&ecowarden_core::org::Region> = match scope {
+        Scope::Province => org.cities().collect(),
+        Scope::City(c) => org.counties_of(c).collect(),
+        Scope::County(_) => Vec::new(),
+    };
+    let figures = |d: &Dashboard, code: &str| {
+        d.by_region
+            .iter()
+            .find(|r| r.region_code == code)
+            .map_or((0, 0), |r| (r.cases, r.fine_fen))
+    };
+    let mut rows: Vec<Ranked> = subs
+        .into_iter()
+        .map(|r| {
+            let (cases, fine_fen) = figures(now, &r.code);
+            let (cases_before, fine_before_fen) = figures(before, &r.code);
+            Ranked {
+                rank: 0,
+                region_code: r.code.clone(),
+                name: r.name.clone(),
+                cases,
+                fine_fen,
+                cases_before,
+                fine_before_fen,
+            }
+        })
+        .collect();
+    let key = |r: &Ranked| match by {
+        RankBy::Cases => r.cases,
+        RankBy::Fines => r.fine_fen,
+    };
+    rows.sort_by(|a, b| key(b).cmp(&key(a)).then(a.region_code.cmp(&b.region_code)));
+    for i in 0..rows.len() {
+        rows[i].rank = if i > 0 && key(&rows[i]) == key(&rows[i - 1]) {
+            rows[i - 1].rank
+        } else {
+            i + 1
+        };
+    }
+    rows
+}
+
+#[cfg(test)]
+mod dashboard_tests {
+    use super::*;
+
+    fn figures(regions: &[(&str, i64, i64)]) -> Dashboard {
+        Dashboard {
+            by_region: regions
+                .iter()
+                .map(|(code, cases, fine_fen)| RegionFigures {
+                    region_code: (*code).into(),
+                    name: String::new(),
+                    cases: *cases,
+                    fine_fen: *fine_fen,
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn year_on_year_is_a_fraction_of_last_year() {
+        assert_eq!(year_on_year(4, 4), Some(0.0));
+        assert_eq!(year_on_year(3, 1), Some(2.0));
+        assert_eq!(year_on_year(1, 2), Some(-0.5));
+        assert_eq!(year_on_year(5, 0), None);
+        assert_eq!(year_on_year(0, 0), None);
+    }
+
+    /// Every county of the city is ranked, equal values share the better rank in code order,
+    /// and the city's own cases (its detachment) rank nowhere.
+    #[test]
+    fn the_counties_of_a_city_ranked() {
+        let org: ecowarden_core::org::Org =
+            ecowarden_core::org::fujian_regions().into_iter().collect();
+        let scope = Scope::City("350100".into());
+        let now = figures(&[
+            ("350100", 9, 900),
+            ("350102", 3, 100),
+            ("350103", 1, 500),
+            ("350104", 3, 0),
+        ]);
+        let before = figures(&[("350102", 1, 50)]);
+        let by_cases = ranking(&org, &scope, &now, &before, RankBy::Cases);
+        assert_eq!(by_cases.len(), org.counties_of("350100").count());
+        let top: Vec<(usize, &str, i64)> = by_cases[..4]
+            .iter()
+            .map(|r| (r.rank, r.region_code.as_str(), r.cases))
+            .collect();
+        assert_eq!(
+            top,
+            vec![
+                (1, "350102", 3),
+                (1, "350104", 3),
+                (3, "350103", 1),
+                (4, "350105", 0)
+            ]
+        );
+        assert_eq!(
+            (by_cases[0].cases_before, by_cases[0].fine_before_fen),
+            (1, 50)
+        );
+        assert!(by_cases.iter().all(|r| r.region_code != "350100"));
+        let by_fines = ranking(&org, &scope, &now, &before, RankBy::Fines);
+        assert_eq!(by_fines[0].region_code, "350103");
+        assert_eq!(by_fines[1].region_code, "350102");
+        assert!(
+            ranking(
+                &org,
+                &Scope::County("350102".into()),
+                &now,
+                &before,
+                RankBy::Cases
+            )
+            .is_empty()
+        );
+        let cities = ranking(&org, &Scope::Province, &now, &before, RankBy::Cases);
+        assert_eq!(cities.len(), org.cities().count());
+    }
 }

@@ -149,6 +149,63 @@ fn c2_limitation() {
     assert_eq!(checks_of(&f), Vec::<&str>::new());
 }
 
+/// An open case is past its term from the day after the one C3 would accept a decision on;
+/// an extension or a 中止 still running moves that day; a decided case is C3's alone.
+#[test]
+fn open_cases_past_their_term() {
+    let cal = Calendar::builtin();
+    let mut f = lawful();
+    f.dates.decided_on = None;
+    // Filed Monday 2023-03-06: 90 days end on Sunday 6-04, so the term runs to Monday 6-05.
+    let t = term(&f, &cal, d("2023-06-05")).unwrap();
+    assert_eq!((t.limit, t.excluded, t.deadline), (90, 0, d("2023-06-05")));
+    assert_eq!(past_term(&f, &cal, d("2023-06-05")), None);
+    assert_eq!(
+        past_term(&f, &cal, d("2023-06-06")).map(|t| t.deadline),
+        on("2023-06-05")
+    );
+    // The first extension: 120 days, to Tuesday 7-04.
+    f.term_extended_on = on("2023-05-30");
+    assert_eq!(past_term(&f, &cal, d("2023-07-04")), None);
+    assert_eq!(
+        past_term(&f, &cal, d("2023-07-05")).map(|t| t.limit),
+        Some(120)
+    );
+    // A suspension still running on the day counts out up to that day: never past.
+    f.excluded = vec![Excluded {
+        kind: SuspensionKind::Suspension,
+        start_on: d("2023-04-01"),
+        end_on: None,
+    }];
+    assert_eq!(past_term(&f, &cal, d("2024-01-01")), None);
+    // Decided: C3 judges it, past_term does not.
+    let decided = lawful();
+    assert_eq!(past_term(&decided, &cal, d("2030-01-01")), None);
+    // No 立案, no term.
+    let mut unfiled = lawful();
+    unfiled.dates.filed_on = None;
+    unfiled.dates.decided_on = None;
+    assert_eq!(term(&unfiled, &cal, d("2030-01-01")), None);
+}
+
+/// The decision-late failure of C3 is told from its other failures.
+#[test]
+fn decided_past_term_names_only_the_late_decision() {
+    let mut f = lawful();
+    f.dates.decided_on = on("2023-07-10");
+    let late = run(&f, &Calendar::builtin(), &Policy::default());
+    assert!(late.iter().any(Finding::decided_past_term));
+    let mut g = lawful();
+    g.term_discussed_on = on("2023-04-10");
+    let out_of_order = run(&g, &Calendar::builtin(), &Policy::default());
+    assert!(
+        out_of_order
+            .iter()
+            .any(|x| x.check == "C3" && x.severity == Severity::Fail)
+    );
+    assert!(!out_of_order.iter().any(Finding::decided_past_term));
+}
+
 #[test]
 fn c3_term() {
     let mut f = lawful();
