@@ -45,8 +45,8 @@ pub struct Calendar {
     workdays: HashSet<NaiveDate>,
     years: BTreeSet<i32>,
     /// Whether each day from 1 January of the first known year to 31 December of the last is
-    /// a working day, by days from `first`: the checks ask tens of times a case, a million
-    /// cases at a time, and two hash lookups a day cost more than the checks themselves.
+    /// a working day, by days from `first`: the checks count working days one day at a time,
+    /// several periods a case, a million cases at a time; an index, not two hash lookups.
     working: Vec<bool>,
     /// The first day of `working`, as days from the Common Era.
     first: i32,
