@@ -560,6 +560,8 @@ test('province: 案卷检查 lists the failed checks, a case page shows its own 
     await login(page, 'admin');
     await t.test('the list summarises the checks and lists the failed ones with their article', async () => {
       await page.goto('/checks?year=2023');
+      // The page shows the year's run in progress and reloads itself until it is done.
+      await page.locator('#check-summary').waitFor({ timeout: 120000 });
       const summary = await page.locator('#check-summary').innerText();
       assert.match(summary, /C5[\s\S]*告知与听证/, summary);
       await page.selectOption('select[name=check]', 'C5');

@@ -22,6 +22,7 @@ pub mod clock;
 pub mod config;
 pub mod ids;
 pub mod org;
+pub mod scan;
 pub mod scope;
 pub mod sheet;
 pub mod store;

@@ -52,6 +52,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
     Sqlx(sqlx::Error),
+    /// A [`crate::scan::Scan`]'s read failed.
+    #[error(transparent)]
+    Scan(#[from] rusqlite::Error),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -195,6 +198,18 @@ pub struct Db {
     /// The audit log's key and checkpoint (see [`crate::anchor`]); `None`: entries are
     /// written unkeyed and no checkpoint is kept (stores opened without settings).
     anchor: Option<Arc<Anchor>>,
+    /// The SQLite store's file, for [`crate::scan::Scan`]; `None` on PostgreSQL or in memory.
+    sqlite_file: Option<Arc<std::path::PathBuf>>,
+}
+
+/// The file a SQLite URL names (`sqlite:PATH` or `sqlite://PATH`, options after `?`); `None`
+/// for a store in memory.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty() || path == ":memory:" || options.contains("mode=memory");
+    (!in_memory).then(|| path.into())
 }
 
 /// A write transaction holding the process-wide write lock until commit or drop.
@@ -305,6 +320,7 @@ impl Db {
             backend,
             write_lock: Arc::new(Mutex::new(())),
             anchor: None,
+            sqlite_file: sqlite_file(&url).map(Arc::new),
         };
         db.migrate().await?;
         Ok(db)
@@ -346,6 +362,11 @@ impl Db {
             Backend::Sqlite => format!("group_concat({col}, ',')"),
             Backend::Postgres => format!("string_agg(CAST({col} AS TEXT), ',')"),
         }
+    }
+
+    /// The SQLite store's file; `None` on PostgreSQL or for a store in memory.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        self.sqlite_file.as_deref().map(|p| p.as_path())
     }
 
     /// This store with the audit log's key and checkpoint (see [`crate::open`]).
@@ -592,6 +613,16 @@ impl Sql {
     pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self
+    }
+
+    /// The statement with its `$n` placeholders.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The values of the placeholders, in order.
+    pub fn binds(&self) -> &[Value] {
+        &self.binds
     }
 
     /// Appends a placeholder for `v`.

@@ -69,5 +69,5 @@ fn main() {
             t.elapsed().as_secs_f64()
         );
     }
-    std::fs::remove_dir_all(&dir).ok();
+    common::clean(&dir);
 }

@@ -23,15 +23,16 @@ pub struct Options {
     /// The demo: simulated loggers send to the receiver, and a taken receiver port is
     /// replaced by a free one instead of failing.
     pub demo: bool,
-    /// Compute the province's and the cities' dashboards in the background at start.
-    pub warm_dashboards: bool,
+    /// Compute the province's and the cities' dashboards and the latest year's legal checks
+    /// in the background at start.
+    pub warm: bool,
 }
 
 /// A built application, listening but not yet serving.
 pub struct App {
     state: AppState,
     listener: tokio::net::TcpListener,
-    warm_dashboards: bool,
+    warm: bool,
 }
 
 impl App {
@@ -54,7 +55,7 @@ impl App {
         Ok(App {
             state: AppState::new(db, org, settings).with_receiver(receiver),
             listener,
-            warm_dashboards: opts.warm_dashboards,
+            warm: opts.warm,
         })
     }
 
@@ -69,8 +70,11 @@ impl App {
 
     /// Serves the web UI and the API until Ctrl-C.
     pub async fn run(self) -> anyhow::Result<()> {
-        if self.warm_dashboards {
+        if self.warm {
             self.state.warm_dashboards();
+            if let Err(e) = self.state.warm_checks().await {
+                tracing::warn!("legal checks warm-up: {e}");
+            }
         }
         ecowarden_web::serve(self.state, self.listener).await
     }

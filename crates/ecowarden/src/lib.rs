@@ -90,7 +90,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let opts = Options {
                 demo: false,
-                warm_dashboards: true,
+                warm: true,
             };
             App::build(settings, opts).await?.run().await?;
         }
@@ -129,7 +129,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if !seed_only {
                 let opts = Options {
                     demo: true,
-                    warm_dashboards: true,
+                    warm: true,
                 };
                 let app = App::build_on(db, settings, opts).await?;
                 println!("{}", demo_banner());

@@ -2,13 +2,18 @@
 //! answers from a table instead of checking a million files on every page load. A run checks
 //! every case of a year and keeps its findings with the time it was computed and the last
 //! audit entry it saw; a case changed since (any audited change: a stage, a measure, a
-//! document, an import) is checked again when the list is next read. Saving a holiday year
-//! clears the runs (working days changed).
+//! document, an import) is checked again when the list is next read. Runs go on in the
+//! background ([`Runs`]): a reader waits a moment, then sees the stored findings as they are
+//! with the run's progress. Saving a holiday year clears the runs (working days changed).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use sqlx::Row;
+use tokio::sync::watch;
 
 use crate::calendar::Calendar;
 use crate::checks::{self, Finding, Policy, Severity};
@@ -40,38 +45,137 @@ async fn last_seq(db: &Db) -> Result<i64> {
     )
 }
 
-/// The cases of an area and year with findings, from the stored run of the year: made when
-/// there is none or `refresh` asks for it, brought up to date for cases changed since.
+/// What a reader gets: the stored findings, and the progress of a run of the year still
+/// going on.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// The year's stored run (`None` before its first run has finished).
+    pub stored: Option<Stored>,
+    /// Cases checked and cases of the year, while a run brings the stored findings up to date.
+    pub computing: Option<(usize, usize)>,
+}
+
+/// The runs of years going on in the background, one per year at a time. A province-year of a
+/// million cases takes seconds to check, longer than a page view may wait: a page starts the
+/// run (or joins the one going on), waits a moment, and shows its progress if it is not done.
+#[derive(Default)]
+pub struct Runs {
+    years: Mutex<HashMap<i32, Arc<Progress>>>,
+}
+
+/// How far a background run of a year has come.
+#[derive(Debug)]
+struct Progress {
+    checked: AtomicUsize,
+    total: AtomicUsize,
+    done: watch::Sender<bool>,
+}
+
+impl Progress {
+    fn counts(&self) -> (usize, usize) {
+        (
+            self.checked.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Waits until the run is done, at most `wait` (`None`: however long it takes); true when
+    /// it is done.
+    async fn finished(&self, wait: Option<Duration>) -> bool {
+        let mut done = self.done.subscribe();
+        let finished = done.wait_for(|d| *d);
+        match wait {
+            Some(w) => matches!(tokio::time::timeout(w, finished).await, Ok(Ok(_))),
+            None => finished.await.is_ok(),
+        }
+    }
+}
+
+impl Runs {
+    /// The run of `year` going on, or a new one started in the background when the stored
+    /// findings are missing or stale (an audited change since) or `refresh` asks for it;
+    /// `None` when the stored findings are up to date.
+    async fn start(
+        self: &Arc<Self>,
+        db: &Db,
+        year: i32,
+        cal: &Calendar,
+        policy: &Policy,
+        refresh: bool,
+    ) -> Result<Option<Arc<Progress>>> {
+        if let Some(p) = self.years.lock().expect("lock").get(&year) {
+            return Ok(Some(p.clone()));
+        }
+        if !refresh
+            && let Some(seen) = seen(db, year).await?
+            && seen >= last_seq(db).await?
+        {
+            return Ok(None);
+        }
+        let mut years = self.years.lock().expect("lock");
+        if let Some(p) = years.get(&year) {
+            return Ok(Some(p.clone()));
+        }
+        let progress = Arc::new(Progress {
+            checked: AtomicUsize::new(0),
+            total: AtomicUsize::new(0),
+            done: watch::channel(false).0,
+        });
+        years.insert(year, progress.clone());
+        let (runs, db, cal, policy, p) = (
+            self.clone(),
+            db.clone(),
+            cal.clone(),
+            *policy,
+            progress.clone(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = bring_up_to_date(&db, year, &cal, &policy, refresh, &p).await {
+                tracing::warn!("legal checks of {year}: {e}");
+            }
+            runs.years.lock().expect("lock").remove(&year);
+            p.done.send_replace(true);
+        });
+        Ok(Some(progress))
+    }
+
+    /// Starts bringing `year`'s stored findings up to date in the background if they are not
+    /// (`serve` does it for the latest year at start, so the first visitor finds them).
+    pub async fn warm(self: &Arc<Self>, db: &Db, year: i32, cal: &Calendar, policy: &Policy) {
+        if let Err(e) = self.start(db, year, cal, policy, false).await {
+            tracing::warn!("legal checks of {year}: {e}");
+        }
+    }
+}
+
+/// The cases of an area and year with findings, from the stored run of the year. A run
+/// starts in the background when there is none, when cases changed since it (audited), or
+/// when `refresh` asks for it; the answer waits for it at most `wait` (`None`: until done),
+/// and after that gives the stored findings as they are with the run's progress.
+#[allow(clippy::too_many_arguments)]
 pub async fn findings(
     db: &Db,
+    runs: &Arc<Runs>,
     area: &Area,
     year: i32,
     cal: &Calendar,
     policy: &Policy,
     refresh: bool,
-) -> Result<Stored> {
-    let seq = last_seq(db).await?;
-    let run: Option<(String, i64)> =
-        sqlx::query_as("SELECT computed_at, audit_seq FROM check_runs WHERE year = $1")
-            .bind(year as i64)
-            .fetch_optional(db.pool())
-            .await?;
-    let fresh = match run {
-        Some((_, seen)) if !refresh => seen >= seq || recheck_changed(db, seq, cal, policy).await?,
-        _ => false,
+    wait: Option<Duration>,
+) -> Result<View> {
+    let computing = match runs.start(db, year, cal, policy, refresh).await? {
+        Some(p) if !p.finished(wait).await => Some(p.counts()),
+        _ => None,
     };
-    if !fresh {
-        run_year(db, year, seq, cal, policy).await?;
-    }
-    read(db, area, year, None).await
+    let stored = read(db, area, year, None).await?;
+    Ok(View { stored, computing })
 }
 
 /// The findings of one check in the stored run of a year for an area as it was computed,
 /// checking nothing (`None` before the year's first run): for a page that shows a count
 /// beside a link to 案卷检查, which brings the run up to date.
 pub async fn stored(db: &Db, area: &Area, year: i32, check: &str) -> Result<Option<Stored>> {
-    let s = read(db, area, year, Some(check)).await?;
-    Ok((!s.computed_at.is_empty()).then_some(s))
+    read(db, area, year, Some(check)).await
 }
 
 /// The last audit entry now: a run stores it as seen ([`store_year`]).
@@ -79,11 +183,55 @@ pub async fn audit_seq(db: &Db) -> Result<i64> {
     last_seq(db).await
 }
 
+/// The last audit entry the year's stored run has seen; `None` before its first run.
+async fn seen(db: &Db, year: i32) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT audit_seq FROM check_runs WHERE year = $1")
+            .bind(year as i64)
+            .fetch_optional(db.pool())
+            .await?,
+    )
+}
+
+/// Checks again the cases changed since the year's run, or the whole year when it has no run,
+/// too many changed, or `refresh` asks for it.
+async fn bring_up_to_date(
+    db: &Db,
+    year: i32,
+    cal: &Calendar,
+    policy: &Policy,
+    refresh: bool,
+    progress: &Progress,
+) -> Result<()> {
+    let seq = last_seq(db).await?;
+    let fresh = match seen(db, year).await? {
+        Some(seen) if !refresh => seen >= seq || recheck_changed(db, seq, cal, policy).await?,
+        _ => false,
+    };
+    if !fresh {
+        run_year(db, year, seq, cal, policy, progress).await?;
+    }
+    Ok(())
+}
+
 /// Checks every case of the year in the province and replaces the year's stored findings.
-async fn run_year(db: &Db, year: i32, seq: i64, cal: &Calendar, policy: &Policy) -> Result<()> {
+async fn run_year(
+    db: &Db,
+    year: i32,
+    seq: i64,
+    cal: &Calendar,
+    policy: &Policy,
+    progress: &Progress,
+) -> Result<()> {
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE year = $1")
+        .bind(year as i64)
+        .fetch_one(db.pool())
+        .await?;
+    progress.total.store(total as usize, Ordering::Relaxed);
     let mut rows = Vec::new();
     let province = Area::whole(&Scope::Province);
     dossier::check_all(db, &province, Some(year), cal, policy, |c| {
+        progress.checked.fetch_add(1, Ordering::Relaxed);
         if !c.findings.is_empty() {
             rows.push(c);
         }
@@ -195,14 +343,17 @@ async fn insert(conn: &mut sqlx::AnyConnection, rows: &[Checked]) -> Result<()> 
     Ok(())
 }
 
-/// The stored findings of an area's cases of a year, by case in id order.
-async fn read(db: &Db, area: &Area, year: i32, check: Option<&str>) -> Result<Stored> {
-    let computed_at: String =
+/// The stored findings (of one check, or all) of an area's cases of a year, by case in id
+/// order; `None` before the year's first run.
+async fn read(db: &Db, area: &Area, year: i32, check: Option<&str>) -> Result<Option<Stored>> {
+    let computed_at: Option<String> =
         sqlx::query_scalar("SELECT computed_at FROM check_runs WHERE year = $1")
             .bind(year as i64)
             .fetch_optional(db.pool())
-            .await?
-            .unwrap_or_default();
+            .await?;
+    let Some(computed_at) = computed_at else {
+        return Ok(None);
+    };
     let mut sql = Sql::new(
         "SELECT f.case_id, f.case_no, f.region_code, f.city_code, f.check_id, f.severity, \
          f.message, f.dates FROM check_findings f WHERE f.year = ",
@@ -244,5 +395,5 @@ async fn read(db: &Db, area: &Area, year: i32, check: Option<&str>) -> Result<St
             }),
         }
     }
-    Ok(Stored { computed_at, rows })
+    Ok(Some(Stored { computed_at, rows }))
 }

@@ -2,11 +2,7 @@
 //! every case in an area and year, in chunks of consecutive ids so a province-year of a
 //! million cases is a few range scans per chunk rather than a query per case.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::calendar::Calendar;
 use crate::cases::Status;
@@ -20,6 +16,7 @@ use crate::checks::{
 };
 use ecowarden_core::config::LegalSettings;
 use ecowarden_core::ids::Money;
+use ecowarden_core::scan::{Cols, Scan};
 use ecowarden_core::scope::Area;
 use ecowarden_core::store::{Db, Result, Sql};
 
@@ -97,18 +94,13 @@ fn case_columns() -> String {
 /// enough that a chunk's rows stay in cache.
 const CHUNK: i64 = 20_000;
 
-fn dossier_of(r: &AnyRow) -> (Checked, Dossier) {
-    let checked = Checked {
-        case_id: r.get(0),
-        case_no: r.get(1),
-        region_code: r.get(2),
-        city_code: r.get(3),
-        year: r.get(11),
-        findings: Vec::new(),
-    };
-    let packed: String = r.get(10);
+/// A case of the chunk being read and its file.
+type Files = Vec<(Checked, Dossier)>;
+
+fn dossier_of(r: &dyn Cols) -> (Checked, Dossier) {
+    let case_no = r.text(1).to_owned();
     let mut dates = [None; 25];
-    for (slot, text) in dates.iter_mut().zip(packed.split(',')) {
+    for (slot, text) in dates.iter_mut().zip(r.text(10).split(',')) {
         *slot = iso_date(text);
     }
     let [
@@ -138,14 +130,13 @@ fn dossier_of(r: &AnyRow) -> (Checked, Dossier) {
         preservation_handled_on,
         statement_on,
     ] = dates;
-    let flags: i64 = r.get(8);
-    let texts: String = r.get(9);
-    let mut texts = texts.split('|');
-    let mut text = || texts.next().unwrap_or("").to_owned();
+    let flags = r.int(8).unwrap_or(0);
+    let mut texts = r.text(9).split('|');
+    let mut text = || texts.next().unwrap_or("");
     let (service_method, closure_type, notice_kind) = (text(), text(), text());
     let d = Dossier {
-        case_no: checked.case_no.clone(),
-        status: Status::parse(&r.get::<String, _>(4)),
+        case_no: case_no.clone(),
+        status: Status::parse(r.text(4)),
         dates: Dates {
             discovered_on,
             filed_on,
@@ -164,20 +155,20 @@ fn dossier_of(r: &AnyRow) -> (Checked, Dossier) {
         filing_extended_on,
         term_extended_on,
         term_discussed_on,
-        penalty_kinds: parse_list(&r.get::<String, _>(5), PenaltyKind::parse).unwrap_or_default(),
-        fine: Money::from_fen(r.get(6)),
-        late_fee: Money::from_fen(r.get(7)),
+        penalty_kinds: parse_list(r.text(5), PenaltyKind::parse).unwrap_or_default(),
+        fine: Money::from_fen(r.int(6).unwrap_or(0)),
+        late_fee: Money::from_fen(r.int(7).unwrap_or(0)),
         statement_waived_on,
         hearing_notice_on,
         collective_discussion_on,
         legal_review_on,
-        service_method,
+        service_method: service_method.to_owned(),
         service_consent: flags & 4 != 0,
         deferral_approved_on,
         enforcement_applied_on,
         disclosed_on,
-        closure_type,
-        notice_kind: NoticeKind::parse(&notice_kind),
+        closure_type: closure_type.to_owned(),
+        notice_kind: NoticeKind::parse(notice_kind),
         statement_on,
         hearing_host_investigates: flags & 8 != 0,
         legal_basis_given: flags & 16 != 0,
@@ -185,6 +176,14 @@ fn dossier_of(r: &AnyRow) -> (Checked, Dossier) {
         preservation_approved_on,
         preservation_handled_on,
         ..Default::default()
+    };
+    let checked = Checked {
+        case_id: r.int(0).unwrap_or(0),
+        case_no,
+        region_code: r.text(2).to_owned(),
+        city_code: r.text(3).to_owned(),
+        year: r.int(11).unwrap_or(0),
+        findings: Vec::new(),
     };
     (checked, d)
 }
@@ -207,154 +206,188 @@ fn iso_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
 }
 
-/// A date column of a side-table row.
-fn date(r: &AnyRow, col: &str) -> Option<NaiveDate> {
-    r.get::<Option<String>, _>(col).and_then(|s| iso_date(&s))
-}
+/// How a side table's row (case id first) adds to its case's file.
+type Fill = fn(&mut Dossier, &dyn Cols);
 
-/// Fills the side tables (measures, referrals, excluded periods, records, documents, certified
-/// officers) of the cases with ids in `first..=last`.
-async fn fill(db: &Db, files: &mut HashMap<i64, Dossier>, first: i64, last: i64) -> Result<()> {
-    let range = |select: &str| {
+/// The side tables (measures, referrals, excluded periods, records, approvals, evidence,
+/// documents, certified officers) of the cases with ids in `first..=last`: each query with how
+/// its rows fill the files.
+fn side_queries(first: i64, last: i64) -> [(Sql, Fill); 8] {
+    let range = |select: &str, tail: &str| {
         let mut s = Sql::new(select);
-        s.bind(first).push(" AND ").bind(last);
+        s.bind(first).push(" AND ").bind(last).push(tail);
         s
     };
-    let rows: Vec<AnyRow> = range(
-        "SELECT case_id, kind, decided_on, extended_on, released_on, end_on, correction_served_on, \
-         reinspection_on, days, amount_fen FROM measures WHERE case_id BETWEEN ",
-    )
-    .fetch_rows(db)
-    .await?;
-    for r in &rows {
-        let (Some(d), Some(kind), Some(decided_on)) = (
-            files.get_mut(&r.get::<i64, _>("case_id")),
-            MeasureKind::parse(&r.get::<String, _>("kind")),
-            date(r, "decided_on"),
-        ) else {
-            continue;
-        };
-        d.measures.push(MeasureFacts {
-            kind,
-            decided_on,
-            extended_on: date(r, "extended_on"),
-            released_on: date(r, "released_on"),
-            end_on: date(r, "end_on"),
-            correction_served_on: date(r, "correction_served_on"),
-            reinspection_on: date(r, "reinspection_on"),
-            days: r.get("days"),
-            amount: Money::from_fen(r.get("amount_fen")),
-        });
-    }
-    let rows: Vec<AnyRow> = range(
-        "SELECT case_id, kind, referred_on, report_on, approved_on FROM referrals WHERE case_id BETWEEN ",
-    )
-    .fetch_rows(db)
-    .await?;
-    for r in &rows {
-        let (Some(d), Some(kind), Some(referred_on)) = (
-            files.get_mut(&r.get::<i64, _>("case_id")),
-            ReferralKind::parse(&r.get::<String, _>("kind")),
-            date(r, "referred_on"),
-        ) else {
-            continue;
-        };
-        d.referrals.push(ReferralFacts {
-            kind,
-            referred_on,
-            report_on: date(r, "report_on"),
-            approved_on: date(r, "approved_on"),
-        });
-    }
-    let rows: Vec<AnyRow> = range(
-        "SELECT case_id, kind, start_on, end_on FROM case_suspensions WHERE case_id BETWEEN ",
-    )
-    .fetch_rows(db)
-    .await?;
-    for r in &rows {
-        let (Some(d), Some(kind), Some(start_on)) = (
-            files.get_mut(&r.get::<i64, _>("case_id")),
-            SuspensionKind::parse(&r.get::<String, _>("kind")),
-            date(r, "start_on"),
-        ) else {
-            continue;
-        };
-        d.excluded.push(Excluded {
-            kind,
-            start_on,
-            end_on: date(r, "end_on"),
-        });
-    }
-    let rows: Vec<AnyRow> = range(
-        "SELECT case_id, kind, started_at, ended_at, officers FROM case_records WHERE case_id BETWEEN ",
-    )
-    .fetch_rows(db)
-    .await?;
-    for r in &rows {
-        if let Some(d) = files.get_mut(&r.get::<i64, _>("case_id")) {
-            let time = |col: &str| {
-                chrono::NaiveDateTime::parse_from_str(
-                    &r.get::<String, _>(col),
-                    records::TIME_FORMAT,
-                )
-                .ok()
-            };
-            d.records.push(RecordFacts {
-                kind: r.get("kind"),
-                started_at: time("started_at"),
-                ended_at: time("ended_at"),
-                officers: records::officers_of(&r.get::<String, _>("officers")),
-            });
-        }
-    }
-    let rows: Vec<AnyRow> =
-        range("SELECT case_id, kind, approved_on FROM case_approvals WHERE case_id BETWEEN ")
-            .fetch_rows(db)
-            .await?;
-    for r in &rows {
-        if let (Some(d), Some(kind), Some(on)) = (
-            files.get_mut(&r.get::<i64, _>("case_id")),
-            ApprovalKind::parse(&r.get::<String, _>("kind")),
-            date(r, "approved_on"),
-        ) {
-            d.approvals.push((kind, on));
-        }
-    }
-    let mut evidence = range(
-        "SELECT case_id, MAX(collected_on) AS last_on FROM case_evidence WHERE case_id BETWEEN ",
-    );
-    evidence.push(" GROUP BY case_id");
-    for r in &evidence.fetch_rows(db).await? {
-        if let Some(d) = files.get_mut(&r.get::<i64, _>(0)) {
-            d.last_evidence_on = date(r, "last_on");
-        }
-    }
-    // One row a case: the templates present as bits (numbers 1–62), not a row a document.
-    let mut docs = range(
-        "SELECT case_id, CAST(SUM(DISTINCT CAST(1 AS BIGINT) << CAST(doc_type AS INTEGER)) AS BIGINT) AS mask \
-         FROM case_documents WHERE doc_type BETWEEN 1 AND 62 AND case_id BETWEEN ",
-    );
-    docs.push(" GROUP BY case_id");
-    for r in &docs.fetch_rows(db).await? {
-        if let Some(d) = files.get_mut(&r.get::<i64, _>(0)) {
-            let mask: i64 = r.get(1);
-            d.documents = (1..=62).filter(|n| mask & (1 << n) != 0).collect();
-        }
-    }
     // Certified on the day of the decision (or of filing, before one): an officer who has
     // left since still acted lawfully then.
-    let mut officers = range(&format!(
-        "SELECT co.case_id, COUNT(*) AS n FROM case_officers co JOIN officers o ON o.id = co.officer_id \
+    let officers = format!(
+        "SELECT co.case_id, COUNT(*) FROM case_officers co JOIN officers o ON o.id = co.officer_id \
          JOIN cases c ON c.id = co.case_id WHERE {} AND co.case_id BETWEEN ",
         crate::cases::certified_on("COALESCE(c.decided_on, c.filed_on, c.discovered_on)")
-    ));
-    officers.push(" GROUP BY co.case_id");
-    for r in &officers.fetch_rows(db).await? {
-        if let Some(d) = files.get_mut(&r.get::<i64, _>(0)) {
-            d.certified_officers = r.get::<i64, _>(1) as usize;
+    );
+    [
+        (
+            range(
+                "SELECT case_id, kind, decided_on, extended_on, released_on, end_on, \
+                 correction_served_on, reinspection_on, days, amount_fen FROM measures \
+                 WHERE case_id BETWEEN ",
+                "",
+            ),
+            |d, r| {
+                if let (Some(kind), Some(decided_on)) =
+                    (MeasureKind::parse(r.text(1)), iso_date(r.text(2)))
+                {
+                    d.measures.push(MeasureFacts {
+                        kind,
+                        decided_on,
+                        extended_on: iso_date(r.text(3)),
+                        released_on: iso_date(r.text(4)),
+                        end_on: iso_date(r.text(5)),
+                        correction_served_on: iso_date(r.text(6)),
+                        reinspection_on: iso_date(r.text(7)),
+                        days: r.int(8),
+                        amount: Money::from_fen(r.int(9).unwrap_or(0)),
+                    });
+                }
+            },
+        ),
+        (
+            range(
+                "SELECT case_id, kind, referred_on, report_on, approved_on FROM referrals \
+                 WHERE case_id BETWEEN ",
+                "",
+            ),
+            |d, r| {
+                if let (Some(kind), Some(referred_on)) =
+                    (ReferralKind::parse(r.text(1)), iso_date(r.text(2)))
+                {
+                    d.referrals.push(ReferralFacts {
+                        kind,
+                        referred_on,
+                        report_on: iso_date(r.text(3)),
+                        approved_on: iso_date(r.text(4)),
+                    });
+                }
+            },
+        ),
+        (
+            range(
+                "SELECT case_id, kind, start_on, end_on FROM case_suspensions WHERE case_id BETWEEN ",
+                "",
+            ),
+            |d, r| {
+                if let (Some(kind), Some(start_on)) =
+                    (SuspensionKind::parse(r.text(1)), iso_date(r.text(2)))
+                {
+                    d.excluded.push(Excluded {
+                        kind,
+                        start_on,
+                        end_on: iso_date(r.text(3)),
+                    });
+                }
+            },
+        ),
+        (
+            range(
+                "SELECT case_id, kind, started_at, ended_at, officers FROM case_records \
+                 WHERE case_id BETWEEN ",
+                "",
+            ),
+            |d, r| {
+                let time =
+                    |i| chrono::NaiveDateTime::parse_from_str(r.text(i), records::TIME_FORMAT).ok();
+                d.records.push(RecordFacts {
+                    kind: r.text(1).to_owned(),
+                    started_at: time(2),
+                    ended_at: time(3),
+                    officers: records::officers_of(r.text(4)),
+                });
+            },
+        ),
+        (
+            range(
+                "SELECT case_id, kind, approved_on FROM case_approvals WHERE case_id BETWEEN ",
+                "",
+            ),
+            |d, r| {
+                if let (Some(kind), Some(on)) =
+                    (ApprovalKind::parse(r.text(1)), iso_date(r.text(2)))
+                {
+                    d.approvals.push((kind, on));
+                }
+            },
+        ),
+        (
+            range(
+                "SELECT case_id, MAX(collected_on) FROM case_evidence WHERE case_id BETWEEN ",
+                " GROUP BY case_id",
+            ),
+            |d, r| d.last_evidence_on = iso_date(r.text(1)),
+        ),
+        // One row a case: the templates present as bits (numbers 1–62), not a row a document.
+        (
+            range(
+                "SELECT case_id, CAST(SUM(DISTINCT CAST(1 AS BIGINT) << CAST(doc_type AS INTEGER)) AS BIGINT) \
+                 FROM case_documents WHERE doc_type BETWEEN 1 AND 62 AND case_id BETWEEN ",
+                " GROUP BY case_id",
+            ),
+            |d, r| {
+                let mask = r.int(1).unwrap_or(0);
+                d.documents = (1..=62).filter(|n| mask & (1 << n) != 0).collect();
+            },
+        ),
+        (range(&officers, " GROUP BY co.case_id"), |d, r| {
+            d.certified_officers = r.int(1).unwrap_or(0) as usize
+        }),
+    ]
+}
+
+/// Adds a side table's row to the file of its case, if the case is in the chunk.
+fn fill(files: &mut Files, fill: Fill, r: &dyn Cols) {
+    let id = r.int(0).unwrap_or(0);
+    if let Ok(i) = files.binary_search_by_key(&id, |(c, _)| c.case_id) {
+        fill(&mut files[i].1, r);
+    }
+}
+
+/// The files of the cases `sql` selects (in id order), read through the pool.
+async fn files_of(db: &Db, sql: Sql) -> Result<Files> {
+    let mut files: Files = sql
+        .fetch_rows(db)
+        .await?
+        .iter()
+        .map(|r| dossier_of(r))
+        .collect();
+    let (Some(first), Some(last)) = (files.first(), files.last()) else {
+        return Ok(files);
+    };
+    for (sql, f) in side_queries(first.0.case_id, last.0.case_id) {
+        for r in &sql.fetch_rows(db).await? {
+            fill(&mut files, f, r);
         }
     }
-    Ok(())
+    Ok(files)
+}
+
+/// [`files_of`], read by a [`Scan`].
+fn scanned_files(scan: &Scan, sql: &Sql) -> Result<Files> {
+    let mut files = Files::new();
+    scan.each(sql, |r| files.push(dossier_of(r)))?;
+    let (Some(first), Some(last)) = (files.first(), files.last()) else {
+        return Ok(files);
+    };
+    for (sql, f) in side_queries(first.0.case_id, last.0.case_id) {
+        scan.each(&sql, |r| fill(&mut files, f, r))?;
+    }
+    Ok(files)
+}
+
+/// Checks the files and hands each case's findings to `each`.
+fn check_files(files: Files, cal: &Calendar, policy: &Policy, each: &mut impl FnMut(Checked)) {
+    for (mut c, d) in files {
+        c.findings = checks::run(&d, cal, policy);
+        each(c);
+    }
 }
 
 /// The file of one case in an area, checked; `None` if there is no such case in it.
@@ -371,12 +404,11 @@ pub async fn check_case(
     ));
     sql.bind(case_id);
     sql.scope(area, "c");
-    let mut out = Vec::new();
-    checked_rows(db, sql.fetch_rows(db).await?, cal, policy, &mut |c| {
-        out.push(c)
-    })
-    .await?;
-    Ok(out.pop())
+    let mut out = None;
+    check_files(files_of(db, sql).await?, cal, policy, &mut |c| {
+        out = Some(c)
+    });
+    Ok(out)
 }
 
 /// The id of a case by its number, inside an area.
@@ -386,44 +418,6 @@ pub async fn case_id(db: &Db, area: &Area, case_no: &str) -> Result<Option<i64>>
     sql.scope(area, "c");
     let ids: Vec<(i64,)> = sql.fetch_all(db).await?;
     Ok(ids.first().map(|r| r.0))
-}
-
-async fn checked_rows(
-    db: &Db,
-    rows: Vec<AnyRow>,
-    cal: &Calendar,
-    policy: &Policy,
-    each: &mut impl FnMut(Checked),
-) -> Result<Option<i64>> {
-    let Some((order, files)) = files_of(db, &rows).await? else {
-        return Ok(None);
-    };
-    let last = order.last().map(|c| c.case_id);
-    for mut c in order {
-        c.findings = checks::run(&files[&c.case_id], cal, policy);
-        each(c);
-    }
-    Ok(last)
-}
-
-/// The case files of rows in id order, with their side records; `None` for no rows.
-async fn files_of(
-    db: &Db,
-    rows: &[AnyRow],
-) -> Result<Option<(Vec<Checked>, HashMap<i64, Dossier>)>> {
-    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
-        return Ok(None);
-    };
-    let (first, last): (i64, i64) = (first.get("id"), last.get("id"));
-    let mut order = Vec::with_capacity(rows.len());
-    let mut files = HashMap::with_capacity(rows.len());
-    for r in rows {
-        let (c, d) = dossier_of(r);
-        files.insert(c.case_id, d);
-        order.push(c);
-    }
-    fill(db, &mut files, first, last).await?;
-    Ok(Some((order, files)))
 }
 
 /// An open case past its 办案期限 (C3's term, [`checks::past_term`]).
@@ -463,14 +457,13 @@ pub async fn past_term(
         sql.scope(area, "c");
         sql.push(" AND c.year = ").bind(year as i64);
         sql.push(" ORDER BY c.id LIMIT ").bind(CHUNK);
-        let rows = sql.fetch_rows(db).await?;
-        let Some((order, files)) = files_of(db, &rows).await? else {
+        let files = files_of(db, sql).await?;
+        let Some(last) = files.last().map(|(c, _)| c.case_id) else {
             break;
         };
-        after = order.last().map_or(after, |c| c.case_id);
-        for c in order {
-            let d = &files[&c.case_id];
-            if let (Some(t), Some(filed_on)) = (checks::past_term(d, cal, today), d.dates.filed_on)
+        after = last;
+        for (c, d) in files {
+            if let (Some(t), Some(filed_on)) = (checks::past_term(&d, cal, today), d.dates.filed_on)
             {
                 out.push(PastTerm {
                     case_id: c.case_id,
@@ -486,7 +479,7 @@ pub async fn past_term(
     Ok(out)
 }
 
-/// The next chunk of an area's cases after id `after`, as the driver returns them.
+/// The next chunk of an area's cases after id `after`.
 fn chunk_query(area: &Area, year: Option<i32>, after: i64) -> Sql {
     let mut sql = Sql::new(&format!(
         "SELECT {} FROM cases c WHERE c.id > ",
@@ -503,8 +496,8 @@ fn chunk_query(area: &Area, year: Option<i32>, after: i64) -> Sql {
 
 /// Checks every case of an area (and of a statistical year: filed in it, or discovered in
 /// it when not filed), in id order, handing each case's findings to `each`. The next chunk
-/// is read while this one is checked: reading is the driver's threads' work, checking this
-/// one's, so on two cores the two overlap.
+/// is read while this one is checked, so on two cores the two overlap: on SQLite by a
+/// [`Scan`] on a thread of its own, on PostgreSQL through the pool.
 pub async fn check_all(
     db: &Db,
     area: &Area,
@@ -514,16 +507,44 @@ pub async fn check_all(
     mut each: impl FnMut(Checked),
 ) -> Result<usize> {
     let mut n = 0;
-    let mut rows = chunk_query(area, year, 0).fetch_rows(db).await?;
+    if let Some(scan) = Scan::open(db)? {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Files>>(1);
+        let area = area.clone();
+        let reader = tokio::task::spawn_blocking(move || {
+            let mut after = 0;
+            loop {
+                let files = scanned_files(&scan, &chunk_query(&area, year, after));
+                let next = match &files {
+                    Ok(f) => match f.last() {
+                        Some((c, _)) => c.case_id,
+                        None => return,
+                    },
+                    Err(_) => -1,
+                };
+                if tx.blocking_send(files).is_err() || next < 0 {
+                    return;
+                }
+                after = next;
+            }
+        });
+        while let Some(files) = rx.recv().await {
+            let files = files?;
+            n += files.len();
+            check_files(files, cal, policy, &mut each);
+        }
+        reader.await.expect("the chunk reader does not panic");
+        return Ok(n);
+    }
+    let mut files = files_of(db, chunk_query(area, year, 0)).await?;
     loop {
-        let Some(last) = rows.last().map(|r| r.get::<i64, _>(0)) else {
+        let Some(last) = files.last().map(|(c, _)| c.case_id) else {
             return Ok(n);
         };
-        n += rows.len();
+        n += files.len();
         let (reader, sql) = (db.clone(), chunk_query(area, year, last));
-        let next = tokio::spawn(async move { sql.fetch_rows(&reader).await });
-        checked_rows(db, rows, cal, policy, &mut each).await?;
-        rows = next.await.expect("the chunk reader does not panic")?;
+        let next = tokio::spawn(async move { files_of(&reader, sql).await });
+        check_files(files, cal, policy, &mut each);
+        files = next.await.expect("the chunk reader does not panic")?;
     }
 }
 

@@ -379,7 +379,7 @@ async fn case_history(
 /// Moves a case to its next stage under the same workflow rules as the case page: a step
 /// the law forbids (a decision without a prior notice, inside the hearing window, before a
 /// requested hearing; a fined case closed without payment, enforcement or closure type;
-/// fewer than two officers certified on the day) is refused with 422 and a Chinese message,
+/// fewer than two officers certified on the day) is refused with 409 and a Chinese message,
 /// a stale `version` too. Returns the case as it is after the step.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/transitions", tag = "cases", params(("id" = i64, Path)),
     request_body = super::ledger::TransitionInput,

@@ -1,6 +1,8 @@
 //! 案卷检查: the legal checks C1–C16 over the cases of a year and region in the user's scope,
 //! filtered by check, and their workbook. The case page shows one case's checks.
 
+use std::time::Duration;
+
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -50,13 +52,18 @@ pub(super) async fn of_case(app: &AppState, u: &User, case_id: i64) -> Result<Ve
     Ok(checked.map(|c| c.findings).unwrap_or_default())
 }
 
-/// The cases of the query's year and area with the findings it asks for.
+/// How long a page view waits for a run of the year before it shows the run's progress.
+const PAGE_WAIT: Duration = Duration::from_secs(1);
+
+/// The cases of the query's year and area with the findings it asks for, waiting for a run
+/// going on at most `wait` (`None`: until it is done).
 async fn failed(
     app: &AppState,
     u: &User,
     q: &ChecksQuery,
     path: &str,
-) -> Result<(Area, i32, check_results::Stored)> {
+    wait: Option<Duration>,
+) -> Result<(Area, i32, check_results::View)> {
     require(app, u, Permission::ReadLedger, path).await?;
     let area = super::area(app, u, q.region.as_deref(), path).await?;
     let year = match q.year {
@@ -65,15 +72,24 @@ async fn failed(
     };
     let cal = calendar::load(&app.db).await?;
     let refresh = q.refresh.as_deref().is_some_and(|r| !r.is_empty());
-    let mut stored =
-        check_results::findings(&app.db, &area, year, &cal, &policy(app), refresh).await?;
-    if let Some(id) = q.check() {
+    let mut view = check_results::findings(
+        &app.db,
+        &app.check_runs,
+        &area,
+        year,
+        &cal,
+        &policy(app),
+        refresh,
+        wait,
+    )
+    .await?;
+    if let (Some(id), Some(stored)) = (q.check(), &mut view.stored) {
         for c in &mut stored.rows {
             c.findings.retain(|f| f.check == id);
         }
         stored.rows.retain(|c| !c.findings.is_empty());
     }
-    Ok((area, year, stored))
+    Ok((area, year, view))
 }
 
 #[derive(Template)]
@@ -94,8 +110,12 @@ struct ChecksPage {
     query: String,
     /// The user keeps the holiday calendar (a link to it).
     keeps_calendar: bool,
-    /// When the stored run was computed, China time (changed cases are checked on reading).
+    /// When the stored run was computed, China time (changed cases are checked on reading);
+    /// empty before the year's first run.
     computed_at: String,
+    /// Cases checked and cases of the year while a run goes on: the page shows it and
+    /// reloads itself.
+    computing: Option<(usize, usize)>,
 }
 
 /// The failed checks of a year and region, filtered by check.
@@ -104,8 +124,11 @@ pub async fn checks_page(
     s: CurrentUser,
     Query(q): Query<ChecksQuery>,
 ) -> Result<Response> {
-    let (area, year, stored) = failed(&app, s.user(), &q, "/checks").await?;
-    let rows = stored.rows;
+    let (area, year, view) = failed(&app, s.user(), &q, "/checks", Some(PAGE_WAIT)).await?;
+    let (rows, computed_at) = view
+        .stored
+        .map(|s| (s.rows, s.computed_at))
+        .unwrap_or_default();
     let latest = super::pages::latest_year(&app).await? as i32;
     let mut summary: Vec<(&str, &str, usize, usize)> = Vec::new();
     for (id, name, _) in CHECKS {
@@ -151,25 +174,28 @@ pub async fn checks_page(
         total,
         query,
         keeps_calendar: s.user().can(Permission::ManageCalendar),
-        computed_at: chrono::DateTime::parse_from_rfc3339(&stored.computed_at)
+        computed_at: chrono::DateTime::parse_from_rfc3339(&computed_at)
             .map(|t| {
                 t.with_timezone(&ecowarden_core::clock::cst())
                     .format("%Y-%m-%d %H:%M:%S")
                     .to_string()
             })
-            .unwrap_or(stored.computed_at),
+            .unwrap_or(computed_at),
+        computing: view.computing,
     })
 }
 
-/// `GET /checks/export.xlsx?year=&region=&check=`: every finding of the page as a workbook.
+/// `GET /checks/export.xlsx?year=&region=&check=`: every finding of the page as a workbook
+/// (a run going on is waited for: the workbook is the whole year).
 pub async fn export_checks(
     State(app): State<AppState>,
     s: CurrentUser,
     Query(q): Query<ChecksQuery>,
 ) -> Result<Response> {
-    let (_, _, stored) = failed(&app, s.user(), &q, "/checks/export.xlsx").await?;
+    let (_, _, view) = failed(&app, s.user(), &q, "/checks/export.xlsx", None).await?;
+    let rows = view.stored.map(|s| s.rows).unwrap_or_default();
     Ok(xlsx(
-        ledger_io::checks_xlsx(&stored.rows, &app.org),
+        ledger_io::checks_xlsx(&rows, &app.org),
         "checks.xlsx",
         "案卷检查.xlsx",
     ))

@@ -188,7 +188,13 @@ pub async fn import_upload(
     }
     let u = s.user();
     let outcome = match ledger_io::import(&app.db, &app.org, &u.scope, &u.username, uploads).await {
-        Ok(done) => Ok(done.summary()),
+        Ok(done) => {
+            // The latest year's checks are brought up to date before anyone asks for them.
+            if let Err(e) = app.warm_checks().await {
+                tracing::warn!("legal checks after an import: {e}");
+            }
+            Ok(done.summary())
+        }
         Err(ImportError::Rejected(problems)) => Err(problems),
         Err(ImportError::Store(e)) => return Err(e.into()),
     };

@@ -56,6 +56,8 @@ pub struct AppState {
     dashboards: Arc<DashboardCache>,
     /// Case list totals per (area, filter); see [`ecowarden_ledger::cases::Totals`].
     pub case_totals: Arc<ecowarden_ledger::cases::Totals>,
+    /// The legal checks' runs going on; see [`ecowarden_ledger::check_results::Runs`].
+    pub check_runs: Arc<ecowarden_ledger::check_results::Runs>,
     /// The HJ 212 receiver running in this process, if any (its figures for the pages).
     pub receiver: Option<Arc<ecowarden_monitoring::ingest::Context>>,
     /// Failed logins per (account, client address): see `ecowarden_core::throttle`.
@@ -153,6 +155,7 @@ impl AppState {
             settings: Arc::new(settings),
             dashboards: Arc::new(DashboardCache::new()),
             case_totals: Default::default(),
+            check_runs: Default::default(),
             receiver: None,
             login_throttle: Arc::new(ecowarden_core::throttle::LoginThrottle::new()),
             rate_limit: Arc::new(rate_limit),
@@ -242,6 +245,19 @@ impl AppState {
         let f = Arc::new(DashboardFigures { d, past_term });
         *slot.value.lock().expect("lock") = Some((Instant::now(), f.clone()));
         Ok(f)
+    }
+
+    /// Brings the latest year's stored legal checks up to date in the background (a
+    /// province-year takes seconds), so the first visitor of 案卷检查 finds them.
+    pub async fn warm_checks(&self) -> ecowarden_core::store::Result<()> {
+        if let Some(year) = ecowarden_ledger::cases::latest_year(&self.db).await? {
+            let cal = ecowarden_ledger::calendar::load(&self.db).await?;
+            let policy = ecowarden_ledger::checks::Policy::from(&self.settings.legal);
+            self.check_runs
+                .warm(&self.db, year as i32, &cal, &policy)
+                .await;
+        }
+        Ok(())
     }
 
     /// Computes the dashboards of the province and of every city for the latest year, one

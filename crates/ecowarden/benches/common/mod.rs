@@ -39,8 +39,12 @@ async fn copy(db: &Db, table: &str, key: &str, base: i64, copies: i64) {
     }
 }
 
-/// The bench's temporary directory, its store's URL, and BASE and COPIES from the command
-/// line (default 100000 × 10).
+/// Set to a directory: the store is kept there between runs (seeded by the first, reused
+/// by the next), so repeated measurements and profiles skip the minutes of seeding.
+const KEEP: &str = "BENCH_STORE";
+
+/// The bench's directory (temporary, or `$BENCH_STORE`), its store's URL, and BASE and
+/// COPIES from the command line (default 100000 × 10).
 pub fn place(name: &str) -> (std::path::PathBuf, String, i64, i64) {
     let args: Vec<i64> = std::env::args()
         .skip(1)
@@ -50,10 +54,20 @@ pub fn place(name: &str) -> (std::path::PathBuf, String, i64, i64) {
         args.first().copied().unwrap_or(100_000),
         args.get(1).copied().unwrap_or(10),
     );
-    let dir = std::env::temp_dir().join(format!("ew-bench-{name}-{}", std::process::id()));
+    let dir = std::env::var_os(KEEP).map_or_else(
+        || std::env::temp_dir().join(format!("ew-bench-{name}-{}", std::process::id())),
+        std::path::PathBuf::from,
+    );
     std::fs::create_dir_all(&dir).expect("temp dir");
     let url = format!("sqlite:{}", dir.join("ecowarden.sqlite").display());
     (dir, url, base, copies)
+}
+
+/// Removes the bench's directory unless `$BENCH_STORE` keeps it.
+pub fn clean(dir: &std::path::Path) {
+    if std::env::var_os(KEEP).is_none() {
+        std::fs::remove_dir_all(dir).ok();
+    }
 }
 
 /// A SQLite store at `url` with `base × copies` cases of 2023 (the demo's, copied), analysed;
@@ -61,6 +75,14 @@ pub fn place(name: &str) -> (std::path::PathBuf, String, i64, i64) {
 pub async fn million(url: &str, base: i64, copies: i64) -> Db {
     let t = std::time::Instant::now();
     let db = Db::connect(url).await.expect("store");
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cases")
+        .fetch_one(db.pool())
+        .await
+        .expect("count");
+    if kept > 0 {
+        eprintln!("reusing the {kept} cases kept in {url}");
+        return db;
+    }
     ecowarden::demo::seed(&db, base as usize, 2023, 1)
         .await
         .expect("seed")

@@ -2,8 +2,26 @@
 //! command prints them as specified, the case page and the list page show them in scope.
 
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use crate::helpers::{get_text, run, spawn_app};
+
+/// 案卷检查 at `url` once its run of the year is done: a page showing a run's progress is
+/// read again (as its refresh does, without `refresh=1`) until the run is over.
+async fn checks_page(c: &reqwest::Client, url: String) -> String {
+    let mut page = get_text(c, url.clone()).await;
+    let again = url.replace("&refresh=1", "");
+    let t = Instant::now();
+    while page.contains("id=\"checks-computing\"") {
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "the run never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        page = get_text(c, again.clone()).await;
+    }
+    page
+}
 
 #[tokio::test]
 async fn the_demo_fails_only_its_planted_checks_and_the_command_prints_them() {
@@ -108,11 +126,11 @@ async fn a_case_without_notice_shows_the_failed_check_on_its_page_and_in_the_lis
     assert!(page.contains("C5 告知与听证"));
     assert!(page.contains("未经行政处罚事先告知即作出处罚决定"));
     assert!(page.contains("check-fail"));
-    let list = get_text(&c, format!("{}/checks?year=2023&check=C5", app.base)).await;
+    let list = checks_page(&c, format!("{}/checks?year=2023&check=C5", app.base)).await;
     assert!(list.contains(&no), "{list}");
     // 鼓楼 does not see 台江's case in its list.
     let (g, _) = app.login("gulou").await;
-    let list = get_text(&g, format!("{}/checks?year=2023&check=C5", app.base)).await;
+    let list = checks_page(&g, format!("{}/checks?year=2023&check=C5", app.base)).await;
     assert!(!list.contains(&no));
     let r = g
         .get(format!(
@@ -517,7 +535,7 @@ async fn the_procedural_record_entered_on_the_case_page_is_what_the_checks_read(
 async fn the_list_answers_from_the_stored_run_and_follows_changes() {
     let app = spawn_app().await;
     let (c, csrf) = app.login("taijiang").await;
-    let list = |q: &'static str| get_text(&c, format!("{}/checks?year=2023{q}", app.base));
+    let list = |q: &'static str| checks_page(&c, format!("{}/checks?year=2023{q}", app.base));
     let page = list("&check=C4").await;
     assert!(page.contains("检查结果计算于 20"), "{page}");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM check_runs").await, 1);
@@ -562,5 +580,42 @@ async fn the_list_answers_from_the_stored_run_and_follows_changes() {
         ],
     );
     assert_eq!(code, Some(0), "{err}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM check_runs").await, 1);
+}
+
+/// The first load of 案卷检查 does not wait for the year's run: the run goes on in the
+/// background, the page shows its progress and reloads itself, and a second visitor joins
+/// the same run; the findings appear once it has stored them.
+#[tokio::test]
+async fn the_first_load_shows_the_run_in_progress_instead_of_waiting_for_it() {
+    let app = spawn_app().await;
+    let (c, _) = app.login("taijiang").await;
+    let (g, _) = app.login("gulou").await;
+    let url = format!("{}/checks?year=2023&check=C5", app.base);
+    // The write lock held: the run checks every case but cannot store its findings yet.
+    let held = app.db.write().await.unwrap();
+    let t = Instant::now();
+    // A page that computed the run itself would wait for the lock: fail, not hang.
+    let page = tokio::time::timeout(Duration::from_secs(10), get_text(&c, url.clone()))
+        .await
+        .expect("the first load does not wait for the run");
+    let first_load = t.elapsed();
+    assert!(first_load < Duration::from_secs(3), "{first_load:?}");
+    assert!(page.contains("id=\"checks-computing\""), "{page}");
+    assert!(page.contains("计算中：已检查"), "{page}");
+    assert!(
+        page.contains(r#"<meta http-equiv="refresh" content="2; url=/checks?year=2023&#38;region=&#38;check=C5">"#),
+        "{page}"
+    );
+    assert!(!page.contains("check-summary"), "{page}");
+    let t = Instant::now();
+    let other = get_text(&g, format!("{}/checks?year=2023", app.base)).await;
+    assert!(t.elapsed() < Duration::from_secs(3));
+    assert!(other.contains("id=\"checks-computing\""), "{other}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM check_runs").await, 0);
+    drop(held);
+    let page = checks_page(&c, url).await;
+    assert!(page.contains("检查结果计算于 20"), "{page}");
+    assert!(!page.contains("http-equiv=\"refresh\""), "{page}");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM check_runs").await, 1);
 }
