@@ -55,6 +55,10 @@ pub struct Qa {
     pub hour_valid_minutes: Threshold,
     /// Flow share of p90 above which the unit runs.
     pub running_flow_share: Threshold,
+    /// Hours after a start-up before the unit runs steadily.
+    pub settle_hours: Threshold,
+    /// How far back (ahead) a detector looks for running hours to compare a window with.
+    pub reach_hours: Threshold,
     /// Peers needed before peer statistics are used.
     pub min_peers: Threshold,
     /// Values kept per evidence window.
@@ -122,6 +126,7 @@ pub struct Dilution {
     pub drop: Threshold,
     pub ambient_o2: Threshold,
     pub ambient_hours: Threshold,
+    pub reference_hours: Threshold,
 }
 
 /// S6 parameters.
@@ -155,6 +160,7 @@ pub struct CopiedSeries {
 #[serde(deny_unknown_fields)]
 pub struct LevelShift {
     pub window_hours: Threshold,
+    pub persist_hours: Threshold,
     pub mad_multiple: Threshold,
     pub event_mad_multiple: Threshold,
     pub min_drop: Threshold,

@@ -288,6 +288,9 @@ pub struct Prepared<'a> {
     pub channels: Vec<PreparedChannel>,
     /// Whether the unit runs in each slot (flow, or no F flag when there is no flow).
     pub running: Vec<bool>,
+    /// Whether it runs steadily: running, and more than `settle_hours` after the last slot
+    /// known to be stopped (a start-up's purge air, cold SCR and uncoated bags are no level).
+    pub settled: Vec<bool>,
     /// Index of the flow channel, if any.
     pub flow: Option<usize>,
     /// Index of the O2 channel, if any.
@@ -415,6 +418,12 @@ impl<'a> Prepared<'a> {
         let flow = channels.iter().position(|c| c.role == Role::Flow);
         let o2 = channels.iter().position(|c| c.role == Role::O2);
         let running = running_mask(&channels, flow, len, config.qa.running_flow_share.value);
+        let settled = settled_mask(
+            &channels,
+            flow,
+            &running,
+            (config.qa.settle_hours.value * 3600.0 / interval as f64).ceil() as usize,
+        );
         let stride = stats::sample_stride(len);
         let flow_median = flow.map_or(f64::NAN, |f| {
             let c = &channels[f];
@@ -432,6 +441,7 @@ impl<'a> Prepared<'a> {
             len,
             channels,
             running,
+            settled,
             flow,
             o2,
             flow_median,
@@ -496,6 +506,28 @@ impl<'a> Prepared<'a> {
     pub fn of_role(&self, role: Role) -> impl Iterator<Item = usize> + '_ {
         (0..self.channels.len()).filter(move |&k| self.channels[k].role == role)
     }
+}
+
+/// Running and more than `settle` slots after the last slot known to be stopped: not
+/// running, with a valid flow or an F flag saying so (a lost row says nothing).
+fn settled_mask(
+    channels: &[PreparedChannel],
+    flow: Option<usize>,
+    running: &[bool],
+    settle: usize,
+) -> Vec<bool> {
+    let mut last_stop: Option<usize> = None;
+    (0..running.len())
+        .map(|i| {
+            let stopped = !running[i]
+                && (flow.is_some_and(|f| channels[f].qa[i] == Qa::Valid)
+                    || channels.iter().any(|c| c.flag[i] == b'F'));
+            if stopped {
+                last_stop = Some(i);
+            }
+            running[i] && last_stop.is_none_or(|s| i - s > settle)
+        })
+        .collect()
 }
 
 /// Running: flow at least `share` of its p90 where flow is valid; elsewhere, some valid

@@ -90,7 +90,11 @@ pub fn run(cx: &Context, config: &Config) -> (Vec<Finding>, Vec<copy::Fingerprin
         &config.near_detection_limit,
     ));
     out.extend(level::limit_hugging(cx, &config.limit_hugging));
-    out.extend(physics::dilution(cx, &config.dilution));
+    out.extend(physics::dilution(
+        cx,
+        &config.dilution,
+        config.qa.reach_hours.value,
+    ));
     out.extend(physics::decoupling(cx, &config.decoupling));
     out.extend(physics::stopped_but_running(
         cx,
@@ -101,7 +105,11 @@ pub fn run(cx: &Context, config: &Config) -> (Vec<Finding>, Vec<copy::Fingerprin
         .map(|h| (h, copy::fingerprints(h, &config.copied_series, false)));
     let past = past.as_ref().map(|(h, prints)| (*h, prints.as_slice()));
     out.extend(copy::within(cx, &config.copied_series, &prints, past));
-    out.extend(shift::level_shift(cx, &config.level_shift));
+    out.extend(shift::level_shift(
+        cx,
+        &config.level_shift,
+        config.qa.reach_hours.value,
+    ));
     out.extend(flags::strategic_gaps(cx, &config.strategic_gaps));
     out.extend(flags::flag_abuse(cx, &config.flag_abuse));
     out.extend(flags::calibration_anomaly(cx, &config.calibration_anomaly));

@@ -10,23 +10,43 @@ use crate::baseline::Source;
 use crate::config::{Decoupling, Dilution, Role, StoppedButRunning};
 use crate::finding::{Finding, Signature, factor_label, num, unit, zh_hours, zh_window};
 use crate::qa::Qa;
+use crate::series::Prepared;
 use crate::stats::{self, Moments};
 
-/// S5: O2 above the outlet's historical p90 (the alarm level of the 中国环境科学研究院
-/// patent) plus `o2_margin` for `min_hours` while running, with some pollutant's median in
-/// the window at most `drop` × its usual median: air or water let into the sample. Also O2 at
-/// or above `ambient_o2` at full flow for `ambient_hours`: the probe is sampling ambient air.
-pub fn dilution(cx: &Context, params: &Dilution) -> Vec<Finding> {
+/// S5: O2 above what the unit's load calls for — the p90 of its steady running O2 in the
+/// history (start-ups left out), as a line on flow where O2 falls as flow (load) rises, so a
+/// boiler's night-time low load is no "rise" and a dilution at full load is one — plus
+/// `o2_margin` for `min_hours`, with some pollutant's median in the window at most `drop` ×
+/// its level just before: air or water let into the sample. Also O2 at or above
+/// `ambient_o2` at full flow for `ambient_hours`: the probe is sampling ambient air.
+pub fn dilution(cx: &Context, params: &Dilution, reach: f64) -> Vec<Finding> {
     let p = cx.p;
     let Some(o2) = p.o2 else {
         return Vec::new();
     };
     let oc = &p.channels[o2];
-    let Some((o2_p90, src)) = cx.base.reference(&oc.factor, |h| h.p90, |s| s.p90) else {
+    // The facility's own norm (history, else the peers' p90, else the period's own).
+    let Some((norm, src)) = cx
+        .history
+        .and_then(O2Norm::of)
+        .map(|n| (n, Source::History))
+        .or_else(|| {
+            cx.base.peers(&oc.factor).map(|s| {
+                let norm = O2Norm {
+                    line: None,
+                    p90: s.p90.median,
+                };
+                (norm, Source::Peers)
+            })
+        })
+        .or_else(|| O2Norm::of(p).map(|n| (n, Source::Own)))
+    else {
         return Vec::new();
     };
-    let alarm = o2_p90 + params.o2_margin.value;
-    let high = |i: usize| oc.usable(&p.running, i) && oc.x[i] > alarm;
+    let usual = |i: usize| norm.at(p, i);
+    let high = |i: usize| {
+        oc.usable(&p.settled, i) && usual(i).is_some_and(|u| oc.x[i] > u + params.o2_margin.value)
+    };
     let full = 0.5 * p.flow_median;
     let ambient = |i: usize| {
         oc.usable(&p.running, i)
@@ -45,7 +65,13 @@ pub fn dilution(cx: &Context, params: &Dilution) -> Vec<Finding> {
         );
     let mut out: Vec<Finding> = Vec::new();
     for ((i0, i1), near_ambient) in candidates {
-        let drops = pollutant_drops(cx, (i0, i1));
+        let raised = |q: &Prepared, i: usize| {
+            norm.at(q, i).is_none_or(|u| {
+                let c = &q.channels[q.o2.expect("a norm needs O2")];
+                c.x[i] > u + params.o2_margin.value
+            })
+        };
+        let drops = pollutant_drops(cx, (i0, i1), params, (&raised, reach));
         let (s, e) = p.window(i0, i1);
         let keep = if near_ambient {
             !out.iter().any(|f| f.start < e && s < f.end)
@@ -53,11 +79,12 @@ pub fn dilution(cx: &Context, params: &Dilution) -> Vec<Finding> {
             drops.iter().any(|d| d.1 <= params.drop.value)
         };
         if keep {
+            let mut v: Vec<f64> = (i0..i1).filter_map(usual).collect();
+            let o2_usual = stats::quantile(&mut v, 0.5);
             out.push(dilution_finding(
                 cx,
                 (i0, i1),
-                o2_p90,
-                src.zh(),
+                (o2_usual, &norm, src),
                 &drops,
                 near_ambient,
             ));
@@ -66,19 +93,83 @@ pub fn dilution(cx: &Context, params: &Dilution) -> Vec<Finding> {
     out
 }
 
-/// Each pollutant's median in the window relative to its usual median (history, else the
-/// period): (channel, ratio).
-fn pollutant_drops(cx: &Context, (i0, i1): (usize, usize)) -> Vec<(usize, f64)> {
+/// The O2 a unit runs at in steady operation (start-ups' purge air left out): the p90 of
+/// its values, or, where its O2 falls as flow rises (more load, less excess air), the line
+/// of O2 on flow plus the p90 of the values around it.
+#[derive(Debug, Clone, Copy)]
+struct O2Norm {
+    /// O2 ≈ a + b · flow, b < 0.
+    line: Option<(f64, f64)>,
+    p90: f64,
+}
+
+impl O2Norm {
+    fn of(q: &Prepared) -> Option<O2Norm> {
+        let c = &q.channels[q.o2?];
+        let fc = q.flow.map(|f| &q.channels[f]);
+        let steady: Vec<usize> = (0..q.len).filter(|&i| c.usable(&q.settled, i)).collect();
+        let with_flow: Vec<(f64, f64)> = fc.map_or_else(Vec::new, |f| {
+            steady
+                .iter()
+                .filter(|&&i| f.qa[i] == Qa::Valid)
+                .map(|&i| (c.x[i], f.x[i]))
+                .collect()
+        });
+        let mut m = Moments::default();
+        for &(x, f) in &with_flow {
+            m.add(x, f);
+        }
+        let (a, b) = m.line_x_on_y();
+        let line = (with_flow.len() * 2 >= steady.len() && b < 0.0).then_some((a, b));
+        let mut v: Vec<f64> = match line {
+            Some((a, b)) => with_flow.iter().map(|&(x, f)| x - (a + b * f)).collect(),
+            None => steady.iter().map(|&i| c.x[i]).collect(),
+        };
+        let p90 = stats::quantile(&mut v, 0.9);
+        p90.is_finite().then_some(O2Norm { line, p90 })
+    }
+
+    /// The usual upper O2 at slot `i` of `q`; none where the line needs a flow `q` lacks.
+    fn at(&self, q: &Prepared, i: usize) -> Option<f64> {
+        match self.line {
+            None => Some(self.p90),
+            Some((a, b)) => {
+                let f = &q.channels[q.flow?];
+                (f.qa[i] == Qa::Valid).then(|| a + b * f.x[i] + self.p90)
+            }
+        }
+    }
+}
+
+/// Each pollutant's median in the window relative to its level just before: the median of
+/// up to `reference_hours` steady running values with O2 not raised before the window,
+/// within `reach_hours`
+/// (the history's if the window opens the period), else its usual median (history, else the
+/// period). The level of the days just before, not of the weeks: the slow wander of a
+/// pollutant's level would hide a dilution's fall from a month's median. (channel, ratio).
+fn pollutant_drops(
+    cx: &Context,
+    (i0, i1): (usize, usize),
+    params: &Dilution,
+    (raised, reach): (&Raised<'_>, f64),
+) -> Vec<(usize, f64)> {
     let p = cx.p;
+    let n = p.slots(params.reference_hours.value);
     p.of_role(Role::Pollutant)
         .filter_map(|ch| {
             let c = &p.channels[ch];
-            let usual = cx
-                .base
-                .history(&c.factor)
-                .or(cx.base.own(&c.factor))
-                .map(|h| h.p50)
-                .filter(|m| *m > 0.0)?;
+            let mut before = steady_before(cx, &c.factor, (i0, n), raised, reach);
+            let usual = if before.len() * 2 >= n {
+                stats::quantile(&mut before, 0.5)
+            } else {
+                cx.base
+                    .history(&c.factor)
+                    .or(cx.base.own(&c.factor))
+                    .map_or(f64::NAN, |h| h.p50)
+            };
+            if usual.is_nan() || usual <= 0.0 {
+                return None;
+            }
             let mut v: Vec<f64> = (i0..i1)
                 .filter(|&i| c.usable(&p.running, i))
                 .map(|i| c.x[i])
@@ -89,11 +180,45 @@ fn pollutant_drops(cx: &Context, (i0, i1): (usize, usize)) -> Vec<(usize, f64)> 
         .collect()
 }
 
+/// Whether a slot of a series (the period or its history) has O2 above the unit's norm.
+type Raised<'a> = dyn Fn(&Prepared, usize) -> bool + 'a;
+
+/// Up to `n` values of `factor` while the unit runs steadily with O2 valid and not
+/// `raised`, before slot `i0` of the period and within `reach` hours of it, latest first:
+/// the period's, then the history's.
+fn steady_before(
+    cx: &Context,
+    factor: &str,
+    (i0, n): (usize, usize),
+    raised: &Raised<'_>,
+    reach: f64,
+) -> Vec<f64> {
+    let t = cx.p.time(i0);
+    let mut out = Vec::with_capacity(n);
+    for (q, end) in std::iter::once((cx.p, i0)).chain(cx.history.map(|h| (h, h.len))) {
+        let (Some(c), Some(o2)) = (
+            q.channels.iter().find(|c| c.factor == factor),
+            q.o2.map(|k| &q.channels[k]),
+        ) else {
+            continue;
+        };
+        for i in (0..end).rev() {
+            let age = (t - q.time(i)) as f64 / 3600.0;
+            if out.len() >= n || age > reach {
+                return out;
+            }
+            if age > 0.0 && c.usable(&q.settled, i) && o2.qa[i] == Qa::Valid && !raised(q, i) {
+                out.push(c.x[i]);
+            }
+        }
+    }
+    out
+}
+
 fn dilution_finding(
     cx: &Context,
     (i0, i1): (usize, usize),
-    o2_p90: f64,
-    src: &str,
+    (o2_usual, norm, src): (f64, &O2Norm, Source),
     drops: &[(usize, f64)],
     ambient: bool,
 ) -> Finding {
@@ -111,7 +236,7 @@ fn dilution_finding(
         .filter(|d| d.1 < 1.0)
         .map(|&(ch, r)| {
             format!(
-                "{}降至常态的 {:.0}%",
+                "{}降至此前正常运行时的 {:.0}%",
                 factor_label(&p.channels[ch].factor),
                 r * 100.0
             )
@@ -123,13 +248,18 @@ fn dilution_finding(
         "明显高于正常运行水平"
     };
     let explanation = format!(
-        "{} 共 {}，烟气含氧量中位数 {}%，{}（{}含氧量第90百分位为 {}%）{}。氧含量升高而污染物浓度同步下降，是采样系统被稀释（掺入空气或水）的典型特征，属于干扰采样、致使监测数据严重失真的情形（环发〔2015〕175号第四、六项）。",
+        "{} 共 {}，烟气含氧量中位数 {}%，{}（{}稳定运行时{}含氧量第90百分位为 {}%）{}。氧含量升高而污染物浓度同步下降，是采样系统被稀释（掺入空气或水）的典型特征，属于干扰采样、致使监测数据严重失真的情形（环发〔2015〕175号第四、六项）。",
         zh_window(start, end),
         zh_hours(end - start),
         num(o2_median),
         what,
-        src,
-        num(o2_p90),
+        src.zh(),
+        if norm.line.is_some() {
+            "、同等烟气流量下"
+        } else {
+            ""
+        },
+        num(o2_usual),
         if drop_text.is_empty() {
             String::new()
         } else {
@@ -139,7 +269,9 @@ fn dilution_finding(
     let evidence = json!({
         "o2": cx.window(o2, (i0, i1)),
         "o2_median": o2_median,
-        "o2_baseline_p90": o2_p90,
+        "o2_baseline_p90": o2_usual,
+        "o2_baseline_source": src.id(),
+        "o2_baseline_on_flow": norm.line.map(|(a, b)| json!({"intercept": a, "slope": b, "p90_above": norm.p90})),
         "ambient": ambient,
         "pollutants": drops.iter().map(|&(ch, r)| json!({
             "factor": p.channels[ch].factor,
@@ -148,7 +280,7 @@ fn dilution_finding(
         })).collect::<Vec<_>>(),
     });
     let min_ratio = drops.iter().map(|d| d.1).fold(1.0, f64::min).max(0.05);
-    let strength = (o2_median - o2_p90).max(1.0).sqrt() / min_ratio.sqrt();
+    let strength = (o2_median - o2_usual).max(1.0).sqrt() / min_ratio.sqrt();
     cx.finding(
         Signature::Dilution,
         None,

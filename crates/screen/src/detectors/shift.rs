@@ -22,11 +22,12 @@ use crate::qa::Qa;
 use crate::series::Prepared;
 use crate::stats::{self, Moments};
 
-pub fn level_shift(cx: &Context, params: &LevelShift) -> Vec<Finding> {
+pub fn level_shift(cx: &Context, params: &LevelShift, reach_hours: f64) -> Vec<Finding> {
     let p = cx.p;
     let w = p.slots(params.window_hours.value);
     let per = p.slots(1.0);
-    let wb = w.div_ceil(per);
+    let reach = p.slots(reach_hours);
+    let persist = p.slots(params.persist_hours.value);
     let mut out = Vec::new();
     // The history before the period, in whole hours: a drop in the period's first day (a
     // daily run's only day) has a day before it to compare with, and the day-to-day wander
@@ -43,58 +44,62 @@ pub fn level_shift(cx: &Context, params: &LevelShift) -> Vec<Finding> {
             continue;
         }
         let track = Track::new(cx, ch, lead);
-        let mut m = Moments::default();
-        for i in (0..track.len()).filter(|&i| track.ok[i]) {
-            m.add(track.x[i], track.flow[i]);
+        // The usable slots in time order: the windows count running values, so a stop (a
+        // night, a weekend, an outage) neither empties a window nor puts its zeros in one.
+        let at: Vec<usize> = (0..track.len()).filter(|&i| track.ok[i]).collect();
+        let m = at.len();
+        if m < 2 * w {
+            continue;
         }
-        let (a, b) = m.line_x_on_y();
+        let mut moments = Moments::default();
+        for &i in &at {
+            moments.add(track.x[i], track.flow[i]);
+        }
+        let (a, b) = moments.line_x_on_y();
         if !a.is_finite() {
             continue;
         }
-        // Prefix sums of residual, value and count over hour blocks: the windows are a day
-        // long, so hours are fine enough and the scan is per hour, not per value.
-        let n = track.len();
-        let nb = n.div_ceil(per);
-        let (mut se, mut sx, mut cnt) = (vec![0.0; nb + 1], vec![0.0; nb + 1], vec![0u32; nb + 1]);
-        for k in 0..nb {
-            let (mut e, mut x, mut u) = (0.0, 0.0, 0u32);
-            for i in (k * per..((k + 1) * per).min(n)).filter(|&i| track.ok[i]) {
-                e += track.x[i] - (a + b * track.flow[i]);
-                x += track.x[i];
-                u += 1;
-            }
-            se[k + 1] = se[k] + e;
-            sx[k + 1] = sx[k] + x;
-            cnt[k + 1] = cnt[k] + u;
+        // Prefix sums of residual and value over the usable values.
+        let (mut se, mut sx) = (vec![0.0; m + 1], vec![0.0; m + 1]);
+        for (j, &i) in at.iter().enumerate() {
+            se[j + 1] = se[j] + track.x[i] - (a + b * track.flow[i]);
+            sx[j + 1] = sx[j] + track.x[i];
         }
-        let mean =
-            |s: &[f64], i: usize, j: usize| (s[j] - s[i]) / f64::from((cnt[j] - cnt[i]).max(1));
-        let enough = |i: usize, j: usize| (cnt[j] - cnt[i]) as usize * 2 >= (j - i) * per;
-        // Drop at block boundary k: residual mean before minus after.
-        let drops: Vec<f64> = (0..=nb)
-            .map(|k| {
-                if k < wb || k + wb > nb || !enough(k - wb, k) || !enough(k, k + wb) {
+        let mean = |s: &[f64], i: usize, j: usize| (s[j] - s[i]) / (j - i) as f64;
+        // Candidate boundaries: the first usable value of each hour (the windows are a day
+        // long, so hours are fine enough and the scan is per hour, not per value).
+        let bounds: Vec<usize> = (w..=m - w)
+            .filter(|&j| at[j] / per != at[j - 1] / per)
+            .collect();
+        // Drop at a boundary: residual mean of the `w` values before minus the `w` after,
+        // each window within `reach` of the boundary.
+        let drops: Vec<f64> = bounds
+            .iter()
+            .map(|&j| {
+                if at[j] - at[j - w] > reach || at[j + w - 1] - at[j] >= reach {
                     f64::NAN
                 } else {
-                    mean(&se, k - wb, k) - mean(&se, k, k + wb)
+                    mean(&se, j - w, j) - mean(&se, j, j + w)
                 }
             })
             .collect();
         // The noise of the statistic itself, autocorrelation and all: robust σ of the drop
-        // over every hour (a real shift moves only the 2·w hours around it).
+        // over every hour (a real shift moves only the 2·w values around it).
         let mut finite: Vec<f64> = drops.iter().copied().filter(|d| d.is_finite()).collect();
-        if finite.len() < 4 * wb {
+        if finite.len() < 4 * w.div_ceil(per) {
             continue;
         }
         let sigma = stats::robust_sigma(&mut finite);
         if sigma.is_nan() || sigma <= 0.0 {
             continue;
         }
+        // The period's slot of track slot `i` (negative: in the history).
+        let slot = |i: usize| i as i64 - lead as i64;
         // Near a known inspection or notification the bar is the definition's; elsewhere
         // nothing anchors the drop, and the day-to-day wander of clean data sets it higher.
         let near = params.event_hours.value * 3600.0;
         let bar = |k: usize| {
-            let t = p.t0 + ((k * per) as i64 - lead as i64) * p.interval;
+            let t = p.t0 + slot(at[bounds[k]]) * p.interval;
             if p.series
                 .events
                 .iter()
@@ -105,27 +110,36 @@ pub fn level_shift(cx: &Context, params: &LevelShift) -> Vec<Finding> {
                 params.mad_multiple.value
             }
         };
+        // The `persist` values (at least `w`) on each side within `reach`: a level shift
+        // stays, where the wander of clean data comes back within a day or two.
+        let around = |j: usize| {
+            let s = at[..j].partition_point(|&i| at[j] - i > reach);
+            let e = j + at[j..].partition_point(|&i| i - at[j] < reach);
+            (s.max(j.saturating_sub(persist)), e.min(j + persist))
+        };
+        let falls = |d: f64, level: f64| level > 0.0 && d >= params.min_drop.value * level;
         let hit = |k: usize| {
-            let d = drops[k];
-            d >= bar(k) * sigma && {
-                let level = mean(&sx, k - wb, k);
-                level > 0.0 && d >= params.min_drop.value * level
+            let (d, j) = (drops[k], bounds[k]);
+            d >= bar(k) * sigma && falls(d, mean(&sx, j - w, j)) && {
+                let (s, e) = around(j);
+                falls(mean(&se, s, j) - mean(&se, j, e), mean(&sx, s, j))
             }
         };
-        // Drops whose day after reaches into the period: those in the history's last day
+        // Drops whose values after reach into the period: those in the history's last day
         // could not be judged by the run that screened it (its day after was not complete);
         // earlier ones were.
-        let first = lead / per;
-        for (k0, k1) in segments(nb + 1, 1, |k| k + wb > first && hit(k)) {
+        let judged = |k: usize| at[bounds[k] + w - 1] >= lead;
+        for (k0, k1) in segments(bounds.len(), 1, |k| judged(k) && hit(k)) {
             let k = (k0..k1)
                 .max_by(|&i, &j| drops[i].total_cmp(&drops[j]))
                 .unwrap_or(k0);
-            let (d, level) = (drops[k], mean(&sx, k - wb, k));
-            let after = mean(&sx, k, k + wb);
-            // The drop's slot in the period (negative: in the history's last day).
-            let at = (k * per) as i64 - lead as i64;
-            let t = p.t0 + at * p.interval;
-            let s = at.max(0) as usize;
+            let (d, j) = (drops[k], bounds[k]);
+            let (level, after) = (mean(&sx, j - w, j), mean(&sx, j, j + w));
+            let t = p.t0 + slot(at[j]) * p.interval;
+            // The finding's slots in the period: from the drop (or the period's start) to
+            // the end of the values after it; the evidence from the values before it on.
+            let clamp = |i: usize| slot(i).clamp(0, p.len as i64) as usize;
+            let (s, e) = (clamp(at[j]), clamp(at[j + w - 1] + 1));
             let when = suspicious_time(t, &p.series.events, params);
             let when_text = if when.is_empty() {
                 String::new()
@@ -145,7 +159,7 @@ pub fn level_shift(cx: &Context, params: &LevelShift) -> Vec<Finding> {
                 when_text,
             );
             let evidence = json!({
-                "window": cx.window(ch, (s.saturating_sub(w), (s + w).min(p.len))),
+                "window": cx.window(ch, (clamp(at[j - w]), e)),
                 "shift_at": crate::finding::iso(t),
                 "mean_before": level,
                 "mean_after": after,
@@ -159,7 +173,7 @@ pub fn level_shift(cx: &Context, params: &LevelShift) -> Vec<Finding> {
             out.push(cx.finding(
                 Signature::LevelShift,
                 Some(&c.factor),
-                (s, (s + w).min(p.len)),
+                (s, e.max(s + 1)),
                 strength,
                 explanation,
                 evidence,
@@ -169,8 +183,9 @@ pub fn level_shift(cx: &Context, params: &LevelShift) -> Vec<Finding> {
     out
 }
 
-/// One pollutant's values, flow (0 without a flow channel) and usability (valid, running,
-/// flow valid), led in by `lead` slots of the history just before the period.
+/// One pollutant's values, flow (0 without a flow channel) and usability (valid, running
+/// steadily, flow valid), led in by `lead` slots of the history just before
+/// the period.
 struct Track {
     x: Vec<f64>,
     flow: Vec<f64>,
@@ -211,7 +226,7 @@ impl Track {
         for (i, j) in slots {
             self.x[i] = c.x[j];
             self.flow[i] = fc.map_or(0.0, |f| f.x[j]);
-            self.ok[i] = c.usable(&from.running, j) && fc.is_none_or(|f| f.qa[j] == Qa::Valid);
+            self.ok[i] = c.usable(&from.settled, j) && fc.is_none_or(|f| f.qa[j] == Qa::Valid);
         }
     }
 

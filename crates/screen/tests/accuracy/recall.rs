@@ -220,10 +220,7 @@ impl Generator {
             Generator::First => &[],
             Generator::Second => &[
                 Signature::NarrowBand,
-                Signature::Dilution,
                 Signature::CopiedSeries,
-                Signature::LevelShift,
-                Signature::StrategicGaps,
                 Signature::DigitPreference,
             ],
         }
