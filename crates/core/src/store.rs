@@ -524,14 +524,17 @@ where
     let Some(t) = filter_value(d)? else {
         return Ok(None);
     };
-    let whole = t
-        .split_once('.')
-        .filter(|(_, frac)| !frac.is_empty() && frac.bytes().all(|b| b == b'0'))
-        .map(|(int, _)| int);
-    t.parse()
-        .or_else(|_| whole.ok_or(()).and_then(|w| w.parse().map_err(|_| ())))
-        .map(Some)
-        .map_err(|_| refused(&t))
+    parse_whole(&t).map(Some).ok_or_else(|| refused(&t))
+}
+
+/// `t` parsed, or its integer part when it is an integer spelled with zero decimals (`2.0`).
+fn parse_whole<T: std::str::FromStr>(t: &str) -> Option<T> {
+    t.parse().ok().or_else(|| {
+        let (int, frac) = t.split_once('.')?;
+        (!frac.is_empty() && frac.bytes().all(|b| b == b'0'))
+            .then(|| int.parse().ok())
+            .flatten()
+    })
 }
 
 /// A date field of a list's filter: empty means the filter is not set; otherwise a date as
@@ -610,16 +613,19 @@ fn or_empty(value: utoipa::openapi::schema::ObjectBuilder) -> utoipa::openapi::s
 }
 
 /// A whole number in a JSON body, also as JSON Schema spells integers (`3.0`), which serde
-/// alone refuses.
+/// alone refuses; or in a form, as text.
 pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<i64, D::Error> {
-    let n: serde_json::Number = serde::Deserialize::deserialize(d)?;
-    n.as_i64()
-        .or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e18)
-                .map(|f| f as i64)
-        })
-        .ok_or_else(|| serde::de::Error::custom(format!("“{n}”不是整数")))
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Whole {
+        Number(serde_json::Number),
+        Text(String),
+    }
+    let t = match serde::Deserialize::deserialize(d)? {
+        Whole::Number(n) => n.to_string(),
+        Whole::Text(t) => t,
+    };
+    parse_whole(&t).ok_or_else(|| serde::de::Error::custom(format!("“{t}”不是整数")))
 }
 
 /// A value bound into a [`Sql`] statement.
