@@ -1,5 +1,5 @@
-//! What anchors the audit log outside the database: a secret key for the entries' MACs and a
-//! checkpoint of the chain's head.
+//! What anchors the audit log and the security events outside the database: a secret key
+//! for the rows' MACs and a checkpoint of each chain's head.
 //!
 //! - The key (32 random bytes, hex) lives in a file, by default `<data_dir>/audit.key`,
 //!   created with mode 0600 at first start. Whoever can write the database but not read this
@@ -11,7 +11,8 @@
 //!   entries. Each app server writes its own (the head it saw under the database's write
 //!   lock); any of them proves the entries up to it existed with that hash, so deleting the
 //!   last entries is found. `ecowarden audit-log verify` prints the head for the operator to
-//!   keep elsewhere.
+//!   keep elsewhere. The security events' chain has its own checkpoint, by default
+//!   `<data_dir>/security-checkpoint`, in the same format.
 //!
 //! This module depends on nothing else in the crate (the store holds an [`Anchor`]).
 
@@ -22,12 +23,39 @@ use hmac::{KeyInit, Mac};
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
-/// The key and where the checkpoint goes.
+/// A chained table (see `chain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chain {
+    AuditLog,
+    SecurityEvents,
+}
+
+impl Chain {
+    pub fn table(self) -> &'static str {
+        match self {
+            Chain::AuditLog => "audit_log",
+            Chain::SecurityEvents => "security_events",
+        }
+    }
+
+    /// The column numbering the rows.
+    pub fn seq(self) -> &'static str {
+        match self {
+            Chain::AuditLog => "seq",
+            Chain::SecurityEvents => "id",
+        }
+    }
+}
+
+/// The key and where the checkpoints go.
 #[derive(Clone)]
 pub struct Anchor {
     key: Vec<u8>,
     pub key_file: PathBuf,
+    /// The audit log's checkpoint.
     pub checkpoint_file: PathBuf,
+    /// The security events' checkpoint.
+    pub security_checkpoint_file: PathBuf,
 }
 
 impl std::fmt::Debug for Anchor {
@@ -35,6 +63,7 @@ impl std::fmt::Debug for Anchor {
         f.debug_struct("Anchor")
             .field("key_file", &self.key_file)
             .field("checkpoint_file", &self.checkpoint_file)
+            .field("security_checkpoint_file", &self.security_checkpoint_file)
             .finish_non_exhaustive()
     }
 }
@@ -92,10 +121,11 @@ impl std::fmt::Display for Checkpoint {
 
 impl Anchor {
     /// Reads the key file; with `create`, makes it (mode 0600, and its directory) when absent.
-    /// `Ok(None)`: no key file and `create` is off.
+    /// `checkpoints`: the audit log's and the security events'. `Ok(None)`: no key file and
+    /// `create` is off.
     pub fn load(
         key_file: &Path,
-        checkpoint_file: &Path,
+        checkpoints: [&Path; 2],
         create: bool,
     ) -> std::io::Result<Option<Anchor>> {
         let text = match std::fs::read_to_string(key_file) {
@@ -121,8 +151,17 @@ impl Anchor {
         Ok(Some(Anchor {
             key,
             key_file: key_file.to_owned(),
-            checkpoint_file: checkpoint_file.to_owned(),
+            checkpoint_file: checkpoints[0].to_owned(),
+            security_checkpoint_file: checkpoints[1].to_owned(),
         }))
+    }
+
+    /// Where `chain`'s head is checkpointed.
+    pub fn checkpoint_file(&self, chain: Chain) -> &Path {
+        match chain {
+            Chain::AuditLog => &self.checkpoint_file,
+            Chain::SecurityEvents => &self.security_checkpoint_file,
+        }
     }
 
     fn create_key(path: &Path) -> std::io::Result<String> {
@@ -172,22 +211,23 @@ impl Anchor {
         m.verify_slice(&tag).is_ok()
     }
 
-    /// Records the head after a commit. A checkpoint further ahead (written by another process
-    /// on the same data directory) is kept. Written to a temporary file and renamed, so a
-    /// crash leaves the old checkpoint or the new one.
-    pub fn write_checkpoint(&self, c: &Checkpoint) -> std::io::Result<()> {
-        if let Some(old) = Checkpoint::read(&self.checkpoint_file)?
+    /// Records `chain`'s head after a commit. A checkpoint further ahead (written by another
+    /// process on the same data directory) is kept. Written to a temporary file and renamed,
+    /// so a crash leaves the old checkpoint or the new one.
+    pub fn write_checkpoint(&self, chain: Chain, c: &Checkpoint) -> std::io::Result<()> {
+        let file = self.checkpoint_file(chain);
+        if let Some(old) = Checkpoint::read(file)?
             && old.seq > c.seq
         {
             return Ok(());
         }
-        let tmp = self.checkpoint_file.with_extension("tmp");
+        let tmp = file.with_extension("tmp");
         {
             let mut f = std::fs::File::create(&tmp)?;
             writeln!(f, "{c}")?;
             f.sync_all()?;
         }
-        std::fs::rename(&tmp, &self.checkpoint_file)
+        std::fs::rename(&tmp, file)
     }
 }
 
@@ -200,15 +240,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ew-anchor-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let (k, c) = (dir.join("sub/audit.key"), dir.join("sub/audit-checkpoint"));
-        assert!(Anchor::load(&k, &c, false).unwrap().is_none());
-        let a = Anchor::load(&k, &c, true).unwrap().unwrap();
+        let s = dir.join("sub/security-checkpoint");
+        assert!(Anchor::load(&k, [&c, &s], false).unwrap().is_none());
+        let a = Anchor::load(&k, [&c, &s], true).unwrap().unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&k).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let b = Anchor::load(&k, &c, true).unwrap().unwrap();
+        let b = Anchor::load(&k, [&c, &s], true).unwrap().unwrap();
         let mac = a.mac(b"entry");
         assert!(b.verify_mac(b"entry", &mac));
         assert!(!b.verify_mac(b"entrY", &mac));
@@ -217,13 +258,21 @@ mod tests {
             hash: "ab".repeat(32),
             first_keyed: Some(3),
         };
-        a.write_checkpoint(&cp).unwrap();
-        a.write_checkpoint(&Checkpoint {
-            seq: 5,
-            ..cp.clone()
-        })
+        a.write_checkpoint(Chain::AuditLog, &cp).unwrap();
+        a.write_checkpoint(
+            Chain::AuditLog,
+            &Checkpoint {
+                seq: 5,
+                ..cp.clone()
+            },
+        )
         .unwrap();
         assert_eq!(Checkpoint::read(&c).unwrap(), Some(cp));
+        assert_eq!(
+            Checkpoint::read(&s).unwrap(),
+            None,
+            "each chain its own file"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,29 +1,19 @@
 //! Append-only, hash-chained audit log of every change to a case, a score or an account.
 //!
 //! Each entry stores who, when, what entity, the record before and after (JSON), and the
-//! SHA-256 of the previous entry; its own hash covers all of that. Entries are numbered under
-//! the store's write lock, so a gap in the numbers is a deleted entry, a broken link is a
-//! reordered or deleted one, and a hash that does not match its content is an edited one.
-//! `ecowarden audit-log verify` walks the chain and names each.
-//!
-//! The hash alone is unkeyed: whoever can write the database could edit an entry and recompute
-//! every later hash, or delete the last entries. So each entry also carries a MAC
-//! (HMAC-SHA256 of the same content) under a key kept outside the database, and the head is
-//! checkpointed outside it after each commit (see [`crate::anchor`]). Entries written before
-//! the key existed have no MAC and are verified by their hash only; every entry after the
-//! first keyed one must have one.
-
-use std::sync::Arc;
+//! SHA-256 of the previous entry; its own hash covers all of that, and its MAC (under the key
+//! outside the database) the same. Numbering, hashing, the MAC, the checkpoint and
+//! verification are the chain's (see [`crate::chain`]), shared with the security events.
+//! `ecowarden audit-log verify` walks the chain and names each edited, deleted, reordered or
+//! rewritten entry and a truncation.
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
-use crate::anchor::{Anchor, Checkpoint};
+use crate::anchor::Chain;
+pub use crate::chain::{GENESIS, Problem, Verification};
+use crate::chain::{Head, Link, Linked};
 use crate::store::{Db, Result, WriteTx};
-
-/// The `prev_hash` of the first entry.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// A change about to be recorded.
 #[derive(Debug, Clone)]
@@ -95,10 +85,17 @@ impl Entry {
 
     /// The hash this entry's content and link should have.
     pub fn expected_hash(&self) -> String {
-        hex::encode(Sha256::digest(self.content().as_bytes()))
+        crate::chain::hash(&self.content())
+    }
+}
+
+impl Linked for Entry {
+    const CHAIN: Chain = Chain::AuditLog;
+
+    fn link(&self) -> (i64, &str, &str, Option<&str>) {
+        (self.seq, &self.prev_hash, &self.hash, self.mac.as_deref())
     }
 
-    /// What the hash and the MAC cover.
     fn content(&self) -> String {
         entry_content(
             &self.prev_hash,
@@ -141,71 +138,20 @@ pub async fn append(w: &mut WriteTx, change: &Change<'_>) -> Result<i64> {
 
 /// Appends many entries in one transaction, reading the chain's head once (imports).
 pub struct Appender {
-    next_seq: i64,
-    prev_hash: String,
-    anchor: Option<Arc<Anchor>>,
+    head: Head,
 }
 
 impl Appender {
     /// Reads the head of the chain inside the write transaction (under the store's write
     /// lock); the commit then checkpoints the new head.
     pub async fn start(w: &mut WriteTx) -> Result<Self> {
-        let anchor = w.audit_anchor();
-        let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *w.tx)
-            .await?;
-        Ok(match last {
-            Some(r) => Appender {
-                next_seq: r.try_get::<i64, _>(0)? + 1,
-                prev_hash: r.try_get(1)?,
-                anchor,
-            },
-            None => Appender {
-                next_seq: 1,
-                prev_hash: GENESIS.to_owned(),
-                anchor,
-            },
+        Ok(Appender {
+            head: Head::start(w, Chain::AuditLog).await?,
         })
     }
 
-    /// The next entry of the chain for `change`, advancing the head (seq and hash) past it.
-    fn next(&mut self, change: &Change<'_>) -> Pending {
-        let seq = self.next_seq;
-        let at = crate::clock::now_rfc3339();
-        let before = change.before.as_ref().map(|v| v.to_string());
-        let after = change.after.as_ref().map(|v| v.to_string());
-        let content = entry_content(
-            &self.prev_hash,
-            seq,
-            &at,
-            change.actor,
-            change.action,
-            change.entity,
-            &change.entity_id,
-            before.as_deref(),
-            after.as_deref(),
-        );
-        let hash = hex::encode(Sha256::digest(content.as_bytes()));
-        let mac = self.anchor.as_ref().map(|a| a.mac(content.as_bytes()));
-        let prev_hash = std::mem::replace(&mut self.prev_hash, hash.clone());
-        self.next_seq += 1;
-        Pending {
-            seq,
-            at,
-            actor: change.actor.to_owned(),
-            action: change.action.to_owned(),
-            entity: change.entity.to_owned(),
-            entity_id: change.entity_id.clone(),
-            before,
-            after,
-            prev_hash,
-            hash,
-            mac,
-        }
-    }
-
     pub async fn append(&mut self, conn: &mut AnyConnection, change: &Change<'_>) -> Result<i64> {
-        let seq = self.next_seq;
+        let seq = self.head.next_seq();
         self.append_many(conn, std::slice::from_ref(change)).await?;
         Ok(seq)
     }
@@ -218,12 +164,35 @@ impl Appender {
         changes: &[Change<'_>],
     ) -> Result<Vec<i64>> {
         // The head advances only once the entries are stored.
-        let mut head = Appender {
-            next_seq: self.next_seq,
-            prev_hash: self.prev_hash.clone(),
-            anchor: self.anchor.clone(),
-        };
-        let entries: Vec<Pending> = changes.iter().map(|c| head.next(c)).collect();
+        let mut head = self.head.clone();
+        let entries: Vec<Pending> = changes
+            .iter()
+            .map(|c| {
+                let at = crate::clock::now_rfc3339();
+                let before = c.before.as_ref().map(|v| v.to_string());
+                let after = c.after.as_ref().map(|v| v.to_string());
+                let link = head.seal(|prev, seq| {
+                    entry_content(
+                        prev,
+                        seq,
+                        &at,
+                        c.actor,
+                        c.action,
+                        c.entity,
+                        &c.entity_id,
+                        before.as_deref(),
+                        after.as_deref(),
+                    )
+                });
+                Pending {
+                    link,
+                    at,
+                    change: c,
+                    before,
+                    after,
+                }
+            })
+            .collect();
         const COLS: usize = 11;
         for chunk in entries.chunks(ROWS_PER_INSERT) {
             let mut sql = String::from(
@@ -245,22 +214,22 @@ impl Appender {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for e in chunk {
                 q = q
-                    .bind(e.seq)
+                    .bind(e.link.seq)
                     .bind(e.at.as_str())
-                    .bind(e.actor.as_str())
-                    .bind(e.action.as_str())
-                    .bind(e.entity.as_str())
-                    .bind(e.entity_id.as_str())
+                    .bind(e.change.actor)
+                    .bind(e.change.action)
+                    .bind(e.change.entity)
+                    .bind(e.change.entity_id.as_str())
                     .bind(e.before.as_deref())
                     .bind(e.after.as_deref())
-                    .bind(e.prev_hash.as_str())
-                    .bind(e.hash.as_str())
-                    .bind(e.mac.as_deref());
+                    .bind(e.link.prev_hash.as_str())
+                    .bind(e.link.hash.as_str())
+                    .bind(e.link.mac.as_deref());
             }
             q.execute(&mut *conn).await?;
         }
-        *self = head;
-        Ok(entries.iter().map(|e| e.seq).collect())
+        self.head = head;
+        Ok(entries.iter().map(|e| e.link.seq).collect())
     }
 }
 
@@ -269,196 +238,27 @@ impl Appender {
 const ROWS_PER_INSERT: usize = 80;
 
 /// An entry computed but not yet stored.
-struct Pending {
-    seq: i64,
+struct Pending<'a> {
+    link: Link,
     at: String,
-    actor: String,
-    action: String,
-    entity: String,
-    entity_id: String,
+    change: &'a Change<'a>,
     before: Option<String>,
     after: Option<String>,
-    prev_hash: String,
-    hash: String,
-    mac: Option<String>,
-}
-
-/// One break in the chain, naming the entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum Problem {
-    /// The entry's content no longer matches its hash.
-    Edited { seq: i64 },
-    /// Entries between two stored ones are gone.
-    Missing { from: i64, to: i64 },
-    /// The entry does not link to the one stored before it.
-    BrokenLink { seq: i64 },
-    /// The entry's MAC does not match: its content, or the chain before it, was rewritten
-    /// (hashes recomputed) by someone without the key.
-    Rewritten { seq: i64 },
-    /// An entry after the first keyed one has no MAC.
-    Unkeyed { seq: i64 },
-    /// The store ends before the checkpoint's head: the last entries were deleted.
-    Truncated { entries: i64, checkpoint: i64 },
-    /// The entry at the checkpoint's head has another hash than the checkpoint records.
-    HeadChanged { seq: i64 },
-    /// Entries carry MACs but the key file is missing: they cannot be checked.
-    KeyMissing { file: String },
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Problem::Edited { seq } => {
-                write!(f, "entry {seq}: content was edited (hash does not match)")
-            }
-            Problem::Missing { from, to } if from == to => write!(f, "entry {from}: deleted"),
-            Problem::Missing { from, to } => write!(f, "entries {from}..={to}: deleted"),
-            Problem::BrokenLink { seq } => write!(
-                f,
-                "entry {seq}: does not link to the entry before it (reordered, replaced or preceded by a deletion)"
-            ),
-            Problem::Rewritten { seq } => write!(
-                f,
-                "entry {seq}: rewritten (MAC does not match the key; content or hashes recomputed)"
-            ),
-            Problem::Unkeyed { seq } => write!(
-                f,
-                "entry {seq}: has no MAC although entries before it are keyed (rewritten)"
-            ),
-            Problem::Truncated {
-                entries,
-                checkpoint,
-            } => write!(
-                f,
-                "truncated: the checkpoint records {checkpoint} entries, the store ends at {entries} (entries {}..={checkpoint} deleted)",
-                entries + 1
-            ),
-            Problem::HeadChanged { seq } => write!(
-                f,
-                "entry {seq}: hash differs from the checkpoint (rewritten)"
-            ),
-            Problem::KeyMissing { file } => write!(
-                f,
-                "audit key {file} missing: the entries' MACs cannot be checked"
-            ),
-        }
-    }
-}
-
-/// Result of walking the whole chain.
-#[derive(Debug, Clone, Serialize)]
-pub struct Verification {
-    pub entries: i64,
-    pub head: String,
-    /// The head as the operator keeps it (`entries=N head=H first_keyed=K`).
-    pub head_checkpoint: Checkpoint,
-    /// The checkpoint the chain was compared with, if any.
-    pub checkpoint: Option<Checkpoint>,
-    pub problems: Vec<Problem>,
 }
 
 /// Walks the chain with the store's key and its checkpoint file (see [`verify_with`]).
 pub async fn verify(db: &Db) -> Result<Verification> {
-    let checkpoint = db
-        .anchor()
-        .and_then(|a| Checkpoint::read(&a.checkpoint_file).ok().flatten());
-    verify_with(db, db.anchor(), None, checkpoint.as_ref()).await
+    crate::chain::verify::<Entry>(db).await
 }
 
-/// Walks the chain in order, checking each entry's link, hash and (with the key) MAC, and
-/// that the store reaches `checkpoint`'s head with its hash. `key_file` names a key that
-/// should exist when `anchor` is `None`. Reads in pages so a large log does not sit in memory.
+/// Walks the chain with `anchor`'s key (see [`crate::chain::verify_with`]).
 pub async fn verify_with(
     db: &Db,
-    anchor: Option<&Anchor>,
+    anchor: Option<&crate::anchor::Anchor>,
     key_file: Option<&str>,
-    checkpoint: Option<&Checkpoint>,
+    checkpoint: Option<&crate::anchor::Checkpoint>,
 ) -> Result<Verification> {
-    let mut problems = Vec::new();
-    let mut prev_seq = 0i64;
-    let mut prev_hash = GENESIS.to_owned();
-    let mut entries = 0i64;
-    let mut first_keyed = checkpoint.and_then(|c| c.first_keyed);
-    let mut key_missing = false;
-    loop {
-        let page: Vec<Entry> =
-            sqlx::query_as("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000")
-                .bind(prev_seq)
-                .fetch_all(db.pool())
-                .await?;
-        if page.is_empty() {
-            break;
-        }
-        for e in page {
-            entries += 1;
-            if e.seq != prev_seq + 1 {
-                problems.push(Problem::Missing {
-                    from: prev_seq + 1,
-                    to: e.seq - 1,
-                });
-            }
-            if e.prev_hash != prev_hash {
-                problems.push(Problem::BrokenLink { seq: e.seq });
-            }
-            let content = e.content();
-            let edited = hex::encode(Sha256::digest(content.as_bytes())) != e.hash;
-            if edited {
-                problems.push(Problem::Edited { seq: e.seq });
-            }
-            match (&e.mac, anchor) {
-                (Some(mac), Some(a)) => {
-                    // An entry already named as edited is not named twice.
-                    if !edited && !a.verify_mac(content.as_bytes(), mac) {
-                        problems.push(Problem::Rewritten { seq: e.seq });
-                    }
-                }
-                (Some(_), None) => key_missing = true,
-                (None, _) => {
-                    if first_keyed.is_some_and(|k| e.seq >= k) {
-                        problems.push(Problem::Unkeyed { seq: e.seq });
-                    }
-                }
-            }
-            if e.mac.is_some() && first_keyed.is_none() {
-                first_keyed = Some(e.seq);
-            }
-            if let Some(c) = checkpoint
-                && c.seq == e.seq
-                && c.hash != e.hash
-            {
-                problems.push(Problem::HeadChanged { seq: e.seq });
-            }
-            prev_seq = e.seq;
-            prev_hash = e.hash;
-        }
-    }
-    if let Some(c) = checkpoint
-        && prev_seq < c.seq
-    {
-        problems.push(Problem::Truncated {
-            entries: prev_seq,
-            checkpoint: c.seq,
-        });
-    }
-    if key_missing {
-        problems.push(Problem::KeyMissing {
-            file: key_file
-                .map(str::to_owned)
-                .or_else(|| anchor.map(|a| a.key_file.display().to_string()))
-                .unwrap_or_default(),
-        });
-    }
-    Ok(Verification {
-        entries,
-        head_checkpoint: Checkpoint {
-            seq: prev_seq,
-            hash: prev_hash.clone(),
-            first_keyed,
-        },
-        head: prev_hash,
-        checkpoint: checkpoint.cloned(),
-        problems,
-    })
+    crate::chain::verify_with::<Entry>(db, anchor, key_file, checkpoint).await
 }
 
 /// The history of one record, oldest first.
@@ -490,10 +290,10 @@ pub struct Filter {
     /// Who: a login name or a person's name.
     pub actor: Option<String>,
     /// From this day, China Standard Time (YYYY-MM-DD).
-    #[serde(default, deserialize_with = "crate::store::empty_as_none")]
+    #[serde(default, deserialize_with = "crate::store::empty_or_iso_date")]
     pub from: Option<chrono::NaiveDate>,
     /// To this day included.
-    #[serde(default, deserialize_with = "crate::store::empty_as_none")]
+    #[serde(default, deserialize_with = "crate::store::empty_or_iso_date")]
     pub to: Option<chrono::NaiveDate>,
     /// One case: its 案号, or its id.
     pub case: Option<String>,

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use crate::anchor::Chain;
 use crate::audit_log::{self, Change};
+use crate::chain::{Head, Linked};
 use crate::clock;
 use crate::org::{Level, Org, Region};
 use crate::scope::Scope;
@@ -561,7 +563,8 @@ pub async fn logout(db: &Db, token: &str) -> Result<()> {
     w.commit().await
 }
 
-/// Records a refused login, a forbidden request or a malformed one.
+/// Records a refused login, a forbidden request or a malformed one, as the next row of the
+/// security events' chain (see [`crate::chain`]).
 pub async fn security_event(
     db: &Db,
     kind: &str,
@@ -575,19 +578,82 @@ pub async fn security_event(
     let username = username.as_deref();
     let (peer, path, detail) = (peer.map(|p| cap(p, 64)), cap(path, 256), cap(detail, 512));
     let (peer, path, detail) = (peer.as_deref(), path.as_str(), detail.as_str());
-    let res = sqlx::query("INSERT INTO security_events (at, kind, username, peer, path, detail) VALUES ($1,$2,$3,$4,$5,$6)")
-        .bind(clock::now_rfc3339())
-        .bind(kind)
-        .bind(username)
-        .bind(peer)
-        .bind(path)
-        .bind(detail)
-        .execute(db.pool())
-        .await;
     tracing::warn!(kind, username, peer, path, detail, "security event");
-    if let Err(e) = res {
+    let event = SecurityEvent {
+        id: 0,
+        at: clock::now_rfc3339(),
+        kind: kind.to_owned(),
+        username: username.map(str::to_owned),
+        peer: peer.map(str::to_owned),
+        path: Some(path.to_owned()),
+        detail: detail.to_owned(),
+        prev_hash: None,
+        hash: None,
+        mac: None,
+    };
+    if let Err(e) = append_security_event(db, event).await {
         tracing::error!(error = %e, "could not record security event");
     }
+}
+
+async fn append_security_event(db: &Db, mut e: SecurityEvent) -> Result<()> {
+    let mut w = db.write().await?;
+    let mut head = Head::start(&mut w, Chain::SecurityEvents).await?;
+    e.seal(&mut head);
+    sqlx::query(
+        "INSERT INTO security_events (id, at, kind, username, peer, path, detail, prev_hash, hash, mac) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+    )
+    .bind(e.id)
+    .bind(&e.at)
+    .bind(&e.kind)
+    .bind(e.username.as_deref())
+    .bind(e.peer.as_deref())
+    .bind(e.path.as_deref())
+    .bind(&e.detail)
+    .bind(e.prev_hash.as_deref())
+    .bind(e.hash.as_deref())
+    .bind(e.mac.as_deref())
+    .execute(&mut *w.tx)
+    .await?;
+    w.commit().await
+}
+
+/// Chains the security events recorded before they were chained (migration 0018), in id
+/// order from the first, renumbered 1, 2, … so that the chain has no gap. Runs only while no
+/// event is chained yet: afterwards an unchained row is a rewrite for verify to name.
+pub async fn chain_security_events(db: &Db) -> Result<u64> {
+    let mut w = db.write().await?;
+    let chained: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM security_events WHERE hash IS NOT NULL")
+            .fetch_one(&mut *w.tx)
+            .await?;
+    if chained > 0 {
+        return Ok(0);
+    }
+    let rows: Vec<SecurityEvent> = sqlx::query_as("SELECT * FROM security_events ORDER BY id")
+        .fetch_all(&mut *w.tx)
+        .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut head = Head::genesis(w.chain_anchor(Chain::SecurityEvents));
+    for mut e in rows.iter().cloned() {
+        let old = e.id;
+        e.seal(&mut head);
+        sqlx::query(
+            "UPDATE security_events SET id = $1, prev_hash = $2, hash = $3, mac = $4 WHERE id = $5",
+        )
+        .bind(e.id)
+        .bind(e.prev_hash.as_deref())
+        .bind(e.hash.as_deref())
+        .bind(e.mac.as_deref())
+        .bind(old)
+        .execute(&mut *w.tx)
+        .await?;
+    }
+    w.commit().await?;
+    Ok(rows.len() as u64)
 }
 
 /// At most `max` characters of `s`, marked with `…` when cut.
@@ -598,6 +664,7 @@ fn cap(s: &str, max: usize) -> String {
     }
 }
 
+/// A refused login, a forbidden or a malformed request, chained like the audit log.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct SecurityEvent {
     pub id: i64,
@@ -607,6 +674,53 @@ pub struct SecurityEvent {
     pub peer: Option<String>,
     pub path: Option<String>,
     pub detail: String,
+    /// The chain (NULL only on rows recorded before migration 0018, until chained).
+    #[serde(skip)]
+    pub prev_hash: Option<String>,
+    #[serde(skip)]
+    pub hash: Option<String>,
+    #[serde(skip)]
+    pub mac: Option<String>,
+}
+
+impl SecurityEvent {
+    /// Gives the event the head's next number and link, its hash and MAC.
+    fn seal(&mut self, head: &mut Head) {
+        let link = head.seal(|prev, seq| {
+            self.id = seq;
+            self.prev_hash = Some(prev.to_owned());
+            self.content()
+        });
+        (self.hash, self.mac) = (Some(link.hash), link.mac);
+    }
+}
+
+impl Linked for SecurityEvent {
+    const CHAIN: Chain = Chain::SecurityEvents;
+
+    fn link(&self) -> (i64, &str, &str, Option<&str>) {
+        (
+            self.id,
+            self.prev_hash.as_deref().unwrap_or_default(),
+            self.hash.as_deref().unwrap_or_default(),
+            self.mac.as_deref(),
+        )
+    }
+
+    fn content(&self) -> String {
+        // A JSON array is an unambiguous encoding of the fields (no separator can be forged).
+        serde_json::to_string(&(
+            self.prev_hash.as_deref().unwrap_or_default(),
+            self.id,
+            &self.at,
+            &self.kind,
+            &self.username,
+            &self.peer,
+            &self.path,
+            &self.detail,
+        ))
+        .expect("strings serialise")
+    }
 }
 
 pub async fn recent_security_events(db: &Db, limit: i64) -> Result<Vec<SecurityEvent>> {

@@ -34,6 +34,8 @@ pub struct AuditSettings {
     /// The head checkpoint, rewritten after each audited commit; empty:
     /// `<data_dir>/audit-checkpoint`.
     pub checkpoint_file: PathBuf,
+    /// The security events' head checkpoint; empty: `<data_dir>/security-checkpoint`.
+    pub security_checkpoint_file: PathBuf,
 }
 
 /// What the law leaves to the province, for the legal checks.
@@ -106,6 +108,7 @@ impl Settings {
             .set_default("legal.large_fine_yuan", 50_000)?
             .set_default("audit.key_file", "")?
             .set_default("audit.checkpoint_file", "")?
+            .set_default("audit.security_checkpoint_file", "")?
             .set_default(
                 "assessment.bulletin_font",
                 "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -134,6 +137,15 @@ impl Settings {
             &self.audit.checkpoint_file,
             &self.data_dir,
             "audit-checkpoint",
+        )
+    }
+
+    /// Where the security events' head checkpoint is.
+    pub fn security_checkpoint_file(&self) -> PathBuf {
+        or_in(
+            &self.audit.security_checkpoint_file,
+            &self.data_dir,
+            "security-checkpoint",
         )
     }
 

@@ -8,16 +8,19 @@
 //! - [`scope`]: where a caller may read and write (`Scope`, `Area`);
 //! - [`auth`]: accounts, roles, passwords, sessions, security events;
 //! - [`audit_log`]: the append-only, hash-chained log of every change, keyed and
-//!   checkpointed by [`anchor`] outside the database;
+//!   checkpointed by [`anchor`] outside the database through [`chain`], which also chains
+//!   the security events;
 //! - [`sheet`]: reading spreadsheets (.xlsx, .xls, CSV in UTF-8 or GBK) into cells.
 //!
 //! It never holds a domain rule of the ledger, monitoring or assessment, never speaks HTTP and
 //! never parses a command line. Dependency direction: `ids`, `clock` ← `store` ← `org` ←
-//! `scope` ← `audit_log` ← `auth`; the store knows scopes only through `store::ScopeFilter`.
+//! `scope` ← `chain` ← `audit_log` ← `auth`; the store knows scopes only through
+//! `store::ScopeFilter`, and chains only by their table (`anchor::Chain`).
 
 pub mod anchor;
 pub mod audit_log;
 pub mod auth;
+pub mod chain;
 pub mod clock;
 pub mod config;
 pub mod ids;
@@ -50,10 +53,18 @@ pub async fn open_with(settings: &Settings, create_key: bool) -> anyhow::Result<
     let db = Db::connect(&url)
         .await
         .with_context(|| format!("opening {}", store::redact(&url)))?;
-    let (key, checkpoint) = (settings.audit_key_file(), settings.audit_checkpoint_file());
-    let anchor = anchor::Anchor::load(&key, &checkpoint, create_key)
+    let key = settings.audit_key_file();
+    let checkpoints = [
+        settings.audit_checkpoint_file(),
+        settings.security_checkpoint_file(),
+    ];
+    let anchor = anchor::Anchor::load(&key, [&checkpoints[0], &checkpoints[1]], create_key)
         .with_context(|| format!("reading the audit-log key {}", key.display()))?;
     let db = db.with_anchor(anchor);
     org::seed(&db).await?;
+    if create_key {
+        // Verify reads the store as it is; everyone else chains what migration 0018 left.
+        auth::chain_security_events(&db).await?;
+    }
     Ok(db)
 }

@@ -14,7 +14,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::anchor::{Anchor, Checkpoint};
+use crate::anchor::{Anchor, Chain, Checkpoint};
 
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,64 +217,79 @@ pub struct WriteTx {
     pub tx: Transaction<'static, Any>,
     _guard: OwnedMutexGuard<()>,
     anchor: Option<Arc<Anchor>>,
-    /// Audit entries were appended: the checkpoint is rewritten after the commit.
-    audited: bool,
+    /// Chains appended to: their checkpoints are rewritten after the commit.
+    chained: Vec<Chain>,
 }
 
 impl WriteTx {
-    /// Commits; when audit entries were appended, then records the chain's head in the
-    /// checkpoint (after the commit, so a rolled-back append never reaches it). A checkpoint
-    /// that cannot be written is logged, not an error: the change is stored.
+    /// Commits; for each chain appended to, then records its head in its checkpoint (after
+    /// the commit, so a rolled-back append never reaches it). A checkpoint that cannot be
+    /// written is logged, not an error: the change is stored.
     pub async fn commit(mut self) -> Result<()> {
-        let head = match (&self.anchor, self.audited) {
-            (Some(a), true) => Some(head_checkpoint(&mut self.tx, a).await?),
-            _ => None,
-        };
+        let mut heads = Vec::new();
+        if let Some(a) = &self.anchor {
+            for &chain in &self.chained {
+                if let Some(c) = head_checkpoint(&mut self.tx, a, chain).await? {
+                    heads.push((chain, c));
+                }
+            }
+        }
         self.tx.commit().await?;
-        if let (Some(a), Some(Some(c))) = (&self.anchor, head)
-            && let Err(e) = a.write_checkpoint(&c)
-        {
-            tracing::error!(file = %a.checkpoint_file.display(), error = %e, "writing the audit-log checkpoint");
+        if let Some(a) = &self.anchor {
+            for (chain, c) in heads {
+                if let Err(e) = a.write_checkpoint(chain, &c) {
+                    tracing::error!(file = %a.checkpoint_file(chain).display(), error = %e, "writing a chain's checkpoint");
+                }
+            }
         }
         Ok(())
     }
 
-    /// The audit log's key, for the entries' MACs; marks the transaction as audited.
-    pub fn audit_anchor(&mut self) -> Option<Arc<Anchor>> {
-        self.audited = true;
+    /// The key, for the MACs of the rows appended to `chain`; marks the chain for its
+    /// checkpoint.
+    pub fn chain_anchor(&mut self, chain: Chain) -> Option<Arc<Anchor>> {
+        if !self.chained.contains(&chain) {
+            self.chained.push(chain);
+        }
         self.anchor.clone()
     }
 }
 
-/// The head of the audit log as the checkpoint records it, read inside the transaction.
+/// The head of `chain` as its checkpoint records it, read inside the transaction.
 async fn head_checkpoint(
     tx: &mut Transaction<'static, Any>,
     anchor: &Anchor,
+    chain: Chain,
 ) -> Result<Option<Checkpoint>> {
     use sqlx::Row;
-    let Some(head) = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut **tx)
-        .await?
+    let (table, seq) = (chain.table(), chain.seq());
+    let Some(head) = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {seq}, hash FROM {table} ORDER BY {seq} DESC LIMIT 1"
+    )))
+    .fetch_optional(&mut **tx)
+    .await?
     else {
         return Ok(None);
     };
-    let known = Checkpoint::read(&anchor.checkpoint_file)
+    let known = Checkpoint::read(anchor.checkpoint_file(chain))
         .ok()
         .flatten()
         .and_then(|c| c.first_keyed);
     let first_keyed = match known {
         Some(k) => Some(k),
         None => {
-            sqlx::query_scalar::<_, Option<i64>>(
-                "SELECT MIN(seq) FROM audit_log WHERE mac IS NOT NULL",
-            )
+            sqlx::query_scalar::<_, Option<i64>>(sqlx::AssertSqlSafe(format!(
+                "SELECT MIN({seq}) FROM {table} WHERE mac IS NOT NULL"
+            )))
             .fetch_one(&mut **tx)
             .await?
         }
     };
     Ok(Some(Checkpoint {
         seq: head.try_get(0)?,
-        hash: head.try_get(1)?,
+        hash: head
+            .try_get::<Option<String>, _>(1)?
+            .unwrap_or_else(|| crate::chain::GENESIS.to_owned()),
         first_keyed,
     }))
 }
@@ -394,7 +409,7 @@ impl Db {
             tx,
             _guard: guard,
             anchor: self.anchor.clone(),
-            audited: false,
+            chained: Vec::new(),
         })
     }
 }
@@ -529,22 +544,119 @@ mod tests {
     }
 }
 
-/// A number or date field of a list's filter, as HTML forms send it: empty means the filter
-/// is not set; anything else that does not parse is refused with the value named.
+/// A number field of a list's filter, as HTML forms send it: empty means the filter is not
+/// set; an integer may be spelled as JSON Schema allows (`2.0`); anything else that does not
+/// parse is refused with the value named. The API document says so ([`empty_or_integer`]).
 pub fn empty_as_none<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: std::str::FromStr,
 {
+    let Some(t) = filter_value(d)? else {
+        return Ok(None);
+    };
+    parse_whole(&t).map(Some).ok_or_else(|| refused(&t))
+}
+
+/// `t` parsed, or its integer part when it is an integer spelled with zero decimals (`2.0`).
+fn parse_whole<T: std::str::FromStr>(t: &str) -> Option<T> {
+    t.parse().ok().or_else(|| {
+        let (int, frac) = t.split_once('.')?;
+        (!frac.is_empty() && frac.bytes().all(|b| b == b'0'))
+            .then(|| int.parse().ok())
+            .flatten()
+    })
+}
+
+/// A date field of a list's filter: empty means the filter is not set; otherwise a date as
+/// RFC 3339 writes it (YYYY-MM-DD, what the API document's `format: date` means, see
+/// [`empty_or_date`]), nothing looser.
+pub fn empty_or_iso_date<'de, D>(d: D) -> std::result::Result<Option<chrono::NaiveDate>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let Some(t) = filter_value(d)? else {
+        return Ok(None);
+    };
+    let b = t.as_bytes();
+    let shaped = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    shaped
+        .then(|| chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok())
+        .flatten()
+        .filter(|d| chrono::Datelike::year(d) >= 1)
+        .map(Some)
+        .ok_or_else(|| refused(&t))
+}
+
+/// A filter's value; `None` when absent or empty.
+fn filter_value<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<String>, D::Error> {
     let s: Option<String> = serde::Deserialize::deserialize(d)?;
-    match s.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(t) => t.parse().map(Some).map_err(|_| {
-            serde::de::Error::custom(format!(
-                "“{t}”无法识别：年份、页码为整数，日期为 YYYY-MM-DD"
-            ))
-        }),
+    Ok(s.filter(|s| !s.is_empty()))
+}
+
+fn refused<E: serde::de::Error>(t: &str) -> E {
+    E::custom(format!(
+        "“{t}”无法识别：年份、页码为整数，日期为 YYYY-MM-DD"
+    ))
+}
+
+/// The API document's schema of a filter read by [`empty_as_none`]: an integer, or empty.
+pub fn empty_or_integer() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    or_empty(
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))),
+    )
+}
+
+/// The API document's schema of a filter read by [`empty_or_iso_date`]: a date, or empty.
+pub fn empty_or_date() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    or_empty(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))),
+    )
+}
+
+/// `value`, or the empty string that means "any".
+fn or_empty(value: utoipa::openapi::schema::ObjectBuilder) -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+    AnyOfBuilder::new()
+        .item(value)
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(0)),
+        )
+        .build()
+        .into()
+}
+
+/// A whole number in a JSON body, also as JSON Schema spells integers (`3.0`), which serde
+/// alone refuses; or in a form, as text.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<i64, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Whole {
+        Number(serde_json::Number),
+        Text(String),
     }
+    let t = match serde::Deserialize::deserialize(d)? {
+        Whole::Number(n) => n.to_string(),
+        Whole::Text(t) => t,
+    };
+    parse_whole(&t).ok_or_else(|| serde::de::Error::custom(format!("“{t}”不是整数")))
 }
 
 /// A value bound into a [`Sql`] statement.

@@ -285,14 +285,18 @@ pub enum ExportFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the chain and name every edited, reordered, rewritten or deleted entry, check each
-    /// entry's MAC with the key file and the chain against the checkpoint (exit 1 if any);
-    /// print the head for the operator to keep.
+    /// Walk the audit log's chain and the security events' and name every edited, reordered,
+    /// rewritten or deleted entry, check each entry's MAC with the key file and each chain
+    /// against its checkpoint (exit 1 if any); print the heads for the operator to keep.
     Verify {
-        /// A checkpoint to compare with instead of the one in the data directory, e.g. the
-        /// operator's kept copy of a printed head (`entries=N head=H [first_keyed=K]`).
+        /// A checkpoint of the audit log to compare with instead of the one in the data
+        /// directory, e.g. the operator's kept copy of a printed head
+        /// (`entries=N head=H [first_keyed=K]`).
         #[arg(long)]
         checkpoint: Option<PathBuf>,
+        /// The same for the security events (their printed head line).
+        #[arg(long)]
+        security_checkpoint: Option<PathBuf>,
     },
 }
 

@@ -142,8 +142,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             commands::user::user_command(&db, &org, command).await?;
         }
         Command::AuditLog {
-            command: AuditCommand::Verify { checkpoint },
-        } => return audit_verify(&settings, checkpoint.as_deref()).await,
+            command:
+                AuditCommand::Verify {
+                    checkpoint,
+                    security_checkpoint,
+                },
+        } => {
+            return audit_verify(
+                &settings,
+                checkpoint.as_deref(),
+                security_checkpoint.as_deref(),
+            )
+            .await;
+        }
         Command::Cases { command } => {
             return commands::ledger::cases_command(&settings, command).await;
         }
@@ -159,47 +170,85 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `audit-log verify`: the chain, its MACs and the checkpoint; never creates a key.
+/// `audit-log verify`: the audit log's chain and the security events', their MACs and
+/// checkpoints; never creates a key. Exit 1 if either is broken.
 async fn audit_verify(
     settings: &Settings,
     checkpoint: Option<&std::path::Path>,
+    security_checkpoint: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
+    use ecowarden_core::auth::SecurityEvent;
+    use ecowarden_core::chain;
     let db = ecowarden_core::open_with(settings, false).await?;
-    let file = checkpoint
-        .map(|p| p.to_owned())
-        .unwrap_or_else(|| settings.audit_checkpoint_file());
+    let key_file = settings.audit_key_file().display().to_string();
+    if db.anchor().is_none() {
+        println!("no audit key at {key_file}: MACs not checked");
+    }
+    let audit_cp = read_checkpoint(checkpoint, settings.audit_checkpoint_file())?;
+    let audit = chain::verify_with::<audit_log::Entry>(
+        &db,
+        db.anchor(),
+        Some(&key_file),
+        audit_cp.as_ref(),
+    )
+    .await?;
+    let security_cp = read_checkpoint(security_checkpoint, settings.security_checkpoint_file())?;
+    let security = chain::verify_with::<SecurityEvent>(
+        &db,
+        db.anchor(),
+        Some(&key_file),
+        security_cp.as_ref(),
+    )
+    .await?;
+    // The audit log's lines stay as they were; the security events' carry their name.
+    let audit_ok = report_chain("", "audit log", &audit);
+    let security_ok = report_chain("security events: ", "security events", &security);
+    Ok(if audit_ok && security_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The checkpoint in `given` (the operator's kept copy, which must parse) or else in the data
+/// directory's `file`, if there is one; says which.
+fn read_checkpoint(
+    given: Option<&std::path::Path>,
+    file: std::path::PathBuf,
+) -> anyhow::Result<Option<ecowarden_core::anchor::Checkpoint>> {
+    let file = given.map(|p| p.to_owned()).unwrap_or(file);
     let cp = match ecowarden_core::anchor::Checkpoint::read(&file)
         .with_context(|| format!("reading the checkpoint {}", file.display()))?
     {
         Some(c) => Some(c),
-        None if checkpoint.is_some() => {
+        None if given.is_some() => {
             anyhow::bail!("{}: not a checkpoint (entries=N head=H)", file.display())
         }
         None => None,
     };
-    let key_file = settings.audit_key_file().display().to_string();
-    let v = audit_log::verify_with(&db, db.anchor(), Some(&key_file), cp.as_ref()).await?;
     match &cp {
         Some(c) => println!("checkpoint {}: {c}", file.display()),
         None => println!("no checkpoint at {}", file.display()),
     }
-    if db.anchor().is_none() {
-        println!("no audit key at {key_file}: MACs not checked");
-    }
-    println!("head (keep this): {}", v.head_checkpoint);
+    Ok(cp)
+}
+
+/// Prints one chain's head and problems, each line after `prefix`; whether it is intact.
+fn report_chain(prefix: &str, name: &str, v: &ecowarden_core::chain::Verification) -> bool {
+    println!("{prefix}head (keep this): {}", v.head_checkpoint);
     if v.problems.is_empty() {
-        println!("audit log intact: {} entries, head {}", v.entries, v.head);
-        return Ok(ExitCode::SUCCESS);
+        println!("{name} intact: {} entries, head {}", v.entries, v.head);
+        return true;
     }
     for p in &v.problems {
-        println!("{p}");
+        println!("{prefix}{p}");
     }
     println!(
-        "audit log BROKEN: {} problem(s) in {} entries",
+        "{name} BROKEN: {} problem(s) in {} entries",
         v.problems.len(),
         v.entries
     );
-    Ok(ExitCode::FAILURE)
+    false
 }
 
 /// Seeds the screening demo once (when no generated outlet is registered yet).

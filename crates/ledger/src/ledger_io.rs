@@ -14,16 +14,19 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use rust_xlsxwriter::{Color, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
-use crate::cases::intake::{self, FIELDS, Field, FieldError, IntakeError, NewCase};
-use crate::cases::{self, CaseFilter, CaseSummary};
+use sqlx::Row;
+
+use crate::cases::intake::{self, FIELDS, Field, FieldError, Input, IntakeError, NewCase};
+use crate::cases::typed::by_case_ids;
+use crate::cases::{self, CaseFilter};
 use crate::checks::{self, Finding};
 use crate::dossier::Checked;
 use crate::stats::Stats;
-use ecowarden_core::ids::CaseNo;
+use ecowarden_core::ids::{CaseNo, Money};
 use ecowarden_core::org::Org;
 use ecowarden_core::scope::{Area, Scope};
 use ecowarden_core::sheet::{self, Cell};
-use ecowarden_core::store::{Db, Sql, StoreError};
+use ecowarden_core::store::{Db, StoreError};
 
 pub use ecowarden_core::sheet::{Column, Problem, column_letter};
 
@@ -434,72 +437,42 @@ pub fn template_xlsx() -> Vec<u8> {
 /// list is paged out of the store 50 rows at a time.
 pub const EXPORT_LIMIT: usize = 50_000;
 
-/// A cell of an exported case.
-enum Out<'a> {
-    Text(&'a str),
-    Date(Option<&'a str>),
-    Fen(i64),
-}
-
-type Getter = for<'a> fn(&'a CaseSummary, &'a str) -> Out<'a>;
-
-/// Exported columns, by field key (their headers are the template's, so an export can be
-/// imported elsewhere). The second argument is the case's officers' certificate numbers.
-const CASE_COLUMNS: &[(&str, Getter)] = &[
-    ("case_no", |c, _| Out::Text(&c.case_no)),
-    ("region_code", |c, _| Out::Text(&c.region_code)),
-    ("facility_name", |c, _| Out::Text(&c.facility_name)),
-    ("credit_code", |c, _| Out::Text(&c.credit_code)),
-    ("source", |c, _| Out::Text(c.source_label())),
-    ("violation", |c, _| Out::Text(&c.violation)),
-    ("legal_basis", |c, _| Out::Text(&c.legal_basis)),
-    ("status", |c, _| Out::Text(c.status_label())),
-    ("discovered_on", |c, _| Out::Date(Some(&c.discovered_on))),
-    ("filed_on", |c, _| Out::Date(c.filed_on.as_deref())),
-    ("decided_on", |c, _| Out::Date(c.decided_on.as_deref())),
-    ("closed_on", |c, _| Out::Date(c.closed_on.as_deref())),
-    ("fine", |c, _| Out::Fen(c.fine_fen)),
-    ("officers", |_, o| Out::Text(o)),
-];
-
-fn field_header(key: &str) -> &'static str {
-    FIELDS
-        .iter()
-        .find(|f| f.key == key)
-        .map_or("", |f| f.header)
-}
-
-/// Any list of cases as .xlsx: the template's Chinese headers, dates as date cells, fines in
-/// yuan as numbers with two decimals. `officers` maps case id → certificate numbers.
-pub fn export_cases_xlsx(rows: &[CaseSummary], officers: &HashMap<i64, Vec<String>>) -> Vec<u8> {
+/// Every case as .xlsx under the import template's headers, every column of it in its order,
+/// each value as the import reads it: dates as date cells, amounts in yuan as numbers with
+/// two decimals, day counts as numbers, the rest as text. An export imports again as the same
+/// cases (issue #16).
+pub fn export_cases_xlsx(cases: &[NewCase]) -> Vec<u8> {
     workbook(|wb| {
         let date = Format::new().set_num_format(DATE_FORMAT);
         let money = Format::new().set_num_format("#,##0.00");
         let ws = wb.add_worksheet().set_name("案件台账")?;
-        let headers: Vec<(&str, f64)> = CASE_COLUMNS
-            .iter()
-            .map(|(key, _)| (field_header(key), 16.0))
-            .collect();
+        let headers: Vec<(&str, f64)> = FIELDS.iter().map(|f| (f.header, 16.0)).collect();
         header_row(ws, 0, &headers)?;
         ws.set_freeze_panes(1, 0)?;
-        for (i, c) in rows.iter().enumerate() {
+        for (i, c) in cases.iter().enumerate() {
             let row = i as u32 + 1;
-            let certs = officers
-                .get(&c.id)
-                .map(|o| o.join("、"))
-                .unwrap_or_default();
-            for (col, (_, get)) in CASE_COLUMNS.iter().enumerate() {
+            for (col, f) in FIELDS.iter().enumerate() {
                 let col = col as u16;
-                match get(c, &certs) {
-                    Out::Text(s) => ws.write_string(row, col, excel_text(s))?,
-                    Out::Date(None) => ws,
-                    Out::Date(Some(d)) => match excel_date(d) {
+                let v = c.get(f.key);
+                if v.is_empty() {
+                    continue;
+                }
+                match f.input() {
+                    Input::Date => match excel_date(v) {
                         Some(x) => ws.write_date_with_format(row, col, &x, &date)?,
-                        None => ws.write_string(row, col, excel_text(d))?,
+                        None => ws.write_string(row, col, excel_text(v))?,
                     },
-                    Out::Fen(f) => {
-                        ws.write_number_with_format(row, col, f as f64 / 100.0, &money)?
-                    }
+                    Input::Amount => match v.parse::<Money>() {
+                        Ok(m) => {
+                            ws.write_number_with_format(row, col, m.fen() as f64 / 100.0, &money)?
+                        }
+                        Err(_) => ws.write_string(row, col, excel_text(v))?,
+                    },
+                    Input::Days => match v.parse::<i64>() {
+                        Ok(n) => ws.write_number(row, col, n as f64)?,
+                        Err(_) => ws.write_string(row, col, excel_text(v))?,
+                    },
+                    _ => ws.write_string(row, col, excel_text(v))?,
                 };
             }
         }
@@ -618,55 +591,13 @@ pub fn stats_xlsx(stats: &Stats, case_nos: &HashMap<i64, String>) -> Vec<u8> {
     })
 }
 
-/// (id, text) pairs for a set of case ids, queried in chunks so the statement stays within
-/// every backend's limit on bound parameters.
-async fn by_case_ids(
-    db: &Db,
-    select: &str,
-    ids: &[i64],
-    tail: &str,
-) -> Result<Vec<(i64, String)>, StoreError> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let mut sql = Sql::new(select);
-        for (k, id) in chunk.iter().enumerate() {
-            sql.push(if k == 0 { "" } else { "," }).bind(*id);
-        }
-        sql.push(tail);
-        out.extend(sql.fetch_all::<(i64, String)>(db).await?);
-    }
-    Ok(out)
-}
-
 /// The case numbers of the given cases.
 async fn case_numbers(db: &Db, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError> {
-    Ok(
-        by_case_ids(db, "SELECT id, case_no FROM cases WHERE id IN (", ids, ")")
-            .await?
-            .into_iter()
-            .collect(),
-    )
-}
-
-/// Each case's officers' certificate numbers, the lead officer first (as intake records the
-/// first one given as lead), so an export re-imports with the same officers.
-pub async fn officer_certificates(
-    db: &Db,
-    ids: &[i64],
-) -> Result<HashMap<i64, Vec<String>>, StoreError> {
-    let rows = by_case_ids(
-        db,
-        "SELECT co.case_id, o.certificate_no FROM case_officers co JOIN officers o ON o.id = co.officer_id \
-         WHERE o.certificate_no IS NOT NULL AND co.case_id IN (",
-        ids,
-        ") ORDER BY co.case_id, co.lead DESC, o.id",
-    )
-    .await?;
-    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
-    for (id, cert) in rows {
-        out.entry(id).or_default().push(cert);
-    }
-    Ok(out)
+    by_case_ids(db, "SELECT id, case_no FROM cases WHERE id IN (", ids, ")")
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }
 
 /// Why an export was not made.
@@ -698,8 +629,9 @@ pub async fn export_cases(
         }
     }
     let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
-    let officers = officer_certificates(db, &ids).await?;
-    Ok(export_cases_xlsx(&rows, &officers))
+    let mut typed = cases::typed::typed(db, &ids).await?;
+    let cases: Vec<NewCase> = ids.iter().filter_map(|id| typed.remove(id)).collect();
+    Ok(export_cases_xlsx(&cases))
 }
 
 /// The case numbers behind every figure of `stats`, for drill-down lists.

@@ -349,6 +349,7 @@ pub struct TransitionInput {
     /// that every value it describes is a real date, and the server takes the rest of the month too).
     #[schema(pattern = "^(199[0-9]|20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])$")]
     on: String,
+    #[serde(deserialize_with = "ecowarden_core::store::whole_number")]
     version: i64,
     /// With 处罚决定: 处罚种类 (、-separated), 罚款金额（元）, 处罚依据, 决定书文号.
     #[serde(default)]

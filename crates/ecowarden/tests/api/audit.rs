@@ -1,6 +1,8 @@
 //! The hash-chained audit log: changes are recorded, and tampering is found and named.
 
-use ecowarden_core::audit_log::{self, Problem};
+use ecowarden_core::audit_log::{self, Problem, Verification};
+use ecowarden_core::auth::{self, SecurityEvent};
+use ecowarden_core::chain::{self, Linked};
 
 use crate::helpers::spawn_app;
 
@@ -201,6 +203,12 @@ async fn the_checkpoint_finds_deleted_last_entries() {
         .await
         .unwrap();
     let v = audit_log::verify(&app.db).await.unwrap();
+    assert_truncated(&app, &v, last, "");
+}
+
+/// The chain ends two entries before its checkpoint's `last`, and `audit-log verify` says so
+/// on a line starting with the chain's `prefix`.
+fn assert_truncated(app: &crate::helpers::TestApp, v: &Verification, last: i64, prefix: &str) {
     assert_eq!(
         v.problems,
         vec![Problem::Truncated {
@@ -208,11 +216,11 @@ async fn the_checkpoint_finds_deleted_last_entries() {
             checkpoint: last
         }]
     );
-    let (ok, text) = verify_cli(&app);
+    let (ok, text) = verify_cli(app);
     assert!(!ok);
     assert!(
         text.contains(&format!(
-            "truncated: the checkpoint records {last} entries, the store ends at {}",
+            "{prefix}truncated: the checkpoint records {last} entries, the store ends at {}",
             last - 2
         )),
         "{text}"
@@ -251,14 +259,7 @@ async fn the_mac_finds_an_edit_with_every_later_hash_recomputed() {
     let unkeyed = audit_log::verify_with(&app.db, None, None, None)
         .await
         .unwrap();
-    assert!(
-        unkeyed
-            .problems
-            .iter()
-            .all(|p| matches!(p, Problem::KeyMissing { .. })),
-        "the hash chain alone is fooled: {:?}",
-        unkeyed.problems
-    );
+    assert_fooled(&unkeyed);
     let v = audit_log::verify(&app.db).await.unwrap();
     assert!(
         v.problems.contains(&Problem::Rewritten { seq: last - 1 })
@@ -293,6 +294,18 @@ async fn the_mac_finds_an_edit_with_every_later_hash_recomputed() {
     assert!(!ok);
     assert!(text.contains("MACs cannot be checked"), "{text}");
     assert!(!app.data.join("audit.key").exists(), "verify makes no key");
+}
+
+/// Without the key the recomputed chain verifies: only the key's absence is reported.
+fn assert_fooled(unkeyed: &Verification) {
+    assert!(
+        unkeyed
+            .problems
+            .iter()
+            .all(|p| matches!(p, Problem::KeyMissing { .. })),
+        "the hash chain alone is fooled: {:?}",
+        unkeyed.problems
+    );
 }
 
 /// The audit page's entry rows, each from its first cell (the sequence number) on.
@@ -413,4 +426,157 @@ async fn the_audit_page_filters_by_entity_actor_date_and_case_and_pages() {
     let second = audit_rows(&get("page=2".into()).await);
     let seq = |r: &String| r.split("</td>").next().unwrap().parse::<i64>().unwrap();
     assert_eq!(seq(&audit_rows(&first)[99]) - 1, seq(&second[0]));
+}
+
+/// Refused sign-ins (each a security event); the number of the last event.
+async fn some_security_events(app: &crate::helpers::TestApp, n: usize) -> i64 {
+    let c = crate::helpers::client();
+    for i in 0..n {
+        let r = c
+            .post(format!("{}/api/v1/session", app.base))
+            .json(&serde_json::json!({"username": format!("nobody{i}"), "password": "Wrong-Passw0rd!"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    app.scalar("SELECT MAX(id) FROM security_events").await
+}
+
+async fn verify_security(app: &crate::helpers::TestApp) -> Verification {
+    chain::verify::<SecurityEvent>(&app.db).await.unwrap()
+}
+
+/// Issue #16: security events are chained like the audit log; an edited one is named.
+#[tokio::test]
+async fn an_edited_security_event_is_named() {
+    let app = spawn_app().await;
+    let last = some_security_events(&app, 4).await;
+    let v = verify_security(&app).await;
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+    assert_eq!(
+        v.entries, last,
+        "every event is in the chain, numbered from 1"
+    );
+    let macs: i64 = app
+        .scalar("SELECT COUNT(*) FROM security_events WHERE mac IS NOT NULL")
+        .await;
+    assert_eq!(macs, last, "each keyed");
+    let (ok, text) = verify_cli(&app);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains(&format!(
+            "security events: head (keep this): entries={last} head="
+        )),
+        "{text}"
+    );
+    assert!(app.data.join("security-checkpoint").exists());
+
+    sqlx::query("UPDATE security_events SET detail = 'nothing happened' WHERE id = $1")
+        .bind(last - 1)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let v = verify_security(&app).await;
+    assert_eq!(v.problems, vec![Problem::Edited { seq: last - 1 }]);
+    let (ok, text) = verify_cli(&app);
+    assert!(!ok);
+    assert!(
+        text.contains(&format!(
+            "security events: entry {}: content was edited",
+            last - 1
+        )),
+        "{text}"
+    );
+    assert!(text.contains("audit log intact"), "{text}");
+}
+
+/// Issue #16: deleting the last security events is found against their checkpoint.
+#[tokio::test]
+async fn deleted_last_security_events_are_found() {
+    let app = spawn_app().await;
+    let last = some_security_events(&app, 4).await;
+    sqlx::query("DELETE FROM security_events WHERE id > $1")
+        .bind(last - 2)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let v = verify_security(&app).await;
+    assert_truncated(&app, &v, last, "security events: ");
+}
+
+/// Issue #16: an edited security event with every later hash recomputed fools the hash chain
+/// alone, not the MACs and the checkpoint.
+#[tokio::test]
+async fn a_security_chain_rewritten_without_the_key_is_found() {
+    let app = spawn_app().await;
+    let last = some_security_events(&app, 4).await;
+    let mut events = auth::recent_security_events(&app.db, 3).await.unwrap();
+    events.reverse();
+    let mut prev = events[0].hash.clone().unwrap();
+    for (i, e) in events.iter_mut().enumerate().skip(1) {
+        if i == 1 {
+            e.detail = "nothing happened".into();
+        }
+        e.prev_hash = Some(prev.clone());
+        let hash = chain::hash(&e.content());
+        prev = hash.clone();
+        sqlx::query(
+            "UPDATE security_events SET detail = $1, prev_hash = $2, hash = $3 WHERE id = $4",
+        )
+        .bind(&e.detail)
+        .bind(e.prev_hash.as_deref())
+        .bind(&hash)
+        .bind(e.id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    }
+    let unkeyed = chain::verify_with::<SecurityEvent>(&app.db, None, None, None)
+        .await
+        .unwrap();
+    assert_fooled(&unkeyed);
+    let v = verify_security(&app).await;
+    assert_eq!(
+        v.problems,
+        vec![
+            Problem::Rewritten { seq: last - 1 },
+            Problem::Rewritten { seq: last },
+            Problem::HeadChanged { seq: last },
+        ]
+    );
+    let (ok, text) = verify_cli(&app);
+    assert!(!ok);
+    assert!(
+        text.contains(&format!("security events: entry {last}: rewritten")),
+        "{text}"
+    );
+}
+
+/// Events recorded before the chain existed (migration 0018) are chained at the next start,
+/// in their order, numbered without gaps.
+#[tokio::test]
+async fn security_events_from_before_the_chain_are_chained_at_start() {
+    let (db, _) = crate::helpers::empty_db().await;
+    for id in [2, 5, 9] {
+        sqlx::query("INSERT INTO security_events (id, at, kind, path, detail) VALUES ($1, '2026-01-01T00:00:00Z', 'login_failed', '/login', $2)")
+            .bind(id as i64)
+            .bind(format!("event {id}"))
+            .execute(db.pool())
+            .await
+            .unwrap();
+    }
+    assert_eq!(auth::chain_security_events(&db).await.unwrap(), 3);
+    let v = chain::verify_with::<SecurityEvent>(&db, None, None, None)
+        .await
+        .unwrap();
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+    assert_eq!(v.entries, 3);
+    let details: Vec<String> = sqlx::query_scalar("SELECT detail FROM security_events ORDER BY id")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(details, ["event 2", "event 5", "event 9"]);
+    assert_eq!(auth::chain_security_events(&db).await.unwrap(), 0, "once");
+    db.pool().close().await;
 }

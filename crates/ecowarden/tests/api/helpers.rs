@@ -124,6 +124,26 @@ pub async fn fresh_db_url() -> String {
     }
 }
 
+/// An empty store of the same backend as the template (migrated, no organisation yet), for
+/// tests that fill one from scratch. Removed with the process's temp dir (SQLite) or by CI's
+/// drop of the test databases (PostgreSQL).
+pub async fn empty_db() -> (Db, String) {
+    let url = match pg_base() {
+        Some(base) => {
+            let name = format!("ew_empty_{}", unique());
+            admin_exec(&base, &format!("CREATE DATABASE {name}")).await;
+            pg_url(&base, &name)
+        }
+        None => format!(
+            "sqlite:{}",
+            std::env::temp_dir()
+                .join(format!("ew-empty-{}.sqlite", unique()))
+                .display()
+        ),
+    };
+    (Db::connect(&url).await.expect("connect"), url)
+}
+
 /// The real application over a fresh store, built as `serve` builds it, listening on port 0
 /// (no HJ 212 receiver: the monitoring tests start their own). Every test's client comes from
 /// 127.0.0.1, so the limit on anonymous requests is raised beyond what a test sends.

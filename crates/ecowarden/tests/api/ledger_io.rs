@@ -493,6 +493,184 @@ async fn export_imports_again_elsewhere() {
     assert_eq!(officers, 6);
 }
 
+/// A case of 鼓楼区 with a value in every column of the import template, as CSV.
+fn every_column_csv() -> String {
+    let values: &[(&str, &str)] = &[
+        ("case_no", "榕鼓楼环罚〔2024〕950号"),
+        ("region_code", "350102"),
+        ("facility_name", "福建鼓楼全列测试有限公司"),
+        ("industry", "化工"),
+        ("source", "信访投诉"),
+        ("violation", "超标排放水污染物，且拒不改正"),
+        ("legal_basis", "《中华人民共和国水污染防治法》第八十三条"),
+        ("status", "已结案"),
+        ("discovered_on", "2024-03-01"),
+        ("filed_on", "2024-03-05"),
+        ("investigation_on", "2024-03-08"),
+        ("prior_notice_on", "2024-04-01"),
+        ("hearing_requested_on", "2024-04-03"),
+        ("hearing_held_on", "2024-04-15"),
+        ("decided_on", "2024-05-20"),
+        ("served_on", "2024-05-22"),
+        ("paid_on", "2024-06-01"),
+        ("closed_on", "2024-06-10"),
+        ("penalty_kinds", "警告、罚款"),
+        ("fine", "1,234,567.89"),
+        ("officers", "闽3501020002、闽3501020001"),
+        ("tags", "清水蓝天、第三方弄虚作假"),
+        ("third_party_name", "福建全列检测有限公司"),
+        ("third_party_subtype", "检测"),
+        ("seal_and_seize_on", "2024-03-12"),
+        ("seal_and_seize_items", "水泵2台"),
+        ("production_restriction_on", "2024-03-15"),
+        ("production_restriction_kind", "停产"),
+        ("daily_penalty_on", "2024-05-25"),
+        ("daily_penalty_days", "10"),
+        ("daily_penalty_amount", "5000.5"),
+        ("detention_referral_on", "2024-05-26"),
+        ("criminal_referral_on", "2024-05-27"),
+        ("market_referral_on", "2024-05-28"),
+        ("referral_agency", "福州市公安局鼓楼分局"),
+        ("violation_ended_on", "2024-02-20"),
+        ("filing_extended_on", "2024-03-04"),
+        ("term_extended_on", "2024-05-01"),
+        ("term_discussed_on", "2024-05-12"),
+        ("statement_waived_on", "2024-04-02"),
+        ("hearing_notice_on", "2024-04-05"),
+        ("legal_review_on", "2024-05-10"),
+        ("collective_discussion_on", "2024-05-15"),
+        ("decision_no", "榕鼓环罚字〔2024〕950号"),
+        ("service_method", "直接送达"),
+        ("disclosed_on", "2024-05-30"),
+        ("closure_type", "执行完毕"),
+        ("seal_and_seize_extended_on", "2024-04-10"),
+        ("seal_and_seize_released_on", "2024-05-01"),
+        ("continuing", "是"),
+        ("special_limitation", "是"),
+        ("notice_kind", "行政处罚听证告知"),
+        ("statement_on", "2024-04-03"),
+        ("hearing_host", "听证主持人甲"),
+        (
+            "violated_provisions",
+            "《中华人民共和国水污染防治法》第三十九条；《中华人民共和国水污染防治法》第十条第二款",
+        ),
+        (
+            "penalty_provisions",
+            "《中华人民共和国水污染防治法》第八十三条第三项",
+        ),
+        ("discretion_item", "超标排放（超标1倍以内）"),
+        ("discretion_factors", "从轻：主动改正"),
+    ];
+    let codes = [
+        ("credit_code", credit_code(950)),
+        ("third_party_credit_code", credit_code(951)),
+    ];
+    let value = |key: &str| {
+        values
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.to_string())
+            .or_else(|| {
+                codes
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| v.clone())
+            })
+            .unwrap_or_else(|| panic!("no value for {key}"))
+    };
+    let quote = |s: String| format!("\"{}\"", s.replace('"', "\"\""));
+    let header: Vec<String> = FIELDS.iter().map(|f| quote(f.header.to_owned())).collect();
+    let row: Vec<String> = FIELDS.iter().map(|f| quote(value(f.key))).collect();
+    format!("{}\r\n{}\r\n", header.join(","), row.join(","))
+}
+
+/// Issue #16: the ledger export has every column of the import template, each value as the
+/// import reads it, so the whole test ledger imports into an empty store of the same
+/// organisation as the same cases: every template field of every case equal, each case under
+/// its own number.
+#[tokio::test]
+async fn the_whole_ledger_round_trips_through_its_export_field_by_field() {
+    use ecowarden_core::scope::Scope;
+    use ecowarden_ledger::cases::typed::typed;
+    use ecowarden_ledger::ledger_io::{self, Upload};
+    let a = spawn_app().await;
+    let full = every_column_csv();
+    let (status, page) = import_as(&a, "gulou", &[("full.csv", full.as_bytes())]).await;
+    assert_eq!(status, 200, "{page}");
+    let (c, _) = a.login("admin").await;
+    let r = c
+        .get(format!("{}/cases/export.xlsx", a.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let exported = r.bytes().await.unwrap().to_vec();
+    let sheet = first_sheet(exported.clone());
+    let headers: Vec<String> = sheet[0].iter().map(|h| h.to_string()).collect();
+    let template: Vec<&str> = FIELDS.iter().map(|f| f.header).collect();
+    assert_eq!(headers, template, "every template column, in its order");
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM cases ORDER BY id")
+        .fetch_all(a.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(sheet.len(), ids.len() + 1, "a row per case");
+
+    // An empty store of the same organisation: its regions and units, and its officers.
+    let (b, _) = crate::helpers::empty_db().await;
+    ecowarden_core::org::seed(&b).await.unwrap();
+    type Officer = (i64, String, i64, Option<String>, String, String, i64);
+    let officers: Vec<Officer> = sqlx::query_as(
+        "SELECT id, name, unit_id, certificate_no, region_code, city_code, active FROM officers",
+    )
+    .fetch_all(a.db.pool())
+    .await
+    .unwrap();
+    for o in officers {
+        sqlx::query("INSERT INTO officers (id, name, unit_id, certificate_no, region_code, city_code, active) VALUES ($1,$2,$3,$4,$5,$6,$7)")
+            .bind(o.0).bind(o.1).bind(o.2).bind(o.3).bind(o.4).bind(o.5).bind(o.6)
+            .execute(b.pool())
+            .await
+            .unwrap();
+    }
+    let upload = Upload {
+        name: "export.xlsx".into(),
+        bytes: exported,
+    };
+    let imported = ledger_io::import(&b, &a.org, &Scope::Province, "admin", vec![upload]).await;
+    let imported = match imported {
+        Ok(i) => i,
+        Err(ledger_io::ImportError::Rejected(problems)) => {
+            let shown: Vec<String> = problems.iter().take(20).map(|p| p.to_string()).collect();
+            panic!("{} problems: {shown:#?}", problems.len())
+        }
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(imported.ids.len(), ids.len());
+
+    let before = typed(&a.db, &ids).await.unwrap();
+    let after = typed(&b, &imported.ids).await.unwrap();
+    let by_no: std::collections::HashMap<&str, _> =
+        after.values().map(|v| (v.case_no.as_str(), v)).collect();
+    let mut filled = BTreeSet::new();
+    for v in before.values() {
+        let w = by_no
+            .get(v.case_no.as_str())
+            .expect("the case keeps its number");
+        for f in FIELDS {
+            assert_eq!(v.get(f.key), w.get(f.key), "{}: {}", v.case_no, f.header);
+            if !v.get(f.key).is_empty() {
+                filled.insert(f.key);
+            }
+        }
+    }
+    assert_eq!(
+        filled.len(),
+        FIELDS.len(),
+        "every column carried a value somewhere"
+    );
+    b.pool().close().await;
+}
+
 #[tokio::test]
 async fn stats_workbook_holds_the_figures() {
     let app = spawn_app().await;

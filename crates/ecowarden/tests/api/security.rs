@@ -624,3 +624,88 @@ async fn the_openapi_document_says_what_the_api_does() {
         crate::helpers::get_json(&c, format!("{}/api/v1/dashboard?year=2023", app.base)).await;
     assert!(d["by_region"][0]["region_code"].is_string(), "{d}");
 }
+
+/// Whether a parameter's schema admits the empty string.
+fn admits_empty(schema: &serde_json::Value) -> bool {
+    if let Some(any) = schema["anyOf"].as_array() {
+        return any.iter().any(admits_empty);
+    }
+    if let Some(values) = schema["enum"].as_array() {
+        return values.contains(&serde_json::json!(""));
+    }
+    schema["type"] == "string"
+        && schema.get("format").is_none()
+        && schema["minLength"].as_u64().unwrap_or(0) == 0
+        && schema
+            .get("pattern")
+            .is_none_or(|p| p.as_str().is_some_and(|p| p.ends_with(")?$")))
+}
+
+/// Issue #16 (schemathesis with every check): a list filter left empty means "any" and the
+/// document says so; integers spelled as JSON Schema allows (`1.0`) are taken, in a query and
+/// in a body; a date is RFC 3339's YYYY-MM-DD, nothing looser.
+#[tokio::test]
+async fn empty_filters_and_whole_numbers_are_what_the_document_says() {
+    let app = spawn_app().await;
+    let (c, csrf) = app.login("admin").await;
+    let doc: serde_json::Value = crate::helpers::get_json(
+        &crate::helpers::client(),
+        format!("{}/api/v1/openapi.json", app.base),
+    )
+    .await;
+    let params = doc["paths"]["/api/v1/cases"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    assert!(params.len() >= 10);
+    for p in params {
+        let name = p["name"].as_str().unwrap();
+        let r = c
+            .get(format!("{}/api/v1/cases?{name}=", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{name}= means any");
+        assert!(
+            admits_empty(&p["schema"]),
+            "{name}: the document must admit the empty value the API takes: {}",
+            p["schema"]
+        );
+    }
+    for q in ["page=1.0", "year=2023.00", "per_page=20.0", "to=2023-12-31"] {
+        let r = c
+            .get(format!("{}/api/v1/cases?{q}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{q}");
+    }
+    for q in [
+        "page=1.5",
+        "to=2023-1-5",
+        "to=2023-01-05%20",
+        "from=0000-01-01",
+        "page=%20",
+    ] {
+        let r = c
+            .get(format!("{}/api/v1/cases?{q}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{q}");
+    }
+    // A body's version as 2.0: read, and found stale (not refused as malformed).
+    let id = app.case_in("350102").await;
+    let version: i64 = sqlx::query_scalar("SELECT version FROM cases WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let r = c
+        .post(format!("{}/api/v1/cases/{id}/transitions", app.base))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"to": "closed", "on": "2024-01-10", "version": (version + 1) as f64}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409, "{}", r.text().await.unwrap());
+}

@@ -6,10 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::Row;
-
 use super::fields::{FieldError, NewCase, header};
-use super::vocab::{MeasureKind, PenaltyKind, ReferralKind, Tag, ThirdPartySubtype};
+use super::vocab::PenaltyKind;
 use super::{AccessError, CaseSource};
 use ecowarden_core::audit_log::{self, Change};
 use ecowarden_core::ids::Money;
@@ -90,107 +88,10 @@ impl From<sqlx::Error> for CorrectionError {
 /// Chinese labels), and the version the officer sees.
 pub async fn current(db: &Db, scope: &Scope, id: i64) -> Result<(NewCase, i64), CorrectionError> {
     let c = super::get(db, scope, id).await?;
-    let row = sqlx::query(
-        "SELECT f.industry, c.violation_ended_on, c.filing_extended_on, c.term_extended_on, \
-         c.term_discussed_on, c.statement_waived_on, c.hearing_notice_on, c.legal_review_on, \
-         c.collective_discussion_on, c.decision_no, c.service_method, c.disclosed_on, \
-         c.closure_type, tp.name AS tp_name, tp.credit_code AS tp_code \
-         FROM cases c JOIN facilities f ON f.id = c.facility_id \
-         LEFT JOIN third_parties tp ON tp.id = c.third_party_id WHERE c.id = $1",
-    )
-    .bind(id)
-    .fetch_one(db.pool())
-    .await?;
-    let text = |col: &str| -> Result<String, sqlx::Error> {
-        Ok(row.try_get::<Option<String>, _>(col)?.unwrap_or_default())
-    };
-    let labels = |codes: &str, label: fn(&str) -> Option<&'static str>| {
-        codes
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(|s| label(s).unwrap_or(s).to_owned())
-            .collect::<Vec<_>>()
-            .join("、")
-    };
-    let mut v = NewCase {
-        case_no: c.case_no.clone(),
-        region_code: c.region_code.clone(),
-        facility_name: c.facility_name.clone(),
-        credit_code: c.credit_code.clone(),
-        industry: text("industry")?,
-        source: c.source_label().to_owned(),
-        violation: c.violation.clone(),
-        legal_basis: c.legal_basis.clone(),
-        status: c.status_label().to_owned(),
-        discovered_on: c.discovered_on.clone(),
-        penalty_kinds: labels(&c.penalty_kinds, |s| {
-            PenaltyKind::parse(s).map(PenaltyKind::label)
-        }),
-        fine: match c.fine_fen {
-            0 => String::new(),
-            _ => c.fine().to_string(),
-        },
-        third_party_name: text("tp_name")?,
-        third_party_credit_code: text("tp_code")?,
-        third_party_subtype: c
-            .third_party_subtype
-            .as_deref()
-            .and_then(ThirdPartySubtype::parse)
-            .map(|t| t.label().to_owned())
-            .unwrap_or_default(),
-        ..NewCase::default()
-    };
-    for (key, value) in [
-        ("filed_on", &c.filed_on),
-        ("investigation_on", &c.investigation_on),
-        ("prior_notice_on", &c.prior_notice_on),
-        ("hearing_requested_on", &c.hearing_requested_on),
-        ("hearing_held_on", &c.hearing_held_on),
-        ("decided_on", &c.decided_on),
-        ("served_on", &c.served_on),
-        ("paid_on", &c.paid_on),
-        ("closed_on", &c.closed_on),
-    ] {
-        v.set(key, value.clone().unwrap_or_default());
-    }
-    for key in EDITABLE.iter().skip_while(|k| **k != "violation_ended_on") {
-        v.set(key, text(key)?);
-    }
-    let officers: Vec<String> = sqlx::query_scalar(
-        "SELECT o.certificate_no FROM case_officers co JOIN officers o ON o.id = co.officer_id \
-         WHERE co.case_id = $1 AND o.certificate_no IS NOT NULL ORDER BY co.lead DESC, o.id",
-    )
-    .bind(id)
-    .fetch_all(db.pool())
-    .await?;
-    v.officers = officers.join("、");
-    let tags: Vec<String> = sqlx::query_scalar("SELECT tag FROM case_tags WHERE case_id = $1")
-        .bind(id)
-        .fetch_all(db.pool())
-        .await?;
-    v.tags = labels(&tags.join(","), |s| Tag::parse(s).map(Tag::label));
-    // The measures' and referrals' dates, which the rules order against the lifecycle.
-    let acts: Vec<(String, String)> = sqlx::query_as(
-        "SELECT kind, decided_on FROM measures WHERE case_id = $1 \
-         UNION ALL SELECT kind, referred_on FROM referrals WHERE case_id = $1",
-    )
-    .bind(id)
-    .fetch_all(db.pool())
-    .await?;
-    for (kind, on) in acts {
-        let key = match (MeasureKind::parse(&kind), ReferralKind::parse(&kind)) {
-            (Some(MeasureKind::SealAndSeize), _) => "seal_and_seize_on",
-            (Some(MeasureKind::ProductionRestriction), _) => "production_restriction_on",
-            (Some(MeasureKind::DailyPenalty), _) => "daily_penalty_on",
-            (_, Some(ReferralKind::Detention)) => "detention_referral_on",
-            (_, Some(ReferralKind::Criminal)) => "criminal_referral_on",
-            (_, Some(ReferralKind::MarketRegulator)) => "market_referral_on",
-            _ => continue,
-        };
-        if v.get(key).is_empty() || on.as_str() < v.get(key) {
-            v.set(key, on);
-        }
-    }
+    let v = super::typed::typed(db, &[id])
+        .await?
+        .remove(&id)
+        .ok_or(CorrectionError::Access(AccessError::NotFound))?;
     Ok((v, c.version))
 }
 

@@ -1298,7 +1298,7 @@ async fn insert_returning_codes(
     Ok(out)
 }
 
-fn default_agency(kind: ReferralKind) -> &'static str {
+pub(crate) fn default_agency(kind: ReferralKind) -> &'static str {
     match kind {
         ReferralKind::Detention | ReferralKind::Criminal => "公安机关",
         ReferralKind::MarketRegulator => "市场监督管理部门",

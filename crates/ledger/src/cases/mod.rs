@@ -9,6 +9,7 @@ pub mod intake;
 pub mod procedure;
 pub mod records;
 pub mod rules;
+pub mod typed;
 pub mod vocab;
 pub mod workflow;
 
@@ -204,6 +205,7 @@ const SUMMARY_SELECT: &str = "SELECT c.id, c.case_no, c.region_code, c.city_code
 #[into_params(parameter_in = Query)]
 pub struct CaseFilter {
     #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
+    #[param(schema_with = ecowarden_core::store::empty_or_integer)]
     pub year: Option<i64>,
     /// A region code inside the caller's scope (city or county); the caller resolves it into
     /// the [`Area`] that [`list`] takes (`Scope::area`).
@@ -216,6 +218,7 @@ pub struct CaseFilter {
     pub tag: Option<String>,
     /// A third-party provider's id, for its page.
     #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
+    #[param(schema_with = ecowarden_core::store::empty_or_integer)]
     pub third_party: Option<i64>,
     /// The statistical month, 1–12 (that of 立案, or of discovery when not filed: the month
     /// the dashboard counts a case in), so a dashboard bar opens the cases behind it.
@@ -223,12 +226,12 @@ pub struct CaseFilter {
     #[param(minimum = 1, maximum = 12)]
     pub month: Option<u32>,
     /// Discovered on or after this day (YYYY-MM-DD).
-    #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
-    #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "ecowarden_core::store::empty_or_iso_date")]
+    #[param(schema_with = ecowarden_core::store::empty_or_date)]
     pub from: Option<chrono::NaiveDate>,
     /// Discovered on or before this day (YYYY-MM-DD).
-    #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
-    #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "ecowarden_core::store::empty_or_iso_date")]
+    #[param(schema_with = ecowarden_core::store::empty_or_date)]
     pub to: Option<chrono::NaiveDate>,
     /// The column the list is ordered by: `discovered` (default), `filed`, `case_no`, `fine`.
     pub sort: Option<String>,
@@ -236,9 +239,11 @@ pub struct CaseFilter {
     pub dir: Option<String>,
     /// Rows a page: one of [`PAGE_SIZES`], [`PAGE_SIZE`] otherwise.
     #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
+    #[param(schema_with = ecowarden_core::store::empty_or_integer)]
     pub per_page: Option<i64>,
     /// 1-based page number.
     #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
+    #[param(schema_with = ecowarden_core::store::empty_or_integer)]
     pub page: Option<i64>,
 }
 
