@@ -9,8 +9,8 @@
 #    `screen` over the month, into a fresh data directory.
 # 3. scripts/pipeline/screen.py: parses the same frames (length and CRC checked) and screens
 #    them with one simple detector per signature.
-# Prints each side's wall and CPU seconds and the ratios ecowarden / Python. On a shared
-# machine the CPU ratio is the steadier figure.
+# Prints the wall and CPU seconds of each ecowarden step and of each side, and the ratios
+# ecowarden / Python. On a shared machine the CPU ratio is the steadier figure.
 #
 # ECOWARDEN_BIN=path/to/ecowarden measures that binary instead of building this tree.
 set -euo pipefail
@@ -37,19 +37,27 @@ measure() {
     'BEGIN { printf "%.3f %.3f\n", e - s, (a - b) / hz }'
 }
 
-ecowarden_pipeline() {
-  "$bin" --data "$work/data" registry import "$work/registry.csv"
-  "$bin" --data "$work/data" monitoring import "$work/month.hj212"
-  "$bin" --data "$work/data" screen --from 2025-03-01 --to "$last" --history-days 0
-}
 python_pipeline() {
   python3 scripts/pipeline/screen.py "$work/registry.csv" "$work/month.hj212"
 }
+data=$work/data
 
 echo "== $outlets outlets, $days days: $frames frames, $(du -h "$work/month.hj212" | cut -f1) (cores: $(nproc); load average: $(cut -d' ' -f1-3 /proc/loadavg))"
-read -r rw rc < <(measure ecowarden_pipeline)
+rw=0 rc=0
+step() {
+  local name=$1 w c
+  shift
+  read -r w c < <(measure "$@")
+  printf '  %-20s %6.3f s wall %6.3f s CPU\n' "$name" "$w" "$c"
+  rw=$(awk -v a="$rw" -v b="$w" 'BEGIN { print a + b }')
+  rc=$(awk -v a="$rc" -v b="$c" 'BEGIN { print a + b }')
+}
+echo "ecowarden, by step:"
+step "registry import" "$bin" --data "$data" registry import "$work/registry.csv"
+step "monitoring import" "$bin" --data "$data" monitoring import "$work/month.hj212"
+step "screen" "$bin" --data "$data" screen --from 2025-03-01 --to "$last" --history-days 0
 read -r pw pc < <(measure python_pipeline)
-echo "ecowarden: ${rw} s wall, ${rc} s CPU"
-echo "python:    ${pw} s wall, ${pc} s CPU"
+printf 'ecowarden: %6.3f s wall, %6.3f s CPU\n' "$rw" "$rc"
+printf 'python:    %6.3f s wall, %6.3f s CPU\n' "$pw" "$pc"
 awk -v rw="$rw" -v rc="$rc" -v pw="$pw" -v pc="$pc" \
   'BEGIN { printf "ratio ecowarden/python: %.3f wall, %.3f CPU\n", rw / pw, (pc > 0 ? rc / pc : 0) }'

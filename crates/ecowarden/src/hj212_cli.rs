@@ -494,6 +494,93 @@ mod tests {
         assert!(line.ends_with(",\"cp\":{},\"warnings\":[]}\n"), "{line}");
     }
 
+    /// A parsed frame's line built the slow, plain way: the owned message, each string
+    /// through `serde_json::to_string`, keys in the documented order. The reference the
+    /// direct writer must equal byte for byte.
+    fn reference_line(offset: u64, m: &hj212::Message) -> String {
+        let s = |t: &str| serde_json::to_string(t).unwrap();
+        let opt = |t: &Option<String>| t.as_deref().map_or("null".to_owned(), s);
+        let num = |n: Option<u16>| n.map_or("null".to_owned(), |n| n.to_string());
+        let object = |pairs: &[(String, String)]| {
+            let inner: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| format!("{}:{}", s(k), s(v)))
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        };
+        let values: Vec<String> =
+            m.cp.factors
+                .iter()
+                .map(|f| format!("{}:{}", s(&f.code), object(&f.fields)))
+                .collect();
+        let warnings: Vec<String> = m.warnings.iter().map(|w| s(&w.message)).collect();
+        format!(
+            "{{\"ok\":true,\"offset\":{offset},\"version\":{},\"qn\":{},\"st\":{},\"cn\":{},\"pw\":{},\"mn\":{},\"flag\":{},\"pnum\":{},\"pno\":{},\"data_time\":{},\"values\":{{{}}},\"cp\":{},\"warnings\":[{}]}}\n",
+            s(m.version.as_str()),
+            opt(&m.qn),
+            opt(&m.st),
+            opt(&m.cn),
+            opt(&m.pw),
+            opt(&m.mn),
+            num(m.flag.map(u16::from)),
+            num(m.pnum),
+            num(m.pno),
+            opt(&m.cp.data_time),
+            values.join(","),
+            object(&m.cp.other),
+            warnings.join(","),
+        )
+    }
+
+    /// Every line of `input` the reference way, frames from [`hj212::Frames`].
+    fn reference(input: &[u8], opts: Options) -> String {
+        hj212::Frames::new(input, opts)
+            .map(|item| {
+                match item.and_then(|f| hj212::Message::parse(&f, &opts).map(|m| (f.offset, m))) {
+                    Ok((offset, m)) => reference_line(offset, &m),
+                    Err(e) => format!(
+                        "{{\"ok\":false,\"offset\":{},\"error\":{{\"kind\":{},\"message\":{}}}}}\n",
+                        e.frame_offset(),
+                        serde_json::to_string(e.kind().as_str()).unwrap(),
+                        serde_json::to_string(&e.to_string()).unwrap()
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    /// The 64 conformance frames of the codec, alone and back to back, lenient and strict:
+    /// the direct writer's lines are JSON and equal the reference byte for byte.
+    #[test]
+    fn conformance_frames_are_written_as_the_reference_writes_them() {
+        let frames: Vec<Vec<u8>> = include_str!("../../hj212/tests/data/messages.jsonl")
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                v["raw"].as_str().unwrap().as_bytes().to_vec()
+            })
+            .collect();
+        assert_eq!(frames.len(), 64);
+        let mut inputs = frames.clone();
+        inputs.push(frames.concat());
+        for strict in [false, true] {
+            let opts = if strict {
+                Options::strict()
+            } else {
+                Options::lenient()
+            };
+            for input in &inputs {
+                let mut out = Vec::new();
+                parse(&args(strict, false), &mut &input[..], &mut out).unwrap();
+                let text = String::from_utf8(out).unwrap();
+                for line in text.lines() {
+                    assert!(serde_json::from_str::<Value>(line).unwrap().is_object());
+                }
+                assert_eq!(text, reference(input, opts));
+            }
+        }
+    }
+
     proptest! {
         /// The hand-written JSON strings are what serde_json writes, escapes included.
         #[test]
@@ -501,6 +588,31 @@ mod tests {
             let mut out = Vec::new();
             write_str(&mut out, &text);
             prop_assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&text).unwrap());
+        }
+
+        /// Values and keys with quotes, backslashes, control characters and non-ASCII text
+        /// come back through serde_json as sent, in a line equal to the reference.
+        #[test]
+        fn any_field_text_round_trips_through_serde_json(
+            values in proptest::collection::vec("(\\PC|[\\x00-\\x1f\"\\\\\\x7f])*", 3),
+            key in "[A-Za-z][A-Za-z0-9_]{0,8}",
+        ) {
+            // The separators cannot be in a value: they would split it.
+            let v: Vec<String> = values.iter().map(|v| v.replace([';', ',', '=', '&'], "")).collect();
+            prop_assume!(key != "DataTime");
+            let segment = format!(
+                "QN=20250307080000001;ST=31;CN=2061;PW=123456;MN=35010200000001;Flag=5;CP=&&DataTime=20250307080000;a21026-Avg={},a21026-Info={};{key}={}&&",
+                v[0], v[1], v[2]
+            );
+            let input = hj212::build::frame(segment.as_bytes());
+            let mut out = Vec::new();
+            parse(&args(false, false), &mut &input[..], &mut out).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let line: Value = serde_json::from_str(&text).unwrap();
+            prop_assert_eq!(&line["values"]["a21026"]["Avg"], &json!(v[0]));
+            prop_assert_eq!(&line["values"]["a21026"]["Info"], &json!(v[1]));
+            prop_assert_eq!(&line["cp"][key.as_str()], &json!(v[2]));
+            prop_assert_eq!(text, reference(&input, Options::lenient()));
         }
     }
 

@@ -413,10 +413,9 @@ pub fn code_2005_to_2017(code: &str) -> Option<&'static str> {
 pub fn is_standard_code(code: &str, version: Version) -> bool {
     let b = code.as_bytes();
     let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
-    let form_2017 = b.len() == 6 && b[0].is_ascii_lowercase() && digits(&b[1..]);
-    let facility = b.starts_with(b"SB") && digits(&b[2..]);
-    let noise = factor(code).is_some_and(|info| info.medium == Medium::Noise);
-    let form_2005 = {
+    let form_2017 = || b.len() == 6 && b[0].is_ascii_lowercase() && digits(&b[1..]);
+    let facility = || b.starts_with(b"SB") && digits(&b[2..]);
+    let form_2005 = || {
         let body = if b.first().is_some_and(u8::is_ascii_uppercase) {
             &b[1..]
         } else {
@@ -424,7 +423,9 @@ pub fn is_standard_code(code: &str, version: Version) -> bool {
         };
         (2..=3).contains(&body.len()) && digits(body)
     };
-    form_2017 || facility || noise || (version == Version::V2005 && form_2005)
+    // The table scan last: the usual codes are decided by their form.
+    let noise = || factor(code).is_some_and(|info| info.medium == Medium::Noise);
+    form_2017() || facility() || (version == Version::V2005 && form_2005()) || noise()
 }
 
 /// The medium a factor code belongs to, from its first letter.

@@ -225,6 +225,7 @@ impl<'a> CpView<'a> {
     /// Reads the data area of `segment`, recording deviations.
     pub(crate) fn parse(
         segment: &Segment<'a>,
+        source: &text::Source<'a>,
         version: Version,
         frame_offset: u64,
         dev: &mut Deviations,
@@ -242,7 +243,8 @@ impl<'a> CpView<'a> {
                 )?;
                 continue;
             }
-            let Some((key, value)) = text::decode_item(&item, "data-area item", &mut report)?
+            let Some((key, value)) =
+                text::decode_item(source, &item, "data-area item", &mut report)?
             else {
                 continue;
             };
@@ -395,8 +397,10 @@ mod tests {
     fn parse(cp: &str, strict: bool) -> (Result<Cp, Error>, Vec<String>) {
         let data = format!("ST=32;CP=&&{cp}&&");
         let segment = Segment::parse(data.as_bytes(), 0).unwrap();
+        let source = text::Source::new(data.as_bytes());
         let mut dev = Deviations::new(strict, 0);
-        let result = CpView::parse(&segment, Version::V2017, 0, &mut dev).map(CpView::into_owned);
+        let result =
+            CpView::parse(&segment, &source, Version::V2017, 0, &mut dev).map(CpView::into_owned);
         (
             result,
             dev.warnings.into_iter().map(|w| w.message).collect(),
@@ -465,9 +469,15 @@ mod tests {
         data.extend_from_slice(b"&&");
         let segment = Segment::parse(&data, 0).unwrap();
         let mut dev = Deviations::new(false, 0);
-        let cp = CpView::parse(&segment, Version::V2017, 0, &mut dev)
-            .unwrap()
-            .into_owned();
+        let cp = CpView::parse(
+            &segment,
+            &text::Source::new(&data),
+            Version::V2017,
+            0,
+            &mut dev,
+        )
+        .unwrap()
+        .into_owned();
         assert_eq!(cp.factors[0].get("Info"), Some("清洗"));
         assert!(dev.warnings[0].message.contains("GBK"));
     }

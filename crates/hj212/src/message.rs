@@ -243,7 +243,8 @@ impl<'a> MessageView<'a> {
     ) -> Result<MessageView<'a>, Error> {
         let segment = Segment::parse(data, frame_offset)?;
         let mut message = MessageView::new();
-        message.read_header(&segment, frame_offset, &mut dev)?;
+        let source = text::Source::new(data);
+        message.read_header(&segment, &source, frame_offset, &mut dev)?;
         let (tail_offset, tail) = segment.tail();
         if !tail.is_empty() {
             dev.report(
@@ -252,7 +253,7 @@ impl<'a> MessageView<'a> {
                 format!("{} bytes follow the CP terminator \"&&\"", tail.len()),
             )?;
         }
-        message.cp = CpView::parse(&segment, message.version, frame_offset, &mut dev)?;
+        message.cp = CpView::parse(&segment, &source, message.version, frame_offset, &mut dev)?;
         message.check_medium(frame_offset + 6 + segment.cp_key_offset() as u64, &mut dev)?;
         message.warnings = dev.warnings;
         Ok(message)
@@ -261,6 +262,7 @@ impl<'a> MessageView<'a> {
     fn read_header(
         &mut self,
         segment: &Segment<'a>,
+        source: &text::Source<'a>,
         frame_offset: u64,
         dev: &mut Deviations,
     ) -> Result<(), Error> {
@@ -290,7 +292,8 @@ impl<'a> MessageView<'a> {
                     ),
                 )?;
             }
-            let Some((key, value)) = text::decode_item(&item, "header field", &mut report)? else {
+            let Some((key, value)) = text::decode_item(source, &item, "header field", &mut report)?
+            else {
                 continue;
             };
             if let Some(rank) = HEADER_ORDER.iter().position(|k| *k == key.as_ref()) {

@@ -26,23 +26,56 @@ pub(crate) fn decode(bytes: &[u8]) -> (Cow<'_, str>, Encoding) {
     }
 }
 
+/// A data segment and, when all of it is UTF-8 (nearly always), its text: the keys and
+/// values are then slices of that text, checked once for the segment instead of once each.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Source<'a> {
+    bytes: &'a [u8],
+    text: Option<&'a str>,
+}
+
+impl<'a> Source<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Source {
+            bytes,
+            text: std::str::from_utf8(bytes).ok(),
+        }
+    }
+
+    /// [`decode`] of `part`, a slice of the segment.
+    fn decode(&self, part: &'a [u8]) -> (Cow<'a, str>, Encoding) {
+        match self.text {
+            Some(text) => {
+                // Items end at ASCII separators, so these are character boundaries.
+                let start = part.as_ptr() as usize - self.bytes.as_ptr() as usize;
+                (
+                    Cow::Borrowed(&text[start..start + part.len()]),
+                    Encoding::Utf8,
+                )
+            }
+            None => decode(part),
+        }
+    }
+}
+
 /// A decoded `(key, value)`.
 pub(crate) type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
 
-/// Decodes an item's key and value, reporting a missing `=` or GBK text
+/// Decodes an item of `source` (its key and value), reporting a missing `=` or GBK text
 /// as deviations of `what` ("header field", "data-area item"). `None`
 /// when the item has no `=` (and lenient mode skips it).
 pub(crate) fn decode_item<'a>(
+    source: &Source<'a>,
     item: &Item<'a>,
     what: &str,
     report: &mut impl FnMut(usize, String) -> Result<(), Error>,
 ) -> Result<Option<Pair<'a>>, Error> {
-    let (key, key_encoding) = decode(item.key);
+    let (key, key_encoding) = source.decode(item.key);
     let Some(raw_value) = item.value else {
         report(item.offset, format!("{what} \"{key}\" has no '='"))?;
         return Ok(None);
     };
-    let (value, value_encoding) = decode(raw_value);
+    let (value, value_encoding) = source.decode(raw_value);
     if key_encoding == Encoding::Gbk || value_encoding == Encoding::Gbk {
         report(
             item.offset,

@@ -3,6 +3,7 @@
 //!
 //! - [`registry`]: facilities, outlets, data loggers (MN) and their factors;
 //! - [`ingest`]: the HJ 212 receiver, with back-pressure on every resource;
+//! - [`defects`]: refused frames of registered loggers (报文缺陷), stored for their pages;
 //! - [`evidence`]: the append-only evidence log of every frame as received, fsynced before ack;
 //! - [`archive`]: the Parquet archive compacted from the evidence log, and its reader;
 //! - [`screening`]: screening runs over the archive with the `screen` crate's detectors;
@@ -13,6 +14,7 @@
 //! `hj212` and `screen`. It never speaks HTTP and never parses a command line.
 
 pub mod archive;
+pub mod defects;
 pub mod evidence;
 pub mod ingest;
 pub mod leads;

@@ -24,6 +24,7 @@ use ecowarden_core::auth::{Permission, Role, User};
 use ecowarden_core::sheet::{Problem, Table};
 use ecowarden_monitoring::archive::Message;
 use ecowarden_monitoring::archive::query::{Filter, query};
+use ecowarden_monitoring::defects;
 use ecowarden_monitoring::evidence::Verdict;
 use ecowarden_monitoring::ingest::stats::Limit;
 use ecowarden_monitoring::registry::{
@@ -248,7 +249,7 @@ struct OutletPage {
     crc_suspect: Option<(hj212::CrcVariant, u64, String)>,
     /// A provincial administrator may set the CRC variant.
     can_set_crc: bool,
-    /// The latest frames of this MN the receiver rejected since it started.
+    /// The latest frames of this MN the receiver or an import refused.
     defects: Vec<DefectRow>,
 }
 
@@ -259,6 +260,8 @@ struct DefectRow {
     label: &'static str,
     offset: u64,
     message: String,
+    /// The evidence record (`segment:offset`).
+    evidence: String,
 }
 
 impl OutletPage {
@@ -340,18 +343,16 @@ async fn outlet(
         .and_then(|r| r.stats.crc_suspect_of(&o.row.mn))
         .filter(|s| s.variant != o.row.crc_variant())
         .map(|s| (s.variant, s.frames, local_time(s.last_us / 1000)));
-    let defects = app
-        .receiver
-        .as_ref()
-        .map(|r| r.stats.defects_of(&o.row.mn))
-        .unwrap_or_default()
+    let defects = defects::latest(&app.db, &o.row.mn, defects::PAGE_DEFECTS)
+        .await?
         .into_iter()
         .map(|d| DefectRow {
-            at: local_time(d.at_us / 1000),
+            at: local_time(d.received_us / 1000),
             kind: d.verdict.as_str(),
             label: d.verdict.label(),
             offset: d.offset,
             message: d.message,
+            evidence: d.evidence.to_string(),
         })
         .collect();
     render(OutletPage {

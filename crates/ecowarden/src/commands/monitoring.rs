@@ -17,8 +17,9 @@ use ecowarden_core::scope::Scope;
 use ecowarden_monitoring::archive::compact::{Archive, Compaction};
 use ecowarden_monitoring::archive::query::{Filter, for_each_day};
 use ecowarden_monitoring::archive::{Message, Value};
+use ecowarden_monitoring::defects;
 use ecowarden_monitoring::evidence::{self, EvidenceLog};
-use ecowarden_monitoring::ingest::session::Session;
+use ecowarden_monitoring::ingest::session::{Defect, Received, Session};
 use ecowarden_monitoring::registry::{self, SaveError};
 use ecowarden_monitoring::screening::{Format, Progress, screen_and_save, write_findings};
 use ecowarden_monitoring::simulate;
@@ -147,11 +148,16 @@ fn print_compaction(c: &Compaction) {
     );
 }
 
-/// Loads packet logs through a receiver [`Session`] each, then archives them.
+/// Loads packet logs through a receiver [`Session`] each, then archives them. The evidence
+/// log syncs once at the end: an import acknowledges nothing to a logger.
 async fn import_logs(settings: &Settings, files: Vec<PathBuf>) -> anyhow::Result<()> {
     let db = ecowarden_core::open(settings).await?;
     let stations = registry::stations(&db).await?;
-    let (log, _) = EvidenceLog::open(&evidence::dir_in(&settings.data_dir))?;
+    let (log, _) = EvidenceLog::open_with(
+        &evidence::dir_in(&settings.data_dir),
+        evidence::SEGMENT_BYTES,
+        evidence::SyncMode::AtClose,
+    )?;
     let total: u64 = files
         .iter()
         .map(|f| std::fs::metadata(f).map(|m| m.len()))
@@ -163,8 +169,7 @@ async fn import_logs(settings: &Settings, files: Vec<PathBuf>) -> anyhow::Result
         )
         .expect("valid template"),
     );
-    let mut verdicts: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut last = None;
+    let mut kept = Kept::default();
     for (i, path) in files.iter().enumerate() {
         bar.set_message(path.display().to_string());
         let bytes = tokio::fs::read(path)
@@ -183,23 +188,21 @@ async fn import_logs(settings: &Settings, files: Vec<PathBuf>) -> anyhow::Result
                 &stations,
                 &mut out,
             );
-            for r in out.drain(..) {
-                *verdicts.entry(r.record.verdict.as_str()).or_default() += 1;
-                last = Some(log.append_durable(r.record).await?);
-            }
+            kept.append(&log, &stations, &mut out).await?;
             bar.inc(chunk.len() as u64);
         }
         session.finish(ecowarden_monitoring::ingest::now_us(), &stations, &mut out);
-        for r in out.drain(..) {
-            *verdicts.entry(r.record.verdict.as_str()).or_default() += 1;
-            last = Some(log.append_durable(r.record).await?);
-        }
-    }
-    if let Some(last) = last {
-        last.await.context("the evidence log failed")?;
+        kept.append(&log, &stations, &mut out).await?;
     }
     log.close().await?;
     bar.finish_and_clear();
+    let mut frame_defects = Vec::with_capacity(kept.defects.len());
+    for (defect, at, pos) in kept.defects {
+        let pos = pos.await.context("the evidence log failed")?;
+        frame_defects.push(defects::FrameDefect::new(defect, at, pos));
+    }
+    defects::save(&db, &frame_defects).await?;
+    let mut verdicts = kept.verdicts;
     let data_dir = settings.data_dir.clone();
     let done =
         tokio::task::spawn_blocking(move || Archive::open(&data_dir)?.compact(&stations, None))
@@ -208,8 +211,11 @@ async fn import_logs(settings: &Settings, files: Vec<PathBuf>) -> anyhow::Result
     let read: u64 = verdicts.values().sum();
     let accepted = verdicts.remove("accepted").unwrap_or(0);
     println!(
-        "read {read} frames ({accepted} accepted); archived {} messages ({} values), {} already archived",
-        done.messages, done.rows, done.duplicate_messages
+        "read {read} frames ({accepted} accepted); archived {} messages ({} values), {} already archived; {} defects of registered outlets kept",
+        done.messages,
+        done.rows,
+        done.duplicate_messages,
+        frame_defects.len()
     );
     let mut rejected: Vec<(String, u64)> = verdicts
         .into_iter()
@@ -225,6 +231,36 @@ async fn import_logs(settings: &Settings, files: Vec<PathBuf>) -> anyhow::Result
         }
     }
     Ok(())
+}
+
+/// What an import has appended so far: records by verdict, and the defects of registered
+/// outlets with the positions their records will get.
+#[derive(Default)]
+struct Kept {
+    verdicts: BTreeMap<&'static str, u64>,
+    defects: Vec<(Defect, i64, tokio::sync::oneshot::Receiver<evidence::Pos>)>,
+}
+
+impl Kept {
+    async fn append(
+        &mut self,
+        log: &EvidenceLog,
+        stations: &registry::Stations,
+        out: &mut Vec<Received>,
+    ) -> anyhow::Result<()> {
+        for r in out.drain(..) {
+            *self.verdicts.entry(r.record.verdict.as_str()).or_default() += 1;
+            match r.defect.filter(|d| stations.contains_key(&d.mn)) {
+                Some(d) => {
+                    let at = r.record.recv_us;
+                    self.defects
+                        .push((d, at, log.append_durable(r.record).await?));
+                }
+                None => log.append(r.record).await?,
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The CSV and workbook columns of an export.

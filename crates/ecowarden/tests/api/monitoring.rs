@@ -655,3 +655,92 @@ async fn crc_variant_is_set_by_a_provincial_admin_and_audited() {
     assert_eq!(stations[&mn].crc_variant, hj212::CrcVariant::ModbusSwapped);
     assert_eq!(set("admin", "crc32").await.0, 400);
 }
+
+/// A damaged frame of a registered MN is kept in the evidence log, and its defect (kind, byte
+/// offset, evidence position) is listed on the outlet page by the web server after the
+/// receiver that got it was killed, and after a new receiver started on the same data.
+#[tokio::test]
+async fn frame_defects_outlive_the_receiver() {
+    use ecowarden_monitoring::evidence::{self, Pos};
+    let app = crate::helpers::spawn_app().await;
+    let id = app.outlet_in("350103").await;
+    let (mn, pw): (String, String) =
+        sqlx::query_as("SELECT mn, password FROM outlets WHERE id = $1")
+            .bind(id)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    let logger = Logger {
+        version: hj212::Version::V2017,
+        st: "31".into(),
+        pw,
+        mn: mn.clone(),
+    };
+    let frame = |qn: &str| {
+        let factors = vec![
+            hj212::Factor::new("a21026")
+                .with("Avg", "12.5")
+                .with("Flag", "N"),
+        ];
+        upload(&logger, Upload::Hourly, qn, "20240101000000", factors, true).to_frame()
+    };
+    let mut bad = frame("20240101000000001");
+    let at = bad.len() - 12; // a byte of the data area, past the MN: crc_mismatch
+    bad[at] ^= 0x01;
+    let good = frame("20240101000000002");
+    let url_env = [("ECOWARDEN__DATABASE_URL", app.url.as_str())];
+    let (mut receiver, addr) = start_receiver(&app.data, &url_env);
+    let mut stream = TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(&[bad.as_slice(), &good].concat())
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        await_ack(&mut stream, &mut buf, "20240101000000002"),
+    )
+    .await
+    .expect("the good frame is acked")
+    .unwrap();
+    let stored = async || -> Vec<(String, i64, i64)> {
+        sqlx::query_as("SELECT kind, byte_offset, evidence_pos FROM frame_defects WHERE mn = $1")
+            .bind(&mn)
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stored().await.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    receiver.kill().unwrap();
+    receiver.wait().unwrap();
+    let rows = stored().await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let (kind, offset, pos) = rows[0].clone();
+    assert_eq!(kind, "crc_mismatch");
+    // The CRC's first byte: where the codec found the frame does not add up.
+    assert_eq!(offset, bad.len() as i64 - 6);
+    let record = evidence::read_at(&evidence::dir_in(&app.data), Pos(pos as u64)).unwrap();
+    assert_eq!(record.verdict.as_str(), "crc_mismatch");
+    assert_eq!(
+        record.raw, bad,
+        "the evidence record holds the frame as received"
+    );
+
+    let (admin, _) = app.login("admin").await;
+    let page_url = format!("{}/monitoring/outlets/{id}", app.base);
+    let listed = |page: &str| {
+        page.contains("<code>crc_mismatch</code>")
+            && page.contains(&format!("<td class=\"num\">{offset}</td>"))
+            && page.contains(&format!("<code>{}</code>", Pos(pos as u64)))
+    };
+    let page = crate::helpers::get_text(&admin, page_url.clone()).await;
+    assert!(listed(&page), "{page}");
+    let (mut restarted, _) = start_receiver(&app.data, &url_env);
+    let page = crate::helpers::get_text(&admin, page_url).await;
+    restarted.kill().unwrap();
+    restarted.wait().unwrap();
+    assert!(listed(&page), "{page}");
+}

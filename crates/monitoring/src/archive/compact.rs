@@ -11,7 +11,7 @@
 //! one (re-sent, back-filled, or the rest of a split message) is checked value by value
 //! against its partition's files.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ use anyhow::Context as _;
 use hj212::{Frames, Limits, Options, Reassembler};
 use serde::{Deserialize, Serialize};
 
-use super::{Message, Written, from_hj212, partition_dir, sort_messages, write_file};
+use super::{Message, Written, from_hj212, partition_dir, sort_messages, sync_all, write_file};
 use crate::evidence::{self, Pos, Reader, Verdict};
 use crate::registry::Stations;
 
@@ -295,8 +295,15 @@ impl Archive {
     }
 
     /// Writes one file per partition, the partitions shared among the cores (which also free
-    /// the messages); each file and its directories synced.
+    /// the messages); then syncs the files and their directories, all at once.
     fn write_parallel(&self, partitions: Partitions, name: &str) -> io::Result<Vec<Written>> {
+        let mut synced: BTreeSet<PathBuf> = BTreeSet::from([self.dir.clone()]);
+        for (date, region) in partitions.keys() {
+            let dir = partition_dir(&self.dir, *date, region);
+            synced.insert(dir.join(name));
+            synced.extend(dir.parent().map(Path::to_owned));
+            synced.insert(dir);
+        }
         let threads = workers().min(partitions.len().max(1));
         let mut shares: Vec<Vec<(PartKey, Vec<Message>)>> =
             (0..threads).map(|_| Vec::new()).collect();
@@ -308,14 +315,9 @@ impl Archive {
             fs::create_dir_all(&dir)?;
             let mut refs: Vec<&Message> = msgs.iter().collect();
             sort_messages(&mut refs);
-            let written = write_file(&dir.join(name), &refs)?;
-            File::open(&dir)?.sync_all()?;
-            if let Some(parent) = dir.parent() {
-                File::open(parent)?.sync_all()?;
-            }
-            Ok(written)
+            write_file(&dir.join(name), &refs)
         };
-        std::thread::scope(|s| {
+        let written = std::thread::scope(|s| {
             let handles: Vec<_> = shares
                 .into_iter()
                 .map(|mine| {
@@ -326,8 +328,10 @@ impl Archive {
             for h in handles {
                 out.extend(h.join().expect("a writer thread panicked")?);
             }
-            Ok(out)
-        })
+            io::Result::Ok(out)
+        })?;
+        sync_all(&synced.into_iter().collect::<Vec<_>>())?;
+        Ok(written)
     }
 }
 

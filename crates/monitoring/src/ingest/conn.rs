@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 use super::session::{Received, Session};
-use super::stats::{FrameDefect, Limit};
+use super::stats::Limit;
 use super::{Context, now_us};
 use crate::evidence::Pos;
 
@@ -185,18 +185,17 @@ impl Connection {
             if let Some((mn, variant)) = r.crc_suspect {
                 self.ctx.stats.crc_suspect(mn, variant, r.record.recv_us);
             }
-            if let Some(d) = r.defect
-                && self.ctx.stations().contains_key(&d.mn)
-            {
-                let defect = FrameDefect {
-                    at_us: r.record.recv_us,
-                    verdict: r.record.verdict,
-                    message: d.message,
-                    offset: d.offset,
+            let defect = r.defect.filter(|d| self.ctx.stations().contains_key(&d.mn));
+            if let Some(d) = defect {
+                // The page's copy points at the record, so it waits for the position.
+                let at = r.record.recv_us;
+                let Ok(pos) = self.ctx.log.append_durable(r.record).await else {
+                    return false;
                 };
-                self.ctx.stats.defect(d.mn, defect);
-            }
-            if r.reply.is_empty() {
+                if !self.ctx.defects.record(d, at, pos) {
+                    self.ctx.stats.limit(Limit::DefectQueue);
+                }
+            } else if r.reply.is_empty() {
                 if self.ctx.log.append(r.record).await.is_err() {
                     return false;
                 }

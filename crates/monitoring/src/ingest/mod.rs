@@ -23,6 +23,7 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 use crate::archive::compact::Archive;
+use crate::defects::Recorder;
 use crate::evidence::EvidenceLog;
 use crate::registry::Stations;
 use ecowarden_core::config::{IngestSettings, Settings};
@@ -72,6 +73,8 @@ pub struct Context {
     pub log: EvidenceLog,
     pub settings: IngestSettings,
     pub stats: Arc<Stats>,
+    /// Where refused frames of registered MNs go for their outlet pages.
+    pub defects: Recorder,
     stations: RwLock<Arc<Stations>>,
     global_rate: Mutex<Bucket>,
     /// Bytes buffered by all connections.
@@ -80,8 +83,14 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(log: EvidenceLog, settings: IngestSettings, stations: Stations) -> Arc<Context> {
+    pub fn new(
+        log: EvidenceLog,
+        settings: IngestSettings,
+        stations: Stations,
+        defects: Recorder,
+    ) -> Arc<Context> {
         Arc::new(Context {
+            defects,
             global_rate: Mutex::new(Bucket::new(settings.max_total_frames_per_sec)),
             log,
             settings,
@@ -228,7 +237,12 @@ pub async fn start(settings: &Settings, db: &Db, addr: &str) -> anyhow::Result<R
         );
     }
     let archive = Archive::open(&settings.data_dir)?;
-    let ctx = Context::new(log, settings.ingest.clone(), stations);
+    let ctx = Context::new(
+        log,
+        settings.ingest.clone(),
+        stations,
+        Recorder::start(db.clone()),
+    );
     tokio::spawn(refresh_registry(db.clone(), ctx.clone()));
     tokio::spawn(compact_periodically(archive, ctx.clone()));
     let addr = listener.local_addr()?;

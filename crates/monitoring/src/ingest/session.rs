@@ -437,6 +437,10 @@ mod tests {
         .to_frame()
     }
 
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len()).position(|w| w == needle)
+    }
+
     fn feed_all(chunks: &[&[u8]]) -> Vec<Received> {
         let mut s = Session::new(1, "127.0.0.1:9".into(), 4);
         let mut out = Vec::new();
@@ -567,6 +571,50 @@ mod tests {
         let m = Message::parse_segment(seg, 0, &Options::lenient()).unwrap();
         assert_eq!(m.cp.data_time().unwrap().millis, Some(500));
         assert!(m.warnings[0].message.contains("milliseconds"));
+    }
+
+    #[test]
+    fn frames_above_1024_bytes_are_accepted_as_devices_send_them() {
+        // 1,025 and 1,623 bytes, the lengths seen in captured device logs: the receiver
+        // reads in lenient mode, so they are archived (strict mode would refuse them).
+        for len in [1025, 1623] {
+            let head = "QN=20240601085857223;ST=32;CN=2061;PW=123456;MN=MN0001;Flag=4;CP=&&DataTime=20240601080000;w01018-Avg=40.1,w01018-Flag=N;w01018-Info=";
+            let mut seg = head.to_owned();
+            seg.push_str(&"x".repeat(len - head.len() - 2));
+            seg.push_str("&&");
+            let raw = build::frame(seg.as_bytes());
+            let out = feed_all(&[&raw]);
+            assert_eq!(out.len(), 1);
+            assert_eq!(out[0].record.verdict, Verdict::Accepted, "{len} bytes");
+            assert_eq!(out[0].record.raw, raw);
+            let m = Message::parse_segment(seg.as_bytes(), 0, &Options::lenient()).unwrap();
+            assert_eq!(
+                m.cp.factor("w01018").unwrap().avg().unwrap().to_string(),
+                "40.1"
+            );
+        }
+    }
+
+    #[test]
+    fn one_flipped_data_byte_is_a_crc_mismatch_with_its_mn() {
+        let good = frame("MN0001", "123456", "20240601080000001", true);
+        // Every byte of the data segment after the MN (so the MN is still readable).
+        let from = find(&good, b"Flag=").unwrap();
+        for at in from..good.len() - 6 {
+            let mut bad = good.clone();
+            bad[at] ^= 0x01;
+            let out = feed_all(&[&bad]);
+            assert_eq!(
+                out[0].record.verdict,
+                Verdict::Codec(ErrorKind::CrcMismatch),
+                "byte {at}"
+            );
+            let d = out[0].defect.as_ref().unwrap();
+            assert_eq!(
+                (d.mn.as_str(), d.kind, d.offset),
+                ("MN0001", ErrorKind::CrcMismatch, good.len() as u64 - 6)
+            );
+        }
     }
 
     #[test]

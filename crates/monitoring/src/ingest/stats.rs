@@ -32,10 +32,13 @@ pub enum Limit {
     OpenGroups,
     /// The peer did not read its replies.
     WriteTimeout,
+    /// Refused frames came faster than their defects could be stored: the outlet page
+    /// misses some (the evidence log still holds each frame and its verdict).
+    DefectQueue,
 }
 
 impl Limit {
-    pub const ALL: [Limit; 9] = [
+    pub const ALL: [Limit; 10] = [
         Limit::ConnectionCap,
         Limit::Idle,
         Limit::FrameTimeout,
@@ -45,6 +48,7 @@ impl Limit {
         Limit::PendingBytes,
         Limit::OpenGroups,
         Limit::WriteTimeout,
+        Limit::DefectQueue,
     ];
 
     pub fn label(self) -> &'static str {
@@ -58,6 +62,7 @@ impl Limit {
             Limit::PendingBytes => "缓冲字节达上限（暂停读取）",
             Limit::OpenGroups => "未完成分包过多（放弃最早的分包组）",
             Limit::WriteTimeout => "对端不读取应答断开",
+            Limit::DefectQueue => "报文缺陷入库积压（原始报文已存证，排口页未列出）",
         }
     }
 }
@@ -86,20 +91,6 @@ fn variant_name<S: serde::Serializer>(v: &hj212::CrcVariant, s: S) -> Result<S::
     s.serialize_str(v.as_str())
 }
 
-/// Defects kept per MN for its page (the evidence log keeps every one).
-pub const DEFECTS_PER_MN: usize = 50;
-
-/// A rejected frame of an MN, as its outlet page lists it.
-#[derive(Debug, Clone)]
-pub struct FrameDefect {
-    /// Microseconds since the Unix epoch.
-    pub at_us: i64,
-    pub verdict: Verdict,
-    pub message: String,
-    /// From the frame's first byte.
-    pub offset: u64,
-}
-
 #[derive(Default)]
 pub struct Stats {
     pub open: AtomicU64,
@@ -111,8 +102,6 @@ pub struct Stats {
     limits: [AtomicU64; Limit::ALL.len()],
     stations: Mutex<HashMap<String, Seen>>,
     crc_suspects: Mutex<HashMap<String, CrcSuspect>>,
-    /// The latest [`DEFECTS_PER_MN`] defects of each registered MN, newest last.
-    defects: Mutex<HashMap<String, VecDeque<FrameDefect>>>,
     /// (when, frames so far), one sample a second, for the rate.
     samples: Mutex<VecDeque<(Instant, u64)>>,
 }
@@ -169,24 +158,6 @@ impl Stats {
         s.last_us = at_us;
     }
 
-    /// Keeps a registered MN's rejected frame for its page.
-    pub fn defect(&self, mn: String, defect: FrameDefect) {
-        let mut map = self.defects.lock().expect("lock");
-        let list = map.entry(mn).or_default();
-        if list.len() == DEFECTS_PER_MN {
-            list.pop_front();
-        }
-        list.push_back(defect);
-    }
-
-    /// `mn`'s latest defects, newest first.
-    pub fn defects_of(&self, mn: &str) -> Vec<FrameDefect> {
-        let map = self.defects.lock().expect("lock");
-        map.get(mn)
-            .map(|l| l.iter().rev().cloned().collect())
-            .unwrap_or_default()
-    }
-
     /// The suspicion about `mn`'s CRC, if its frames gave one.
     pub fn crc_suspect_of(&self, mn: &str) -> Option<CrcSuspect> {
         self.crc_suspects.lock().expect("lock").get(mn).copied()
@@ -232,30 +203,5 @@ impl Stats {
                 if dt > 0.0 { (n1 - n0) as f64 / dt } else { 0.0 }
             })
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defects_are_kept_per_mn_newest_first_and_bounded() {
-        let stats = Stats::default();
-        for i in 0..(DEFECTS_PER_MN as i64 + 5) {
-            stats.defect(
-                "MN1".into(),
-                FrameDefect {
-                    at_us: i,
-                    verdict: Verdict::Codec(hj212::ErrorKind::CrcMismatch),
-                    message: String::new(),
-                    offset: 0,
-                },
-            );
-        }
-        let kept = stats.defects_of("MN1");
-        assert_eq!(kept.len(), DEFECTS_PER_MN);
-        assert_eq!(kept[0].at_us, DEFECTS_PER_MN as i64 + 4);
-        assert!(stats.defects_of("MN2").is_empty());
     }
 }
