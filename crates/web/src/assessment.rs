@@ -715,7 +715,6 @@ async fn sheet_page(
     let u = s.user();
     let path = format!("/assessment/runs/{id}/units/{code}");
     require(&app, u, Permission::ReadLedger, &path).await?;
-    forbid_unless(&app, u, &path, access::reads_sheet(u, &app.org, &code)).await?;
     let run = match assessment::load(&app.db, id).await {
         Ok(r) => r,
         Err(e) => return Err(fail(&app, u, &path, e).await),
@@ -723,9 +722,18 @@ async fn sheet_page(
     let units = run.result["units"].as_array().cloned().unwrap_or_default();
     let unit = units
         .iter()
-        .find(|x| x["region_code"] == code.as_str())
-        .cloned()
-        .ok_or_else(|| Error::NotFound(format!("考核 {id} 没有单位 {code}")))?;
+        .find(|x| sheet_key(x) == code.as_str())
+        .cloned();
+    let reads = match &unit {
+        Some(sheet) if sheet.get("officer").is_some() => {
+            let own = ecowarden_core::auth::officer_of(&app.db, u.id).await?;
+            ecowarden_assessment::officers::reads_sheet(u, own.as_deref(), &app.org, sheet)
+        }
+        // Whether the run has no such sheet is told only to whom the code's region is theirs.
+        _ => access::reads_sheet(u, &app.org, &code),
+    };
+    forbid_unless(&app, u, &path, reads).await?;
+    let unit = unit.ok_or_else(|| Error::NotFound(format!("考核 {id} 没有单位 {code}")))?;
     let evidence = assessment::unit_evidence(&app.db, id, &code)
         .await
         .map_err(|e| Error::Internal(e.into()))?;
@@ -847,6 +855,24 @@ impl ComparePage {
 /// The array under a key of a run's JSON (empty when absent), for the templates.
 fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     v[key].as_array().map_or(&[], Vec::as_slice)
+}
+
+/// What names a sheet in a run: the officer's certificate number in an individual run (several
+/// officers share a unit's region), the unit's region code otherwise.
+fn sheet_key(u: &Value) -> &str {
+    u["officer"]["cert_no"]
+        .as_str()
+        .or_else(|| u["region_code"].as_str())
+        .unwrap_or_default()
+}
+
+/// A sheet's name: the unit, or the officer and their unit.
+fn sheet_name(u: &Value) -> String {
+    let unit = u["name"].as_str().unwrap_or_default();
+    match u["officer"]["name"].as_str() {
+        Some(officer) => format!("{officer}（{unit}）"),
+        None => unit.to_owned(),
+    }
 }
 
 /// `GET /assessment/compare?a=RUN&b=RUN`: two runs of one level side by side.

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::assess::{assess, evidence, rules_file};
-use crate::helpers::{TestApp, get_json, run, spawn_app};
+use crate::helpers::{TestApp, get_json, get_status, get_text, run, spawn_app};
 
 /// Every officer metric, one rule each, with caps high enough to show the value.
 const RULES: &str = r#"
@@ -437,6 +437,29 @@ async fn an_officer_reads_their_own_sheet_and_leaders_their_units_officers() {
             .all(|(_, r)| r.starts_with("3502"))
     );
     assert_eq!(sheets("admin").await.len(), all.len());
+
+    // The pages name a sheet by the officer's certificate number, since a unit's officers share
+    // its region code: the run page links to each officer's own sheet, which opens for the
+    // officer and the leaders of the unit only.
+    let (admin, _) = app.login("admin").await;
+    let page = get_text(&admin, format!("{}/assessment/runs/{id}", app.base)).await;
+    let link = format!("/assessment/runs/{id}/units/{A}");
+    assert!(page.contains(&link), "the run page links to {A}'s sheet");
+    let sheet_url = format!("{}{link}", app.base);
+    let html = get_text(&admin, sheet_url.clone()).await;
+    assert!(
+        html.contains("（鼓楼区）"),
+        "the sheet names the officer and the unit"
+    );
+    for (who, status) in [
+        ("gulou", 200),
+        ("fz_leader", 200),
+        ("taijiang", 403),
+        ("xm_leader", 403),
+    ] {
+        let (c, _) = app.login(who).await;
+        assert_eq!(get_status(&c, sheet_url.clone()).await, status, "{who}");
+    }
 
     // An officer's account without an officer reads nothing; a collective run is no
     // individual one.

@@ -221,10 +221,11 @@ pub struct CaseFilter {
     #[param(schema_with = ecowarden_core::store::empty_or_integer)]
     pub third_party: Option<i64>,
     /// The statistical month, 1–12 (that of 立案, or of discovery when not filed: the month
-    /// the dashboard counts a case in), so a dashboard bar opens the cases behind it.
+    /// the dashboard counts a case in), so a dashboard bar opens the cases behind it; another
+    /// number is ignored, as an unknown status is.
     #[serde(default, deserialize_with = "ecowarden_core::store::empty_as_none")]
-    #[param(minimum = 1, maximum = 12)]
-    pub month: Option<u32>,
+    #[param(schema_with = ecowarden_core::store::empty_or_integer)]
+    pub month: Option<i64>,
     /// Discovered on or after this day (YYYY-MM-DD).
     #[serde(default, deserialize_with = "ecowarden_core::store::empty_or_iso_date")]
     #[param(schema_with = ecowarden_core::store::empty_or_date)]
@@ -305,7 +306,9 @@ impl CaseFilter {
     }
     /// The month filter when it names a month (anything else is ignored, as an unknown status is).
     pub fn month(&self) -> Option<u32> {
-        self.month.filter(|m| (1..=12).contains(m))
+        self.month
+            .filter(|m| (1..=12).contains(m))
+            .map(|m| m as u32)
     }
     /// `ORDER BY` of the list: cases not yet filed come last either way.
     fn order(&self) -> String {
