@@ -623,18 +623,30 @@ async fn append_security_event(db: &Db, mut e: SecurityEvent) -> Result<()> {
 /// order from the first, renumbered 1, 2, … so that the chain has no gap. Runs only while no
 /// event is chained yet: afterwards an unchained row is a rewrite for verify to name.
 pub async fn chain_security_events(db: &Db) -> Result<u64> {
+    // Most starts have nothing to chain: they take no write lock. (A write transaction dropped
+    // without commit stays open on PostgreSQL until its connection is used again, and with it
+    // the advisory write lock: every later writer would wait.)
+    let unchained: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM security_events WHERE hash IS NULL")
+            .fetch_one(db.pool())
+            .await?;
+    if unchained == 0 {
+        return Ok(0);
+    }
     let mut w = db.write().await?;
     let chained: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM security_events WHERE hash IS NOT NULL")
             .fetch_one(&mut *w.tx)
             .await?;
-    if chained > 0 {
-        return Ok(0);
-    }
-    let rows: Vec<SecurityEvent> = sqlx::query_as("SELECT * FROM security_events ORDER BY id")
-        .fetch_all(&mut *w.tx)
-        .await?;
+    let rows: Vec<SecurityEvent> = if chained > 0 {
+        Vec::new()
+    } else {
+        sqlx::query_as("SELECT * FROM security_events ORDER BY id")
+            .fetch_all(&mut *w.tx)
+            .await?
+    };
     if rows.is_empty() {
+        w.commit().await?;
         return Ok(0);
     }
     let mut head = Head::genesis(w.chain_anchor(Chain::SecurityEvents));
