@@ -881,15 +881,25 @@ test('city leader: the dashboard ranks the counties, and its charts open the cas
     /** Clicks the middle of the first series' bar `index` of `chart`, and waits for the list. */
     const clickBar = async (chart, index) => {
       await page.locator(`#${chart}`).scrollIntoViewIfNeeded();
-      const xy = await page.evaluate(
-        ([id, i]) => {
-          const el = document.getElementById(id);
-          const bar = echarts.getInstanceByDom(el).getModel().getSeriesByIndex(0).getData().getItemLayout(i);
-          const r = el.getBoundingClientRect();
-          return { x: r.left + bar.x + bar.width / 2, y: r.top + bar.y + bar.height / 2 };
-        },
-        [chart, index],
-      );
+      const where = () =>
+        page.evaluate(
+          ([id, i]) => {
+            const el = document.getElementById(id);
+            const bar = echarts.getInstanceByDom(el).getModel().getSeriesByIndex(0).getData().getItemLayout(i);
+            const r = el.getBoundingClientRect();
+            return { x: r.left + bar.x + bar.width / 2, y: r.top + bar.y + bar.height / 2 };
+          },
+          [chart, index],
+        );
+      // A chart drawn again (after going back) grows its bars for a second: click where the
+      // bar stays, once two readings 300 ms apart agree.
+      let xy = await where();
+      for (let n = 0; n < 20; n++) {
+        await page.waitForTimeout(300);
+        const again = await where();
+        if (again.x === xy.x && again.y === xy.y) break;
+        xy = again;
+      }
       await Promise.all([page.waitForURL((u) => u.pathname === '/cases'), page.mouse.click(xy.x, xy.y)]);
     };
     const data = JSON.parse(await page.locator('#dashboard-data').textContent());
