@@ -146,6 +146,11 @@ all_runs=(
   "page100|admin|/cases?year=2023&page=100"
   "page100|fz_leader|/cases?year=2023&page=100"
   "unfiltered|admin|/cases"
+  # Contains-search: 华联 (two characters: no trigram), 化 (one), 印染 in a city, 〔2023〕1.
+  "search|admin|/cases?q=%E5%8D%8E%E8%81%94"
+  "search|admin|/cases?q=%E5%8C%96"
+  "search|fz_leader|/cases?q=%E5%8D%B0%E6%9F%93"
+  "search|admin|/cases?q=%E3%80%942023%E3%80%951"
 )
 runs=()
 for r in "${all_runs[@]}"; do

@@ -3,8 +3,7 @@
 //! and the statistics with drill-down.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::rejection::{FormRejection, RawFormRejection};
+use axum::extract::rejection::RawFormRejection;
 use axum::extract::{Path, Query, RawForm, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -91,6 +90,15 @@ impl CasePage {
     /// The typed value of a field of the refused form, or what is recorded.
     fn kv_or(&self, form: &str, name: &str, recorded: &str) -> String {
         self.kept.get(form, name).unwrap_or(recorded).to_owned()
+    }
+    /// A field of one referral's outcome form: what was typed if that row's form was refused,
+    /// otherwise what is recorded.
+    fn outcome_kv(&self, referral: &i64, name: &str, recorded: &str) -> String {
+        if self.refused_in("outcome") && self.kv("outcome", "referral") == referral.to_string() {
+            self.kv("outcome", name).to_owned()
+        } else {
+            recorded.to_owned()
+        }
     }
     /// The same for a date that may be unrecorded.
     fn kv_opt(&self, form: &str, name: &str, recorded: &Option<String>) -> String {
@@ -791,21 +799,64 @@ pub async fn add_referral(
     finish(&app, &s, id, kept, done).await
 }
 
+/// A referral's outcome as the case page's row form sends it: numbers as typed, so a refused
+/// value comes back in the form with its reason.
+#[derive(Debug, Deserialize)]
+pub struct OutcomeForm {
+    #[serde(default)]
+    accepted_on: String,
+    #[serde(default)]
+    persons_detained: String,
+    #[serde(default)]
+    arrest_review_persons: String,
+    #[serde(default)]
+    arrest_approved_persons: String,
+    #[serde(default)]
+    prosecution_persons: String,
+    #[serde(default)]
+    guilty_plea_persons: String,
+}
+
+/// A count of persons typed into the outcome form (empty is none).
+fn persons(s: &str, label: &str) -> std::result::Result<i64, Refusal> {
+    match s.trim() {
+        "" => Ok(0),
+        t => t
+            .parse()
+            .map_err(|_| Refusal::Invalid(format!("{label}“{t}”应为整数"))),
+    }
+}
+
 pub async fn referral_outcome(
     State(app): State<AppState>,
     s: CurrentUser,
     Path(id): Path<i64>,
-    form: std::result::Result<Form<Outcome>, FormRejection>,
+    form: std::result::Result<RawForm, RawFormRejection>,
 ) -> Result<Response> {
     require(&app, s.user(), Permission::WriteLedger, "/cases").await?;
-    let Form(o) = form.map_err(super::form_rejection)?;
-    match workflow::record_outcome(&app.db, &s.user().scope, &s.user().username, id, &o).await {
-        Ok(case_id) => Ok(back(case_id, "已更新移送结果")),
+    let (f, kept) = sent::<OutcomeForm>("outcome", form)?;
+    let case_id = match workflow::referral_case(&app.db, &s.user().scope, id).await {
+        Ok(c) => c,
         Err(WorkflowError::Access(e)) => {
-            Err(refuse(&app, s.user(), &format!("/referrals/{id}"), e.into()).await)
+            return Err(refuse(&app, s.user(), &format!("/referrals/{id}"), e.into()).await);
         }
-        Err(e) => Err(Error::Unprocessable(e.to_string())),
+        Err(e) => return Err(Error::Unprocessable(e.to_string())),
+    };
+    let u = s.user();
+    let done: std::result::Result<String, Refusal> = async {
+        let o = Outcome {
+            accepted_on: Some(f.accepted_on.trim().to_owned()).filter(|a| !a.is_empty()),
+            persons_detained: persons(&f.persons_detained, "行政拘留人数")?,
+            arrest_review_persons: persons(&f.arrest_review_persons, "提请审查逮捕人数")?,
+            arrest_approved_persons: persons(&f.arrest_approved_persons, "批准逮捕人数")?,
+            prosecution_persons: persons(&f.prosecution_persons, "移送审查起诉人数")?,
+            guilty_plea_persons: persons(&f.guilty_plea_persons, "认罪认罚人数")?,
+        };
+        workflow::record_outcome(&app.db, &u.scope, &u.username, id, &o).await?;
+        Ok("已更新移送结果".to_owned())
     }
+    .await;
+    finish(&app, &s, case_id, kept, done).await
 }
 
 #[derive(Template)]

@@ -525,4 +525,59 @@ async fn refused_case_forms_keep_what_was_typed() {
             assert!(shown.contains(v), "{form}: {v} not kept in {shown}");
         }
     }
+    // A referral's outcome row: a count that is not a number, then a date before the
+    // referral, each come back in that row's form with the reason.
+    let r = c
+        .post(format!("{}/cases/{g2}/referrals", app.base))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "detention"),
+            ("agency", "鼓楼分局"),
+            ("referred_on", "2025-03-20"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303, "the referral is recorded");
+    let referral: i64 = sqlx::query_scalar("SELECT MAX(id) FROM referrals WHERE case_id = $1")
+        .bind(g2)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let rid = referral.to_string();
+    for (fields, reason, kept) in [
+        (
+            vec![("persons_detained", "两人"), ("accepted_on", "2025-03-21")],
+            "行政拘留人数“两人”应为整数",
+            vec!["value=\"两人\"", "value=\"2025-03-21\""],
+        ),
+        (
+            vec![("persons_detained", "2"), ("accepted_on", "2025-03-01")],
+            "受理",
+            vec!["value=\"2\"", "value=\"2025-03-01\""],
+        ),
+    ] {
+        let mut body = vec![("csrf", csrf.as_str()), ("referral", rid.as_str())];
+        body.extend(fields);
+        let r = c
+            .post(format!("{}/referrals/{referral}/outcome", app.base))
+            .form(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 422, "{reason}");
+        let page = r.text().await.unwrap();
+        let error = extract(&page, "id=\"outcome-error\"", "</p>");
+        assert!(error.contains(reason), "no “{reason}” in {error}");
+        let shown = extract(&page, &format!("id=\"form-outcome-{referral}\""), "</form>");
+        for v in kept {
+            assert!(shown.contains(v), "{v} not kept in {shown}");
+        }
+    }
+    let recorded: i64 = sqlx::query_scalar("SELECT persons_detained FROM referrals WHERE id = $1")
+        .bind(referral)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(recorded, 0, "a refused outcome changes nothing");
 }

@@ -254,8 +254,6 @@ pub const PAGE_SIZES: [i64; 4] = [20, 50, 100, 200];
 
 /// Queries shorter than this are not trigram phrases (see migration 0016) and use LIKE.
 const TRIGRAM: usize = 3;
-/// At most this many parties are looked up by a short (LIKE) query: the bound of its scan.
-const SHORT_QUERY_PARTIES: i64 = 2000;
 
 /// The columns the list can be ordered by, each with its SQL (ties broken by id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -346,9 +344,10 @@ impl CaseFilter {
 /// filter (year, city, county, status, source); only those rows are then joined to units
 /// and facilities. OFFSET therefore skips index entries, not joined rows.
 pub async fn list(db: &Db, area: &Area, f: &CaseFilter) -> Result<(Vec<CaseSummary>, bool)> {
+    let search = Search::resolve(db, f).await?;
     let mut sql = Sql::new(SUMMARY_SELECT);
     sql.push(" AND c.id IN (SELECT c.id FROM cases c WHERE 1=1");
-    conditions(&mut sql, db, area, f);
+    conditions(&mut sql, db, area, f, &search, true);
     let order = f.order();
     let size = f.page_size();
     sql.page(&order, f.page, size)
@@ -359,14 +358,16 @@ pub async fn list(db: &Db, area: &Area, f: &CaseFilter) -> Result<(Vec<CaseSumma
 
 /// How many cases match a filter in an area.
 pub async fn count(db: &Db, area: &Area, f: &CaseFilter) -> Result<i64> {
+    let search = Search::resolve(db, f).await?;
     let mut sql = Sql::new("SELECT COUNT(*) FROM cases c WHERE 1=1");
-    conditions(&mut sql, db, area, f);
+    conditions(&mut sql, db, area, f, &search, false);
     sql.fetch_scalar(db).await
 }
 
 /// The list's conditions on `cases c`, shared by the page and its total.
-fn conditions(sql: &mut Sql, db: &Db, area: &Area, f: &CaseFilter) {
-    let q = f.query();
+/// `page`: for a page in the filter's order (which may walk the order's index); a count uses
+/// the filters' indexes.
+fn conditions(sql: &mut Sql, db: &Db, area: &Area, f: &CaseFilter, search: &Search, page: bool) {
     // The area's one condition: a region inside the scope implies the scope's own, so the
     // planner can use the region's index alone.
     let area_cond = area.condition("c");
@@ -376,12 +377,11 @@ fn conditions(sql: &mut Sql, db: &Db, area: &Area, f: &CaseFilter) {
     // The filter indexes lead with (column, year): without a year filter their order is not
     // the list's, and SQLite would sort every matching entry (a fifth of the ledger for a
     // source). Then, unless the filter is one county (a small set, sorted quickly) or a
-    // search (whose matches are looked up first), SQLite is told (`+col` keeps a term off
+    // search whose few matches are looked up first, SQLite is told (`+col` keeps a term off
     // the indexes) to walk the order's index and test the filters on its entries, stopping
     // at the page. PostgreSQL plans by statistics.
     let sqlite = db.backend() == Backend::Sqlite;
-    let walk_recent =
-        sqlite && f.year.is_none() && !county && q.is_none_or(|q| q.chars().count() < TRIGRAM);
+    let walk_recent = page && sqlite && f.year.is_none() && !county && search.walks();
     let col = |name: &str| {
         if walk_recent {
             format!(" AND +c.{name} = ")
@@ -419,52 +419,163 @@ fn conditions(sql: &mut Sql, db: &Db, area: &Area, f: &CaseFilter) {
     if let Some(tp) = f.third_party {
         sql.push(" AND c.third_party_id = ").bind(tp);
     }
-    if let Some(q) = q {
-        search(sql, sqlite, q);
+    search.push(sql, sqlite, walk_recent);
+}
+
+/// Contains-search on the 案号, the party's name and its credit code, as the list's SQL will
+/// look it up: decided before the SQL is built, from what the store holds.
+enum Search {
+    /// No query (or one of LIKE's wildcards only, which every case matches).
+    None,
+    /// SQLite, three or more characters: one FTS5 trigram phrase (migration 0016).
+    Trigram(String),
+    /// `LIKE '%q%'` (ILIKE on PostgreSQL, whose pg_trgm indexes serve three or more
+    /// characters), on the 案号 unless no 案号 holds a short query (`case_no` false, migration
+    /// 0023), and on the parties: their ids when there are few, otherwise a subquery.
+    Like {
+        like: String,
+        case_no: bool,
+        parties: Option<Vec<i64>>,
+        /// The parties' cases are too many to sort for a page: the page walks the newest.
+        dense: bool,
+    },
+}
+
+/// Parties a short query may match and still be looked up by id.
+const SHORT_QUERY_PARTIES: usize = 2000;
+/// Cases of the matched parties beyond which a page walks the newest cases (a dense match
+/// fills a page quickly) instead of sorting every match.
+const SHORT_QUERY_CASES: i64 = 20_000;
+
+impl Search {
+    async fn resolve(db: &Db, f: &CaseFilter) -> Result<Search> {
+        let Some(q) = f.query() else {
+            return Ok(Search::None);
+        };
+        let sqlite = db.backend() == Backend::Sqlite;
+        let short = q.chars().count() < TRIGRAM;
+        if sqlite && !short {
+            // Quotes doubled, so the text is matched as typed.
+            return Ok(Search::Trigram(format!("\"{}\"", q.replace('"', "\"\""))));
+        }
+        let text = q.replace(['%', '_', '\\'], "");
+        if text.is_empty() {
+            return Ok(Search::None);
+        }
+        let like = format!("%{text}%");
+        if !short {
+            return Ok(Search::Like {
+                like,
+                case_no: true,
+                parties: None,
+                dense: true,
+            });
+        }
+        let mut grams = Sql::new("SELECT COUNT(*) FROM case_no_grams WHERE gram IN (");
+        grams.bind(text.to_ascii_lowercase()).push(", '')");
+        let case_no = grams.fetch_scalar(db).await? > 0;
+        let op = if sqlite { " LIKE " } else { " ILIKE " };
+        let mut parties = Sql::new("SELECT id FROM facilities WHERE name");
+        parties
+            .push(op)
+            .bind(like.clone())
+            .push(" OR credit_code")
+            .push(op)
+            .bind(like.clone())
+            .push(&format!(" LIMIT {}", SHORT_QUERY_PARTIES + 1));
+        let ids: Vec<i64> = parties
+            .fetch_all::<(i64,)>(db)
+            .await?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect();
+        let parties = (ids.len() <= SHORT_QUERY_PARTIES).then_some(ids);
+        // The parties' cases are counted (to a bound, through the facility index) only when
+        // the 案号 need not be tested: otherwise the page walks anyway.
+        let dense = match &parties {
+            Some(ids) if !case_no && !ids.is_empty() => {
+                let mut n =
+                    Sql::new("SELECT COUNT(*) FROM (SELECT 1 FROM cases WHERE facility_id IN (");
+                n.push(&id_list(ids))
+                    .push(&format!(") LIMIT {}) m", SHORT_QUERY_CASES + 1));
+                n.fetch_scalar(db).await? > SHORT_QUERY_CASES
+            }
+            Some(_) => case_no,
+            None => true,
+        };
+        Ok(Search::Like {
+            like,
+            case_no,
+            parties,
+            dense,
+        })
+    }
+
+    /// Whether a page should walk its order's index (on SQLite): yes unless the matches are
+    /// few and looked up first: a trigram phrase, or a short query no 案号 holds whose
+    /// parties have few cases.
+    fn walks(&self) -> bool {
+        match self {
+            Search::None => true,
+            Search::Trigram(_) => false,
+            Search::Like { dense, .. } => *dense,
+        }
+    }
+
+    /// The search's condition; `walk` keeps the party term off the indexes (SQLite's `+`), so
+    /// a walking page tests it on the cases it walks anyway.
+    fn push(&self, sql: &mut Sql, sqlite: bool, walk: bool) {
+        match self {
+            Search::None => {}
+            Search::Trigram(phrase) => {
+                // One `IN` over the union of both matches, so SQLite looks the matched cases
+                // up by id instead of testing two sets on every case.
+                sql.push(" AND c.id IN (SELECT rowid FROM case_search WHERE case_search MATCH ")
+                    .bind(phrase.clone())
+                    .push(" UNION SELECT id FROM cases WHERE facility_id IN (SELECT rowid FROM facility_search WHERE facility_search MATCH ")
+                    .bind(phrase.clone())
+                    .push("))");
+            }
+            Search::Like {
+                like,
+                case_no,
+                parties,
+                ..
+            } => {
+                let op = if sqlite { " LIKE " } else { " ILIKE " };
+                sql.push(" AND (");
+                if *case_no {
+                    sql.push("c.case_no")
+                        .push(op)
+                        .bind(like.clone())
+                        .push(" OR ");
+                }
+                sql.push(if walk {
+                    "+c.facility_id IN ("
+                } else {
+                    "c.facility_id IN ("
+                });
+                match parties {
+                    // `IN (NULL)` holds for no case, on both backends (`IN ()` is SQLite's).
+                    Some(ids) if ids.is_empty() => sql.push("NULL"),
+                    Some(ids) => sql.push(&id_list(ids)),
+                    None => sql
+                        .push("SELECT id FROM facilities WHERE name")
+                        .push(op)
+                        .bind(like.clone())
+                        .push(" OR credit_code")
+                        .push(op)
+                        .bind(like.clone()),
+                };
+                sql.push("))");
+            }
+        }
     }
 }
 
-/// Contains-search on the 案号, the party's name and its credit code (migration 0016).
-fn search(sql: &mut Sql, sqlite: bool, q: &str) {
-    if sqlite && q.chars().count() >= TRIGRAM {
-        // One FTS5 phrase: quotes doubled, so the text is matched as typed. One `IN` over the
-        // union of both matches, so SQLite looks the matched cases up by id instead of
-        // testing two sets on every case.
-        let phrase = format!("\"{}\"", q.replace('"', "\"\""));
-        sql.push(" AND c.id IN (SELECT rowid FROM case_search WHERE case_search MATCH ")
-            .bind(phrase.clone())
-            .push(" UNION SELECT id FROM cases WHERE facility_id IN (SELECT rowid FROM facility_search WHERE facility_search MATCH ")
-            .bind(phrase)
-            .push("))");
-        return;
-    }
-    let like = format!("%{}%", q.replace(['%', '_', '\\'], ""));
-    let op = if sqlite { " LIKE " } else { " ILIKE " };
-    // Short queries: the parties are a bounded scan of the facilities; the 案号 is tested on
-    // the cases the list walks anyway (`+` keeps SQLite on the order's index rather than
-    // sorting every case of the matched parties).
-    let limit = if q.chars().count() < TRIGRAM {
-        format!(" LIMIT {SHORT_QUERY_PARTIES}")
-    } else {
-        String::new()
-    };
-    let facility = if sqlite {
-        " OR +c.facility_id IN"
-    } else {
-        " OR c.facility_id IN"
-    };
-    sql.push(" AND (c.case_no")
-        .push(op)
-        .bind(like.clone())
-        .push(facility)
-        .push(" (SELECT id FROM facilities WHERE name")
-        .push(op)
-        .bind(like.clone())
-        .push(" OR credit_code")
-        .push(op)
-        .bind(like)
-        .push(&limit)
-        .push("))");
+/// Ids the store gave, as SQL text (integers only, so nothing typed reaches the SQL).
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// Totals of the case list per (area, filter), computed once and kept [`TOTAL_TTL`]: a count

@@ -352,6 +352,17 @@ pub async fn add_referral(
 
 /// Records what became of a referral. The numbers can only describe persons the referral
 /// could concern: approvals never exceed reviews.
+/// The case a referral belongs to, if the scope reads it (the page a refused outcome form
+/// goes back to).
+pub async fn referral_case(db: &Db, scope: &Scope, referral_id: i64) -> Result<i64, WorkflowError> {
+    let case_id = sqlx::query_scalar("SELECT case_id FROM referrals WHERE id = $1")
+        .bind(referral_id)
+        .fetch_one(db.pool())
+        .await?;
+    super::get(db, scope, case_id).await?;
+    Ok(case_id)
+}
+
 pub async fn record_outcome(
     db: &Db,
     scope: &Scope,
