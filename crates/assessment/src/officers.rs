@@ -193,8 +193,9 @@ pub async fn measure(
     if need(OfficerMetric::Cases) || need(OfficerMetric::CasesLed) {
         // As `cases` for units: filed in the period (its statistical year), not withdrawn.
         let mut sql = Sql::new(&format!(
-            "SELECT co.officer_id, co.lead, 0 AS fine_fen, {ids} AS ids FROM cases c \
-             JOIN case_officers co ON co.case_id = c.id WHERE c.year = "
+            "SELECT co.officer_id, co.lead, 0 AS fine_fen, {ids} AS ids FROM {cases} \
+             JOIN case_officers co ON co.case_id = c.id WHERE c.year = ",
+            cases = crate::metrics::cases_by(db, "cases_stats")
         ));
         sql.bind(period.year as i64)
             .push(" AND c.status <> 'withdrawn' AND c.filed_on BETWEEN ")
@@ -227,7 +228,8 @@ pub async fn measure(
         let mut sql = Sql::new(&format!(
             "SELECT co.officer_id, 0 AS lead, CAST(SUM(CASE WHEN c.fine_fen > 100000000000 \
              THEN 100000000000 ELSE c.fine_fen END) AS BIGINT) AS fine_fen, {ids} AS ids \
-             FROM cases c JOIN case_officers co ON co.case_id = c.id WHERE c.year BETWEEN "
+             FROM {cases} JOIN case_officers co ON co.case_id = c.id WHERE c.year BETWEEN ",
+            cases = crate::metrics::cases_by(db, "cases_decided")
         ));
         sql.bind(period.year as i64 - 1)
             .push(" AND ")
