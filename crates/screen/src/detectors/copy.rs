@@ -674,12 +674,21 @@ fn day_match<'a>(
             .unzip()
     };
     let both_sent = move |i: usize| source(i).is_some();
-    let quick_equal = here
+    // The first few pairs equal: an exact copy is tried; the first unequal pair (most day
+    // pairs' first) ends the test.
+    let mut equal_pairs = 0;
+    for (x, y) in here
         .iter()
-        .filter_map(|&i| source(i).map(|(x, _, _)| x.to_bits() == c.x[i].to_bits()))
+        .filter_map(|&i| source(i).map(|(x, _, _)| (x, c.x[i])))
         .take(QUICK)
-        .collect::<Vec<bool>>();
-    if quick_equal.len() >= 3 && quick_equal.iter().all(|&e| e) {
+    {
+        if x.to_bits() != y.to_bits() {
+            equal_pairs = 0;
+            break;
+        }
+        equal_pairs += 1;
+    }
+    if equal_pairs >= 3 {
         let (xs, ys) = pairs(&both_sent);
         let changes = ys.windows(2).filter(|v| v[0] != v[1]).count();
         let mut m = Moments::default();
