@@ -91,6 +91,7 @@ pub struct MultiChannelFlat {
 pub struct NarrowBand {
     pub range_share: Threshold,
     pub min_hours: Threshold,
+    pub min_running_hours: Threshold,
     pub vs_baseline: Threshold,
 }
 
@@ -153,6 +154,10 @@ pub struct CopiedSeries {
     pub scaled_tolerance_units: Threshold,
     pub scaled_min_spread: Threshold,
     pub min_scale: Threshold,
+    pub max_lag_days: Threshold,
+    pub day_min_pair_share: Threshold,
+    pub day_tolerance_units: Threshold,
+    pub day_min_spread: Threshold,
 }
 
 /// S9 parameters.

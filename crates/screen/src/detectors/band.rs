@@ -10,14 +10,16 @@ use crate::baseline::Source;
 use crate::config::{NarrowBand, Oversmooth, Role};
 use crate::finding::{Finding, Signature, factor_label, num, unit, zh_window};
 
-/// S2: over at least `min_hours` of operation the range (max − min) of a pollutant stays
-/// below `range_share` of the instrument range (checklist item 22) and below `vs_baseline`
-/// of the usual p10–p90 spread (history, else peers scaled to this outlet's level), so a
-/// steady but honest outlet with a wide range instrument is not flagged.
+/// S2: over at least `min_hours`, with `min_running_hours` of operation, the range
+/// (max − min) of a pollutant stays below `range_share` of the instrument range (checklist
+/// item 22: 长期, a duration, so a boiler stopped at night counts its days too) and below
+/// `vs_baseline` of the usual p10–p90 spread (history, else peers scaled to this outlet's
+/// level), so a steady but honest outlet with a wide range instrument is not flagged.
 pub fn narrow_band(cx: &Context, params: &NarrowBand) -> Vec<Finding> {
     let p = cx.p;
     let mut out = Vec::new();
-    let min_count = p.slots(params.min_hours.value);
+    let span = p.slots(params.min_hours.value);
+    let min_count = p.slots(params.min_running_hours.value);
     for (ch, c) in p.channels.iter().enumerate() {
         let Some(fs) = c.range.filter(|r| *r > 0.0 && c.role == Role::Pollutant) else {
             continue;
@@ -39,7 +41,7 @@ pub fn narrow_band(cx: &Context, params: &NarrowBand) -> Vec<Finding> {
         };
         let threshold = (params.range_share.value * fs).min(params.vs_baseline.value * spread);
         let blocks = hour_blocks(p, c);
-        for (l, r, lo, hi) in narrow_runs(&blocks, threshold, min_count) {
+        for (l, r, lo, hi) in narrow_runs(&blocks, threshold, (min_count, span)) {
             let (i0, i1) = (blocks[l].s, blocks[r].e);
             let (start, end) = p.window(i0, i1);
             let range = hi - lo;
@@ -70,7 +72,7 @@ pub fn narrow_band(cx: &Context, params: &NarrowBand) -> Vec<Finding> {
                 "baseline": cx.base.band_json(&c.factor),
             });
             let tightness = (threshold / range.max(0.1 * threshold)).min(10.0);
-            let length = (count as f64 / min_count as f64).sqrt();
+            let length = (count as f64 / min_count.max(1) as f64).sqrt();
             out.push(cx.finding(
                 Signature::NarrowBand,
                 Some(&c.factor),
@@ -115,10 +117,14 @@ fn hour_blocks(p: &crate::series::Prepared, c: &crate::series::PreparedChannel) 
     out
 }
 
-/// Maximal stretches `[l, r]` of blocks holding at least `min_count` values whose range
-/// stays within `threshold`, with their min and max. Two pointers and monotone deques:
-/// linear in the blocks.
-fn narrow_runs(b: &[Block], threshold: f64, min_count: usize) -> Vec<(usize, usize, f64, f64)> {
+/// Maximal stretches `[l, r]` of blocks holding at least `min_count` values over at least
+/// `span` slots whose range stays within `threshold`, with their min and max. Two pointers
+/// and monotone deques: linear in the blocks.
+fn narrow_runs(
+    b: &[Block],
+    threshold: f64,
+    (min_count, span): (usize, usize),
+) -> Vec<(usize, usize, f64, f64)> {
     let mut out: Vec<(usize, usize, f64, f64)> = Vec::new();
     let mut maxq: VecDeque<usize> = VecDeque::new();
     let mut minq: VecDeque<usize> = VecDeque::new();
@@ -146,7 +152,7 @@ fn narrow_runs(b: &[Block], threshold: f64, min_count: usize) -> Vec<(usize, usi
                 minq.pop_front();
             }
         }
-        if l > r || count < min_count.max(1) {
+        if l > r || count < min_count.max(1) || b[r].e - b[l].s < span {
             continue;
         }
         let (hi, lo) = (b[maxq[0]].hi, b[minq[0]].lo);
@@ -252,6 +258,41 @@ pub fn oversmooth(cx: &Context, params: &Oversmooth) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detectors::testdata::{hourly, wander};
+    use crate::{Config, Input};
+
+    /// S2 findings of ten days of hourly SO2 of a unit stopped 20:00–07:00, the last five
+    /// held within ±0.5 mg/m³ of 40 (65 running hours, over 100 hours).
+    fn night_stopped_band(config: &Config) -> usize {
+        let mut x = wander(5, 240, 40.0, 40.0, 1);
+        for (i, v) in x.iter_mut().enumerate() {
+            if !(7..20).contains(&(i % 24)) {
+                *v = f64::NAN;
+            } else if i >= 120 {
+                *v = 40.0 + ((i * 7) % 11) as f64 / 10.0 - 0.5;
+            }
+        }
+        let series = hourly("A", "a21026", 1_793_462_400, x, 1);
+        let input = [Input {
+            series: &series,
+            history: None,
+        }];
+        crate::screen(&input, config, 1, &|_| {}).results[0]
+            .as_ref()
+            .expect("screens")
+            .iter()
+            .filter(|f| f.signature == Signature::NarrowBand)
+            .count()
+    }
+
+    #[test]
+    fn a_band_held_for_days_by_a_unit_stopped_at_night_is_found() {
+        assert_eq!(night_stopped_band(&Config::default()), 1);
+        // 72 running hours, as before: five days of 13 are not enough.
+        let mut config = Config::default();
+        config.narrow_band.min_running_hours.value = 72.0;
+        assert_eq!(night_stopped_band(&config), 0);
+    }
 
     #[test]
     fn narrow_runs_finds_the_flat_stretch() {
@@ -267,7 +308,7 @@ mod tests {
                 n: 1,
             })
             .collect();
-        let r = narrow_runs(&b, 0.2, 4);
+        let r = narrow_runs(&b, 0.2, (4, 4));
         assert_eq!(r.len(), 1);
         assert_eq!((r[0].0, r[0].1), (2, 6));
         assert!((r[0].3 - r[0].2 - 0.15).abs() < 1e-9);

@@ -22,6 +22,10 @@
 //! Either match is then grown to its full length. Windows in which fewer than
 //! `min_change_share` of the values change are skipped: flat data matches itself trivially
 //! and is S1's business.
+//!
+//! Within an outlet, [`earlier_days`] also compares each day-long window with the same hours
+//! of each of the two weeks before, slot by slot, which neither a lost row nor the
+//! re-rounding of a scaled copy of coarse data defeats.
 
 use serde_json::json;
 
@@ -267,7 +271,15 @@ fn confirm(
     // finds exact copies that gaps cut into pieces shorter than the exact window.
     let fit = match (scaled, equal) {
         (_, true) => None,
-        (true, false) => Some(line(&xa[a..a + k], &xb[b..b + k], unit, params)?),
+        (true, false) => Some(line(
+            (&xa[a..a + k], &xb[b..b + k]),
+            unit,
+            (
+                params.scaled_tolerance_units.value,
+                params.scaled_min_spread.value,
+            ),
+            params.min_scale.value,
+        )?),
         (false, false) => return None,
     };
     let holds = |i: usize, j: usize| match fit {
@@ -291,9 +303,15 @@ fn confirm(
 }
 
 /// The least-squares line `y = scale · x + offset` of two windows (not equal) if it holds at
-/// every value within what re-rounding both sides explains and the values move far more than
-/// that.
-fn line(x: &[f64], y: &[f64], unit: f64, params: &CopiedSeries) -> Option<Fit> {
+/// every value within `tolerance_units` × (1 + scale) units of the last decimal (re-rounding
+/// both sides moves a value by up to half that at 1) and the values move (sd) at least
+/// `min_spread` × that tolerance.
+fn line(
+    (x, y): (&[f64], &[f64]),
+    unit: f64,
+    (tolerance_units, min_spread): (f64, f64),
+    min_scale: f64,
+) -> Option<Fit> {
     if x.iter().chain(y).any(|v| !v.is_finite()) {
         return None;
     }
@@ -302,17 +320,16 @@ fn line(x: &[f64], y: &[f64], unit: f64, params: &CopiedSeries) -> Option<Fit> {
         m.add(yi, xi);
     }
     let (offset, scale) = m.line_x_on_y();
-    let min = params.min_scale.value;
-    if !(scale >= min && scale <= 1.0 / min) {
+    if !(scale >= min_scale && scale <= 1.0 / min_scale) {
         return None;
     }
-    let tolerance = params.scaled_tolerance_units.value * (1.0 + scale) * unit;
+    let tolerance = tolerance_units * (1.0 + scale) * unit;
     let max_deviation = x
         .iter()
         .zip(y)
         .map(|(&xi, &yi)| (yi - (scale * xi + offset)).abs())
         .fold(0.0, f64::max);
-    let moves = m.variance_x().sqrt() >= params.scaled_min_spread.value * tolerance;
+    let moves = m.variance_x().sqrt() >= min_spread * tolerance;
     (max_deviation <= tolerance && moves).then_some(Fit {
         scale,
         offset,
@@ -433,46 +450,274 @@ pub fn within(
             let len = m.len;
             let (a0, a1) = slots_of(src_slot, m.a0, len);
             let (b0, b1) = slots_of(this_slot, m.b0, len);
-            let factor = &p.channels[ch].factor;
-            let (src_start, src_end) = src.window(a0, a1);
-            let (start, end) = p.window(b0, b1);
-            let explanation = format!(
-                "{} 在 {} 共 {} 的数据，与本排口 {} 的数据{}。连续这么长的实测数据不可能{}，提示{}，属于伪造自动监测数据。",
-                factor_label(factor),
-                zh_window(start, end),
-                zh_hours(end - start),
-                zh_window(src_start, src_end),
-                relation_zh(m.fit),
-                if m.fit.is_some() {
-                    "按固定比例重现"
-                } else {
-                    "重复"
-                },
-                if m.fit.is_some() {
-                    "将历史数据按比例缩放后冒充实测"
-                } else {
-                    "数采仪回放或人工复制历史数据"
-                },
-            );
-            let evidence = json!({
-                "window": cx.window(ch, (b0, b1)),
-                "source": {"mn": p.series.mn, "start": iso(src_start), "end": iso(src_end),
-                           "window": src.evidence_window(src_ch, a0, a1, cx.evidence_points)},
-                "matched_values": len,
-                "window_values": k,
-                "relation": relation_json(m.fit),
-            });
-            out.push(cx.finding(
-                Signature::CopiedSeries,
-                Some(factor),
-                (b0, b1),
-                len as f64 / k as f64,
-                explanation,
-                evidence,
+            out.push(within_finding(
+                cx,
+                (src, src_ch, (a0, a1)),
+                (ch, (b0, b1)),
+                (len, k, m.fit),
             ));
         }
     }
     out
+}
+
+/// The finding of a copy within one outlet: slots `[b0, b1)` of channel `ch` repeat `[a0, a1)`
+/// of `src_ch` in `src` (the period or its history); `len` values matched, `k` a window.
+fn within_finding(
+    cx: &Context,
+    (src, src_ch, (a0, a1)): (&Prepared, usize, (usize, usize)),
+    (ch, (b0, b1)): (usize, (usize, usize)),
+    (len, k, fit): (usize, usize, Option<Fit>),
+) -> Finding {
+    let p = cx.p;
+    let factor = &p.channels[ch].factor;
+    let (src_start, src_end) = src.window(a0, a1);
+    let (start, end) = p.window(b0, b1);
+    let explanation = format!(
+        "{} 在 {} 共 {} 的数据，与本排口 {} 的数据{}。连续这么长的实测数据不可能{}，提示{}，属于伪造自动监测数据。",
+        factor_label(factor),
+        zh_window(start, end),
+        zh_hours(end - start),
+        zh_window(src_start, src_end),
+        relation_zh(fit),
+        if fit.is_some() {
+            "按固定比例重现"
+        } else {
+            "重复"
+        },
+        if fit.is_some() {
+            "将历史数据按比例缩放后冒充实测"
+        } else {
+            "数采仪回放或人工复制历史数据"
+        },
+    );
+    let evidence = json!({
+        "window": cx.window(ch, (b0, b1)),
+        "source": {"mn": p.series.mn, "start": iso(src_start), "end": iso(src_end),
+                   "window": src.evidence_window(src_ch, a0, a1, cx.evidence_points)},
+        "matched_values": len,
+        "window_values": k,
+        "relation": relation_json(fit),
+    });
+    cx.finding(
+        Signature::CopiedSeries,
+        Some(factor),
+        (b0, b1),
+        len as f64 / k as f64,
+        explanation,
+        evidence,
+    )
+}
+
+/// S8 against earlier days (screening.md: "earlier days", "ACF(24 h) ≈ 1"): each window of
+/// `window_hours` of the period (windows side by side, so a copy of two windows' length
+/// holds one whole) against the same hours 1 to `max_lag_days` days before, in the period or
+/// its `history`, slot by slot on the time grid. The hashes of [`within`] match runs of valid
+/// values, which a lost row on one side shifts, and step signs, which re-rounding a scaled
+/// copy of coarse data flips (a step of 0.1 × 0.8 rounds to 0); here a slot missing on
+/// either side is only skipped, and the line of [`line`] is fitted to the values
+/// themselves ([`day_match`]). Quick tests of the first few pairs reject most day pairs before
+/// the full fit, so the scan costs a few operations per value and lag. Windows that an S8
+/// finding of the same factor (`found`) already covers are left alone.
+pub fn earlier_days(
+    cx: &Context,
+    params: &CopiedSeries,
+    history: Option<&Prepared>,
+    found: &[Finding],
+) -> Vec<Finding> {
+    let p = cx.p;
+    let mut out = Vec::new();
+    if 86_400 % p.interval != 0 {
+        return out;
+    }
+    let day = p.slots(24.0);
+    let stride = p.slots(1.0);
+    let w = p.slots(params.window_hours.value);
+    let min_pairs = (params.day_min_pair_share.value * (w / stride) as f64).ceil() as usize;
+    let max_lag = params.max_lag_days.value as usize;
+    let history = history.filter(|h| h.interval == p.interval);
+    for (ch, c) in p.channels.iter().enumerate() {
+        if !copied_role(c.role) {
+            continue;
+        }
+        let past = history.and_then(|h| {
+            let k = h.channels.iter().position(|x| x.factor == c.factor)?;
+            Some((h, k))
+        });
+        // The value sent `lag` slots before slot `i` (any flag), whether it is valid, and
+        // whether it lies in the history.
+        let source = |i: usize, lag: usize| -> Option<(f64, bool, bool)> {
+            let (q, j, old) = if i >= lag {
+                (c, i - lag, false)
+            } else {
+                let (h, k) = past?;
+                let off = p.time(i) - lag as i64 * p.interval - h.t0;
+                if off < 0 || off % h.interval != 0 || off / h.interval >= h.len as i64 {
+                    return None;
+                }
+                (&h.channels[k], (off / h.interval) as usize, true)
+            };
+            sent(q, j).then(|| (q.x[j], q.qa[j] == Qa::Valid, old))
+        };
+        let unit = unit(p, ch);
+        let covered = |s: usize, e: usize| {
+            let (start, end) = p.window(s, e);
+            found.iter().any(|f| {
+                f.signature == Signature::CopiedSeries
+                    && f.factor.as_deref() == Some(c.factor.as_str())
+                    && f.start < end
+                    && start < f.end
+            })
+        };
+        // A match grows past its window: later windows start after it.
+        let (mut s, mut after) = (0, 0);
+        while s + w <= p.len {
+            let e = s + w;
+            if s < after {
+                s = e;
+                continue;
+            }
+            let here: Vec<usize> = (s..e).step_by(stride).filter(|&i| sent(c, i)).collect();
+            if here.len() < min_pairs || covered(s, e) {
+                s = e;
+                continue;
+            }
+            for lag in (1..=max_lag).map(|d| d * day) {
+                let Some((fit, pair)) = day_match(
+                    (c, &p.running),
+                    &here,
+                    |i| source(i, lag),
+                    (unit, min_pairs),
+                    params,
+                ) else {
+                    continue;
+                };
+                let holds = |i: usize| match (source(i, lag), pair(i)) {
+                    (Some((x, _, _)), true) => match fit {
+                        None => x.to_bits() == c.x[i].to_bits(),
+                        Some(f) => (c.x[i] - (f.scale * x + f.offset)).abs() <= f.tolerance,
+                    },
+                    _ => true,
+                };
+                // Every slot of the window, then grown both ways while the relation holds
+                // and the source stays on one side of the history's end.
+                if !(s..e).all(holds) {
+                    continue;
+                }
+                let side = source(here[0], lag).is_some_and(|v| v.2);
+                let crosses = |i: usize| source(i, lag).is_some_and(|v| v.2 != side);
+                let (mut b0, mut b1) = (s, e);
+                while b0 > 0 && holds(b0 - 1) && !crosses(b0 - 1) {
+                    b0 -= 1;
+                }
+                while b1 < p.len && holds(b1) && !crosses(b1) {
+                    b1 += 1;
+                }
+                // From the first to the last pair compared: not into the gaps around.
+                b0 = (b0..b1).find(|&i| pair(i)).unwrap_or(s);
+                b1 = (b0..b1).rev().find(|&i| pair(i)).map_or(e, |i| i + 1);
+                let matched = (b0..b1).filter(|&i| pair(i)).count();
+                let (src, src_ch, a0) = match past {
+                    Some((h, k)) if side => {
+                        let t = p.time(b0) - lag as i64 * p.interval;
+                        (h, k, ((t - h.t0).max(0) / h.interval) as usize)
+                    }
+                    _ => (p, ch, b0.saturating_sub(lag)),
+                };
+                let a1 = (a0 + (b1 - b0)).min(src.len);
+                out.push(within_finding(
+                    cx,
+                    (src, src_ch, (a0, a1)),
+                    (ch, (b0, b1)),
+                    (matched, w, fit),
+                ));
+                after = b1;
+                break;
+            }
+            s = e;
+        }
+    }
+    out
+}
+
+/// Whether slot `j` of a channel holds a value sent (any flag): a replayed stretch repeats
+/// stopped and flagged hours too.
+fn sent(c: &crate::series::PreparedChannel, j: usize) -> bool {
+    c.qa[j] != Qa::Missing && c.x[j].is_finite()
+}
+
+/// Which slots of a window a day match compares.
+type Compared<'a> = Box<dyn Fn(usize) -> bool + 'a>;
+
+/// A window's match against one earlier day: the sampled slots `here` (values sent) and
+/// `source(i)` = (value, valid, in the history) of the same hour that day. Exact when every
+/// value sent on both days is equal, changes often (`min_change_share`) and moves (sd) at
+/// least `day_min_spread` tolerances: a stopped stack's readings repeat by chance, a copy's
+/// do not. Else a line over the values valid on the earlier day and valid while running on
+/// this one ([`line`], with `day_tolerance_units`), after a quick correlation of the first
+/// few pairs has not ruled it out. Returns the fit (none: exact) and which slots it compares.
+fn day_match<'a>(
+    (c, running): (&'a crate::series::PreparedChannel, &'a [bool]),
+    here: &[usize],
+    source: impl Fn(usize) -> Option<(f64, bool, bool)> + Copy + 'a,
+    (unit, min_pairs): (f64, usize),
+    params: &CopiedSeries,
+) -> Option<(Option<Fit>, Compared<'a>)> {
+    /// Pairs of the quick tests.
+    const QUICK: usize = 8;
+    let tolerance_units = params.day_tolerance_units.value;
+    let spread = params.day_min_spread.value;
+    let pairs = |keep: &dyn Fn(usize) -> bool| -> (Vec<f64>, Vec<f64>) {
+        here.iter()
+            .filter(|&&i| keep(i))
+            .filter_map(|&i| source(i).map(|(x, _, _)| (x, c.x[i])))
+            .unzip()
+    };
+    let both_sent = move |i: usize| source(i).is_some();
+    // The first few pairs equal: an exact copy is tried; the first unequal pair (most day
+    // pairs' first) ends the test.
+    let mut equal_pairs = 0;
+    for (x, y) in here
+        .iter()
+        .filter_map(|&i| source(i).map(|(x, _, _)| (x, c.x[i])))
+        .take(QUICK)
+    {
+        if x.to_bits() != y.to_bits() {
+            equal_pairs = 0;
+            break;
+        }
+        equal_pairs += 1;
+    }
+    if equal_pairs >= 3 {
+        let (xs, ys) = pairs(&both_sent);
+        let changes = ys.windows(2).filter(|v| v[0] != v[1]).count();
+        let mut m = Moments::default();
+        ys.iter().for_each(|&y| m.add(y, y));
+        let equal = xs.iter().zip(&ys).all(|(a, b)| a.to_bits() == b.to_bits());
+        let moves = m.variance_x().sqrt() >= spread * tolerance_units * 2.0 * unit;
+        let often = changes as f64 >= params.min_change_share.value * (ys.len().max(1) - 1) as f64;
+        return (equal && ys.len() >= min_pairs && moves && often)
+            .then(|| (None, Box::new(both_sent) as Compared));
+    }
+    let compared = move |i: usize| c.usable(running, i) && source(i).is_some_and(|v| v.1);
+    let mut quick = Moments::default();
+    for &i in here.iter().filter(|&&i| compared(i)).take(QUICK) {
+        quick.add(c.x[i], source(i)?.0);
+    }
+    if quick.n < 3.0 || quick.correlation().is_nan() || quick.correlation() < 0.9 {
+        return None;
+    }
+    let (xs, ys) = pairs(&compared);
+    if xs.len() < min_pairs {
+        return None;
+    }
+    let fit = line(
+        (&xs, &ys),
+        unit,
+        (tolerance_units, spread),
+        params.min_scale.value,
+    )?;
+    Some((Some(fit), Box::new(compared)))
 }
 
 /// S8 across outlets: windows equal, or equal up to × a + b, between two different outlets
@@ -611,7 +856,7 @@ fn across_finding(
 
 #[cfg(test)]
 mod tests {
-    use crate::detectors::testdata::so2_series;
+    use crate::detectors::testdata::{hourly, so2_series, wander};
     use crate::series::Series;
     use crate::{Config, Input, Signature};
 
@@ -754,5 +999,44 @@ mod tests {
         assert!(text.contains("2026-11-01 00:00"), "{text}");
         // Without the history there is nothing to match.
         assert!(copies(std::slice::from_ref(&period))[0].is_empty());
+    }
+
+    #[test]
+    fn a_day_of_coarse_dust_scaled_and_re_rounded_is_found_against_earlier_days() {
+        // Ten days of hourly dust around 3 mg/m³ at one decimal: steps of 0.1–0.3, which
+        // × 0.8 and re-rounding turn flat or reverse, so no shape hash matches.
+        let t0 = 1_793_462_400;
+        let mut x = wander(7, 240, 3.0, 1.6, 1);
+        let day2 = x[24..72].to_vec();
+        for (k, v) in day2.iter().enumerate() {
+            x[192 + k] = ((0.8 * v + 0.4) * 10.0).round() / 10.0;
+        }
+        // A row lost in the copy.
+        x[200] = f64::NAN;
+        let series = hourly("A", "a34013", t0, x, 1);
+        let input = [Input {
+            series: &series,
+            history: None,
+        }];
+        let found = screen_copies(&input);
+        assert_eq!(found[0].len(), 1, "{:?}", found[0]);
+        let scale = found[0][0]["relation"]["scale"].as_f64().unwrap();
+        assert!((scale - 0.8).abs() < 0.05, "{scale}");
+        // The hashes alone do not find it: without earlier days there is nothing.
+        let mut config = Config::default();
+        config.copied_series.max_lag_days.value = 0.0;
+        let report = crate::screen(&input, &config, 1, &|_| {});
+        let r = report.results[0].as_ref().expect("screens");
+        assert!(
+            r.iter().all(|f| f.signature != Signature::CopiedSeries),
+            "{r:?}"
+        );
+        // Nor is anything found in the same data without the copy.
+        let clean = hourly("B", "a34013", t0, wander(7, 240, 3.0, 1.6, 1), 1);
+        let none = screen_copies(&[Input {
+            series: &clean,
+            history: None,
+        }]);
+        assert!(none[0].is_empty(), "{:?}", none[0]);
     }
 }

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use super::{Context, windows};
+use super::{Context, prefix};
 use crate::config::{DigitPreference, Role};
 use crate::finding::{Finding, Signature, factor_label, zh_window};
 
@@ -13,10 +13,13 @@ use crate::finding::{Finding, Signature, factor_label, zh_window};
 const NONE: u8 = 255;
 
 /// S14: χ² (9 degrees of freedom) of the last reported digit against uniform, in blocks of
-/// `block_hours` (step half a block) with at least `min_samples` values, above
-/// `chi2_critical`. Only values that differ from the one before count (an analyser that
-/// holds its reading for an hour would otherwise count each digit six times), and only
-/// channels whose p10–p90 spread spans `min_spread_units` of the last digit.
+/// `block_hours` (step half a block), each stretched until it holds `min_samples` values (up
+/// to four blocks, so the scan stays linear), above `chi2_critical`. Stretched, because a
+/// unit that runs only by day, or not on Sundays, has fewer values in a week than a test
+/// needs, however its digits are made. Only values that differ from the one before count
+/// (an analyser that holds its reading for an hour would otherwise count each digit six
+/// times), and only channels whose p10–p90 spread spans `min_spread_units` of the last
+/// digit.
 pub fn digit_preference(cx: &Context, params: &DigitPreference) -> Vec<Finding> {
     let p = cx.p;
     let w = p.slots(params.block_hours.value);
@@ -71,7 +74,25 @@ pub fn digit_preference(cx: &Context, params: &DigitPreference) -> Vec<Finding> 
             let (n, stat) = chi2(&tally(s, e));
             f64::from(n) >= params.min_samples.value && stat > params.chi2_critical.value
         };
-        for (i0, i1) in windows(p.len, w, w / 2, p.slots(72.0), qualifies) {
+        let counted = prefix(p.len, |i| digit[i] < 10);
+        let need = params.min_samples.value as u32;
+        let mut blocks: Vec<(usize, usize)> = Vec::new();
+        let mut s = 0;
+        while s < p.len {
+            let full = counted.partition_point(|&k| k < counted[s] + need);
+            let e = (s + w).max(full.min(s + 4 * w)).min(p.len);
+            if qualifies(s, e) {
+                match blocks.last_mut() {
+                    Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                    _ => blocks.push((s, e)),
+                }
+            }
+            if e >= p.len {
+                break;
+            }
+            s += (w / 2).max(1);
+        }
+        for (i0, i1) in blocks {
             let counts = tally(i0, i1);
             let (n, stat) = chi2(&counts);
             let (start, end) = p.window(i0, i1);
@@ -110,4 +131,46 @@ pub fn digit_preference(cx: &Context, params: &DigitPreference) -> Vec<Finding> 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::detectors::testdata::{hourly, wander};
+    use crate::{Config, Input, Signature};
+
+    /// Four weeks of hourly SO2 of a unit that runs 07:00–19:00 only (84 values a week, fewer
+    /// than a test needs), with or without two in three last digits typed as 0 or 5.
+    fn day_shift(typed: bool) -> usize {
+        let mut x = wander(3, 28 * 24, 60.0, 40.0, 1);
+        for (i, v) in x.iter_mut().enumerate() {
+            if !(7..19).contains(&(i % 24)) {
+                *v = f64::NAN;
+            } else if typed && i % 3 != 0 {
+                let tens = v.floor() * 10.0;
+                *v = (tens + if i % 2 == 0 { 0.0 } else { 5.0 }) / 10.0;
+            }
+        }
+        let series = hourly("A", "a21026", 1_793_462_400, x, 1);
+        let report = crate::screen(
+            &[Input {
+                series: &series,
+                history: None,
+            }],
+            &Config::default(),
+            1,
+            &|_| {},
+        );
+        report.results[0]
+            .as_ref()
+            .expect("screens")
+            .iter()
+            .filter(|f| f.signature == Signature::DigitPreference)
+            .count()
+    }
+
+    #[test]
+    fn a_day_shift_units_typed_digits_are_tested_over_more_than_a_week() {
+        assert!(day_shift(true) > 0);
+        assert_eq!(day_shift(false), 0);
+    }
 }

@@ -104,7 +104,14 @@ pub fn run(cx: &Context, config: &Config) -> (Vec<Finding>, Vec<copy::Fingerprin
         .history
         .map(|h| (h, copy::fingerprints(h, &config.copied_series, false)));
     let past = past.as_ref().map(|(h, prints)| (*h, prints.as_slice()));
-    out.extend(copy::within(cx, &config.copied_series, &prints, past));
+    let copies = copy::within(cx, &config.copied_series, &prints, past);
+    out.extend(copy::earlier_days(
+        cx,
+        &config.copied_series,
+        cx.history,
+        &copies,
+    ));
+    out.extend(copies);
     out.extend(shift::level_shift(
         cx,
         &config.level_shift,
@@ -204,6 +211,46 @@ pub(crate) mod testdata {
     use arrow_array::{Float64Array, Int64Array};
 
     use crate::series::{Channel, ChannelMeta, Flags, Series};
+
+    /// A thermal-power outlet `mn` with one hourly channel `factor` from `t0`, no flags, at
+    /// `decimals`; NaN is a value not sent.
+    pub fn hourly(mn: &str, factor: &str, t0: i64, values: Vec<f64>, decimals: u8) -> Series {
+        Series::new(
+            mn,
+            format!("{mn}排口"),
+            "thermal_power",
+            3600,
+            Int64Array::from_iter_values((0..values.len() as i64).map(|i| t0 + i * 3600)),
+            vec![Channel {
+                factor: factor.into(),
+                values: Float64Array::from_iter(values.iter().map(|v| (!v.is_nan()).then_some(*v))),
+                flags: Flags::None,
+                meta: ChannelMeta {
+                    decimals: Some(decimals),
+                    ..ChannelMeta::default()
+                },
+            }],
+        )
+        .expect("consistent lengths")
+    }
+
+    /// `n` values of an autocorrelated level around `level` (a fixed LCG), rounded to
+    /// `decimals`.
+    pub fn wander(seed: u64, n: usize, level: f64, noise: f64, decimals: u8) -> Vec<f64> {
+        let mut state = seed;
+        let mut x = level;
+        let scale = 10f64.powi(i32::from(decimals));
+        (0..n)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let u = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                x = level + 0.7 * (x - level) + noise * u;
+                (x * scale).round() / scale
+            })
+            .collect()
+    }
 
     /// A thermal-power outlet `mn` with one 10-minute SO2 channel from `t0`, no flags.
     pub fn so2_series(mn: &str, t0: i64, values: Vec<f64>) -> Series {

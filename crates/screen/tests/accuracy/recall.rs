@@ -218,11 +218,7 @@ impl Generator {
     fn below_goal(self) -> &'static [Signature] {
         match self {
             Generator::First => &[],
-            Generator::Second => &[
-                Signature::NarrowBand,
-                Signature::CopiedSeries,
-                Signature::DigitPreference,
-            ],
+            Generator::Second => &[],
         }
     }
 }
