@@ -1,6 +1,7 @@
 //! `ecowarden hj212 parse` throughput: JSON lines written per second for a capture of hourly
 //! uploads (2061, six factors with Min/Avg/Max/Flag, 2017 edition), parsed in lenient mode
-//! into memory, best of several rounds.
+//! into memory, best of several rounds, timed by the thread's CPU time where the system
+//! reports it (the machine is shared: wall time there measures the neighbours).
 //!
 //! `cargo bench -p ecowarden --bench hj212_parse [-- FRAMES]` (default 20,000 frames)
 
@@ -58,23 +59,39 @@ fn main() {
         file: None,
     };
     let mut out = Vec::with_capacity(input.len() * 3);
-    let mut best = Duration::MAX;
+    let (mut best_wall, mut best_cpu) = (Duration::MAX, None::<Duration>);
     for _ in 0..7 {
         out.clear();
-        let start = Instant::now();
+        let (wall, cpu) = (Instant::now(), thread_cpu());
         parse(&args, &mut &input[..], &mut out).expect("in memory");
-        best = best.min(start.elapsed());
+        best_wall = best_wall.min(wall.elapsed());
+        if let (Some(start), Some(end)) = (cpu, thread_cpu()) {
+            best_cpu = Some(best_cpu.map_or(end - start, |best| best.min(end - start)));
+        }
     }
-    let secs = best.as_secs_f64();
     let mb = |bytes: usize| bytes as f64 / 1e6;
+    let (what, best) = match best_cpu {
+        Some(cpu) => ("CPU", cpu),
+        None => ("wall", best_wall),
+    };
+    let secs = best.as_secs_f64();
     println!(
-        "hj212 parse: {frames} frames, {:.1} MB in, {:.1} MB JSON out, best of 7 {:.1} ms: \
-         {:.0} MB/s JSON written ({:.0} MB/s read, {:.0} frames/s)",
+        "hj212 parse: {frames} frames, {:.1} MB in, {:.1} MB JSON out, best of 7 {:.1} ms {what} \
+         ({:.1} ms wall): {:.0} MB/s JSON written ({:.0} MB/s read, {:.0} frames/s)",
         mb(input.len()),
         mb(out.len()),
         secs * 1e3,
+        best_wall.as_secs_f64() * 1e3,
         mb(out.len()) / secs,
         mb(input.len()) / secs,
         f64::from(frames) / secs,
     );
+}
+
+/// The CPU time this thread has run (Linux), so that a round is timed the same whether
+/// or not other work shares the cores; `None` elsewhere, and the wall clock is used.
+fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = stat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
 }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use crate::codes::{self, DataFlag};
 use crate::error::{Deviations, Error, ErrorKind};
-use crate::segment::Segment;
+use crate::segment::{Item, Segment};
 use crate::text;
 use crate::value::{Decimal, Timestamp};
 use crate::version::Version;
@@ -230,78 +230,114 @@ impl<'a> CpView<'a> {
         frame_offset: u64,
         dev: &mut Deviations,
     ) -> Result<CpView<'a>, Error> {
-        let mut cp = CpView::default();
+        let mut cp = CpView {
+            // About one field per 16 bytes in uploads: room for them without regrowing.
+            fields: Vec::with_capacity(segment.cp().len() / 16),
+            ..CpView::default()
+        };
         let at = |offset: usize| frame_offset + 6 + offset as u64;
         let mut report = |offset: usize, message: String| {
             dev.report(ErrorKind::MalformedCp, at(offset), message)
         };
+        let mut run = Some(0);
         for item in segment.cp_items() {
-            if item.is_empty() {
-                report(
-                    item.offset,
-                    "empty data-area item (stray ';' or ',')".into(),
-                )?;
-                continue;
-            }
-            let Some((key, value)) =
-                text::decode_item(source, &item, "data-area item", &mut report)?
-            else {
-                continue;
+            let (code, field, value) = match plain_factor_field(&item, source) {
+                Some(parts) => parts,
+                None => match cp.read_item(&item, source, &mut report)? {
+                    Some(parts) => parts,
+                    None => continue,
+                },
             };
-            let trimmed = text::sub(&key, key.trim());
-            if trimmed.len() != key.len() {
-                report(
-                    item.offset,
-                    format!("data-area key \"{key}\" has surrounding spaces"),
-                )?;
-            }
-            if trimmed.is_empty() {
-                report(
-                    item.offset,
-                    format!("data-area item \"={value}\" has no key"),
-                )?;
-                continue;
-            }
-            if trimmed == "DataTime" {
-                if let Some(first) = &cp.data_time {
-                    report(
-                        item.offset,
-                        format!("duplicate DataTime \"{value}\" ignored (first was \"{first}\")"),
-                    )?;
-                    continue;
-                }
-                if let Some(problem) = time_problem(&value) {
-                    report(item.offset, format!("DataTime \"{value}\" {problem}"))?;
-                }
-                cp.data_time = Some(value);
-            } else if let Some((code, field)) = trimmed
-                .split_once('-')
-                .filter(|(c, f)| !c.is_empty() && !f.is_empty())
-            {
-                let (code, field) = (text::sub(&trimmed, code), text::sub(&trimmed, field));
-                cp.add_factor_field(code, field, value, version, item.offset, &mut report)?;
-            } else {
-                if !PLAIN_KEYS.contains(&trimmed.as_ref()) {
-                    report(
-                        item.offset,
-                        format!("\"{trimmed}\" is not a standard data-area field"),
-                    )?;
-                }
-                if let Some((_, first)) = cp.other.iter().find(|(k, _)| *k == trimmed) {
-                    report(
-                        item.offset,
-                        format!(
-                            "duplicate key {trimmed}: value \"{value}\" ignored (first was \"{first}\")"
-                        ),
-                    )?;
-                    continue;
-                }
-                cp.other.push((trimmed, value));
-            }
+            cp.add_factor_field(
+                code,
+                field,
+                value,
+                version,
+                item.offset,
+                &mut run,
+                &mut report,
+            )?;
         }
         Ok(cp)
     }
 
+    /// Reads an item the way every item can be read: decoded (GBK too), its key trimmed,
+    /// `DataTime` and plain keys stored here. A factor field is handed back as
+    /// `(code, field, value)` for the caller to add.
+    fn read_item(
+        &mut self,
+        item: &Item<'a>,
+        source: &text::Source<'a>,
+        report: &mut impl FnMut(usize, String) -> Result<(), Error>,
+    ) -> Result<Option<FieldParts<'a>>, Error> {
+        if item.is_empty() {
+            report(
+                item.offset,
+                "empty data-area item (stray ';' or ',')".into(),
+            )?;
+            return Ok(None);
+        }
+        let Some((key, value)) = text::decode_item(source, item, "data-area item", report)? else {
+            return Ok(None);
+        };
+        let trimmed = text::sub(&key, key.trim());
+        if trimmed.len() != key.len() {
+            report(
+                item.offset,
+                format!("data-area key \"{key}\" has surrounding spaces"),
+            )?;
+        }
+        if trimmed.is_empty() {
+            report(
+                item.offset,
+                format!("data-area item \"={value}\" has no key"),
+            )?;
+            return Ok(None);
+        }
+        if trimmed == "DataTime" {
+            if let Some(first) = &self.data_time {
+                report(
+                    item.offset,
+                    format!("duplicate DataTime \"{value}\" ignored (first was \"{first}\")"),
+                )?;
+                return Ok(None);
+            }
+            if let Some(problem) = time_problem(&value) {
+                report(item.offset, format!("DataTime \"{value}\" {problem}"))?;
+            }
+            self.data_time = Some(value);
+        } else if let Some((code, field)) = trimmed
+            .split_once('-')
+            .filter(|(c, f)| !c.is_empty() && !f.is_empty())
+        {
+            let (code, field) = (text::sub(&trimmed, code), text::sub(&trimmed, field));
+            return Ok(Some((code, field, value)));
+        } else {
+            if !PLAIN_KEYS.contains(&trimmed.as_ref()) {
+                report(
+                    item.offset,
+                    format!("\"{trimmed}\" is not a standard data-area field"),
+                )?;
+            }
+            if let Some((_, first)) = self.other.iter().find(|(k, _)| *k == trimmed) {
+                report(
+                    item.offset,
+                    format!(
+                        "duplicate key {trimmed}: value \"{value}\" ignored (first was \"{first}\")"
+                    ),
+                )?;
+                return Ok(None);
+            }
+            self.other.push((trimmed, value));
+        }
+        Ok(None)
+    }
+
+    /// Adds a field of factor `code`. `run` is where the fields of the latest factor
+    /// start while each factor's fields have come together, `None` once a factor came
+    /// back after another: a duplicate is then looked for in the run alone, not in every
+    /// field of the message.
+    #[allow(clippy::too_many_arguments)]
     fn add_factor_field(
         &mut self,
         code: Cow<'a, str>,
@@ -309,10 +345,11 @@ impl<'a> CpView<'a> {
         value: Cow<'a, str>,
         version: Version,
         offset: usize,
+        run: &mut Option<usize>,
         report: &mut impl FnMut(usize, String) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let index = match self.codes.iter().rposition(|c| *c == code) {
-            Some(index) => index,
+        let (index, new) = match self.codes.iter().rposition(|c| *c == code) {
+            Some(index) => (index, false),
             None => {
                 if !codes::is_standard_code(&code, version) {
                     report(
@@ -323,9 +360,12 @@ impl<'a> CpView<'a> {
                     )?;
                 }
                 self.codes.push(code);
-                self.codes.len() - 1
+                (self.codes.len() - 1, true)
             }
         };
+        if self.fields.last().is_none_or(|(i, _, _)| *i != index) {
+            *run = run.and(new.then_some(self.fields.len()));
+        }
         let code = &self.codes[index];
         if !is_factor_field(&field) {
             report(
@@ -333,7 +373,8 @@ impl<'a> CpView<'a> {
                 format!("\"{code}-{field}\" is not a standard factor field"),
             )?;
         }
-        if let Some((_, first)) = self.factor_fields(index).find(|(f, _)| *f == field) {
+        let earlier = &self.fields[run.unwrap_or(0)..];
+        if let Some((_, _, first)) = earlier.iter().find(|(i, f, _)| *i == index && *f == field) {
             return report(
                 offset,
                 format!(
@@ -349,6 +390,27 @@ impl<'a> CpView<'a> {
         self.fields.push((index, field, value));
         Ok(())
     }
+}
+
+/// A factor field's code, field name and value.
+type FieldParts<'a> = (Cow<'a, str>, Cow<'a, str>, Cow<'a, str>);
+
+/// The usual item, `code-Field=value` in UTF-8 with nothing to trim, split where the
+/// item scan found the '-': no decoding, trimming or second search for the '-'.
+fn plain_factor_field<'a>(item: &Item<'a>, source: &text::Source<'a>) -> Option<FieldParts<'a>> {
+    let (code, field) = item.factor()?;
+    if !untrimmed(item.key) {
+        return None;
+    }
+    let text = |part| source.text(part).map(Cow::Borrowed);
+    Some((text(code)?, text(field)?, text(item.value?)?))
+}
+
+/// `key` has no space `str::trim` would take away: its first and last bytes are ASCII
+/// and not whitespace (a non-ASCII edge may be a wide space, so it is not decided here).
+fn untrimmed(key: &[u8]) -> bool {
+    let plain = |b: &u8| b.is_ascii() && !b.is_ascii_whitespace() && *b != 0x0B;
+    key.first().is_some_and(plain) && key.last().is_some_and(plain)
 }
 
 /// Borrowed views of owned pairs.
@@ -460,6 +522,73 @@ mod tests {
     fn duplicate_keeps_first_value() {
         let (cp, _) = parse("H102-Rtd=0,H102-Rtd=N", false);
         assert_eq!(cp.unwrap().factors[0].get("Rtd"), Some("0"));
+    }
+
+    /// A duplicate is found whether the factor's fields came together (the check then
+    /// looks at the run alone) or the factor came back after another one.
+    #[test]
+    fn duplicates_are_found_in_runs_and_across_factors() {
+        let cases = [
+            (
+                "a21026-Rtd=1,a21026-Flag=N,a21026-Rtd=2;a21002-Rtd=3",
+                "a21026-Rtd",
+            ),
+            ("a21026-Rtd=1;a21002-Rtd=2,a21002-Rtd=3", "a21002-Rtd"),
+            ("a21026-Rtd=1;a21002-Rtd=2;a21026-Rtd=3", "a21026-Rtd"),
+            (
+                "a21026-Rtd=1;a21002-Rtd=2;a21026-Flag=N;a21002-Rtd=4",
+                "a21002-Rtd",
+            ),
+            (
+                "a21026-Rtd=1;a21002-Rtd=2;a21026-Flag=N,a21026-Flag=D",
+                "a21026-Flag",
+            ),
+        ];
+        for (text, key) in cases {
+            let (cp, warnings) = parse(text, false);
+            assert_eq!(warnings.len(), 1, "{text}: {warnings:?}");
+            assert!(
+                warnings[0].contains(&format!("duplicate key {key}")),
+                "{text}: {warnings:?}"
+            );
+            let cp = cp.unwrap();
+            let (code, field) = key.split_once('-').unwrap();
+            assert_eq!(
+                cp.factor(code)
+                    .unwrap()
+                    .fields
+                    .iter()
+                    .filter(|(f, _)| f == field)
+                    .count(),
+                1
+            );
+        }
+        let (cp, warnings) = parse(
+            "a21026-Rtd=1;a21002-Rtd=2;a21026-Flag=N;a21002-Flag=N",
+            false,
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(cp.unwrap().factor("a21026").unwrap().get("Flag"), Some("N"));
+    }
+
+    /// Keys with a space at either end, or a non-ASCII edge that may be one, take the
+    /// path that trims them, with a warning; the others are read as they are.
+    #[test]
+    fn keys_with_spaces_are_trimmed() {
+        for text in [" a21026-Rtd=1", "a21026-Rtd\u{3000}=1", "\u{b}a21026-Rtd=1"] {
+            let (cp, warnings) = parse(text, false);
+            assert!(
+                warnings[0].contains("surrounding spaces"),
+                "{text:?}: {warnings:?}"
+            );
+            assert_eq!(cp.unwrap().factor("a21026").unwrap().get("Rtd"), Some("1"));
+        }
+        let (cp, warnings) = parse("a21026-Info=清洗;风机-Rtd=2", false);
+        assert_eq!(cp.unwrap().factors[1].code, "风机");
+        assert!(
+            warnings.iter().all(|w| !w.contains("spaces")),
+            "{warnings:?}"
+        );
     }
 
     #[test]

@@ -42,17 +42,18 @@ impl<'a> Source<'a> {
         }
     }
 
+    /// `part`, a slice of the segment, as text when the whole segment is UTF-8.
+    #[inline]
+    pub(crate) fn text(&self, part: &'a [u8]) -> Option<&'a str> {
+        // Items end at ASCII separators, so these are character boundaries.
+        let start = part.as_ptr() as usize - self.bytes.as_ptr() as usize;
+        self.text?.get(start..start + part.len())
+    }
+
     /// [`decode`] of `part`, a slice of the segment.
     fn decode(&self, part: &'a [u8]) -> (Cow<'a, str>, Encoding) {
-        match self.text {
-            Some(text) => {
-                // Items end at ASCII separators, so these are character boundaries.
-                let start = part.as_ptr() as usize - self.bytes.as_ptr() as usize;
-                (
-                    Cow::Borrowed(&text[start..start + part.len()]),
-                    Encoding::Utf8,
-                )
-            }
+        match self.text(part) {
+            Some(text) => (Cow::Borrowed(text), Encoding::Utf8),
             None => decode(part),
         }
     }
