@@ -300,6 +300,23 @@ fn writer_properties() -> WriterProperties {
     for c in ["mn", "cn", "data_time"] {
         b = b.set_column_statistics_enabled(ColumnPath::from(c), EnabledStatistics::Page);
     }
+    // Sorted as layout 2 sorts them, the keys and times are long runs that the dictionary,
+    // run-length and delta encodings already store in a few bytes: zstd on them would only
+    // cost a compressor per column and file to write and a decompression per page to read.
+    for c in [
+        "mn",
+        "st",
+        "cn",
+        "data_time",
+        "qn",
+        "rf",
+        "factor",
+        "field",
+        "flag",
+        "decimals",
+    ] {
+        b = b.set_column_compression(ColumnPath::from(c), Compression::UNCOMPRESSED);
+    }
     // Times and positions rise within a series: deltas pack them into a few bits.
     for c in ["data_time", "recv_time", "evidence"] {
         b = b
@@ -312,15 +329,16 @@ fn writer_properties() -> WriterProperties {
     b.build()
 }
 
-/// The digits after the point with which `num` gives `text` back exactly, if it does: then
-/// the file keeps the number and those digits, not the text.
-fn decimals_of(text: &str, num: f64, buf: &mut String) -> Option<i8> {
-    use std::fmt::Write as _;
-    let d = text.find('.').map_or(0, |p| text.len() - p - 1);
-    let d = i8::try_from(d).ok()?;
-    buf.clear();
-    write!(buf, "{num:.prec$}", prec = d as usize).expect("writing to a string");
-    (buf == text).then_some(d)
+/// The digits after the point with which the number gives `text` back exactly, if it does:
+/// then the file keeps the number and those digits, not the text. That holds for a decimal in
+/// its plain form (no `+`, no leading zero, no `-0`) below 2^52 in its last digit: its nearest
+/// double, written with as many digits, rounds back to it.
+fn decimals_of(text: &str, d: hj212::Decimal) -> Option<i8> {
+    let digits = text.strip_prefix('-').unwrap_or(text).as_bytes();
+    let leading_zero = digits.len() > 1 && digits[0] == b'0' && digits[1] != b'.';
+    let negative_zero = text.starts_with('-') && d.mantissa() == 0;
+    let plain = !(text.starts_with('+') || leading_zero || negative_zero);
+    (plain && d.mantissa().unsigned_abs() < 1 << 52).then(|| d.scale() as i8)
 }
 
 /// A value's text from its number and digits (the inverse of [`decimals_of`]).
@@ -367,7 +385,6 @@ fn to_batch(rows: &[(&Message, usize)]) -> RecordBatch {
     let mut recv = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
     let mut evidence = Int64Builder::with_capacity(n);
     let mut decimals = Int8Builder::with_capacity(n);
-    let mut buf = String::new();
     for &(m, i) in rows {
         let v = &m.values[i];
         mn.append_value(&m.mn);
@@ -378,10 +395,10 @@ fn to_batch(rows: &[(&Message, usize)]) -> RecordBatch {
         rf.append_value(m.rf);
         factor.append_value(&v.factor);
         field.append_value(&v.field);
-        let x = hj212::Decimal::parse(&v.value).map(hj212::Decimal::to_f64);
-        let d = x.and_then(|x| decimals_of(&v.value, x, &mut buf));
+        let parsed = hj212::Decimal::parse(&v.value);
+        let d = parsed.and_then(|p| decimals_of(&v.value, p));
         value.append_option(d.is_none().then_some(v.value.as_str()));
-        num.append_option(x);
+        num.append_option(parsed.map(hj212::Decimal::to_f64));
         decimals.append_option(d);
         flag.append_option(v.flag.as_deref());
         recv.append_value(m.recv_us);
