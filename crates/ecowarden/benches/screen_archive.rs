@@ -9,7 +9,9 @@
 //! factors, 10-minute and hourly data, one day, no history (a first run).
 //!
 //! Values/s counts the screened period's values (rows × channels), as the `screen` crate's
-//! own benchmark does; reading the history is part of the time.
+//! own benchmark does; reading the history is part of the time. Each phase also prints the
+//! CPU seconds of all the process's threads: on a machine shared with builds the wall time
+//! swings with what the others take, the CPU time much less.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -106,12 +108,15 @@ fn run(title: &str, spec: &FleetSpec) {
     let mut best = f64::INFINITY;
     for round in 1..=3 {
         let t = Instant::now();
+        let cpu0 = cpu_seconds();
         let loaded = screening::load(&dir, &reg, from, to, spec.history_days).unwrap();
+        let cpu1 = cpu_seconds();
         let run = screening::screen_loaded(&loaded, &[], &config, &|_| {});
+        let cpu2 = cpu_seconds();
         let secs = t.elapsed().as_secs_f64();
         best = best.min(secs);
         println!(
-            "round {round}: {} series, {} values screened ({} read incl. history): read {:.2}s + screen {:.2}s = {:.2}s → {:.1} M values/s; {} leads",
+            "round {round}: {} series, {} values screened ({} read incl. history): read {:.2}s + screen {:.2}s = {:.2}s → {:.1} M values/s; CPU: read {:.2}s + screen {:.2}s; {} leads",
             run.series,
             run.points,
             loaded.values_read,
@@ -119,6 +124,8 @@ fn run(title: &str, spec: &FleetSpec) {
             run.screened.as_secs_f64(),
             secs,
             run.points as f64 / secs / 1e6,
+            cpu1 - cpu0,
+            cpu2 - cpu1,
             run.leads.len()
         );
         if round == 3 {
@@ -129,6 +136,22 @@ fn run(title: &str, spec: &FleetSpec) {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// User + system CPU seconds of this process's threads so far (`/proc/self/stat`, in clock
+/// ticks of 10 ms).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses: utime and stime are the
+    // 12th and 13th of them.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: f64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
 }
 
 fn dir_size(p: &Path) -> u64 {

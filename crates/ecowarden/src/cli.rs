@@ -270,7 +270,12 @@ pub enum MonitoringCommand {
         output: Option<PathBuf>,
     },
     /// Archive what the evidence log holds beyond the checkpoint now, and print the figures.
-    Compact,
+    Compact {
+        /// First rewrite the archive's files of an older layout in the current one (value for
+        /// value; the current layout reads faster and stores numbers without their text).
+        #[arg(long)]
+        migrate: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -23,7 +23,9 @@ use arrow_array::{
 };
 use chrono::NaiveDate;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use screen::leads::{Dismissal, Lead, OutletFindings};
@@ -228,13 +230,13 @@ fn flag_letter(s: &str) -> u8 {
     s.as_bytes().first().copied().unwrap_or(b'N')
 }
 
-/// The archive's schema with its low-cardinality text columns (mn, cn, factor, field,
-/// flag) read as dictionaries: the reader then hands over each page's few distinct strings
-/// once and a key per row, instead of copying every row's text, and the loop below
-/// compares integer keys.
-fn dictionary_schema() -> arrow_schema::SchemaRef {
+/// A file's schema with its low-cardinality text columns (mn, cn, factor, field, flag) read
+/// as dictionaries: the reader then hands over each page's few distinct strings once and a
+/// key per row, instead of copying every row's text, and the loop below compares integer
+/// keys. From the file's own schema, as the archive's layouts differ.
+fn dictionary_schema(file: &arrow_schema::Schema) -> arrow_schema::SchemaRef {
     use arrow_schema::{DataType, Field, Schema};
-    let fields: Vec<Field> = archive::schema()
+    let fields: Vec<Field> = file
         .fields()
         .iter()
         .map(|f| match f.name().as_str() {
@@ -255,14 +257,26 @@ fn words(a: &DictionaryArray<Int32Type>) -> Vec<&str> {
     v.iter().map(Option::unwrap_or_default).collect()
 }
 
+/// The columns screening reads, in this order.
+const READ: [&str; 7] = ["mn", "cn", "data_time", "factor", "field", "num", "flag"];
+
 /// The `Avg` values of the 10-minute and hourly data of registered MNs in `[from_ms, to_ms)`
-/// in one Parquet file: only the columns screening needs are decoded.
+/// in one Parquet file: only the columns screening needs are decoded, and rows are taken a
+/// run at a time (same MN, CN, factor and field: a whole series in a layout 2 file, one row
+/// in a layout 1 file).
 fn read_file(path: &Path, mns: &HashSet<&str>, from_ms: i64, to_ms: i64) -> anyhow::Result<Groups> {
-    let options = ArrowReaderOptions::new().with_schema(dictionary_schema());
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new_with_options(File::open(path)?, options)?;
-    // mn, cn, data_time, factor, field, num, flag (see archive::schema).
-    let mask = ProjectionMask::roots(builder.parquet_schema(), [0, 2, 3, 6, 7, 9, 10]);
+    let file = File::open(path)?;
+    let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?;
+    let options = ArrowReaderOptions::new().with_schema(dictionary_schema(plain.schema()));
+    let meta = ArrowReaderMetadata::try_new(plain.metadata().clone(), options)?;
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta);
+    let columns = builder.parquet_schema().columns();
+    let index = |name: &str| columns.iter().position(|c| c.name() == name);
+    let leaves: Vec<usize> = READ
+        .iter()
+        .map(|n| index(n).with_context(|| format!("no column {n}")))
+        .collect::<anyhow::Result<_>>()?;
+    let mask = ProjectionMask::leaves(builder.parquet_schema(), leaves);
     let reader = builder
         .with_projection(mask)
         .with_batch_size(64 * 1024)
@@ -271,10 +285,18 @@ fn read_file(path: &Path, mns: &HashSet<&str>, from_ms: i64, to_ms: i64) -> anyh
     let mut cur: Option<((String, i64), Group)> = None;
     for batch in reader {
         let b = batch?;
+        // The projection keeps the file's column order: find them by name.
+        let at = |name: &str| b.schema().index_of(name).expect("projected");
         let d = |i: usize| -> &DictionaryArray<Int32Type> {
             b.column(i).as_any().downcast_ref().expect("dictionary")
         };
-        let (mn, cn, factor, field, flag) = (d(0), d(1), d(3), d(4), d(6));
+        let (mn, cn, factor, field, flag) = (
+            d(at("mn")),
+            d(at("cn")),
+            d(at("factor")),
+            d(at("field")),
+            d(at("flag")),
+        );
         // Per distinct string, decided once a batch.
         let avg: Vec<bool> = words(field).into_iter().map(|w| w == "Avg").collect();
         let intervals: Vec<Option<i64>> = words(cn).into_iter().map(interval_of).collect();
@@ -282,59 +304,64 @@ fn read_file(path: &Path, mns: &HashSet<&str>, from_ms: i64, to_ms: i64) -> anyh
         let wanted: Vec<bool> = mn_words.iter().map(|m| mns.contains(m)).collect();
         let letters: Vec<u8> = words(flag).into_iter().map(flag_letter).collect();
         let factors = words(factor);
-        let dt: &TimestampMillisecondArray =
-            b.column(2).as_any().downcast_ref().expect("timestamp");
-        let num: &Float64Array = b.column(5).as_any().downcast_ref().expect("f64");
+        let dt: &TimestampMillisecondArray = b
+            .column(at("data_time"))
+            .as_any()
+            .downcast_ref()
+            .expect("timestamp");
+        let num: &Float64Array = b.column(at("num")).as_any().downcast_ref().expect("f64");
         let (mk, ck, fk, fdk, flk) = (
-            mn.keys(),
-            cn.keys(),
-            factor.keys(),
-            field.keys(),
+            mn.keys().values(),
+            cn.keys().values(),
+            factor.keys().values(),
+            field.keys().values(),
             flag.keys(),
         );
-        // The (mn key, interval) of `cur` within this batch.
-        let mut cur_keys: Option<(usize, i64)> = None;
-        for i in 0..b.num_rows() {
-            if !avg[fdk.value(i) as usize] {
-                continue;
-            }
-            let t = dt.value(i);
-            if t < from_ms || t >= to_ms {
-                continue;
-            }
-            let m = mk.value(i) as usize;
-            let Some(interval) = intervals[ck.value(i) as usize] else {
+        let times = dt.values();
+        let n = b.num_rows();
+        let mut i = 0;
+        while i < n {
+            let (m, c, f, fd) = (mk[i], ck[i], fk[i], fdk[i]);
+            let end = (i + 1..n)
+                .find(|&j| mk[j] != m || ck[j] != c || fk[j] != f || fdk[j] != fd)
+                .unwrap_or(n);
+            let run = i..end;
+            i = end;
+            let (m, c) = (m as usize, c as usize);
+            let Some(interval) = intervals[c] else {
                 continue;
             };
-            if !wanted[m] {
+            if !avg[fd as usize] || !wanted[m] {
                 continue;
             }
-            if cur_keys != Some((m, interval)) {
-                let name = mn_words[m];
-                let same = cur
-                    .as_ref()
-                    .is_some_and(|((cm, ci), _)| cm == name && *ci == interval);
-                if !same {
-                    if let Some((k, g)) = cur.take() {
-                        absorb_all(&mut groups, HashMap::from([(k, g)]));
-                    }
-                    cur = Some(((name.to_owned(), interval), Group::default()));
+            let name = mn_words[m];
+            if !cur
+                .as_ref()
+                .is_some_and(|((cm, ci), _)| cm == name && *ci == interval)
+            {
+                if let Some((k, g)) = cur.take() {
+                    absorb_all(&mut groups, HashMap::from([(k, g)]));
                 }
-                cur_keys = Some((m, interval));
+                cur = Some(((name.to_owned(), interval), Group::default()));
             }
-            let v = if num.is_null(i) {
-                f64::NAN
-            } else {
-                num.value(i)
-            };
-            let fl = if flk.is_null(i) {
-                b'N'
-            } else {
-                letters[flk.value(i) as usize]
-            };
-            let factor = factors[fk.value(i) as usize];
-            let g = &mut cur.as_mut().expect("set above").1;
-            g.rows(factor).push((t.div_euclid(1000), v, fl));
+            let rows = cur.as_mut().expect("set above").1.rows(factors[f as usize]);
+            for k in run {
+                let t = times[k];
+                if t < from_ms || t >= to_ms {
+                    continue;
+                }
+                let v = if num.is_null(k) {
+                    f64::NAN
+                } else {
+                    num.value(k)
+                };
+                let fl = if flk.is_null(k) {
+                    b'N'
+                } else {
+                    letters[flk.value(k) as usize]
+                };
+                rows.push((t.div_euclid(1000), v, fl));
+            }
         }
     }
     if let Some((k, g)) = cur {
@@ -1012,4 +1039,74 @@ pub async fn seed_demo(
         leads: run.leads.len(),
         elapsed: started.elapsed(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::tests::{tmp, write_layout1};
+
+    /// Files of layout 1 and of layout 2 holding the same data load as the same series.
+    #[test]
+    fn both_archive_layouts_load_the_same_series() {
+        let spec = screen::generator::FleetSpec {
+            seed: 3,
+            clean: 6,
+            per_signature: 0,
+            history_days: 1,
+            days: 1,
+            start: 1_793_462_400,
+        };
+        let fleet = screen::generator::fleet(&spec, &screen::Config::default());
+        let series: Vec<&Series> = fleet.outlets.iter().flat_map(|o| &o.series).collect();
+        let reg: HashMap<String, Registered> = fleet
+            .outlets
+            .iter()
+            .map(|o| (o.first().mn.clone(), registered_of(o.first(), "350100")))
+            .collect();
+        let (current, old) = (tmp("load-2"), tmp("load-1"));
+        write_series(&current, &series, &|_| "350100".into(), "generated").unwrap();
+        let mut days: BTreeMap<NaiveDate, Vec<Message>> = BTreeMap::new();
+        for m in series.iter().flat_map(|s| messages_of(s)) {
+            days.entry(m.date()).or_default().push(m);
+        }
+        for (date, msgs) in &days {
+            let p = archive::partition_dir(&archive::dir_in(&old), *date, "350100");
+            std::fs::create_dir_all(&p).unwrap();
+            let mut refs: Vec<&Message> = msgs.iter().collect();
+            archive::sort_messages(&mut refs);
+            write_layout1(&p.join("generated.parquet"), &refs);
+        }
+        let from = chrono::DateTime::from_timestamp(fleet.screen_from + 8 * 3600, 0)
+            .unwrap()
+            .date_naive();
+        let a = load(&current, &reg, from, from, 1).unwrap();
+        let b = load(&old, &reg, from, from, 1).unwrap();
+        assert_eq!(a.series.len(), series.len());
+        assert!(a.values_read > 10_000, "{}", a.values_read);
+        assert_eq!(a.values_read, b.values_read);
+        assert_eq!(format!("{:?}", a.series), format!("{:?}", b.series));
+        // A value read is the generator's, as written (with its channel's decimals).
+        let (_, period) = &a.series[0];
+        let generated = series
+            .iter()
+            .find(|s| s.mn == period.mn && s.interval == period.interval)
+            .unwrap();
+        let c = &period.channels[0];
+        let g = generated
+            .channels
+            .iter()
+            .find(|g| g.factor == c.factor)
+            .unwrap();
+        let k = (0..c.values.len())
+            .find(|&k| c.values.value(k).is_finite())
+            .unwrap();
+        let i = (0..g.values.len())
+            .find(|&i| generated.time.value(i) == period.time.value(k))
+            .unwrap();
+        assert!((c.values.value(k) - g.values.value(i)).abs() < 1e-3);
+        for d in [current, old] {
+            std::fs::remove_dir_all(d).unwrap();
+        }
+    }
 }

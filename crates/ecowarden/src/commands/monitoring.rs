@@ -16,7 +16,7 @@ use ecowarden_core::org::Org;
 use ecowarden_core::scope::Scope;
 use ecowarden_monitoring::archive::compact::{Archive, Compaction};
 use ecowarden_monitoring::archive::query::{Filter, for_each_day};
-use ecowarden_monitoring::archive::{Message, Value};
+use ecowarden_monitoring::archive::{self, Message, Value};
 use ecowarden_monitoring::defects;
 use ecowarden_monitoring::evidence::{self, EvidenceLog};
 use ecowarden_monitoring::ingest::session::{Defect, Received, Session};
@@ -117,12 +117,17 @@ pub async fn monitoring_command(settings: &Settings, cmd: MonitoringCommand) -> 
                 r => r,
             }
         }
-        MonitoringCommand::Compact => {
+        MonitoringCommand::Compact { migrate } => {
             let db = ecowarden_core::open(settings).await?;
             let stations = registry::stations(&db).await?;
             let data_dir = settings.data_dir.clone();
             let done = tokio::task::spawn_blocking(move || {
-                Archive::open(&data_dir)?.compact(&stations, None)
+                let archive = Archive::open(&data_dir)?;
+                if migrate {
+                    let n = archive.migrate()?;
+                    println!("migrated {n} files to archive layout {}", archive::LAYOUT);
+                }
+                archive.compact(&stations, None)
             })
             .await
             .context("compaction task")??;

@@ -168,6 +168,20 @@ impl Archive {
         Ok(())
     }
 
+    /// Rewrites the archive's files of an older layout in the current one
+    /// ([`super::migrate_file`]), under the archive's lock; returns how many it rewrote.
+    pub fn migrate(&self) -> anyhow::Result<usize> {
+        let mut n = 0;
+        for (_, _, path) in super::files(&self.dir, None, None)? {
+            if super::migrate_file(&path)
+                .with_context(|| format!("migrating {}", path.display()))?
+            {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// Archives everything in the evidence log up to `until` (all of it when `None`).
     pub fn compact(&self, stations: &Stations, until: Option<Pos>) -> anyhow::Result<Compaction> {
         let started = Instant::now();

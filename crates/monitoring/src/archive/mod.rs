@@ -4,15 +4,25 @@
 //! Layout: `DATA/archive/date=YYYY-MM-DD/region=XXXXXX/part-*.parquet` (Hive-style, so
 //! DuckDB, Spark and DataFusion read the partitions as columns), partitioned by the date of
 //! `DataTime` (Beijing time) and the city-level region the outlet reports to. One row per
-//! value: the columns are [`schema`]; a file's rows are sorted by MN, CN, `DataTime`, factor
-//! and field, so a station's series is contiguous and row-group statistics on `mn` prune.
+//! value: the columns are [`schema`].
+//!
+//! Files of layout 2 ([`LAYOUT`], in the file's key-value metadata) sort their rows by MN, CN,
+//! factor, field and `DataTime`, so each series (an outlet's `Avg` of one factor at one
+//! interval) is one run of rows that screening copies whole, and its keys are long runs that
+//! the dictionary and run-length encodings store in a few bytes; row-group statistics on `mn`
+//! let a reader skip the stations it does not want. Layout 1 files (before 2026-12-07) sort
+//! by MN, CN, `DataTime`, factor and field and keep every value's text: every reader here
+//! takes both, and `monitoring compact --migrate` rewrites them as layout 2.
 //!
 //! A value is identified by (MN, CN, `DataTime`, factor, field) and stored once: a message
 //! sent again (no ack received, or 2025 back-fill with `RF=1`) adds only values not already
 //! archived, and the parts of a split message, archived as they come, complete each other.
-//! Values stay the exact text sent (`value`), with `num` its number for analysis and `flag`
-//! the factor's data flag (QA: N, M, D, C, …). `evidence` is the position of the frame in the
-//! evidence log, so each value leads back to the bytes the logger sent.
+//! Values stay the exact text sent: `num` is its number for analysis, and `value` the text,
+//! which layout 2 leaves null where `num` written with `decimals` digits after the point gives
+//! that text back exactly (nearly every measurement), and keeps where it does not (`N`,
+//! `+1.5`, `012`, `-0.0`, more digits than a float holds). `flag` is the factor's data flag
+//! (QA: N, M, D, C, …). `evidence` is the position of the frame in the evidence log, so each
+//! value leads back to the bytes the logger sent.
 
 pub mod compact;
 pub mod query;
@@ -25,17 +35,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
-    TimestampMillisecondBuilder,
+    BooleanBuilder, Float64Builder, Int8Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder, TimestampMillisecondBuilder,
 };
 use arrow_array::{
-    Array, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
-    TimestampMillisecondArray,
+    Array, BooleanArray, Float64Array, Int8Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray, TimestampMillisecondArray,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{DateTime, NaiveDate};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
@@ -223,7 +234,13 @@ pub fn from_hj212(m: hj212::Message, recv_us: i64, evidence: Pos) -> Result<Mess
     })
 }
 
-/// The Parquet (Arrow) schema of the archive.
+/// The layout files are written in, under [`LAYOUT_KEY`] in their key-value metadata (files
+/// without it are layout 1).
+pub const LAYOUT: &str = "2";
+pub const LAYOUT_KEY: &str = "ecowarden.layout";
+
+/// The Parquet (Arrow) schema of the archive (layout 2; layout 1 has no `decimals` and a
+/// `value` on every row).
 pub fn schema() -> SchemaRef {
     let ts = |unit, tz: &str| DataType::Timestamp(unit, Some(tz.into()));
     Arc::new(Schema::new(vec![
@@ -235,15 +252,16 @@ pub fn schema() -> SchemaRef {
         Field::new("rf", DataType::Boolean, false),
         Field::new("factor", DataType::Utf8, false),
         Field::new("field", DataType::Utf8, false),
-        Field::new("value", DataType::Utf8, false),
+        Field::new("value", DataType::Utf8, true),
         Field::new("num", DataType::Float64, true),
         Field::new("flag", DataType::Utf8, true),
         Field::new("recv_time", ts(TimeUnit::Microsecond, "UTC"), false),
         Field::new("evidence", DataType::Int64, false),
+        Field::new("decimals", DataType::Int8, true),
     ]))
 }
 
-/// Column indices of [`schema`].
+/// Column indices of [`schema`] (the same in layout 1, which ends before `DECIMALS`).
 mod col {
     pub const MN: usize = 0;
     pub const ST: usize = 1;
@@ -258,6 +276,7 @@ mod col {
     pub const FLAG: usize = 10;
     pub const RECV_TIME: usize = 11;
     pub const EVIDENCE: usize = 12;
+    pub const DECIMALS: usize = 13;
 }
 
 /// Rows per row group: small enough that statistics on `mn` skip most of a file when a
@@ -271,13 +290,34 @@ fn writer_properties() -> WriterProperties {
         ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by("ecowarden".into())
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            LAYOUT_KEY.to_owned(),
+            LAYOUT.to_owned(),
+        )]))
         // Statistics where readers prune (station, command, time); on the values they cost
         // a comparison per row and prune nothing.
         .set_statistics_enabled(EnabledStatistics::None);
     for c in ["mn", "cn", "data_time"] {
         b = b.set_column_statistics_enabled(ColumnPath::from(c), EnabledStatistics::Page);
     }
-    // Times and positions rise within a station: deltas pack them into a few bits.
+    // Sorted as layout 2 sorts them, the keys and times are long runs that the dictionary,
+    // run-length and delta encodings already store in a few bytes: zstd on them would only
+    // cost a compressor per column and file to write and a decompression per page to read.
+    for c in [
+        "mn",
+        "st",
+        "cn",
+        "data_time",
+        "qn",
+        "rf",
+        "factor",
+        "field",
+        "flag",
+        "decimals",
+    ] {
+        b = b.set_column_compression(ColumnPath::from(c), Compression::UNCOMPRESSED);
+    }
+    // Times and positions rise within a series: deltas pack them into a few bits.
     for c in ["data_time", "recv_time", "evidence"] {
         b = b
             .set_column_dictionary_enabled(ColumnPath::from(c), false)
@@ -289,40 +329,80 @@ fn writer_properties() -> WriterProperties {
     b.build()
 }
 
-/// The messages (sorted by MN, CN, `DataTime`) as one record batch of rows.
-pub fn to_batch<'a>(messages: impl IntoIterator<Item = &'a Message>) -> RecordBatch {
-    let mut mn = StringBuilder::new();
-    let mut st = StringBuilder::new();
-    let mut cn = StringBuilder::new();
-    let mut data_time = TimestampMillisecondBuilder::new().with_timezone("+08:00");
-    let mut qn = StringBuilder::new();
-    let mut rf = BooleanBuilder::new();
-    let mut factor = StringBuilder::new();
-    let mut field = StringBuilder::new();
-    let mut value = StringBuilder::new();
-    let mut num = Float64Builder::new();
-    let mut flag = StringBuilder::new();
-    let mut recv = TimestampMicrosecondBuilder::new().with_timezone("UTC");
-    let mut evidence = Int64Builder::new();
-    for m in messages {
-        for (i, v) in m.values.iter().enumerate() {
-            if implied_flag(&m.values, i) {
-                continue;
-            }
-            mn.append_value(&m.mn);
-            st.append_value(&m.st);
-            cn.append_value(&m.cn);
-            data_time.append_value(m.data_time_ms);
-            qn.append_option(m.qn.as_deref());
-            rf.append_value(m.rf);
-            factor.append_value(&v.factor);
-            field.append_value(&v.field);
-            value.append_value(&v.value);
-            num.append_option(hj212::Decimal::parse(&v.value).map(hj212::Decimal::to_f64));
-            flag.append_option(v.flag.as_deref());
-            recv.append_value(m.recv_us);
-            evidence.append_value(m.evidence.0 as i64);
+/// The digits after the point with which the number gives `text` back exactly, if it does:
+/// then the file keeps the number and those digits, not the text. That holds for a decimal in
+/// its plain form (no `+`, no leading zero, no `-0`) below 2^52 in its last digit: its nearest
+/// double, written with as many digits, rounds back to it.
+fn decimals_of(text: &str, d: hj212::Decimal) -> Option<i8> {
+    let digits = text.strip_prefix('-').unwrap_or(text).as_bytes();
+    let leading_zero = digits.len() > 1 && digits[0] == b'0' && digits[1] != b'.';
+    let negative_zero = text.starts_with('-') && d.mantissa() == 0;
+    let plain = !(text.starts_with('+') || leading_zero || negative_zero);
+    (plain && d.mantissa().unsigned_abs() < 1 << 52).then(|| d.scale() as i8)
+}
+
+/// A value's text from its number and digits (the inverse of [`decimals_of`]).
+fn text_of(num: f64, decimals: i8) -> String {
+    format!("{num:.prec$}", prec = decimals.max(0) as usize)
+}
+
+/// The rows of messages (sorted by MN, CN, `DataTime`) in layout 2's order: each station's
+/// values by factor, field and then `DataTime`, without the implied flags.
+fn file_rows<'a>(messages: &[&'a Message]) -> Vec<(&'a Message, usize)> {
+    let mut rows = Vec::with_capacity(messages.iter().map(|m| m.values.len()).sum());
+    for station in messages.chunk_by(|a, b| a.mn == b.mn && a.cn == b.cn) {
+        let start = rows.len();
+        for m in station {
+            rows.extend(
+                (0..m.values.len())
+                    .filter(|&i| !implied_flag(&m.values, i))
+                    .map(|i| (*m, i)),
+            );
         }
+        // Stable: a series keeps the messages' order, which is by time.
+        rows[start..].sort_by(|(a, i), (b, j)| {
+            let (x, y) = (&a.values[*i], &b.values[*j]);
+            (&x.factor, &x.field).cmp(&(&y.factor, &y.field))
+        });
+    }
+    rows
+}
+
+/// Rows (message, value index) as one record batch.
+fn to_batch(rows: &[(&Message, usize)]) -> RecordBatch {
+    let n = rows.len();
+    let mut mn = StringBuilder::with_capacity(n, 0);
+    let mut st = StringBuilder::with_capacity(n, 0);
+    let mut cn = StringBuilder::with_capacity(n, 0);
+    let mut data_time = TimestampMillisecondBuilder::with_capacity(n).with_timezone("+08:00");
+    let mut qn = StringBuilder::new();
+    let mut rf = BooleanBuilder::with_capacity(n);
+    let mut factor = StringBuilder::with_capacity(n, 0);
+    let mut field = StringBuilder::with_capacity(n, 0);
+    let mut value = StringBuilder::new();
+    let mut num = Float64Builder::with_capacity(n);
+    let mut flag = StringBuilder::with_capacity(n, 0);
+    let mut recv = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut evidence = Int64Builder::with_capacity(n);
+    let mut decimals = Int8Builder::with_capacity(n);
+    for &(m, i) in rows {
+        let v = &m.values[i];
+        mn.append_value(&m.mn);
+        st.append_value(&m.st);
+        cn.append_value(&m.cn);
+        data_time.append_value(m.data_time_ms);
+        qn.append_option(m.qn.as_deref());
+        rf.append_value(m.rf);
+        factor.append_value(&v.factor);
+        field.append_value(&v.field);
+        let parsed = hj212::Decimal::parse(&v.value);
+        let d = parsed.and_then(|p| decimals_of(&v.value, p));
+        value.append_option(d.is_none().then_some(v.value.as_str()));
+        num.append_option(parsed.map(hj212::Decimal::to_f64));
+        decimals.append_option(d);
+        flag.append_option(v.flag.as_deref());
+        recv.append_value(m.recv_us);
+        evidence.append_value(m.evidence.0 as i64);
     }
     RecordBatch::try_new(
         schema(),
@@ -340,6 +420,7 @@ pub fn to_batch<'a>(messages: impl IntoIterator<Item = &'a Message>) -> RecordBa
             Arc::new(flag.finish()),
             Arc::new(recv.finish()),
             Arc::new(evidence.finish()),
+            Arc::new(decimals.finish()),
         ],
     )
     .expect("columns match the schema")
@@ -364,35 +445,63 @@ fn implied_flag(values: &[Value], i: usize) -> bool {
         && ((i > 0 && same(i - 1)) || same(i + 1))
 }
 
-/// Writes messages to `path` through a temporary file, then renamed: a file with the final
-/// name was written whole. It is not synced: a caller that needs it on disk calls
-/// [`sync_all`] with it and its directories (the compactor does, before its checkpoint).
+/// Writes messages (sorted by MN, CN and `DataTime`: [`sort_messages`]) to `path` in layout 2,
+/// through a temporary file, then renamed: a file with the final name was written whole. It
+/// is not synced: a caller that needs it on disk calls [`sync_all`] with it and its
+/// directories (the compactor does, before its checkpoint).
 pub fn write_file(path: &Path, messages: &[&Message]) -> io::Result<Written> {
     let tmp = path.with_extension("parquet.tmp");
-    let file = File::create(&tmp)?;
+    let written = write_rows(&tmp, &file_rows(messages))?;
+    std::fs::rename(&tmp, path)?;
+    Ok(written)
+}
+
+fn write_rows(path: &Path, rows: &[(&Message, usize)]) -> io::Result<Written> {
+    let file = File::create(path)?;
     let mut w = ArrowWriter::try_new(file, schema(), Some(writer_properties()))
         .map_err(io::Error::other)?;
-    // Batches of about a row group keep the builders' memory bounded.
+    // Batches of a row group keep the builders' memory bounded.
     let mut written = Written::default();
-    let mut start = 0;
-    while start < messages.len() {
-        let mut rows = 0;
-        let mut end = start;
-        while end < messages.len() && rows < ROW_GROUP_ROWS {
-            rows += messages[end].values.len();
-            end += 1;
-        }
-        let batch = to_batch(messages[start..end].iter().copied());
+    for chunk in rows.chunks(ROW_GROUP_ROWS) {
+        let batch = to_batch(chunk);
         written.rows += batch.num_rows() as u64;
         written.measurements += (batch.num_rows() - batch.column(col::NUM).null_count()) as u64;
         w.write(&batch).map_err(io::Error::other)?;
-        start = end;
     }
     let file = w.into_inner().map_err(io::Error::other)?;
     written.bytes = file.metadata()?.len();
-    drop(file);
-    std::fs::rename(&tmp, path)?;
     Ok(written)
+}
+
+/// The layout of an archive file ([`LAYOUT_KEY`]; "1" without it).
+pub fn layout_of(path: &Path) -> anyhow::Result<String> {
+    let reader = parquet::file::serialized_reader::SerializedFileReader::new(File::open(path)?)?;
+    let kv = parquet::file::reader::FileReader::metadata(&reader)
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|e| e.key == LAYOUT_KEY))
+        .and_then(|e| e.value.clone());
+    Ok(kv.unwrap_or_else(|| "1".into()))
+}
+
+/// Rewrites a file of an older layout in [`LAYOUT`], value for value: read whole, written
+/// beside it and synced, then renamed over it (a crash leaves the old file or the new one,
+/// and a `.tmp` that the compactor's next open removes). False when it was current already.
+pub fn migrate_file(path: &Path) -> anyhow::Result<bool> {
+    if layout_of(path)? == LAYOUT {
+        return Ok(false);
+    }
+    let messages = read::read_file(path, &read::Filter::default())?;
+    let mut refs: Vec<&Message> = messages.iter().collect();
+    sort_messages(&mut refs);
+    let tmp = path.with_extension("parquet.tmp");
+    write_rows(&tmp, &file_rows(&refs))?;
+    File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(true)
 }
 
 /// Threads that call `fsync` at once in [`sync_all`].
@@ -423,8 +532,16 @@ pub fn sync_all(paths: &[PathBuf]) -> io::Result<()> {
     })
 }
 
-/// Rebuilds messages from a batch of rows (rows of one message are adjacent).
-pub fn from_batch(b: &RecordBatch, keep: impl Fn(&str, &str, i64) -> bool) -> Vec<Message> {
+/// Messages being rebuilt from a file's rows: by MN and CN, then `DataTime`.
+pub(crate) type Rebuilt = BTreeMap<(String, String), BTreeMap<i64, Message>>;
+
+/// Adds a batch of rows to the messages they belong to, in either layout (rows of a station
+/// are adjacent in both; a message's rows are adjacent in layout 1 only).
+pub(crate) fn from_batch(
+    b: &RecordBatch,
+    keep: impl Fn(&str, &str, i64) -> bool,
+    out: &mut Rebuilt,
+) {
     fn strings(b: &RecordBatch, i: usize) -> &StringArray {
         b.column(i).as_any().downcast_ref().expect("utf8 column")
     }
@@ -441,6 +558,7 @@ pub fn from_batch(b: &RecordBatch, keep: impl Fn(&str, &str, i64) -> bool) -> Ve
     let factor = strings(b, col::FACTOR);
     let field = strings(b, col::FIELD);
     let value = strings(b, col::VALUE);
+    let num: &Float64Array = b.column(col::NUM).as_any().downcast_ref().expect("f64");
     let flag = strings(b, col::FLAG);
     let recv: &TimestampMicrosecondArray = b
         .column(col::RECV_TIME)
@@ -452,46 +570,60 @@ pub fn from_batch(b: &RecordBatch, keep: impl Fn(&str, &str, i64) -> bool) -> Ve
         .as_any()
         .downcast_ref()
         .expect("int64 column");
+    let decimals: Option<&Int8Array> = (b.num_columns() > col::DECIMALS)
+        .then(|| b.column(col::DECIMALS).as_any().downcast_ref())
+        .flatten();
     let opt = |a: &StringArray, i: usize| (!a.is_null(i)).then(|| a.value(i).to_owned());
-    let mut out: Vec<Message> = Vec::new();
     let (mut last_factor, mut last_flag): (Option<Arc<str>>, Option<Arc<str>>) = (None, None);
-    for i in 0..b.num_rows() {
-        let (m, c, t) = (mn.value(i), cn.value(i), dt.value(i));
-        if !keep(m, c, t) {
-            continue;
-        }
-        // Rows of a factor are adjacent: its code and flag are shared, not copied per row.
-        let (f, fl) = (factor.value(i), (!flag.is_null(i)).then(|| flag.value(i)));
-        if last_factor.as_deref() != Some(f) {
-            last_factor = Some(Arc::from(f));
-        }
-        if last_flag.as_deref() != fl {
-            last_flag = fl.map(Arc::from);
-        }
-        let v = Value {
-            factor: last_factor.clone().expect("set above"),
-            field: field.value(i).to_owned(),
-            value: value.value(i).to_owned(),
-            flag: last_flag.clone(),
-        };
-        match out.last_mut() {
-            Some(last) if last.mn == m && last.cn == c && last.data_time_ms == t => {
-                last.values.push(v)
+    let mut i = 0;
+    while i < b.num_rows() {
+        // A station's rows, found once in the map.
+        let (m, c) = (mn.value(i), cn.value(i));
+        let end = (i + 1..b.num_rows())
+            .find(|&j| mn.value(j) != m || cn.value(j) != c)
+            .unwrap_or(b.num_rows());
+        let station = out.entry((m.to_owned(), c.to_owned())).or_default();
+        for i in i..end {
+            let t = dt.value(i);
+            if !keep(m, c, t) {
+                continue;
             }
-            _ => out.push(Message {
-                mn: m.to_owned(),
-                st: st.value(i).to_owned(),
-                cn: c.to_owned(),
-                data_time_ms: t,
-                qn: opt(qn, i),
-                rf: rf.value(i),
-                recv_us: recv.value(i),
-                evidence: Pos(evidence.value(i) as u64),
-                values: vec![v],
-            }),
+            // A factor's code and flag are shared by its values, not copied per row.
+            let (f, fl) = (factor.value(i), (!flag.is_null(i)).then(|| flag.value(i)));
+            if last_factor.as_deref() != Some(f) {
+                last_factor = Some(Arc::from(f));
+            }
+            if last_flag.as_deref() != fl {
+                last_flag = fl.map(Arc::from);
+            }
+            let text = match decimals.filter(|d| value.is_null(i) && !d.is_null(i)) {
+                Some(d) => text_of(num.value(i), d.value(i)),
+                None => value.value(i).to_owned(),
+            };
+            let v = Value {
+                factor: last_factor.clone().expect("set above"),
+                field: field.value(i).to_owned(),
+                value: text,
+                flag: last_flag.clone(),
+            };
+            station
+                .entry(t)
+                .or_insert_with(|| Message {
+                    mn: m.to_owned(),
+                    st: st.value(i).to_owned(),
+                    cn: c.to_owned(),
+                    data_time_ms: t,
+                    qn: opt(qn, i),
+                    rf: rf.value(i),
+                    recv_us: recv.value(i),
+                    evidence: Pos(evidence.value(i) as u64),
+                    values: Vec::new(),
+                })
+                .values
+                .push(v);
         }
+        i = end;
     }
-    out
 }
 
 /// Orders messages as files store them.
@@ -557,4 +689,212 @@ fn subdirs(dir: &Path, prefix: &str) -> io::Result<Vec<(String, PathBuf)>> {
     }
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::{BTreeSet, HashSet};
+
+    use super::*;
+
+    pub(crate) fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ew-archive-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// Writes messages as layout 1 did (rows in message order, every value's text, no
+    /// `decimals`, no layout key): the files archives written before layout 2 hold.
+    pub(crate) fn write_layout1(path: &Path, messages: &[&Message]) {
+        let rows: Vec<(&Message, usize)> = messages
+            .iter()
+            .flat_map(|m| {
+                (0..m.values.len())
+                    .filter(|&i| !implied_flag(&m.values, i))
+                    .map(move |i| (*m, i))
+            })
+            .collect();
+        let b = to_batch(&rows);
+        let mut columns = b.columns()[..col::DECIMALS].to_vec();
+        columns[col::VALUE] = Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|(m, i)| m.values[*i].value.as_str()),
+        ));
+        let mut fields: Vec<Field> = schema().fields()[..col::DECIMALS]
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields[col::VALUE] = Field::new("value", DataType::Utf8, false);
+        let schema = Arc::new(Schema::new(fields));
+        let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+        let mut w = ArrowWriter::try_new(File::create(path).unwrap(), schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    fn value(factor: &str, field: &str, text: &str, flag: Option<&str>) -> Value {
+        Value {
+            factor: Arc::from(factor),
+            field: field.into(),
+            value: text.into(),
+            flag: flag.map(Arc::from),
+        }
+    }
+
+    /// Two stations, two commands, three times; texts that are numbers as written, and
+    /// texts that a number would not give back.
+    pub(crate) fn messages() -> Vec<Message> {
+        let texts = [
+            "12.50",
+            "N",
+            "+1.5",
+            "012",
+            "-0.0",
+            "0.000",
+            "-3",
+            "1e3",
+            "123456789012345678",
+            "7.",
+            "35.6",
+        ];
+        let mut out = Vec::new();
+        for (s, mn) in ["88888880000001", "88888880000002"].iter().enumerate() {
+            for cn in ["2051", "2061"] {
+                for k in 0..3i64 {
+                    let pick = |j: usize| texts[(j + 5 * (k as usize + 3 * s)) % texts.len()];
+                    let mut values = vec![
+                        value("a21026", "Avg", pick(0), Some("N")),
+                        value("a21026", "Flag", "N", Some("N")),
+                        value("a21026", "Max", pick(1), Some("N")),
+                        value("a34013", "Avg", pick(2), Some("D")),
+                        value("a34013", "Flag", "D", Some("D")),
+                        value("a34013", "Min", pick(3), Some("D")),
+                        value("w01018", "Avg", pick(4), None),
+                        value("", "RestartTime", "20261201000000", None),
+                    ];
+                    values.sort_by(|a, b| (&a.factor, &a.field).cmp(&(&b.factor, &b.field)));
+                    out.push(Message {
+                        mn: (*mn).into(),
+                        st: "31".into(),
+                        cn: cn.into(),
+                        data_time_ms: 1_793_462_400_000 + k * 600_000,
+                        qn: (k == 1).then(|| "20261101000000123".into()),
+                        rf: k == 2,
+                        recv_us: 1_793_462_400_000_000 + k,
+                        evidence: Pos(1000 + k as u64),
+                        values,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn sorted(messages: &[Message]) -> Vec<&Message> {
+        let mut refs: Vec<&Message> = messages.iter().collect();
+        sort_messages(&mut refs);
+        refs
+    }
+
+    fn read_all(path: &Path) -> Vec<Message> {
+        read::read_file(path, &read::Filter::default()).unwrap()
+    }
+
+    #[test]
+    fn layout_2_gives_every_text_back_and_stores_numbers_without_it() {
+        let dir = tmp("layout2");
+        let messages = messages();
+        let path = dir.join("part.parquet");
+        let written = write_file(&path, &sorted(&messages)).unwrap();
+        assert_eq!(layout_of(&path).unwrap(), LAYOUT);
+        let back = read_all(&path);
+        let want: Vec<Message> = sorted(&messages).into_iter().cloned().collect();
+        assert_eq!(back, want);
+        // Texts kept: only those a number does not give back.
+        let batch = parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(
+            File::open(&path).unwrap(),
+            1 << 16,
+        )
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+        let kept: BTreeSet<&str> = batch
+            .column(col::VALUE)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect();
+        let expected = [
+            "N",
+            "+1.5",
+            "012",
+            "-0.0",
+            "1e3",
+            "123456789012345678",
+            "7.",
+        ];
+        assert_eq!(kept, BTreeSet::from(expected));
+        assert_eq!(written.rows, batch.num_rows() as u64);
+        // Each station's series is one run: factor and field change only between runs.
+        let keys: Vec<(String, String, String, String)> = (0..batch.num_rows())
+            .map(|i| {
+                let s = |c: usize| {
+                    let a: &StringArray = batch.column(c).as_any().downcast_ref().unwrap();
+                    a.value(i).to_owned()
+                };
+                (s(col::MN), s(col::CN), s(col::FACTOR), s(col::FIELD))
+            })
+            .collect();
+        let runs = keys.chunk_by(|a, b| a == b).count();
+        let distinct: BTreeSet<_> = keys.iter().collect();
+        assert_eq!(runs, distinct.len());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn layout_1_files_read_as_before_and_migrate_value_for_value() {
+        let dir = tmp("layout1");
+        let messages = messages();
+        let path = dir.join("part.parquet");
+        write_layout1(&path, &sorted(&messages));
+        assert_eq!(layout_of(&path).unwrap(), "1");
+        let want: Vec<Message> = sorted(&messages).into_iter().cloned().collect();
+        assert_eq!(read_all(&path), want);
+        assert!(migrate_file(&path).unwrap());
+        assert_eq!(layout_of(&path).unwrap(), LAYOUT);
+        assert_eq!(read_all(&path), want);
+        assert!(!migrate_file(&path).unwrap(), "already current");
+        assert!(!path.with_extension("parquet.tmp").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_filter_reads_one_station_factor_and_time_from_layout_2() {
+        let dir = tmp("filter");
+        let messages = messages();
+        let path = dir.join("part.parquet");
+        write_file(&path, &sorted(&messages)).unwrap();
+        let filter = read::Filter {
+            mns: Some(HashSet::from(["88888880000002".to_owned()])),
+            cns: Some(HashSet::from(["2061".to_owned()])),
+            factor: Some("a34013".into()),
+            from_ms: Some(1_793_462_400_000 + 600_000),
+            to_ms: None,
+        };
+        let got = read::read_file(&path, &filter).unwrap();
+        let mut want: Vec<Message> = messages
+            .into_iter()
+            .filter(|m| m.mn == "88888880000002" && m.cn == "2061")
+            .filter(|m| m.data_time_ms >= 1_793_462_400_000 + 600_000)
+            .collect();
+        for m in &mut want {
+            m.values.retain(|v| &*v.factor == "a34013");
+        }
+        assert_eq!(got.len(), 2);
+        assert_eq!(got, want);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

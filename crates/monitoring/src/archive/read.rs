@@ -2,14 +2,14 @@
 //! answers and the compactor for the values a partition already holds. Below both, so neither
 //! depends on the other for it.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::path::Path;
 
 use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::{Message, from_batch};
+use super::{Message, Rebuilt, from_batch};
 
 /// What to read. `None` means "any".
 #[derive(Debug, Clone, Default)]
@@ -53,8 +53,8 @@ impl Filter {
     }
 }
 
-/// The messages of one Parquet file that match, in file order. Row groups whose `mn`
-/// statistics exclude every MN asked for are not read.
+/// The messages of one Parquet file that match, sorted by MN, CN and `DataTime` (layout 1's
+/// order). Row groups whose `mn` statistics exclude every MN asked for are not read.
 pub fn read_file(path: &Path, filter: &Filter) -> anyhow::Result<Vec<Message>> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path)?)?;
     let groups: Vec<usize> = builder
@@ -80,25 +80,25 @@ pub fn read_file(path: &Path, filter: &Filter) -> anyhow::Result<Vec<Message>> {
         .with_row_groups(groups)
         .with_batch_size(64 * 1024)
         .build()?;
-    let mut out: Vec<Message> = Vec::new();
+    // A message's rows may lie anywhere in its station's rows (layout 2) and a station's in
+    // two batches: messages are complete only at the end of the file.
+    let mut rebuilt = Rebuilt::new();
     for batch in reader {
-        for mut m in from_batch(&batch?, |mn, cn, t| filter.keep(mn, cn, t)) {
-            if !filter.trim(&mut m) {
-                continue;
-            }
-            // A message cut by a batch boundary continues in the next batch.
-            match out.last_mut() {
-                Some(last)
-                    if last.mn == m.mn
-                        && last.cn == m.cn
-                        && last.data_time_ms == m.data_time_ms =>
-                {
-                    last.values.extend(m.values)
-                }
-                _ => out.push(m),
-            }
+        from_batch(&batch?, |mn, cn, t| filter.keep(mn, cn, t), &mut rebuilt);
+    }
+    let mut out: Vec<Message> = Vec::new();
+    for mut m in rebuilt.into_values().flat_map(BTreeMap::into_values) {
+        if !m
+            .values
+            .is_sorted_by(|a, b| (&a.factor, &a.field) <= (&b.factor, &b.field))
+        {
+            m.values
+                .sort_by(|a, b| (&a.factor, &a.field).cmp(&(&b.factor, &b.field)));
+        }
+        if filter.trim(&mut m) {
+            m.restore_flags();
+            out.push(m);
         }
     }
-    out.iter_mut().for_each(Message::restore_flags);
     Ok(out)
 }
