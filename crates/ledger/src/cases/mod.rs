@@ -427,7 +427,8 @@ fn conditions(sql: &mut Sql, db: &Db, area: &Area, f: &CaseFilter, search: &Sear
 enum Search {
     /// No query (or one of LIKE's wildcards only, which every case matches).
     None,
-    /// SQLite, three or more characters: one FTS5 trigram phrase (migration 0016).
+    /// SQLite, three or more characters that few cases hold: one FTS5 trigram phrase
+    /// (migration 0016).
     Trigram(String),
     /// `LIKE '%q%'` (ILIKE on PostgreSQL, whose pg_trgm indexes serve three or more
     /// characters), on the 案号 unless no 案号 holds a short query (`case_no` false, migration
@@ -443,8 +444,9 @@ enum Search {
 
 /// Parties a short query may match and still be looked up by id.
 const SHORT_QUERY_PARTIES: usize = 2000;
-/// Cases of the matched parties beyond which a page walks the newest cases (a dense match
-/// fills a page quickly) instead of sorting every match.
+/// Matching cases beyond which a page walks the newest cases (a dense match fills a page
+/// quickly) instead of sorting every match: those of a short query's parties, or of a
+/// trigram phrase.
 const SHORT_QUERY_CASES: i64 = 20_000;
 
 impl Search {
@@ -454,11 +456,24 @@ impl Search {
         };
         let sqlite = db.backend() == Backend::Sqlite;
         let short = q.chars().count() < TRIGRAM;
+        let text = q.replace(['%', '_', '\\'], "");
         if sqlite && !short {
             // Quotes doubled, so the text is matched as typed.
-            return Ok(Search::Trigram(format!("\"{}\"", q.replace('"', "\"\""))));
+            let phrase = format!("\"{}\"", q.replace('"', "\"\""));
+            // A phrase most of the ledger holds ("〔2023〕1") is a long list of ids to sort for
+            // a page: counted to a bound first, a dense one walks the newest cases instead.
+            let mut probe = Sql::new(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM case_search WHERE case_search MATCH ",
+            );
+            probe
+                .bind(phrase.clone())
+                .push(" UNION ALL SELECT 1 FROM cases WHERE facility_id IN (SELECT rowid FROM facility_search WHERE facility_search MATCH ")
+                .bind(phrase.clone())
+                .push(&format!(") LIMIT {}) m", SHORT_QUERY_CASES + 1));
+            if probe.fetch_scalar(db).await? <= SHORT_QUERY_CASES || text.is_empty() {
+                return Ok(Search::Trigram(phrase));
+            }
         }
-        let text = q.replace(['%', '_', '\\'], "");
         if text.is_empty() {
             return Ok(Search::None);
         }
