@@ -371,6 +371,18 @@ async fn files_of(db: &Db, sql: Sql) -> Result<Files> {
     Ok(files)
 }
 
+/// [`files_of`], through a [`Scan`] on a blocking thread when the store is a SQLite file: the
+/// dashboards' past-term list reads every open case of a scope at each refresh, and the pool's
+/// driver copies every value (the load test over a million old cases spent its time there).
+async fn read_files(db: &Db, sql: Sql) -> Result<Files> {
+    match Scan::open(db)? {
+        Some(scan) => tokio::task::spawn_blocking(move || scanned_files(&scan, &sql))
+            .await
+            .expect("a chunk reader does not panic"),
+        None => files_of(db, sql).await,
+    }
+}
+
 /// [`files_of`], read by a [`Scan`].
 fn scanned_files(scan: &Scan, sql: &Sql) -> Result<Files> {
     let mut files = Files::new();
@@ -459,7 +471,7 @@ pub async fn past_term(
         sql.scope(area, "c");
         sql.push(" AND c.year = ").bind(year as i64);
         sql.push(" ORDER BY c.id LIMIT ").bind(CHUNK);
-        let files = files_of(db, sql).await?;
+        let files = read_files(db, sql).await?;
         let Some(last) = files.last().map(|(c, _)| c.case_id) else {
             break;
         };

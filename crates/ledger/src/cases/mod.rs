@@ -600,6 +600,11 @@ fn id_list(ids: &[i64]) -> String {
 #[derive(Default)]
 pub struct Totals {
     entries: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, i64)>>,
+    /// One count per key at a time: concurrent requests for a new filter wait for the first
+    /// one's count instead of each counting (50 clients searching one new text at once each
+    /// counted a million cases, and the pool ran out of connections).
+    counting:
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// How long a counted total is reused.
@@ -613,18 +618,40 @@ impl Totals {
             .fetch_scalar(db)
             .await?;
         let key = format!("{:?}|{newest}|{}", area.condition("c"), f.total_key());
-        if let Some((at, n)) = self.entries.lock().expect("lock").get(&key)
-            && at.elapsed() < TOTAL_TTL
-        {
-            return Ok(*n);
+        if let Some(n) = self.fresh(&key) {
+            return Ok(n);
         }
-        let n = count(db, area, f).await?;
-        let mut entries = self.entries.lock().expect("lock");
-        if entries.len() >= TOTAL_ENTRIES {
-            entries.clear();
+        let turn = self
+            .counting
+            .lock()
+            .expect("lock")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let _turn = turn.lock().await;
+        if let Some(n) = self.fresh(&key) {
+            return Ok(n);
         }
-        entries.insert(key, (std::time::Instant::now(), n));
-        Ok(n)
+        let n = count(db, area, f).await;
+        if let Ok(n) = n {
+            let mut entries = self.entries.lock().expect("lock");
+            if entries.len() >= TOTAL_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(key.clone(), (std::time::Instant::now(), n));
+        }
+        self.counting.lock().expect("lock").remove(&key);
+        n
+    }
+
+    /// The total counted for `key` within [`TOTAL_TTL`].
+    fn fresh(&self, key: &str) -> Option<i64> {
+        self.entries
+            .lock()
+            .expect("lock")
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < TOTAL_TTL)
+            .map(|(_, n)| *n)
     }
 }
 
