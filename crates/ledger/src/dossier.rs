@@ -547,7 +547,7 @@ pub async fn check_all(
         let taken = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(i64, Result<Files>)>(READERS);
         let mut scans = vec![scan];
-        while scans.len() < READERS {
+        for _ in 1..READERS {
             scans.extend(Scan::open(db)?);
         }
         let readers: Vec<_> = scans
