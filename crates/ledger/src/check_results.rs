@@ -183,6 +183,17 @@ pub async fn audit_seq(db: &Db) -> Result<i64> {
     last_seq(db).await
 }
 
+/// The year's stored run as a cache key (when it was computed and the last audit entry it
+/// saw); `None` before its first run.
+pub async fn run_version(db: &Db, year: i32) -> Result<Option<String>> {
+    let row: Option<(String, i64)> =
+        sqlx::query_as("SELECT computed_at, audit_seq FROM check_runs WHERE year = $1")
+            .bind(year as i64)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.map(|(at, seq)| format!("{at}|{seq}")))
+}
+
 /// The last audit entry the year's stored run has seen; `None` before its first run.
 async fn seen(db: &Db, year: i32) -> Result<Option<i64>> {
     Ok(

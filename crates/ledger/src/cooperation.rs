@@ -235,6 +235,32 @@ pub async fn listed_supervisions(db: &Db, scope: &Scope) -> Result<Vec<ListedSup
     sql.fetch_all(db).await
 }
 
+/// The open listed supervisions of cases in scope: the `shown` with the earliest deadlines,
+/// and how many there are. For the dashboard, which lists the open ones: filtering the 200 of
+/// [`listed_supervisions`] could miss open ones behind closed ones and read every row.
+pub async fn open_listed_supervisions(
+    db: &Db,
+    scope: &Scope,
+    shown: i64,
+) -> Result<(Vec<ListedSupervision>, i64)> {
+    let open = |select: &str| {
+        let mut sql = Sql::new(&format!(
+            "SELECT {select} FROM listed_supervisions s JOIN cases c ON c.id = s.case_id \
+             WHERE s.closed_on IS NULL"
+        ));
+        sql.scope(scope, "c");
+        sql
+    };
+    let mut rows =
+        open("s.case_id, c.case_no, s.level, s.joint_with, s.listed_on, s.deadline, s.closed_on");
+    rows.push(" ORDER BY s.deadline, s.case_id LIMIT ")
+        .bind(shown);
+    Ok((
+        rows.fetch_all(db).await?,
+        open("COUNT(*)").fetch_scalar(db).await?,
+    ))
+}
+
 /// A cross-enforcement operation: one unit's team inspects another region's sources.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct CrossEnforcement {

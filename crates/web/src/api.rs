@@ -337,8 +337,7 @@ async fn list_cases(
     require(&app, &s, Permission::ReadLedger, "/api/v1/cases").await?;
     let Query(f) = q.map_err(|r| Error::BadRequest(format!("查询参数错误：{}", r.body_text())))?;
     let area = super::area(&app, s.user(), f.region.as_deref(), "/api/v1/cases").await?;
-    let (items, has_next) = cases::list(&app.db, &area, &f).await?;
-    let total = app.case_totals.total(&app.db, &area, &f).await?;
+    let (items, has_next, total) = app.case_lists.page(&app.db, &area, &f).await?;
     Ok(Json(CaseList {
         items,
         page: f.page.unwrap_or(1).max(1),

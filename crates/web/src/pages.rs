@@ -1,6 +1,8 @@
 //! Server-rendered pages (Simplified Chinese). Templates are in `templates/`, checked at
 //! compile time by askama.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -252,8 +254,10 @@ struct DashboardPage {
     sub_label: &'static str,
     /// Cases decided after their term (C3 in the stored check run); `None` before a run.
     decided_late: Option<usize>,
-    /// Open listed supervisions (挂牌督办) in scope, earliest deadline first.
+    /// Open listed supervisions (挂牌督办) in scope, earliest deadline first: the first
+    /// [`LISTED_SHOWN`] of `listed_total`.
     listed: Vec<ecowarden_ledger::cooperation::ListedSupervision>,
+    listed_total: i64,
     pending_leads: i64,
     top_leads: Vec<ecowarden_monitoring::leads::LeadRow>,
     today: String,
@@ -262,6 +266,8 @@ struct DashboardPage {
 
 /// Rows of the past-term list shown on the dashboard; the count covers them all.
 const PAST_TERM_SHOWN: usize = 20;
+/// Rows of the open listed supervisions shown on the dashboard; the count covers them all.
+const LISTED_SHOWN: i64 = 20;
 
 impl DashboardPage {
     /// 同比 of a figure, in words: "+12.5%", "-3.0%", or that last year had none.
@@ -278,6 +284,51 @@ impl DashboardPage {
     fn past_term_shown(&self) -> &[ecowarden_ledger::dossier::PastTerm] {
         &self.d.past_term[..self.d.past_term.len().min(PAST_TERM_SHOWN)]
     }
+}
+
+/// What the dashboard lists as work to do in a scope: overdue rectifications and tasks, open
+/// listed supervisions, pending leads. Eight small queries, a third of a page view's time
+/// under load, so kept per scope, day and ledger state ([`cases::ledger_state`]) for
+/// [`WORKLIST_TTL`] at most (leads stored by a screening run show within it).
+pub struct Worklist {
+    overdue: Vec<ecowarden_assessment::inspection::RectificationRow>,
+    overdue_tasks: Vec<ecowarden_assessment::tasks::Task>,
+    listed: Vec<ecowarden_ledger::cooperation::ListedSupervision>,
+    listed_total: i64,
+    pending_leads: i64,
+    top_leads: Vec<ecowarden_monitoring::leads::LeadRow>,
+}
+
+/// How long a scope's [`Worklist`] is kept at most.
+pub const WORKLIST_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn worklist(
+    app: &AppState,
+    scope: &ecowarden_core::scope::Scope,
+    area: &ecowarden_core::scope::Area,
+    today: chrono::NaiveDate,
+) -> Result<Arc<Worklist>> {
+    let internal = |e: ecowarden_assessment::AssessError| Error::Internal(e.into());
+    let overdue = ecowarden_assessment::inspection::overdue(&app.db, area, today)
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    let overdue_tasks = ecowarden_assessment::tasks::overdue(&app.db, area, today)
+        .await
+        .map_err(internal)?;
+    let (listed, listed_total) =
+        ecowarden_ledger::cooperation::open_listed_supervisions(&app.db, scope, LISTED_SHOWN)
+            .await?;
+    let leads = ecowarden_monitoring::leads::LeadFilter::default();
+    let (mut top_leads, _) = ecowarden_monitoring::leads::list(&app.db, area, &leads).await?;
+    top_leads.truncate(5);
+    Ok(Arc::new(Worklist {
+        overdue,
+        overdue_tasks,
+        listed,
+        listed_total,
+        pending_leads: ecowarden_monitoring::leads::open_count(&app.db, area).await?,
+        top_leads,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -358,31 +409,15 @@ pub async fn dashboard(
     .to_string()
     // Inside a <script> element "</" would end it early.
     .replace("</", "<\\/");
-    let overdue = ecowarden_assessment::inspection::overdue(&app.db, &area, today)
-        .await
-        .map_err(|e| Error::Internal(e.into()))?;
-    let overdue_tasks = ecowarden_assessment::tasks::overdue(&app.db, &area, today)
-        .await
-        .map_err(|e| Error::Internal(e.into()))?;
-    let decided_late = ecowarden_ledger::check_results::stored(&app.db, &area, year as i32, "C3")
-        .await?
-        .map(|st| {
-            st.rows
-                .iter()
-                .filter(|c| c.findings.iter().any(|f| f.decided_past_term()))
-                .count()
-        });
-    let listed = ecowarden_ledger::cooperation::listed_supervisions(&app.db, scope)
-        .await?
-        .into_iter()
-        .filter(|l| l.closed_on.is_none())
-        .collect();
-    let leads = ecowarden_monitoring::leads::LeadFilter::default();
-    let (mut top_leads, _) = ecowarden_monitoring::leads::list(&app.db, &area, &leads).await?;
-    top_leads.truncate(5);
+    let decided_late = app.decided_late(&area, year).await?;
+    let key = format!("{scope:?}|{today}|{}", cases::ledger_state(&app.db).await?);
+    let w = app
+        .worklists
+        .get(key, || worklist(&app, scope, &area, today))
+        .await?;
     render(DashboardPage {
-        overdue,
-        overdue_tasks,
+        overdue: w.overdue.clone(),
+        overdue_tasks: w.overdue_tasks.clone(),
         nav: Nav::new(&app, &s, "dashboard"),
         year,
         years: (latest - 4..=latest).rev().collect(),
@@ -393,9 +428,10 @@ pub async fn dashboard(
             _ => "县（市、区）",
         },
         decided_late,
-        listed,
-        pending_leads: ecowarden_monitoring::leads::open_count(&app.db, &area).await?,
-        top_leads,
+        listed: w.listed.clone(),
+        listed_total: w.listed_total,
+        pending_leads: w.pending_leads,
+        top_leads: w.top_leads.clone(),
         today: today.to_string(),
         before,
         before_label,
@@ -519,8 +555,7 @@ pub async fn cases(
 ) -> Result<Response> {
     require(&app, s.user(), Permission::ReadLedger, "/cases").await?;
     let area = super::area(&app, s.user(), f.region.as_deref(), "/cases").await?;
-    let (rows, more) = cases::list(&app.db, &area, &f).await?;
-    let total = app.case_totals.total(&app.db, &area, &f).await?;
+    let (rows, more, total) = app.case_lists.page(&app.db, &area, &f).await?;
     let params = list_params(&f);
     let query = |order: bool| {
         params

@@ -106,7 +106,11 @@ async fn search_matches_anywhere_and_the_total_counts_the_matches() {
             "q={part}"
         );
     }
-    let (items, _) = all_pages(&c, &app, &format!("q={}", enc(&inner(1, 3)))).await;
+    // The old name no longer finds the party. The rename was written around the audit log
+    // (the app has no such path), so the page asked before is kept by `ListCache` for its
+    // TTL; asked in another order it is computed afresh.
+    let query = format!("q={}&sort=filed", enc(&inner(1, 3)));
+    let (items, _) = all_pages(&c, &app, &query).await;
     assert_eq!(ids(&items), plain_matches(&app, &inner(1, 3)).await);
 }
 
@@ -145,7 +149,8 @@ async fn short_searches_find_what_a_plain_scan_finds() {
         assert_eq!(total, expected.len() as i64, "q={part}: the total");
     }
     // A 案号 corrected to hold a character no record had is found by it at once (a total
-    // already counted would show the correction within `Totals`' TTL, so fresh queries).
+    // already counted would show a correction written around the audit log within `ListCache`'s
+    // TTL, so fresh queries).
     sqlx::query("UPDATE cases SET case_no = case_no || '鲲' WHERE id = $1")
         .bind(case_id)
         .execute(app.db.pool())

@@ -1,0 +1,117 @@
+//! A small in-process cache of computed values: each key computed once and kept a while, one
+//! computation per key at a time. For figures that cost more than a page view may (a list's
+//! total over a million cases, a dashboard's work lists) and are asked for again and again;
+//! the caller puts what they depend on (the scope, the ledger's state) into the key.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Values per key, kept `ttl`, at most `cap` of them.
+pub struct Memo<V> {
+    ttl: Duration,
+    cap: usize,
+    entries: Mutex<HashMap<String, (Instant, V)>>,
+    /// One computation per key at a time: concurrent requests for a new key wait for the first
+    /// one's result instead of each computing it (50 clients searching one new text at once
+    /// each counted a million cases, and the pool ran out of connections).
+    turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl<V: Clone> Memo<V> {
+    /// A cache keeping values `ttl`; past `cap` entries it starts afresh (a bound on memory,
+    /// not a policy).
+    pub fn new(ttl: Duration, cap: usize) -> Self {
+        Memo {
+            ttl,
+            cap,
+            entries: Default::default(),
+            turns: Default::default(),
+        }
+    }
+
+    /// The value of `key`, computed by `compute` unless kept. A failed computation keeps
+    /// nothing.
+    pub async fn get<F, E>(&self, key: String, compute: impl FnOnce() -> F) -> Result<V, E>
+    where
+        F: Future<Output = Result<V, E>>,
+    {
+        if let Some(v) = self.fresh(&key) {
+            return Ok(v);
+        }
+        let turn = self
+            .turns
+            .lock()
+            .expect("lock")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let _turn = turn.lock().await;
+        if let Some(v) = self.fresh(&key) {
+            return Ok(v);
+        }
+        let v = compute().await;
+        if let Ok(v) = &v {
+            let mut entries = self.entries.lock().expect("lock");
+            if entries.len() >= self.cap {
+                entries.clear();
+            }
+            entries.insert(key.clone(), (Instant::now(), v.clone()));
+        }
+        self.turns.lock().expect("lock").remove(&key);
+        v
+    }
+
+    fn fresh(&self, key: &str) -> Option<V> {
+        self.entries
+            .lock()
+            .expect("lock")
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Concurrent requests for one key compute it once; a failure is not kept; an entry
+    /// expires after its ttl.
+    #[tokio::test]
+    async fn one_computation_per_key() {
+        let memo = Arc::new(Memo::<i64>::new(Duration::from_millis(200), 10));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let (memo, runs) = (memo.clone(), runs.clone());
+            tasks.push(tokio::spawn(async move {
+                memo.get("k".into(), || async {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    Ok::<_, ()>(7)
+                })
+                .await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), Ok(7));
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            memo.get("e".into(), || async { Err("no") }).await,
+            Err("no")
+        );
+        assert_eq!(
+            memo.get("e".into(), || async { Ok::<_, &str>(1) }).await,
+            Ok(1)
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(
+            memo.get("k".into(), || async { Ok::<_, ()>(8) }).await,
+            Ok(8)
+        );
+    }
+}
