@@ -739,17 +739,19 @@ async fn a_value_entered_on_the_page_is_listed_downloaded_and_scored() {
 async fn a_refused_entry_is_shown_as_typed_and_only_the_administrator_enters() {
     let app = spawn_app().await;
     let (admin, csrf) = app.login("admin").await;
+    // Posts the form as the administrator: refused (422), the page returned.
+    let refused = |fields: [(&'static str, &'static str); 7]| {
+        let (app, admin, csrf) = (&app, &admin, &csrf);
+        async move {
+            let body = form_data(csrf, &fields, None);
+            let r = post_multipart(app, admin, "/assessment/entries", body).await;
+            assert_eq!(r.status(), 422);
+            r.text().await.unwrap()
+        }
+    };
     let mut fields = entry_fields("350102", "manual.innovation", "7.5", "  ");
     fields[1] = ("half", "2");
-    let r = post_multipart(
-        &app,
-        &admin,
-        "/assessment/entries",
-        form_data(&csrf, &fields, None),
-    )
-    .await;
-    assert_eq!(r.status(), 422);
-    let page = r.text().await.unwrap();
+    let page = refused(fields).await;
     let error = extract(&page, "id=\"entry-error\">", "</p>");
     assert!(error.contains("请填写依据说明"), "{error}");
     let form = extract(&page, "id=\"entry-form\">", "</form>");
@@ -761,22 +763,13 @@ async fn a_refused_entry_is_shown_as_typed_and_only_the_administrator_enters() {
     ] {
         assert!(form.contains(kept), "{kept} not kept in {form}");
     }
-    // Neither a unit nor an officer; both: refused the same way.
-    let fields = entry_fields("", "manual.innovation", "1", "创新");
-    let r = post_multipart(
-        &app,
-        &admin,
-        "/assessment/entries",
-        form_data(&csrf, &fields, None),
-    )
-    .await;
-    assert_eq!(r.status(), 422);
-    assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("请选择填报的单位或执法人员")
-    );
+    // Neither a unit nor an officer, or both.
+    let page = refused(entry_fields("", "manual.innovation", "1", "创新")).await;
+    assert!(page.contains("请选择填报的单位或执法人员"));
+    let mut fields = entry_fields("350102", "manual.innovation", "1", "创新");
+    fields[3] = ("officer", "35010001");
+    let page = refused(fields).await;
+    assert!(page.contains("单位和执法人员只能选择其一"));
 
     // A county officer may not enter, even a well-formed value with a file.
     let (c, csrf) = app.login("taijiang").await;
