@@ -665,7 +665,7 @@ async fn a_value_entered_on_the_page_is_listed_downloaded_and_scored() {
     let app = spawn_app().await;
     let id = entry_of_taijiang(&app).await;
     let at = |p: &str| format!("{}{p}", app.base);
-    let (admin, _) = app.login("admin").await;
+    let (admin, csrf) = app.login("admin").await;
     let page = get_text(&admin, at("/assessment")).await;
     assert!(
         page.contains("id=\"entries-link\""),
@@ -698,11 +698,38 @@ async fn a_value_entered_on_the_page_is_listed_downloaded_and_scored() {
     let page = get_text(&admin, at("/assessment/entries?year=2023&half=1")).await;
     assert!(!page.contains(&format!("id=\"entry-{id}\"")));
 
-    // Scoped: 厦门's leader neither lists it nor downloads its file.
+    // An officer's value: named with their certificate, 台江's like the unit's.
+    let (cert, name): (String, String) = sqlx::query_as(
+        "SELECT certificate_no, name FROM officers WHERE region_code = '350103' \
+         AND certificate_no IS NOT NULL ORDER BY id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let mut fields = entry_fields("", "officer.contest", "90", "全省执法大练兵第一名");
+    fields[3] = ("officer", &cert);
+    let r = post_multipart(
+        &app,
+        &admin,
+        "/assessment/entries",
+        form_data(&csrf, &fields, None),
+    )
+    .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let page = get_text(&admin, at("/assessment/entries?year=2023")).await;
+    assert!(
+        page.contains(&format!(
+            "{name}（证号 {cert}）</td><td>竞赛比武成绩（officer.contest）"
+        )),
+        "{page}"
+    );
+
+    // Scoped: 厦门's leader neither lists them nor downloads the file.
     let (xm, _) = app.login("xm_leader").await;
     let page = get_text(&xm, at("/assessment/entries?year=2023")).await;
     assert!(page.contains("id=\"entries\""), "{page}");
     assert!(!page.contains(&format!("id=\"entry-{id}\"")));
+    assert!(!page.contains(&cert));
     assert_eq!(
         get_status(&xm, at(&format!("/assessment/entries/{id}/file"))).await,
         403
