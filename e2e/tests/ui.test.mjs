@@ -762,7 +762,7 @@ test('案卷评查 and 稽查: a plan is drawn, a reviewer completes a sheet, an
   }
 });
 
-test('效能评估: the administrator loads the default rules, adjusts a rule, decomposes an indicator into a task, runs the half-year evaluation, compares it with an earlier run and downloads the bulletin', async (t) => {
+test('效能评估: the administrator loads the default rules, adjusts a rule, decomposes an indicator into a task, enters a value by hand with its evidence, runs the half-year evaluation, compares it with an earlier run and downloads the bulletin', async (t) => {
   const { context, page, problems } = await newPage();
   try {
     await login(page, 'admin');
@@ -810,6 +810,25 @@ test('效能评估: the administrator loads the default rules, adjusts a rule, d
       await page.click('#by-owner');
       await page.waitForURL(/by=owner/);
       assert.match(await page.locator('main h2', { hasText: '鼓楼区' }).innerText(), /1 项/);
+    });
+    await t.test('a value entered by hand with an evidence file, listed with the file to download', async () => {
+      await page.goto('/assessment');
+      await Promise.all([page.waitForURL(/\/assessment\/entries\?/), page.click('#entries-link')]);
+      assert.equal(await page.locator('nav.crumbs a[href="/assessment"]').innerText(), '效能评估');
+      await page.fill('#entry-year', '2023');
+      await page.selectOption('#entry-half', '2');
+      await page.selectOption('#entry-unit', '350102');
+      await page.fill('#entry-metric', 'manual.standard_site');
+      await page.fill('#entry-value', '1');
+      await page.fill('#entry-justification', '通过省级规范化验收');
+      await page.setInputFiles('#entry-file', { name: '验收意见.txt', mimeType: 'text/plain', buffer: Buffer.from('验收合格') });
+      await Promise.all([page.waitForURL(/\/assessment\/entries\?year=2023&half=2&msg=/), page.click('#save-entry')]);
+      assert.match(await page.locator('[role=status]').innerText(), /已保存填报/);
+      const row = page.locator('#entries tbody tr', { hasText: '鼓楼区' });
+      assert.match(await row.innerText(), /manual\.standard_site[\s\S]*通过省级规范化验收[\s\S]*验收意见\.txt/);
+      const res = await page.request.get(await row.locator('a').getAttribute('href'));
+      assert.equal(res.status(), 200);
+      assert.equal((await res.body()).toString(), '验收合格');
     });
     let earlier;
     await t.test('the first and the second half-year evaluations, each with its ranking, chart, map and sheets', async () => {

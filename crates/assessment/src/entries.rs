@@ -12,11 +12,12 @@ use sqlx::Row;
 use ecowarden_core::audit_log::{self, Change};
 use ecowarden_core::clock;
 use ecowarden_core::org::Org;
-use ecowarden_core::store::Db;
+use ecowarden_core::scope::Scope;
+use ecowarden_core::store::{Db, Sql};
 use ecowarden_ledger::stats::Period;
 
-use crate::AssessError;
 use crate::officers::OfficerMetric;
+use crate::{AssessError, rule_sets};
 
 /// The prefix of the metrics read from entries.
 pub const PREFIX: &str = "manual.";
@@ -28,6 +29,21 @@ pub enum Holder {
     Unit(String),
     /// An officer, by their certificate number.
     Officer(String),
+}
+
+impl Holder {
+    /// The holder a form names: a unit's region code or an officer's certificate number,
+    /// exactly one of the two.
+    pub fn chosen(unit: &str, officer: &str) -> Result<Holder, AssessError> {
+        match (unit.trim(), officer.trim()) {
+            ("", "") => Err(AssessError::Invalid("请选择填报的单位或执法人员".into())),
+            (code, "") => Ok(Holder::Unit(code.to_owned())),
+            ("", cert) => Ok(Holder::Officer(cert.to_owned())),
+            _ => Err(AssessError::Invalid(
+                "单位和执法人员只能选择其一：一条填报只属于一个考核对象".into(),
+            )),
+        }
+    }
 }
 
 /// An entry to store.
@@ -105,7 +121,7 @@ pub async fn enter(
         Holder::Unit(code) => {
             if !is_manual(&e.metric) {
                 return Err(AssessError::Invalid(format!(
-                    "“{}”是个人考核数据项，请用 --officer 为执法人员填报",
+                    "“{}”是个人考核数据项，请选择执法人员填报（命令行用 --officer）",
                     e.metric
                 )));
             }
@@ -233,6 +249,168 @@ pub async fn values(
                 (r.try_get(0)?, metric),
                 (r.try_get::<f64, _>(2)?, r.try_get::<i64, _>(3)?),
             );
+        }
+    }
+    Ok(out)
+}
+
+/// An entry as the list of a period shows it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub id: i64,
+    pub holder: Holder,
+    /// The unit's name, or the officer's.
+    pub name: String,
+    pub metric: String,
+    pub value: f64,
+    pub justification: String,
+    /// The uploaded evidence's file name, if any.
+    pub file_name: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+    /// Where the entry belongs for scope: the unit, or the officer's unit.
+    region_code: String,
+    city_code: String,
+}
+
+impl Listed {
+    /// The subject as a person reads it: the unit, or the officer with their certificate.
+    pub fn subject(&self) -> String {
+        match &self.holder {
+            Holder::Unit(_) => self.name.clone(),
+            Holder::Officer(cert) => format!("{}（证号 {cert}）", self.name),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ListedRow {
+    id: i64,
+    subject_code: String,
+    key: String,
+    value: f64,
+    justification: String,
+    file_name: Option<String>,
+    created_at: String,
+    created_by: String,
+    officer_name: Option<String>,
+    officer_region: Option<String>,
+    officer_city: Option<String>,
+}
+
+impl ListedRow {
+    fn listed(self, org: &Org) -> Listed {
+        let metric = metric_of(&self.key);
+        // A unit's value is under its region code; an officer's under a certificate number,
+        // which no region has.
+        let unit = is_manual(&metric)
+            .then(|| org.region(&self.subject_code))
+            .flatten();
+        let (holder, name, region_code, city_code) = match unit {
+            Some(r) => (
+                Holder::Unit(r.code.clone()),
+                r.name.clone(),
+                r.code.clone(),
+                r.city_code.clone(),
+            ),
+            None => (
+                Holder::Officer(self.subject_code),
+                self.officer_name.unwrap_or_default(),
+                self.officer_region.unwrap_or_default(),
+                self.officer_city.unwrap_or_default(),
+            ),
+        };
+        Listed {
+            id: self.id,
+            holder,
+            name,
+            metric,
+            value: self.value,
+            justification: self.justification,
+            file_name: self.file_name,
+            created_at: self.created_at,
+            created_by: self.created_by,
+            region_code,
+            city_code,
+        }
+    }
+}
+
+const LISTED: &str = "SELECT e.id, e.subject_code, e.key, e.value, e.justification, e.file_name, \
+     e.created_at, e.created_by, o.name AS officer_name, o.region_code AS officer_region, \
+     o.city_code AS officer_city FROM assessment_entries e \
+     LEFT JOIN officers o ON o.certificate_no = e.subject_code";
+
+/// The entries of a period inside the scope (a unit's by its region, an officer's by their
+/// unit's), in the order entered.
+pub async fn list(
+    db: &Db,
+    org: &Org,
+    scope: &Scope,
+    period: Period,
+) -> Result<Vec<Listed>, AssessError> {
+    let mut sql = Sql::new(LISTED);
+    sql.push(" WHERE e.year = ")
+        .bind(i64::from(period.year))
+        .push(" AND e.half = ")
+        .bind(i64::from(period.half.unwrap_or(0)))
+        .push(" ORDER BY e.id");
+    let rows: Vec<ListedRow> = sql.fetch_all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| r.listed(org))
+        .filter(|l| scope.covers(&l.region_code, &l.city_code))
+        .collect())
+}
+
+/// An entry's uploaded evidence (file name and bytes); refused outside the scope.
+pub async fn file(
+    db: &Db,
+    org: &Org,
+    scope: &Scope,
+    id: i64,
+) -> Result<(String, Vec<u8>), AssessError> {
+    let mut sql = Sql::new(LISTED);
+    sql.push(" WHERE e.id = ").bind(id);
+    let rows: Vec<ListedRow> = sql.fetch_all(db).await?;
+    let entry = rows
+        .into_iter()
+        .next()
+        .map(|r| r.listed(org))
+        .ok_or_else(|| AssessError::NotFound(format!("没有编号为 {id} 的填报记录")))?;
+    if !scope.covers(&entry.region_code, &entry.city_code) {
+        return Err(AssessError::Forbidden(format!(
+            "填报记录 {id} 不在您的管辖范围内"
+        )));
+    }
+    let bytes: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT file_bytes FROM assessment_entries WHERE id = $1")
+            .bind(id)
+            .fetch_one(db.pool())
+            .await?;
+    match (entry.file_name, bytes) {
+        (Some(name), Some(bytes)) => Ok((name, bytes)),
+        _ => Err(AssessError::NotFound(format!(
+            "填报记录 {id} 没有上传证明材料"
+        ))),
+    }
+}
+
+/// The metrics entered by hand that the kept rule files name, each with the name its rule
+/// gives it (the newest version's), and an officer's contest results and honours: what the
+/// entry form suggests and the list's labels.
+pub async fn named(db: &Db) -> Result<BTreeMap<String, String>, AssessError> {
+    let mut out: BTreeMap<String, String> = OfficerMetric::ALL
+        .into_iter()
+        .filter(|m| m.entered())
+        .map(|m| (m.name().to_owned(), m.label().to_owned()))
+        .collect();
+    for (_, rules) in rule_sets::parsed(db).await? {
+        for r in rules.indicators.iter().flat_map(|i| &i.rules) {
+            if key(&r.metric).is_some() {
+                out.entry(r.metric.clone())
+                    .or_insert_with(|| r.name.clone());
+            }
         }
     }
     Ok(out)

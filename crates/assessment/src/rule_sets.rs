@@ -50,6 +50,19 @@ pub async fn list(db: &Db) -> Result<Vec<Version>, AssessError> {
     .await?)
 }
 
+/// Every kept version with its rules, newest first; a text that no longer parses (the parser
+/// grew stricter since it was kept) is left out.
+pub async fn parsed(db: &Db) -> Result<Vec<(Version, RuleSet)>, AssessError> {
+    let mut out = Vec::new();
+    for v in list(db).await? {
+        let (_, text) = get(db, v.id).await?;
+        if let Ok(rules) = ecowarden_scoring::parse(&text) {
+            out.push((v, rules));
+        }
+    }
+    Ok(out)
+}
+
 /// A kept version and its text.
 pub async fn get(db: &Db, id: i64) -> Result<(Version, String), AssessError> {
     let mut sql = Sql::new(

@@ -3,7 +3,7 @@
 //! PDF bulletin). Who reads what is `ecowarden_assessment::access`; the rules and the SQL are
 //! in `ecowarden_assessment`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
 use axum::Form;
@@ -23,6 +23,7 @@ use super::session::CurrentUser;
 use super::{AppState, refuse};
 use ecowarden_assessment::bulletin::{self, BulletinFont};
 use ecowarden_assessment::compare::{self, Comparison};
+use ecowarden_assessment::entries::{self, Entry, Holder, Listed};
 use ecowarden_assessment::rule_sets::{self, Version};
 use ecowarden_assessment::tasks::{self, Group, NewTask, Task};
 use ecowarden_assessment::{self as assessment, AssessError, RunRow, access};
@@ -43,6 +44,8 @@ pub fn pages() -> axum::Router<AppState> {
         .route("/assessment/tasks", get(board).post(create_task))
         .route("/assessment/tasks/{id}", post(update_task))
         .route("/assessment/tasks/{id}/evidence", get(task_evidence))
+        .route("/assessment/entries", get(entries_page).post(enter_value))
+        .route("/assessment/entries/{id}/file", get(entry_file))
         .route("/assessment/runs", post(create_run))
         .route("/assessment/runs/{id}", get(run_page))
         .route("/assessment/runs/{id}/units/{code}", get(sheet_page))
@@ -360,19 +363,13 @@ async fn board(
     let list = tasks::list(&app.db, &Area::whole(&u.scope))
         .await
         .map_err(|e| Error::Internal(e.into()))?;
-    let versions = rule_sets::list(&app.db)
+    let versions = rule_sets::parsed(&app.db)
         .await
         .map_err(|e| Error::Internal(e.into()))?;
     let mut indicators = Vec::new();
     let mut indicator_names = HashMap::new();
-    for v in &versions {
-        let (_, text) = rule_sets::get(&app.db, v.id)
-            .await
-            .map_err(|e| Error::Internal(e.into()))?;
-        for i in ecowarden_scoring::parse(&text)
-            .map(|r| r.indicators)
-            .unwrap_or_default()
-        {
+    for (v, rules) in versions {
+        for i in rules.indicators {
             let label = format!("版本 {} · {} {}", v.id, i.id, i.name);
             indicator_names.insert((v.id, i.id.clone()), label.clone());
             indicators.push((format!("{}/{}", v.id, i.id), label));
@@ -516,6 +513,248 @@ async fn task_evidence(
     ))
 }
 
+/// A period as the forms send it: a year and a half (empty for the whole year).
+fn period(year: &str, half: &str) -> std::result::Result<Period, String> {
+    let year = year
+        .trim()
+        .parse()
+        .map_err(|_| format!("年度“{}”应为数字", year.trim()))?;
+    let half = match half.trim() {
+        "" => None,
+        "1" => Some(1),
+        "2" => Some(2),
+        h => return Err(format!("半年“{h}”应为 1 或 2")),
+    };
+    Ok(Period { year, half })
+}
+
+/// The entry form as typed: shown again as it was when an entry is refused.
+#[derive(Debug, Default)]
+struct EntryFields {
+    year: String,
+    half: String,
+    unit: String,
+    officer: String,
+    metric: String,
+    value: String,
+    justification: String,
+}
+
+impl EntryFields {
+    fn from_multipart(mut fields: HashMap<String, String>) -> EntryFields {
+        let mut take = |k: &str| fields.remove(k).unwrap_or_default();
+        EntryFields {
+            year: take("year"),
+            half: take("half"),
+            unit: take("unit"),
+            officer: take("officer"),
+            metric: take("metric").trim().to_owned(),
+            value: take("value"),
+            justification: take("justification"),
+        }
+    }
+
+    /// The period and the entry the fields name; the file is the upload's.
+    fn entry(
+        &self,
+        file: Option<(String, Vec<u8>)>,
+    ) -> std::result::Result<(Period, Entry), AssessError> {
+        let period = period(&self.year, &self.half).map_err(AssessError::Invalid)?;
+        let value = self.value.trim();
+        let value = value
+            .parse()
+            .map_err(|_| AssessError::Invalid(format!("填报值“{value}”应为数字")))?;
+        Ok((
+            period,
+            Entry {
+                holder: Holder::chosen(&self.unit, &self.officer)?,
+                metric: self.metric.clone(),
+                value,
+                justification: self.justification.clone(),
+                file,
+            },
+        ))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "assessment_entries.html")]
+struct EntriesPage {
+    nav: Nav,
+    message: String,
+    /// Why the entry was refused, with the form as typed.
+    error: String,
+    period: String,
+    /// The listed period, as the period form sends it.
+    year: i32,
+    half: String,
+    entries: Vec<Listed>,
+    /// Metrics entered by hand with their rules' names.
+    named: BTreeMap<String, String>,
+    manages: bool,
+    /// (code, name) of every unit; (certificate, name · unit) of every officer.
+    units: Vec<(String, String)>,
+    officers: Vec<(String, String)>,
+    form: EntryFields,
+    /// Display names of the accounts, for who entered.
+    users: HashMap<String, String>,
+}
+
+impl EntriesPage {
+    async fn new(
+        app: &AppState,
+        s: &CurrentUser,
+        listed: Period,
+        form: EntryFields,
+    ) -> Result<EntriesPage> {
+        let u = s.user();
+        let internal = |e: AssessError| Error::Internal(e.into());
+        let manages = u.can(Permission::ManageAssessment);
+        let officers = if manages {
+            ecowarden_core::org::roster(&app.db, &u.scope)
+                .await?
+                .into_iter()
+                .filter_map(|o| Some((o.certificate_no?, format!("{} · {}", o.name, o.unit_name))))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(EntriesPage {
+            nav: Nav::new(app, s, "assessment"),
+            message: String::new(),
+            error: String::new(),
+            period: bulletin::period_label(listed.year.into(), listed.half.map(i64::from)),
+            year: listed.year,
+            half: listed.half.map(|h| h.to_string()).unwrap_or_default(),
+            entries: entries::list(&app.db, &app.org, &u.scope, listed)
+                .await
+                .map_err(internal)?,
+            named: entries::named(&app.db).await.map_err(internal)?,
+            manages,
+            units: app
+                .org
+                .all()
+                .filter(|r| u.scope.covers(&r.code, &r.city_code))
+                .map(|r| (r.code.clone(), r.name.clone()))
+                .collect(),
+            officers,
+            form,
+            users: ecowarden_core::auth::display_names(&app.db).await?,
+        })
+    }
+
+    /// A metric with the name its rule gives it, if any.
+    fn metric_label(&self, metric: &str) -> String {
+        match self.named.get(metric).filter(|l| !l.is_empty()) {
+            Some(label) => format!("{label}（{metric}）"),
+            None => metric.to_owned(),
+        }
+    }
+
+    fn user_name<'a>(&'a self, username: &'a str) -> &'a str {
+        self.users.get(username).map_or(username, String::as_str)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EntriesQuery {
+    year: Option<String>,
+    #[serde(default)]
+    half: String,
+    msg: Option<String>,
+}
+
+/// `GET /assessment/entries?year=Y&half=H`: the values entered by hand for a period (in the
+/// user's scope, for those who read rankings) and, for whoever keeps the rules, the form to
+/// enter one.
+async fn entries_page(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Query(q): Query<EntriesQuery>,
+) -> Result<Response> {
+    const PATH: &str = "/assessment/entries";
+    let u = s.user();
+    require(&app, u, Permission::ReadLedger, PATH).await?;
+    forbid_unless(&app, u, PATH, access::reads_rankings(u)).await?;
+    let year = match q.year {
+        Some(y) => y,
+        None => super::pages::latest_year(&app).await?.to_string(),
+    };
+    let listed = period(&year, &q.half).map_err(Error::BadRequest)?;
+    let form = EntryFields {
+        year,
+        half: q.half,
+        ..EntryFields::default()
+    };
+    let mut page = EntriesPage::new(&app, &s, listed, form).await?;
+    page.message = q.msg.unwrap_or_default();
+    render(page)
+}
+
+/// `POST /assessment/entries` (multipart: the period, `unit` or `officer`, `metric`, `value`,
+/// `justification`, `file`): enters (or replaces) a value; a refused one is shown again as
+/// typed with the reason (422).
+async fn enter_value(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    form: std::result::Result<Multipart, MultipartRejection>,
+) -> Result<Response> {
+    const PATH: &str = "/assessment/entries";
+    let u = s.user();
+    require(&app, u, Permission::ManageAssessment, PATH).await?;
+    let (fields, file) = read_multipart(form).await?;
+    let form = EntryFields::from_multipart(fields);
+    let outcome = match form.entry(file) {
+        Ok((period, entry)) => entries::enter(&app.db, &app.org, period, &entry, &u.username)
+            .await
+            .map(|id| (period, id)),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok((p, id)) => Ok(back(
+            &format!(
+                "{PATH}?year={}&half={}",
+                p.year,
+                p.half.map(|h| h.to_string()).unwrap_or_default()
+            ),
+            &format!("已保存填报 {id}"),
+        )),
+        Err(AssessError::Invalid(m)) => {
+            let listed = period(&form.year, &form.half).unwrap_or(Period {
+                year: super::pages::latest_year(&app).await? as i32,
+                half: None,
+            });
+            let mut page = EntriesPage::new(&app, &s, listed, form).await?;
+            page.error = m;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+        }
+        Err(e) => Err(fail(&app, u, PATH, e).await),
+    }
+}
+
+/// `GET /assessment/entries/{id}/file`: an entry's uploaded evidence, for those who read the
+/// entry.
+async fn entry_file(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    let u = s.user();
+    let path = format!("/assessment/entries/{id}/file");
+    require(&app, u, Permission::ReadLedger, &path).await?;
+    forbid_unless(&app, u, &path, access::reads_rankings(u)).await?;
+    let (name, bytes) = match entries::file(&app.db, &app.org, &u.scope, id).await {
+        Ok(f) => f,
+        Err(e) => return Err(fail(&app, u, &path, e).await),
+    };
+    Ok(attachment(
+        bytes,
+        "application/octet-stream",
+        &format!("entry-{id}-evidence"),
+        &name,
+    ))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct RunForm {
     rule_set: String,
@@ -536,31 +775,14 @@ async fn create_run(
     let u = s.user();
     require(&app, u, Permission::ManageAssessment, PATH).await?;
     let Form(f) = form.map_err(super::form_rejection)?;
-    let number = |v: &str, label: &str| {
-        v.trim()
-            .parse::<i64>()
-            .map_err(|_| Error::Unprocessable(format!("{label}“{}”应为数字", v.trim())))
-    };
-    let set = number(&f.rule_set, "评分细则版本")?;
-    let year = number(&f.year, "年度")? as i32;
-    let half = match f.half.trim() {
-        "" => None,
-        "1" => Some(1),
-        "2" => Some(2),
-        h => return Err(Error::Unprocessable(format!("半年“{h}”应为 1 或 2"))),
-    };
+    let set = f.rule_set.trim().parse::<i64>().map_err(|_| {
+        Error::Unprocessable(format!("评分细则版本“{}”应为数字", f.rule_set.trim()))
+    })?;
+    let period = period(&f.year, &f.half).map_err(Error::Unprocessable)?;
     let region = Some(f.region.trim()).filter(|r| !r.is_empty());
     let outcome = match rule_sets::get(&app.db, set).await {
         Ok((_, text)) => {
-            assessment::run(
-                &app.db,
-                &app.org,
-                &text,
-                Period { year, half },
-                region,
-                &u.username,
-            )
-            .await
+            assessment::run(&app.db, &app.org, &text, period, region, &u.username).await
         }
         Err(e) => Err(e),
     };

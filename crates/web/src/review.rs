@@ -59,10 +59,11 @@ pub struct MessageQuery {
     pub(crate) msg: Option<String>,
 }
 
-/// A redirect to `to` that shows `msg` there.
+/// A redirect to `to` (which may carry a query) that shows `msg` there.
 pub(crate) fn back(to: &str, msg: &str) -> Response {
     let m = percent_encoding::utf8_percent_encode(msg, percent_encoding::NON_ALPHANUMERIC);
-    Redirect::to(&format!("{to}?msg={m}")).into_response()
+    let sep = if to.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{to}{sep}msg={m}")).into_response()
 }
 
 #[derive(Template)]

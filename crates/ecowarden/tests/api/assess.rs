@@ -388,7 +388,7 @@ async fn a_city_run_ranks_the_cities_and_pingtan_and_writes_a_workbook_and_a_bul
 }
 
 /// Year-on-year change, yes/no with evidence, manual points and a deduction.
-const MORE_KINDS: &str = r#"
+pub(crate) const MORE_KINDS: &str = r#"
 name = "测试细则（扩展）"
 year = 2023
 subject = "collective"
@@ -438,7 +438,7 @@ fn enter(
     run(&app.url, &args)
 }
 
-fn rule<'a>(run: &'a Value, code: &str, id: &str) -> &'a Value {
+pub(crate) fn rule<'a>(run: &'a Value, code: &str, id: &str) -> &'a Value {
     unit(run, code)["indicators"][0]["rules"]
         .as_array()
         .unwrap()

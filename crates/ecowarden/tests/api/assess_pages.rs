@@ -625,3 +625,187 @@ async fn tasks_owners_overdue_and_the_completion_metric() {
     let page = get_text(&admin, format!("{}/assessment/tasks?by=owner", app.base)).await;
     assert!(page.contains("台江区") && page.contains(&format!("id=\"task-{e}\"")));
 }
+
+/// The fields of the entry form for a value of a unit in 2023.
+fn entry_fields<'a>(
+    unit: &'a str,
+    metric: &'a str,
+    value: &'a str,
+    why: &'a str,
+) -> [(&'a str, &'a str); 7] {
+    [
+        ("year", "2023"),
+        ("half", ""),
+        ("unit", unit),
+        ("officer", ""),
+        ("metric", metric),
+        ("value", value),
+        ("justification", why),
+    ]
+}
+
+/// A value of 台江 (350103) for `manual.standard_site` in 2023, entered from the page by the
+/// administrator with an evidence file; returns the entry's id.
+pub(crate) async fn entry_of_taijiang(app: &TestApp) -> i64 {
+    let (c, csrf) = app.login("admin").await;
+    let fields = entry_fields("350103", "manual.standard_site", "1", "通过省级规范化验收");
+    let body = form_data(
+        &csrf,
+        &fields,
+        Some(("验收意见.txt", "验收合格".as_bytes())),
+    );
+    let r = post_multipart(app, &c, "/assessment/entries", body).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    assert!(location(&r).starts_with("/assessment/entries?year=2023&half=&msg="));
+    app.scalar("SELECT MAX(id) FROM assessment_entries").await
+}
+
+#[tokio::test]
+async fn a_value_entered_on_the_page_is_listed_downloaded_and_scored() {
+    let app = spawn_app().await;
+    let id = entry_of_taijiang(&app).await;
+    let at = |p: &str| format!("{}{p}", app.base);
+    let (admin, csrf) = app.login("admin").await;
+    let page = get_text(&admin, at("/assessment")).await;
+    assert!(
+        page.contains("id=\"entries-link\""),
+        "the overview links the page"
+    );
+    let page = get_text(&admin, at("/assessment/entries?year=2023")).await;
+    let row = extract(&page, &format!("id=\"entry-{id}\">"), "</tr>");
+    for part in [
+        "台江区",
+        "manual.standard_site",
+        "通过省级规范化验收",
+        &format!("href=\"/assessment/entries/{id}/file\">验收意见.txt</a>"),
+    ] {
+        assert!(row.contains(part), "{part} not in {row}");
+    }
+    let r = admin
+        .get(at(&format!("/assessment/entries/{id}/file")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let disposition = r.headers()["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"entry-")
+            && disposition.contains("UTF-8''%E9%AA%8C"),
+        "{disposition}"
+    );
+    assert_eq!(r.bytes().await.unwrap().as_ref(), "验收合格".as_bytes());
+    // Another period has none.
+    let page = get_text(&admin, at("/assessment/entries?year=2023&half=1")).await;
+    assert!(!page.contains(&format!("id=\"entry-{id}\"")));
+
+    // An officer's value: named with their certificate, 台江's like the unit's.
+    let (cert, name): (String, String) = sqlx::query_as(
+        "SELECT certificate_no, name FROM officers WHERE region_code = '350103' \
+         AND certificate_no IS NOT NULL ORDER BY id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let mut fields = entry_fields("", "officer.contest", "90", "全省执法大练兵第一名");
+    fields[3] = ("officer", &cert);
+    let r = post_multipart(
+        &app,
+        &admin,
+        "/assessment/entries",
+        form_data(&csrf, &fields, None),
+    )
+    .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let page = get_text(&admin, at("/assessment/entries?year=2023")).await;
+    assert!(
+        page.contains(&format!(
+            "{name}（证号 {cert}）</td><td>竞赛比武成绩（officer.contest）"
+        )),
+        "{page}"
+    );
+
+    // Scoped: 厦门's leader neither lists them nor downloads the file.
+    let (xm, _) = app.login("xm_leader").await;
+    let page = get_text(&xm, at("/assessment/entries?year=2023")).await;
+    assert!(page.contains("id=\"entries\""), "{page}");
+    assert!(!page.contains(&format!("id=\"entry-{id}\"")));
+    assert!(!page.contains(&cert));
+    assert_eq!(
+        get_status(&xm, at(&format!("/assessment/entries/{id}/file"))).await,
+        403
+    );
+
+    // A kept rule file names the metric: the list shows its rule's name, and a run scores the
+    // value (yes → the rule's 5 points) with the entry as its record.
+    let set = save_rules(&app, crate::assess::MORE_KINDS).await;
+    let page = get_text(&admin, at("/assessment/entries?year=2023")).await;
+    assert!(
+        page.contains("规范化建设（manual.standard_site）"),
+        "{page}"
+    );
+    assert!(page.contains("<option value=\"manual.innovation\">创新做法</option>"));
+    let run = run_from_page(&app, set, "2023", "").await;
+    let result = ecowarden_assessment::load(&app.db, run)
+        .await
+        .unwrap()
+        .result;
+    let rule = crate::assess::rule(&result, "350103", "1.2");
+    assert_eq!(
+        (rule["value"].as_f64(), rule["score"].as_f64()),
+        (Some(1.0), Some(5.0))
+    );
+    assert_eq!(
+        ecowarden_assessment::evidence(&app.db, run, "350103", "manual.standard_site")
+            .await
+            .unwrap(),
+        [id]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_entry_is_shown_as_typed_and_only_the_administrator_enters() {
+    let app = spawn_app().await;
+    let (admin, csrf) = app.login("admin").await;
+    // Posts the form as the administrator: refused (422), the page returned.
+    let refused = |fields: [(&'static str, &'static str); 7]| {
+        let (app, admin, csrf) = (&app, &admin, &csrf);
+        async move {
+            let body = form_data(csrf, &fields, None);
+            let r = post_multipart(app, admin, "/assessment/entries", body).await;
+            assert_eq!(r.status(), 422);
+            r.text().await.unwrap()
+        }
+    };
+    let mut fields = entry_fields("350102", "manual.innovation", "7.5", "  ");
+    fields[1] = ("half", "2");
+    let page = refused(fields).await;
+    let error = extract(&page, "id=\"entry-error\">", "</p>");
+    assert!(error.contains("请填写依据说明"), "{error}");
+    let form = extract(&page, "id=\"entry-form\">", "</form>");
+    for kept in [
+        "value=\"7.5\"",
+        "value=\"manual.innovation\"",
+        "<option value=\"350102\" selected>",
+        "<option value=\"2\" selected>",
+    ] {
+        assert!(form.contains(kept), "{kept} not kept in {form}");
+    }
+    // Neither a unit nor an officer, or both.
+    let page = refused(entry_fields("", "manual.innovation", "1", "创新")).await;
+    assert!(page.contains("请选择填报的单位或执法人员"));
+    let mut fields = entry_fields("350102", "manual.innovation", "1", "创新");
+    fields[3] = ("officer", "35010001");
+    let page = refused(fields).await;
+    assert!(page.contains("单位和执法人员只能选择其一"));
+
+    // A county officer may not enter, even a well-formed value with a file.
+    let (c, csrf) = app.login("taijiang").await;
+    let fields = entry_fields("350103", "manual.innovation", "1", "创新");
+    let body = form_data(&csrf, &fields, Some(("a.txt", b"x")));
+    let r = post_multipart(&app, &c, "/assessment/entries", body).await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM assessment_entries").await,
+        0
+    );
+}

@@ -223,7 +223,10 @@ async fn officer_metrics_count_each_record_by_its_own_date_and_a_run_stays_froze
     // An officer's metric is not a unit's; an unknown certificate is refused.
     let (code, _, err) = enter(&app, &["--unit", "350102"], "officer.contest", "1");
     assert_eq!(code, Some(1));
-    assert!(err.contains("是个人考核数据项，请用 --officer"), "{err}");
+    assert!(
+        err.contains("是个人考核数据项，请选择执法人员填报"),
+        "{err}"
+    );
     let (code, _, err) = enter(&app, &["--officer", "闽0000000000"], "officer.contest", "1");
     assert_eq!(code, Some(1));
     assert!(

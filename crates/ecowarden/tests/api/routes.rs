@@ -1001,6 +1001,32 @@ const TABLE: &[Row] = &[
         anonymous: 303,
         expect: TAIJIANG_SCOPED,
     },
+    // 手工填报: listed for those who read rankings (in their scope), entered by the provincial
+    // administrator; {entry} is 台江's, with a file.
+    Row {
+        method: "GET",
+        route: "/assessment/entries",
+        path: "/assessment/entries?year=2023&half=",
+        body: "",
+        anonymous: 303,
+        expect: [200, 200, 200, 403, 403, 403, 200, 200],
+    },
+    Row {
+        method: "POST",
+        route: "/assessment/entries",
+        path: "/assessment/entries",
+        body: "year=2023&unit=350103&metric=manual.innovation&value=1&justification=创新",
+        anonymous: 303,
+        expect: [400, 403, 403, 403, 403, 403, 403, 403],
+    },
+    Row {
+        method: "GET",
+        route: "/assessment/entries/{id}/file",
+        path: "/assessment/entries/{entry}/file",
+        body: "",
+        anonymous: 303,
+        expect: [200, 200, 200, 403, 403, 403, 403, 200],
+    },
     Row {
         method: "POST",
         route: "/assessment/runs",
@@ -1299,10 +1325,12 @@ async fn review_fixtures(app: &crate::helpers::TestApp) -> ReviewFixtures {
     let rule_set = crate::assess_pages::save_rules(app, crate::assess::RULES).await;
     let run = crate::assess_pages::run_from_page(app, rule_set, "2023", "").await;
     let task = crate::assess_pages::task_of_taijiang(app, rule_set).await;
+    let entry = crate::assess_pages::entry_of_taijiang(app).await;
     ReviewFixtures(vec![
         ("{rule_set}", rule_set.to_string()),
         ("{run}", run.to_string()),
         ("{task}", task.to_string()),
+        ("{entry}", entry.to_string()),
         ("{year}", year.to_string()),
         ("{plan}", plan.to_string()),
         ("{assignment}", assignment.to_string()),
