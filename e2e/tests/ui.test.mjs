@@ -910,8 +910,11 @@ test('city leader: the dashboard ranks the counties, and its charts open the cas
           },
           [chart, index],
         );
-      // A chart drawn again (after going back) grows its bars for a second: click where the
-      // bar stays, once two readings 300 ms apart agree.
+      // A chart drawn again (after going back) grows its bars for a second, and a click on
+      // where a bar will be but is not yet drawn opens nothing: wait until the chart says its
+      // drawing has finished, then click where the bar stays, once two readings 300 ms apart
+      // agree.
+      await page.locator(`#${chart}[data-drawn="1"]`).waitFor();
       let xy = await where();
       for (let n = 0; n < 20; n++) {
         await page.waitForTimeout(300);

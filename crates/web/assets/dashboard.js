@@ -6,6 +6,9 @@
     var el = document.getElementById(id);
     var c = echarts.init(el, null, { renderer: 'canvas' });
     window.addEventListener('resize', function () { c.resize(); });
+    // Drawn, animations included: a click before then may miss a growing bar (the browser
+    // test waits for this).
+    c.on('finished', function () { el.dataset.drawn = '1'; });
     return { c: c, title: { text: el.dataset.title, left: 'center', textStyle: { fontSize: 14 } } };
   }
   function drill(c, links) {
