@@ -31,15 +31,17 @@ impl<V: Clone> Memo<V> {
         }
     }
 
-    /// The value of `key`, computed by `compute` unless kept. A failed computation keeps
-    /// nothing.
+    /// The value of `key`, computed by `compute` unless kept; an expired one is still answered
+    /// while another request computes it. A failed computation keeps nothing.
     pub async fn get<F, E>(&self, key: String, compute: impl FnOnce() -> F) -> Result<V, E>
     where
         F: Future<Output = Result<V, E>>,
     {
-        if let Some(v) = self.fresh(&key) {
-            return Ok(v);
-        }
+        let stale = match self.kept(&key) {
+            Some((v, true)) => return Ok(v),
+            Some((v, false)) => Some(v),
+            None => None,
+        };
         let turn = self
             .turns
             .lock()
@@ -47,8 +49,16 @@ impl<V: Clone> Memo<V> {
             .entry(key.clone())
             .or_default()
             .clone();
-        let _turn = turn.lock().await;
-        if let Some(v) = self.fresh(&key) {
+        // An expired value is answered while one request computes the new one: under 50
+        // clients, all waiting for a search's recount put its p95 at 120 ms.
+        let _turn = match stale {
+            Some(v) => match turn.try_lock() {
+                Ok(t) => t,
+                Err(_) => return Ok(v),
+            },
+            None => turn.lock().await,
+        };
+        if let Some((v, true)) = self.kept(&key) {
             return Ok(v);
         }
         let v = compute().await;
@@ -63,13 +73,11 @@ impl<V: Clone> Memo<V> {
         v
     }
 
-    fn fresh(&self, key: &str) -> Option<V> {
-        self.entries
-            .lock()
-            .expect("lock")
-            .get(key)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, v)| v.clone())
+    /// The value kept for `key`, and whether it is still fresh.
+    fn kept(&self, key: &str) -> Option<(V, bool)> {
+        let entries = self.entries.lock().expect("lock");
+        let (at, v) = entries.get(key)?;
+        Some((v.clone(), at.elapsed() < self.ttl))
     }
 }
 
@@ -78,8 +86,8 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// Concurrent requests for one key compute it once; a failure is not kept; an entry
-    /// expires after its ttl.
+    /// Concurrent requests for one key compute it once; a failure is not kept; an expired
+    /// entry is computed anew by one request while the others get the old value.
     #[tokio::test]
     async fn one_computation_per_key() {
         let memo = Arc::new(Memo::<i64>::new(Duration::from_millis(200), 10));
@@ -109,8 +117,18 @@ mod tests {
             Ok(1)
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
+        // Expired: the first request computes anew; one arriving meanwhile gets the old value.
+        let slow = memo.get("k".into(), || async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok::<_, ()>(8)
+        });
+        let meanwhile = async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            memo.get("k".into(), || async { Ok::<_, ()>(9) }).await
+        };
+        assert_eq!(tokio::join!(slow, meanwhile), (Ok(8), Ok(7)));
         assert_eq!(
-            memo.get("k".into(), || async { Ok::<_, ()>(8) }).await,
+            memo.get("k".into(), || async { Ok::<_, ()>(9) }).await,
             Ok(8)
         );
     }
