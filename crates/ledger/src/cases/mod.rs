@@ -617,7 +617,8 @@ impl Default for ListCache {
 }
 
 /// The ledger's state as a cache key: the largest case id and the audit log's last entry
-/// (every change to a case, a task or a supervision is audited).
+/// (every change to a case, a task, a rectification or the calendar is audited; what is not,
+/// a screening run's leads, shows when a cache's entry expires).
 pub async fn ledger_state(db: &Db) -> Result<String> {
     let (newest, seq) = Sql::new(
         "SELECT (SELECT COALESCE(MAX(id), 0) FROM cases), \
