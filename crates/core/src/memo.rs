@@ -20,8 +20,8 @@ pub struct Memo<V> {
 }
 
 impl<V: Clone> Memo<V> {
-    /// A cache keeping values `ttl`; past `cap` entries it starts afresh (a bound on memory,
-    /// not a policy).
+    /// A cache keeping values `ttl`; at `cap` entries it drops the expired ones, or starts
+    /// afresh if none has expired (a bound on memory, not a policy).
     pub fn new(ttl: Duration, cap: usize) -> Self {
         Memo {
             ttl,
@@ -65,7 +65,11 @@ impl<V: Clone> Memo<V> {
         if let Ok(v) = &v {
             let mut entries = self.entries.lock().expect("lock");
             if entries.len() >= self.cap {
-                entries.clear();
+                // Expired entries go first; only a burst of new keys within a ttl empties it.
+                entries.retain(|_, (at, _)| at.elapsed() < self.ttl);
+                if entries.len() >= self.cap {
+                    entries.clear();
+                }
             }
             entries.insert(key.clone(), (Instant::now(), v.clone()));
         }
@@ -131,5 +135,20 @@ mod tests {
             memo.get("k".into(), || async { Ok::<_, ()>(9) }).await,
             Ok(8)
         );
+    }
+
+    /// At its cap the cache drops what has expired and keeps what has not.
+    #[tokio::test]
+    async fn at_the_cap_expired_entries_go_first() {
+        let memo = Memo::<i64>::new(Duration::from_millis(100), 2);
+        let put =
+            |k: &'static str, v: i64| memo.get(k.into(), move || async move { Ok::<_, ()>(v) });
+        put("a", 1).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        put("b", 2).await.unwrap();
+        // At the cap: "a" has expired and goes, "b" stays.
+        put("c", 3).await.unwrap();
+        assert_eq!(put("b", 20).await, Ok(2));
+        assert_eq!(put("c", 30).await, Ok(3));
     }
 }

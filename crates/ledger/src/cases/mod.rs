@@ -610,7 +610,8 @@ pub struct ListCache {
 impl Default for ListCache {
     fn default() -> Self {
         ListCache {
-            pages: Memo::new(LIST_TTL, 1_000),
+            // A page of 200 cases may weigh half a megabyte.
+            pages: Memo::new(LIST_TTL, 256),
             totals: Memo::new(LIST_TTL, 10_000),
         }
     }
