@@ -54,8 +54,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Dashboard figures per (scope, year); see [`DashboardCache`].
     dashboards: Arc<DashboardCache>,
-    /// The province's open cases past their term; see [`PastTermCache`].
-    past_term: Arc<PastTermCache>,
+    /// The province's open cases past their term per year, day and ledger state; see
+    /// [`AppState::past_term_of`].
+    past_term: Arc<ecowarden_core::memo::Memo<PastTerms>>,
     /// The dashboard's work lists per scope; see [`pages::Worklist`].
     worklists: Arc<ecowarden_core::memo::Memo<Arc<pages::Worklist>>>,
     /// Cases decided after their term per area, year and stored check run; see
@@ -113,33 +114,8 @@ pub struct DashboardFigures {
     pub past_term: Vec<ecowarden_ledger::dossier::PastTerm>,
 }
 
-/// The open cases past their 办案期限 in the whole province, per year.
-///
-/// Judging them reads the file of every open case older than the term (250,000 of a million
-/// old cases), seconds of work. Each dashboard scope used to judge its own at every refresh
-/// and the load test's dashboards never finished warming; now the province is judged once per
-/// ledger state (the audit log's last entry: every change to a case or the calendar is
-/// audited) and day, and each scope takes its part.
-#[derive(Default)]
-struct PastTermCache {
-    value: Mutex<HashMap<i64, (PastTermKey, PastTerms)>>,
-    computing: tokio::sync::Mutex<()>,
-}
-
-/// The day judged and the last audit entry the judgement saw.
-type PastTermKey = (chrono::NaiveDate, i64);
 /// The province's open cases past their term, longest overdue first.
 type PastTerms = Arc<Vec<ecowarden_ledger::dossier::PastTerm>>;
-
-impl PastTermCache {
-    fn fresh(&self, year: i64, key: PastTermKey) -> Option<PastTerms> {
-        let value = self.value.lock().expect("lock");
-        value
-            .get(&year)
-            .filter(|(k, _)| *k == key)
-            .map(|(_, v)| v.clone())
-    }
-}
 
 #[derive(Default)]
 struct DashboardSlot {
@@ -193,7 +169,7 @@ impl AppState {
             org,
             settings: Arc::new(settings),
             dashboards: Arc::new(DashboardCache::new()),
-            past_term: Default::default(),
+            past_term: Arc::new(ecowarden_core::memo::Memo::new(DASHBOARD_TTL * 60, 16)),
             worklists: Arc::new(ecowarden_core::memo::Memo::new(pages::WORKLIST_TTL, 1_000)),
             decided_late: Arc::new(ecowarden_core::memo::Memo::new(DASHBOARD_TTL * 60, 1_000)),
             case_lists: Default::default(),
@@ -265,9 +241,9 @@ impl AppState {
         // true: it is marked fresh instead of recomputed. Each refresh is a grouped scan of
         // the scope's year; recomputing a dozen scopes every minute under the load test's 50
         // clients put p95 of the pages running at that moment at 200 ms.
+        let today = ecowarden_core::clock::today();
         let state = format!(
-            "{}|{}",
-            ecowarden_core::clock::today(),
+            "{today}|{}",
             ecowarden_ledger::cases::ledger_state(&self.db).await?
         );
         {
@@ -292,7 +268,7 @@ impl AppState {
         let past_term = match through {
             Some(_) => Vec::new(),
             None => {
-                let all = self.past_term_of(year).await?;
+                let all = self.past_term_of(year, today, &state).await?;
                 let in_area = |p: &&ecowarden_ledger::dossier::PastTerm| {
                     self.org
                         .region(&p.region_code)
@@ -329,29 +305,26 @@ impl AppState {
             .await
     }
 
-    /// The province's open cases of `year` past their term today (see [`PastTermCache`]).
-    async fn past_term_of(&self, year: i64) -> ecowarden_core::store::Result<PastTerms> {
-        let today = ecowarden_core::clock::today();
-        let key = (
-            today,
-            ecowarden_ledger::check_results::audit_seq(&self.db).await?,
-        );
-        if let Some(v) = self.past_term.fresh(year, key) {
-            return Ok(v);
-        }
-        let _turn = self.past_term.computing.lock().await;
-        if let Some(v) = self.past_term.fresh(year, key) {
-            return Ok(v);
-        }
-        let cal = ecowarden_ledger::calendar::load(&self.db).await?;
-        let province = Area::whole(&Scope::Province);
-        let v = Arc::new(
-            ecowarden_ledger::dossier::past_term(&self.db, &province, year as i32, &cal, today)
-                .await?,
-        );
-        let mut value = self.past_term.value.lock().expect("lock");
-        value.insert(year, (key, v.clone()));
-        Ok(v)
+    /// The province's open cases of `year` past their term on `today`, judged once per year
+    /// and `state` (the day and the ledger's state) and shared by every scope's dashboard.
+    /// Judging them reads the file of every open case older than the term (250,000 of a
+    /// million old cases), seconds of work: when each scope judged its own at every refresh,
+    /// the load test's dashboards never finished warming.
+    async fn past_term_of(
+        &self,
+        year: i64,
+        today: chrono::NaiveDate,
+        state: &str,
+    ) -> ecowarden_core::store::Result<PastTerms> {
+        self.past_term
+            .get(format!("{year}|{state}"), || async {
+                let cal = ecowarden_ledger::calendar::load(&self.db).await?;
+                let province = Area::whole(&Scope::Province);
+                ecowarden_ledger::dossier::past_term(&self.db, &province, year as i32, &cal, today)
+                    .await
+                    .map(Arc::new)
+            })
+            .await
     }
 
     /// Brings the latest year's stored legal checks up to date in the background (a
