@@ -9,6 +9,7 @@
 //! may read it, and passed in. Every change goes through the audit log.
 
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -18,8 +19,11 @@ use sqlx::Row;
 use ecowarden_core::audit_log::{self, Change};
 use ecowarden_core::clock;
 use ecowarden_core::org::Org;
+use ecowarden_core::scan::fold;
 use ecowarden_core::scope::Area;
 use ecowarden_core::store::{Db, Sql, StoreError};
+
+use ecowarden_monitoring::screening::{self, Commands, Registered};
 
 use crate::review::ReviewError;
 
@@ -30,6 +34,8 @@ type Result<T, E = ReviewError> = std::result::Result<T, E>;
 pub struct LeadFact {
     pub id: i64,
     pub outlet_id: i64,
+    /// The unit (county or city code) the lead is scoped to.
+    pub region_code: String,
     /// open | accepted | dismissed
     pub status: String,
     pub case_id: Option<i64>,
@@ -45,6 +51,8 @@ pub struct LeadFact {
 pub struct CaseFact {
     pub id: i64,
     pub case_no: String,
+    /// The unit that handles the case.
+    pub region_code: String,
     pub facility_id: i64,
     /// The case source code (`off_site_screening`, …).
     pub source: String,
@@ -56,6 +64,8 @@ pub struct CaseFact {
 pub struct OutletFact {
     pub id: i64,
     pub facility_id: i64,
+    /// The unit the outlet's facility is registered in.
+    pub region_code: String,
     pub name: String,
     pub exceedance_days: u32,
 }
@@ -166,6 +176,9 @@ impl Default for Thresholds {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Mismatch {
     pub rule: Rule,
+    /// The unit it is found in (the lead's, the case's, the outlet's), so an overview of
+    /// many units says whose it is.
+    pub region_code: String,
     /// What it is about (a case number, a lead, an outlet), for the finding's title.
     pub subject: String,
     /// Why, with the figures, for the finding's evidence.
@@ -189,6 +202,7 @@ pub fn compare(
         if l.status == "open" && age > t.lead_days {
             out.push(Mismatch {
                 rule: Rule::UnfollowedLead,
+                region_code: l.region_code.clone(),
                 subject: format!("线索 {}", l.id),
                 evidence: format!(
                     "线索生成于 {}，至 {as_of} 已 {age} 天未处理（超过 {} 天）",
@@ -198,6 +212,7 @@ pub fn compare(
         } else if l.status == "accepted" && l.case_id.is_none() {
             out.push(Mismatch {
                 rule: Rule::UnfollowedLead,
+                region_code: l.region_code.clone(),
                 subject: format!("线索 {}", l.id),
                 evidence: "线索已受理但未关联立案".into(),
             });
@@ -228,6 +243,7 @@ pub fn compare(
                 .collect();
             out.push(Mismatch {
                 rule: Rule::ClosedStillSignalling,
+                region_code: c.region_code.clone(),
                 subject: c.case_no.clone(),
                 evidence: format!(
                     "案件 {} 于 {closed} 结案，其后线索 {}（{} 起）仍显示同类特征 {}",
@@ -246,6 +262,7 @@ pub fn compare(
         if o.exceedance_days >= t.exceedance_days && !with_case.contains(&o.facility_id) {
             out.push(Mismatch {
                 rule: Rule::ExceedancesWithoutCase,
+                region_code: o.region_code.clone(),
                 subject: format!("排放口 {}", o.name),
                 evidence: format!(
                     "期内 {} 天日均值超过排放限值（阈值 {} 天），该单位期内无立案",
@@ -272,6 +289,7 @@ pub fn compare(
         };
         out.push(Mismatch {
             rule: Rule::MissingEvidence,
+            region_code: c.region_code.clone(),
             subject: c.case_no.clone(),
             evidence: why,
         });
@@ -777,11 +795,13 @@ impl ArchiveNeeds {
     }
 }
 
-/// Counts, from archived uploads fed one at a time, the days each outlet's daily average
-/// (CN 2031, `Avg`) exceeded a factor's limit and the uploads inside each lead's windows.
+/// Counts, from the archive's series fed one at a time, the days each outlet's daily
+/// average (CN 2031, `Avg`) exceeded a factor's limit and the uploads inside each lead's
+/// windows.
 #[derive(Debug, Default)]
 pub struct ArchiveTally {
     limits: HashMap<String, (i64, HashMap<String, f64>)>,
+    /// (lead, from, to) in Unix seconds, by MN.
     windows: HashMap<String, Vec<(i64, i64, i64)>>,
     over_days: HashMap<i64, HashSet<NaiveDate>>,
     frames: HashMap<i64, u64>,
@@ -798,36 +818,45 @@ impl ArchiveTally {
             t.windows
                 .entry(mn.clone())
                 .or_default()
-                .push((*lead, *from * 1000, *to * 1000));
+                .push((*lead, *from, *to));
         }
         t
     }
 
-    /// One archived upload: its MN, CN, `DataTime` (ms), date and (factor, field, value).
+    /// One outlet's series at one interval (seconds): its upload times (Unix seconds,
+    /// sorted) and each factor's `Avg` on them (NaN where it sent none). Every series counts
+    /// its uploads in the leads' windows; a daily one (86,400 s) also the days over a limit.
     pub fn see<'a>(
         &mut self,
         mn: &str,
-        cn: &str,
-        time_ms: i64,
-        date: NaiveDate,
-        values: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
+        interval: i64,
+        times: &[i64],
+        factors: impl Iterator<Item = (&'a str, &'a [f64])>,
     ) {
         for (lead, from, to) in self.windows.get(mn).into_iter().flatten() {
-            if (*from..=*to).contains(&time_ms) {
-                *self.frames.entry(*lead).or_default() += 1;
+            let n = times.partition_point(|t| t <= to) - times.partition_point(|t| t < from);
+            if n > 0 {
+                *self.frames.entry(*lead).or_default() += n as u64;
             }
         }
-        if cn != "2031" {
+        if interval != DAY_S {
             return;
         }
         let Some((outlet, limits)) = self.limits.get(mn) else {
             return;
         };
-        let over = values.filter(|(_, field, _)| *field == "Avg").any(|(f, _, v)| {
-            matches!((limits.get(f), v.trim().parse::<f64>()), (Some(l), Ok(x)) if x > *l)
-        });
-        if over {
-            self.over_days.entry(*outlet).or_default().insert(date);
+        for (factor, values) in factors {
+            let Some(limit) = limits.get(factor) else {
+                continue;
+            };
+            for (t, v) in times.iter().zip(values) {
+                // NaN (no value) compares false.
+                if v > limit {
+                    let day = chrono::DateTime::from_timestamp(*t, 0)
+                        .map(|t| t.with_timezone(&clock::cst()).date_naive());
+                    self.over_days.entry(*outlet).or_default().extend(day);
+                }
+            }
         }
     }
 
@@ -842,14 +871,70 @@ impl ArchiveTally {
     }
 }
 
-/// The outlets of an audit's unit with their limits, and its leads' finding windows.
-pub async fn archive_needs(db: &Db, audit: &AuditRow) -> Result<ArchiveNeeds> {
+/// Days of the archive the comparison holds in memory at once.
+const CHUNK_DAYS: u64 = 31;
+
+/// Seconds of a daily upload's interval.
+const DAY_S: i64 = 86_400;
+
+/// What the comparison reads of the archive: daily averages for the limits, and minute,
+/// hourly and daily uploads for the leads' windows.
+const COMPARED: Commands<'static> = &[("2031", DAY_S), ("2051", 600), ("2061", 3600)];
+
+/// Whose records a comparison reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Reach<'a> {
+    /// One unit's own (an audit of that unit): the region code exactly.
+    Unit(&'a str),
+    /// Every unit inside an area: the corps' or a city's overview before choosing whom to
+    /// audit (`ecowarden inspection compare`).
+    Area(&'a Area),
+}
+
+impl Reach<'_> {
+    /// Adds the reach's condition on `alias.region_code` / `alias.city_code`.
+    fn filter(self, sql: &mut Sql, alias: &str) {
+        match self {
+            Reach::Unit(code) => {
+                sql.push(&format!(" AND {alias}.region_code = ")).bind(code);
+            }
+            Reach::Area(area) => {
+                sql.scope(area, alias);
+            }
+        }
+    }
+}
+
+/// A comparison's subject: whose records, and the period (inclusive dates) of the leads
+/// created and the cases discovered in it.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub reach: Reach<'a>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl<'a> Subject<'a> {
+    /// An audit's: its unit and period.
+    pub fn of_audit(a: &'a AuditRow) -> Result<Self> {
+        Ok(Subject {
+            reach: Reach::Unit(&a.region_code),
+            from: date(&a.period_from, "稽查期间起")?,
+            to: date(&a.period_to, "稽查期间止")?,
+        })
+    }
+}
+
+/// The outlets in reach with their limits, and the finding windows of the leads that led to
+/// a case.
+pub async fn archive_needs(db: &Db, subject: Subject<'_>) -> Result<ArchiveNeeds> {
     let mut sql = Sql::new(
         "SELECT o.id, o.mn, COALESCE(ofc.code, ''), COALESCE(ofc.emission_limit, '') FROM outlets o \
          JOIN facilities f ON f.id = o.facility_id LEFT JOIN outlet_factors ofc ON ofc.outlet_id = o.id \
-         WHERE f.region_code = ",
+         WHERE 1 = 1",
     );
-    sql.bind(audit.region_code.as_str()).push(" ORDER BY o.id");
+    subject.reach.filter(&mut sql, "f");
+    sql.push(" ORDER BY o.id");
     let rows: Vec<(i64, String, String, String)> = sql.fetch_all(db).await?;
     let mut needs = ArchiveNeeds::default();
     for (id, mn, code, limit) in rows {
@@ -862,95 +947,157 @@ pub async fn archive_needs(db: &Db, audit: &AuditRow) -> Result<ArchiveNeeds> {
     }
     let mut sql = Sql::new(
         "SELECT l.id, l.mn, MIN(lf.start_ts), MAX(lf.end_ts) FROM leads l JOIN lead_findings lf ON lf.lead_id = l.id \
-         WHERE l.case_id IS NOT NULL AND l.region_code = ",
+         WHERE l.case_id IS NOT NULL",
     );
-    sql.bind(audit.region_code.as_str())
-        .push(" AND l.period_from <= ")
-        .bind(audit.period_to.as_str())
+    subject.reach.filter(&mut sql, "l");
+    sql.push(" AND l.period_from <= ")
+        .bind(subject.to.to_string())
         .push(" AND l.period_to >= ")
-        .bind(audit.period_from.as_str())
+        .bind(subject.from.to_string())
         .push(" GROUP BY l.id, l.mn");
     needs.windows = sql.fetch_all(db).await?;
     Ok(needs)
 }
 
-/// A lead as read: id, outlet, status, case, signatures, period start, creation time.
-type StoredLead = (i64, i64, String, Option<i64>, String, String, String);
+/// A lead as read: id, outlet, unit, status, case, signatures, period start, creation time.
+type StoredLead = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<i64>,
+    String,
+    String,
+    String,
+);
 
-/// The ledger's and the screening's facts for an audit's unit and period (leads created and
-/// cases discovered in the period); the archive's counts (frames per lead, exceedance days per
-/// outlet) come from the caller.
+/// The ledger's and the screening's facts in reach (leads overlapping the period, cases
+/// discovered in it); the archive's counts (frames per lead, exceedance days per outlet)
+/// come from the caller.
 pub async fn facts(
     db: &Db,
-    audit: &AuditRow,
+    subject: Subject<'_>,
     frames: &HashMap<i64, u64>,
     exceedance_days: &HashMap<i64, u32>,
 ) -> Result<(Vec<LeadFact>, Vec<CaseFact>, Vec<OutletFact>)> {
-    let region = &audit.region_code;
+    let (from, to) = (subject.from.to_string(), subject.to.to_string());
     let mut sql = Sql::new(
-        "SELECT id, outlet_id, status, case_id, signatures, period_from, created_at FROM leads WHERE region_code = ",
+        "SELECT l.id, l.outlet_id, l.region_code, l.status, l.case_id, l.signatures, l.period_from, l.created_at \
+         FROM leads l WHERE 1 = 1",
     );
-    sql.bind(region.as_str())
-        .push(" AND period_from <= ")
-        .bind(audit.period_to.as_str())
-        .push(" AND period_to >= ")
-        .bind(audit.period_from.as_str());
+    subject.reach.filter(&mut sql, "l");
+    sql.push(" AND l.period_from <= ")
+        .bind(to.as_str())
+        .push(" AND l.period_to >= ")
+        .bind(from.as_str());
     let leads: Vec<StoredLead> = sql.fetch_all(db).await?;
     let day = |s: &str| NaiveDate::parse_from_str(&s[..s.len().min(10)], "%Y-%m-%d").ok();
     let leads = leads
         .into_iter()
-        .filter_map(|(id, outlet_id, status, case_id, sigs, from, created)| {
-            Some(LeadFact {
-                id,
-                outlet_id,
-                status,
-                case_id,
-                signatures: sigs
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-                period_from: day(&from)?,
-                created_on: day(&created)?,
-                frames: frames.get(&id).copied().unwrap_or(0),
-            })
-        })
+        .filter_map(
+            |(id, outlet_id, region_code, status, case_id, sigs, from, created)| {
+                Some(LeadFact {
+                    id,
+                    outlet_id,
+                    region_code,
+                    status,
+                    case_id,
+                    signatures: sigs
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    period_from: day(&from)?,
+                    created_on: day(&created)?,
+                    frames: frames.get(&id).copied().unwrap_or(0),
+                })
+            },
+        )
         .collect();
     let mut sql = Sql::new(
-        "SELECT id, case_no, facility_id, source, closed_on FROM cases WHERE region_code = ",
+        "SELECT c.id, c.case_no, c.region_code, c.facility_id, c.source, c.closed_on FROM cases c WHERE 1 = 1",
     );
-    sql.bind(region.as_str())
-        .push(" AND discovered_on BETWEEN ")
-        .bind(audit.period_from.as_str())
+    subject.reach.filter(&mut sql, "c");
+    sql.push(" AND c.discovered_on BETWEEN ")
+        .bind(from.as_str())
         .push(" AND ")
-        .bind(audit.period_to.as_str());
-    let cases: Vec<(i64, String, i64, String, Option<String>)> = sql.fetch_all(db).await?;
-    let cases = cases
-        .into_iter()
-        .map(|(id, case_no, facility_id, source, closed)| CaseFact {
-            id,
-            case_no,
-            facility_id,
-            source,
-            closed_on: closed.as_deref().and_then(day),
-        })
-        .collect();
+        .bind(to.as_str());
+    // A province-year is a million rows: folded as read (sqlx's driver took 17 s for them).
+    let cases = fold(db, sql, Vec::new(), move |out: &mut Vec<CaseFact>, r| {
+        let closed = r.text(5);
+        out.push(CaseFact {
+            id: r.int(0).unwrap_or_default(),
+            case_no: r.text(1).to_owned(),
+            region_code: r.text(2).to_owned(),
+            facility_id: r.int(3).unwrap_or_default(),
+            source: r.text(4).to_owned(),
+            closed_on: day(closed),
+        });
+    })
+    .await?;
     let mut sql = Sql::new(
-        "SELECT o.id, o.facility_id, f.name || ' ' || o.name FROM outlets o JOIN facilities f ON f.id = o.facility_id \
-         WHERE f.region_code = ",
+        "SELECT o.id, o.facility_id, f.region_code, f.name || ' ' || o.name FROM outlets o \
+         JOIN facilities f ON f.id = o.facility_id WHERE 1 = 1",
     );
-    sql.bind(region.as_str()).push(" ORDER BY o.id");
-    let outlets: Vec<(i64, i64, String)> = sql.fetch_all(db).await?;
+    subject.reach.filter(&mut sql, "f");
+    sql.push(" ORDER BY o.id");
+    let outlets: Vec<(i64, i64, String, String)> = sql.fetch_all(db).await?;
     let outlets = outlets
         .into_iter()
-        .map(|(id, facility_id, name)| OutletFact {
+        .map(|(id, facility_id, region_code, name)| OutletFact {
             id,
             facility_id,
+            region_code,
             name,
             exceedance_days: exceedance_days.get(&id).copied().unwrap_or(0),
         })
         .collect();
     Ok((leads, cases, outlets))
+}
+
+/// The platform-data comparison of a subject as of a day: the ledger's facts, the archive's
+/// counts (read from `data_dir`'s monitoring archive and the evidence log's tail) and the
+/// four rules.
+pub async fn comparison(
+    db: &Db,
+    data_dir: &Path,
+    subject: Subject<'_>,
+    as_of: NaiveDate,
+    t: Thresholds,
+) -> Result<Vec<Mismatch>> {
+    let needs = archive_needs(db, subject).await?;
+    let mut tally = ArchiveTally::new(&needs);
+    let mns = needs.mns();
+    let archive = |e: anyhow::Error| ReviewError::Archive(format!("{e:#}"));
+    let reg: HashMap<String, Registered> = screening::registry(db)
+        .await
+        .map_err(archive)?
+        .into_iter()
+        .filter(|(mn, _)| mns.contains(mn))
+        .collect();
+    let (from, to, dir) = (subject.from, subject.to, data_dir.to_owned());
+    let (frames, days) = tokio::task::spawn_blocking(move || {
+        // A month at a time: a province-year of series at once would take gigabytes.
+        let mut start = from;
+        while start <= to {
+            let end = (start + chrono::Days::new(CHUNK_DAYS - 1)).min(to);
+            let (series, _) = screening::read_series(&dir, &reg, start, end, COMPARED)?;
+            for s in &series {
+                let factors = s
+                    .channels
+                    .iter()
+                    .map(|c| (c.factor.as_str(), &c.values.values()[..]));
+                tally.see(&s.mn, s.interval, &s.time.values()[..], factors);
+            }
+            start = end + chrono::Days::new(1);
+        }
+        anyhow::Ok(tally.finish())
+    })
+    .await
+    .map_err(|e| ReviewError::Archive(e.to_string()))?
+    .map_err(archive)?;
+    let (leads, cases, outlets) = facts(db, subject, &frames, &days).await?;
+    Ok(compare(&leads, &cases, &outlets, as_of, t))
 }
 
 #[cfg(test)]
@@ -972,6 +1119,7 @@ mod tests {
         LeadFact {
             id,
             outlet_id: outlet,
+            region_code: "350102".into(),
             status: status.into(),
             case_id: case,
             signatures: sigs.iter().map(|s| s.to_string()).collect(),
@@ -985,6 +1133,7 @@ mod tests {
         CaseFact {
             id,
             case_no: format!("闽环罚〔2024〕{id}号"),
+            region_code: "350102".into(),
             facility_id: facility,
             source: source.into(),
             closed_on: closed.map(d),
@@ -1046,18 +1195,21 @@ mod tests {
             OutletFact {
                 id: 1,
                 facility_id: 100,
+                region_code: "350102".into(),
                 name: "甲厂 废水总排口".into(),
                 exceedance_days: 5,
             },
             OutletFact {
                 id: 2,
                 facility_id: 101,
+                region_code: "350102".into(),
                 name: "乙厂 废水总排口".into(),
                 exceedance_days: 9,
             },
             OutletFact {
                 id: 3,
                 facility_id: 102,
+                region_code: "350102".into(),
                 name: "丙厂 废气排口".into(),
                 exceedance_days: 2,
             },
@@ -1105,33 +1257,38 @@ mod tests {
             windows: vec![(7, "MN1".into(), 1_000, 2_000)],
         };
         let mut t = ArchiveTally::new(&needs);
-        let day = |n| d("2024-03-01") + chrono::Days::new(n);
-        for (n, avg) in [(0, "60"), (0, "70"), (1, "40"), (2, "50.1"), (3, "bad")] {
-            t.see(
-                "MN1",
-                "2031",
-                5_000_000,
-                day(n),
-                [("w01018", "Avg", avg)].into_iter(),
-            );
-        }
+        // 2024-03-01..04 at midnight Beijing time.
+        let midnight = d("2024-03-01")
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp()
+            - 8 * 3600;
+        let days: Vec<i64> = (0..4).map(|n| midnight + n * DAY_S).collect();
+        let avg = [60.0, 40.0, 50.1, f64::NAN];
         t.see(
             "MN1",
-            "2011",
-            1_500_000,
-            day(0),
-            [("w01018", "Rtd", "90")].into_iter(),
+            DAY_S,
+            &days,
+            [("w01018", &avg[..]), ("w01019", &[90.0; 4][..])].into_iter(),
+        );
+        // Hourly values over the limit are no daily average; their uploads in the window count.
+        t.see(
+            "MN1",
+            3600,
+            &[900, 1_000, 1_500, 2_000, 2_100],
+            [("w01018", &[90.0; 5][..])].into_iter(),
         );
         t.see(
             "MN2",
-            "2031",
-            1_500_000,
-            day(0),
-            [("w01018", "Avg", "90")].into_iter(),
+            DAY_S,
+            &days,
+            [("w01018", &[90.0; 4][..])].into_iter(),
         );
-        let (frames, days) = t.finish();
-        assert_eq!(days[&1], 2);
-        assert_eq!(frames[&7], 1);
+        let (frames, over) = t.finish();
+        assert_eq!(over[&1], 2);
+        assert_eq!(over.len(), 1);
+        assert_eq!(frames[&7], 3);
     }
 
     #[test]

@@ -48,6 +48,10 @@ pub enum ReviewError {
     NotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The monitoring archive could not be read (a damaged file, a full disk): the
+    /// comparison is not shown rather than shown short.
+    #[error("读取监测数据归档出错：{0}")]
+    Archive(String),
 }
 
 impl From<sqlx::Error> for ReviewError {

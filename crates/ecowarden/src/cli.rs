@@ -128,6 +128,12 @@ pub enum Command {
         #[command(subcommand)]
         command: AssessCommand,
     },
+    /// Inspection audits (稽查): the platform-data comparison of the ledger with the
+    /// monitoring archive.
+    Inspection {
+        #[command(subcommand)]
+        command: InspectionCommand,
+    },
 }
 
 /// `ecowarden simulate` arguments.
@@ -425,6 +431,29 @@ pub enum AssessFormat {
     Json,
     Xlsx,
     Pdf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InspectionCommand {
+    /// Compares the ledger with the platform's data for every unit of a region over a period
+    /// (the four rules an audit page shows for one unit); one line per mismatch:
+    /// {"rule","region_code","subject","evidence"}.
+    Compare {
+        /// First date of the period (leads and cases of it), YYYY-MM-DD.
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last date of the period (inclusive).
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// The province (default), a city or a county.
+        #[arg(long)]
+        region: Option<String>,
+        /// The day the follow-up limits are counted to (default: today).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum)]
+        format: SampleFormat,
+    },
 }
 
 #[derive(Debug, Subcommand)]

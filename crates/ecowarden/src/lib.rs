@@ -165,6 +165,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Assess { command } => {
             return commands::assess::assess_command(&settings, command).await;
         }
+        Command::Inspection { command } => {
+            commands::inspection::inspection_command(&settings, command).await?
+        }
         Command::Hj212 { .. } => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)

@@ -177,13 +177,14 @@ pub async fn registry(db: &Db) -> anyhow::Result<HashMap<String, Registered>> {
     Ok(out)
 }
 
-/// The interval of a data command: 10-minute (2051) and hourly (2061) data are screened.
-fn interval_of(cn: &str) -> Option<i64> {
-    match cn {
-        "2051" => Some(600),
-        "2061" => Some(3600),
-        _ => None,
-    }
+/// Data commands a read takes, with their intervals in seconds.
+pub type Commands<'a> = &'a [(&'a str, i64)];
+
+/// What screening reads: 10-minute (2051) and hourly (2061) data.
+pub const SCREENED: Commands<'static> = &[("2051", 600), ("2061", 3600)];
+
+fn interval_of(cns: Commands, cn: &str) -> Option<i64> {
+    cns.iter().find(|c| c.0 == cn).map(|c| c.1)
 }
 
 /// (time s, value, flag letter) of one factor.
@@ -264,7 +265,13 @@ const READ: [&str; 7] = ["mn", "cn", "data_time", "factor", "field", "num", "fla
 /// in one Parquet file: only the columns screening needs are decoded, and rows are taken a
 /// run at a time (same MN, CN, factor and field: a whole series in a layout 2 file, one row
 /// in a layout 1 file).
-fn read_file(path: &Path, mns: &HashSet<&str>, from_ms: i64, to_ms: i64) -> anyhow::Result<Groups> {
+fn read_file(
+    path: &Path,
+    mns: &HashSet<&str>,
+    from_ms: i64,
+    to_ms: i64,
+    cns: Commands,
+) -> anyhow::Result<Groups> {
     let file = File::open(path)?;
     let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?;
     let options = ArrowReaderOptions::new().with_schema(dictionary_schema(plain.schema()));
@@ -299,7 +306,8 @@ fn read_file(path: &Path, mns: &HashSet<&str>, from_ms: i64, to_ms: i64) -> anyh
         );
         // Per distinct string, decided once a batch.
         let avg: Vec<bool> = words(field).into_iter().map(|w| w == "Avg").collect();
-        let intervals: Vec<Option<i64>> = words(cn).into_iter().map(interval_of).collect();
+        let intervals: Vec<Option<i64>> =
+            words(cn).into_iter().map(|c| interval_of(cns, c)).collect();
         let mn_words = words(mn);
         let wanted: Vec<bool> = mn_words.iter().map(|m| mns.contains(m)).collect();
         let letters: Vec<u8> = words(flag).into_iter().map(flag_letter).collect();
@@ -371,10 +379,16 @@ fn read_file(path: &Path, mns: &HashSet<&str>, from_ms: i64, to_ms: i64) -> anyh
 }
 
 /// The same from archived messages (the evidence log's tail).
-fn group_messages(messages: &[Message], mns: &HashSet<&str>, from_ms: i64, to_ms: i64) -> Groups {
+fn group_messages(
+    messages: &[Message],
+    mns: &HashSet<&str>,
+    from_ms: i64,
+    to_ms: i64,
+    cns: Commands,
+) -> Groups {
     let mut groups = Groups::new();
     for m in messages {
-        let Some(interval) = interval_of(&m.cn) else {
+        let Some(interval) = interval_of(cns, &m.cn) else {
             continue;
         };
         if m.data_time_ms < from_ms || m.data_time_ms >= to_ms || !mns.contains(m.mn.as_str()) {
@@ -474,17 +488,38 @@ pub fn load(
 ) -> anyhow::Result<Loaded> {
     let started = Instant::now();
     let history_from = from - chrono::Days::new(u64::from(history_days));
-    let (from_ms, period_ms, to_ms) = (
-        day_start_ms(history_from),
-        day_start_ms(from),
-        day_start_ms(to + chrono::Days::new(1)),
-    );
+    let period_ms = day_start_ms(from);
+    let (all, values_read) = read_series(data_dir, reg, history_from, to, SCREENED)?;
+    let series = all
+        .into_iter()
+        .map(|s| s.split_at_time(period_ms.div_euclid(1000)))
+        .filter(|(_, period)| !period.time.is_empty())
+        .collect();
+    Ok(Loaded {
+        series,
+        values_read,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The series (`Avg` values) of registered outlets for `[from, to]` (dates, inclusive) of
+/// the data commands `cns`, from the archive's files (in parallel) and the evidence log's
+/// tail, sorted by MN and interval; and the values read. Screening reads 2051 and 2061
+/// ([`SCREENED`]); the inspection comparison adds the daily averages (2031).
+pub fn read_series(
+    data_dir: &Path,
+    reg: &HashMap<String, Registered>,
+    from: NaiveDate,
+    to: NaiveDate,
+    cns: Commands,
+) -> anyhow::Result<(Vec<Series>, usize)> {
+    let (from_ms, to_ms) = (day_start_ms(from), day_start_ms(to + chrono::Days::new(1)));
     let mns: HashSet<&str> = reg.keys().map(String::as_str).collect();
-    let files = archive::files(&archive::dir_in(data_dir), Some(history_from), Some(to))?;
+    let files = archive::files(&archive::dir_in(data_dir), Some(from), Some(to))?;
     let parts: Vec<anyhow::Result<Groups>> = par_chunks(&files, |part| {
         let mut acc = Groups::new();
         for (_, _, path) in part {
-            let g = read_file(path, &mns, from_ms, to_ms)
+            let g = read_file(path, &mns, from_ms, to_ms, cns)
                 .with_context(|| format!("reading {}", path.display()))?;
             absorb_all(&mut acc, g);
         }
@@ -499,7 +534,10 @@ pub fn load(
     let records = evidence::Reader::open(&evidence::dir_in(data_dir), pos, None)?
         .collect::<std::io::Result<Vec<_>>>()?;
     let (tail, _) = compact::decode(&records);
-    absorb_all(&mut groups, group_messages(&tail, &mns, from_ms, to_ms));
+    absorb_all(
+        &mut groups,
+        group_messages(&tail, &mns, from_ms, to_ms, cns),
+    );
 
     let mut keys: Vec<(String, i64)> = groups.keys().cloned().collect();
     keys.sort();
@@ -508,19 +546,9 @@ pub fn load(
     for k in keys {
         let g = groups.remove(&k).expect("a key of the map");
         values_read += g.factors.iter().map(|(_, r)| r.len()).sum::<usize>();
-        if let Some(s) = build_series(&k.0, k.1, g, &reg[&k.0]) {
-            let (history, period) = s.split_at_time(period_ms.div_euclid(1000));
-            if period.time.is_empty() {
-                continue;
-            }
-            series.push((history, period));
-        }
+        series.extend(build_series(&k.0, k.1, g, &reg[&k.0]));
     }
-    Ok(Loaded {
-        series,
-        values_read,
-        elapsed: started.elapsed(),
-    })
+    Ok((series, values_read))
 }
 
 /// A screening run's outcome.

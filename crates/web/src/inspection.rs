@@ -15,8 +15,8 @@ use super::pages::{Nav, render, require};
 use super::review::review_error;
 use super::session::CurrentUser;
 use ecowarden_assessment::inspection::{
-    self, ArchiveTally, AuditRow, AuditSpec, ChecklistRow, FindingRow, Grade, Mismatch,
-    RectificationRow, Thresholds,
+    self, AuditRow, AuditSpec, ChecklistRow, FindingRow, Grade, Mismatch, RectificationRow,
+    Thresholds,
 };
 use ecowarden_assessment::review::ReviewError;
 use ecowarden_core::auth::{Permission, User};
@@ -141,62 +141,16 @@ struct AuditPage {
 
 /// The comparison of the audit's unit and period: the ledger's facts and the archive's counts.
 async fn comparison(app: &AppState, a: &AuditRow) -> Result<Vec<Mismatch>> {
-    let store = |e: ReviewError| Error::Unprocessable(e.to_string());
-    let needs = inspection::archive_needs(&app.db, a).await.map_err(store)?;
-    let (from, to) = (date(&a.period_from)?, date(&a.period_to)?);
-    let dir = app.settings.data_dir.clone();
-    let filter = ecowarden_monitoring::archive::query::Filter {
-        mns: Some(needs.mns()),
-        cns: None,
-        factor: None,
-        from_ms: Some(day_ms(from)),
-        to_ms: Some(day_ms(to.succ_opt().unwrap_or(to))),
-    };
-    let mut tally = ArchiveTally::new(&needs);
-    let (frames, days) = if needs.mns().is_empty() {
-        tally.finish()
-    } else {
-        tokio::task::spawn_blocking(move || {
-            ecowarden_monitoring::archive::query::for_each_day(&dir, &filter, |date, msgs| {
-                for m in &msgs {
-                    let values = m
-                        .values
-                        .iter()
-                        .map(|v| (&*v.factor, v.field.as_str(), v.value.as_str()));
-                    tally.see(&m.mn, &m.cn, m.data_time_ms, date, values);
-                }
-                Ok(())
-            })
-            .map(|()| tally.finish())
-        })
-        .await
-        .map_err(|e| Error::Internal(e.into()))?
-        .map_err(Error::Internal)?
-    };
-    let (leads, cases, outlets) = inspection::facts(&app.db, a, &frames, &days)
-        .await
-        .map_err(store)?;
-    Ok(inspection::compare(
-        &leads,
-        &cases,
-        &outlets,
+    let subject = inspection::Subject::of_audit(a).map_err(Error::from_review)?;
+    inspection::comparison(
+        &app.db,
+        &app.settings.data_dir,
+        subject,
         clock::today(),
         Thresholds::default(),
-    ))
-}
-
-fn date(s: &str) -> Result<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| Error::Internal(anyhow::anyhow!("stored date {s}")))
-}
-
-/// Midnight Beijing time of a date, in ms since the Unix epoch.
-fn day_ms(d: chrono::NaiveDate) -> i64 {
-    d.and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        .and_utc()
-        .timestamp_millis()
-        - 8 * 3_600_000
+    )
+    .await
+    .map_err(Error::from_review)
 }
 
 /// `GET /audits/{id}`.

@@ -114,12 +114,13 @@ pub async fn overview(
 
 impl Error {
     /// A review error where no refusal needs recording (reads of one's own lists).
-    fn from_review(e: ReviewError) -> Error {
+    pub(crate) fn from_review(e: ReviewError) -> Error {
         match e {
             ReviewError::Invalid(m) => Error::Unprocessable(m),
             ReviewError::NotFound(m) => Error::NotFound(m),
             ReviewError::Forbidden(m) => Error::Forbidden(m),
             ReviewError::Store(s) => s.into(),
+            ReviewError::Archive(m) => Error::Internal(anyhow::anyhow!(m)),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod assess;
 pub mod dossier;
+pub mod inspection;
 pub mod ledger;
 pub mod monitoring;
 pub mod user;

@@ -47,17 +47,19 @@ fn register(data: &Path, n: usize) -> Vec<String> {
     }
     let file = data.join("registry.csv");
     std::fs::write(&file, csv).unwrap();
-    let out = ecowarden(data)
-        .args(["registry", "import"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    succeed(ecowarden(data).args(["registry", "import"]).arg(&file));
+    mns
+}
+
+/// Runs a command that must succeed; its output.
+fn succeed(c: &mut Command) -> std::process::Output {
+    let out = c.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    mns
+    out
 }
 
 /// Starts `ecowarden ingest` on a free port; returns the child and its address.
@@ -743,4 +745,75 @@ async fn frame_defects_outlive_the_receiver() {
     restarted.kill().unwrap();
     restarted.wait().unwrap();
     assert!(listed(&page), "{page}");
+}
+
+/// `ecowarden inspection compare` reads the archive a packet log was imported into: an
+/// outlet whose daily average exceeded its limit on 3 days with no case is a mismatch of its
+/// unit; one over on 2 days (below the threshold) and values of another factor are not.
+#[tokio::test]
+async fn the_comparison_counts_exceedance_days_from_the_archive() {
+    let data = data_dir("compare");
+    let mns = register(&data, 2);
+    let logger = |mn: &str| Logger {
+        version: hj212::Version::V2017,
+        st: "31".into(),
+        pw: "123456".into(),
+        mn: mn.into(),
+    };
+    let mut log = Vec::new();
+    for (mn, over) in [(&mns[0], [3, 9, 17]), (&mns[1], [5, 6, 0])] {
+        for day in 1..=20u32 {
+            let t = format!("202403{day:02}000000");
+            // SO2's limit is 35: over on the listed days; an unlisted factor never counts.
+            let so2 = if over.contains(&day) { "41.5" } else { "12.0" };
+            let factors = vec![
+                hj212::Factor::new("a21026")
+                    .with("Avg", so2)
+                    .with("Flag", "N"),
+                hj212::Factor::new("a21002")
+                    .with("Avg", "900")
+                    .with("Flag", "N"),
+            ];
+            let qn = format!("{t}000");
+            log.extend(upload(&logger(mn), Upload::Daily, &qn, &t, factors, false).to_frame());
+        }
+    }
+    let file = data.join("march.hj212");
+    std::fs::write(&file, log).unwrap();
+    succeed(ecowarden(&data).args(["monitoring", "import"]).arg(&file));
+    let compare = |region: &str| {
+        let march = [
+            "--from",
+            "2024-03-01",
+            "--to",
+            "2024-03-31",
+            "--as-of",
+            "2024-04-01",
+        ];
+        let out = succeed(
+            ecowarden(&data)
+                .args([
+                    "inspection",
+                    "compare",
+                    "--format",
+                    "jsonl",
+                    "--region",
+                    region,
+                ])
+                .args(march),
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let lines: Vec<serde_json::Value> = compare("350100")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["rule"], "exceedances_without_case");
+    assert_eq!(lines[0]["region_code"], "350102");
+    assert!(lines[0]["subject"].as_str().unwrap().contains("1号排口"));
+    assert!(lines[0]["evidence"].as_str().unwrap().contains("3 天"));
+    // A county outside the reach sees nothing.
+    assert_eq!(compare("350200"), "");
+    std::fs::remove_dir_all(&data).ok();
 }
