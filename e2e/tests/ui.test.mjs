@@ -729,7 +729,7 @@ test('案卷评查 and 稽查: a plan is drawn, a reviewer completes a sheet, an
   try {
     const { page, problems } = auditor;
     await login(page, 'auditor');
-    await t.test('the auditor plans an audit, records a finding and a rectification, closes it with evidence', async () => {
+    await t.test('the auditor plans an audit, records a finding and a rectification, closes it with evidence, then closes the audit', async () => {
       await page.goto('/audits');
       await page.selectOption('#new-audit select[name=region]', '350103');
       await page.fill('#new-audit input[name=period_from]', '2023-01-01');
@@ -754,7 +754,18 @@ test('案卷评查 and 稽查: a plan is drawn, a reviewer completes a sheet, an
       await Promise.all([page.waitForLoadState('load'), row.locator('button').click()]);
       assert.match(await page.locator('[role=status]').innerText(), /已销号/);
       assert.match(await page.locator('#audit-rectifications tbody tr').first().innerText(), /已销号/);
+      // Every checklist item done, then the audit is closed and offers no more forms.
+      const items = await page.locator('#audit-checklist tbody tr').count();
+      for (let i = 0; i < items; i++) {
+        const item = page.locator('#audit-checklist tbody tr').nth(i);
+        await item.locator('input[name=done]').check();
+        await Promise.all([page.waitForLoadState('load'), item.locator('button').click()]);
+      }
       await page.screenshot({ path: path.join(ARTIFACTS, 'audit.png'), fullPage: true });
+      await Promise.all([page.waitForLoadState('load'), page.click('#close-audit-button')]);
+      assert.match(await page.locator('[role=status]').innerText(), /稽查已结束/);
+      assert.equal(await page.locator('#audit-status').innerText(), '已结束');
+      assert.equal(await page.locator('#new-finding, #close-audit').count(), 0);
     });
     assert.deepEqual(problems, []);
   } finally {

@@ -21,7 +21,7 @@ use ecowarden_core::clock;
 use ecowarden_core::org::Org;
 use ecowarden_core::scan::fold;
 use ecowarden_core::scope::Area;
-use ecowarden_core::store::{Db, Sql, StoreError};
+use ecowarden_core::store::{Db, Sql, StoreError, WriteTx};
 
 use ecowarden_monitoring::screening::{self, Commands, Registered};
 
@@ -306,8 +306,80 @@ pub fn may_close(evidence: &str) -> std::result::Result<(), String> {
     }
 }
 
+/// Whether an audit may be closed (结束稽查): every checklist item done, every finding other
+/// than 符合 with a rectification item, and every rectification item closed (销号), so that
+/// no finding is left without its fix tracked to the end.
+pub fn may_close_audit(
+    checklist: &[ChecklistRow],
+    findings: &[FindingRow],
+    rectifications: &[RectificationRow],
+) -> std::result::Result<(), String> {
+    let undone = checklist.iter().filter(|c| c.done == 0).count();
+    if undone > 0 {
+        return Err(format!("核查清单尚有 {undone} 项未完成"));
+    }
+    if let Some(f) = findings.iter().find(|f| {
+        f.grade != Grade::Meets.as_str() && !rectifications.iter().any(|r| r.finding_id == f.id)
+    }) {
+        return Err(format!("发现事项 {}（{}）尚无整改事项", f.id, f.title));
+    }
+    if let Some(r) = rectifications.iter().find(|r| r.closed_on.is_none()) {
+        return Err(format!("整改事项 {}（{}）尚未销号", r.id, r.item));
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------
 // The store.
+
+/// Refuses a change to a closed audit, inside the change's transaction.
+async fn ensure_open(w: &mut WriteTx, audit_id: i64) -> Result<()> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM audits WHERE id = $1")
+        .bind(audit_id)
+        .fetch_optional(&mut *w.tx)
+        .await?;
+    match status.as_deref() {
+        None => Err(ReviewError::NotFound("没有此稽查".into())),
+        Some(CLOSED) => Err(ReviewError::Invalid("该稽查已结束，不能再修改".into())),
+        Some(_) => Ok(()),
+    }
+}
+
+/// An audit's status once closed (`audits.status`: open | closed).
+pub const CLOSED: &str = "closed";
+
+/// Closes an audit when [`may_close_audit`] allows; a closed audit takes no more changes.
+pub async fn close_audit(db: &Db, actor: &str, audit_id: i64) -> Result<()> {
+    // Read under the write lock: no change can come between the check and the closing.
+    let mut w = db.write().await?;
+    ensure_open(&mut w, audit_id).await?;
+    let (list, found, rects) = (
+        checklist(db, audit_id).await?,
+        findings(db, audit_id).await?,
+        rectifications(db, audit_id).await?,
+    );
+    may_close_audit(&list, &found, &rects).map_err(ReviewError::Invalid)?;
+    let today = clock::today().to_string();
+    sqlx::query("UPDATE audits SET status = $1 WHERE id = $2")
+        .bind(CLOSED)
+        .bind(audit_id)
+        .execute(&mut *w.tx)
+        .await?;
+    audit_log::append(
+        &mut w,
+        &Change {
+            actor,
+            action: "close",
+            entity: "audit",
+            entity_id: audit_id.to_string(),
+            before: Some(json!({"status": "open"})),
+            after: Some(json!({"status": CLOSED, "closed_on": today})),
+        },
+    )
+    .await?;
+    w.commit().await?;
+    Ok(())
+}
 
 /// What an audit plan says.
 #[derive(Debug, Clone, Default)]
@@ -340,6 +412,10 @@ pub struct AuditRow {
 ecowarden_core::store::in_region!(AuditRow);
 
 impl AuditRow {
+    pub fn is_closed(&self) -> bool {
+        self.status == CLOSED
+    }
+
     pub fn on_team(&self, username: &str) -> bool {
         self.team.split(',').any(|m| m == username)
     }
@@ -519,6 +595,7 @@ pub async fn tick(
     note: &str,
 ) -> Result<()> {
     let mut w = db.write().await?;
+    ensure_open(&mut w, audit_id).await?;
     let n = sqlx::query(
         "UPDATE audit_checklist SET done = $1, note = $2 WHERE id = $3 AND audit_id = $4",
     )
@@ -591,6 +668,7 @@ pub async fn add_finding(
         return Err(ReviewError::Invalid(format!("比对规则“{r}”未知")));
     }
     let mut w = db.write().await?;
+    ensure_open(&mut w, audit_id).await?;
     let id: i64 = sqlx::query(
         "INSERT INTO audit_findings (audit_id, grade, title, evidence, rule, created_at, created_by) \
          VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id",
@@ -673,6 +751,7 @@ pub async fn add_rectification(
         return Err(ReviewError::Invalid("请填写整改事项和责任人".into()));
     }
     let mut w = db.write().await?;
+    ensure_open(&mut w, audit_id).await?;
     let id: i64 = sqlx::query(
         "INSERT INTO rectifications (finding_id, item, owner, deadline, created_at, created_by) \
          VALUES ($1,$2,$3,$4,$5,$6) RETURNING id",
@@ -747,6 +826,7 @@ pub async fn update_rectification(
     }
     let closed_on = close.then(|| clock::today().to_string());
     let mut w = db.write().await?;
+    ensure_open(&mut w, audit_id).await?;
     sqlx::query(
         "UPDATE rectifications SET progress = $1, evidence = $2, closed_on = $3 WHERE id = $4",
     )
@@ -1289,6 +1369,56 @@ mod tests {
         assert_eq!(over[&1], 2);
         assert_eq!(over.len(), 1);
         assert_eq!(frames[&7], 3);
+    }
+
+    #[test]
+    fn an_audit_closes_only_when_its_checklist_is_done_and_every_fix_closed() {
+        let item = |done| ChecklistRow {
+            id: 1,
+            audit_id: 1,
+            kind: "file".into(),
+            item: "案卷".into(),
+            done,
+            note: String::new(),
+        };
+        let finding = |id, grade: Grade| FindingRow {
+            id,
+            audit_id: 1,
+            grade: grade.as_str().into(),
+            title: format!("发现{id}"),
+            evidence: "清单".into(),
+            rule: None,
+            created_at: String::new(),
+            created_by: String::new(),
+        };
+        let fix = |finding_id, closed: Option<&str>| RectificationRow {
+            id: 9,
+            finding_id,
+            item: "补办".into(),
+            owner: "大队".into(),
+            deadline: "2024-02-01".into(),
+            progress: String::new(),
+            evidence: String::new(),
+            closed_on: closed.map(str::to_owned),
+            created_at: String::new(),
+            created_by: String::new(),
+            audit_id: 1,
+            region_code: "350103".into(),
+            city_code: "350100".into(),
+        };
+        let found = [finding(1, Grade::Meets), finding(2, Grade::Improvement)];
+        let closed = [fix(2, Some("2024-01-20"))];
+        assert!(may_close_audit(&[item(1)], &found, &closed).is_ok());
+        assert!(
+            may_close_audit(&[item(1)], &found[..1], &[]).is_ok(),
+            "符合 needs no fix"
+        );
+        let undone = may_close_audit(&[item(0), item(1)], &found, &closed).unwrap_err();
+        assert!(undone.contains("1 项未完成"), "{undone}");
+        let no_fix = may_close_audit(&[item(1)], &found, &[]).unwrap_err();
+        assert!(no_fix.contains("发现事项 2"), "{no_fix}");
+        let open = may_close_audit(&[item(1)], &found, &[fix(2, None)]).unwrap_err();
+        assert!(open.contains("尚未销号"), "{open}");
     }
 
     #[test]

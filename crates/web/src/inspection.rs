@@ -35,6 +35,7 @@ pub fn pages() -> axum::Router<AppState> {
             "/audits/{id}/rectifications/{rid}",
             post(update_rectification),
         )
+        .route("/audits/{id}/close", post(close))
 }
 
 /// Provincial administrators see every audit of their scope; auditors their team's.
@@ -315,6 +316,22 @@ pub async fn update_rectification(
                 "已更新整改进度"
             },
         )),
+        Err(e) => Err(review_error(&app, u, &path, e).await),
+    }
+}
+
+/// `POST /audits/{id}/close`: 结束稽查, once the checklist is done and every finding's
+/// rectification closed; refused with what is still open.
+pub async fn close(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    let u = s.user();
+    let path = format!("/audits/{id}/close");
+    reach(&app, u, id, &path).await?;
+    match inspection::close_audit(&app.db, &u.username, id).await {
+        Ok(()) => Ok(back(id, "稽查已结束")),
         Err(e) => Err(review_error(&app, u, &path, e).await),
     }
 }

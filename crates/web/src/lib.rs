@@ -479,6 +479,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/audits/{id}/findings"),
     ("POST", "/audits/{id}/rectifications"),
     ("POST", "/audits/{id}/rectifications/{rid}"),
+    ("POST", "/audits/{id}/close"),
     ("GET", "/assessment"),
     ("GET", "/assessment/rules"),
     ("POST", "/assessment/rules"),

@@ -6,7 +6,7 @@ use ecowarden_core::scope::{Area, Scope};
 
 use std::collections::BTreeSet;
 
-use crate::helpers::{TestApp, run, spawn_app};
+use crate::helpers::{TestApp, get_text, run, spawn_app};
 
 /// An audit of 台江 in 2023 whose team is the auditor, with its checklist, a finding graded
 /// 需改进 and a rectification item due 2024-02-01: (audit, first checklist item, finding,
@@ -304,6 +304,89 @@ async fn a_rectification_closes_only_with_evidence_and_overdue_ones_are_listed()
         .unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("平台数据比对"));
+}
+
+/// An audit closes through its page only when its checklist is done and its rectification
+/// closed; then it is 已结束, takes no more changes, and the closing is in the audit log.
+#[tokio::test]
+async fn an_audit_closes_only_when_done_and_then_takes_no_changes() {
+    let app = spawn_app().await;
+    let (audit, _, finding, rect) = audit_of_taijiang(&app).await;
+    let (c, csrf) = app.login("auditor").await;
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let (c, csrf) = (c.clone(), csrf.clone());
+        let url = format!("{}/audits/{audit}{path}", app.base);
+        async move {
+            let mut form = form;
+            form.push(("csrf", csrf));
+            let r = c.post(url).form(&form).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, page) = post("/close".into(), vec![]).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("项未完成"), "{page}");
+    for item in inspection::checklist(&app.db, audit).await.unwrap() {
+        let (status, _) = post(
+            format!("/checklist/{}", item.id),
+            vec![("done", "1".into())],
+        )
+        .await;
+        assert_eq!(status, 303);
+    }
+    let (status, page) = post("/close".into(), vec![]).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("尚未销号"), "{page}");
+    let fixed = vec![
+        ("progress", "完成".into()),
+        ("evidence", "验收记录".into()),
+        ("close", "1".into()),
+    ];
+    assert_eq!(post(format!("/rectifications/{rect}"), fixed).await.0, 303);
+    assert_eq!(post("/close".into(), vec![]).await.0, 303);
+    let page = get_text(&c, format!("{}/audits/{audit}", app.base)).await;
+    assert!(
+        page.contains("<dd id=\"audit-status\">已结束</dd>"),
+        "{page}"
+    );
+    assert!(!page.contains("id=\"close-audit\""));
+    assert!(!page.contains("id=\"new-finding\""));
+    let a = inspection::audit(
+        &app.db,
+        &Area::whole(&Scope::Province),
+        audit,
+        "auditor",
+        true,
+    )
+    .await
+    .unwrap();
+    assert!(a.is_closed());
+    // No more changes: a finding, a rectification, a checklist note, closing again.
+    let finding_form = vec![
+        ("grade", "attention".into()),
+        ("title", "补充".into()),
+        ("evidence", "清单".into()),
+    ];
+    let (status, page) = post("/findings".into(), finding_form).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("该稽查已结束"), "{page}");
+    let fix = vec![
+        ("finding", finding.to_string()),
+        ("item", "再补".into()),
+        ("owner", "台江大队".into()),
+        ("deadline", "2024-03-01".into()),
+    ];
+    assert_eq!(post("/rectifications".into(), fix).await.0, 422);
+    assert_eq!(post("/close".into(), vec![]).await.0, 422);
+    assert_eq!(inspection::findings(&app.db, audit).await.unwrap().len(), 1);
+    let logged: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE entity = 'audit' AND action = 'close' AND entity_id = $1",
+    )
+    .bind(audit.to_string())
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(logged, 1);
 }
 
 /// `ecowarden dossier plan` stores the plan with the same draw as `dossier sample` and two

@@ -923,6 +923,15 @@ const TABLE: &[Row] = &[
         anonymous: 303,
         expect: [422, 403, 403, 403, 403, 403, 403, 422],
     },
+    // Closing the audit with its checklist undone is refused (422) for those who reach it.
+    Row {
+        method: "POST",
+        route: "/audits/{id}/close",
+        path: "/audits/{audit}/close",
+        body: "",
+        anonymous: 303,
+        expect: [422, 403, 403, 403, 403, 403, 403, 422],
+    },
     // 效能评估: everyone reads the rules and the board; the provincial administrator keeps the
     // rules, decomposes indicators and runs evaluations. A run's ranking and comparisons are
     // for everyone but officers (a city leader sees their city's units), a sheet for those
