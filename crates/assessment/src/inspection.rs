@@ -18,6 +18,7 @@ use sqlx::Row;
 
 use ecowarden_core::audit_log::{self, Change};
 use ecowarden_core::clock;
+use ecowarden_core::config::InspectionSettings;
 use ecowarden_core::org::Org;
 use ecowarden_core::scan::fold;
 use ecowarden_core::scope::Area;
@@ -163,11 +164,11 @@ pub struct Thresholds {
     pub exceedance_days: u32,
 }
 
-impl Default for Thresholds {
-    fn default() -> Self {
+impl From<&InspectionSettings> for Thresholds {
+    fn from(s: &InspectionSettings) -> Self {
         Thresholds {
-            lead_days: 30,
-            exceedance_days: 3,
+            lead_days: s.lead_days,
+            exceedance_days: s.exceedance_days,
         }
     }
 }
@@ -1226,6 +1227,12 @@ mod tests {
 
     const AS_OF: &str = "2024-12-31";
 
+    /// The shipped defaults (`inspection.lead_days`, `inspection.exceedance_days`).
+    const LIMITS: Thresholds = Thresholds {
+        lead_days: 30,
+        exceedance_days: 3,
+    };
+
     #[test]
     fn a_lead_open_past_the_limit_or_accepted_without_a_case_is_unfollowed() {
         let leads = [
@@ -1234,7 +1241,7 @@ mod tests {
             lead(3, 2, "accepted", None, &["S2"], "2024-06-01"),
             lead(4, 2, "dismissed", None, &["S2"], "2024-01-01"),
         ];
-        let m = compare(&leads, &[], &[], d(AS_OF), Thresholds::default());
+        let m = compare(&leads, &[], &[], d(AS_OF), LIMITS);
         assert_eq!(
             rules(&m),
             [
@@ -1259,7 +1266,7 @@ mod tests {
             lead(4, 2, "open", None, &["S5"], "2024-12-01"),
             lead(5, 2, "dismissed", None, &["S3"], "2024-04-01"),
         ];
-        let m = compare(&leads, &cases, &[], d(AS_OF), Thresholds::default());
+        let m = compare(&leads, &cases, &[], d(AS_OF), LIMITS);
         let closed: Vec<_> = m
             .iter()
             .filter(|m| m.rule == Rule::ClosedStillSignalling)
@@ -1295,7 +1302,7 @@ mod tests {
             },
         ];
         let cases = [case(10, 101, "inspection", None)];
-        let m = compare(&[], &cases, &outlets, d(AS_OF), Thresholds::default());
+        let m = compare(&[], &cases, &outlets, d(AS_OF), LIMITS);
         assert_eq!(
             rules(&m),
             [(
@@ -1320,7 +1327,7 @@ mod tests {
             lead(1, 1, "accepted", Some(10), &["S1"], "2024-12-20"),
             empty,
         ];
-        let m = compare(&leads, &cases, &[], d(AS_OF), Thresholds::default());
+        let m = compare(&leads, &cases, &[], d(AS_OF), LIMITS);
         assert_eq!(
             rules(&m),
             [

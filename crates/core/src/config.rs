@@ -16,6 +16,18 @@ pub struct Settings {
     pub legal: LegalSettings,
     pub audit: AuditSettings,
     pub assessment: AssessmentSettings,
+    pub inspection: InspectionSettings,
+}
+
+/// The limits of the inspection audits' platform-data comparison (稽查平台数据比对): each
+/// province sets its own follow-up time and what counts as repeated exceedance.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InspectionSettings {
+    /// An open screening lead older than this many days is not followed up (default 30).
+    pub lead_days: i64,
+    /// An outlet over its limit on at least this many days of the period needs a case
+    /// (default 3).
+    pub exceedance_days: u32,
 }
 
 /// Assessment (科学考核).
@@ -106,6 +118,8 @@ impl Settings {
             .set_default("ingest.compact_interval_secs", 60)?
             .set_default("ingest.silent_after_secs", 3900)?
             .set_default("legal.large_fine_yuan", 50_000)?
+            .set_default("inspection.lead_days", 30)?
+            .set_default("inspection.exceedance_days", 3)?
             .set_default("audit.key_file", "")?
             .set_default("audit.checkpoint_file", "")?
             .set_default("audit.security_checkpoint_file", "")?

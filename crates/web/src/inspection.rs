@@ -148,7 +148,7 @@ async fn comparison(app: &AppState, a: &AuditRow) -> Result<Vec<Mismatch>> {
         &app.settings.data_dir,
         subject,
         clock::today(),
-        Thresholds::default(),
+        Thresholds::from(&app.settings.inspection),
     )
     .await
     .map_err(Error::from_review)

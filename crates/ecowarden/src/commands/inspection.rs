@@ -36,7 +36,7 @@ pub async fn inspection_command(settings: &Settings, cmd: InspectionCommand) -> 
         &settings.data_dir,
         subject,
         as_of.unwrap_or_else(clock::today),
-        Thresholds::default(),
+        Thresholds::from(&settings.inspection),
     )
     .await?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

@@ -781,7 +781,8 @@ async fn the_comparison_counts_exceedance_days_from_the_archive() {
     let file = data.join("march.hj212");
     std::fs::write(&file, log).unwrap();
     succeed(ecowarden(&data).args(["monitoring", "import"]).arg(&file));
-    let compare = |region: &str| {
+    // `days`: the province's `inspection.exceedance_days` (default 3).
+    let compare = |region: &str, days: &str| {
         let march = [
             "--from",
             "2024-03-01",
@@ -800,11 +801,12 @@ async fn the_comparison_counts_exceedance_days_from_the_archive() {
                     "--region",
                     region,
                 ])
-                .args(march),
+                .args(march)
+                .env("ECOWARDEN__INSPECTION__EXCEEDANCE_DAYS", days),
         );
         String::from_utf8(out.stdout).unwrap()
     };
-    let lines: Vec<serde_json::Value> = compare("350100")
+    let lines: Vec<serde_json::Value> = compare("350100", "3")
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -814,6 +816,8 @@ async fn the_comparison_counts_exceedance_days_from_the_archive() {
     assert!(lines[0]["subject"].as_str().unwrap().contains("1号排口"));
     assert!(lines[0]["evidence"].as_str().unwrap().contains("3 天"));
     // A county outside the reach sees nothing.
-    assert_eq!(compare("350200"), "");
+    assert_eq!(compare("350200", "3"), "");
+    // Two days over the limit count where the province set the threshold at 2.
+    assert_eq!(compare("350100", "2").lines().count(), 2);
     std::fs::remove_dir_all(&data).ok();
 }
