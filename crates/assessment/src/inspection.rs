@@ -72,7 +72,7 @@ pub struct OutletFact {
 }
 
 /// The comparison rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// A screening lead left open longer than the follow-up limit, or accepted without a case.
@@ -174,7 +174,7 @@ impl From<&InspectionSettings> for Thresholds {
 }
 
 /// One mismatch between the ledger and the platform's data.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Mismatch {
     pub rule: Rule,
     /// The unit it is found in (the lead's, the case's, the outlet's), so an overview of
@@ -395,7 +395,7 @@ pub struct AuditSpec {
     pub ends_on: String,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuditRow {
     pub id: i64,
     pub region_code: String,
@@ -570,7 +570,7 @@ pub async fn audit(db: &Db, area: &Area, id: i64, username: &str, all: bool) -> 
     Ok(a)
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ChecklistRow {
     pub id: i64,
     pub audit_id: i64,
@@ -626,7 +626,7 @@ pub async fn tick(
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct FindingRow {
     pub id: i64,
     pub audit_id: i64,
@@ -706,7 +706,7 @@ pub async fn findings(db: &Db, audit_id: i64) -> Result<Vec<FindingRow>> {
     Ok(sql.fetch_all(db).await?)
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct RectificationRow {
     pub id: i64,
     pub finding_id: i64,

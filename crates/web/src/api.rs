@@ -42,7 +42,9 @@ use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Dashboard};
         super::leads::api_leads,
         super::leads::api_lead,
         super::leads::api_suppressions,
-        super::officer_sheets::api_officer_sheets
+        super::officer_sheets::api_officer_sheets,
+        super::inspection::api_audits,
+        super::inspection::api_audit
     ),
     components(schemas(
         CaseSummary,
@@ -62,7 +64,14 @@ use ecowarden_ledger::cases::{self, CaseFilter, CaseSummary, Dashboard};
         ecowarden_monitoring::leads::FindingRow,
         ecowarden_monitoring::leads::LeadDetail,
         ecowarden_monitoring::leads::SuppressionRow,
-        super::officer_sheets::OfficerSheets
+        super::officer_sheets::OfficerSheets,
+        ecowarden_assessment::inspection::AuditRow,
+        ecowarden_assessment::inspection::ChecklistRow,
+        ecowarden_assessment::inspection::FindingRow,
+        ecowarden_assessment::inspection::RectificationRow,
+        ecowarden_assessment::inspection::Mismatch,
+        ecowarden_assessment::inspection::Rule,
+        super::inspection::AuditDetail
     ))
 )]
 struct ApiDoc;
@@ -207,6 +216,7 @@ pub fn router() -> Router<AppState> {
         .merge(super::monitoring::api())
         .merge(super::leads::api())
         .merge(super::officer_sheets::api())
+        .merge(super::inspection::api())
 }
 
 /// JSON body whose rejections (malformed, wrong content type, too large) become our error

@@ -3,10 +3,10 @@
 //! team they are on; the rules and the SQL are in `ecowarden_assessment::inspection`.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
 use serde::Deserialize;
 
 use super::AppState;
@@ -22,6 +22,14 @@ use ecowarden_assessment::review::ReviewError;
 use ecowarden_core::auth::{Permission, User};
 use ecowarden_core::clock;
 use ecowarden_core::scope::Area;
+
+/// `/api/v1/audits…`: the audits a caller reaches, read-only.
+pub fn api() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/audits", get(api_audits))
+        .route("/audits/{id}", get(api_audit))
+}
 
 pub fn pages() -> axum::Router<AppState> {
     use axum::routing::{get, post};
@@ -334,4 +342,55 @@ pub async fn close(
         Ok(()) => Ok(back(id, "稽查已结束")),
         Err(e) => Err(review_error(&app, u, &path, e).await),
     }
+}
+
+/// The audits the caller reaches: a provincial administrator every audit in scope, an
+/// auditor their team's; newest first.
+#[utoipa::path(get, path = "/api/v1/audits", tag = "inspection",
+    responses((status = 200, body = [AuditRow]), (status = 401), (status = 403)))]
+pub async fn api_audits(
+    State(app): State<AppState>,
+    s: CurrentUser,
+) -> Result<Json<Vec<AuditRow>>> {
+    let u = s.user();
+    require(&app, u, Permission::Inspect, "/api/v1/audits").await?;
+    inspection::audits(&app.db, &Area::whole(&u.scope), &u.username, sees_all(u))
+        .await
+        .map(Json)
+        .map_err(Error::from_review)
+}
+
+/// An audit with its checklist, platform-data comparison, findings and rectification items.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditDetail {
+    audit: AuditRow,
+    checklist: Vec<ChecklistRow>,
+    comparison: Vec<Mismatch>,
+    findings: Vec<FindingRow>,
+    rectifications: Vec<RectificationRow>,
+}
+
+/// One audit the caller reaches, whole, as its page shows it.
+#[utoipa::path(get, path = "/api/v1/audits/{id}", tag = "inspection",
+    params(("id" = i64, Path, description = "稽查编号")),
+    responses((status = 200, body = AuditDetail), (status = 403), (status = 404)))]
+pub async fn api_audit(
+    State(app): State<AppState>,
+    s: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<AuditDetail>> {
+    let a = reach(&app, s.user(), id, &format!("/api/v1/audits/{id}")).await?;
+    Ok(Json(AuditDetail {
+        checklist: inspection::checklist(&app.db, id)
+            .await
+            .map_err(Error::from_review)?,
+        comparison: comparison(&app, &a).await?,
+        findings: inspection::findings(&app.db, id)
+            .await
+            .map_err(Error::from_review)?,
+        rectifications: inspection::rectifications(&app.db, id)
+            .await
+            .map_err(Error::from_review)?,
+        audit: a,
+    }))
 }

@@ -463,6 +463,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/leads/{id}"),
     ("GET", "/api/v1/leads/suppressions"),
     ("GET", "/api/v1/assessment/runs/{id}/officers"),
+    ("GET", "/api/v1/audits"),
+    ("GET", "/api/v1/audits/{id}"),
     ("GET", "/review"),
     ("POST", "/review/plans"),
     ("GET", "/review/plans/{id}"),

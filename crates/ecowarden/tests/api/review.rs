@@ -6,7 +6,7 @@ use ecowarden_core::scope::{Area, Scope};
 
 use std::collections::BTreeSet;
 
-use crate::helpers::{TestApp, get_text, run, spawn_app};
+use crate::helpers::{TestApp, get_json, get_text, run, spawn_app};
 
 /// An audit of 台江 in 2023 whose team is the auditor, with its checklist, a finding graded
 /// 需改进 and a rectification item due 2024-02-01: (audit, first checklist item, finding,
@@ -351,6 +351,21 @@ async fn an_audit_closes_only_when_done_and_then_takes_no_changes() {
     );
     assert!(!page.contains("id=\"close-audit\""));
     assert!(!page.contains("id=\"new-finding\""));
+    // The API gives the same audit whole.
+    let api: serde_json::Value = get_json(&c, format!("{}/api/v1/audits/{audit}", app.base)).await;
+    assert_eq!(api["audit"]["status"], "closed");
+    assert_eq!(api["findings"][0]["id"], finding);
+    assert_eq!(api["rectifications"][0]["evidence"], "验收记录");
+    assert!(
+        api["checklist"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["done"] == 1)
+    );
+    assert!(api["comparison"].is_array());
+    let listed: serde_json::Value = get_json(&c, format!("{}/api/v1/audits", app.base)).await;
+    assert!(listed.as_array().unwrap().iter().any(|a| a["id"] == audit));
     let a = inspection::audit(
         &app.db,
         &Area::whole(&Scope::Province),

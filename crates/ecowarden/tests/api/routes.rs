@@ -923,6 +923,22 @@ const TABLE: &[Row] = &[
         anonymous: 303,
         expect: [422, 403, 403, 403, 403, 403, 403, 422],
     },
+    Row {
+        method: "GET",
+        route: "/api/v1/audits",
+        path: "/api/v1/audits",
+        body: "",
+        anonymous: 401,
+        expect: INSPECT_OK,
+    },
+    Row {
+        method: "GET",
+        route: "/api/v1/audits/{id}",
+        path: "/api/v1/audits/{audit}",
+        body: "",
+        anonymous: 401,
+        expect: INSPECT_OK,
+    },
     // Closing the audit with its checklist undone is refused (422) for those who reach it.
     Row {
         method: "POST",
