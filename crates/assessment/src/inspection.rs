@@ -73,6 +73,7 @@ pub struct OutletFact {
 
 /// The comparison rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[schema(as = ComparisonRule)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// A screening lead left open longer than the follow-up limit, or accepted without a case.
@@ -175,6 +176,7 @@ impl From<&InspectionSettings> for Thresholds {
 
 /// One mismatch between the ledger and the platform's data.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = ComparisonMismatch)]
 pub struct Mismatch {
     pub rule: Rule,
     /// The unit it is found in (the lead's, the case's, the outlet's), so an overview of
@@ -396,6 +398,7 @@ pub struct AuditSpec {
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = Audit)]
 pub struct AuditRow {
     pub id: i64,
     pub region_code: String,
@@ -571,6 +574,7 @@ pub async fn audit(db: &Db, area: &Area, id: i64, username: &str, all: bool) -> 
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = AuditChecklistItem)]
 pub struct ChecklistRow {
     pub id: i64,
     pub audit_id: i64,
@@ -627,6 +631,7 @@ pub async fn tick(
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = AuditFinding)]
 pub struct FindingRow {
     pub id: i64,
     pub audit_id: i64,
@@ -707,6 +712,7 @@ pub async fn findings(db: &Db, audit_id: i64) -> Result<Vec<FindingRow>> {
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[schema(as = Rectification)]
 pub struct RectificationRow {
     pub id: i64,
     pub finding_id: i64,
