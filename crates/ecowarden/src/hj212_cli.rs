@@ -38,18 +38,17 @@ pub fn parse(args: &ParseArgs, input: &mut dyn Read, out: &mut dyn Write) -> io:
     let mut decoder = Decoder::new(opts);
     // A file has no clock: groups end by the bounds or at end of input.
     let mut reassembler = args.reassemble.then(|| Reassembler::new(Limits::default()));
-    let mut buf = vec![0u8; READ_SIZE];
     // One output buffer for the whole run, handed to `out` once per input chunk: a write
     // per line costs more than the line.
     let mut lines = Vec::with_capacity(2 * READ_SIZE);
     loop {
-        let n = match input.read(&mut buf) {
+        // Read straight into the decoder's buffer: no copy of the input in between.
+        match decoder.fill(READ_SIZE, |room| input.read(room)) {
             Ok(0) => break,
-            Ok(n) => n,
+            Ok(_) => {}
             Err(e) if e.kind() == IoErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
-        };
-        decoder.push(&buf[..n]);
+        }
         drain(&mut decoder, &opts, reassembler.as_mut(), &mut lines);
         out.write_all(&lines)?;
         lines.clear();

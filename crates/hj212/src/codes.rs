@@ -688,12 +688,20 @@ pub static COMMANDS: &[CodeInfo] = &[
 
 /// The ST table row of `code`.
 pub fn system(code: &str) -> Option<&'static CodeInfo> {
-    SYSTEMS.iter().find(|info| info.code == code)
+    find_code(SYSTEMS, code)
 }
 
 /// The CN table row of `code`.
 pub fn command(code: &str) -> Option<&'static CodeInfo> {
-    COMMANDS.iter().find(|info| info.code == code)
+    find_code(COMMANDS, code)
+}
+
+/// The row of `code` in `table`, compared word-wise: every message looks up its ST and
+/// CN, and a `memcmp` call per row cost more than the rest of the header.
+fn find_code(table: &'static [CodeInfo], code: &str) -> Option<&'static CodeInfo> {
+    table
+        .iter()
+        .find(|info| crate::text::same(info.code.as_bytes(), code.as_bytes()))
 }
 
 /// `QnRtn` of a 9011 request reply.

@@ -233,6 +233,9 @@ impl<'a> CpView<'a> {
         let mut cp = CpView {
             // About one field per 16 bytes in uploads: room for them without regrowing.
             fields: Vec::with_capacity(segment.cp().len() / 16),
+            // An upload names a handful of factors: room for them at once, not in three
+            // reallocations.
+            codes: Vec::with_capacity(8),
             ..CpView::default()
         };
         let at = |offset: usize| frame_offset + 6 + offset as u64;
@@ -241,22 +244,18 @@ impl<'a> CpView<'a> {
         };
         let mut run = Some(0);
         for item in segment.cp_items() {
-            let (code, field, value) = match plain_factor_field(&item, source) {
-                Some(parts) => parts,
-                None => match cp.read_item(&item, source, &mut report)? {
-                    Some(parts) => parts,
-                    None => continue,
-                },
-            };
-            cp.add_factor_field(
-                code,
-                field,
-                value,
-                version,
-                item.offset,
-                &mut run,
-                &mut report,
-            )?;
+            // The usual item's parts come back as three `&str`s, made `Cow`s only here:
+            // fewer moves than an `Option` of three `Cow`s merged with the decoded path's.
+            if let Some((code, field, value)) = plain_factor_field(&item, source) {
+                let parts = (
+                    Cow::Borrowed(code),
+                    Cow::Borrowed(field),
+                    Cow::Borrowed(value),
+                );
+                cp.add_factor_field(parts, version, item.offset, &mut run, &mut report)?;
+            } else if let Some(parts) = cp.read_item(&item, source, &mut report)? {
+                cp.add_factor_field(parts, version, item.offset, &mut run, &mut report)?;
+            }
         }
         Ok(cp)
     }
@@ -337,18 +336,20 @@ impl<'a> CpView<'a> {
     /// start while each factor's fields have come together, `None` once a factor came
     /// back after another: a duplicate is then looked for in the run alone, not in every
     /// field of the message.
-    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn add_factor_field(
         &mut self,
-        code: Cow<'a, str>,
-        field: Cow<'a, str>,
-        value: Cow<'a, str>,
+        (code, field, value): FieldParts<'a>,
         version: Version,
         offset: usize,
         run: &mut Option<usize>,
         report: &mut impl FnMut(usize, String) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let (index, new) = match self.codes.iter().rposition(|c| *c == code) {
+        let (index, new) = match self
+            .codes
+            .iter()
+            .rposition(|c| text::same(c.as_bytes(), code.as_bytes()))
+        {
             Some(index) => (index, false),
             None => {
                 if !codes::is_standard_code(&code, version) {
@@ -374,7 +375,10 @@ impl<'a> CpView<'a> {
             )?;
         }
         let earlier = &self.fields[run.unwrap_or(0)..];
-        if let Some((_, _, first)) = earlier.iter().find(|(i, f, _)| *i == index && *f == field) {
+        if let Some((_, _, first)) = earlier
+            .iter()
+            .find(|(i, f, _)| *i == index && text::same(f.as_bytes(), field.as_bytes()))
+        {
             return report(
                 offset,
                 format!(
@@ -397,13 +401,20 @@ type FieldParts<'a> = (Cow<'a, str>, Cow<'a, str>, Cow<'a, str>);
 
 /// The usual item, `code-Field=value` in UTF-8 with nothing to trim, split where the
 /// item scan found the '-': no decoding, trimming or second search for the '-'.
-fn plain_factor_field<'a>(item: &Item<'a>, source: &text::Source<'a>) -> Option<FieldParts<'a>> {
+#[inline(always)]
+fn plain_factor_field<'a>(
+    item: &Item<'a>,
+    source: &text::Source<'a>,
+) -> Option<(&'a str, &'a str, &'a str)> {
     let (code, field) = item.factor()?;
     if !untrimmed(item.key) {
         return None;
     }
-    let text = |part| source.text(part).map(Cow::Borrowed);
-    Some((text(code)?, text(field)?, text(item.value?)?))
+    Some((
+        source.text(code)?,
+        source.text(field)?,
+        source.text(item.value?)?,
+    ))
 }
 
 /// `key` has no space `str::trim` would take away: its first and last bytes are ASCII

@@ -414,7 +414,10 @@ impl<'a> Iterator for Frames<'a> {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Decoder {
+    /// Received bytes up to `end`; past it, room [`Decoder::fill`] keeps for the next read.
     buf: Vec<u8>,
+    /// End of the received bytes in `buf`.
+    end: usize,
     /// Start of the unscanned bytes in `buf`.
     pos: usize,
     /// Absolute stream offset of `buf[0]`.
@@ -429,6 +432,7 @@ impl Decoder {
     pub fn new(opts: Options) -> Self {
         Decoder {
             buf: Vec::new(),
+            end: 0,
             pos: 0,
             base: 0,
             eof: false,
@@ -439,12 +443,47 @@ impl Decoder {
 
     /// Appends received bytes.
     pub fn push(&mut self, bytes: &[u8]) {
+        self.compact();
+        self.buf.truncate(self.end);
+        self.buf.extend_from_slice(bytes);
+        self.end = self.buf.len();
+    }
+
+    /// Appends the bytes `fill` writes at the start of the `max` bytes it is given and
+    /// counts in its `Ok` (at most `max`): a reader then reads straight into the
+    /// decoder's buffer instead of into its own and being copied by [`Decoder::push`].
+    /// On `Err` nothing is appended. The room is kept between calls, so it is zeroed
+    /// only when the buffer grows.
+    ///
+    /// ```
+    /// let mut decoder = hj212::Decoder::new(hj212::Options::default());
+    /// let mut input = &b"##0087QN=20240601085857223;ST=32;CN=1011;PW=123456;MN=010000A8900016F000169DC0;Flag=9;CP=&&&&2200\r\n"[..];
+    /// while decoder.fill(64, |room| std::io::Read::read(&mut input, room)).unwrap() > 0 {}
+    /// assert_eq!(decoder.next_frame().unwrap().unwrap().crc, 0x2200);
+    /// ```
+    pub fn fill<E>(
+        &mut self,
+        max: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        self.compact();
+        let end = self.end + max;
+        if self.buf.len() < end {
+            self.buf.resize(end, 0);
+        }
+        let n = fill(&mut self.buf[self.end..end])?.min(max);
+        self.end += n;
+        Ok(n)
+    }
+
+    /// Drops the bytes already scanned, moving the rest to the front.
+    fn compact(&mut self) {
         if self.pos > 0 {
-            self.buf.drain(..self.pos);
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
             self.base += self.pos as u64;
             self.pos = 0;
         }
-        self.buf.extend_from_slice(bytes);
     }
 
     /// Marks the end of input: the remaining bytes are judged as they are.
@@ -455,7 +494,7 @@ impl Decoder {
     /// Bytes received but not yet framed (at most one partial frame once
     /// [`Decoder::next_frame`] has returned `None`).
     pub fn buffered(&self) -> usize {
-        self.buf.len() - self.pos
+        self.end - self.pos
     }
 
     /// The next frame or error, or `None` when more input is needed (or,
@@ -464,7 +503,7 @@ impl Decoder {
         loop {
             let start = self.pos;
             let step = self.state.step(
-                &self.buf[start..],
+                &self.buf[start..self.end],
                 self.base + start as u64,
                 self.eof,
                 &self.opts,
@@ -737,6 +776,51 @@ mod tests {
                     .map_err(|e| (e.kind(), e.frame_offset())),
             );
         }
+        assert_eq!(got, whole);
+        assert_eq!(decoder.buffered(), 0);
+    }
+
+    /// Bytes written by `fill` (short counts, refusals, room left over between calls)
+    /// and bytes pushed in between decode as the whole input does.
+    #[test]
+    fn filling_the_buffer_matches_pushing() {
+        let input = cat(&[b"#x", A, b"##", B, A, &A[..A.len() - 2]]);
+        let whole = kinds(&input, Options::lenient());
+        let mut decoder = Decoder::new(Options::lenient());
+        let (mut rest, mut got, mut round) = (&input[..], Vec::new(), 0);
+        let take = |decoder: &mut Decoder, got: &mut Vec<_>| {
+            while let Some(r) = decoder.next_frame() {
+                got.push(
+                    r.map(|f| f.offset)
+                        .map_err(|e| (e.kind(), e.frame_offset())),
+                );
+            }
+        };
+        while !rest.is_empty() {
+            round += 1;
+            if round % 5 == 0 {
+                decoder.push(&rest[..1]);
+                rest = &rest[1..];
+            } else if round % 7 == 0 {
+                let refused = decoder.fill(64, |room| {
+                    room.fill(b'#');
+                    Err(())
+                });
+                assert_eq!(refused, Err(()));
+            } else {
+                let n = decoder
+                    .fill(round % 40, |room| {
+                        let n = (room.len() / 2 + 1).min(rest.len()).min(room.len());
+                        room[..n].copy_from_slice(&rest[..n]);
+                        Ok::<_, ()>(n)
+                    })
+                    .unwrap();
+                rest = &rest[n..];
+            }
+            take(&mut decoder, &mut got);
+        }
+        decoder.finish();
+        take(&mut decoder, &mut got);
         assert_eq!(got, whole);
         assert_eq!(decoder.buffered(), 0);
     }

@@ -271,14 +271,14 @@ impl<'a> MessageView<'a> {
             dev.report(ErrorKind::MalformedSegment, at(offset), message)
         };
         let mut raw = RawHeader::default();
-        let mut items = segment.header().peekable();
         let mut last_rank: Option<(usize, &str)> = None;
         let mut order_reported = false;
-        while let Some(item) = items.next() {
-            let last = items.peek().is_none();
+        for item in segment.header() {
             if item.is_empty() {
-                // The normal "…;CP=" leaves an empty last item.
-                if !last {
+                // The normal "…;CP=" leaves an empty last item, the one that starts where
+                // the header ends (told by its offset: peeking ahead to see the end costs
+                // a copy of every item).
+                if item.offset != segment.cp_key_offset() {
                     report(item.offset, "empty header field (stray ';')".into())?;
                 }
                 continue;
@@ -292,11 +292,21 @@ impl<'a> MessageView<'a> {
                     ),
                 )?;
             }
-            let Some((key, value)) = text::decode_item(source, &item, "header field", &mut report)?
-            else {
+            let pair = match text::plain_item(source, &item) {
+                Some(pair) => Some(pair),
+                None => text::decode_item(source, &item, "header field", &mut report)?,
+            };
+            let Some((key, value)) = pair else {
                 continue;
             };
-            if let Some(rank) = HEADER_ORDER.iter().position(|k| *k == key.as_ref()) {
+            // The raw key names a field exactly when its text does: decoding changes no
+            // ASCII byte and yields no ASCII from the others.
+            let Some(field) = HeaderField::of(item.key) else {
+                report(item.offset, format!("unknown header field {key}={value}"))?;
+                self.extra.push((key, value));
+                continue;
+            };
+            if let Some(rank) = field.rank() {
                 if let Some((previous, previous_key)) = last_rank
                     && rank < previous
                     && !order_reported
@@ -311,21 +321,16 @@ impl<'a> MessageView<'a> {
                 }
                 last_rank = Some((rank, HEADER_ORDER[rank]));
             }
-            let slot = match key.as_ref() {
-                "QN" => &mut raw.qn,
-                "ST" => &mut raw.st,
-                "CN" => &mut raw.cn,
-                "PW" => &mut raw.pw,
-                "MN" => &mut raw.mn,
-                "Flag" => &mut raw.flag,
-                "PNUM" => &mut raw.pnum,
-                "PNO" => &mut raw.pno,
-                "RF" => &mut raw.rf,
-                _ => {
-                    report(item.offset, format!("unknown header field {key}={value}"))?;
-                    self.extra.push((key, value));
-                    continue;
-                }
+            let slot = match field {
+                HeaderField::Qn => &mut raw.qn,
+                HeaderField::St => &mut raw.st,
+                HeaderField::Cn => &mut raw.cn,
+                HeaderField::Pw => &mut raw.pw,
+                HeaderField::Mn => &mut raw.mn,
+                HeaderField::Flag => &mut raw.flag,
+                HeaderField::Pnum => &mut raw.pnum,
+                HeaderField::Pno => &mut raw.pno,
+                HeaderField::Rf => &mut raw.rf,
             };
             if let Some((first, _)) = slot {
                 report(
@@ -496,6 +501,45 @@ impl<'a> MessageView<'a> {
 /// An owned header field as a borrowed one.
 fn borrowed(text: Option<&String>) -> Option<Cow<'_, str>> {
     text.map(|t| Cow::Borrowed(t.as_str()))
+}
+
+/// The header fields the codec knows: those of [`HEADER_ORDER`] in that order, then
+/// the 2025 `RF`, which has no place in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeaderField {
+    Qn,
+    St,
+    Cn,
+    Pw,
+    Mn,
+    Flag,
+    Pnum,
+    Pno,
+    Rf,
+}
+
+impl HeaderField {
+    /// The field `key` names: one `match` on its length and bytes, not a string
+    /// comparison per name.
+    fn of(key: &[u8]) -> Option<HeaderField> {
+        Some(match key {
+            b"QN" => HeaderField::Qn,
+            b"ST" => HeaderField::St,
+            b"CN" => HeaderField::Cn,
+            b"PW" => HeaderField::Pw,
+            b"MN" => HeaderField::Mn,
+            b"Flag" => HeaderField::Flag,
+            b"PNUM" => HeaderField::Pnum,
+            b"PNO" => HeaderField::Pno,
+            b"RF" => HeaderField::Rf,
+            _ => return None,
+        })
+    }
+
+    /// Position in [`HEADER_ORDER`].
+    fn rank(self) -> Option<usize> {
+        (self != HeaderField::Rf).then_some(self as usize)
+    }
 }
 
 /// A header value as sent and its offset in the data segment.

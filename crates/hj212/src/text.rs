@@ -62,6 +62,15 @@ impl<'a> Source<'a> {
 /// A decoded `(key, value)`.
 pub(crate) type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
 
+/// An item's key and value as slices of the segment's text, when the segment is UTF-8
+/// and the item has a `=`: the usual item, with nothing to report, taken without the
+/// large `Result` of [`decode_item`] (whose moves cost more than the item).
+#[inline]
+pub(crate) fn plain_item<'a>(source: &Source<'a>, item: &Item<'a>) -> Option<Pair<'a>> {
+    let value = source.text(item.value?)?;
+    Some((Cow::Borrowed(source.text(item.key)?), Cow::Borrowed(value)))
+}
+
 /// Decodes an item of `source` (its key and value), reporting a missing `=` or GBK text
 /// as deviations of `what` ("header field", "data-area item"). `None`
 /// when the item has no `=` (and lenient mode skips it).
@@ -98,6 +107,32 @@ pub(crate) fn sub<'a>(whole: &Cow<'a, str>, part: &str) -> Cow<'a, str> {
     }
 }
 
+/// `a == b` for the short keys, codes and field names of the protocol (2–10 bytes),
+/// compared as two overlapping fixed-size words: a `memcmp` call costs more than the
+/// comparison itself at these lengths, and a message makes a hundred of them.
+#[inline]
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=8 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
+        9..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
+        _ => a == b,
+    }
+}
+
+/// The `N` bytes of `s` from `at`, as one value to compare.
+#[inline(always)]
+fn word<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
+    *s[at..]
+        .first_chunk()
+        .expect("the caller checked the length")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +146,22 @@ mod tests {
         // "清洗" in GBK.
         let (text, enc) = decode(&[0xC7, 0xE5, 0xCF, 0xB4]);
         assert_eq!((text.as_ref(), enc), ("清洗", Encoding::Gbk));
+    }
+
+    /// The word comparison agrees with `==` at every length it treats apart, for
+    /// equal strings and strings differing in any one byte.
+    #[test]
+    fn same_is_equality() {
+        let text: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..=text.len() {
+            let a = &text[..n];
+            assert!(same(a, a));
+            assert!(!same(a, &text[..n.saturating_sub(1)]) || n == 0);
+            for i in 0..n {
+                let mut b = a.to_vec();
+                b[i] ^= 0x20;
+                assert!(!same(a, &b), "{n} {i}");
+            }
+        }
     }
 }
