@@ -412,10 +412,11 @@ fn file_rows<'a>(messages: &[&'a Message]) -> Vec<(&'a Message, usize)> {
                 }
                 last = Some(m);
             }
-            for i in 0..m.values.len() {
+            // `layout` has one entry per value of `m` (its keys are the last layout's).
+            for (i, &k) in layout.iter().enumerate() {
                 if !implied_flag(&m.values, i) {
                     rows.push((*m, i));
-                    key_of.push(layout[i]);
+                    key_of.push(k);
                 }
             }
         }
