@@ -98,7 +98,7 @@ impl Message {
 
     /// This message is one part of a split message.
     pub fn is_part(&self) -> bool {
-        self.pnum.is_some_and(|n| n > 1) || self.flag.is_some_and(|flag| flag & FLAG_SPLIT != 0)
+        is_part(self.pnum, self.flag)
     }
 
     /// `DataTime` as a timestamp (+08:00).
@@ -141,7 +141,17 @@ pub struct MessageView<'a> {
     pub warnings: Vec<Warning>,
 }
 
+/// A message with more than one part, or flagged as split (`Flag` bit D).
+fn is_part(pnum: Option<u16>, flag: Option<u8>) -> bool {
+    pnum.is_some_and(|n| n > 1) || flag.is_some_and(|flag| flag & FLAG_SPLIT != 0)
+}
+
 impl<'a> MessageView<'a> {
+    /// This message is one part of a split message ([`Message::is_part`]).
+    pub fn is_part(&self) -> bool {
+        is_part(self.pnum, self.flag)
+    }
+
     fn new() -> Self {
         MessageView {
             version: Version::V2005,

@@ -184,7 +184,8 @@ async fn import_logs(settings: &Settings, files: Vec<PathBuf>) -> anyhow::Result
             log.connection_id(i as u32 + 1),
             format!("file:{}", path.display()),
             settings.ingest.max_open_groups,
-        );
+        )
+        .without_replies();
         let mut out = Vec::new();
         for chunk in bytes.chunks(64 * 1024) {
             session.feed(

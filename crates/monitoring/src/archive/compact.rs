@@ -21,7 +21,10 @@ use anyhow::Context as _;
 use hj212::{Frames, Limits, Options, Reassembler};
 use serde::{Deserialize, Serialize};
 
-use super::{Message, Written, from_hj212, partition_dir, sort_messages, sync_all, write_file};
+use super::{
+    Message, Skip, Written, from_hj212, from_view, partition_dir, sort_messages, sync_all,
+    write_file,
+};
 use crate::evidence::{self, Pos, Reader, Verdict};
 use crate::registry::Stations;
 
@@ -436,43 +439,54 @@ pub fn decode(records: &[(Pos, evidence::Record)]) -> (Vec<Message>, Compaction)
         max_bytes: 64 << 20,
     });
     let mut part_times: HashMap<u64, i64> = HashMap::new();
-    let take = |done: &mut Compaction, out: &mut Vec<Message>, m, recv_us, pos| match from_hj212(
-        m, recv_us, pos,
-    ) {
+    let take = |done: &mut Compaction, out: &mut Vec<Message>, m: Result<Message, Skip>| match m {
         Ok(m) => out.push(m),
         Err(s) => *done.skipped.entry(s.as_str().to_owned()).or_default() += 1,
     };
+    // Counted by verdict here, named once at the end.
+    let mut by_verdict = [0u64; Verdict::ALL.len()];
     for (pos, record) in records {
         let pos = *pos;
         done.records += 1;
-        *done
-            .verdicts
-            .entry(record.verdict.as_str().to_owned())
-            .or_default() += 1;
+        by_verdict[record.verdict.index()] += 1;
         if record.verdict != Verdict::Accepted {
             continue;
         }
         let Some(Ok(frame)) = Frames::new(&record.raw, Options::lenient()).next() else {
             continue;
         };
-        let Ok(m) = hj212::Message::parse(&frame, &Options::lenient()) else {
+        // A view of the frame: a whole message's values are copied once, into the archive's.
+        let Ok(m) = hj212::MessageView::parse(&frame, &Options::lenient()) else {
             continue;
         };
         if m.is_part() {
             part_times.insert(pos.0, record.recv_us);
-            groups.push(m, pos.0, (record.recv_us / 1000) as u64);
+            groups.push(m.into_owned(), pos.0, (record.recv_us / 1000) as u64);
             while let Some(a) = groups.pop() {
                 let recv = part_times.remove(&a.offset).unwrap_or(record.recv_us);
-                take(&mut done, &mut out, a.message, recv, Pos(a.offset));
+                take(
+                    &mut done,
+                    &mut out,
+                    from_hj212(a.message, recv, Pos(a.offset)),
+                );
             }
         } else {
-            take(&mut done, &mut out, m, record.recv_us, pos);
+            take(&mut done, &mut out, from_view(&m, record.recv_us, pos));
         }
     }
     groups.finish();
     while let Some(a) = groups.pop() {
         let recv = part_times.remove(&a.offset).unwrap_or_default();
-        take(&mut done, &mut out, a.message, recv, Pos(a.offset));
+        take(
+            &mut done,
+            &mut out,
+            from_hj212(a.message, recv, Pos(a.offset)),
+        );
+    }
+    for (v, n) in Verdict::ALL.iter().zip(by_verdict) {
+        if n > 0 {
+            done.verdicts.insert(v.as_str().to_owned(), n);
+        }
     }
     (out, done)
 }

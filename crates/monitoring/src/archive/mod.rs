@@ -189,44 +189,71 @@ impl Skip {
     }
 }
 
-/// The archived form of a parsed upload.
+/// The archived form of a parsed upload (a reassembled split message, say): [`from_view`].
 pub fn from_hj212(m: hj212::Message, recv_us: i64, evidence: Pos) -> Result<Message, Skip> {
-    let cn = m.cn.unwrap_or_default();
-    if !is_data(&cn) {
+    from_view(&m.view(), recv_us, evidence)
+}
+
+/// The archived form of an upload read as a view of its frame: each value's texts are copied
+/// once, into the archived value (not first into an owned message, then moved).
+pub fn from_view(m: &hj212::MessageView<'_>, recv_us: i64, evidence: Pos) -> Result<Message, Skip> {
+    let cn = m.cn.as_deref().unwrap_or_default();
+    if !is_data(cn) {
         return Err(Skip::NotData);
     }
-    let t = m.cp.data_time().ok_or(Skip::NoDataTime)?;
+    let t =
+        m.cp.data_time
+            .as_deref()
+            .and_then(hj212::Timestamp::parse)
+            .ok_or(Skip::NoDataTime)?;
     let data_time_ms = t.unix_seconds() * 1000 + i64::from(t.millis.unwrap_or(0));
-    let mut values = Vec::new();
-    for f in m.cp.factors {
-        let flag: Option<Arc<str>> = f.get("Flag").or_else(|| f.get("flag")).map(Arc::from);
-        let code: Arc<str> = Arc::from(f.code);
-        for (field, value) in f.fields {
+    // Each factor's flag: its first `Flag` field, else its first `flag`.
+    let mut flags: Vec<(Option<&str>, Option<&str>)> = vec![(None, None); m.cp.codes.len()];
+    for (i, field, value) in &m.cp.fields {
+        match field.as_ref() {
+            "Flag" => _ = flags[*i].0.get_or_insert(value.as_ref()),
+            "flag" => _ = flags[*i].1.get_or_insert(value.as_ref()),
+            _ => {}
+        }
+    }
+    let factors: Vec<(Arc<str>, Option<Arc<str>>)> = m
+        .cp
+        .codes
+        .iter()
+        .zip(&flags)
+        .map(|(code, (upper, lower))| (Arc::from(code.as_ref()), upper.or(*lower).map(Arc::from)))
+        .collect();
+    let mut values = Vec::with_capacity(m.cp.fields.len() + m.cp.other.len());
+    for (i, field, value) in &m.cp.fields {
+        let (code, flag) = &factors[*i];
+        values.push(Value {
+            factor: code.clone(),
+            field: field.as_ref().to_owned(),
+            value: value.as_ref().to_owned(),
+            flag: flag.clone(),
+        });
+    }
+    if !m.cp.other.is_empty() {
+        let none: Arc<str> = Arc::from("");
+        for (field, value) in &m.cp.other {
             values.push(Value {
-                factor: code.clone(),
-                field,
-                value,
-                flag: flag.clone(),
+                factor: none.clone(),
+                field: field.as_ref().to_owned(),
+                value: value.as_ref().to_owned(),
+                flag: None,
             });
         }
     }
-    for (field, value) in m.cp.other {
-        values.push(Value {
-            factor: Arc::from(""),
-            field,
-            value,
-            flag: None,
-        });
-    }
+    // Stable: of a key sent twice in one message the first is kept, as the codec reads it.
     values.sort_by(|a, b| (&a.factor, &a.field).cmp(&(&b.factor, &b.field)));
-    // A key sent twice in one message: the first is kept, as the codec reads it.
     values.dedup_by(|b, a| a.factor == b.factor && a.field == b.field);
+    let text = |t: &Option<std::borrow::Cow<'_, str>>| t.as_deref().map(str::to_owned);
     Ok(Message {
-        mn: m.mn.unwrap_or_default(),
-        st: m.st.unwrap_or_default(),
-        cn,
+        mn: text(&m.mn).unwrap_or_default(),
+        st: text(&m.st).unwrap_or_default(),
+        cn: cn.to_owned(),
         data_time_ms,
-        qn: m.qn,
+        qn: text(&m.qn),
         rf: m.rf.as_deref() == Some("1"),
         recv_us,
         evidence,
@@ -348,22 +375,73 @@ fn text_of(num: f64, decimals: i8) -> String {
 
 /// The rows of messages (sorted by MN, CN, `DataTime`) in layout 2's order: each station's
 /// values by factor, field and then `DataTime`, without the implied flags.
+///
+/// A station's messages nearly always carry the same keys, so each distinct (factor, field)
+/// is ranked once and the rows are placed by rank (a counting sort, stable: a series keeps
+/// the messages' order, which is by time), not compared as strings row against row.
 fn file_rows<'a>(messages: &[&'a Message]) -> Vec<(&'a Message, usize)> {
     let mut rows = Vec::with_capacity(messages.iter().map(|m| m.values.len()).sum());
+    // The station's distinct keys in the order first seen; each row's index into them.
+    let mut keys: Vec<(&str, &str)> = Vec::new();
+    let mut key_of: Vec<u32> = Vec::new();
+    // The key indices of the values of the last message whose keys differed from its
+    // predecessor's.
+    let mut layout: Vec<u32> = Vec::new();
     for station in messages.chunk_by(|a, b| a.mn == b.mn && a.cn == b.cn) {
         let start = rows.len();
+        keys.clear();
+        key_of.clear();
+        let mut last: Option<&Message> = None;
         for m in station {
-            rows.extend(
-                (0..m.values.len())
-                    .filter(|&i| !implied_flag(&m.values, i))
-                    .map(|i| (*m, i)),
-            );
+            let same = last.is_some_and(|p| {
+                p.values.len() == m.values.len()
+                    && p.values
+                        .iter()
+                        .zip(&m.values)
+                        .all(|(a, b)| a.factor == b.factor && a.field == b.field)
+            });
+            if !same {
+                layout.clear();
+                for v in &m.values {
+                    let k = (&*v.factor, v.field.as_str());
+                    let i = keys.iter().position(|x| *x == k).unwrap_or_else(|| {
+                        keys.push(k);
+                        keys.len() - 1
+                    });
+                    layout.push(i as u32);
+                }
+                last = Some(m);
+            }
+            // `layout` has one entry per value of `m` (its keys are the last layout's).
+            for (i, &k) in layout.iter().enumerate() {
+                if !implied_flag(&m.values, i) {
+                    rows.push((*m, i));
+                    key_of.push(k);
+                }
+            }
         }
-        // Stable: a series keeps the messages' order, which is by time.
-        rows[start..].sort_by(|(a, i), (b, j)| {
-            let (x, y) = (&a.values[*i], &b.values[*j]);
-            (&x.factor, &x.field).cmp(&(&y.factor, &y.field))
-        });
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_by_key(|&k| keys[k]);
+        let mut rank = vec![0; keys.len()];
+        for (r, &k) in order.iter().enumerate() {
+            rank[k] = r;
+        }
+        // Where each rank's rows start, then each row placed at its rank's next slot.
+        let mut next = vec![0usize; keys.len() + 1];
+        for &k in &key_of {
+            next[rank[k as usize] + 1] += 1;
+        }
+        for r in 1..next.len() {
+            next[r] += next[r - 1];
+        }
+        let station_rows = rows.split_off(start);
+        let mut placed: Vec<Option<(&Message, usize)>> = vec![None; station_rows.len()];
+        for (row, &k) in station_rows.into_iter().zip(&key_of) {
+            let slot = &mut next[rank[k as usize]];
+            placed[*slot] = Some(row);
+            *slot += 1;
+        }
+        rows.extend(placed.into_iter().map(|r| r.expect("every slot filled")));
     }
     rows
 }
@@ -704,17 +782,22 @@ pub(crate) mod tests {
         d
     }
 
-    /// Writes messages as layout 1 did (rows in message order, every value's text, no
-    /// `decimals`, no layout key): the files archives written before layout 2 hold.
-    pub(crate) fn write_layout1(path: &Path, messages: &[&Message]) {
-        let rows: Vec<(&Message, usize)> = messages
+    /// The rows of messages in message order, without the implied flags.
+    fn message_rows<'a>(messages: &[&'a Message]) -> Vec<(&'a Message, usize)> {
+        messages
             .iter()
             .flat_map(|m| {
                 (0..m.values.len())
                     .filter(|&i| !implied_flag(&m.values, i))
                     .map(move |i| (*m, i))
             })
-            .collect();
+            .collect()
+    }
+
+    /// Writes messages as layout 1 did (rows in message order, every value's text, no
+    /// `decimals`, no layout key): the files archives written before layout 2 hold.
+    pub(crate) fn write_layout1(path: &Path, messages: &[&Message]) {
+        let rows = message_rows(messages);
         let b = to_batch(&rows);
         let mut columns = b.columns()[..col::DECIMALS].to_vec();
         columns[col::VALUE] = Arc::new(StringArray::from_iter_values(
@@ -852,6 +935,71 @@ pub(crate) mod tests {
         let distinct: BTreeSet<_> = keys.iter().collect();
         assert_eq!(runs, distinct.len());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn file_rows_place_rows_as_a_sort_by_key_then_time_would() {
+        let mut messages = messages();
+        // Messages whose keys differ from their neighbours': one more, one fewer.
+        messages[1].values.push(value("a00000", "Avg", "1", None));
+        messages[1]
+            .values
+            .sort_by(|a, b| (&a.factor, &a.field).cmp(&(&b.factor, &b.field)));
+        messages[4].values.retain(|v| &*v.factor != "a34013");
+        let refs = sorted(&messages);
+        let mut want = Vec::new();
+        for station in refs.chunk_by(|a, b| a.mn == b.mn && a.cn == b.cn) {
+            let mut rows = message_rows(station);
+            rows.sort_by(|(a, i), (b, j)| {
+                let (x, y) = (&a.values[*i], &b.values[*j]);
+                (&x.factor, &x.field).cmp(&(&y.factor, &y.field))
+            });
+            want.extend(rows);
+        }
+        let key = |rows: Vec<(&Message, usize)>| -> Vec<(String, String, i64, usize)> {
+            rows.into_iter()
+                .map(|(m, i)| (m.mn.clone(), m.cn.clone(), m.data_time_ms, i))
+                .collect()
+        };
+        assert_eq!(key(file_rows(&refs)), key(want));
+    }
+
+    #[test]
+    fn a_view_of_a_frame_archives_as_its_owned_message() {
+        let segment = "QN=20261101000000123;ST=31;CN=2061;PW=123456;MN=88888880000001;Flag=5;\
+                       CP=&&DataTime=20261101080000;a21026-Avg=12.5,a21026-Flag=N;\
+                       a34013-flag=D,a34013-Min=1;RestartTime=20261101000000;\
+                       a21026-Avg=13,a21026-Max=20&&";
+        let opts = hj212::Options::lenient();
+        let view = hj212::MessageView::parse_segment(segment.as_bytes(), 0, &opts).unwrap();
+        let owned = hj212::Message::parse_segment(segment.as_bytes(), 0, &opts).unwrap();
+        let got = from_view(&view, 7, Pos(9)).unwrap();
+        assert_eq!(Ok(got.clone()), from_hj212(owned, 7, Pos(9)));
+        let texts: Vec<(&str, &str, &str, Option<&str>)> = got
+            .values
+            .iter()
+            .map(|v| {
+                (
+                    &*v.factor,
+                    v.field.as_str(),
+                    v.value.as_str(),
+                    v.flag.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                ("", "RestartTime", "20261101000000", None),
+                ("a21026", "Avg", "12.5", Some("N")),
+                ("a21026", "Flag", "N", Some("N")),
+                ("a21026", "Max", "20", Some("N")),
+                ("a34013", "Min", "1", Some("D")),
+                ("a34013", "flag", "D", Some("D")),
+            ]
+        );
+        assert_eq!(got.qn.as_deref(), Some("20261101000000123"));
+        assert_eq!((got.mn.as_str(), got.st.as_str()), ("88888880000001", "31"));
     }
 
     #[test]

@@ -9,7 +9,10 @@
 //! record with the error's kind as its verdict.
 
 use chrono::Utc;
-use hj212::{CrcVariant, Decoder, ErrorKind, Limits, Message, Options, Reassembler, build};
+use hj212::{
+    CrcVariant, Decoder, ErrorKind, Frame, Limits, Message, MessageView, Options, Reassembler,
+    build,
+};
 
 use crate::evidence::{MAX_BAD_BYTES, Record, Verdict};
 use crate::registry::Stations;
@@ -100,6 +103,9 @@ pub struct Session {
     /// Stream offset up to which bytes belong to a record (or were whitespace).
     accounted: u64,
     bad: Option<BadRun>,
+    /// Whether replies are built: a packet-log import has no logger to answer, and building
+    /// a 9014 per frame was a tenth of its reading.
+    replies: bool,
     /// Groups given up because the stream opened too many or they timed out.
     pub groups_given_up: u64,
 }
@@ -124,8 +130,15 @@ impl Session {
             window_base: 0,
             accounted: 0,
             bad: None,
+            replies: true,
             groups_given_up: 0,
         }
+    }
+
+    /// The session of a packet-log import: frames judged as a live stream's, no replies built.
+    pub fn without_replies(mut self) -> Session {
+        self.replies = false;
+        self
     }
 
     /// Bytes held for frames not yet complete.
@@ -166,17 +179,28 @@ impl Session {
                     let start = frame.offset - frame.gap as u64;
                     let end = frame.offset + frame.raw.len() as u64;
                     let raw = frame.raw.to_vec();
-                    let crc = (frame.crc_variant, frame.offset, 6 + frame.data.len() as u64);
-                    let parsed = Message::parse(&frame, &Options::lenient());
-                    // The frame borrowed the decoder; from here on only owned data.
+                    // The frame borrows the decoder: what it says beyond its bytes is kept,
+                    // and the message is read from the copy (no owned message per frame).
+                    let data_at = frame.data.as_ptr() as usize - frame.raw.as_ptr() as usize;
+                    let shape = Shape {
+                        offset: frame.offset,
+                        data: data_at..data_at + frame.data.len(),
+                        crc: frame.crc,
+                        crc_variant: frame.crc_variant,
+                        trailer: frame.trailer,
+                        gap: frame.gap,
+                    };
                     self.close_bad_run(start, out);
                     self.accounted = end;
                     out.push(judge(
-                        self.conn,
-                        &self.peer,
-                        recv_us,
+                        Judged {
+                            conn: self.conn,
+                            peer: &self.peer,
+                            recv_us,
+                            replies: self.replies,
+                        },
                         raw,
-                        (crc, parsed),
+                        shape,
                         stations,
                         &mut self.groups,
                         now_ms,
@@ -256,28 +280,48 @@ impl Session {
     }
 }
 
-/// The verdict on a well-framed frame (whose CRC matched as `crc`), and the replies owed
-/// to it. The CRC comes before the content: a frame whose CRC variant its registered
-/// logger is not set to is `crc_mismatch`, whatever it holds.
-#[allow(clippy::too_many_arguments)]
-fn judge(
+/// Where a frame's parts sit in its bytes, to read it again from a copy.
+struct Shape {
+    offset: u64,
+    data: std::ops::Range<usize>,
+    crc: u16,
+    crc_variant: CrcVariant,
+    trailer: hj212::Trailer,
+    gap: usize,
+}
+
+/// The stream a frame came on, and whether it is answered.
+struct Judged<'a> {
     conn: u64,
-    peer: &str,
+    peer: &'a str,
     recv_us: i64,
+    replies: bool,
+}
+
+/// The verdict on a well-framed frame (whose CRC matched as `shape.crc_variant`), and the
+/// replies owed to it. The CRC comes before the content: a frame whose CRC variant its
+/// registered logger is not set to is `crc_mismatch`, whatever it holds. The message is read
+/// as a view of `raw`; it is made owned only for a reply or a split message's group.
+fn judge(
+    from: Judged<'_>,
     raw: Vec<u8>,
-    ((crc, offset, crc_at), parsed): ((CrcVariant, u64, u64), Result<Message, hj212::Error>),
+    shape: Shape,
     stations: &Stations,
     groups: &mut Reassembler,
     now_ms: u64,
 ) -> Received {
-    let record = |verdict| Record {
-        recv_us,
-        conn,
-        peer: peer.to_owned(),
-        verdict,
-        stream_len: raw.len() as u32,
-        raw: Vec::new(),
+    let frame = Frame {
+        offset: shape.offset,
+        raw: &raw,
+        data: &raw[shape.data.clone()],
+        crc: shape.crc,
+        crc_variant: shape.crc_variant,
+        trailer: shape.trailer,
+        gap: shape.gap,
     };
+    let (crc, offset) = (shape.crc_variant, shape.offset);
+    let crc_at = 6 + shape.data.len() as u64;
+    let parsed = MessageView::parse(&frame, &Options::lenient());
     let mut crc_suspect = None;
     let mut defect = None;
     let (verdict, reply, station) = match parsed {
@@ -289,12 +333,13 @@ fn judge(
             (Verdict::Codec(e.kind()), Vec::new(), None)
         }
         Ok(m) => {
-            let known = m.mn.as_deref().and_then(|mn| stations.get(mn));
+            let mn = m.mn.as_deref();
+            let known = mn.and_then(|mn| stations.get(mn));
             match known {
                 _ if crc != CrcVariant::Hj212 && known.is_none_or(|s| s.crc_variant != crc) => {
-                    crc_suspect = m.mn.clone().map(|mn| (mn, crc));
-                    defect = m.mn.clone().map(|mn| Defect {
-                        mn,
+                    crc_suspect = mn.map(|mn| (mn.to_owned(), crc));
+                    defect = mn.map(|mn| Defect {
+                        mn: mn.to_owned(),
                         kind: ErrorKind::CrcMismatch,
                         message: format!(
                             "the CRC at byte {crc_at} is {}, not the HJ 212 CRC, and the outlet \
@@ -310,23 +355,39 @@ fn judge(
                     (Verdict::BadPassword, Vec::new(), None)
                 }
                 Some(_) => {
-                    let reply = replies(&m);
                     let station = Some((
-                        m.mn.clone().unwrap_or_default(),
-                        m.cn.clone().unwrap_or_default(),
+                        mn.unwrap_or_default().to_owned(),
+                        m.cn.as_deref().unwrap_or_default().to_owned(),
                     ));
-                    if m.is_part() {
-                        groups.push(m, 0, now_ms);
-                    }
+                    let split = m.is_part();
+                    let reply = if from.replies || split {
+                        let m = m.into_owned();
+                        let reply = if from.replies {
+                            replies(&m)
+                        } else {
+                            Vec::new()
+                        };
+                        if split {
+                            groups.push(m, 0, now_ms);
+                        }
+                        reply
+                    } else {
+                        Vec::new()
+                    };
                     (Verdict::Accepted, reply, station)
                 }
             }
         }
     };
-    let mut record = record(verdict);
-    record.raw = raw;
     Received {
-        record,
+        record: Record {
+            recv_us: from.recv_us,
+            conn: from.conn,
+            peer: from.peer.to_owned(),
+            verdict,
+            stream_len: raw.len() as u32,
+            raw,
+        },
         reply,
         station,
         crc_suspect,
@@ -499,6 +560,39 @@ mod tests {
             out[1].station,
             Some(("MN0001".to_owned(), "2061".to_owned()))
         );
+    }
+
+    #[test]
+    fn an_import_session_judges_as_a_live_one_and_builds_no_replies() {
+        let good = frame("MN0001", "123456", "20240601080000001", true);
+        let mut bad_crc = frame("MN0001", "123456", "20240601080000002", true);
+        let n = bad_crc.len();
+        bad_crc[n - 3] ^= 1;
+        let stream = [
+            good.as_slice(),
+            b"garbage",
+            &bad_crc,
+            &frame("MN9999", "123456", "20240601080000003", true),
+            &frame("MN0001", "000000", "20240601080000004", true),
+            &good[..40],
+        ]
+        .concat();
+        let run = |mut s: Session| {
+            let mut out = Vec::new();
+            s.feed(&stream, 1, &stations(), &mut out);
+            s.finish(2, &stations(), &mut out);
+            out
+        };
+        let live = run(Session::new(1, "p".into(), 4));
+        let import = run(Session::new(1, "p".into(), 4).without_replies());
+        assert_eq!(live.len(), 6);
+        for (a, b) in live.iter().zip(&import) {
+            assert_eq!(a.record, b.record);
+            assert_eq!(a.defect, b.defect);
+            assert_eq!(a.station, b.station);
+        }
+        assert!(!live[0].reply.is_empty());
+        assert!(import.iter().all(|r| r.reply.is_empty()));
     }
 
     #[test]
