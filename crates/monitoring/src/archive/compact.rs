@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use hj212::{Frames, Limits, Options, Reassembler};
+use hj212::{CrcVariant, Frames, Limits, Options, Reassembler};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -452,7 +452,14 @@ pub fn decode(records: &[(Pos, evidence::Record)]) -> (Vec<Message>, Compaction)
         if record.verdict != Verdict::Accepted {
             continue;
         }
-        let Some(Ok(frame)) = Frames::new(&record.raw, Options::lenient()).next() else {
+        // The receiver accepted it, so its CRC was one the logger is registered for: the
+        // swapped MODBUS variant too (without it, such a logger's data never reached the
+        // archive).
+        let accepted = Options {
+            alt_crc: Some(CrcVariant::ModbusSwapped),
+            ..Options::lenient()
+        };
+        let Some(Ok(frame)) = Frames::new(&record.raw, accepted).next() else {
             continue;
         };
         // A view of the frame: a whole message's values are copied once, into the archive's.
@@ -489,4 +496,44 @@ pub fn decode(records: &[(Pos, evidence::Record)]) -> (Vec<Message>, Compaction)
         }
     }
     (out, done)
+}
+
+#[cfg(test)]
+mod tests {
+    use hj212::build::{Station, Upload, upload};
+
+    use super::*;
+
+    /// An accepted upload of a logger registered for the swapped MODBUS CRC is archived like
+    /// any other.
+    #[test]
+    fn an_accepted_frame_with_the_swapped_modbus_crc_is_archived() {
+        let station = Station {
+            version: hj212::Version::V2017,
+            st: "31".into(),
+            pw: "123456".into(),
+            mn: "MODBUSMN0001".into(),
+        };
+        let factors = vec![hj212::Factor::new("a21026").with("Avg", "12.5")];
+        let t = "20240301100000";
+        let standard = upload(&station, Upload::Hourly, t, t, factors, false).to_frame();
+        // `##` + 4 digits of length, the data, 4 hex digits of CRC, CR LF.
+        let data = &standard[6..standard.len() - 6];
+        let crc = format!("{:04X}", CrcVariant::ModbusSwapped.compute(data));
+        let swapped = [&standard[..standard.len() - 6], crc.as_bytes(), b"\r\n"].concat();
+        assert_ne!(swapped, standard);
+        let record = |raw: Vec<u8>| evidence::Record {
+            recv_us: 1,
+            conn: 1,
+            peer: "file:test".into(),
+            verdict: Verdict::Accepted,
+            stream_len: raw.len() as u32,
+            raw,
+        };
+        let (messages, done) = decode(&[(Pos(0), record(swapped)), (Pos(1), record(standard))]);
+        assert_eq!(done.records, 2);
+        assert_eq!(messages.len(), 2, "{done:?}");
+        assert_eq!(messages[0].mn, "MODBUSMN0001");
+        assert_eq!(messages[0].values[0].value, "12.5");
+    }
 }
