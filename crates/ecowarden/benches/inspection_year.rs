@@ -248,7 +248,7 @@ fn archive_year(dir: &std::path::Path, outlets: &[(String, String)]) -> u64 {
                                 .map(|k| Value {
                                     factor: factors[k].clone(),
                                     field: "Avg".into(),
-                                    value: v(k),
+                                    value: v(k).into(),
                                     flag: Some(flag.clone()),
                                 })
                                 .collect(),

@@ -848,7 +848,7 @@ fn messages_of(s: &Series) -> Vec<Message> {
                     Some(Value {
                         factor: factors[k].clone(),
                         field: "Avg".into(),
-                        value: format!("{:.d$}", c.values.value(i)),
+                        value: compact_str::format_compact!("{:.d$}", c.values.value(i)),
                         flag: Some(flag),
                     })
                 })

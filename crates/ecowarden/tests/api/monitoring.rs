@@ -228,7 +228,7 @@ async fn acked_frames_survive_sigkill_exactly_once() {
                         m.cn.clone(),
                         m.data_time_ms,
                         v.factor.to_string(),
-                        v.field,
+                        v.field.to_string(),
                     ))
                     .or_default() += 1;
             }

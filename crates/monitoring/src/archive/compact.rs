@@ -15,9 +15,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use compact_str::CompactString;
 use hj212::{CrcVariant, Frames, Limits, Options, Reassembler};
 use serde::{Deserialize, Serialize};
 
@@ -96,7 +98,7 @@ type PartKey = (chrono::NaiveDate, String);
 /// (date, region) → messages.
 type Partitions = BTreeMap<PartKey, Vec<Message>>;
 /// (data time, factor, field) of archived values.
-type ValueKeys = HashSet<(i64, String, String)>;
+type ValueKeys = HashSet<(i64, Arc<str>, CompactString)>;
 
 impl Archive {
     /// Takes the archive's lock and removes what an interrupted run left.
@@ -290,7 +292,7 @@ impl Archive {
                 let set = &archived[&akey];
                 let t = m.data_time_ms;
                 m.values
-                    .retain(|v| !set.contains(&(t, v.factor.to_string(), v.field.clone())));
+                    .retain(|v| !set.contains(&(t, v.factor.clone(), v.field.clone())));
                 done.duplicate_rows += (before - m.values.len()) as u64;
                 if m.values.is_empty() {
                     done.duplicate_messages += 1;
@@ -418,7 +420,7 @@ fn archived_keys(dir: &Path, mn: &str, cn: &str) -> anyhow::Result<ValueKeys> {
         if path.extension().is_some_and(|e| e == "parquet") {
             for m in super::read::read_file(&path, &filter)? {
                 for v in m.values {
-                    out.insert((m.data_time_ms, v.factor.to_string(), v.field));
+                    out.insert((m.data_time_ms, v.factor, v.field));
                 }
             }
         }

@@ -44,6 +44,7 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{DateTime, NaiveDate};
+use compact_str::CompactString;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::KeyValue;
@@ -63,10 +64,11 @@ pub struct Value {
     /// Factor code (`a21026`); empty for a plain data-area key such as `RestartTime`. Shared
     /// by the values of one factor (a message has a few factors and many values).
     pub factor: Arc<str>,
-    /// `Avg`, `Rtd`, `Flag`, … (or the plain key).
-    pub field: String,
+    /// `Avg`, `Rtd`, `Flag`, … (or the plain key). Inline, as is `value`: both are short,
+    /// and an import holds a million values.
+    pub field: CompactString,
     /// The text sent.
-    pub value: String,
+    pub value: CompactString,
     /// The factor's data flag as sent, if any.
     pub flag: Option<Arc<str>>,
 }
@@ -144,7 +146,7 @@ impl Message {
                 missing.push(Value {
                     factor: v.factor.clone(),
                     field: "Flag".into(),
-                    value: flag.to_string(),
+                    value: CompactString::from(&**flag),
                     flag: Some(flag.clone()),
                 });
             }
@@ -228,8 +230,8 @@ pub fn from_view(m: &hj212::MessageView<'_>, recv_us: i64, evidence: Pos) -> Res
         let (code, flag) = &factors[*i];
         values.push(Value {
             factor: code.clone(),
-            field: field.as_ref().to_owned(),
-            value: value.as_ref().to_owned(),
+            field: CompactString::from(field.as_ref()),
+            value: CompactString::from(value.as_ref()),
             flag: flag.clone(),
         });
     }
@@ -238,8 +240,8 @@ pub fn from_view(m: &hj212::MessageView<'_>, recv_us: i64, evidence: Pos) -> Res
         for (field, value) in &m.cp.other {
             values.push(Value {
                 factor: none.clone(),
-                field: field.as_ref().to_owned(),
-                value: value.as_ref().to_owned(),
+                field: CompactString::from(field.as_ref()),
+                value: CompactString::from(value.as_ref()),
                 flag: None,
             });
         }
@@ -369,8 +371,8 @@ fn decimals_of(text: &str, d: hj212::Decimal) -> Option<i8> {
 }
 
 /// A value's text from its number and digits (the inverse of [`decimals_of`]).
-fn text_of(num: f64, decimals: i8) -> String {
-    format!("{num:.prec$}", prec = decimals.max(0) as usize)
+fn text_of(num: f64, decimals: i8) -> CompactString {
+    compact_str::format_compact!("{num:.prec$}", prec = decimals.max(0) as usize)
 }
 
 /// The rows of messages (sorted by MN, CN, `DataTime`) in layout 2's order: each station's
@@ -676,11 +678,11 @@ pub(crate) fn from_batch(
             }
             let text = match decimals.filter(|d| value.is_null(i) && !d.is_null(i)) {
                 Some(d) => text_of(num.value(i), d.value(i)),
-                None => value.value(i).to_owned(),
+                None => value.value(i).into(),
             };
             let v = Value {
                 factor: last_factor.clone().expect("set above"),
-                field: field.value(i).to_owned(),
+                field: field.value(i).into(),
                 value: text,
                 flag: last_flag.clone(),
             };
