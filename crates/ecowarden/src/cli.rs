@@ -281,6 +281,11 @@ pub enum MonitoringCommand {
         /// value; the current layout reads faster and stores numbers without their text).
         #[arg(long)]
         migrate: bool,
+        /// Then archive the accepted uploads sent with the swapped MODBUS CRC that earlier
+        /// versions kept as evidence but skipped (before 2026-12-07 the compactor framed them
+        /// with the standard CRC only); values already archived are not written again.
+        #[arg(long)]
+        rescan_swapped_crc: bool,
     },
 }
 

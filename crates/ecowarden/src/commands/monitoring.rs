@@ -117,20 +117,30 @@ pub async fn monitoring_command(settings: &Settings, cmd: MonitoringCommand) -> 
                 r => r,
             }
         }
-        MonitoringCommand::Compact { migrate } => {
+        MonitoringCommand::Compact {
+            migrate,
+            rescan_swapped_crc,
+        } => {
             let db = ecowarden_core::open(settings).await?;
             let stations = registry::stations(&db).await?;
             let data_dir = settings.data_dir.clone();
-            let done = tokio::task::spawn_blocking(move || {
+            let (rescan, done) = tokio::task::spawn_blocking(move || {
                 let archive = Archive::open(&data_dir)?;
                 if migrate {
                     let n = archive.migrate()?;
                     println!("migrated {n} files to archive layout {}", archive::LAYOUT);
                 }
-                archive.compact(&stations, None)
+                let rescan = rescan_swapped_crc
+                    .then(|| archive.rescan_swapped_crc(&stations))
+                    .transpose()?;
+                anyhow::Ok((rescan, archive.compact(&stations, None)?))
             })
             .await
             .context("compaction task")??;
+            if let Some(r) = rescan {
+                print!("rescan (swapped MODBUS CRC): ");
+                print_compaction(&r);
+            }
             print_compaction(&done);
             Ok(())
         }

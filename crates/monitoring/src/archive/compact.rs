@@ -93,6 +93,25 @@ pub struct Archive {
     _lock: File,
 }
 
+/// Which records a compaction archives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Every accepted record after the checkpoint.
+    Forward,
+    /// Accepted records with the swapped MODBUS CRC before it ([`Archive::rescan_swapped_crc`]).
+    SwappedCrc,
+}
+
+impl Pass {
+    /// The CRC variant the pass keeps, if it keeps one only.
+    fn only(self) -> Option<CrcVariant> {
+        match self {
+            Pass::Forward => None,
+            Pass::SwappedCrc => Some(CrcVariant::ModbusSwapped),
+        }
+    }
+}
+
 /// (date, region) of a partition.
 type PartKey = (chrono::NaiveDate, String);
 /// (date, region) → messages.
@@ -189,10 +208,42 @@ impl Archive {
 
     /// Archives everything in the evidence log up to `until` (all of it when `None`).
     pub fn compact(&self, stations: &Stations, until: Option<Pos>) -> anyhow::Result<Compaction> {
+        let checkpoint = self.checkpoint()?;
+        let from = Pos(checkpoint.pos);
+        self.archive_log(stations, checkpoint, from, until, Pass::Forward)
+    }
+
+    /// Archives the accepted frames sent with the swapped MODBUS CRC that the log holds before
+    /// the checkpoint and the archive does not. Compactors before 2026-12-07 framed accepted
+    /// records with the standard CRC only, so such a logger's uploads were kept as evidence
+    /// but never archived. Each value is checked against its partition's files, so a rerun,
+    /// or a run after a crash, adds only what is still missing; the files it writes are named
+    /// `rescan-<ms>-<position>.parquet`, which no later run overwrites.
+    pub fn rescan_swapped_crc(&self, stations: &Stations) -> anyhow::Result<Compaction> {
+        let checkpoint = self.checkpoint()?;
+        let until = Pos(checkpoint.pos);
+        self.archive_log(
+            stations,
+            checkpoint,
+            Pos::default(),
+            Some(until),
+            Pass::SwappedCrc,
+        )
+    }
+
+    /// Archives the records of `[from, until)` chunk by chunk, as `pass` says.
+    fn archive_log(
+        &self,
+        stations: &Stations,
+        mut checkpoint: Checkpoint,
+        from: Pos,
+        until: Option<Pos>,
+        pass: Pass,
+    ) -> anyhow::Result<Compaction> {
         let started = Instant::now();
         let mut total = Compaction::default();
-        let mut checkpoint = self.checkpoint()?;
-        let reader = Reader::open(&self.evidence, Pos(checkpoint.pos), until)?;
+        let reader = Reader::open(&self.evidence, from, until)?;
+        let stamp = chrono::Utc::now().timestamp_millis();
         // One thread reads the log ahead while the chunk before is archived.
         std::thread::scope(|s| -> anyhow::Result<()> {
             let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<_>>>(1);
@@ -212,18 +263,25 @@ impl Archive {
                 let Some(end) = chunk.last().map(|(pos, r)| r.end(*pos)) else {
                     break;
                 };
-                let start = Pos(checkpoint.pos);
-                let (messages, mut done) = decode_parallel(&chunk);
+                let (messages, mut done) = decode_parallel(&chunk, pass.only());
+                let name = match pass {
+                    Pass::Forward => format!("part-{:016x}.parquet", checkpoint.pos),
+                    Pass::SwappedCrc => format!("rescan-{stamp}-{:016x}.parquet", chunk[0].0.0),
+                };
                 drop(chunk);
-                let partitions = self.dedupe(messages, stations, &mut checkpoint, &mut done)?;
-                let name = format!("part-{:016x}.parquet", start.0);
+                let check_all = pass == Pass::SwappedCrc;
+                let partitions =
+                    self.dedupe(messages, stations, &mut checkpoint, &mut done, check_all)?;
                 for w in self.write_parallel(partitions, &name)? {
                     done.bytes += w.bytes;
                     done.rows += w.rows;
                     done.measurements += w.measurements;
                     done.files += 1;
                 }
-                checkpoint.pos = end.0;
+                // A rescan moves no position; the latest times it may have raised are kept.
+                if pass == Pass::Forward {
+                    checkpoint.pos = end.0;
+                }
                 self.write_checkpoint(&checkpoint)?;
                 total.add(done);
             }
@@ -233,13 +291,15 @@ impl Archive {
         Ok(total)
     }
 
-    /// Drops values already archived and groups the rest by partition.
+    /// Drops values already archived and groups the rest by partition. A message newer than
+    /// the latest archived of its MN and CN is taken as new unless `check_all`.
     fn dedupe(
         &self,
         messages: Vec<Message>,
         stations: &Stations,
         checkpoint: &mut Checkpoint,
         done: &mut Compaction,
+        check_all: bool,
     ) -> anyhow::Result<Partitions> {
         let mut partitions: Partitions = BTreeMap::new();
         // (mn, cn, data time) → where the message of that key sits in `partitions`.
@@ -283,7 +343,7 @@ impl Archive {
             latest_key.push('\t');
             latest_key.push_str(&m.cn);
             let latest = checkpoint.latest.get(&latest_key).copied();
-            if latest.is_some_and(|l| m.data_time_ms <= l) {
+            if check_all || latest.is_some_and(|l| m.data_time_ms <= l) {
                 let akey = (part.clone(), m.mn.clone(), m.cn.clone());
                 if !archived.contains_key(&akey) {
                     let dir = partition_dir(&self.dir, part.0, &part.1);
@@ -361,12 +421,15 @@ fn workers() -> usize {
 
 /// [`decode`] of a chunk split among the cores. A split message whose parts fall in two
 /// slices comes out as two partial messages, which the dedupe step merges.
-fn decode_parallel(records: &[(Pos, evidence::Record)]) -> (Vec<Message>, Compaction) {
+fn decode_parallel(
+    records: &[(Pos, evidence::Record)],
+    only: Option<CrcVariant>,
+) -> (Vec<Message>, Compaction) {
     let per = records.len().div_ceil(workers()).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = records
             .chunks(per)
-            .map(|slice| s.spawn(move || decode(slice)))
+            .map(|slice| s.spawn(move || decode_only(slice, only)))
             .collect();
         let mut out = Vec::with_capacity(records.len());
         let mut done = Compaction::default();
@@ -433,6 +496,14 @@ fn archived_keys(dir: &Path, mn: &str, cn: &str) -> anyhow::Result<ValueKeys> {
 /// complete by the end of the run is archived with what arrived (its other parts, coming
 /// later, add their values then).
 pub fn decode(records: &[(Pos, evidence::Record)]) -> (Vec<Message>, Compaction) {
+    decode_only(records, None)
+}
+
+/// [`decode`] of the accepted frames with CRC variant `only` (all of them when `None`).
+fn decode_only(
+    records: &[(Pos, evidence::Record)],
+    only: Option<CrcVariant>,
+) -> (Vec<Message>, Compaction) {
     let mut done = Compaction::default();
     let mut out = Vec::new();
     let mut groups = Reassembler::new(Limits {
@@ -464,6 +535,9 @@ pub fn decode(records: &[(Pos, evidence::Record)]) -> (Vec<Message>, Compaction)
         let Some(Ok(frame)) = Frames::new(&record.raw, accepted).next() else {
             continue;
         };
+        if only.is_some_and(|v| v != frame.crc_variant) {
+            continue;
+        }
         // A view of the frame: a whole message's values are copied once, into the archive's.
         let Ok(m) = hj212::MessageView::parse(&frame, &Options::lenient()) else {
             continue;
@@ -506,36 +580,133 @@ mod tests {
 
     use super::*;
 
-    /// An accepted upload of a logger registered for the swapped MODBUS CRC is archived like
-    /// any other.
-    #[test]
-    fn an_accepted_frame_with_the_swapped_modbus_crc_is_archived() {
+    /// An hourly upload of `mn` at `t` with one value, framed with the standard CRC and with
+    /// the swapped MODBUS CRC.
+    fn frames(mn: &str, t: &str, avg: &str) -> (Vec<u8>, Vec<u8>) {
         let station = Station {
             version: hj212::Version::V2017,
             st: "31".into(),
             pw: "123456".into(),
-            mn: "MODBUSMN0001".into(),
+            mn: mn.into(),
         };
-        let factors = vec![hj212::Factor::new("a21026").with("Avg", "12.5")];
-        let t = "20240301100000";
+        let factors = vec![hj212::Factor::new("a21026").with("Avg", avg)];
         let standard = upload(&station, Upload::Hourly, t, t, factors, false).to_frame();
         // `##` + 4 digits of length, the data, 4 hex digits of CRC, CR LF.
         let data = &standard[6..standard.len() - 6];
         let crc = format!("{:04X}", CrcVariant::ModbusSwapped.compute(data));
         let swapped = [&standard[..standard.len() - 6], crc.as_bytes(), b"\r\n"].concat();
         assert_ne!(swapped, standard);
-        let record = |raw: Vec<u8>| evidence::Record {
+        (standard, swapped)
+    }
+
+    fn accepted(raw: Vec<u8>) -> evidence::Record {
+        evidence::Record {
             recv_us: 1,
             conn: 1,
             peer: "file:test".into(),
             verdict: Verdict::Accepted,
             stream_len: raw.len() as u32,
             raw,
-        };
-        let (messages, done) = decode(&[(Pos(0), record(swapped)), (Pos(1), record(standard))]);
+        }
+    }
+
+    /// An accepted upload of a logger registered for the swapped MODBUS CRC is archived like
+    /// any other.
+    #[test]
+    fn an_accepted_frame_with_the_swapped_modbus_crc_is_archived() {
+        let (standard, swapped) = frames("MODBUSMN0001", "20240301100000", "12.5");
+        let (messages, done) = decode(&[(Pos(0), accepted(swapped)), (Pos(1), accepted(standard))]);
         assert_eq!(done.records, 2);
         assert_eq!(messages.len(), 2, "{done:?}");
         assert_eq!(messages[0].mn, "MODBUSMN0001");
         assert_eq!(messages[0].values[0].value, "12.5");
+    }
+
+    /// The values of every archived message, as (MN, data time, value).
+    fn archived(archive: &Path) -> BTreeSet<(String, i64, String)> {
+        let mut out = BTreeSet::new();
+        for (_, _, path) in super::super::files(archive, None, None).unwrap() {
+            for m in super::super::read::read_file(&path, &Default::default()).unwrap() {
+                for v in &m.values {
+                    out.insert((m.mn.clone(), m.data_time_ms, v.value.to_string()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Uploads with the swapped MODBUS CRC that an older compactor read past without
+    /// archiving are archived by a rescan, once: a rerun after a crash adds nothing, the
+    /// standard frames are not read again, and the checkpoint's position stays.
+    #[tokio::test]
+    async fn a_rescan_archives_the_swapped_crc_uploads_an_older_compactor_skipped() {
+        let data = super::super::tests::tmp("rescan");
+        let (log, _) = evidence::EvidenceLog::open(&evidence::dir_in(&data)).unwrap();
+        let (standard, _) = frames("STANDARDMN01", "20240301100000", "1.5");
+        let (_, swapped) = frames("MODBUSMN0001", "20240301100000", "2.5");
+        let (_, later) = frames("MODBUSMN0001", "20240302100000", "3.5");
+        for raw in [standard, swapped, later] {
+            log.append(accepted(raw)).await.unwrap();
+        }
+        log.close().await.unwrap();
+        let stations = Stations::new();
+        let archive = Archive::open(&data).unwrap();
+        let dir = super::super::dir_in(&data);
+        // As an older compactor left it: the standard upload archived, the checkpoint past
+        // all three records.
+        let first = archive.compact(&stations, None).unwrap();
+        assert_eq!(first.messages, 3);
+        let mut end = archive.checkpoint().unwrap();
+        for (_, _, path) in super::super::files(&dir, None, None).unwrap() {
+            fs::remove_file(path).unwrap();
+        }
+        end.latest.retain(|k, _| k.starts_with("STANDARDMN01"));
+        archive.write_checkpoint(&end).unwrap();
+        let rows = |mn: &str, t: i64, v: &str| (mn.to_owned(), t, v.to_owned());
+        // 2024-03-01 10:00 and 2024-03-02 10:00, Beijing time.
+        let (t1, t2) = (1_709_258_400_000, 1_709_344_800_000);
+        let old = {
+            let records = Reader::open(&evidence::dir_in(&data), Pos(0), None)
+                .unwrap()
+                .collect::<io::Result<Vec<_>>>()
+                .unwrap();
+            let (m, _) = decode(&records[..1]);
+            let mut refs: Vec<&Message> = m.iter().collect();
+            sort_messages(&mut refs);
+            let part = partition_dir(&dir, m[0].date(), UNKNOWN_REGION);
+            fs::create_dir_all(&part).unwrap();
+            write_file(&part.join("part-0000000000000000.parquet"), &refs).unwrap();
+            m
+        };
+        assert_eq!(old[0].mn, "STANDARDMN01");
+        assert_eq!(
+            archived(&dir),
+            BTreeSet::from([rows("STANDARDMN01", t1, "1.5")])
+        );
+
+        let rescan = archive.rescan_swapped_crc(&stations).unwrap();
+        assert_eq!(rescan.records, 3);
+        assert_eq!((rescan.messages, rescan.rows), (2, 2), "{rescan:?}");
+        assert_eq!(
+            archived(&dir),
+            BTreeSet::from([
+                rows("STANDARDMN01", t1, "1.5"),
+                rows("MODBUSMN0001", t1, "2.5"),
+                rows("MODBUSMN0001", t2, "3.5"),
+            ])
+        );
+        assert_eq!(archive.checkpoint().unwrap().pos, end.pos);
+
+        // As a crash after the files and before the checkpoint leaves it: the files are
+        // there, the latest times are not; a rerun still writes nothing twice.
+        archive.write_checkpoint(&end).unwrap();
+        let again = archive.rescan_swapped_crc(&stations).unwrap();
+        assert_eq!(
+            (again.messages, again.duplicate_messages),
+            (0, 2),
+            "{again:?}"
+        );
+        assert_eq!(archived(&dir).len(), 3);
+        let _ = fs::remove_dir_all(&data);
     }
 }
