@@ -14,11 +14,14 @@
 //! swings with what the others take, the CPU time much less.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Instant;
+
+use measure::{cpu_seconds, dir_size};
 
 use ecowarden_monitoring::screening::{self, Registered};
 use screen::generator::{self, FleetSpec};
+
+mod measure;
 
 /// 2026-11-01 00:00 Beijing time.
 const START: i64 = 1_793_462_400;
@@ -136,37 +139,4 @@ fn run(title: &str, spec: &FleetSpec) {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// User + system CPU seconds of this process's threads so far (`/proc/self/stat`, in clock
-/// ticks of 10 ms).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // The fields after the command name, which is in parentheses: utime and stime are the
-    // 12th and 13th of them.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let ticks: f64 = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|f| f.parse::<f64>().ok())
-        .sum();
-    ticks / 100.0
-}
-
-fn dir_size(p: &Path) -> u64 {
-    std::fs::read_dir(p)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .map(|e| {
-                    let m = e.metadata().unwrap();
-                    if m.is_dir() {
-                        dir_size(&e.path())
-                    } else {
-                        m.len()
-                    }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
 }

@@ -570,6 +570,114 @@ pub fn screen_loaded(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Run {
     let started = Instant::now();
+    let (outlets, points) = outlet_findings(loaded, config, progress);
+    Run {
+        leads: screen::leads::rank(outlets, dismissed, config),
+        points,
+        series: loaded.series.len(),
+        read: loaded.elapsed,
+        screened: started.elapsed(),
+    }
+}
+
+/// Days screened at once at most. A longer period is screened in windows of this many days,
+/// so a run holds one window's values whatever the period: a province-year at once would be
+/// 3 × 10⁹ values (about 72 GB as loaded), a window of the province about 9 GB.
+pub const WINDOW_DAYS: u32 = 31;
+/// Days each window after the first also screens before its own start: an episode that
+/// crosses a window's start is seen whole by the later window when it is this long or
+/// shorter (the detectors' longest runs are 72 hours), and its findings in both windows
+/// overlap, so [`screen::leads::rank`] merges them into one.
+pub const WINDOW_OVERLAP_DAYS: u32 = 7;
+
+/// The windows `(from, to)` (dates, inclusive) that screen `[from, to]`: one when the period
+/// is [`WINDOW_DAYS`] or shorter; otherwise consecutive windows of that many days, each after
+/// the first reaching back [`WINDOW_OVERLAP_DAYS`] before its start.
+pub fn windows(from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> {
+    let days = |n: u32| chrono::Days::new(u64::from(n));
+    let mut out = Vec::new();
+    let mut start = from;
+    while start <= to {
+        let end = (start + days(WINDOW_DAYS - 1)).min(to);
+        let reach = if start == from {
+            start
+        } else {
+            (start - days(WINDOW_OVERLAP_DAYS)).max(from)
+        };
+        out.push((reach, end));
+        start = end + days(1);
+    }
+    out
+}
+
+/// Screens `[from, to]` with `history_days` of history before each window ([`windows`]):
+/// the same as [`load`] and [`screen_loaded`] over the whole period when it fits in one
+/// window. `progress` gets (series done, series in all) of the window being screened and its
+/// number and the windows in all.
+#[allow(clippy::too_many_arguments)]
+pub fn screen_period(
+    data_dir: &Path,
+    reg: &HashMap<String, Registered>,
+    from: NaiveDate,
+    to: NaiveDate,
+    history_days: u32,
+    dismissed: &[Dismissal],
+    config: &screen::Config,
+    progress: &(dyn Fn(Window) + Sync),
+) -> anyhow::Result<Run> {
+    let windows = windows(from, to);
+    let mut outlets = Vec::new();
+    let (mut points, mut series) = (0, 0);
+    let (mut read, mut screened) = (Duration::ZERO, Duration::ZERO);
+    for (i, &(w_from, w_to)) in windows.iter().enumerate() {
+        let loaded = load(data_dir, reg, w_from, w_to, history_days)?;
+        read += loaded.elapsed;
+        let started = Instant::now();
+        let total = loaded.series.len();
+        let with_data: HashSet<&str> = loaded.series.iter().map(|(_, p)| p.mn.as_str()).collect();
+        let window = Window {
+            index: i,
+            windows: windows.len(),
+            done: 0,
+            total,
+            outlets: with_data.len(),
+        };
+        progress(window);
+        let (found, n) =
+            outlet_findings(&loaded, config, &|done| progress(Window { done, ..window }));
+        outlets.extend(found);
+        points += n;
+        series = series.max(total);
+        screened += started.elapsed();
+    }
+    Ok(Run {
+        leads: screen::leads::rank(outlets, dismissed, config),
+        points,
+        series,
+        read,
+        screened,
+    })
+}
+
+/// Where a [`screen_period`] run is.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    /// The window being screened (from 0), of `windows`.
+    pub index: usize,
+    pub windows: usize,
+    /// Its series screened, of `total`, and the outlets they are of.
+    pub done: usize,
+    pub total: usize,
+    pub outlets: usize,
+}
+
+/// The findings of loaded series per outlet and interval (screened on every core), and the
+/// values screened.
+fn outlet_findings(
+    loaded: &Loaded,
+    config: &screen::Config,
+    progress: &(dyn Fn(usize) + Sync),
+) -> (Vec<OutletFindings>, usize) {
     let inputs: Vec<Input> = loaded
         .series
         .iter()
@@ -580,23 +688,20 @@ pub fn screen_loaded(
         .collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let report = screen::screen(&inputs, config, threads, progress);
-    let outlets = inputs.iter().zip(report.results).filter_map(|(i, r)| {
-        let findings = r.ok()?;
-        Some(OutletFindings {
-            mn: i.series.mn.clone(),
-            outlet: i.series.outlet.clone(),
-            industry: i.series.industry.clone(),
-            findings,
+    let outlets = inputs
+        .iter()
+        .zip(report.results)
+        .filter_map(|(i, r)| {
+            let findings = r.ok()?;
+            Some(OutletFindings {
+                mn: i.series.mn.clone(),
+                outlet: i.series.outlet.clone(),
+                industry: i.series.industry.clone(),
+                findings,
+            })
         })
-    });
-    let leads = screen::leads::rank(outlets, dismissed, config);
-    Run {
-        leads,
-        points: report.points,
-        series: inputs.len(),
-        read: loaded.elapsed,
-        screened: started.elapsed(),
-    }
+        .collect();
+    (outlets, report.points)
 }
 
 /// One finding as a line of the jsonl contract.
@@ -727,21 +832,36 @@ pub async fn screen_and_save(
     let data_dir = data_dir.to_owned();
     let reg2 = reg.clone();
     let run = tokio::task::spawn_blocking(move || -> anyhow::Result<Run> {
-        let loaded = load(&data_dir, &reg2, from, to, history_days)?;
-        let outlets: HashSet<&str> = loaded.series.iter().map(|(_, p)| p.mn.as_str()).collect();
-        progress.outlets.store(outlets.len(), Ordering::Relaxed);
-        progress.total.store(loaded.series.len(), Ordering::Relaxed);
         let bar = if progress.bar && std::io::stderr().is_terminal() {
-            let b = indicatif::ProgressBar::new(loaded.series.len() as u64);
-            b.set_message("筛查");
-            b
+            indicatif::ProgressBar::new(0)
         } else {
             indicatif::ProgressBar::hidden()
         };
-        let run = screen_loaded(&loaded, &dismissed, &screen::Config::default(), &|n| {
-            progress.done.store(n, Ordering::Relaxed);
-            bar.set_position(n as u64)
-        });
+        // Each window's series in all, as the windows come: the figures add up over them.
+        let totals = std::sync::Mutex::new(Vec::new());
+        let run = screen_period(
+            &data_dir,
+            &reg2,
+            from,
+            to,
+            history_days,
+            &dismissed,
+            &screen::Config::default(),
+            &|w: Window| {
+                let mut totals = totals.lock().expect("not poisoned");
+                if totals.len() == w.index {
+                    totals.push(w.total);
+                    let all: usize = totals.iter().sum();
+                    progress.total.store(all, Ordering::Relaxed);
+                    progress.outlets.fetch_max(w.outlets, Ordering::Relaxed);
+                    bar.set_length(all as u64);
+                    bar.set_message(format!("筛查 {}/{}", w.index + 1, w.windows));
+                }
+                let done = totals[..w.index].iter().sum::<usize>() + w.done;
+                progress.done.store(done, Ordering::Relaxed);
+                bar.set_position(done as u64)
+            },
+        )?;
         bar.finish_and_clear();
         Ok(run)
     })
@@ -1073,6 +1193,100 @@ pub async fn seed_demo(
 mod tests {
     use super::*;
     use crate::archive::tests::{tmp, write_layout1};
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    /// A period of a month or less is one window; a year is twelve, which cover every day,
+    /// each after the first reaching a week back into the one before.
+    #[test]
+    fn a_long_period_is_cut_into_overlapping_windows() {
+        let (jan1, jan31) = (date(2025, 1, 1), date(2025, 1, 31));
+        assert_eq!(windows(jan1, jan31), vec![(jan1, jan31)]);
+        assert_eq!(windows(jan1, jan1), vec![(jan1, jan1)]);
+        let year = windows(jan1, date(2025, 12, 31));
+        assert_eq!(year.len(), 12);
+        assert_eq!(year[0], (jan1, jan31));
+        assert_eq!(year[1], (date(2025, 1, 25), date(2025, 3, 3)));
+        assert_eq!(year.last().unwrap().1, date(2025, 12, 31));
+        for pair in year.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            assert_eq!(b.0 + chrono::Days::new(7), a.1 + chrono::Days::new(1));
+        }
+    }
+
+    /// A period longer than a window finds, window by window, every injected signature that
+    /// one load of the whole period finds, with no finding doubled where windows overlap.
+    #[test]
+    fn screening_in_windows_finds_what_one_window_finds() {
+        let spec = screen::generator::FleetSpec {
+            seed: 11,
+            clean: 2,
+            per_signature: 1,
+            history_days: 7,
+            days: 40,
+            start: 1_793_462_400,
+        };
+        let config = screen::Config::default();
+        let fleet = screen::generator::fleet(&spec, &config);
+        let series: Vec<&Series> = fleet.outlets.iter().flat_map(|o| &o.series).collect();
+        let reg: HashMap<String, Registered> = fleet
+            .outlets
+            .iter()
+            .map(|o| (o.first().mn.clone(), registered_of(o.first(), "350100")))
+            .collect();
+        let dir = tmp("windows");
+        write_series(&dir, &series, &|_| "350100".into(), "generated").unwrap();
+        let from = chrono::DateTime::from_timestamp(fleet.screen_from + 8 * 3600, 0)
+            .unwrap()
+            .date_naive();
+        let to = from + chrono::Days::new(39);
+        assert_eq!(windows(from, to).len(), 2);
+        let whole = screen_loaded(
+            &load(&dir, &reg, from, to, 7).unwrap(),
+            &[],
+            &config,
+            &|_| {},
+        );
+        let windowed = screen_period(&dir, &reg, from, to, 7, &[], &config, &|_| {}).unwrap();
+        let found = |run: &Run| -> BTreeMap<(String, String), usize> {
+            let mut out = BTreeMap::new();
+            for l in &run.leads {
+                for f in &l.findings {
+                    let key = (l.mn.clone(), f.signature.id().to_owned());
+                    *out.entry(key).or_default() += 1;
+                }
+            }
+            out
+        };
+        let (w, o) = (found(&windowed), found(&whole));
+        let truths: Vec<_> = fleet.outlets.iter().flat_map(|o| &o.truth).collect();
+        assert!(truths.len() >= 14, "{}", truths.len());
+        for t in truths {
+            let key = (t.mn.clone(), t.signature.id().to_owned());
+            if o.contains_key(&key) {
+                assert!(w.contains_key(&key), "{key:?} found whole, not in windows");
+            }
+        }
+        assert!(
+            windowed.points >= whole.points,
+            "the overlap is screened twice"
+        );
+        for l in &windowed.leads {
+            for (i, a) in l.findings.iter().enumerate() {
+                for b in &l.findings[i + 1..] {
+                    assert!(
+                        !a.same_as(b.signature, b.factor.as_deref(), b.start, b.end),
+                        "{} {:?} twice",
+                        l.mn,
+                        a.signature
+                    );
+                }
+            }
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     /// Files of layout 1 and of layout 2 holding the same data load as the same series.
     #[test]
