@@ -1194,6 +1194,22 @@ mod tests {
     use super::*;
     use crate::archive::tests::{tmp, write_layout1};
 
+    /// A generated fleet's outlets, registered in 福州.
+    fn registry_of(fleet: &screen::generator::Fleet) -> HashMap<String, Registered> {
+        fleet
+            .outlets
+            .iter()
+            .map(|o| (o.first().mn.clone(), registered_of(o.first(), "350100")))
+            .collect()
+    }
+
+    /// The first day a generated fleet screens, in Beijing time.
+    fn first_day(fleet: &screen::generator::Fleet) -> NaiveDate {
+        chrono::DateTime::from_timestamp(fleet.screen_from + 8 * 3600, 0)
+            .unwrap()
+            .date_naive()
+    }
+
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
     }
@@ -1231,16 +1247,10 @@ mod tests {
         let config = screen::Config::default();
         let fleet = screen::generator::fleet(&spec, &config);
         let series: Vec<&Series> = fleet.outlets.iter().flat_map(|o| &o.series).collect();
-        let reg: HashMap<String, Registered> = fleet
-            .outlets
-            .iter()
-            .map(|o| (o.first().mn.clone(), registered_of(o.first(), "350100")))
-            .collect();
+        let reg = registry_of(&fleet);
         let dir = tmp("windows");
         write_series(&dir, &series, &|_| "350100".into(), "generated").unwrap();
-        let from = chrono::DateTime::from_timestamp(fleet.screen_from + 8 * 3600, 0)
-            .unwrap()
-            .date_naive();
+        let from = first_day(&fleet);
         let to = from + chrono::Days::new(39);
         assert_eq!(windows(from, to).len(), 2);
         let whole = screen_loaded(
@@ -1301,11 +1311,7 @@ mod tests {
         };
         let fleet = screen::generator::fleet(&spec, &screen::Config::default());
         let series: Vec<&Series> = fleet.outlets.iter().flat_map(|o| &o.series).collect();
-        let reg: HashMap<String, Registered> = fleet
-            .outlets
-            .iter()
-            .map(|o| (o.first().mn.clone(), registered_of(o.first(), "350100")))
-            .collect();
+        let reg = registry_of(&fleet);
         let (current, old) = (tmp("load-2"), tmp("load-1"));
         write_series(&current, &series, &|_| "350100".into(), "generated").unwrap();
         let mut days: BTreeMap<NaiveDate, Vec<Message>> = BTreeMap::new();
@@ -1319,9 +1325,7 @@ mod tests {
             archive::sort_messages(&mut refs);
             write_layout1(&p.join("generated.parquet"), &refs);
         }
-        let from = chrono::DateTime::from_timestamp(fleet.screen_from + 8 * 3600, 0)
-            .unwrap()
-            .date_naive();
+        let from = first_day(&fleet);
         let a = load(&current, &reg, from, from, 1).unwrap();
         let b = load(&old, &reg, from, from, 1).unwrap();
         assert_eq!(a.series.len(), series.len());
