@@ -959,7 +959,7 @@ impl ArchiveTally {
 }
 
 /// Days of the archive the comparison holds in memory at once.
-const CHUNK_DAYS: u64 = 31;
+const CHUNK_DAYS: u32 = 31;
 
 /// Seconds of a daily upload's interval.
 const DAY_S: i64 = 86_400;
@@ -1164,11 +1164,10 @@ pub async fn comparison(
         .collect();
     let (from, to, dir) = (subject.from, subject.to, data_dir.to_owned());
     let (frames, days) = tokio::task::spawn_blocking(move || {
+        let source = screening::Source::open(&dir)?;
         // A month at a time: a province-year of series at once would take gigabytes.
-        let mut start = from;
-        while start <= to {
-            let end = (start + chrono::Days::new(CHUNK_DAYS - 1)).min(to);
-            let (series, _) = screening::read_series(&dir, &reg, start, end, COMPARED)?;
+        for (start, end) in screening::day_runs(from, to, CHUNK_DAYS) {
+            let (series, _) = screening::read_series(&source, &reg, start, end, COMPARED)?;
             for s in &series {
                 let factors = s
                     .channels
@@ -1176,7 +1175,6 @@ pub async fn comparison(
                     .map(|c| (c.factor.as_str(), &c.values.values()[..]));
                 tally.see(&s.mn, s.interval, &s.time.values()[..], factors);
             }
-            start = end + chrono::Days::new(1);
         }
         anyhow::Ok(tally.finish())
     })

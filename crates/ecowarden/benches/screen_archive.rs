@@ -112,7 +112,8 @@ fn run(title: &str, spec: &FleetSpec) {
     for round in 1..=3 {
         let t = Instant::now();
         let cpu0 = cpu_seconds();
-        let loaded = screening::load(&dir, &reg, from, to, spec.history_days).unwrap();
+        let source = screening::Source::open(&dir).unwrap();
+        let loaded = screening::load(&source, &reg, from, to, spec.history_days).unwrap();
         let cpu1 = cpu_seconds();
         let run = screening::screen_loaded(&loaded, &[], &config, &|_| {});
         let cpu2 = cpu_seconds();

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -477,10 +477,30 @@ pub struct Loaded {
     pub elapsed: Duration,
 }
 
+/// What the series are read from: the archive's files, and the evidence log's tail (what the
+/// compactor has not reached yet) decoded once when opened, so a run that reads many windows
+/// or months does not read and decode the tail again for each.
+pub struct Source {
+    data_dir: PathBuf,
+    tail: Vec<Message>,
+}
+
+impl Source {
+    pub fn open(data_dir: &Path) -> anyhow::Result<Source> {
+        let pos = compact::Archive::position(data_dir)?;
+        let records = evidence::Reader::open(&evidence::dir_in(data_dir), pos, None)?
+            .collect::<std::io::Result<Vec<_>>>()?;
+        Ok(Source {
+            data_dir: data_dir.to_owned(),
+            tail: compact::decode(&records).0,
+        })
+    }
+}
+
 /// Reads the series of registered outlets for `[from, to]` (dates, inclusive) with
 /// `history_days` of history before, from the archive's files (in parallel) and the tail.
 pub fn load(
-    data_dir: &Path,
+    source: &Source,
     reg: &HashMap<String, Registered>,
     from: NaiveDate,
     to: NaiveDate,
@@ -489,7 +509,7 @@ pub fn load(
     let started = Instant::now();
     let history_from = from - chrono::Days::new(u64::from(history_days));
     let period_ms = day_start_ms(from);
-    let (all, values_read) = read_series(data_dir, reg, history_from, to, SCREENED)?;
+    let (all, values_read) = read_series(source, reg, history_from, to, SCREENED)?;
     let series = all
         .into_iter()
         .map(|s| s.split_at_time(period_ms.div_euclid(1000)))
@@ -507,7 +527,7 @@ pub fn load(
 /// tail, sorted by MN and interval; and the values read. Screening reads 2051 and 2061
 /// ([`SCREENED`]); the inspection comparison adds the daily averages (2031).
 pub fn read_series(
-    data_dir: &Path,
+    source: &Source,
     reg: &HashMap<String, Registered>,
     from: NaiveDate,
     to: NaiveDate,
@@ -515,7 +535,7 @@ pub fn read_series(
 ) -> anyhow::Result<(Vec<Series>, usize)> {
     let (from_ms, to_ms) = (day_start_ms(from), day_start_ms(to + chrono::Days::new(1)));
     let mns: HashSet<&str> = reg.keys().map(String::as_str).collect();
-    let files = archive::files(&archive::dir_in(data_dir), Some(from), Some(to))?;
+    let files = archive::files(&archive::dir_in(&source.data_dir), Some(from), Some(to))?;
     let parts: Vec<anyhow::Result<Groups>> = par_chunks(&files, |part| {
         let mut acc = Groups::new();
         for (_, _, path) in part {
@@ -529,14 +549,9 @@ pub fn read_series(
     for p in parts {
         absorb_all(&mut groups, p?);
     }
-    // The tail: what the compactor has not reached yet.
-    let pos = compact::Archive::position(data_dir)?;
-    let records = evidence::Reader::open(&evidence::dir_in(data_dir), pos, None)?
-        .collect::<std::io::Result<Vec<_>>>()?;
-    let (tail, _) = compact::decode(&records);
     absorb_all(
         &mut groups,
-        group_messages(&tail, &mns, from_ms, to_ms, cns),
+        group_messages(&source.tail, &mns, from_ms, to_ms, cns),
     );
 
     let mut keys: Vec<(String, i64)> = groups.keys().cloned().collect();
@@ -582,7 +597,8 @@ pub fn screen_loaded(
 
 /// Days screened at once at most. A longer period is screened in windows of this many days,
 /// so a run holds one window's values whatever the period: a province-year at once would be
-/// 3 × 10⁹ values (about 72 GB as loaded), a window of the province about 9 GB.
+/// 3 × 10⁹ values (about 72 GB as loaded, at 24 bytes a value); the Fujian-year bench ran at
+/// 6 GB in a window.
 pub const WINDOW_DAYS: u32 = 31;
 /// Days each window after the first also screens before its own start: an episode that
 /// crosses a window's start is seen whole by the later window when it is this long or
@@ -594,18 +610,22 @@ pub const WINDOW_OVERLAP_DAYS: u32 = 7;
 /// is [`WINDOW_DAYS`] or shorter; otherwise consecutive windows of that many days, each after
 /// the first reaching back [`WINDOW_OVERLAP_DAYS`] before its start.
 pub fn windows(from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> {
-    let days = |n: u32| chrono::Days::new(u64::from(n));
+    let overlap = chrono::Days::new(u64::from(WINDOW_OVERLAP_DAYS));
+    day_runs(from, to, WINDOW_DAYS)
+        .into_iter()
+        .map(|(start, end)| ((start - overlap).max(from), end))
+        .collect()
+}
+
+/// `[from, to]` (dates, inclusive) cut into consecutive runs of at most `days` days: what a
+/// long read takes a run at a time to hold one run's values only.
+pub fn day_runs(from: NaiveDate, to: NaiveDate, days: u32) -> Vec<(NaiveDate, NaiveDate)> {
     let mut out = Vec::new();
     let mut start = from;
     while start <= to {
-        let end = (start + days(WINDOW_DAYS - 1)).min(to);
-        let reach = if start == from {
-            start
-        } else {
-            (start - days(WINDOW_OVERLAP_DAYS)).max(from)
-        };
-        out.push((reach, end));
-        start = end + days(1);
+        let end = (start + chrono::Days::new(u64::from(days) - 1)).min(to);
+        out.push((start, end));
+        start = end + chrono::Days::new(1);
     }
     out
 }
@@ -626,11 +646,12 @@ pub fn screen_period(
     progress: &(dyn Fn(Window) + Sync),
 ) -> anyhow::Result<Run> {
     let windows = windows(from, to);
+    let source = Source::open(data_dir)?;
     let mut outlets = Vec::new();
     let (mut points, mut series) = (0, 0);
     let (mut read, mut screened) = (Duration::ZERO, Duration::ZERO);
     for (i, &(w_from, w_to)) in windows.iter().enumerate() {
-        let loaded = load(data_dir, reg, w_from, w_to, history_days)?;
+        let loaded = load(&source, reg, w_from, w_to, history_days)?;
         read += loaded.elapsed;
         let started = Instant::now();
         let total = loaded.series.len();
@@ -1254,7 +1275,7 @@ mod tests {
         let to = from + chrono::Days::new(39);
         assert_eq!(windows(from, to).len(), 2);
         let whole = screen_loaded(
-            &load(&dir, &reg, from, to, 7).unwrap(),
+            &load(&Source::open(&dir).unwrap(), &reg, from, to, 7).unwrap(),
             &[],
             &config,
             &|_| {},
@@ -1326,8 +1347,8 @@ mod tests {
             write_layout1(&p.join("generated.parquet"), &refs);
         }
         let from = first_day(&fleet);
-        let a = load(&current, &reg, from, from, 1).unwrap();
-        let b = load(&old, &reg, from, from, 1).unwrap();
+        let a = load(&Source::open(&current).unwrap(), &reg, from, from, 1).unwrap();
+        let b = load(&Source::open(&old).unwrap(), &reg, from, from, 1).unwrap();
         assert_eq!(a.series.len(), series.len());
         assert!(a.values_read > 10_000, "{}", a.values_read);
         assert_eq!(a.values_read, b.values_read);
