@@ -187,17 +187,70 @@ fn interval_of(cns: Commands, cn: &str) -> Option<i64> {
     cns.iter().find(|c| c.0 == cn).map(|c| c.1)
 }
 
-/// (time s, value, flag letter) of one factor.
-type Rows = Vec<(i64, f64, u8)>;
+/// One factor's rows from one file (or the log's tail), columnar: times (s), values and flag
+/// letters.
+#[derive(Debug, Default)]
+struct Rows {
+    time: Vec<i64>,
+    value: Vec<f64>,
+    flag: Vec<u8>,
+}
 
-/// The rows of one MN and interval, by factor (a handful: a linear search is fastest).
+impl Rows {
+    fn with_capacity(n: usize) -> Rows {
+        Rows {
+            time: Vec::with_capacity(n),
+            value: Vec::with_capacity(n),
+            flag: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, t: i64, v: f64, f: u8) {
+        self.time.push(t);
+        self.value.push(v);
+        self.flag.push(f);
+    }
+
+    /// The pieces one after the other, allocated once: each file's rows are kept as they
+    /// were read and joined here, because growing one vector file by file copied every
+    /// value several times and was most of a long read's time.
+    fn concat(pieces: Vec<Rows>) -> Rows {
+        let n = pieces.iter().map(|p| p.time.len()).sum();
+        let mut out = Rows::with_capacity(n);
+        for p in pieces {
+            out.time.extend_from_slice(&p.time);
+            out.value.extend_from_slice(&p.value);
+            out.flag.extend_from_slice(&p.flag);
+        }
+        out
+    }
+
+    /// Sorted by time, the first row of a time kept (the archive's, read before the tail's).
+    /// Rows read file by file in date order are sorted already: that is checked, not redone.
+    fn sorted(self) -> Rows {
+        if self.time.windows(2).all(|w| w[0] < w[1]) {
+            return self;
+        }
+        let mut order: Vec<usize> = (0..self.time.len()).collect();
+        order.sort_by_key(|&i| self.time[i]);
+        order.dedup_by_key(|i| self.time[*i]);
+        Rows {
+            time: order.iter().map(|&i| self.time[i]).collect(),
+            value: order.iter().map(|&i| self.value[i]).collect(),
+            flag: order.iter().map(|&i| self.flag[i]).collect(),
+        }
+    }
+}
+
+/// The rows of one MN and interval, by factor (a handful: a linear search is fastest), each
+/// factor's rows as read, a piece per file.
 #[derive(Debug, Default)]
 struct Group {
-    factors: Vec<(String, Rows)>,
+    factors: Vec<(String, Vec<Rows>)>,
 }
 
 impl Group {
-    fn rows(&mut self, factor: &str) -> &mut Rows {
+    fn pieces(&mut self, factor: &str) -> &mut Vec<Rows> {
         match self.factors.iter().position(|(f, _)| f == factor) {
             Some(i) => &mut self.factors[i].1,
             None => {
@@ -207,9 +260,28 @@ impl Group {
         }
     }
 
+    /// A new piece of `factor`'s rows, for `n` rows (a file's run).
+    fn piece(&mut self, factor: &str, n: usize) -> &mut Rows {
+        let pieces = self.pieces(factor);
+        pieces.push(Rows::with_capacity(n));
+        pieces.last_mut().expect("just pushed")
+    }
+
+    /// `factor`'s last piece, to add rows one at a time (messages of the log's tail).
+    fn last_piece(&mut self, factor: &str) -> &mut Rows {
+        let pieces = self.pieces(factor);
+        if pieces.is_empty() {
+            pieces.push(Rows::default());
+        }
+        pieces.last_mut().expect("not empty")
+    }
+
     fn absorb(&mut self, other: Group) {
-        for (f, rows) in other.factors {
-            self.rows(&f).extend(rows);
+        for (f, pieces) in other.factors {
+            match self.factors.iter().position(|(g, _)| *g == f) {
+                Some(i) => self.factors[i].1.extend(pieces),
+                None => self.factors.push((f, pieces)),
+            }
         }
     }
 }
@@ -352,7 +424,11 @@ fn read_file(
                 }
                 cur = Some(((name.to_owned(), interval), Group::default()));
             }
-            let rows = cur.as_mut().expect("set above").1.rows(factors[f as usize]);
+            let rows = cur
+                .as_mut()
+                .expect("set above")
+                .1
+                .piece(factors[f as usize], run.len());
             for k in run {
                 let t = times[k];
                 if t < from_ms || t >= to_ms {
@@ -368,7 +444,7 @@ fn read_file(
                 } else {
                     letters[flk.value(k) as usize]
                 };
-                rows.push((t.div_euclid(1000), v, fl));
+                rows.push(t.div_euclid(1000), v, fl);
             }
         }
     }
@@ -398,8 +474,8 @@ fn group_messages(
         for v in m.values.iter().filter(|v| v.field == "Avg") {
             let x = hj212::Decimal::parse(&v.value).map_or(f64::NAN, hj212::Decimal::to_f64);
             let fl = v.flag.as_deref().map_or(b'N', flag_letter);
-            g.rows(&v.factor)
-                .push((m.data_time_ms.div_euclid(1000), x, fl));
+            g.last_piece(&v.factor)
+                .push(m.data_time_ms.div_euclid(1000), x, fl);
         }
     }
     groups
@@ -407,30 +483,43 @@ fn group_messages(
 
 /// One outlet's series at one interval from its rows: a time column of every time any
 /// factor has, each factor's values (NaN where it has none) and flags on it. Where the
-/// archive and the log's tail both hold a value, the archived one (read first) stays.
+/// archive and the log's tail both hold a value, the archived one (read first) stays. When
+/// every factor has the same times (as a logger sends them), its arrays are the rows' own.
 fn build_series(mn: &str, interval: i64, group: Group, reg: &Registered) -> Option<Series> {
-    let mut times: Vec<i64> = group
+    let factors: Vec<(String, Rows)> = group
         .factors
-        .iter()
-        .flat_map(|(_, r)| r.iter().map(|x| x.0))
+        .into_iter()
+        .map(|(f, pieces)| (f, Rows::concat(pieces).sorted()))
         .collect();
-    times.sort_unstable();
-    times.dedup();
+    let shared = factors.windows(2).all(|w| w[0].1.time == w[1].1.time);
+    let times: Vec<i64> = if shared {
+        factors
+            .first()
+            .map(|(_, r)| r.time.clone())
+            .unwrap_or_default()
+    } else {
+        factors
+            .iter()
+            .fold(Vec::new(), |all, (_, r)| union_sorted(&all, &r.time))
+    };
     let n = times.len();
-    let mut channels = Vec::with_capacity(group.factors.len());
-    for (factor, mut rows) in group.factors {
-        rows.sort_by_key(|r| r.0);
-        rows.dedup_by_key(|r| r.0);
-        let mut values = vec![f64::NAN; n];
-        let mut flags = vec![b'N'; n];
-        let mut j = 0;
-        for (t, v, f) in rows {
-            while times[j] < t {
-                j += 1;
+    let mut channels = Vec::with_capacity(factors.len());
+    for (factor, rows) in factors {
+        let (values, flags) = if shared {
+            (rows.value, rows.flag)
+        } else {
+            let mut values = vec![f64::NAN; n];
+            let mut flags = vec![b'N'; n];
+            let mut j = 0;
+            for (k, t) in rows.time.iter().enumerate() {
+                while times[j] < *t {
+                    j += 1;
+                }
+                values[j] = rows.value[k];
+                flags[j] = rows.flag[k];
             }
-            values[j] = v;
-            flags[j] = f;
-        }
+            (values, flags)
+        };
         let meta = reg.factors.get(&factor).cloned().unwrap_or_default();
         channels.push(Channel {
             factor,
@@ -449,6 +538,23 @@ fn build_series(mn: &str, interval: i64, group: Group, reg: &Registered) -> Opti
         channels,
     )
     .ok()
+}
+
+/// The times of two sorted, duplicate-free lists, sorted and without duplicates: a merge,
+/// as each factor's times are sorted already (sorting them all again was a read's largest
+/// cost where a factor lacks some rows).
+fn union_sorted(a: &[i64], b: &[i64]) -> Vec<i64> {
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        out.push(x.min(y));
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// `f` over the items split into one chunk per core, on scoped threads; results in order.
@@ -560,7 +666,12 @@ pub fn read_series(
     let mut values_read = 0;
     for k in keys {
         let g = groups.remove(&k).expect("a key of the map");
-        values_read += g.factors.iter().map(|(_, r)| r.len()).sum::<usize>();
+        values_read += g
+            .factors
+            .iter()
+            .flat_map(|(_, pieces)| pieces)
+            .map(|r| r.time.len())
+            .sum::<usize>();
         series.extend(build_series(&k.0, k.1, g, &reg[&k.0]));
     }
     Ok((series, values_read))
@@ -1233,6 +1344,56 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    /// Pieces of one factor as files and the log's tail give them: joined in time order,
+    /// and where two hold the same time the first read (the archive's) stays; factors with
+    /// different times share one time column with NaN where a factor has no row.
+    #[test]
+    fn a_series_is_built_from_pieces_in_any_order_the_archive_first() {
+        let rows = |pts: &[(i64, f64)]| {
+            let mut r = Rows::default();
+            for &(t, v) in pts {
+                r.push(t, v, b'N');
+            }
+            r
+        };
+        let mut g = Group::default();
+        g.factors.push((
+            "a21026".into(),
+            vec![
+                rows(&[(7200, 2.0), (10800, 3.0)]),
+                rows(&[(0, 0.0), (3600, 1.0)]),
+                rows(&[(3600, 99.0), (14400, 4.0)]),
+            ],
+        ));
+        g.factors.push((
+            "a01012".into(),
+            vec![rows(&[(3600, 50.0)]), rows(&[(18000, 51.0)])],
+        ));
+        let reg = Registered {
+            at: OutletRef {
+                outlet_id: 1,
+                region_code: "350102".into(),
+                city_code: "350100".into(),
+                industry: "火电".into(),
+            },
+            name: "1号排口".into(),
+            industry_key: "thermal_power",
+            factors: HashMap::new(),
+        };
+        let s = build_series("MN1", 3600, g, &reg).unwrap();
+        assert_eq!(s.time.values(), &[0, 3600, 7200, 10800, 14400, 18000]);
+        let values = |f: &str| {
+            let c = s.channels.iter().find(|c| c.factor == f).unwrap();
+            c.values.iter().map(|v| v.unwrap()).collect::<Vec<_>>()
+        };
+        assert_eq!(values("a21026")[..5], [0.0, 1.0, 2.0, 3.0, 4.0]);
+        assert!(values("a21026")[5].is_nan());
+        let o2 = values("a01012");
+        assert_eq!((o2[1], o2[5]), (50.0, 51.0));
+        assert!(o2[0].is_nan() && o2[2].is_nan());
+        assert_eq!(union_sorted(&[1, 3, 5], &[2, 3, 6, 7]), [1, 2, 3, 5, 6, 7]);
     }
 
     /// A period of a month or less is one window; a year is twelve, which cover every day,

@@ -728,11 +728,13 @@ pub fn across(
     params: &CopiedSeries,
     evidence_points: usize,
 ) -> Vec<(usize, Finding)> {
-    let prints: Vec<(u32, &Fingerprint)> = outlets
-        .iter()
-        .enumerate()
-        .flat_map(|(o, (_, prints))| prints.iter().map(move |f| (o as u32, f)))
-        .collect();
+    // Sized first: grown as it fills, this vector (one entry per fingerprint of the run) was
+    // copied and faulted in again at every doubling.
+    let mut prints: Vec<(u32, &Fingerprint)> =
+        Vec::with_capacity(outlets.iter().map(|(_, p)| p.len()).sum());
+    for (o, (_, fs)) in outlets.iter().enumerate() {
+        prints.extend(fs.iter().map(|f| (o as u32, f)));
+    }
     // Sorted by hash, exact matches first (as within one outlet), as compact (key, index)
     // pairs: this sort is the one cost of S8 that grows with the whole run.
     let mut order: Vec<(u64, u32)> = repeated(prints.len(), |i| prints[i].1.key)
