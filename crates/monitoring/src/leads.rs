@@ -672,7 +672,7 @@ pub async fn save_run(
             .bind(f.end)
             .bind(to_milli(f.score))
             .bind(&f.explanation)
-            .bind(f.evidence.to_string())
+            .bind(f.evidence.as_str())
             .execute(&mut *w.tx)
             .await?;
         }

@@ -173,7 +173,7 @@ mod tests {
             end,
             score,
             explanation: String::new(),
-            evidence: serde_json::Value::Null,
+            evidence: Default::default(),
         }
     }
 

@@ -30,7 +30,7 @@ pub mod series;
 mod stats;
 
 pub use config::Config;
-pub use finding::{Finding, Signature};
+pub use finding::{Evidence, Finding, Signature};
 pub use series::{Channel, ChannelMeta, Flags, Series};
 
 use baseline::{Baseline, Peers, Profile};

@@ -297,7 +297,7 @@ impl TestApp {
             end: start + 6 * 3600,
             score: 0.8,
             explanation: "二氧化硫连续6小时恒值".into(),
-            evidence: serde_json::json!({"window": {"start": "2026-11-01T00:00:00+08:00", "step_s": 3600, "values": [5.0, 5.0], "flags": "NN"}, "baseline": {"p10": 3.0, "p90": 9.0}}),
+            evidence: serde_json::json!({"window": {"start": "2026-11-01T00:00:00+08:00", "step_s": 3600, "values": [5.0, 5.0], "flags": "NN"}, "baseline": {"p10": 3.0, "p90": 9.0}}).into(),
         };
         let lead = screen::leads::Lead {
             mn: mn.clone(),

@@ -852,7 +852,7 @@ fn across_finding(
         end,
         score: score(len as f64 / k as f64),
         explanation,
-        evidence,
+        evidence: evidence.into(),
     }
 }
 
@@ -914,7 +914,7 @@ mod tests {
                 r.expect("screens")
                     .into_iter()
                     .filter(|f| f.signature == Signature::CopiedSeries)
-                    .map(|f| serde_json::json!({"explanation": f.explanation, "relation": f.evidence["relation"], "start": f.start, "end": f.end}))
+                    .map(|f| serde_json::json!({"explanation": f.explanation, "relation": f.evidence.value()["relation"], "start": f.start, "end": f.end}))
                     .collect()
             })
             .collect()

@@ -61,7 +61,7 @@ impl Context<'_> {
             end,
             score: score(strength),
             explanation,
-            evidence,
+            evidence: evidence.into(),
         }
     }
 

@@ -182,7 +182,7 @@ fn evaluate(generator: Generator, seed: u64, verbose: bool) -> Outcome {
         .iter()
         .filter(|&&i| {
             findings[i].iter().any(|f| {
-                f.signature == Signature::CopiedSeries && !f.evidence["relation"].is_null()
+                f.signature == Signature::CopiedSeries && !f.evidence.value()["relation"].is_null()
             })
         })
         .count();
