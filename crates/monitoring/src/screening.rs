@@ -802,10 +802,6 @@ pub fn screen_period(
             w_to,
         )?;
         read_to = Some(w_to);
-        if let Some(&(next_from, _)) = windows.get(i + 1) {
-            let next_history = next_from - chrono::Days::new(u64::from(history_days));
-            carried = carry(&loaded.series, day_start_ms(next_history).div_euclid(1000));
-        }
         read += loaded.elapsed;
         let started = Instant::now();
         let total = loaded.series.len();
@@ -824,6 +820,13 @@ pub fn screen_period(
         points += n;
         series = series.max(total);
         screened += started.elapsed();
+        // Taken after the screening, whose working memory is then free.
+        if let Some(&(next_from, _)) = windows.get(i + 1) {
+            let started = Instant::now();
+            let next_history = next_from - chrono::Days::new(u64::from(history_days));
+            carried = carry(&loaded.series, day_start_ms(next_history).div_euclid(1000));
+            read += started.elapsed();
+        }
     }
     Ok(Run {
         leads: screen::leads::rank(outlets, dismissed, config),
