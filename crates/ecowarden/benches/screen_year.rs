@@ -123,6 +123,8 @@ fn main() {
         windows.len(),
         screening::WINDOW_DAYS
     );
+    // As `ecowarden screen` runs.
+    ecowarden::allocator::keep_freed_memory();
     let t = Instant::now();
     let cpu = cpu_seconds();
     let last = std::sync::Mutex::new((usize::MAX, Instant::now()));

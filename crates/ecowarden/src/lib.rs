@@ -1,6 +1,7 @@
 //! ecowarden (生态环境执法效能平台): the binary's library — the command line ([`cli`]), the
 //! commands ([`commands`], [`hj212_cli`]), the demo data ([`demo`]) and the application
-//! builder ([`app`]) that `serve`, `demo` and the API tests share.
+//! builder ([`app`]) that `serve`, `demo` and the API tests share; and the allocator's
+//! setting for batch commands ([`allocator`]).
 //!
 //! Everything else lives in the crates by concern: `ecowarden-core` (store, organisation,
 //! scopes, accounts, audit log), `ecowarden-ledger` (cases, statistics, cooperation),
@@ -8,6 +9,7 @@
 //! (pages and API), and the pure `hj212` and `screen`. This is the only crate with clap.
 //! `main.rs` only parses arguments and calls [`run`].
 
+pub mod allocator;
 pub mod app;
 pub mod cli;
 pub mod commands;
@@ -81,6 +83,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             history_days,
             output,
         } => {
+            allocator::keep_freed_memory();
             commands::monitoring::screen_command(&settings, from, to, format, history_days, output)
                 .await?
         }
