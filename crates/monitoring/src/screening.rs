@@ -214,7 +214,10 @@ impl Rows {
     /// The pieces one after the other, allocated once: each file's rows are kept as they
     /// were read and joined here, because growing one vector file by file copied every
     /// value several times and was most of a long read's time.
-    fn concat(pieces: Vec<Rows>) -> Rows {
+    fn concat(mut pieces: Vec<Rows>) -> Rows {
+        if pieces.len() == 1 {
+            return pieces.pop().expect("one piece");
+        }
         let n = pieces.iter().map(|p| p.time.len()).sum();
         let mut out = Rows::with_capacity(n);
         for p in pieces {
@@ -278,10 +281,7 @@ impl Group {
 
     fn absorb(&mut self, other: Group) {
         for (f, pieces) in other.factors {
-            match self.factors.iter().position(|(g, _)| *g == f) {
-                Some(i) => self.factors[i].1.extend(pieces),
-                None => self.factors.push((f, pieces)),
-            }
+            self.pieces(&f).extend(pieces);
         }
     }
 }
@@ -486,16 +486,17 @@ fn group_messages(
 /// archive and the log's tail both hold a value, the archived one (read first) stays. When
 /// every factor has the same times (as a logger sends them), its arrays are the rows' own.
 fn build_series(mn: &str, interval: i64, group: Group, reg: &Registered) -> Option<Series> {
-    let factors: Vec<(String, Rows)> = group
+    let mut factors: Vec<(String, Rows)> = group
         .factors
         .into_iter()
         .map(|(f, pieces)| (f, Rows::concat(pieces).sorted()))
         .collect();
     let shared = factors.windows(2).all(|w| w[0].1.time == w[1].1.time);
     let times: Vec<i64> = if shared {
+        // The shared path places nothing, so the first factor's times are taken, not copied.
         factors
-            .first()
-            .map(|(_, r)| r.time.clone())
+            .first_mut()
+            .map(|(_, r)| std::mem::take(&mut r.time))
             .unwrap_or_default()
     } else {
         factors
@@ -733,8 +734,8 @@ pub fn screen_loaded(
 
 /// Days screened at once at most. A longer period is screened in windows of this many days,
 /// so a run holds one window's values whatever the period: a province-year at once would be
-/// 3 × 10⁹ values (about 72 GB as loaded, at 24 bytes a value); the Fujian-year bench ran at
-/// 6 GB in a window.
+/// 3 × 10⁹ values, tens of GB as read; the whole Fujian-year bench peaked at 16.3 GB, most of
+/// it the findings of its generated fleet's seams.
 pub const WINDOW_DAYS: u32 = 31;
 /// Days each window after the first also screens before its own start: an episode that
 /// crosses a window's start is seen whole by the later window when it is this long or
@@ -786,22 +787,24 @@ pub fn screen_period(
     let mut outlets = Vec::new();
     let (mut points, mut series) = (0, 0);
     let (mut read, mut screened) = (Duration::ZERO, Duration::ZERO);
+    let history = chrono::Days::new(u64::from(history_days));
     // The rows of the days a window shares with the one before (its overlap and history),
-    // kept from that one's read rather than read again: a third of a year's read.
+    // kept from that one's read rather than read again: a year reads 372 days, not 526.
     let mut carried = Groups::new();
-    let mut read_to: Option<NaiveDate> = None;
     for (i, &(w_from, w_to)) in windows.iter().enumerate() {
-        let history_from = w_from - chrono::Days::new(u64::from(history_days));
-        let read_from = read_to.map_or(history_from, |d| d.succ_opt().unwrap_or(d));
+        // The first window reads its history too; a later one the days after the one before.
+        let read_from = match i.checked_sub(1) {
+            None => w_from - history,
+            Some(before) => windows[before].1 + chrono::Days::new(1),
+        };
         let loaded = load_after(
             &source,
             reg,
             std::mem::take(&mut carried),
-            read_from.max(history_from),
+            read_from,
             w_from,
             w_to,
         )?;
-        read_to = Some(w_to);
         read += loaded.elapsed;
         let started = Instant::now();
         let total = loaded.series.len();
@@ -823,8 +826,10 @@ pub fn screen_period(
         // Taken after the screening, whose working memory is then free.
         if let Some(&(next_from, _)) = windows.get(i + 1) {
             let started = Instant::now();
-            let next_history = next_from - chrono::Days::new(u64::from(history_days));
-            carried = carry(&loaded.series, day_start_ms(next_history).div_euclid(1000));
+            carried = carry(
+                &loaded.series,
+                day_start_ms(next_from - history).div_euclid(1000),
+            );
             read += started.elapsed();
         }
     }
