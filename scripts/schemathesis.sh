@@ -26,7 +26,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin" --data "$data/store" demo --cases 300 --listen 127.0.0.1:0 >"$log" 2>&1 &
+# Without the per-address limit on requests without a session: the fuzzer sends hundreds of
+# them from one address, and how many land in a minute depends on the machine's speed, so a
+# 429 sometimes answered where its check wants the 401 (the limit has its own api test).
+ECOWARDEN__HTTP__ANONYMOUS_PER_MINUTE=0 \
+  "$bin" --data "$data/store" demo --cases 300 --listen 127.0.0.1:0 >"$log" 2>&1 &
 server_pid=$!
 url=""
 for _ in $(seq 1200); do
