@@ -508,6 +508,42 @@ impl EvidenceLog {
         segment_bytes: u64,
         sync: SyncMode,
     ) -> io::Result<(EvidenceLog, Recovery)> {
+        Self::open_inner(dir, segment_bytes, sync, None)
+    }
+
+    /// Opens the log for an import ([`SyncMode::AtClose`]) that archives its records as they
+    /// are written: the [`Tap`] gets every record with its position, batch by batch, so the
+    /// compactor decodes them while the import still reads (instead of reading the log back
+    /// afterwards). The writer also syncs once `sync_every` records are unsynced, so a
+    /// compactor that writes `sync_every` records at a time finds them on disk.
+    pub fn open_tapped(
+        dir: &Path,
+        segment_bytes: u64,
+        sync_every: usize,
+    ) -> io::Result<(EvidenceLog, Recovery, Tap)> {
+        // A few batches in flight: beyond them the writer, and so the import, waits.
+        let (tx, rx) = std::sync::mpsc::sync_channel(16);
+        let sender = TapSender {
+            tx,
+            sync_every,
+            unsynced: 0,
+        };
+        let (log, recovery) =
+            Self::open_inner(dir, segment_bytes, SyncMode::AtClose, Some(sender))?;
+        let tap = Tap {
+            rx,
+            sync_every,
+            shared: log.shared.clone(),
+        };
+        Ok((log, recovery, tap))
+    }
+
+    fn open_inner(
+        dir: &Path,
+        segment_bytes: u64,
+        sync: SyncMode,
+        tap: Option<TapSender>,
+    ) -> io::Result<(EvidenceLog, Recovery)> {
         fs::create_dir_all(dir)?;
         let lock = OpenOptions::new()
             .create(true)
@@ -553,6 +589,7 @@ impl EvidenceLog {
             segment_bytes,
             sync,
             unsynced: Vec::new(),
+            tap,
             shared: shared.clone(),
         };
         let handle = std::thread::Builder::new()
@@ -628,7 +665,47 @@ struct Writer {
     sync: SyncMode,
     /// Completions waiting for the sync at close ([`SyncMode::AtClose`]).
     unsynced: Vec<(oneshot::Sender<Pos>, Pos)>,
+    tap: Option<TapSender>,
     shared: Arc<Shared>,
+}
+
+/// The writer's end of a [`Tap`].
+struct TapSender {
+    tx: std::sync::mpsc::SyncSender<Vec<(Pos, Record)>>,
+    sync_every: usize,
+    /// Records written to the tap since the last sync.
+    unsynced: usize,
+}
+
+/// The records a writer opened by [`EvidenceLog::open_tapped`] wrote, in log order. The
+/// records of a batch may not be on disk yet: [`Tap::durable`] says what is. The tap ends
+/// once the log is closed and synced (or its writer failed).
+pub struct Tap {
+    rx: std::sync::mpsc::Receiver<Vec<(Pos, Record)>>,
+    sync_every: usize,
+    shared: Arc<Shared>,
+}
+
+impl Tap {
+    /// The next batch, waiting for it; `None` once the writer is gone.
+    pub fn recv(&self) -> Option<Vec<(Pos, Record)>> {
+        self.rx.recv().ok()
+    }
+
+    /// The next batch if one is waiting.
+    pub fn try_recv(&self) -> Option<Vec<(Pos, Record)>> {
+        self.rx.try_recv().ok()
+    }
+
+    /// End of what is on disk and synced.
+    pub fn durable(&self) -> Pos {
+        Pos(self.shared.durable.load(Ordering::Acquire))
+    }
+
+    /// Records the writer syncs after at most (besides at close).
+    pub fn sync_every(&self) -> usize {
+        self.sync_every
+    }
 }
 
 impl Writer {
@@ -679,6 +756,7 @@ impl Writer {
         buf: &mut Vec<u8>,
         done: &mut Vec<(oneshot::Sender<Pos>, Pos)>,
     ) -> io::Result<()> {
+        let mut tapped = Vec::with_capacity(if self.tap.is_some() { batch.len() } else { 0 });
         let mut pending = batch.drain(..).peekable();
         while pending.peek().is_some() {
             if self.size >= self.segment_bytes {
@@ -696,17 +774,38 @@ impl Writer {
                 if let Some(tx) = a.done {
                     done.push((tx, pos));
                 }
+                if self.tap.is_some() {
+                    tapped.push((pos, a.record));
+                }
             }
             self.file.write_all(buf)?;
             self.size += buf.len() as u64;
         }
         match self.sync {
-            SyncMode::EveryBatch => self.sync_now(),
-            SyncMode::AtClose => {
-                self.unsynced.append(done);
-                Ok(())
-            }
+            SyncMode::EveryBatch => self.sync_now()?,
+            SyncMode::AtClose => self.unsynced.append(done),
         }
+        self.send_to_tap(tapped)
+    }
+
+    /// Hands written records to the tap, after a sync if `sync_every` are unsynced. A tap
+    /// whose reader is gone (its compactor failed, and says so) is dropped: the log goes on.
+    fn send_to_tap(&mut self, records: Vec<(Pos, Record)>) -> io::Result<()> {
+        let Some(tap) = self.tap.as_mut() else {
+            return Ok(());
+        };
+        tap.unsynced += records.len();
+        let sync = tap.unsynced >= tap.sync_every;
+        if sync {
+            tap.unsynced = 0;
+            self.sync_now()?;
+        }
+        if let Some(tap) = &self.tap
+            && tap.tx.send(records).is_err()
+        {
+            self.tap = None;
+        }
+        Ok(())
     }
 
     fn rotate(&mut self) -> io::Result<()> {
@@ -847,6 +946,53 @@ mod tests {
         log.close().await.unwrap();
         assert_eq!(read_all(&dir).len(), 100);
         assert_eq!(first.await.unwrap(), start);
+    }
+
+    /// A tap gets every record with the position a reader finds it at, and what it has got
+    /// is on disk once `sync_every` records have gone to it since the last sync.
+    #[tokio::test]
+    async fn a_tap_gets_each_record_where_the_log_holds_it() {
+        let dir = tmp("tap");
+        let (log, _, tap) = EvidenceLog::open_tapped(&dir, 200, 10).unwrap();
+        let start = log.durable();
+        for i in 0..25 {
+            log.append(record(i, Verdict::Accepted)).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        // The first batch to reach 10 records since the last sync was synced before it came.
+        let mut got = Vec::new();
+        while got.len() < 10 {
+            got.extend(tap.recv().unwrap());
+        }
+        let (pos, last) = got.last().unwrap();
+        assert!(
+            tap.durable() >= last.end(*pos),
+            "{:?} {:?}",
+            tap.durable(),
+            pos
+        );
+        assert!(tap.durable() > start);
+        log.close().await.unwrap();
+        while let Some(batch) = tap.recv() {
+            got.extend(batch);
+        }
+        let (pos, last) = got.last().unwrap();
+        assert_eq!(tap.durable(), last.end(*pos));
+        let read = Reader::open(&dir, Pos(0), None)
+            .unwrap()
+            .collect::<io::Result<Vec<_>>>()
+            .unwrap();
+        assert_eq!(
+            got, read,
+            "segments of 200 bytes: the tap follows rotations"
+        );
+        assert!(
+            got.iter()
+                .map(|(p, _)| p.segment())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                > 1
+        );
     }
 
     #[tokio::test]

@@ -163,16 +163,24 @@ fn print_compaction(c: &Compaction) {
     );
 }
 
-/// Loads packet logs through a receiver [`Session`] each, then archives them. The evidence
-/// log syncs once at the end: an import acknowledges nothing to a logger.
+/// Loads packet logs through a receiver [`Session`] each, and archives them as they are
+/// logged: the compactor takes the records from the log's writer and decodes them on the
+/// other core while the files are read. The evidence log syncs at the end (an import
+/// acknowledges nothing to a logger) and once per compactor chunk, which is written only
+/// when on disk.
 async fn import_logs(settings: &Settings, files: Vec<PathBuf>) -> anyhow::Result<()> {
     let db = ecowarden_core::open(settings).await?;
-    let stations = registry::stations(&db).await?;
-    let (log, _) = EvidenceLog::open_with(
+    let stations = Arc::new(registry::stations(&db).await?);
+    let (log, _, tap) = EvidenceLog::open_tapped(
         &evidence::dir_in(&settings.data_dir),
         evidence::SEGMENT_BYTES,
-        evidence::SyncMode::AtClose,
+        archive::compact::CHUNK_RECORDS,
     )?;
+    let archive = Archive::open(&settings.data_dir)?;
+    let compactor = {
+        let stations = stations.clone();
+        tokio::task::spawn_blocking(move || archive.compact_tap(&stations, tap))
+    };
     let total: u64 = files
         .iter()
         .map(|f| std::fs::metadata(f).map(|m| m.len()))
@@ -219,11 +227,7 @@ async fn import_logs(settings: &Settings, files: Vec<PathBuf>) -> anyhow::Result
     }
     defects::save(&db, &frame_defects).await?;
     let mut verdicts = kept.verdicts;
-    let data_dir = settings.data_dir.clone();
-    let done =
-        tokio::task::spawn_blocking(move || Archive::open(&data_dir)?.compact(&stations, None))
-            .await
-            .context("compaction task")??;
+    let done = compactor.await.context("compaction task")??;
     let read: u64 = verdicts.values().sum();
     let accepted = verdicts.remove("accepted").unwrap_or(0);
     println!(

@@ -32,7 +32,9 @@ use crate::registry::Stations;
 
 /// Records a run reads at most before it writes and checkpoints: bounds its memory (a
 /// record's values take a few KiB in memory) and keeps files near a row group's size.
-const CHUNK_RECORDS: usize = 50_000;
+pub const CHUNK_RECORDS: usize = 50_000;
+/// Records of an import's tap decoded together at least, when that many are waiting.
+const DECODE_RECORDS: usize = 4096;
 /// The partition of an outlet no longer in the registry.
 pub const UNKNOWN_REGION: &str = "000000";
 
@@ -259,36 +261,118 @@ impl Archive {
             });
             for chunk in rx {
                 let chunk = chunk?;
-                // The checkpoint moves to the end of the last record read.
-                let Some(end) = chunk.last().map(|(pos, r)| r.end(*pos)) else {
+                let Some(first) = chunk.first().map(|(pos, _)| *pos) else {
                     break;
                 };
-                let (messages, mut done) = decode_parallel(&chunk, pass.only());
-                let name = match pass {
-                    Pass::Forward => format!("part-{:016x}.parquet", checkpoint.pos),
-                    Pass::SwappedCrc => format!("rescan-{stamp}-{:016x}.parquet", chunk[0].0.0),
-                };
+                let mut decoded = Decoded::starting(first);
+                decoded.add(&chunk, pass.only());
                 drop(chunk);
-                let check_all = pass == Pass::SwappedCrc;
-                let partitions =
-                    self.dedupe(messages, stations, &mut checkpoint, &mut done, check_all)?;
-                for w in self.write_parallel(partitions, &name)? {
-                    done.bytes += w.bytes;
-                    done.rows += w.rows;
-                    done.measurements += w.measurements;
-                    done.files += 1;
-                }
-                // A rescan moves no position; the latest times it may have raised are kept.
-                if pass == Pass::Forward {
-                    checkpoint.pos = end.0;
-                }
-                self.write_checkpoint(&checkpoint)?;
-                total.add(done);
+                total.add(self.archive_decoded(stations, &mut checkpoint, decoded, pass, stamp)?);
             }
             Ok(())
         })?;
         total.elapsed = started.elapsed();
         Ok(total)
+    }
+
+    /// Archives what an import writes to the log, from its [`evidence::Tap`]: each batch is
+    /// decoded as it comes, while the import reads on; each run of the tap's
+    /// [`sync_every`](evidence::Tap::sync_every) records, once on disk, is deduplicated,
+    /// written and checkpointed (the import opens the tap with [`CHUNK_RECORDS`]). What the log held
+    /// before the tap's first record is archived first, as [`Archive::compact`] would.
+    pub fn compact_tap(
+        &self,
+        stations: &Stations,
+        tap: evidence::Tap,
+    ) -> anyhow::Result<Compaction> {
+        let started = Instant::now();
+        let Some(mut batch) = tap.recv() else {
+            return self.compact(stations, None);
+        };
+        let first = batch[0].0;
+        let mut total = self.compact(stations, Some(first))?;
+        let mut checkpoint = self.checkpoint()?;
+        let mut decoded = Decoded::starting(first);
+        loop {
+            // Whatever else is waiting is decoded with it: fewer, larger runs for the cores.
+            while batch.len() < DECODE_RECORDS {
+                match tap.try_recv() {
+                    Some(more) => batch.extend(more),
+                    None => break,
+                }
+            }
+            decoded.add(&batch, None);
+            drop(batch);
+            if decoded.done.records as usize >= tap.sync_every() && tap.durable() >= decoded.end {
+                let next = Decoded::starting(decoded.end);
+                let chunk = std::mem::replace(&mut decoded, next);
+                total.add(self.archive_decoded(
+                    stations,
+                    &mut checkpoint,
+                    chunk,
+                    Pass::Forward,
+                    0,
+                )?);
+            }
+            match tap.recv() {
+                Some(b) => batch = b,
+                None => break,
+            }
+        }
+        if decoded.done.records > 0 {
+            // The tap ended: the log is closed and synced, or its writer failed.
+            anyhow::ensure!(
+                tap.durable() >= decoded.end,
+                "the evidence log failed before its records up to {:?} were on disk: they are not archived",
+                decoded.end
+            );
+            total.add(self.archive_decoded(
+                stations,
+                &mut checkpoint,
+                decoded,
+                Pass::Forward,
+                0,
+            )?);
+        }
+        total.elapsed = started.elapsed();
+        Ok(total)
+    }
+
+    /// Deduplicates, writes and checkpoints a decoded run of records. Files of a forward
+    /// pass are named after the checkpoint they start from; a rescan's after `stamp` and the
+    /// run's first record.
+    fn archive_decoded(
+        &self,
+        stations: &Stations,
+        checkpoint: &mut Checkpoint,
+        decoded: Decoded,
+        pass: Pass,
+        stamp: i64,
+    ) -> anyhow::Result<Compaction> {
+        let Decoded {
+            first,
+            end,
+            messages,
+            mut done,
+        } = decoded;
+        let name = match pass {
+            Pass::Forward => format!("part-{:016x}.parquet", checkpoint.pos),
+            Pass::SwappedCrc => format!("rescan-{stamp}-{:016x}.parquet", first.0),
+        };
+        let check_all = pass == Pass::SwappedCrc;
+        let partitions = self.dedupe(messages, stations, checkpoint, &mut done, check_all)?;
+        for w in self.write_parallel(partitions, &name)? {
+            done.bytes += w.bytes;
+            done.rows += w.rows;
+            done.measurements += w.measurements;
+            done.files += 1;
+        }
+        // A rescan moves no position; the latest times it may have raised are kept.
+        if pass == Pass::Forward {
+            checkpoint.pos = end.0;
+        }
+        self.write_checkpoint(checkpoint)?;
+        Ok(done)
     }
 
     /// Drops values already archived and groups the rest by partition. A message newer than
@@ -411,6 +495,36 @@ impl Archive {
         })?;
         sync_all(&synced.into_iter().collect::<Vec<_>>())?;
         Ok(written)
+    }
+}
+
+/// A run of records decoded, from the position of its first to the end of its last.
+struct Decoded {
+    first: Pos,
+    end: Pos,
+    messages: Vec<Message>,
+    done: Compaction,
+}
+
+impl Decoded {
+    fn starting(first: Pos) -> Decoded {
+        Decoded {
+            first,
+            end: first,
+            messages: Vec::new(),
+            done: Compaction::default(),
+        }
+    }
+
+    /// Decodes the records that follow the run's end, and adds them.
+    fn add(&mut self, records: &[(Pos, evidence::Record)], only: Option<CrcVariant>) {
+        let Some((pos, last)) = records.last() else {
+            return;
+        };
+        self.end = last.end(*pos);
+        let (messages, done) = decode_parallel(records, only);
+        self.messages.extend(messages);
+        self.done.add(done);
     }
 }
 
@@ -633,6 +747,76 @@ mod tests {
             }
         }
         out
+    }
+
+    /// An import's compactor, fed by the log's tap, archives what a compaction of the log
+    /// would, the records the log held before the tap first; with `sync_every` 7 it writes
+    /// runs of 7 records, each checkpointed where it ends.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_tap_archives_what_a_compaction_of_the_log_would() {
+        let data = super::super::tests::tmp("tap");
+        let upload = |i: u32| {
+            let mn = format!("TAPMN{:07}", i % 3);
+            let t = format!("202403{:02}{:02}0000", 1 + i / 24 % 3, i % 24);
+            frames(&mn, &t, &format!("{i}.5")).0
+        };
+        // Left by a receiver and not compacted yet.
+        let (log, _) = evidence::EvidenceLog::open(&evidence::dir_in(&data)).unwrap();
+        for i in 0..5 {
+            log.append(accepted(upload(i))).await.unwrap();
+        }
+        log.close().await.unwrap();
+        let (log, _, tap) = evidence::EvidenceLog::open_tapped(
+            &evidence::dir_in(&data),
+            evidence::SEGMENT_BYTES,
+            7,
+        )
+        .unwrap();
+        let archive = Archive::open(&data).unwrap();
+        let stations = Stations::new();
+        let compactor = std::thread::spawn(move || archive.compact_tap(&stations, tap));
+        // One upload sent twice: archived once. A pause after each lets the writer take it
+        // as a batch of its own, as a slow sender would.
+        for i in (5..40).chain([12]) {
+            log.append(accepted(upload(i))).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        log.close().await.unwrap();
+        let done = compactor.join().unwrap().unwrap();
+        assert_eq!(done.records, 41);
+        assert_eq!(
+            (done.messages, done.duplicate_messages),
+            (40, 1),
+            "{done:?}"
+        );
+
+        let copy = super::super::tests::tmp("tap-copy");
+        let evidence_copy = evidence::dir_in(&copy);
+        fs::create_dir_all(&evidence_copy).unwrap();
+        for e in fs::read_dir(evidence::dir_in(&data)).unwrap() {
+            let e = e.unwrap();
+            fs::copy(e.path(), evidence_copy.join(e.file_name())).unwrap();
+        }
+        let whole = Archive::open(&copy).unwrap();
+        let once = whole.compact(&Stations::new(), None).unwrap();
+        assert_eq!((once.records, once.messages), (41, 40));
+        let (tapped, compacted) = (super::super::dir_in(&data), super::super::dir_in(&copy));
+        assert_eq!(archived(&tapped), archived(&compacted));
+        assert_eq!(archived(&tapped).len(), 40);
+        let end = Archive::open(&data).unwrap().checkpoint().unwrap();
+        assert_eq!(end.pos, whole.checkpoint().unwrap().pos);
+        assert_eq!(end.latest, whole.checkpoint().unwrap().latest);
+        // The 5 records before the tap, then runs of at least 7 (the last one may be
+        // shorter), each written once on disk: one file name per run, the position it
+        // starts from.
+        let mut runs: BTreeSet<String> = BTreeSet::new();
+        for (_, _, path) in super::super::files(&tapped, None, None).unwrap() {
+            runs.insert(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
+        assert!(
+            (3..=1 + 36_usize.div_ceil(7)).contains(&runs.len()),
+            "{runs:?}"
+        );
     }
 
     /// Uploads with the swapped MODBUS CRC that an older compactor read past without
