@@ -312,11 +312,22 @@ mod col {
 /// page reads one station.
 const ROW_GROUP_ROWS: usize = 128 * 1024;
 
-fn writer_properties() -> WriterProperties {
+/// Files of fewer rows than this (one row group) are compressed with Snappy, larger ones with
+/// zstd. The Parquet writer makes a zstd compressor and decompressor for every column chunk:
+/// on a partition of a few thousand rows (a day of a city's fifty outlets) that setup costs
+/// more than compressing, and Snappy, which needs none, writes a month's import 0.10 CPU-s
+/// (15%) faster for 16% more bytes. A day of a city of hundreds of outlets is zstd's.
+const SNAPPY_BELOW_ROWS: usize = ROW_GROUP_ROWS;
+
+/// How a file of `rows` rows is written.
+fn writer_properties(rows: usize) -> WriterProperties {
+    let codec = if rows < SNAPPY_BELOW_ROWS {
+        Compression::SNAPPY
+    } else {
+        Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level"))
+    };
     let mut b = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(1).expect("valid level"),
-        ))
+        .set_compression(codec)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by("ecowarden".into())
         .set_key_value_metadata(Some(vec![KeyValue::new(
@@ -332,6 +343,7 @@ fn writer_properties() -> WriterProperties {
     // Sorted as layout 2 sorts them, the keys and times are long runs that the dictionary,
     // run-length and delta encodings already store in a few bytes: zstd on them would only
     // cost a compressor per column and file to write and a decompression per page to read.
+    // `value` holds only the values that are not numbers: mostly nulls, a few bits each.
     for c in [
         "mn",
         "st",
@@ -341,6 +353,7 @@ fn writer_properties() -> WriterProperties {
         "rf",
         "factor",
         "field",
+        "value",
         "flag",
         "decimals",
     ] {
@@ -538,7 +551,7 @@ pub fn write_file(path: &Path, messages: &[&Message]) -> io::Result<Written> {
 
 fn write_rows(path: &Path, rows: &[(&Message, usize)]) -> io::Result<Written> {
     let file = File::create(path)?;
-    let mut w = ArrowWriter::try_new(file, schema(), Some(writer_properties()))
+    let mut w = ArrowWriter::try_new(file, schema(), Some(writer_properties(rows.len())))
         .map_err(io::Error::other)?;
     // Batches of a row group keep the builders' memory bounded.
     let mut written = Written::default();
@@ -936,6 +949,60 @@ pub(crate) mod tests {
         let runs = keys.chunk_by(|a, b| a == b).count();
         let distinct: BTreeSet<_> = keys.iter().collect();
         assert_eq!(runs, distinct.len());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A file smaller than a row group is Snappy, a larger one zstd; the keys and the texts
+    /// are never compressed; both read back as written.
+    #[test]
+    fn a_small_file_is_snappy_and_one_of_a_row_group_zstd() {
+        use parquet::basic::Compression as C;
+        use parquet::file::reader::FileReader;
+        let dir = tmp("codecs");
+        let codecs = |path: &Path| -> Vec<(usize, C)> {
+            let reader = parquet::file::serialized_reader::SerializedFileReader::new(
+                File::open(path).unwrap(),
+            )
+            .unwrap();
+            let meta = reader.metadata();
+            [col::MN, col::VALUE, col::NUM, col::EVIDENCE]
+                .into_iter()
+                .map(|c| (c, meta.row_group(0).column(c).compression()))
+                .collect()
+        };
+        let small = messages();
+        let path = dir.join("small.parquet");
+        write_file(&path, &sorted(&small)).unwrap();
+        assert_eq!(
+            codecs(&path),
+            [
+                (col::MN, C::UNCOMPRESSED),
+                (col::VALUE, C::UNCOMPRESSED),
+                (col::NUM, C::SNAPPY),
+                (col::EVIDENCE, C::SNAPPY)
+            ]
+        );
+        let large: Vec<Message> = (0..SNAPPY_BELOW_ROWS as i64 / 4)
+            .map(|i| {
+                let mut m = small[0].clone();
+                m.data_time_ms += i * 600_000;
+                m
+            })
+            .collect();
+        let path = dir.join("large.parquet");
+        let written = write_file(&path, &sorted(&large)).unwrap();
+        assert!(written.rows >= SNAPPY_BELOW_ROWS as u64, "{written:?}");
+        let zstd = C::ZSTD(ZstdLevel::try_new(1).unwrap());
+        assert_eq!(
+            codecs(&path),
+            [
+                (col::MN, C::UNCOMPRESSED),
+                (col::VALUE, C::UNCOMPRESSED),
+                (col::NUM, zstd),
+                (col::EVIDENCE, zstd)
+            ]
+        );
+        assert_eq!(read_all(&path), large);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
