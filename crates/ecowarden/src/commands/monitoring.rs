@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use ecowarden_core::clock::day_start_ms;
+use tokio::io::AsyncReadExt as _;
 
 use crate::cli::{ExportFormat, MonitoringCommand, RegistryCommand};
 use ecowarden_core::config::Settings;
@@ -195,7 +196,7 @@ async fn import_logs(settings: &Settings, files: Vec<PathBuf>) -> anyhow::Result
     let mut kept = Kept::default();
     for (i, path) in files.iter().enumerate() {
         bar.set_message(path.display().to_string());
-        let bytes = tokio::fs::read(path)
+        let mut file = tokio::fs::File::open(path)
             .await
             .with_context(|| format!("reading {}", path.display()))?;
         let mut session = Session::new(
@@ -205,15 +206,25 @@ async fn import_logs(settings: &Settings, files: Vec<PathBuf>) -> anyhow::Result
         )
         .without_replies();
         let mut out = Vec::new();
-        for chunk in bytes.chunks(64 * 1024) {
+        // Read a piece at a time into one buffer, as a connection is: a packet log of
+        // gigabytes needs no gigabytes of memory.
+        let mut chunk = vec![0; 256 * 1024];
+        loop {
+            let n = file
+                .read(&mut chunk)
+                .await
+                .with_context(|| format!("reading {}", path.display()))?;
+            if n == 0 {
+                break;
+            }
             session.feed(
-                chunk,
+                &chunk[..n],
                 ecowarden_monitoring::ingest::now_us(),
                 &stations,
                 &mut out,
             );
             kept.append(&log, &stations, &mut out).await?;
-            bar.inc(chunk.len() as u64);
+            bar.inc(n as u64);
         }
         session.finish(ecowarden_monitoring::ingest::now_us(), &stations, &mut out);
         kept.append(&log, &stations, &mut out).await?;

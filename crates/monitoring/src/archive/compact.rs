@@ -626,6 +626,7 @@ fn decode_only(
         max_bytes: 64 << 20,
     });
     let mut part_times: HashMap<u64, i64> = HashMap::new();
+    let mut codes = super::Codes::default();
     let take = |done: &mut Compaction, out: &mut Vec<Message>, m: Result<Message, Skip>| match m {
         Ok(m) => out.push(m),
         Err(s) => *done.skipped.entry(s.as_str().to_owned()).or_default() += 1,
@@ -664,11 +665,15 @@ fn decode_only(
                 take(
                     &mut done,
                     &mut out,
-                    from_hj212(a.message, recv, Pos(a.offset)),
+                    from_hj212(a.message, recv, Pos(a.offset), &mut codes),
                 );
             }
         } else {
-            take(&mut done, &mut out, from_view(&m, record.recv_us, pos));
+            take(
+                &mut done,
+                &mut out,
+                from_view(&m, record.recv_us, pos, &mut codes),
+            );
         }
     }
     groups.finish();
@@ -677,7 +682,7 @@ fn decode_only(
         take(
             &mut done,
             &mut out,
-            from_hj212(a.message, recv, Pos(a.offset)),
+            from_hj212(a.message, recv, Pos(a.offset), &mut codes),
         );
     }
     for (v, n) in Verdict::ALL.iter().zip(by_verdict) {

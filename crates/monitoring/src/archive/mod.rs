@@ -28,7 +28,7 @@ pub mod compact;
 pub mod query;
 mod read;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -192,13 +192,40 @@ impl Skip {
 }
 
 /// The archived form of a parsed upload (a reassembled split message, say): [`from_view`].
-pub fn from_hj212(m: hj212::Message, recv_us: i64, evidence: Pos) -> Result<Message, Skip> {
-    from_view(&m.view(), recv_us, evidence)
+pub fn from_hj212(
+    m: hj212::Message,
+    recv_us: i64,
+    evidence: Pos,
+    codes: &mut Codes,
+) -> Result<Message, Skip> {
+    from_view(&m.view(), recv_us, evidence, codes)
+}
+
+/// The factor codes and flags of a run of messages, each held once: a month's uploads name the
+/// same few codes hundreds of thousands of times, and its values share them instead of
+/// allocating one each (which also lets equal codes compare by address).
+#[derive(Debug, Default)]
+pub struct Codes(HashSet<Arc<str>>);
+
+impl Codes {
+    fn get(&mut self, code: &str) -> Arc<str> {
+        if let Some(held) = self.0.get(code) {
+            return held.clone();
+        }
+        let held: Arc<str> = Arc::from(code);
+        self.0.insert(held.clone());
+        held
+    }
 }
 
 /// The archived form of an upload read as a view of its frame: each value's texts are copied
 /// once, into the archived value (not first into an owned message, then moved).
-pub fn from_view(m: &hj212::MessageView<'_>, recv_us: i64, evidence: Pos) -> Result<Message, Skip> {
+pub fn from_view(
+    m: &hj212::MessageView<'_>,
+    recv_us: i64,
+    evidence: Pos,
+    codes: &mut Codes,
+) -> Result<Message, Skip> {
     let cn = m.cn.as_deref().unwrap_or_default();
     if !is_data(cn) {
         return Err(Skip::NotData);
@@ -218,13 +245,12 @@ pub fn from_view(m: &hj212::MessageView<'_>, recv_us: i64, evidence: Pos) -> Res
             _ => {}
         }
     }
-    let factors: Vec<(Arc<str>, Option<Arc<str>>)> = m
-        .cp
-        .codes
-        .iter()
-        .zip(&flags)
-        .map(|(code, (upper, lower))| (Arc::from(code.as_ref()), upper.or(*lower).map(Arc::from)))
-        .collect();
+    let factors: Vec<(Arc<str>, Option<Arc<str>>)> =
+        m.cp.codes
+            .iter()
+            .zip(&flags)
+            .map(|(code, (upper, lower))| (codes.get(code), upper.or(*lower).map(|f| codes.get(f))))
+            .collect();
     let mut values = Vec::with_capacity(m.cp.fields.len() + m.cp.other.len());
     for (i, field, value) in &m.cp.fields {
         let (code, flag) = &factors[*i];
@@ -236,7 +262,7 @@ pub fn from_view(m: &hj212::MessageView<'_>, recv_us: i64, evidence: Pos) -> Res
         });
     }
     if !m.cp.other.is_empty() {
-        let none: Arc<str> = Arc::from("");
+        let none = codes.get("");
         for (field, value) in &m.cp.other {
             values.push(Value {
                 factor: none.clone(),
@@ -1042,8 +1068,11 @@ pub(crate) mod tests {
         let opts = hj212::Options::lenient();
         let view = hj212::MessageView::parse_segment(segment.as_bytes(), 0, &opts).unwrap();
         let owned = hj212::Message::parse_segment(segment.as_bytes(), 0, &opts).unwrap();
-        let got = from_view(&view, 7, Pos(9)).unwrap();
-        assert_eq!(Ok(got.clone()), from_hj212(owned, 7, Pos(9)));
+        let got = from_view(&view, 7, Pos(9), &mut Codes::default()).unwrap();
+        assert_eq!(
+            Ok(got.clone()),
+            from_hj212(owned, 7, Pos(9), &mut Codes::default())
+        );
         let texts: Vec<(&str, &str, &str, Option<&str>)> = got
             .values
             .iter()
