@@ -1,5 +1,7 @@
 //! The compactor: reads the evidence log from its checkpoint, keeps the accepted data
-//! uploads, drops values already archived, and writes one Parquet file per partition.
+//! uploads, drops values already archived, and writes one Parquet file per partition. An
+//! import feeds it the records its log writes instead ([`Archive::compact_tap`]), with the
+//! same runs, names and checkpoints.
 //!
 //! Crash safety: a run writes its files (each through a synced temporary file) named after
 //! the evidence position it started at, then replaces `checkpoint.json` (position reached
