@@ -117,7 +117,15 @@ impl Pass {
 }
 
 /// (date, region) of a partition.
-type PartKey = (chrono::NaiveDate, String);
+type PartKey = (chrono::NaiveDate, Arc<str>);
+/// An MN and CN in a run of the compactor.
+struct Series {
+    id: u32,
+    region: Arc<str>,
+    /// The latest `DataTime` archived, this run's included.
+    latest: Option<i64>,
+}
+
 /// (date, region) → messages.
 type Partitions = BTreeMap<PartKey, Vec<Message>>;
 /// (data time, factor, field) of archived values.
@@ -388,19 +396,35 @@ impl Archive {
         check_all: bool,
     ) -> anyhow::Result<Partitions> {
         let mut partitions: Partitions = BTreeMap::new();
-        // (mn, cn, data time) → where the message of that key sits in `partitions`.
-        let mut seen: HashMap<(String, String, i64), (PartKey, usize)> = HashMap::new();
+        // Per "MN\tCN" of the run, looked up once: a number, the region, the latest
+        // `DataTime` archived (written back to the checkpoint at the end).
+        let mut series: HashMap<String, Series> = HashMap::new();
+        // (series, data time) → where the message of that key sits in `partitions`.
+        let mut seen: HashMap<(u32, i64), (PartKey, usize)> =
+            HashMap::with_capacity(messages.len());
         // Archived (data time, factor, field) of a partition's MN and CN, read on demand.
         let mut archived: HashMap<(PartKey, String, String), ValueKeys> = HashMap::new();
-        // "MN\tCN", the key of the latest archived `DataTime`, built without an allocation.
-        let mut latest_key = String::new();
+        // "MN\tCN", built without an allocation.
+        let mut series_key = String::new();
         for mut m in messages {
-            let region = stations
-                .get(&m.mn)
-                .map_or(UNKNOWN_REGION, |s| s.city_code.as_str())
-                .to_owned();
-            let part = (m.date(), region);
-            let key = (m.mn.clone(), m.cn.clone(), m.data_time_ms);
+            series_key.clear();
+            series_key.push_str(&m.mn);
+            series_key.push('\t');
+            series_key.push_str(&m.cn);
+            if !series.contains_key(series_key.as_str()) {
+                let region = stations
+                    .get(&m.mn)
+                    .map_or(UNKNOWN_REGION, |s| s.city_code.as_str());
+                let state = Series {
+                    id: series.len() as u32,
+                    region: Arc::from(region),
+                    latest: checkpoint.latest.get(&series_key).copied(),
+                };
+                series.insert(series_key.clone(), state);
+            }
+            let state = series.get_mut(series_key.as_str()).expect("inserted");
+            let part = (m.date(), state.region.clone());
+            let key = (state.id, m.data_time_ms);
             let before = m.values.len();
             if let Some((p, i)) = seen.get(&key) {
                 // The same message again in this run, or another part of it.
@@ -424,12 +448,7 @@ impl Archive {
                 }
                 continue;
             }
-            latest_key.clear();
-            latest_key.push_str(&m.mn);
-            latest_key.push('\t');
-            latest_key.push_str(&m.cn);
-            let latest = checkpoint.latest.get(&latest_key).copied();
-            if check_all || latest.is_some_and(|l| m.data_time_ms <= l) {
+            if check_all || state.latest.is_some_and(|l| m.data_time_ms <= l) {
                 let akey = (part.clone(), m.mn.clone(), m.cn.clone());
                 if !archived.contains_key(&akey) {
                     let dir = partition_dir(&self.dir, part.0, &part.1);
@@ -445,15 +464,19 @@ impl Archive {
                     continue;
                 }
             }
-            match checkpoint.latest.get_mut(&latest_key) {
-                Some(l) => *l = (*l).max(m.data_time_ms),
-                None => {
-                    checkpoint.latest.insert(latest_key.clone(), m.data_time_ms);
-                }
-            }
+            state.latest = Some(
+                state
+                    .latest
+                    .map_or(m.data_time_ms, |l| l.max(m.data_time_ms)),
+            );
             let list = partitions.entry(part.clone()).or_default();
             seen.insert(key, (part, list.len()));
             list.push(m);
+        }
+        for (key, state) in series {
+            if let Some(latest) = state.latest {
+                checkpoint.latest.insert(key, latest);
+            }
         }
         done.messages += partitions.values().map(|m| m.len() as u64).sum::<u64>();
         Ok(partitions)
