@@ -15,9 +15,11 @@
 //!
 //! Appends go to one writer thread that batches them and calls `fdatasync` once per batch
 //! (group commit); a caller that needs durability (a frame whose sender wants an ack) gets
-//! a oneshot completed only after the batch holding its record is on disk. On open, the last
-//! segment is checked record by record and a torn tail (a record cut short or failing its
-//! CRC, from a crash mid-write) is cut off; everything before it was durable and is kept.
+//! a oneshot completed only after the batch holding its record is on disk. An import's log
+//! ([`EvidenceLog::open_tapped`]) also hands each written batch to its compactor. On open,
+//! the last segment is checked record by record and a torn tail (a record cut short or
+//! failing its CRC, from a crash mid-write) is cut off; everything before it was durable and
+//! is kept.
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
