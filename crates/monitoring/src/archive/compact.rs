@@ -220,9 +220,9 @@ impl Archive {
 
     /// Archives everything in the evidence log up to `until` (all of it when `None`).
     pub fn compact(&self, stations: &Stations, until: Option<Pos>) -> anyhow::Result<Compaction> {
-        let checkpoint = self.checkpoint()?;
+        let mut checkpoint = self.checkpoint()?;
         let from = Pos(checkpoint.pos);
-        self.archive_log(stations, checkpoint, from, until, Pass::Forward)
+        self.archive_log(stations, &mut checkpoint, from, until, Pass::Forward)
     }
 
     /// Archives the accepted frames sent with the swapped MODBUS CRC that the log holds before
@@ -232,22 +232,23 @@ impl Archive {
     /// or a run after a crash, adds only what is still missing; the files it writes are named
     /// `rescan-<ms>-<position>.parquet`, which no later run overwrites.
     pub fn rescan_swapped_crc(&self, stations: &Stations) -> anyhow::Result<Compaction> {
-        let checkpoint = self.checkpoint()?;
+        let mut checkpoint = self.checkpoint()?;
         let until = Pos(checkpoint.pos);
         self.archive_log(
             stations,
-            checkpoint,
+            &mut checkpoint,
             Pos::default(),
             Some(until),
             Pass::SwappedCrc,
         )
     }
 
-    /// Archives the records of `[from, until)` chunk by chunk, as `pass` says.
+    /// Archives the records of `[from, until)` chunk by chunk, as `pass` says, moving
+    /// `checkpoint` (and its file) along.
     fn archive_log(
         &self,
         stations: &Stations,
-        mut checkpoint: Checkpoint,
+        checkpoint: &mut Checkpoint,
         from: Pos,
         until: Option<Pos>,
         pass: Pass,
@@ -277,7 +278,7 @@ impl Archive {
                 let mut decoded = Decoded::starting(first);
                 decoded.add(&chunk, pass.only());
                 drop(chunk);
-                total.add(self.archive_decoded(stations, &mut checkpoint, decoded, pass, stamp)?);
+                total.add(self.archive_decoded(stations, checkpoint, decoded, pass, stamp)?);
             }
             Ok(())
         })?;
@@ -296,14 +297,16 @@ impl Archive {
         tap: evidence::Tap,
     ) -> anyhow::Result<Compaction> {
         let started = Instant::now();
-        let Some(mut batch) = tap.recv() else {
+        let Some(first_batch) = tap.recv() else {
             return self.compact(stations, None);
         };
-        let first = batch[0].0;
-        let mut total = self.compact(stations, Some(first))?;
+        let first = first_batch[0].0;
         let mut checkpoint = self.checkpoint()?;
+        let from = Pos(checkpoint.pos);
+        let mut total =
+            self.archive_log(stations, &mut checkpoint, from, Some(first), Pass::Forward)?;
         let mut decoded = Decoded::starting(first);
-        loop {
+        for mut batch in std::iter::once(first_batch).chain(std::iter::from_fn(|| tap.recv())) {
             // Whatever else is waiting is decoded with it: fewer, larger runs for the cores.
             while batch.len() < DECODE_RECORDS {
                 match tap.try_recv() {
@@ -323,10 +326,6 @@ impl Archive {
                     Pass::Forward,
                     0,
                 )?);
-            }
-            match tap.recv() {
-                Some(b) => batch = b,
-                None => break,
             }
         }
         if decoded.done.records > 0 {
@@ -781,7 +780,7 @@ mod tests {
 
     /// An import's compactor, fed by the log's tap, archives what a compaction of the log
     /// would, the records the log held before the tap first; with `sync_every` 7 it writes
-    /// runs of 7 records, each checkpointed where it ends.
+    /// runs of at least 7 records, each checkpointed where it ends.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_tap_archives_what_a_compaction_of_the_log_would() {
         let data = super::super::tests::tmp("tap");

@@ -341,8 +341,8 @@ const ROW_GROUP_ROWS: usize = 128 * 1024;
 /// Files of fewer rows than this (one row group) are compressed with Snappy, larger ones with
 /// zstd. The Parquet writer makes a zstd compressor and decompressor for every column chunk:
 /// on a partition of a few thousand rows (a day of a city's fifty outlets) that setup costs
-/// more than compressing, and Snappy, which needs none, writes a month's import 0.10 CPU-s
-/// (15%) faster for 16% more bytes. A day of a city of hundreds of outlets is zstd's.
+/// more than compressing, and Snappy, which needs none, writes a month's import 0.09 CPU-s
+/// (14%) faster for 16% more bytes. A day of a city of hundreds of outlets is zstd's.
 const SNAPPY_BELOW_ROWS: usize = ROW_GROUP_ROWS;
 
 /// How a file of `rows` rows is written.
