@@ -494,8 +494,12 @@ impl Archive {
         let threads = workers().min(partitions.len().max(1));
         let mut shares: Vec<Vec<(PartKey, Vec<Message>)>> =
             (0..threads).map(|_| Vec::new()).collect();
+        // Consecutive dates to a thread: their messages were decoded together, so they share
+        // their factor codes' reference counts with each other and not with another thread's,
+        // whose counts would bounce between the cores as the messages are freed.
+        let n = partitions.len();
         for (i, p) in partitions.into_iter().enumerate() {
-            shares[i % threads].push(p);
+            shares[i * threads / n].push(p);
         }
         let write = |(key, msgs): (PartKey, Vec<Message>)| -> io::Result<Written> {
             let dir = partition_dir(&self.dir, key.0, &key.1);

@@ -251,30 +251,73 @@ pub fn from_view(
             .zip(&flags)
             .map(|(code, (upper, lower))| (codes.get(code), upper.or(*lower).map(|f| codes.get(f))))
             .collect();
-    let mut values = Vec::with_capacity(m.cp.fields.len() + m.cp.other.len());
-    for (i, field, value) in &m.cp.fields {
-        let (code, flag) = &factors[*i];
+    // Sorted by factor, then field. The factors (a handful, distinct) are ranked once and
+    // the values placed by rank, so that only a factor's own fields are compared as text;
+    // the plain keys count as factor "", which ranks first.
+    let none = (!m.cp.other.is_empty()).then(|| codes.get(""));
+    let mut names: Vec<&str> = m.cp.codes.iter().map(|c| c.as_ref()).collect();
+    if none.is_some() {
+        names.push("");
+    }
+    names.sort_unstable();
+    names.dedup();
+    let rank = |code: &str| names.binary_search(&code).expect("ranked");
+    let code_rank: Vec<usize> = m.cp.codes.iter().map(|c| rank(c)).collect();
+    let other_rank = none.as_ref().map_or(0, |_| rank(""));
+    // Each value's rank, in the order sent, the plain keys last: a key sent twice in one
+    // message keeps its first, as the codec reads it.
+    let ranks = || {
+        m.cp.fields
+            .iter()
+            .map(|(i, _, _)| code_rank[*i])
+            .chain(m.cp.other.iter().map(|_| other_rank))
+    };
+    let mut start = vec![0usize; names.len() + 1];
+    for r in ranks() {
+        start[r + 1] += 1;
+    }
+    for r in 1..start.len() {
+        start[r] += start[r - 1];
+    }
+    let mut order = vec![0usize; m.cp.fields.len() + m.cp.other.len()];
+    let mut next = start.clone();
+    for (k, r) in ranks().enumerate() {
+        order[next[r]] = k;
+        next[r] += 1;
+    }
+    let field_of = |k: usize| match m.cp.fields.get(k) {
+        Some((_, field, _)) => field.as_ref(),
+        None => m.cp.other[k - m.cp.fields.len()].0.as_ref(),
+    };
+    for group in start.windows(2) {
+        // Stable, as the order sent decides between two equal keys.
+        order[group[0]..group[1]].sort_by_key(|&k| field_of(k));
+    }
+    let mut values: Vec<Value> = Vec::with_capacity(order.len());
+    for k in order {
+        let (factor, field, value, flag) = match m.cp.fields.get(k) {
+            Some((i, field, value)) => {
+                let (code, flag) = &factors[*i];
+                (code, field, value, flag.clone())
+            }
+            None => {
+                let (field, value) = &m.cp.other[k - m.cp.fields.len()];
+                (none.as_ref().expect("plain keys"), field, value, None)
+            }
+        };
+        if values
+            .last()
+            .is_some_and(|l| *l.factor == **factor && l.field == field.as_ref())
+        {
+            continue;
+        }
         values.push(Value {
-            factor: code.clone(),
+            factor: factor.clone(),
             field: CompactString::from(field.as_ref()),
             value: CompactString::from(value.as_ref()),
-            flag: flag.clone(),
+            flag,
         });
     }
-    if !m.cp.other.is_empty() {
-        let none = codes.get("");
-        for (field, value) in &m.cp.other {
-            values.push(Value {
-                factor: none.clone(),
-                field: CompactString::from(field.as_ref()),
-                value: CompactString::from(value.as_ref()),
-                flag: None,
-            });
-        }
-    }
-    // Stable: of a key sent twice in one message the first is kept, as the codec reads it.
-    values.sort_by(|a, b| (&a.factor, &a.field).cmp(&(&b.factor, &b.field)));
-    values.dedup_by(|b, a| a.factor == b.factor && a.field == b.field);
     let text = |t: &Option<std::borrow::Cow<'_, str>>| t.as_deref().map(str::to_owned);
     Ok(Message {
         mn: text(&m.mn).unwrap_or_default(),
@@ -490,17 +533,24 @@ fn file_rows<'a>(messages: &[&'a Message]) -> Vec<(&'a Message, usize)> {
 /// Rows (message, value index) as one record batch.
 fn to_batch(rows: &[(&Message, usize)]) -> RecordBatch {
     let n = rows.len();
-    let mut mn = StringBuilder::with_capacity(n, 0);
-    let mut st = StringBuilder::with_capacity(n, 0);
-    let mut cn = StringBuilder::with_capacity(n, 0);
+    // Text columns sized as if every row's text were as long as the first row's: a file's
+    // MNs, commands, QNs and codes are nearly all of one length, so the builders seldom grow
+    // (each growth copies what they hold).
+    let (m0, v0) = rows
+        .first()
+        .map_or((None, None), |&(m, i)| (Some(m), Some(&m.values[i])));
+    let text = |len: Option<usize>| StringBuilder::with_capacity(n, n * len.unwrap_or(0));
+    let mut mn = text(m0.map(|m| m.mn.len()));
+    let mut st = text(m0.map(|m| m.st.len()));
+    let mut cn = text(m0.map(|m| m.cn.len()));
     let mut data_time = TimestampMillisecondBuilder::with_capacity(n).with_timezone("+08:00");
-    let mut qn = StringBuilder::new();
+    let mut qn = text(m0.and_then(|m| m.qn.as_ref()).map(String::len));
     let mut rf = BooleanBuilder::with_capacity(n);
-    let mut factor = StringBuilder::with_capacity(n, 0);
-    let mut field = StringBuilder::with_capacity(n, 0);
+    let mut factor = text(v0.map(|v| v.factor.len()));
+    let mut field = text(v0.map(|v| v.field.len()));
     let mut value = StringBuilder::new();
     let mut num = Float64Builder::with_capacity(n);
-    let mut flag = StringBuilder::with_capacity(n, 0);
+    let mut flag = text(v0.and_then(|v| v.flag.as_ref()).map(|f| f.len()));
     let mut recv = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
     let mut evidence = Int64Builder::with_capacity(n);
     let mut decimals = Int8Builder::with_capacity(n);
@@ -1098,6 +1148,54 @@ pub(crate) mod tests {
         );
         assert_eq!(got.qn.as_deref(), Some("20261101000000123"));
         assert_eq!((got.mn.as_str(), got.st.as_str()), ("88888880000001", "31"));
+    }
+
+    proptest::proptest! {
+        /// The values come out as a stable sort by factor and field would put them, the
+        /// first of a key sent twice kept: codes in any order, a key twice, plain keys.
+        #[test]
+        fn values_come_sorted_by_factor_then_field_the_first_of_a_key_kept(
+            items in proptest::collection::vec((0usize..6, 0usize..5, 0u32..100), 1..30)
+        ) {
+            const CODES: [&str; 5] = ["a34013", "a21026", "w01018", "a19001", "a01011"];
+            const FIELDS: [&str; 5] = ["Avg", "Min", "Max", "Flag", "Rtd"];
+            let cp: Vec<String> = items
+                .iter()
+                .map(|&(c, f, v)| match CODES.get(c) {
+                    Some(code) => format!("{code}-{}={v}", FIELDS[f]),
+                    None => format!("Key{f}={v}"),
+                })
+                .collect();
+            let segment = format!(
+                "QN=20261101000000123;ST=31;CN=2061;PW=123456;MN=88888880000001;Flag=4;\
+                 CP=&&DataTime=20261101080000;{}&&",
+                cp.join(";")
+            );
+            let view = hj212::MessageView::parse_segment(
+                segment.as_bytes(),
+                0,
+                &hj212::Options::lenient(),
+            )
+            .unwrap();
+            let got = from_view(&view, 7, Pos(9), &mut Codes::default()).unwrap();
+            let mut want: Vec<(String, String, String)> = view
+                .cp
+                .fields
+                .iter()
+                .map(|(i, f, v)| (view.cp.codes[*i].to_string(), f.to_string(), v.to_string()))
+                .chain(
+                    view.cp.other.iter().map(|(f, v)| (String::new(), f.to_string(), v.to_string())),
+                )
+                .collect();
+            want.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+            want.dedup_by(|b, a| (&a.0, &a.1) == (&b.0, &b.1));
+            let got: Vec<(String, String, String)> = got
+                .values
+                .iter()
+                .map(|v| (v.factor.to_string(), v.field.to_string(), v.value.to_string()))
+                .collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]
