@@ -397,10 +397,10 @@ impl Archive {
         let mut partitions: Partitions = BTreeMap::new();
         // Per "MN\tCN" of the run, looked up once: a number, the region, the latest
         // `DataTime` archived (written back to the checkpoint at the end).
-        let mut series: HashMap<String, Series> = HashMap::new();
+        let mut series: foldhash::HashMap<String, Series> = Default::default();
         // (series, data time) → where the message of that key sits in `partitions`.
-        let mut seen: HashMap<(u32, i64), (PartKey, usize)> =
-            HashMap::with_capacity(messages.len());
+        let mut seen: foldhash::HashMap<(u32, i64), (PartKey, usize)> =
+            foldhash::HashMap::with_capacity_and_hasher(messages.len(), Default::default());
         // Archived (data time, factor, field) of a partition's MN and CN, read on demand.
         let mut archived: HashMap<(PartKey, String, String), ValueKeys> = HashMap::new();
         // "MN\tCN", built without an allocation.
@@ -653,7 +653,7 @@ fn decode_only(
         max_groups: 1 << 16,
         max_bytes: 64 << 20,
     });
-    let mut part_times: HashMap<u64, i64> = HashMap::new();
+    let mut part_times: foldhash::HashMap<u64, i64> = Default::default();
     let mut codes = super::Codes::default();
     let take = |done: &mut Compaction, out: &mut Vec<Message>, m: Result<Message, Skip>| match m {
         Ok(m) => out.push(m),

@@ -28,7 +28,7 @@ pub mod compact;
 pub mod query;
 mod read;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -205,7 +205,7 @@ pub fn from_hj212(
 /// same few codes hundreds of thousands of times, and its values share them instead of
 /// allocating one each (which also lets equal codes compare by address).
 #[derive(Debug, Default)]
-pub struct Codes(HashSet<Arc<str>>);
+pub struct Codes(foldhash::HashSet<Arc<str>>);
 
 impl Codes {
     fn get(&mut self, code: &str) -> Arc<str> {
