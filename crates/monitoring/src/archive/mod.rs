@@ -253,7 +253,9 @@ pub fn from_view(
             .collect();
     // Sorted by factor, then field. The factors (a handful, distinct) are ranked once and
     // the values placed by rank, so that only a factor's own fields are compared as text;
-    // the plain keys count as factor "", which ranks first.
+    // the plain keys count as factor "", which ranks first. (A stable sort of the indices
+    // keyed on (rank, field) gives the same order, but the month's import ran 2.3% more
+    // instructions with it.)
     let none = (!m.cp.other.is_empty()).then(|| codes.get(""));
     let mut names: Vec<&str> = m.cp.codes.iter().map(|c| c.as_ref()).collect();
     if none.is_some() {
