@@ -1,8 +1,9 @@
 //! The frame decoder on arbitrary bytes: never panics, and a stream fed in
-//! chunks yields exactly what the whole buffer yields.
+//! chunks yields exactly what the whole buffer yields; a parsed view detaches and attaches
+//! again as it was.
 #![no_main]
 
-use hj212::{Decoder, Frames, Message, Options};
+use hj212::{Decoder, Frames, Message, MessageView, Options};
 use libfuzzer_sys::fuzz_target;
 
 /// A frame or error reduced to what must not depend on chunking.
@@ -13,6 +14,14 @@ fn outcome(item: Result<hj212::Frame<'_>, hj212::Error>, opts: &Options) -> Outc
         Ok(frame) => {
             // The owned layer must not panic either, whatever the segment.
             let _ = Message::parse(&frame, opts);
+            // A view detached from the frame's bytes attaches to a copy of them as it was
+            // (GBK-decoded texts are owned: such a view does not detach).
+            if let Ok(view) = MessageView::parse(&frame, opts)
+                && let Some(detached) = view.detach(frame.raw)
+            {
+                let copy = frame.raw.to_vec();
+                assert_eq!(detached.attach(&copy), Some(view));
+            }
             Ok((frame.offset, frame.raw.to_vec()))
         }
         Err(e) => Err((e.kind(), e.frame_offset(), e.offset())),

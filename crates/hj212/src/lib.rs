@@ -53,6 +53,7 @@ pub mod build;
 pub mod codes;
 mod cp;
 mod crc;
+mod detached;
 mod error;
 mod frame;
 mod message;
@@ -64,6 +65,7 @@ mod version;
 
 pub use cp::{Cp, CpView, FACTOR_FIELDS, Factor, PLAIN_KEYS};
 pub use crc::{CrcVariant, crc16, crc16_modbus_swapped};
+pub use detached::Detached;
 pub use error::{Error, ErrorKind, Warning};
 pub use frame::{Decoder, Frame, Frames, Options, Trailer};
 pub use message::{FLAG_ACK, FLAG_SPLIT, Message, MessageView};

@@ -154,7 +154,7 @@ impl fmt::Display for Verdict {
 }
 
 /// One received frame or bad run, as kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Record {
     /// Receive time, microseconds since the Unix epoch.
     pub recv_us: i64,
@@ -167,7 +167,33 @@ pub struct Record {
     pub stream_len: u32,
     /// The bytes as received (the first [`MAX_BAD_BYTES`] of a bad run).
     pub raw: Vec<u8>,
+    /// The receiver's parse of an accepted upload, handed on with its bytes so that a
+    /// compactor tapping the log does not parse the frame again. Never written: a record
+    /// read back has none, and two records are equal whatever they hold here.
+    pub parsed: Option<Box<hj212::Detached>>,
 }
+
+impl PartialEq for Record {
+    fn eq(&self, other: &Record) -> bool {
+        (
+            self.recv_us,
+            self.conn,
+            &self.peer,
+            self.verdict,
+            self.stream_len,
+            &self.raw,
+        ) == (
+            other.recv_us,
+            other.conn,
+            &other.peer,
+            other.verdict,
+            other.stream_len,
+            &other.raw,
+        )
+    }
+}
+
+impl Eq for Record {}
 
 impl Record {
     /// The position right after this record, which starts at `pos`.
@@ -220,6 +246,7 @@ impl Record {
             verdict,
             stream_len,
             raw: body[BODY_HEADER + peer_len..].to_vec(),
+            parsed: None,
         })
     }
 }
@@ -831,6 +858,7 @@ mod tests {
             verdict,
             stream_len: 5 + i,
             raw: format!("frame{i}").into_bytes(),
+            parsed: None,
         }
     }
 

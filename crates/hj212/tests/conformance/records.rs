@@ -505,3 +505,25 @@ proptest::proptest! {
         }
     }
 }
+
+/// Every frame of the set that parses, detached from its bytes and attached to a copy of
+/// them (as the bytes move to the archive's thread), reads as the view parsed from them.
+#[test]
+fn every_parsed_frame_detaches_and_attaches_as_it_was_parsed() {
+    let mut detached = 0;
+    for record in records() {
+        for frame in Frames::new(&record.raw, Options::lenient()).flatten() {
+            let Ok(view) = hj212::MessageView::parse(&frame, &Options::lenient()) else {
+                continue;
+            };
+            let index = record.index;
+            let d = view
+                .detach(&record.raw)
+                .unwrap_or_else(|| panic!("record {index}: every text is the frame's"));
+            let moved = record.raw.clone();
+            assert_eq!(d.attach(&moved), Some(view), "record {index}");
+            detached += 1;
+        }
+    }
+    assert!(detached >= 50, "{detached} frames detached");
+}

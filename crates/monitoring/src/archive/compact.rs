@@ -668,22 +668,34 @@ fn decode_only(
         if record.verdict != Verdict::Accepted {
             continue;
         }
-        // The receiver accepted it, so its CRC was one the logger is registered for: the
-        // swapped MODBUS variant too (without it, such a logger's data never reached the
-        // archive).
-        let accepted = Options {
-            alt_crc: Some(CrcVariant::ModbusSwapped),
-            ..Options::lenient()
-        };
-        let Some(Ok(frame)) = Frames::new(&record.raw, accepted).next() else {
-            continue;
-        };
-        if only.is_some_and(|v| v != frame.crc_variant) {
-            continue;
-        }
-        // A view of the frame: a whole message's values are copied once, into the archive's.
-        let Ok(m) = hj212::MessageView::parse(&frame, &Options::lenient()) else {
-            continue;
+        // The receiver's own parse, when it handed it on (an import's, tapped): not parsed
+        // again. A rescan for one CRC variant reads records from disk, which have none.
+        let handed_on = (only.is_none())
+            .then(|| record.parsed.as_ref()?.attach(&record.raw))
+            .flatten();
+        let m = match handed_on {
+            Some(m) => m,
+            None => {
+                // The receiver accepted it, so its CRC was one the logger is registered
+                // for: the swapped MODBUS variant too (without it, such a logger's data
+                // never reached the archive).
+                let accepted = Options {
+                    alt_crc: Some(CrcVariant::ModbusSwapped),
+                    ..Options::lenient()
+                };
+                let Some(Ok(frame)) = Frames::new(&record.raw, accepted).next() else {
+                    continue;
+                };
+                if only.is_some_and(|v| v != frame.crc_variant) {
+                    continue;
+                }
+                // A view of the frame: a whole message's values are copied once, into the
+                // archive's.
+                let Ok(m) = hj212::MessageView::parse(&frame, &Options::lenient()) else {
+                    continue;
+                };
+                m
+            }
         };
         if m.is_part() {
             part_times.insert(pos.0, record.recv_us);
@@ -754,6 +766,19 @@ mod tests {
             verdict: Verdict::Accepted,
             stream_len: raw.len() as u32,
             raw,
+            parsed: None,
+        }
+    }
+
+    /// An accepted upload carrying the receiver's parse, as an import's session hands it on.
+    fn handed_on(raw: Vec<u8>) -> evidence::Record {
+        let frame = Frames::new(&raw, Options::lenient()).next().unwrap().unwrap();
+        let view = hj212::MessageView::parse(&frame, &Options::lenient()).unwrap();
+        let parsed = view.detach(&raw).map(Box::new);
+        assert!(parsed.is_some());
+        evidence::Record {
+            parsed,
+            ..accepted(raw)
         }
     }
 
@@ -809,9 +834,16 @@ mod tests {
         let stations = Stations::new();
         let compactor = std::thread::spawn(move || archive.compact_tap(&stations, tap));
         // One upload sent twice: archived once. A pause after each lets the writer take it
-        // as a batch of its own, as a slow sender would.
+        // as a batch of its own, as a slow sender would. Every other record carries the
+        // receiver's parse (an import's): the archive is the one a compaction of the log,
+        // which parses every frame, makes.
         for i in (5..40).chain([12]) {
-            log.append(accepted(upload(i))).await.unwrap();
+            let record = if i % 2 == 0 {
+                handed_on(upload(i))
+            } else {
+                accepted(upload(i))
+            };
+            log.append(record).await.unwrap();
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         }
         log.close().await.unwrap();

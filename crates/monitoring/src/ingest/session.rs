@@ -106,6 +106,9 @@ pub struct Session {
     /// Whether replies are built: a packet-log import has no logger to answer, and building
     /// a 9014 per frame was a tenth of its reading.
     replies: bool,
+    /// Whether an accepted upload's record carries the session's parse
+    /// ([`Record::parsed`]): for an import, whose compactor taps the log as it is written.
+    hand_on_parses: bool,
     /// Groups given up because the stream opened too many or they timed out.
     pub groups_given_up: u64,
 }
@@ -131,6 +134,7 @@ impl Session {
             accounted: 0,
             bad: None,
             replies: true,
+            hand_on_parses: false,
             groups_given_up: 0,
         }
     }
@@ -138,6 +142,13 @@ impl Session {
     /// The session of a packet-log import: frames judged as a live stream's, no replies built.
     pub fn without_replies(mut self) -> Session {
         self.replies = false;
+        self
+    }
+
+    /// Accepted uploads' records carry the parse that judged them, for a compactor that
+    /// archives them as they are logged (an import's): it then does not parse them again.
+    pub fn handing_on_parses(mut self) -> Session {
+        self.hand_on_parses = true;
         self
     }
 
@@ -198,6 +209,7 @@ impl Session {
                             peer: &self.peer,
                             recv_us,
                             replies: self.replies,
+                            hand_on_parses: self.hand_on_parses,
                         },
                         raw,
                         shape,
@@ -272,6 +284,7 @@ impl Session {
                 verdict: Verdict::Codec(bad.error.kind()),
                 stream_len: u32::try_from(end - bad.start).unwrap_or(u32::MAX),
                 raw: bad.bytes,
+                parsed: None,
             },
             reply: Vec::new(),
             station: None,
@@ -296,6 +309,7 @@ struct Judged<'a> {
     peer: &'a str,
     recv_us: i64,
     replies: bool,
+    hand_on_parses: bool,
 }
 
 /// The verdict on a well-framed frame (whose CRC matched as `shape.crc_variant`), and the
@@ -324,6 +338,7 @@ fn judge(
     let parsed = MessageView::parse(&frame, &Options::lenient());
     let mut crc_suspect = None;
     let mut defect = None;
+    let mut handed_on = None;
     let (verdict, reply, station) = match parsed {
         Err(_) if crc != CrcVariant::Hj212 => {
             (Verdict::Codec(ErrorKind::CrcMismatch), Vec::new(), None)
@@ -360,6 +375,9 @@ fn judge(
                         m.cn.as_deref().unwrap_or_default().to_owned(),
                     ));
                     let split = m.is_part();
+                    if from.hand_on_parses && !split {
+                        handed_on = m.detach(&raw).map(Box::new);
+                    }
                     let reply = if from.replies || split {
                         let m = m.into_owned();
                         let reply = if from.replies {
@@ -387,6 +405,7 @@ fn judge(
             verdict,
             stream_len: raw.len() as u32,
             raw,
+            parsed: handed_on,
         },
         reply,
         station,
@@ -593,6 +612,28 @@ mod tests {
         }
         assert!(!live[0].reply.is_empty());
         assert!(import.iter().all(|r| r.reply.is_empty()));
+        // Handing its parses on changes no verdict; only the accepted upload carries one,
+        // and it reads as the frame parsed again.
+        let handing = run(
+            Session::new(1, "p".into(), 4)
+                .without_replies()
+                .handing_on_parses(),
+        );
+        assert_eq!(
+            handing.iter().map(|r| &r.record).collect::<Vec<_>>(),
+            import.iter().map(|r| &r.record).collect::<Vec<_>>()
+        );
+        assert!(live.iter().all(|r| r.record.parsed.is_none()));
+        let parsed: Vec<_> = handing.iter().map(|r| r.record.parsed.is_some()).collect();
+        assert_eq!(parsed, [true, false, false, false, false, false]);
+        let record = &handing[0].record;
+        let frame = hj212::Frames::new(&record.raw, hj212::Options::lenient())
+            .next()
+            .unwrap()
+            .unwrap();
+        let again = hj212::MessageView::parse(&frame, &hj212::Options::lenient()).unwrap();
+        let handed = record.parsed.as_ref().unwrap().attach(&record.raw);
+        assert_eq!(handed, Some(again));
     }
 
     #[test]
