@@ -772,7 +772,10 @@ mod tests {
 
     /// An accepted upload carrying the receiver's parse, as an import's session hands it on.
     fn handed_on(raw: Vec<u8>) -> evidence::Record {
-        let frame = Frames::new(&raw, Options::lenient()).next().unwrap().unwrap();
+        let frame = Frames::new(&raw, Options::lenient())
+            .next()
+            .unwrap()
+            .unwrap();
         let view = hj212::MessageView::parse(&frame, &Options::lenient()).unwrap();
         let parsed = view.detach(&raw).map(Box::new);
         assert!(parsed.is_some());

@@ -218,6 +218,12 @@ impl Codes {
     }
 }
 
+/// Whether two shared codes are equal: nearly always the same allocation ([`Codes`]), so
+/// compared by address before text.
+fn same_code(a: &Arc<str>, b: &Arc<str>) -> bool {
+    Arc::ptr_eq(a, b) || a == b
+}
+
 /// The archived form of an upload read as a view of its frame: each value's texts are copied
 /// once, into the archived value (not first into an owned message, then moved).
 pub fn from_view(
@@ -309,7 +315,7 @@ pub fn from_view(
         };
         if values
             .last()
-            .is_some_and(|l| *l.factor == **factor && l.field == field.as_ref())
+            .is_some_and(|l| same_code(&l.factor, factor) && l.field == field.as_ref())
         {
             continue;
         }
@@ -484,7 +490,7 @@ fn file_rows<'a>(messages: &[&'a Message]) -> Vec<(&'a Message, usize)> {
                     && p.values
                         .iter()
                         .zip(&m.values)
-                        .all(|(a, b)| a.factor == b.factor && a.field == b.field)
+                        .all(|(a, b)| same_code(&a.factor, &b.factor) && a.field == b.field)
             });
             if !same {
                 layout.clear();

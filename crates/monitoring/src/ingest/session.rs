@@ -614,11 +614,9 @@ mod tests {
         assert!(import.iter().all(|r| r.reply.is_empty()));
         // Handing its parses on changes no verdict; only the accepted upload carries one,
         // and it reads as the frame parsed again.
-        let handing = run(
-            Session::new(1, "p".into(), 4)
-                .without_replies()
-                .handing_on_parses(),
-        );
+        let handing = run(Session::new(1, "p".into(), 4)
+            .without_replies()
+            .handing_on_parses());
         assert_eq!(
             handing.iter().map(|r| &r.record).collect::<Vec<_>>(),
             import.iter().map(|r| &r.record).collect::<Vec<_>>()
