@@ -388,7 +388,7 @@ impl Archive {
     /// the latest archived of its MN and CN is taken as new unless `check_all`.
     fn dedupe(
         &self,
-        messages: Vec<Message>,
+        batches: Vec<Vec<Message>>,
         stations: &Stations,
         checkpoint: &mut Checkpoint,
         done: &mut Compaction,
@@ -399,13 +399,14 @@ impl Archive {
         // `DataTime` archived (written back to the checkpoint at the end).
         let mut series: foldhash::HashMap<String, Series> = Default::default();
         // (series, data time) → where the message of that key sits in `partitions`.
+        let count = batches.iter().map(Vec::len).sum();
         let mut seen: foldhash::HashMap<(u32, i64), (PartKey, usize)> =
-            foldhash::HashMap::with_capacity_and_hasher(messages.len(), Default::default());
+            foldhash::HashMap::with_capacity_and_hasher(count, Default::default());
         // Archived (data time, factor, field) of a partition's MN and CN, read on demand.
         let mut archived: HashMap<(PartKey, String, String), ValueKeys> = HashMap::new();
         // "MN\tCN", built without an allocation.
         let mut series_key = String::new();
-        for mut m in messages {
+        for mut m in batches.into_iter().flatten() {
             series_key.clear();
             series_key.push_str(&m.mn);
             series_key.push('\t');
@@ -530,7 +531,10 @@ impl Archive {
 struct Decoded {
     first: Pos,
     end: Pos,
-    messages: Vec<Message>,
+    /// The messages in log order, as the decoders gave them: not joined into one vector,
+    /// which copied each message into fresh memory once more (and again as it grew): an
+    /// eighth of a month's import's page faults.
+    messages: Vec<Vec<Message>>,
     done: Compaction,
 }
 
@@ -551,7 +555,8 @@ impl Decoded {
         };
         self.end = last.end(*pos);
         let (messages, done) = decode_parallel(records, only);
-        self.messages.extend(messages);
+        self.messages
+            .extend(messages.into_iter().filter(|m| !m.is_empty()));
         self.done.add(done);
     }
 }
@@ -566,18 +571,18 @@ fn workers() -> usize {
 fn decode_parallel(
     records: &[(Pos, evidence::Record)],
     only: Option<CrcVariant>,
-) -> (Vec<Message>, Compaction) {
+) -> (Vec<Vec<Message>>, Compaction) {
     let per = records.len().div_ceil(workers()).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = records
             .chunks(per)
             .map(|slice| s.spawn(move || decode_only(slice, only)))
             .collect();
-        let mut out = Vec::with_capacity(records.len());
+        let mut out = Vec::with_capacity(handles.len());
         let mut done = Compaction::default();
         for h in handles {
             let (m, d) = h.join().expect("a decoder thread panicked");
-            out.extend(m);
+            out.push(m);
             done.add(d);
         }
         (out, done)
@@ -647,7 +652,9 @@ fn decode_only(
     only: Option<CrcVariant>,
 ) -> (Vec<Message>, Compaction) {
     let mut done = Compaction::default();
-    let mut out = Vec::new();
+    // At most a message a record: room for all at once, not regrown (each growth copies
+    // the messages into fresh pages).
+    let mut out = Vec::with_capacity(records.len());
     let mut groups = Reassembler::new(Limits {
         timeout_ms: u64::MAX,
         max_groups: 1 << 16,
