@@ -275,10 +275,10 @@ impl Archive {
                 let Some(first) = chunk.first().map(|(pos, _)| *pos) else {
                     break;
                 };
-                let mut decoded = Decoded::starting(first);
-                decoded.add(&chunk, pass.only());
+                let mut decoded = Decoded::starting(first, pass);
+                decoded.add(&chunk, pass.only(), &self.dir, stations, checkpoint)?;
                 drop(chunk);
-                total.add(self.archive_decoded(stations, checkpoint, decoded, pass, stamp)?);
+                total.add(self.archive_decoded(checkpoint, decoded, pass, stamp)?);
             }
             Ok(())
         })?;
@@ -305,7 +305,7 @@ impl Archive {
         let from = Pos(checkpoint.pos);
         let mut total =
             self.archive_log(stations, &mut checkpoint, from, Some(first), Pass::Forward)?;
-        let mut decoded = Decoded::starting(first);
+        let mut decoded = Decoded::starting(first, Pass::Forward);
         for mut batch in std::iter::once(first_batch).chain(std::iter::from_fn(|| tap.recv())) {
             // Whatever else is waiting is decoded with it: fewer, larger runs for the cores.
             while batch.len() < DECODE_RECORDS {
@@ -314,18 +314,12 @@ impl Archive {
                     None => break,
                 }
             }
-            decoded.add(&batch, None);
+            decoded.add(&batch, None, &self.dir, stations, &checkpoint)?;
             drop(batch);
             if decoded.done.records as usize >= tap.sync_every() && tap.durable() >= decoded.end {
-                let next = Decoded::starting(decoded.end);
+                let next = Decoded::starting(decoded.end, Pass::Forward);
                 let chunk = std::mem::replace(&mut decoded, next);
-                total.add(self.archive_decoded(
-                    stations,
-                    &mut checkpoint,
-                    chunk,
-                    Pass::Forward,
-                    0,
-                )?);
+                total.add(self.archive_decoded(&mut checkpoint, chunk, Pass::Forward, 0)?);
             }
         }
         if decoded.done.records > 0 {
@@ -335,24 +329,17 @@ impl Archive {
                 "the evidence log failed before its records up to {:?} were on disk: they are not archived",
                 decoded.end
             );
-            total.add(self.archive_decoded(
-                stations,
-                &mut checkpoint,
-                decoded,
-                Pass::Forward,
-                0,
-            )?);
+            total.add(self.archive_decoded(&mut checkpoint, decoded, Pass::Forward, 0)?);
         }
         total.elapsed = started.elapsed();
         Ok(total)
     }
 
-    /// Deduplicates, writes and checkpoints a decoded run of records. Files of a forward
+    /// Writes and checkpoints a decoded and deduplicated run of records. Files of a forward
     /// pass are named after the checkpoint they start from; a rescan's after `stamp` and the
     /// run's first record.
     fn archive_decoded(
         &self,
-        stations: &Stations,
         checkpoint: &mut Checkpoint,
         decoded: Decoded,
         pass: Pass,
@@ -361,15 +348,14 @@ impl Archive {
         let Decoded {
             first,
             end,
-            messages,
+            dedupe,
             mut done,
         } = decoded;
         let name = match pass {
             Pass::Forward => format!("part-{:016x}.parquet", checkpoint.pos),
             Pass::SwappedCrc => format!("rescan-{stamp}-{:016x}.parquet", first.0),
         };
-        let check_all = pass == Pass::SwappedCrc;
-        let partitions = self.dedupe(messages, stations, checkpoint, &mut done, check_all)?;
+        let partitions = dedupe.finish(checkpoint, &mut done);
         for w in self.write_parallel(partitions, &name)? {
             done.bytes += w.bytes;
             done.rows += w.rows;
@@ -382,104 +368,6 @@ impl Archive {
         }
         self.write_checkpoint(checkpoint)?;
         Ok(done)
-    }
-
-    /// Drops values already archived and groups the rest by partition. A message newer than
-    /// the latest archived of its MN and CN is taken as new unless `check_all`.
-    fn dedupe(
-        &self,
-        batches: Vec<Vec<Message>>,
-        stations: &Stations,
-        checkpoint: &mut Checkpoint,
-        done: &mut Compaction,
-        check_all: bool,
-    ) -> anyhow::Result<Partitions> {
-        let mut partitions: Partitions = BTreeMap::new();
-        // Per "MN\tCN" of the run, looked up once: a number, the region, the latest
-        // `DataTime` archived (written back to the checkpoint at the end).
-        let mut series: foldhash::HashMap<String, Series> = Default::default();
-        // (series, data time) → where the message of that key sits in `partitions`.
-        let count = batches.iter().map(Vec::len).sum();
-        let mut seen: foldhash::HashMap<(u32, i64), (PartKey, usize)> =
-            foldhash::HashMap::with_capacity_and_hasher(count, Default::default());
-        // Archived (data time, factor, field) of a partition's MN and CN, read on demand.
-        let mut archived: HashMap<(PartKey, String, String), ValueKeys> = HashMap::new();
-        // "MN\tCN", built without an allocation.
-        let mut series_key = String::new();
-        for mut m in batches.into_iter().flatten() {
-            series_key.clear();
-            series_key.push_str(&m.mn);
-            series_key.push('\t');
-            series_key.push_str(&m.cn);
-            if !series.contains_key(series_key.as_str()) {
-                let region = stations
-                    .get(&m.mn)
-                    .map_or(UNKNOWN_REGION, |s| s.city_code.as_str());
-                let state = Series {
-                    id: series.len() as u32,
-                    region: Arc::from(region),
-                    latest: checkpoint.latest.get(&series_key).copied(),
-                };
-                series.insert(series_key.clone(), state);
-            }
-            let state = series.get_mut(series_key.as_str()).expect("inserted");
-            let part = (m.date(), state.region.clone());
-            let key = (state.id, m.data_time_ms);
-            let before = m.values.len();
-            if let Some((p, i)) = seen.get(&key) {
-                // The same message again in this run, or another part of it.
-                let first = partitions
-                    .get_mut(p)
-                    .and_then(|list| list.get_mut(*i))
-                    .expect("recorded");
-                let fresh: Vec<_> = m
-                    .values
-                    .into_iter()
-                    .filter(|v| first.value(&v.factor, &v.field).is_none())
-                    .collect();
-                done.duplicate_rows += (before - fresh.len()) as u64;
-                if fresh.is_empty() {
-                    done.duplicate_messages += 1;
-                } else {
-                    first.values.extend(fresh);
-                    first
-                        .values
-                        .sort_by(|a, b| (&a.factor, &a.field).cmp(&(&b.factor, &b.field)));
-                }
-                continue;
-            }
-            if check_all || state.latest.is_some_and(|l| m.data_time_ms <= l) {
-                let akey = (part.clone(), m.mn.clone(), m.cn.clone());
-                if !archived.contains_key(&akey) {
-                    let dir = partition_dir(&self.dir, part.0, &part.1);
-                    archived.insert(akey.clone(), archived_keys(&dir, &m.mn, &m.cn)?);
-                }
-                let set = &archived[&akey];
-                let t = m.data_time_ms;
-                m.values
-                    .retain(|v| !set.contains(&(t, v.factor.clone(), v.field.clone())));
-                done.duplicate_rows += (before - m.values.len()) as u64;
-                if m.values.is_empty() {
-                    done.duplicate_messages += 1;
-                    continue;
-                }
-            }
-            state.latest = Some(
-                state
-                    .latest
-                    .map_or(m.data_time_ms, |l| l.max(m.data_time_ms)),
-            );
-            let list = partitions.entry(part.clone()).or_default();
-            seen.insert(key, (part, list.len()));
-            list.push(m);
-        }
-        for (key, state) in series {
-            if let Some(latest) = state.latest {
-                checkpoint.latest.insert(key, latest);
-            }
-        }
-        done.messages += partitions.values().map(|m| m.len() as u64).sum::<u64>();
-        Ok(partitions)
     }
 
     /// Writes one file per partition, the partitions shared among the cores (which also free
@@ -527,37 +415,174 @@ impl Archive {
     }
 }
 
-/// A run of records decoded, from the position of its first to the end of its last.
+/// A run of records decoded and deduplicated, from the position of its first to the end of
+/// its last.
 struct Decoded {
     first: Pos,
     end: Pos,
-    /// The messages in log order, as the decoders gave them: not joined into one vector,
-    /// which copied each message into fresh memory once more (and again as it grew): an
-    /// eighth of a month's import's page faults.
-    messages: Vec<Vec<Message>>,
+    dedupe: Dedupe,
     done: Compaction,
 }
 
 impl Decoded {
-    fn starting(first: Pos) -> Decoded {
+    fn starting(first: Pos, pass: Pass) -> Decoded {
         Decoded {
             first,
             end: first,
-            messages: Vec::new(),
+            dedupe: Dedupe {
+                check_all: pass == Pass::SwappedCrc,
+                ..Dedupe::default()
+            },
             done: Compaction::default(),
         }
     }
 
-    /// Decodes the records that follow the run's end, and adds them.
-    fn add(&mut self, records: &[(Pos, evidence::Record)], only: Option<CrcVariant>) {
+    /// Decodes the records that follow the run's end (those of `only`'s CRC variant, if
+    /// given), and deduplicates them against the archive and the run. The decoders' batches
+    /// are taken as they are, not joined into one vector, which copied each message into
+    /// fresh memory again (an eighth of a month's import's page faults).
+    fn add(
+        &mut self,
+        records: &[(Pos, evidence::Record)],
+        only: Option<CrcVariant>,
+        archive: &Path,
+        stations: &Stations,
+        checkpoint: &Checkpoint,
+    ) -> anyhow::Result<()> {
         let Some((pos, last)) = records.last() else {
-            return;
+            return Ok(());
         };
         self.end = last.end(*pos);
-        let (messages, done) = decode_parallel(records, only);
-        self.messages
-            .extend(messages.into_iter().filter(|m| !m.is_empty()));
+        let (batches, done) = decode_parallel(records, only);
         self.done.add(done);
+        for batch in batches {
+            self.dedupe
+                .add(archive, batch, stations, checkpoint, &mut self.done)?;
+        }
+        Ok(())
+    }
+}
+
+/// The dedupe step of a run: the values already archived, or already in the run, dropped,
+/// and the rest grouped by partition. It is fed each batch as it is decoded, so an import's
+/// dedupe runs while the import reads on, not on one core after its last batch.
+#[derive(Default)]
+struct Dedupe {
+    /// Every message checked against the archive, not only those up to the latest archived
+    /// time of their MN and CN (a rescan's).
+    check_all: bool,
+    partitions: Partitions,
+    /// Per "MN\tCN" of the run, looked up once: a number, the region, the latest `DataTime`
+    /// archived (written back to the checkpoint at the end).
+    series: foldhash::HashMap<String, Series>,
+    /// (series, data time) → where the message of that key sits in `partitions`.
+    seen: foldhash::HashMap<(u32, i64), (PartKey, usize)>,
+    /// Archived (data time, factor, field) of a partition's MN and CN, read on demand.
+    archived: HashMap<(PartKey, String, String), ValueKeys>,
+    /// "MN\tCN", built without an allocation.
+    series_key: String,
+}
+
+impl Dedupe {
+    /// Adds messages (in log order) of the archive at `archive`. A message newer than the
+    /// latest archived of its MN and CN is taken as new unless `check_all`.
+    fn add(
+        &mut self,
+        archive: &Path,
+        messages: Vec<Message>,
+        stations: &Stations,
+        checkpoint: &Checkpoint,
+        done: &mut Compaction,
+    ) -> anyhow::Result<()> {
+        self.seen.reserve(messages.len());
+        for mut m in messages {
+            self.series_key.clear();
+            self.series_key.push_str(&m.mn);
+            self.series_key.push('\t');
+            self.series_key.push_str(&m.cn);
+            if !self.series.contains_key(self.series_key.as_str()) {
+                let region = stations
+                    .get(&m.mn)
+                    .map_or(UNKNOWN_REGION, |s| s.city_code.as_str());
+                let state = Series {
+                    id: self.series.len() as u32,
+                    region: Arc::from(region),
+                    latest: checkpoint.latest.get(&self.series_key).copied(),
+                };
+                self.series.insert(self.series_key.clone(), state);
+            }
+            let state = self
+                .series
+                .get_mut(self.series_key.as_str())
+                .expect("inserted");
+            let part = (m.date(), state.region.clone());
+            let key = (state.id, m.data_time_ms);
+            let before = m.values.len();
+            if let Some((p, i)) = self.seen.get(&key) {
+                // The same message again in this run, or another part of it.
+                let first = self
+                    .partitions
+                    .get_mut(p)
+                    .and_then(|list| list.get_mut(*i))
+                    .expect("recorded");
+                let fresh: Vec<_> = m
+                    .values
+                    .into_iter()
+                    .filter(|v| first.value(&v.factor, &v.field).is_none())
+                    .collect();
+                done.duplicate_rows += (before - fresh.len()) as u64;
+                if fresh.is_empty() {
+                    done.duplicate_messages += 1;
+                } else {
+                    first.values.extend(fresh);
+                    first
+                        .values
+                        .sort_by(|a, b| (&a.factor, &a.field).cmp(&(&b.factor, &b.field)));
+                }
+                continue;
+            }
+            if self.check_all || state.latest.is_some_and(|l| m.data_time_ms <= l) {
+                let akey = (part.clone(), m.mn.clone(), m.cn.clone());
+                if !self.archived.contains_key(&akey) {
+                    let dir = partition_dir(archive, part.0, &part.1);
+                    self.archived
+                        .insert(akey.clone(), archived_keys(&dir, &m.mn, &m.cn)?);
+                }
+                let set = &self.archived[&akey];
+                let t = m.data_time_ms;
+                m.values
+                    .retain(|v| !set.contains(&(t, v.factor.clone(), v.field.clone())));
+                done.duplicate_rows += (before - m.values.len()) as u64;
+                if m.values.is_empty() {
+                    done.duplicate_messages += 1;
+                    continue;
+                }
+            }
+            state.latest = Some(
+                state
+                    .latest
+                    .map_or(m.data_time_ms, |l| l.max(m.data_time_ms)),
+            );
+            let list = self.partitions.entry(part.clone()).or_default();
+            self.seen.insert(key, (part, list.len()));
+            list.push(m);
+        }
+        Ok(())
+    }
+
+    /// The partitions; the latest times go back to `checkpoint`.
+    fn finish(self, checkpoint: &mut Checkpoint, done: &mut Compaction) -> Partitions {
+        for (key, state) in self.series {
+            if let Some(latest) = state.latest {
+                checkpoint.latest.insert(key, latest);
+            }
+        }
+        done.messages += self
+            .partitions
+            .values()
+            .map(|m| m.len() as u64)
+            .sum::<u64>();
+        self.partitions
     }
 }
 
