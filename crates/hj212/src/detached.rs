@@ -62,43 +62,25 @@ impl<'a> MessageView<'a> {
                 end: u32::try_from(end).ok()?,
             })
         };
-        let optional = |text: &Option<Cow<'_, str>>| match text {
-            None => Some(None),
-            Some(t) => span(t).map(Some),
-        };
-        // Loops into vectors of the right size: collecting into an `Option<Vec<_>>` knows no
-        // size and regrows (this runs on the receiver's hot path, once per upload).
-        let pairs = |pairs: &[(Cow<'_, str>, Cow<'_, str>)]| {
-            let mut out = Vec::with_capacity(pairs.len());
-            for (k, v) in pairs {
-                out.push((span(k)?, span(v)?));
-            }
-            Some(out)
-        };
-        let mut codes = Vec::with_capacity(self.cp.codes.len());
-        for code in &self.cp.codes {
-            codes.push(span(code)?);
-        }
-        let mut fields = Vec::with_capacity(self.cp.fields.len());
-        for (i, field, value) in &self.cp.fields {
-            fields.push((*i, span(field)?, span(value)?));
-        }
+        let pair = |(k, v): &(Cow<'_, str>, Cow<'_, str>)| Some((span(k)?, span(v)?));
         Some(Detached {
             version: self.version,
-            qn: optional(&self.qn)?,
-            st: optional(&self.st)?,
-            cn: optional(&self.cn)?,
-            pw: optional(&self.pw)?,
-            mn: optional(&self.mn)?,
+            qn: optional(&self.qn, span)?,
+            st: optional(&self.st, span)?,
+            cn: optional(&self.cn, span)?,
+            pw: optional(&self.pw, span)?,
+            mn: optional(&self.mn, span)?,
             flag: self.flag,
             pnum: self.pnum,
             pno: self.pno,
-            rf: optional(&self.rf)?,
-            extra: pairs(&self.extra)?,
-            data_time: optional(&self.cp.data_time)?,
-            codes,
-            fields,
-            other: pairs(&self.cp.other)?,
+            rf: optional(&self.rf, span)?,
+            extra: each(&self.extra, pair)?,
+            data_time: optional(&self.cp.data_time, span)?,
+            codes: each(&self.cp.codes, span)?,
+            fields: each(&self.cp.fields, |(i, field, value)| {
+                Some((*i, span(field)?, span(value)?))
+            })?,
+            other: each(&self.cp.other, pair)?,
             warnings: self.warnings.clone(),
         })
     }
@@ -119,45 +101,48 @@ impl Detached {
             }
             .map(Cow::Borrowed)
         };
-        let optional = |s: &Option<Span>| match s {
-            None => Some(None),
-            Some(s) => text(s).map(Some),
-        };
-        let pairs = |pairs: &[(Span, Span)]| {
-            let mut out = Vec::with_capacity(pairs.len());
-            for (k, v) in pairs {
-                out.push((text(k)?, text(v)?));
-            }
-            Some(out)
-        };
-        let mut codes = Vec::with_capacity(self.codes.len());
-        for code in &self.codes {
-            codes.push(text(code)?);
-        }
-        let mut fields = Vec::with_capacity(self.fields.len());
-        for (i, field, value) in &self.fields {
-            fields.push((*i, text(field)?, text(value)?));
-        }
+        let pair = |(k, v): &(Span, Span)| Some((text(k)?, text(v)?));
         Some(MessageView {
             version: self.version,
-            qn: optional(&self.qn)?,
-            st: optional(&self.st)?,
-            cn: optional(&self.cn)?,
-            pw: optional(&self.pw)?,
-            mn: optional(&self.mn)?,
+            qn: optional(&self.qn, text)?,
+            st: optional(&self.st, text)?,
+            cn: optional(&self.cn, text)?,
+            pw: optional(&self.pw, text)?,
+            mn: optional(&self.mn, text)?,
             flag: self.flag,
             pnum: self.pnum,
             pno: self.pno,
-            rf: optional(&self.rf)?,
-            extra: pairs(&self.extra)?,
+            rf: optional(&self.rf, text)?,
+            extra: each(&self.extra, pair)?,
             cp: CpView {
-                data_time: optional(&self.data_time)?,
-                codes,
-                fields,
-                other: pairs(&self.other)?,
+                data_time: optional(&self.data_time, text)?,
+                codes: each(&self.codes, text)?,
+                fields: each(&self.fields, |(i, field, value)| {
+                    Some((*i, text(field)?, text(value)?))
+                })?,
+                other: each(&self.other, pair)?,
             },
             warnings: self.warnings.clone(),
         })
+    }
+}
+
+/// `f` of every item, or `None` if it fails for one: into a vector of the right size
+/// (collecting into an `Option<Vec<_>>` knows no size and regrows; this runs on the
+/// receiver's hot path, once an upload).
+fn each<A, B>(items: &[A], mut f: impl FnMut(&A) -> Option<B>) -> Option<Vec<B>> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        out.push(f(item)?);
+    }
+    Some(out)
+}
+
+/// `f` of an optional item: `Some(None)` when there is none, `None` if `f` fails.
+fn optional<A, B>(item: &Option<A>, f: impl FnOnce(&A) -> Option<B>) -> Option<Option<B>> {
+    match item {
+        None => Some(None),
+        Some(a) => f(a).map(Some),
     }
 }
 

@@ -276,9 +276,9 @@ impl Archive {
                     break;
                 };
                 let mut decoded = Decoded::starting(first, pass);
-                decoded.add(&chunk, pass.only(), &self.dir, stations, checkpoint)?;
+                decoded.add(&chunk, &self.dir, stations, checkpoint)?;
                 drop(chunk);
-                total.add(self.archive_decoded(checkpoint, decoded, pass, stamp)?);
+                total.add(self.archive_decoded(checkpoint, decoded, stamp)?);
             }
             Ok(())
         })?;
@@ -314,12 +314,12 @@ impl Archive {
                     None => break,
                 }
             }
-            decoded.add(&batch, None, &self.dir, stations, &checkpoint)?;
+            decoded.add(&batch, &self.dir, stations, &checkpoint)?;
             drop(batch);
             if decoded.done.records as usize >= tap.sync_every() && tap.durable() >= decoded.end {
                 let next = Decoded::starting(decoded.end, Pass::Forward);
                 let chunk = std::mem::replace(&mut decoded, next);
-                total.add(self.archive_decoded(&mut checkpoint, chunk, Pass::Forward, 0)?);
+                total.add(self.archive_decoded(&mut checkpoint, chunk, 0)?);
             }
         }
         if decoded.done.records > 0 {
@@ -329,7 +329,7 @@ impl Archive {
                 "the evidence log failed before its records up to {:?} were on disk: they are not archived",
                 decoded.end
             );
-            total.add(self.archive_decoded(&mut checkpoint, decoded, Pass::Forward, 0)?);
+            total.add(self.archive_decoded(&mut checkpoint, decoded, 0)?);
         }
         total.elapsed = started.elapsed();
         Ok(total)
@@ -342,10 +342,10 @@ impl Archive {
         &self,
         checkpoint: &mut Checkpoint,
         decoded: Decoded,
-        pass: Pass,
         stamp: i64,
     ) -> anyhow::Result<Compaction> {
         let Decoded {
+            pass,
             first,
             end,
             dedupe,
@@ -418,6 +418,8 @@ impl Archive {
 /// A run of records decoded and deduplicated, from the position of its first to the end of
 /// its last.
 struct Decoded {
+    /// What the run archives: its CRC variant and its dedupe follow from it.
+    pass: Pass,
     first: Pos,
     end: Pos,
     dedupe: Dedupe,
@@ -427,24 +429,22 @@ struct Decoded {
 impl Decoded {
     fn starting(first: Pos, pass: Pass) -> Decoded {
         Decoded {
+            pass,
             first,
             end: first,
-            dedupe: Dedupe {
-                check_all: pass == Pass::SwappedCrc,
-                ..Dedupe::default()
-            },
+            dedupe: Dedupe::default(),
             done: Compaction::default(),
         }
     }
 
-    /// Decodes the records that follow the run's end (those of `only`'s CRC variant, if
-    /// given), and deduplicates them against the archive and the run. The decoders' batches
+    /// Decodes the records that follow the run's end (those of the pass's CRC variant, if it
+    /// keeps one only), and deduplicates them against the archive and the run; a rescan's
+    /// are all checked against the archive. The decoders' batches
     /// are taken as they are, not joined into one vector, which copied each message into
     /// fresh memory again (an eighth of a month's import's page faults).
     fn add(
         &mut self,
         records: &[(Pos, evidence::Record)],
-        only: Option<CrcVariant>,
         archive: &Path,
         stations: &Stations,
         checkpoint: &Checkpoint,
@@ -453,11 +453,18 @@ impl Decoded {
             return Ok(());
         };
         self.end = last.end(*pos);
-        let (batches, done) = decode_parallel(records, only);
+        let (batches, done) = decode_parallel(records, self.pass.only());
         self.done.add(done);
+        let check_all = self.pass == Pass::SwappedCrc;
         for batch in batches {
-            self.dedupe
-                .add(archive, batch, stations, checkpoint, &mut self.done)?;
+            self.dedupe.add(
+                archive,
+                batch,
+                stations,
+                checkpoint,
+                check_all,
+                &mut self.done,
+            )?;
         }
         Ok(())
     }
@@ -468,9 +475,6 @@ impl Decoded {
 /// dedupe runs while the import reads on, not on one core after its last batch.
 #[derive(Default)]
 struct Dedupe {
-    /// Every message checked against the archive, not only those up to the latest archived
-    /// time of their MN and CN (a rescan's).
-    check_all: bool,
     partitions: Partitions,
     /// Per "MN\tCN" of the run, looked up once: a number, the region, the latest `DataTime`
     /// archived (written back to the checkpoint at the end).
@@ -485,13 +489,15 @@ struct Dedupe {
 
 impl Dedupe {
     /// Adds messages (in log order) of the archive at `archive`. A message newer than the
-    /// latest archived of its MN and CN is taken as new unless `check_all`.
+    /// latest archived of its MN and CN is taken as new unless `check_all` (a rescan's:
+    /// every message is checked against the archive).
     fn add(
         &mut self,
         archive: &Path,
         messages: Vec<Message>,
         stations: &Stations,
         checkpoint: &Checkpoint,
+        check_all: bool,
         done: &mut Compaction,
     ) -> anyhow::Result<()> {
         self.seen.reserve(messages.len());
@@ -541,7 +547,7 @@ impl Dedupe {
                 }
                 continue;
             }
-            if self.check_all || state.latest.is_some_and(|l| m.data_time_ms <= l) {
+            if check_all || state.latest.is_some_and(|l| m.data_time_ms <= l) {
                 let akey = (part.clone(), m.mn.clone(), m.cn.clone());
                 if !self.archived.contains_key(&akey) {
                     let dir = partition_dir(archive, part.0, &part.1);
