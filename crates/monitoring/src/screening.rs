@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use arrow_array::types::Int32Type;
 use arrow_array::{
-    Array, DictionaryArray, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
-    UInt8Array,
+    Array, DictionaryArray, Float64Array, Int32Array, Int64Array, StringArray,
+    TimestampMillisecondArray, UInt8Array,
 };
 use chrono::NaiveDate;
 use parquet::arrow::ProjectionMask;
@@ -429,22 +429,33 @@ fn read_file(
                 .expect("set above")
                 .1
                 .piece(factors[f as usize], run.len());
-            for k in run {
-                let t = times[k];
-                if t < from_ms || t >= to_ms {
-                    continue;
+            // A day's file holds only its day, so a run is nearly always inside the period:
+            // then its columns are copied whole, which the compiler vectorises; otherwise row by
+            // row, the rows outside left out.
+            if times[run.clone()]
+                .iter()
+                .all(|t| (from_ms..to_ms).contains(t))
+            {
+                rows.time
+                    .extend(times[run.clone()].iter().map(|t| t.div_euclid(1000)));
+                match num.nulls() {
+                    None => rows.value.extend_from_slice(&num.values()[run.clone()]),
+                    Some(_) => rows.value.extend(run.clone().map(|k| value(num, k))),
                 }
-                let v = if num.is_null(k) {
-                    f64::NAN
-                } else {
-                    num.value(k)
-                };
-                let fl = if flk.is_null(k) {
-                    b'N'
-                } else {
-                    letters[flk.value(k) as usize]
-                };
-                rows.push(t.div_euclid(1000), v, fl);
+                let keys = &flk.values()[run.clone()];
+                match flk.nulls() {
+                    None => rows
+                        .flag
+                        .extend(keys.iter().map(|&key| letters[key as usize])),
+                    Some(_) => rows.flag.extend(run.map(|k| letter(flk, &letters, k))),
+                }
+            } else {
+                for k in run {
+                    let t = times[k];
+                    if (from_ms..to_ms).contains(&t) {
+                        rows.push(t.div_euclid(1000), value(num, k), letter(flk, &letters, k));
+                    }
+                }
             }
         }
     }
@@ -452,6 +463,24 @@ fn read_file(
         absorb_all(&mut groups, HashMap::from([(k, g)]));
     }
     Ok(groups)
+}
+
+/// Row `k`'s number; NaN where the row has none.
+fn value(num: &Float64Array, k: usize) -> f64 {
+    if num.is_null(k) {
+        f64::NAN
+    } else {
+        num.value(k)
+    }
+}
+
+/// Row `k`'s flag letter, `N` where it has no flag.
+fn letter(keys: &Int32Array, letters: &[u8], k: usize) -> u8 {
+    if keys.is_null(k) {
+        b'N'
+    } else {
+        letters[keys.value(k) as usize]
+    }
 }
 
 /// The same from archived messages (the evidence log's tail).
@@ -558,14 +587,22 @@ fn union_sorted(a: &[i64], b: &[i64]) -> Vec<i64> {
     out
 }
 
-/// `f` over the items split into one chunk per core, on scoped threads; results in order.
-fn par_chunks<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+/// `f` over the items split into one run per core, on scoped threads; results in order.
+/// The items are handed over, so a worker can take them apart (a group's rows become its
+/// series without a copy).
+fn par_chunks<T: Send, R: Send>(mut items: Vec<T>, f: impl Fn(Vec<T>) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = items.len().div_ceil(threads).max(1);
+    let mut parts = Vec::with_capacity(threads);
+    while items.len() > chunk {
+        let rest = items.split_off(chunk);
+        parts.push(std::mem::replace(&mut items, rest));
+    }
+    parts.push(items);
     let f = &f;
     std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
+        let handles: Vec<_> = parts
+            .into_iter()
             .map(|part| s.spawn(move || f(part)))
             .collect();
         handles
@@ -668,10 +705,10 @@ fn read_series_after(
     let (from_ms, to_ms) = (day_start_ms(from), day_start_ms(to + chrono::Days::new(1)));
     let mns: HashSet<&str> = reg.keys().map(String::as_str).collect();
     let files = archive::files(&archive::dir_in(&source.data_dir), Some(from), Some(to))?;
-    let parts: Vec<anyhow::Result<Groups>> = par_chunks(&files, |part| {
+    let parts: Vec<anyhow::Result<Groups>> = par_chunks(files, |part| {
         let mut acc = Groups::new();
         for (_, _, path) in part {
-            let g = read_file(path, &mns, from_ms, to_ms, cns)
+            let g = read_file(&path, &mns, from_ms, to_ms, cns)
                 .with_context(|| format!("reading {}", path.display()))?;
             absorb_all(&mut acc, g);
         }
@@ -686,21 +723,22 @@ fn read_series_after(
         group_messages(&source.tail, &mns, from_ms, to_ms, cns),
     );
 
-    let mut keys: Vec<(String, i64)> = groups.keys().cloned().collect();
-    keys.sort();
-    let mut series = Vec::with_capacity(keys.len());
-    let mut values_read = 0;
-    for k in keys {
-        let g = groups.remove(&k).expect("a key of the map");
-        values_read += g
-            .factors
-            .iter()
-            .flat_map(|(_, pieces)| pieces)
-            .map(|r| r.time.len())
-            .sum::<usize>();
-        series.extend(build_series(&k.0, k.1, g, &reg[&k.0]));
-    }
-    Ok((series, values_read))
+    let mut groups: Vec<((String, i64), Group)> = groups.into_iter().collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let values_read = groups
+        .iter()
+        .flat_map(|(_, g)| &g.factors)
+        .flat_map(|(_, pieces)| pieces)
+        .map(|r| r.time.len())
+        .sum();
+    // Joining each factor's pieces and placing them on the series' times copies every value
+    // once: on both cores, as the files were read.
+    let series = par_chunks(groups, |part| {
+        part.into_iter()
+            .filter_map(|((mn, interval), g)| build_series(&mn, interval, g, &reg[&mn]))
+            .collect::<Vec<_>>()
+    });
+    Ok((series.into_iter().flatten().collect(), values_read))
 }
 
 /// A screening run's outcome.
@@ -1211,10 +1249,10 @@ pub fn write_series(
     }
     let dir = archive::dir_in(data_dir);
     let parts: Vec<_> = parts.into_iter().collect();
-    let written = par_chunks(&parts, |part| -> anyhow::Result<u64> {
+    let written = par_chunks(parts, |part| -> anyhow::Result<u64> {
         let mut rows = 0;
         for ((date, city), msgs) in part {
-            let p = archive::partition_dir(&dir, *date, city);
+            let p = archive::partition_dir(&dir, date, &city);
             std::fs::create_dir_all(&p)?;
             let mut refs: Vec<&Message> = msgs.iter().collect();
             archive::sort_messages(&mut refs);
@@ -1408,6 +1446,21 @@ mod tests {
             .collect()
     }
 
+    /// A power plant's outlet in 鼓楼, without factor metadata.
+    fn plant_outlet() -> Registered {
+        Registered {
+            at: OutletRef {
+                outlet_id: 1,
+                region_code: "350102".into(),
+                city_code: "350100".into(),
+                industry: "火电".into(),
+            },
+            name: "1号排口".into(),
+            industry_key: "thermal_power",
+            factors: HashMap::new(),
+        }
+    }
+
     /// The first day a generated fleet screens, in Beijing time.
     fn first_day(fleet: &screen::generator::Fleet) -> NaiveDate {
         chrono::DateTime::from_timestamp(fleet.screen_from + 8 * 3600, 0)
@@ -1444,17 +1497,7 @@ mod tests {
             "a01012".into(),
             vec![rows(&[(3600, 50.0)]), rows(&[(18000, 51.0)])],
         ));
-        let reg = Registered {
-            at: OutletRef {
-                outlet_id: 1,
-                region_code: "350102".into(),
-                city_code: "350100".into(),
-                industry: "火电".into(),
-            },
-            name: "1号排口".into(),
-            industry_key: "thermal_power",
-            factors: HashMap::new(),
-        };
+        let reg = plant_outlet();
         let s = build_series("MN1", 3600, g, &reg).unwrap();
         assert_eq!(s.time.values(), &[0, 3600, 7200, 10800, 14400, 18000]);
         let values = |f: &str| {
@@ -1467,6 +1510,62 @@ mod tests {
         assert_eq!((o2[1], o2[5]), (50.0, 51.0));
         assert!(o2[0].is_nan() && o2[2].is_nan());
         assert_eq!(union_sorted(&[1, 3, 5], &[2, 3, 6, 7]), [1, 2, 3, 5, 6, 7]);
+    }
+
+    /// A file's rows as a series: a value that is not a number reads as NaN and a value
+    /// without a flag as `N`; `Avg` only. (A file without either has its runs copied whole:
+    /// the generated files of the other tests.)
+    #[test]
+    fn a_file_reads_texts_as_nan_and_missing_flags_as_n() {
+        let day = date(2026, 11, 2);
+        let t0 = day_start_ms(day);
+        let value = |factor: &str, field: &str, text: &str, flag: Option<&str>| Value {
+            factor: Arc::from(factor),
+            field: field.into(),
+            value: text.into(),
+            flag: flag.map(Arc::from),
+        };
+        let hour = |h: i64, so2: &str, so2_flag: Option<&str>| Message {
+            mn: "MN1".into(),
+            st: "31".into(),
+            cn: "2061".into(),
+            data_time_ms: t0 + h * 3_600_000,
+            qn: None,
+            rf: false,
+            recv_us: 0,
+            evidence: Pos(0),
+            values: vec![
+                value("a01012", "Avg", &format!("{}.5", 50 + h), Some("N")),
+                value("a21026", "Avg", so2, so2_flag),
+                value("a21026", "Max", "99", so2_flag),
+            ],
+        };
+        let msgs = [
+            hour(0, "1.5", Some("N")),
+            hour(1, "abc", None),
+            hour(2, "2.0", Some("D")),
+        ];
+        let dir = tmp("texts");
+        let p = archive::partition_dir(&archive::dir_in(&dir), day, "350100");
+        std::fs::create_dir_all(&p).unwrap();
+        archive::write_file(&p.join("a.parquet"), &msgs.iter().collect::<Vec<_>>()).unwrap();
+        let reg = HashMap::from([("MN1".to_owned(), plant_outlet())]);
+        let (series, values) =
+            read_series(&Source::open(&dir).unwrap(), &reg, day, day, SCREENED).unwrap();
+        assert_eq!((series.len(), values), (1, 6));
+        let s = &series[0];
+        let channel = |f: &str| s.channels.iter().find(|c| c.factor == f).unwrap();
+        let (o2, so2) = (channel("a01012"), channel("a21026"));
+        assert_eq!(o2.values.values(), &[50.5, 51.5, 52.5]);
+        assert_eq!((0..3).map(|i| o2.flags.code(i)).collect::<Vec<_>>(), b"NNN");
+        assert_eq!(so2.values.value(0), 1.5);
+        assert!(so2.values.value(1).is_nan());
+        assert_eq!(so2.values.value(2), 2.0);
+        assert_eq!(
+            (0..3).map(|i| so2.flags.code(i)).collect::<Vec<_>>(),
+            b"NND"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     /// A period of a month or less is one window; a year is twelve, which cover every day,
