@@ -429,26 +429,20 @@ fn read_file(
                 .expect("set above")
                 .1
                 .piece(factors[f as usize], run.len());
-            // A day's file holds only its day, so a run is nearly always inside the period:
-            // then its columns are copied whole, which the compiler vectorises; otherwise row by
-            // row, the rows outside left out.
-            if times[run.clone()]
-                .iter()
-                .all(|t| (from_ms..to_ms).contains(t))
-            {
+            // A day's file holds only its day, so a run is nearly always inside the period, and
+            // a batch of numbers sent with flags has no nulls: then its columns are copied
+            // whole, which the compiler vectorises; otherwise row by row.
+            let whole = num.null_count() == 0
+                && flk.null_count() == 0
+                && times[run.clone()]
+                    .iter()
+                    .all(|t| (from_ms..to_ms).contains(t));
+            if whole {
                 rows.time
                     .extend(times[run.clone()].iter().map(|t| t.div_euclid(1000)));
-                match num.nulls() {
-                    None => rows.value.extend_from_slice(&num.values()[run.clone()]),
-                    Some(_) => rows.value.extend(run.clone().map(|k| value(num, k))),
-                }
-                let keys = &flk.values()[run.clone()];
-                match flk.nulls() {
-                    None => rows
-                        .flag
-                        .extend(keys.iter().map(|&key| letters[key as usize])),
-                    Some(_) => rows.flag.extend(run.map(|k| letter(flk, &letters, k))),
-                }
+                rows.value.extend_from_slice(&num.values()[run.clone()]);
+                rows.flag
+                    .extend(flk.values()[run].iter().map(|&key| letters[key as usize]));
             } else {
                 for k in run {
                     let t = times[k];

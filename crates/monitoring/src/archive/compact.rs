@@ -708,9 +708,11 @@ fn decode_only(
         }
         // The receiver's own parse, when it handed it on (an import's, tapped): not parsed
         // again. A rescan for one CRC variant reads records from disk, which have none.
-        let handed_on = (only.is_none())
-            .then(|| record.parsed.as_ref()?.attach(&record.raw))
-            .flatten();
+        let handed_on = record
+            .parsed
+            .as_ref()
+            .filter(|_| only.is_none())
+            .and_then(|p| p.attach(&record.raw));
         let m = match handed_on {
             Some(m) => m,
             None => {
