@@ -195,22 +195,10 @@ impl Appender {
             .collect();
         const COLS: usize = 11;
         for chunk in entries.chunks(ROWS_PER_INSERT) {
-            let mut sql = String::from(
-                "INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash, mac) VALUES ",
+            let sql = format!(
+                "INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash, mac) VALUES {}",
+                crate::store::placeholders(chunk.len(), COLS, 0)
             );
-            for r in 0..chunk.len() {
-                if r > 0 {
-                    sql.push(',');
-                }
-                sql.push('(');
-                for c in 0..COLS {
-                    if c > 0 {
-                        sql.push(',');
-                    }
-                    sql.push_str(&format!("${}", r * COLS + c + 1));
-                }
-                sql.push(')');
-            }
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for e in chunk {
                 q = q

@@ -709,6 +709,32 @@ pub fn page_of<T>(mut rows: Vec<T>, size: i64) -> (Vec<T>, bool) {
     (rows, more)
 }
 
+/// `rows` groups of `cols` placeholders numbered from `$from + 1`, for a multi-row
+/// `INSERT … VALUES` or an `IN (…)` list: `($1,$2),($3,$4)`; `$1,$2` when `cols` is 1.
+/// Both backends take `$n`; one statement for many rows saves a round trip to the
+/// store's connection per row.
+pub fn placeholders(rows: usize, cols: usize, from: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 6);
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        if cols > 1 {
+            s.push('(');
+        }
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push_str(&format!("${}", from + r * cols + c + 1));
+        }
+        if cols > 1 {
+            s.push(')');
+        }
+    }
+    s
+}
+
 /// Builds dynamic SQL (filters, paging) with `$n` placeholders, which both backends accept.
 /// sqlx's `QueryBuilder` writes `?` for the `Any` driver, which PostgreSQL rejects.
 #[derive(Debug, Clone, Default)]

@@ -19,7 +19,7 @@ use crate::calendar::Calendar;
 use crate::checks::{self, Finding, Policy, Severity};
 use crate::dossier::{self, Checked};
 use ecowarden_core::scope::{Area, Scope};
-use ecowarden_core::store::{Db, Result, Sql};
+use ecowarden_core::store::{Db, Result, Sql, placeholders};
 
 /// More changed cases than this since a run: the year is checked again as a whole (one
 /// chunked pass is cheaper than that many single-case reads).
@@ -324,16 +324,10 @@ async fn insert(conn: &mut sqlx::AnyConnection, rows: &[Checked]) -> Result<()> 
         .flat_map(|c| c.findings.iter().enumerate().map(move |(i, f)| (c, i, f)))
         .collect();
     for chunk in all.chunks(ROWS_PER_INSERT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let p: Vec<String> = (1..=10).map(|c| format!("${}", r * 10 + c)).collect();
-                format!("({})", p.join(","))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO check_findings (case_id, year, case_no, region_code, city_code, position, \
              check_id, severity, message, dates) VALUES {}",
-            values.join(",")
+            placeholders(chunk.len(), 10, 0)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (c, i, f) in chunk {

@@ -20,7 +20,7 @@ use ecowarden_core::ids::CreditCode;
 use ecowarden_core::org::{Level, Org};
 use ecowarden_core::scope::{Area, Scope};
 use ecowarden_core::sheet::{Cell, Column, Problem, Table, column_letter};
-use ecowarden_core::store::{Db, Result, Sql, StoreError, in_region};
+use ecowarden_core::store::{Db, Result, Sql, StoreError, in_region, placeholders};
 
 /// The registry file's columns, in the contract's order.
 pub const HEADERS: [&str; 14] = [
@@ -840,7 +840,8 @@ pub async fn save(
     }
 
     let mut w = db.write().await?;
-    let mut audit = Appender::start(&mut w).await?;
+    // The audit entries, in the order of the changes, appended together at the end.
+    let mut changes: Vec<Change> = Vec::new();
     let mut done = Imported::default();
     let now = clock::now_rfc3339();
     // Credit code → (facility id, region code), for the facilities this save touches.
@@ -872,22 +873,17 @@ pub async fn save(
                         .fetch_one(&mut *w.tx)
                         .await
                         .map_err(StoreError::from)?;
-                        audit
-                            .append(
-                                &mut w.tx,
-                                &Change {
-                                    actor,
-                                    action: "create",
-                                    entity: "facility",
-                                    entity_id: id.to_string(),
-                                    before: None,
-                                    after: Some(serde_json::json!({
-                                        "name": f.name, "credit_code": f.credit_code,
-                                        "region_code": region.code, "industry": f.industry,
-                                    })),
-                                },
-                            )
-                            .await?;
+                        changes.push(Change {
+                            actor,
+                            action: "create",
+                            entity: "facility",
+                            entity_id: id.to_string(),
+                            before: None,
+                            after: Some(serde_json::json!({
+                                "name": f.name, "credit_code": f.credit_code,
+                                "region_code": region.code, "industry": f.industry,
+                            })),
+                        });
                         done.facilities_created += 1;
                         (id, region.code.clone())
                     }
@@ -988,40 +984,44 @@ pub async fn save(
                 (id, "update", Some(before))
             }
         };
-        for fac in &o.factors {
-            sqlx::query(
+        if !o.factors.is_empty() {
+            const COLS: usize = 8;
+            let sql = format!(
                 "INSERT INTO outlet_factors (outlet_id, code, emission_limit, unit, range_low, range_high, detection_limit, o2_ref) \
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-            )
-            .bind(outlet_id)
-            .bind(&fac.code)
-            .bind(&fac.emission_limit)
-            .bind(&fac.unit)
-            .bind(&fac.range_low)
-            .bind(&fac.range_high)
-            .bind(&fac.detection_limit)
-            .bind(&fac.o2_ref)
-            .execute(&mut *w.tx)
-            .await?;
-            done.factors += 1;
+                 VALUES {}",
+                placeholders(o.factors.len(), COLS, 0)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for fac in &o.factors {
+                q = q
+                    .bind(outlet_id)
+                    .bind(&fac.code)
+                    .bind(&fac.emission_limit)
+                    .bind(&fac.unit)
+                    .bind(&fac.range_low)
+                    .bind(&fac.range_high)
+                    .bind(&fac.detection_limit)
+                    .bind(&fac.o2_ref);
+            }
+            q.execute(&mut *w.tx).await?;
+            done.factors += o.factors.len();
         }
-        audit
-            .append(
-                &mut w.tx,
-                &Change {
-                    actor,
-                    action,
-                    entity: "outlet",
-                    entity_id: outlet_id.to_string(),
-                    before,
-                    after: Some(after),
-                },
-            )
-            .await?;
+        changes.push(Change {
+            actor,
+            action,
+            entity: "outlet",
+            entity_id: outlet_id.to_string(),
+            before,
+            after: Some(after),
+        });
     }
     if !problems.is_empty() {
         return Err(SaveError::Rejected(problems));
     }
+    Appender::start(&mut w)
+        .await?
+        .append_many(&mut w.tx, &changes)
+        .await?;
     w.commit().await?;
     Ok(done)
 }

@@ -21,7 +21,7 @@ use ecowarden_core::audit_log::{self, Change};
 use ecowarden_core::ids::{CaseNo, CreditCode, Money};
 use ecowarden_core::org::{Level, Org, Region};
 use ecowarden_core::scope::Scope;
-use ecowarden_core::store::{Db, StoreError};
+use ecowarden_core::store::{Db, StoreError, placeholders};
 
 /// A case that passed validation, with typed values.
 #[derive(Debug, Clone)]
@@ -710,29 +710,6 @@ fn taken(row: usize, no: &str) -> IntakeError {
             message: format!("案号“{no}”已存在"),
         },
     )])
-}
-
-/// `rows` groups of `cols` placeholders numbered from `$from + 1`: `($1,$2),($3,$4)`.
-fn placeholders(rows: usize, cols: usize, from: usize) -> String {
-    let mut s = String::with_capacity(rows * cols * 6);
-    for r in 0..rows {
-        if r > 0 {
-            s.push(',');
-        }
-        if cols > 1 {
-            s.push('(');
-        }
-        for c in 0..cols {
-            if c > 0 {
-                s.push(',');
-            }
-            s.push_str(&format!("${}", from + r * cols + c + 1));
-        }
-        if cols > 1 {
-            s.push(')');
-        }
-    }
-    s
 }
 
 /// 是/否 as typed (also 1/0, Y/N); blank is 否. `None` for anything else.
