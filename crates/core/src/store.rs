@@ -16,6 +16,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::anchor::{Anchor, Chain, Checkpoint};
 
+mod template;
+
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -306,6 +308,10 @@ impl Db {
             }
             _ => url.to_owned(),
         };
+        // A new SQLite store starts as a copy of the migrated template.
+        if let (Backend::Sqlite, Some(path)) = (backend, sqlite_file(&url)) {
+            template::create(&path, &sqlx::migrate!("migrations/sqlite")).await?;
+        }
         let opts: AnyConnectOptions = url.parse()?;
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
@@ -344,6 +350,8 @@ impl Db {
     async fn migrate(&self) -> Result<()> {
         match self.backend {
             Backend::Sqlite => {
+                // A store made from the template has its migrations recorded: this finds
+                // nothing to apply.
                 sqlx::migrate!("migrations/sqlite").run(&self.pool).await?;
                 // The list and dashboard plans rest on index statistics (0006 gathers them);
                 // re-gather them where a table has grown or shrunk much since (a store
