@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::Result;
 
@@ -43,8 +43,11 @@ async fn record_and_link(tmp: &Path, path: &Path, migrator: &Migrator) -> Result
         .connect_with(
             SqliteConnectOptions::new()
                 .filename(tmp)
-                // One file, whole once closed: no write-ahead log beside it.
-                .journal_mode(SqliteJournalMode::Delete),
+                // No journal and no syncs while recording: until it is linked into place the
+                // file is nobody's store (a crash leaves a stray temporary, never a store),
+                // and it is synced once, whole, before the link.
+                .journal_mode(SqliteJournalMode::Memory)
+                .synchronous(SqliteSynchronous::Off),
         )
         .await?;
     migrator.skip(&pool, Some(VERSION)).await?;
