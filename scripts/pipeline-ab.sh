@@ -36,7 +36,7 @@ for run in $(seq "$runs"); do
   done
 done
 for n in $(seq $#); do
-  grep "^build $n " "$work/totals" | awk '{print $NF == "s" ? $(NF-1) : $NF}' | sort -n \
+  grep "^build $n " "$work/totals" | awk '{print $(NF-1)}' | sort -n \
     | awk -v n="$n" '{v[NR] = $1; line = line " " $1} END {
         m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
         printf "build %d totals:%s; median %.3f s\n", n, line, m }'

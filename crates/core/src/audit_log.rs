@@ -197,7 +197,7 @@ impl Appender {
         for chunk in entries.chunks(ROWS_PER_INSERT) {
             let sql = format!(
                 "INSERT INTO audit_log (seq, at, actor, action, entity, entity_id, before_json, after_json, prev_hash, hash, mac) VALUES {}",
-                crate::store::placeholders(chunk.len(), COLS, 0)
+                crate::store::placeholders(chunk.len(), COLS)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for e in chunk {

@@ -18,6 +18,10 @@ use crate::anchor::{Anchor, Chain, Checkpoint};
 
 mod template;
 
+/// The SQLite migrations, embedded once: a new store's template records them, every open
+/// applies what a store lacks.
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -310,7 +314,7 @@ impl Db {
         };
         // A new SQLite store starts as a copy of the migrated template.
         if let (Backend::Sqlite, Some(path)) = (backend, sqlite_file(&url)) {
-            template::create(&path, &sqlx::migrate!("migrations/sqlite")).await?;
+            template::create(&path, &SQLITE_MIGRATIONS).await?;
         }
         let opts: AnyConnectOptions = url.parse()?;
         let pool = AnyPoolOptions::new()
@@ -352,7 +356,7 @@ impl Db {
             Backend::Sqlite => {
                 // A store made from the template has its migrations recorded: this finds
                 // nothing to apply.
-                sqlx::migrate!("migrations/sqlite").run(&self.pool).await?;
+                SQLITE_MIGRATIONS.run(&self.pool).await?;
                 // The list and dashboard plans rest on index statistics (0006 gathers them);
                 // re-gather them where a table has grown or shrunk much since (a store
                 // migrated empty, then filled), sampling at most 1,000 rows per index.
@@ -717,11 +721,11 @@ pub fn page_of<T>(mut rows: Vec<T>, size: i64) -> (Vec<T>, bool) {
     (rows, more)
 }
 
-/// `rows` groups of `cols` placeholders numbered from `$from + 1`, for a multi-row
-/// `INSERT … VALUES` or an `IN (…)` list: `($1,$2),($3,$4)`; `$1,$2` when `cols` is 1.
-/// Both backends take `$n`; one statement for many rows saves a round trip to the
-/// store's connection per row.
-pub fn placeholders(rows: usize, cols: usize, from: usize) -> String {
+/// `rows` groups of `cols` placeholders numbered from `$1`, for a multi-row `INSERT …
+/// VALUES` or an `IN (…)` list: `($1,$2),($3,$4)`; `$1,$2` when `cols` is 1. Both backends
+/// take `$n`; one statement for many rows saves a round trip to the store's connection per
+/// row.
+pub fn placeholders(rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 6);
     for r in 0..rows {
         if r > 0 {
@@ -734,7 +738,7 @@ pub fn placeholders(rows: usize, cols: usize, from: usize) -> String {
             if c > 0 {
                 s.push(',');
             }
-            s.push_str(&format!("${}", from + r * cols + c + 1));
+            s.push_str(&format!("${}", r * cols + c + 1));
         }
         if cols > 1 {
             s.push(')');

@@ -327,7 +327,7 @@ async fn insert(conn: &mut sqlx::AnyConnection, rows: &[Checked]) -> Result<()> 
         let sql = format!(
             "INSERT INTO check_findings (case_id, year, case_no, region_code, city_code, position, \
              check_id, severity, message, dates) VALUES {}",
-            placeholders(chunk.len(), 10, 0)
+            placeholders(chunk.len(), 10)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (c, i, f) in chunk {

@@ -989,7 +989,7 @@ pub async fn save(
             let sql = format!(
                 "INSERT INTO outlet_factors (outlet_id, code, emission_limit, unit, range_low, range_high, detection_limit, o2_ref) \
                  VALUES {}",
-                placeholders(o.factors.len(), COLS, 0)
+                placeholders(o.factors.len(), COLS)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for fac in &o.factors {

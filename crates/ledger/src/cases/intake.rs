@@ -592,12 +592,9 @@ pub async fn check(
         }
     }
     for chunk in given_nos.chunks(ROWS_PER_INSERT * 4) {
-        let list = (1..=chunk.len())
-            .map(|k| format!("${k}"))
-            .collect::<Vec<_>>()
-            .join(",");
         let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
-            "SELECT case_no FROM cases WHERE case_no IN ({list})"
+            "SELECT case_no FROM cases WHERE case_no IN ({})",
+            placeholders(chunk.len(), 1)
         )));
         for (_, no) in chunk {
             q = q.bind(no);
@@ -688,7 +685,7 @@ const ROWS_PER_INSERT: usize = 100;
 async fn case_no_taken(db: &Db, first: usize, nos: &[String]) -> IntakeError {
     let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
         "SELECT case_no FROM cases WHERE case_no IN ({})",
-        placeholders(nos.len(), 1, 0)
+        placeholders(nos.len(), 1)
     )));
     for no in nos {
         q = q.bind(no.as_str());
@@ -754,10 +751,7 @@ async fn insert_rows(
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<Vec<Arg>> = rows.by_ref().take(ROWS_PER_INSERT).collect();
-        let sql = format!(
-            "{head} VALUES {} {tail}",
-            placeholders(chunk.len(), cols, 0)
-        );
+        let sql = format!("{head} VALUES {} {tail}", placeholders(chunk.len(), cols));
         let q = bind_all(
             sqlx::query(sqlx::AssertSqlSafe(sql)),
             chunk.into_iter().flatten().collect(),
@@ -1236,7 +1230,7 @@ async fn lookup(
     for chunk in codes.chunks(ROWS_PER_INSERT) {
         let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(format!(
             "SELECT credit_code, id FROM {table} WHERE credit_code IN ({})",
-            placeholders(chunk.len(), 1, 0)
+            placeholders(chunk.len(), 1)
         )));
         for c in chunk {
             q = q.bind(*c);
@@ -1260,7 +1254,7 @@ async fn insert_returning_codes(
         let chunk: Vec<Vec<Arg>> = rows.by_ref().take(ROWS_PER_INSERT).collect();
         let sql = format!(
             "{head} VALUES {} RETURNING credit_code, id",
-            placeholders(chunk.len(), cols, 0)
+            placeholders(chunk.len(), cols)
         );
         let found = bind_all(
             sqlx::query(sqlx::AssertSqlSafe(sql)),
