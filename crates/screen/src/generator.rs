@@ -117,16 +117,14 @@ pub fn fleet(spec: &FleetSpec, config: &Config) -> Fleet {
     let mut next = 0usize;
     let mut mn = || {
         next += 1;
-        format!("SIM{:011}", next)
+        sim_mn(next)
     };
     let days = spec.history_days + spec.days;
     for i in 0..spec.clean {
-        let industry = INDUSTRIES[i % INDUSTRIES.len()];
-        let seed = spec.seed ^ (i as u64).wrapping_mul(0x9e37_79b9);
         outlets.push(outlet(
-            seed,
+            clean_seed(spec, i),
             &mn(),
-            industry,
+            INDUSTRIES[i % INDUSTRIES.len()],
             spec.start,
             days,
             screen_from,
@@ -146,8 +144,11 @@ pub fn fleet(spec: &FleetSpec, config: &Config) -> Fleet {
             let seed = spec.seed ^ ((1000 + k * 1000 + placed) as u64).wrapping_mul(0x85eb_ca6b);
             if s == Signature::CopiedSeries && placed % 2 == 1 {
                 // Across outlets: a source and a copier of the same industry.
-                let mut source = draft(seed ^ 1, &mn(), industry, spec.start, days, config);
-                let mut copier = draft(seed ^ 2, &mn(), industry, spec.start, days, config);
+                let draft = |seed, mn: &str| {
+                    draft(Draws::one(seed), mn, industry, spec.start, days, config)
+                };
+                let mut source = draft(seed ^ 1, &mn());
+                let mut copier = draft(seed ^ 2, &mn());
                 let mut rng = StdRng::seed_from_u64(seed ^ 3);
                 let truths = inject_copy_across(&mut rng, &mut source, &mut copier, screen_from);
                 for (d, t) in [(source, truths.0), (copier, truths.1)] {
@@ -174,6 +175,74 @@ pub fn fleet(spec: &FleetSpec, config: &Config) -> Fleet {
     }
 }
 
+/// The seed of clean outlet `i` of a fleet.
+fn clean_seed(spec: &FleetSpec, i: usize) -> u64 {
+    spec.seed ^ (i as u64).wrapping_mul(0x9e37_79b9)
+}
+
+/// Part `part` (from 0) of a long period of `spec`'s clean outlets, for a benchmark that
+/// writes a year a few days at a time: each outlet keeps its parameters (size, levels,
+/// noise dynamics, calibration hour) from part to part, so the parts join without the level
+/// shifts and broken relations a new fleet every few days would have; only the rows' noise,
+/// shut-downs and QA events are drawn anew. Outlets and MNs are those of [`fleet`] with the
+/// same spec; `spec.per_signature` is not used.
+pub fn clean_part(spec: &FleetSpec, part: u64, config: &Config) -> Fleet {
+    let days = spec.history_days + spec.days;
+    let outlets = (0..spec.clean)
+        .map(|i| {
+            let draws = Draws::part(clean_seed(spec, i), part);
+            let industry = INDUSTRIES[i % INDUSTRIES.len()];
+            let d = draft(draws, &sim_mn(i + 1), industry, spec.start, days, config);
+            finish(d, Vec::new(), config)
+        })
+        .collect();
+    Fleet {
+        outlets,
+        screen_from: spec.start + i64::from(spec.history_days) * 86_400,
+    }
+}
+
+/// The MN of the `n`th generated outlet (from 1).
+fn sim_mn(n: usize) -> String {
+    format!("SIM{n:011}")
+}
+
+/// The random draws of a draft. An outlet's parameters and its rows' noise come from one
+/// stream, unless the draft is one part of a longer period ([`clean_part`]): then the
+/// parameters come from the outlet's own stream, the same in every part, and the rows from
+/// the part's.
+struct Draws {
+    params: StdRng,
+    rows: Option<StdRng>,
+}
+
+impl Draws {
+    fn one(seed: u64) -> Draws {
+        Draws {
+            params: StdRng::seed_from_u64(seed),
+            rows: None,
+        }
+    }
+
+    fn part(seed: u64, part: u64) -> Draws {
+        let rows = seed ^ (part + 1).wrapping_mul(0xd1b5_4a32_d192_ed03);
+        Draws {
+            params: StdRng::seed_from_u64(seed),
+            rows: Some(StdRng::seed_from_u64(rows)),
+        }
+    }
+
+    /// For what the outlet is: its size, levels, noise dynamics.
+    fn param(&mut self) -> &mut StdRng {
+        &mut self.params
+    }
+
+    /// For what happens row by row.
+    fn row(&mut self) -> &mut StdRng {
+        self.rows.as_mut().unwrap_or(&mut self.params)
+    }
+}
+
 /// One outlet of `days` days from `start`, with `inject` applied after `screen_from`.
 #[allow(clippy::too_many_arguments)]
 pub fn outlet(
@@ -186,7 +255,7 @@ pub fn outlet(
     inject: Option<Signature>,
     config: &Config,
 ) -> Outlet {
-    let mut d = draft(seed, mn, industry, start, days, config);
+    let mut d = draft(Draws::one(seed), mn, industry, start, days, config);
     let mut rng = StdRng::seed_from_u64(seed ^ 0xfeed);
     let truth = inject.map(|s| apply(&mut rng, &mut d, s, screen_from));
     finish(d, truth.into_iter().collect(), config)
@@ -322,8 +391,14 @@ fn factors(industry: &str) -> &'static [&'static str] {
 }
 
 /// The clean outlet.
-fn draft(seed: u64, mn: &str, industry: &str, start: i64, days: u32, config: &Config) -> Draft {
-    let mut rng = StdRng::seed_from_u64(seed);
+fn draft(
+    mut draws: Draws,
+    mn: &str,
+    industry: &str,
+    start: i64,
+    days: u32,
+    config: &Config,
+) -> Draft {
     let n = days as usize * PER_DAY;
     let gas = industry != "wastewater";
     // Load: the day, AR noise, and shut-downs with ramps.
@@ -334,12 +409,12 @@ fn draft(seed: u64, mn: &str, industry: &str, start: i64, days: u32, config: &Co
         "industrial_boiler" => (0.04, (6.0, 40.0)),
         _ => (0.003, (4.0, 12.0)),
     };
-    let noise = ar1(&mut rng, n, 0.95, 0.03);
+    let noise = ar1(draws.row(), n, 0.95, 0.03);
     let mut on = vec![true; n];
     let mut i = 0;
     while i < n {
-        if rng.random::<f64>() < p_stop / PER_DAY as f64 {
-            let len = (uniform(&mut rng, stop_hours.0, stop_hours.1) * 6.0) as usize;
+        if draws.row().random::<f64>() < p_stop / PER_DAY as f64 {
+            let len = (uniform(draws.row(), stop_hours.0, stop_hours.1) * 6.0) as usize;
             for v in on.iter_mut().skip(i).take(len) {
                 *v = false;
             }
@@ -373,24 +448,24 @@ fn draft(seed: u64, mn: &str, industry: &str, start: i64, days: u32, config: &Co
     let mean_load = load.iter().filter(|&&l| l > 0.0).sum::<f64>()
         / on.iter().filter(|&&o| o).count().max(1) as f64;
     let rated = match industry {
-        "thermal_power" => uniform(&mut rng, 150.0, 400.0),
-        "waste_incineration" => uniform(&mut rng, 30.0, 80.0),
-        "cement" => uniform(&mut rng, 80.0, 200.0),
-        "industrial_boiler" => uniform(&mut rng, 10.0, 40.0),
-        _ => uniform(&mut rng, 20.0, 300.0),
+        "thermal_power" => uniform(draws.param(), 150.0, 400.0),
+        "waste_incineration" => uniform(draws.param(), 30.0, 80.0),
+        "cement" => uniform(draws.param(), 80.0, 200.0),
+        "industrial_boiler" => uniform(draws.param(), 10.0, 40.0),
+        _ => uniform(draws.param(), 20.0, 300.0),
     };
     let o2_base = match industry {
-        "thermal_power" => uniform(&mut rng, 5.0, 7.0),
-        "industrial_boiler" => uniform(&mut rng, 8.0, 10.0),
-        _ => uniform(&mut rng, 9.0, 11.0),
+        "thermal_power" => uniform(draws.param(), 5.0, 7.0),
+        "industrial_boiler" => uniform(draws.param(), 8.0, 10.0),
+        _ => uniform(draws.param(), 9.0, 11.0),
     };
     let temp_base = match industry {
-        "thermal_power" => uniform(&mut rng, 48.0, 55.0),
-        "wastewater" => uniform(&mut rng, 16.0, 26.0),
-        _ => uniform(&mut rng, 120.0, 160.0),
+        "thermal_power" => uniform(draws.param(), 48.0, 55.0),
+        "wastewater" => uniform(draws.param(), 16.0, 26.0),
+        _ => uniform(draws.param(), 120.0, 160.0),
     };
-    let area = rated / uniform(&mut rng, 12.0, 18.0);
-    let cal_slot = rng.random_range(0..36usize);
+    let area = rated / uniform(draws.param(), 12.0, 18.0);
+    let cal_slot = draws.param().random_range(0..36usize);
     let mut channels = Vec::new();
     for &factor in factors(industry) {
         let defaults = config.factor(factor);
@@ -412,14 +487,14 @@ fn draft(seed: u64, mn: &str, industry: &str, start: i64, days: u32, config: &Co
             flag: vec![b'N'; n],
             level: 0.0,
         };
-        let phi = uniform(&mut rng, 0.7, 0.92);
-        let sigma_rel = uniform(&mut rng, 0.06, 0.15);
-        let e = ar1(&mut rng, n, phi, sigma_rel);
+        let phi = uniform(draws.param(), 0.7, 0.92);
+        let sigma_rel = uniform(draws.param(), 0.06, 0.15);
+        let e = ar1(draws.row(), n, phi, sigma_rel);
         let unit = 10f64.powi(-i32::from(decimals));
         match role {
             Role::Pollutant => {
                 let l = limit.unwrap_or(100.0);
-                ch.level = l * uniform(&mut rng, 0.2, 0.6);
+                ch.level = l * uniform(draws.param(), 0.2, 0.6);
                 let held = !gas;
                 let mut spike = 0usize;
                 let mut spike_gain = 1.0;
@@ -429,12 +504,12 @@ fn draft(seed: u64, mn: &str, industry: &str, start: i64, days: u32, config: &Co
                         continue;
                     }
                     if !on[i] {
-                        ch.x[i] = ch.dl.unwrap_or(0.0) * uniform(&mut rng, 0.0, 1.0);
+                        ch.x[i] = ch.dl.unwrap_or(0.0) * uniform(draws.row(), 0.0, 1.0);
                         continue;
                     }
-                    if spike == 0 && rng.random::<f64>() < 0.001 {
-                        spike = rng.random_range(1..4usize);
-                        spike_gain = uniform(&mut rng, 1.6, 2.6);
+                    if spike == 0 && draws.row().random::<f64>() < 0.001 {
+                        spike = draws.row().random_range(1..4usize);
+                        spike_gain = uniform(draws.row(), 1.6, 2.6);
                     }
                     let g = if spike > 0 {
                         spike -= 1;
@@ -443,7 +518,7 @@ fn draft(seed: u64, mn: &str, industry: &str, start: i64, days: u32, config: &Co
                         1.0
                     };
                     let startup = if starting[i] { 1.4 } else { 1.0 };
-                    let meas = (0.02 * ch.level + 0.5 * unit) * normal(&mut rng);
+                    let meas = (0.02 * ch.level + 0.5 * unit) * normal(draws.row());
                     let v = ch.level * (0.4 + 0.6 * load[i] / mean_load) * e[i].exp() * g * startup
                         + meas;
                     ch.x[i] = v.max(0.0);
@@ -455,19 +530,19 @@ fn draft(seed: u64, mn: &str, industry: &str, start: i64, days: u32, config: &Co
                         (o2_base
                             + 3.0 * (1.0 - load[i])
                             + 0.25 * e[i] / sigma_rel
-                            + 0.05 * normal(&mut rng))
+                            + 0.05 * normal(draws.row()))
                         .clamp(2.0, 20.8)
                     } else {
-                        uniform(&mut rng, 20.5, 20.9)
+                        uniform(draws.row(), 20.5, 20.9)
                     };
                 }
             }
             Role::Flow => {
                 for i in 0..n {
                     ch.x[i] = if on[i] {
-                        rated * load[i] * (1.0 + 0.3 * e[i]) + 0.01 * rated * normal(&mut rng)
+                        rated * load[i] * (1.0 + 0.3 * e[i]) + 0.01 * rated * normal(draws.row())
                     } else {
-                        rated * uniform(&mut rng, 0.0, 0.03)
+                        rated * uniform(draws.row(), 0.0, 0.03)
                     }
                     .max(0.0);
                 }
@@ -481,7 +556,7 @@ fn draft(seed: u64, mn: &str, industry: &str, start: i64, days: u32, config: &Co
                         warm * 0.97
                     };
                     let running = temp_base + if gas { 15.0 } else { 1.0 } * (load[i] - 0.8);
-                    ch.x[i] = 25.0 + (running - 25.0) * warm + 0.3 * normal(&mut rng);
+                    ch.x[i] = 25.0 + (running - 25.0) * warm + 0.3 * normal(draws.row());
                 }
             }
             Role::Other => {
@@ -512,7 +587,7 @@ fn draft(seed: u64, mn: &str, industry: &str, start: i64, days: u32, config: &Co
                     0.0
                 };
                 for (i, x) in ch.x.iter_mut().enumerate() {
-                    *x = (centre(i) + scale * (e[i] / sigma_rel + 0.5 * normal(&mut rng)))
+                    *x = (centre(i) + scale * (e[i] / sigma_rel + 0.5 * normal(draws.row())))
                         .max(floor);
                 }
             }
@@ -526,10 +601,10 @@ fn draft(seed: u64, mn: &str, industry: &str, start: i64, days: u32, config: &Co
         let calibrated = matches!(factor, "a21026" | "a21002" | "a21005" | "w01018" | "w21003");
         if let (true, Some(fs)) = (calibrated, ch.range) {
             for day in 0..days as usize {
-                let i = day * PER_DAY + cal_slot + rng.random_range(0..2usize);
+                let i = day * PER_DAY + cal_slot + draws.row().random_range(0..2usize);
                 if i + 1 < n && on[i] {
-                    ch.x[i] = (0.004 * fs * normal(&mut rng)).max(-0.01 * fs);
-                    ch.x[i + 1] = 0.8 * fs * (1.0 + 0.005 * normal(&mut rng));
+                    ch.x[i] = (0.004 * fs * normal(draws.row())).max(-0.01 * fs);
+                    ch.x[i + 1] = 0.8 * fs * (1.0 + 0.005 * normal(draws.row()));
                     ch.flag[i] = b'C';
                     ch.flag[i + 1] = b'C';
                 }
@@ -547,7 +622,7 @@ fn draft(seed: u64, mn: &str, industry: &str, start: i64, days: u32, config: &Co
         channels,
         events: Vec::new(),
     };
-    qa_noise(&mut rng, &mut d);
+    qa_noise(draws.row(), &mut d);
     d
 }
 
