@@ -117,6 +117,7 @@ pub fn screen(
         &pairs.iter().map(|(_, x)| *x).collect::<Vec<_>>(),
         &config.copied_series,
         evidence_points,
+        threads,
     );
     let input_of: Vec<usize> = pairs.iter().map(|(i, _)| *i).collect();
     let mut results: Vec<Result<Vec<Finding>, series::Error>> = prepared
@@ -140,7 +141,7 @@ pub fn screen(
 }
 
 /// `f` over `items` on up to `threads` scoped threads, results in input order.
-fn par_map<T: Sync, R: Send>(
+pub(crate) fn par_map<T: Sync, R: Send>(
     items: &[T],
     threads: usize,
     f: impl Fn(usize, &T) -> R + Sync,
