@@ -110,7 +110,6 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries, exact: bool) -> Vec<Fin
         let xs = valid_values(p, ch as usize).0;
         let slots: Vec<Slot> = (0..xs.len())
             .map(|i| {
-                let valid = true;
                 let step = i > 0;
                 let d = if step { xs[i] - xs[i - 1] } else { 0.0 };
                 let sign = i8::from(d > 0.0) - i8::from(d < 0.0);
@@ -125,7 +124,6 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries, exact: bool) -> Vec<Fin
                         0
                     },
                     shape: if step { shape[(sign + 1) as usize] } else { 0 },
-                    valid,
                     step,
                     changed: sign != 0,
                     turn,
@@ -134,7 +132,7 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries, exact: bool) -> Vec<Fin
             .collect();
         if exact {
             let min_changes = (share * (k - 1) as f64).ceil() as u32;
-            let values = (|s: &Slot| s.value, |s: &Slot| s.valid, |s: &Slot| s.changed);
+            let values = (|s: &Slot| s.value, |_: &Slot| true, |s: &Slot| s.changed);
             roll(&slots, k, values, min_changes, every, |key, pos| {
                 out.push(Fingerprint {
                     key,
@@ -161,11 +159,10 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries, exact: bool) -> Vec<Fin
 
 /// What the two hashes read of one slot.
 struct Slot {
-    /// The value's word (0 where invalid).
+    /// The value's word (0 when only shapes are hashed).
     value: u64,
     /// The step's sign word (0 where there is no step).
     shape: u64,
-    valid: bool,
     step: bool,
     changed: bool,
     turn: bool,
