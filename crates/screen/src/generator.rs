@@ -113,25 +113,15 @@ fn compatible(s: Signature, industry: &str) -> bool {
 /// Generates a fleet: `clean` clean outlets, then `per_signature` outlets per signature.
 pub fn fleet(spec: &FleetSpec, config: &Config) -> Fleet {
     let screen_from = spec.start + i64::from(spec.history_days) * 86_400;
-    let mut outlets = Vec::new();
-    let mut next = 0usize;
+    let mut outlets: Vec<Outlet> = (0..spec.clean)
+        .map(|i| clean_outlet(spec, i, None, config))
+        .collect();
+    let mut next = spec.clean;
     let mut mn = || {
         next += 1;
         sim_mn(next)
     };
     let days = spec.history_days + spec.days;
-    for i in 0..spec.clean {
-        outlets.push(outlet(
-            clean_seed(spec, i),
-            &mn(),
-            INDUSTRIES[i % INDUSTRIES.len()],
-            spec.start,
-            days,
-            screen_from,
-            None,
-            config,
-        ));
-    }
     for (k, s) in Signature::ALL.into_iter().enumerate() {
         let mut j = 0;
         let mut placed = 0;
@@ -175,9 +165,18 @@ pub fn fleet(spec: &FleetSpec, config: &Config) -> Fleet {
     }
 }
 
-/// The seed of clean outlet `i` of a fleet.
-fn clean_seed(spec: &FleetSpec, i: usize) -> u64 {
-    spec.seed ^ (i as u64).wrapping_mul(0x9e37_79b9)
+/// Clean outlet `i` of `spec` (MN `SIM…i+1`), whole or as part `part` of a longer period
+/// ([`clean_part`]).
+fn clean_outlet(spec: &FleetSpec, i: usize, part: Option<u64>, config: &Config) -> Outlet {
+    let seed = spec.seed ^ (i as u64).wrapping_mul(0x9e37_79b9);
+    let draws = match part {
+        None => Draws::one(seed),
+        Some(part) => Draws::part(seed, part),
+    };
+    let industry = INDUSTRIES[i % INDUSTRIES.len()];
+    let days = spec.history_days + spec.days;
+    let d = draft(draws, &sim_mn(i + 1), industry, spec.start, days, config);
+    finish(d, Vec::new(), config)
 }
 
 /// Part `part` (from 0) of a long period of `spec`'s clean outlets, for a benchmark that
@@ -187,14 +186,8 @@ fn clean_seed(spec: &FleetSpec, i: usize) -> u64 {
 /// shut-downs and QA events are drawn anew. Outlets and MNs are those of [`fleet`] with the
 /// same spec; `spec.per_signature` is not used.
 pub fn clean_part(spec: &FleetSpec, part: u64, config: &Config) -> Fleet {
-    let days = spec.history_days + spec.days;
     let outlets = (0..spec.clean)
-        .map(|i| {
-            let draws = Draws::part(clean_seed(spec, i), part);
-            let industry = INDUSTRIES[i % INDUSTRIES.len()];
-            let d = draft(draws, &sim_mn(i + 1), industry, spec.start, days, config);
-            finish(d, Vec::new(), config)
-        })
+        .map(|i| clean_outlet(spec, i, Some(part), config))
         .collect();
     Fleet {
         outlets,

@@ -110,8 +110,7 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries, exact: bool) -> Vec<Fin
         let xs = valid_values(p, ch as usize).0;
         let slots: Vec<Slot> = (0..xs.len())
             .map(|i| {
-                let step = i > 0;
-                let d = if step { xs[i] - xs[i - 1] } else { 0.0 };
+                let d = if i > 0 { xs[i] - xs[i - 1] } else { 0.0 };
                 let sign = i8::from(d > 0.0) - i8::from(d < 0.0);
                 let turn = sign != 0 && sign == -last;
                 if sign != 0 {
@@ -123,8 +122,7 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries, exact: bool) -> Vec<Fin
                     } else {
                         0
                     },
-                    shape: if step { shape[(sign + 1) as usize] } else { 0 },
-                    step,
+                    shape: shape[(sign + 1) as usize],
                     changed: sign != 0,
                     turn,
                 }
@@ -132,7 +130,7 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries, exact: bool) -> Vec<Fin
             .collect();
         if exact {
             let min_changes = (share * (k - 1) as f64).ceil() as u32;
-            let values = (|s: &Slot| s.value, |_: &Slot| true, |s: &Slot| s.changed);
+            let values = (|s: &Slot| s.value, |s: &Slot| s.changed);
             roll(&slots, k, values, min_changes, every, |key, pos| {
                 out.push(Fingerprint {
                     key,
@@ -143,14 +141,16 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries, exact: bool) -> Vec<Fin
             });
         }
         let min_turns = (params.scaled_min_turn_share.value * steps as f64).ceil() as u32;
-        let scaled = (|s: &Slot| s.shape, |s: &Slot| s.step, |s: &Slot| s.turn);
-        // A window of steps from slot s + 1 covers the values from slot s.
-        roll(&slots, steps, scaled, min_turns, every, |key, pos| {
+        let scaled = (|s: &Slot| s.shape, |s: &Slot| s.turn);
+        // Steps start at slot 1, and a window of steps from slot s + 1 covers the values from
+        // slot s: rolled over the slots from 1, a window's position is its first value's.
+        let steps_from_1 = slots.get(1..).unwrap_or_default();
+        roll(steps_from_1, steps, scaled, min_turns, every, |key, pos| {
             out.push(Fingerprint {
                 key,
                 scaled: true,
                 ch,
-                pos: pos - 1,
+                pos,
             });
         });
     }
@@ -161,24 +161,20 @@ pub fn fingerprints(p: &Prepared, params: &CopiedSeries, exact: bool) -> Vec<Fin
 struct Slot {
     /// The value's word (0 when only shapes are hashed).
     value: u64,
-    /// The step's sign word (0 where there is no step).
+    /// The sign word of the step from the slot before (slot 0 has none: the shape hash
+    /// starts at slot 1).
     shape: u64,
-    step: bool,
     changed: bool,
     turn: bool,
 }
 
-/// Calls `emit(key, first slot)` for each window of `w` slots whose slots are all usable,
-/// with at least `min_changes` changed slots, and whose hash is a multiple of `every`: one
-/// rolling pass over (word, usable, changed) of each slot.
+/// Calls `emit(key, first slot)` for each window of `w` slots with at least `min_changes`
+/// changed slots and whose hash is a multiple of `every`: one rolling pass over (word,
+/// changed) of each slot.
 fn roll(
     slots: &[Slot],
     w: usize,
-    (word, usable, changed): (
-        impl Fn(&Slot) -> u64,
-        impl Fn(&Slot) -> bool,
-        impl Fn(&Slot) -> bool,
-    ),
+    (word, changed): (impl Fn(&Slot) -> u64, impl Fn(&Slot) -> bool),
     min_changes: u32,
     every: u64,
     mut emit: impl FnMut(u64, u32),
@@ -188,19 +184,17 @@ fn roll(
         return;
     }
     let base_w = (0..w).fold(1u64, |acc, _| acc.wrapping_mul(BASE));
-    let (mut h, mut unusable, mut changes) = (0u64, 0u32, 0u32);
+    let (mut h, mut changes) = (0u64, 0u32);
     for i in 0..len {
         let new = &slots[i];
         h = h.wrapping_mul(BASE).wrapping_add(word(new));
-        unusable += u32::from(!usable(new));
         changes += u32::from(changed(new));
         if i >= w {
             let old = &slots[i - w];
             h = h.wrapping_sub(word(old).wrapping_mul(base_w));
-            unusable -= u32::from(!usable(old));
             changes -= u32::from(changed(old));
         }
-        if i + 1 >= w && unusable == 0 && changes >= min_changes {
+        if i + 1 >= w && changes >= min_changes {
             let key = mix(h);
             if key.is_multiple_of(every) {
                 emit(key, (i + 1 - w) as u32);
@@ -822,7 +816,10 @@ pub fn across(
         let mut wanted: Vec<(u32, u32)> = batch
             .iter()
             .flat_map(|&(ia, ib)| [ia, ib])
-            .map(|i| (member(i).1, member(i).2))
+            .map(|i| {
+                let (_, o, c, _) = member(i);
+                (o, c)
+            })
             .filter(|k| !cache.contains_key(k))
             .collect();
         wanted.sort_unstable();
